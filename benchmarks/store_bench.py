@@ -1,0 +1,131 @@
+"""Frames written per second: plain sqlite3 vs our SQLite store vs the Cosmos server.
+
+Every SQLite variant runs in WAL mode with the same ``synchronous`` setting, on
+the same disk, side by side in one run, so the ratio is what matters.
+Run: ``python -m benchmarks.store_bench [--frames N] [--cosmos]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+from swarm_star.models import Spawn, SwarmEvent, SwarmRecord
+from swarm_star.models.node import NodeRole
+from swarm_star.state.history import SwarmLog
+from swarm_star.state.projection import SwarmState
+from swarm_star.store import KVStore, Put, SqliteStore
+
+
+def _frame(i: int) -> tuple[dict, dict]:
+    event = SwarmEvent(
+        frame=i,
+        time=time.time(),
+        op=Spawn(node_id=f"n{i}", parent_id=None, role=NodeRole.ACTION, action_id="a", directive="d" * 80),
+    )
+    node = {"id": f"n{i}", "status": "pending", "directive": "d" * 80, "usage": {"calls": 0}}
+    return event.model_dump(mode="json"), node
+
+
+def plain_sqlite(path: Path, frames: int, sync: str) -> float:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={sync}")
+    conn.execute("CREATE TABLE kv (key TEXT PRIMARY KEY, value BLOB)")
+    payload = [_frame(i) for i in range(frames)]
+    start = time.perf_counter()
+    for i, (event, node) in enumerate(payload):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("REPLACE INTO kv VALUES (?, ?)", (f"swarm_history_{i:09d}", json.dumps(event)))
+        conn.execute("REPLACE INTO kv VALUES (?, ?)", (f"swarm_state_node_n{i}", json.dumps(node)))
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return frames / elapsed
+
+
+def store_frames(store: KVStore, frames: int, per_commit: int) -> float:
+    payload = [_frame(i) for i in range(frames)]
+    start = time.perf_counter()
+    for base in range(0, frames, per_commit):
+        ops = []
+        for i in range(base, min(base + per_commit, frames)):
+            event, node = payload[i]
+            ops.append(Put(f"swarm_history_{i:09d}", event))
+            ops.append(Put(f"swarm_state_node_n{i}", node))
+        store.commit(ops)
+    return frames / (time.perf_counter() - start)
+
+
+def swarm_log_frames(store: KVStore, frames: int) -> float:
+    """The engine's real write path: SwarmLog.append with create-only frame + node + meta."""
+    log = SwarmLog(store)
+    record = SwarmRecord(swarm_id="bench", directive="bench", created_at=time.time())
+    log.create(record)
+    state = SwarmState.new(record)
+    start = time.perf_counter()
+    for i in range(frames):
+        event = SwarmEvent(
+            frame=i,
+            time=time.time(),
+            op=Spawn(node_id=f"n{i}", parent_id=None if i == 0 else "n0", role=NodeRole.ACTION, action_id="a", directive="d" * 80),
+        )
+        state.apply(event)
+        log.append([event], state, [f"n{i}"])
+    return frames / (time.perf_counter() - start)
+
+
+def run(frames: int = 2000, cosmos_env: dict[str, str] | None = None) -> dict[str, float]:
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        for sync in ("FULL", "NORMAL"):
+            plain = plain_sqlite(d / f"plain-{sync}.db", frames, sync)
+            with SqliteStore(d / f"ours-{sync}.db", synchronous=sync) as s:  # type: ignore[arg-type]
+                single = store_frames(s, frames, 1)
+            with SqliteStore(d / f"batch-{sync}.db", synchronous=sync) as s:  # type: ignore[arg-type]
+                batched = store_frames(s, frames, 16)
+            with SqliteStore(d / f"log-{sync}.db", synchronous=sync) as s:  # type: ignore[arg-type]
+                logged = swarm_log_frames(s, frames)
+            results[f"plain_sqlite3_{sync}"] = plain
+            results[f"sqlitedict_single_{sync}"] = single
+            results[f"sqlitedict_batch16_{sync}"] = batched
+            results[f"swarmlog_append_{sync}"] = logged
+            print(f"synchronous={sync}: plain sqlite3 {plain:8.0f} frames/s")
+            print(f"  ours, 1 frame/commit   {single:8.0f} frames/s  ratio {single / plain:5.2f}")
+            print(f"  ours, 16 frames/commit {batched:8.0f} frames/s  ratio {batched / plain:5.2f}")
+            print(f"  SwarmLog.append (frame+node+meta) {logged:8.0f} frames/s  ratio {logged / plain:5.2f}")
+    if cosmos_env:
+        from swarm_star.store.cosmos import CosmosSettings, CosmosStore, open_cosmos_container
+
+        container = open_cosmos_container(CosmosSettings(cosmos_env))
+        n = min(frames, 200)
+        store = CosmosStore(container, user_id="bench", swarm_id=f"b{int(time.time())}")
+        single = store_frames(store, n, 1)
+        store = CosmosStore(container, user_id="bench", swarm_id=f"c{int(time.time())}")
+        batched = store_frames(store, n, 16)
+        results["cosmos_single"], results["cosmos_batch16"] = single, batched
+        print(f"cosmos-compatible server ({store.batch_mode} batches): 1 frame/commit {single:6.0f} frames/s, 16 frames/commit {batched:6.0f} frames/s")
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--frames", type=int, default=2000)
+    parser.add_argument("--cosmos", action="store_true", help="also start the test Cosmos server")
+    args = parser.parse_args()
+    if args.cosmos:
+        from benchmarks.cosmos_server import running_cosmos_server
+
+        with running_cosmos_server() as env:
+            run(args.frames, env)
+    else:
+        run(args.frames)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""Swarm-level settings: limits, models per role, and the swarm record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Limits(BaseModel):
+    """Budgets for one swarm. ``None`` means unbounded (time and cost only)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_depth: int = Field(8, ge=1)
+    max_nodes: int = Field(500, ge=1)
+    max_calls: int = Field(1000, ge=1)
+    max_tokens: int = Field(2_000_000, ge=1)
+    max_cost: float | None = Field(None, ge=0)
+    max_time: float | None = Field(None, gt=0, description="seconds of wall time per run")
+    max_rounds: int = Field(3, ge=1, description="manager review/re-plan rounds")
+    max_backtracks: int = Field(3, ge=0, description="router backtracks per routing")
+    max_questions: int = Field(3, ge=0, description="questions per node")
+    concurrency: int = Field(16, ge=1, description="activations in flight")
+
+
+class ModelSettings(BaseModel):
+    """Where models live. Never holds an API key: keys are read from the environment."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str | None = None
+    default_model: str = "gpt-4o-mini"
+    planner: str | None = None
+    router: str | None = None
+    worker: str | None = None
+    reviewer: str | None = None
+    max_tokens: int | None = None
+    timeout: float = Field(60.0, gt=0)
+    max_retries: int = Field(4, ge=0)
+    prices: dict[str, tuple[float, float]] = Field(
+        default_factory=dict, description="model -> (USD per 1M prompt, per 1M completion)"
+    )
+
+    def model_for(self, role: str) -> str:
+        return getattr(self, role, None) or self.default_model
+
+    @field_validator("base_url")
+    @classmethod
+    def _no_credentials_in_url(cls, value: str | None) -> str | None:
+        if value and "@" in value.split("//", 1)[-1].split("/", 1)[0]:
+            raise ValueError("base_url must not embed credentials; use an API key variable")
+        return value
+
+
+class SwarmSettings(BaseModel):
+    """Everything that shapes one swarm's behaviour; persisted with its record."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limits: Limits = Field(default_factory=Limits)
+    models: ModelSettings = Field(default_factory=ModelSettings)
+    allow_exec: bool = False
+    hostfile: str | None = None
+    fanout_candidates: int = Field(5, ge=1)
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class SwarmRecord(BaseModel):
+    """The swarm's identity card, stored at ``swarm_state_record``."""
+
+    schema_version: int = 1
+    swarm_id: str
+    user_id: str = "local"
+    directive: str
+    created_at: float
+    settings: SwarmSettings = Field(default_factory=SwarmSettings)

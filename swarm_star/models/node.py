@@ -1,0 +1,87 @@
+"""A node of the swarm tree, its questions and its spend."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class NodeStatus(StrEnum):
+    """Lifecycle of a node. Terminal states are ``terminated`` and ``failed``."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    WAITING_CHILDREN = "waiting_children"
+    WAITING_USER = "waiting_user"
+    TERMINATED = "terminated"
+    FAILED = "failed"
+
+    @property
+    def done(self) -> bool:
+        return self in (NodeStatus.TERMINATED, NodeStatus.FAILED)
+
+
+class NodeRole(StrEnum):
+    """What part a node plays in the tree."""
+
+    ROOT = "root"
+    MANAGER = "manager"
+    ROUTER = "router"
+    ACTION = "action"
+
+
+class Usage(BaseModel):
+    """Model spend: calls, tokens and cost in USD."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def plus(self, other: Usage) -> Usage:
+        return Usage(
+            calls=self.calls + other.calls,
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            cost=round(self.cost + other.cost, 10),
+        )
+
+
+class Question(BaseModel):
+    """A question a node put to the user; ``answer`` is None until answered."""
+
+    id: str
+    text: str
+    answer: str | None = None
+
+
+class SwarmNode(BaseModel):
+    """One node of the tree. Its fields are a projection of the history frames."""
+
+    schema_version: int = 1
+    id: str
+    parent_id: str | None = None
+    children: list[str] = Field(default_factory=list)
+    role: NodeRole
+    action_id: str
+    directive: str
+    context: dict[str, Any] = Field(default_factory=dict)
+    status: NodeStatus = NodeStatus.PENDING
+    report: str | None = None
+    error: str | None = None
+    depth: int = 0
+    created_at: float
+    updated_at: float
+    usage: Usage = Field(default_factory=Usage)
+    activations: int = 0
+    questions: list[Question] = Field(default_factory=list)
+    calls: list[str] = Field(default_factory=list, description="ids of LLM call frames")
+
+    def pending_question(self) -> Question | None:
+        return next((q for q in self.questions if q.answer is None), None)

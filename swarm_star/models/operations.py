@@ -1,0 +1,140 @@
+"""Operations: the only way state changes. Each executed one becomes a frame.
+
+A discriminated union on ``kind`` keeps the JSON self-describing, so a frame
+read back years later still says what it was.
+
+An action activation ends with exactly one *settling* operation
+(:class:`Terminate`, :class:`Fail`, :class:`AskUser` or :class:`AwaitChildren`);
+the projection counts activations from those, which is what lets a re-run of
+an interrupted activation find its recorded model calls again.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from swarm_star.models.config import Limits
+from swarm_star.models.node import NodeRole, Usage
+
+
+class Spawn(BaseModel):
+    """Create a node under ``parent_id`` (None only for the root)."""
+
+    kind: Literal["spawn"] = "spawn"
+    node_id: str
+    parent_id: str | None
+    role: NodeRole
+    action_id: str
+    directive: str
+    context: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunAction(BaseModel):
+    """The engine starts (or restarts) activation ``activation`` of a node."""
+
+    kind: Literal["run_action"] = "run_action"
+    node_id: str
+    activation: int
+    reason: Literal["start", "children_done", "answered", "resumed"] = "start"
+
+
+class LLMCall(BaseModel):
+    """A completed model call, with enough to replay it without the model."""
+
+    kind: Literal["llm_call"] = "llm_call"
+    node_id: str
+    call_key: str = Field(description="'{activation}:{seq}' within the node")
+    model: str
+    purpose: str
+    request: list[dict[str, str]] = Field(description="the messages sent (no secrets)")
+    response: str
+    usage: Usage
+    attempts: int = 1
+    latency_s: float = 0.0
+
+
+class AskUser(BaseModel):
+    """Park the node until the user answers ``question``. Settling."""
+
+    kind: Literal["ask_user"] = "ask_user"
+    node_id: str
+    question_id: str
+    question: str
+
+
+class UserAnswer(BaseModel):
+    """The user's answer to a pending question; the node becomes runnable."""
+
+    kind: Literal["user_answer"] = "user_answer"
+    node_id: str
+    question_id: str
+    answer: str
+
+
+class AwaitChildren(BaseModel):
+    """The node spawned children and waits for them all to finish. Settling."""
+
+    kind: Literal["await_children"] = "await_children"
+    node_id: str
+
+
+class Terminate(BaseModel):
+    """The node is done and reports upward. Settling."""
+
+    kind: Literal["terminate"] = "terminate"
+    node_id: str
+    report: str
+
+
+class Fail(BaseModel):
+    """The node failed; ``error`` says why in one line. Settling."""
+
+    kind: Literal["fail"] = "fail"
+    node_id: str
+    error: str
+
+
+class SaveMemory(BaseModel):
+    """Add an entry to the memory space (user context or a swarm result)."""
+
+    kind: Literal["save_memory"] = "save_memory"
+    node_id: str
+    entry_id: str
+    folder: str
+    title: str
+    content: str
+
+
+class StopSwarm(BaseModel):
+    """The run stopped before the root finished (limit, interrupt, questions)."""
+
+    kind: Literal["stop"] = "stop"
+    reason: str
+    limit: str | None = None
+
+
+class ResumeSwarm(BaseModel):
+    """A stopped swarm continues, possibly with new limits."""
+
+    kind: Literal["resume"] = "resume"
+    limits: Limits
+
+
+Operation = Annotated[
+    Spawn
+    | RunAction
+    | LLMCall
+    | AskUser
+    | UserAnswer
+    | AwaitChildren
+    | Terminate
+    | Fail
+    | SaveMemory
+    | StopSwarm
+    | ResumeSwarm,
+    Field(discriminator="kind"),
+]
+
+SETTLING_KINDS = frozenset({"terminate", "fail", "ask_user", "await_children"})

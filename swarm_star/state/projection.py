@@ -1,0 +1,142 @@
+"""The tree as a projection of history frames.
+
+``SwarmState.apply`` is the single definition of what each operation does to
+the state. The engine uses it live, and replay uses it on stored frames, so
+"rebuild the tree at frame N" is exact by construction rather than by care.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from swarm_star.models import (
+    Limits,
+    NodeStatus,
+    Question,
+    SwarmEvent,
+    SwarmNode,
+    SwarmRecord,
+    Usage,
+)
+from swarm_star.models.operations import LLMCall, SaveMemory
+
+__all__ = ["SwarmState", "SwarmStatus"]
+
+
+class SwarmStatus:
+    """Swarm-level status strings, stored in meta and shown by ``list``."""
+
+    CREATED = "created"
+    RUNNING = "running"
+    STOPPED = "stopped"
+    FINISHED = "finished"
+    FAILED = "failed"
+
+
+@dataclass
+class SwarmState:
+    """Everything the engine knows about a swarm, rebuilt from frames alone."""
+
+    record: SwarmRecord
+    limits: Limits
+    nodes: dict[str, SwarmNode] = field(default_factory=dict)
+    frame_count: int = 0
+    status: str = SwarmStatus.CREATED
+    stop_reason: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    calls: dict[tuple[str, str], LLMCall] = field(default_factory=dict)
+    memory: dict[str, SaveMemory] = field(default_factory=dict)
+
+    @classmethod
+    def new(cls, record: SwarmRecord) -> SwarmState:
+        return cls(record=record, limits=record.settings.limits)
+
+    @property
+    def root(self) -> SwarmNode | None:
+        return next((n for n in self.nodes.values() if n.parent_id is None), None)
+
+    def apply(self, event: SwarmEvent) -> None:
+        """Apply one frame. Frames must arrive in order with no gaps."""
+        if event.frame != self.frame_count:
+            raise ValueError(f"frame {event.frame} applied at position {self.frame_count}")
+        self.frame_count += 1
+        op, now = event.op, event.time
+        kind = op.kind
+        if kind == "stop":
+            self.status, self.stop_reason = SwarmStatus.STOPPED, op.reason
+            return
+        if kind == "resume":
+            self.status, self.stop_reason, self.limits = SwarmStatus.RUNNING, None, op.limits
+            return
+        if kind == "spawn":
+            parent = self.nodes.get(op.parent_id) if op.parent_id else None
+            self.nodes[op.node_id] = SwarmNode(
+                id=op.node_id,
+                parent_id=op.parent_id,
+                role=op.role,
+                action_id=op.action_id,
+                directive=op.directive,
+                context=op.context,
+                depth=parent.depth + 1 if parent else 0,
+                created_at=now,
+                updated_at=now,
+            )
+            if parent:
+                parent.children.append(op.node_id)
+                parent.updated_at = now
+            if self.status == SwarmStatus.CREATED:
+                self.status = SwarmStatus.RUNNING
+            return
+        if kind == "save_memory":
+            self.memory[op.entry_id] = op
+            return
+        node = self.nodes[op.node_id]
+        node.updated_at = now
+        if kind == "run_action":
+            node.status = NodeStatus.RUNNING
+        elif kind == "llm_call":
+            node.usage = node.usage.plus(op.usage)
+            self.usage = self.usage.plus(op.usage)
+            node.calls.append(op.call_key)
+            self.calls[(node.id, op.call_key)] = op
+        elif kind == "ask_user":
+            node.questions.append(Question(id=op.question_id, text=op.question))
+            node.status = NodeStatus.WAITING_USER
+            node.activations += 1
+        elif kind == "user_answer":
+            for question in node.questions:
+                if question.id == op.question_id:
+                    question.answer = op.answer
+            node.status = NodeStatus.PENDING
+        elif kind == "await_children":
+            node.status = NodeStatus.WAITING_CHILDREN
+            node.activations += 1
+        elif kind == "terminate":
+            node.status, node.report = NodeStatus.TERMINATED, op.report
+            node.activations += 1
+            if node.parent_id is None:
+                self.status = SwarmStatus.FINISHED
+        elif kind == "fail":
+            node.status, node.error = NodeStatus.FAILED, op.error
+            node.activations += 1
+            if node.parent_id is None:
+                self.status = SwarmStatus.FAILED
+
+    def subtree_usage(self, node_id: str) -> Usage:
+        """A node's own usage plus all its descendants' (the roll-up shown by ``tree``)."""
+        total = Usage()
+        stack = [node_id]
+        while stack:
+            node = self.nodes[stack.pop()]
+            total = total.plus(node.usage)
+            stack.extend(node.children)
+        return total
+
+    def pending_questions(self) -> list[tuple[SwarmNode, Question]]:
+        return [
+            (node, q)
+            for node in self.nodes.values()
+            if node.status == NodeStatus.WAITING_USER
+            for q in node.questions
+            if q.answer is None
+        ]

@@ -1,0 +1,223 @@
+"""SQLite backend through ``sqlitedict``: one table, JSON text values, WAL.
+
+``sqlitedict`` owns the file, the table and its single connection thread; we
+drive that connection with explicit ``BEGIN IMMEDIATE`` … ``COMMIT`` so a batch
+(and the conditions it checks) is one SQLite transaction, which is also what
+makes compare-and-set safe across processes. Values are JSON text, encoded and
+decoded by us (never pickle). The version of a value is a hash of its text.
+
+Why ``outer_stack=False`` and ``busy_timeout``: sqlitedict captures a Python
+stack on every statement by default, which costs more than the write itself;
+and a second process must wait a bounded time for the lock, then fail clearly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlitedict import SqliteDict
+
+from swarm_star.errors import ConflictError, StoreCorrupt, StoreError, StoreLocked
+from swarm_star.store.base import ABSENT, KVStore, Put, StoreOp, check_key, encode_value
+
+__all__ = ["DEFAULT_DB_NAME", "SqliteStore"]
+
+DEFAULT_DB_NAME = "swarm_default_kv_store.db"
+TABLE = "kv"
+MAX_ROWS_PER_STATEMENT = 500  # 1,000 bound parameters, far below SQLite's limit
+Synchronous = Literal["OFF", "NORMAL", "FULL"]
+
+
+def _version(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def _translate(exc: BaseException, path: Path) -> StoreError:
+    msg = str(exc)
+    if "locked" in msg or "busy" in msg:
+        return StoreLocked(f"store {path} is locked by another process")
+    if "not a database" in msg or "malformed" in msg or "file is encrypted" in msg:
+        return StoreCorrupt(f"store {path} is corrupt or not a Swarm Star database")
+    return StoreError(f"store {path}: {msg}")
+
+
+class SqliteStore(KVStore):
+    """A swarm's store in one SQLite file (``swarm_default_kv_store.db``)."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        lock_timeout: float = 5.0,
+        synchronous: Synchronous = "FULL",
+        create: bool = True,
+    ) -> None:
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise StoreError(f"store {self.path} does not exist")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._check_header()
+        quiet = logging.getLogger("sqlitedict")
+        quiet.propagate = False  # its thread logs every SQL error; we raise them instead
+        if not quiet.handlers:
+            quiet.addHandler(logging.NullHandler())
+        self._lock = threading.Lock()
+        self._closed = False
+        try:
+            self._dict = SqliteDict(
+                str(self.path),
+                tablename=TABLE,
+                journal_mode="WAL",
+                encode=encode_value,
+                decode=json.loads,
+                autocommit=False,
+                outer_stack=False,
+            )
+            self._conn = self._dict.conn
+            self._conn.select_one(f"PRAGMA busy_timeout = {int(lock_timeout * 1000)}")
+            self._conn.select_one(f"PRAGMA synchronous = {synchronous}")
+            self._conn.select_one(f'SELECT count(*) FROM "{TABLE}" WHERE 0')
+        except (sqlite3.Error, RuntimeError) as exc:
+            self._abandon()
+            raise _translate(exc, self.path) from exc
+
+    def _check_header(self) -> None:
+        """Refuse a non-SQLite file up front, before sqlitedict's thread trips on it."""
+        try:
+            with self.path.open("rb") as fh:
+                head = fh.read(16)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise StoreError(f"store {self.path} cannot be read: {exc.strerror}") from exc
+        if head and head != b"SQLite format 3\x00":
+            raise StoreCorrupt(f"store {self.path} is corrupt or not a Swarm Star database")
+
+    def _abandon(self) -> None:
+        self._closed = True
+        conn = getattr(getattr(self, "_dict", None), "conn", None)
+        if conn is not None:
+            conn.close(force=True)
+
+    def _select(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return list(self._conn.select(sql, args))
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path) from exc
+
+    def get_versioned(self, key: str) -> tuple[Any, str] | None:
+        with self._lock:
+            rows = self._select(f'SELECT value FROM "{TABLE}" WHERE key = ?', (key,))
+        if not rows:
+            return None
+        text = rows[0][0]
+        return json.loads(text), _version(text)
+
+    def scan(self, prefix: str, start: str | None = None) -> Iterator[tuple[str, Any]]:
+        low = max(prefix, start) if start else prefix
+        high = prefix + "\U0010ffff"
+        with self._lock:
+            rows = self._select(
+                f'SELECT key, value FROM "{TABLE}" WHERE key >= ? AND key < ? ORDER BY key',
+                (low, high),
+            )
+        for key, text in rows:
+            yield key, json.loads(text)
+
+    def commit(self, ops: Sequence[StoreOp]) -> None:
+        encoded = [
+            (op, encode_value(op.value) if isinstance(op, Put) else None)
+            for op in ops
+            if check_key(op.key)
+        ]
+        if not encoded:
+            return
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"store {self.path} is closed")
+            if self._single_statement(encoded):
+                return
+            try:
+                self._conn.select_one("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path) from exc
+            try:
+                self._check_conditions(ops)
+                for op, text in encoded:
+                    if text is None:
+                        self._conn.execute(f'DELETE FROM "{TABLE}" WHERE key = ?', (op.key,))
+                    else:
+                        self._conn.execute(
+                            f'REPLACE INTO "{TABLE}" (key, value) VALUES (?, ?)', (op.key, text)
+                        )
+                # A blocking no-op surfaces any error of the queued writes before COMMIT.
+                self._conn.select_one("SELECT 1")
+                self._conn.commit(blocking=True)
+            except BaseException as exc:
+                self._rollback()
+                if isinstance(exc, sqlite3.Error):
+                    raise _translate(exc, self.path) from exc
+                raise
+
+    def _single_statement(self, encoded: list[tuple[StoreOp, str | None]]) -> bool:
+        """Fast path: unconditional puts (or deletes) as ONE multi-row statement.
+
+        One statement is atomic on its own in SQLite, so the batch needs no
+        explicit transaction and costs a single round trip to sqlitedict's
+        thread instead of four. Returns False when the batch needs the general path.
+        """
+        ops = [op for op, _ in encoded]
+        if len(ops) > MAX_ROWS_PER_STATEMENT or any(op.if_version is not None for op in ops):
+            return False
+        if all(isinstance(op, Put) for op in ops):
+            rows = ", ".join(["(?, ?)"] * len(ops))
+            args = tuple(x for op, text in encoded for x in (op.key, text))
+            sql = f'REPLACE INTO "{TABLE}" (key, value) VALUES {rows}'
+        elif not any(isinstance(op, Put) for op in ops):
+            args = tuple(op.key for op in ops)
+            sql = f'DELETE FROM "{TABLE}" WHERE key IN ({", ".join(["?"] * len(ops))})'
+        else:
+            return False
+        try:
+            self._conn.execute(sql, args)
+            self._conn.commit(blocking=True)
+        except BaseException as exc:
+            self._rollback()
+            if isinstance(exc, sqlite3.Error):
+                raise _translate(exc, self.path) from exc
+            raise
+        return True
+
+    def _check_conditions(self, ops: Sequence[StoreOp]) -> None:
+        for op in ops:
+            if op.if_version is None:
+                continue
+            rows = list(self._conn.select(f'SELECT value FROM "{TABLE}" WHERE key = ?', (op.key,)))
+            current = _version(rows[0][0]) if rows else ABSENT
+            if current != op.if_version:
+                what = "already exists" if op.if_version == ABSENT else "changed"
+                raise ConflictError(f"{op.key} {what} (compare-and-set lost)")
+
+    def _rollback(self) -> None:
+        try:
+            self._conn.select_one("ROLLBACK")
+        except sqlite3.Error:
+            pass  # no transaction open: nothing to undo
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                self._dict.close()
+            except (sqlite3.Error, RuntimeError):
+                self._dict.conn.close(force=True)
+

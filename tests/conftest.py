@@ -1,0 +1,124 @@
+"""Shared fixtures: real SQLite stores on temp files and a real Cosmos-compatible server.
+
+The Cosmos-DB-compatible server is the npm package ``@vercel/cosmosdb-server``,
+installed by ``npm ci`` into ``tests/.cosmos_server`` (done here on first use
+if ``.ci/run`` has not already) and started on a free loopback port.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from swarm_star.store import KVStore, SqliteStore
+
+SERVER_DIR = Path(__file__).parent / ".cosmos_server"
+SERVER_BIN = SERVER_DIR / "node_modules" / ".bin" / "cosmosdb-server"
+COSMOS_TEST_KEY = "c3dhcm0tc3Rhci10ZXN0LWtleQ=="  # base64 of a dummy; the server accepts any
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _ensure_server_installed() -> None:
+    if SERVER_BIN.exists():
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.fail("npm is required to install the Cosmos-compatible test server")
+    subprocess.run(
+        [npm, "ci", "--no-audit", "--no-fund", "--prefix", str(SERVER_DIR)],
+        check=True,
+        timeout=600,
+        capture_output=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def cosmos_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Start the Cosmos-compatible server; yield the COSMOS_* environment for it."""
+    _ensure_server_installed()
+    port = free_port()
+    log = tmp_path_factory.mktemp("cosmos") / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(SERVER_BIN), "-p", str(port)], stdout=out, stderr=subprocess.STDOUT
+        )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            if proc.poll() is not None:
+                pytest.fail(f"cosmosdb-server exited: {log.read_text()[-500:]}")
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("cosmosdb-server did not start within 30 s")
+    warnings.filterwarnings("ignore", message="Unverified HTTPS request")
+    env = {
+        "COSMOS_ENDPOINT": f"https://127.0.0.1:{port}",
+        "COSMOS_KEY": COSMOS_TEST_KEY,
+        "COSMOS_DATABASE": "swarm_star_test",
+        "COSMOS_CONTAINER": "swarms",
+        "COSMOS_VERIFY_TLS": "0",
+    }
+    try:
+        yield env
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def cosmos_container(cosmos_env: dict[str, str]):  # type: ignore[no-untyped-def]
+    from swarm_star.store.cosmos import CosmosSettings, open_cosmos_container
+
+    return open_cosmos_container(CosmosSettings(cosmos_env))
+
+
+def make_store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> KVStore:
+    if backend == "sqlite":
+        return SqliteStore(tmp_path / "swarm_default_kv_store.db", lock_timeout=2.0)
+    from swarm_star.store.cosmos import CosmosStore
+
+    container = request.getfixturevalue("cosmos_container")
+    return CosmosStore(container, user_id="test", swarm_id=f"s-{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(params=["sqlite", "cosmos"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[KVStore]:
+    s = make_store(backend, tmp_path, request)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def no_model_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guard: the suite never reaches a real model provider."""
+    for name in list(os.environ):
+        if name.startswith(("OPENAI_", "OPENROUTER_")):
+            monkeypatch.delenv(name)
