@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from swarm_star.errors import StoreCorrupt, SwarmNotFound
 from swarm_star.models import SpaceLeaf, SwarmEvent, SwarmNode, SwarmRecord
 from swarm_star.state.projection import SwarmState
-from swarm_star.store.base import ABSENT, KVStore, Put
+from swarm_star.store.base import ABSENT, KVStore, Put, StoreOp
 
 __all__ = [
     "HISTORY_PREFIX",
@@ -58,15 +58,22 @@ class SwarmLog:
         """Store the record of a new swarm; fails with ConflictError if it exists."""
         self.store.commit([Put(RECORD_KEY, record.model_dump(mode="json"), if_version=ABSENT)])
 
-    def append(self, events: list[SwarmEvent], state: SwarmState, touched: Iterable[str]) -> None:
+    def append(
+        self,
+        events: list[SwarmEvent],
+        state: SwarmState,
+        touched: Iterable[str],
+        extra: Iterable[StoreOp] = (),
+    ) -> None:
         """Persist ``events`` and the state they produced, atomically.
 
         ``state`` must already have the events applied; ``touched`` names the
-        nodes whose records changed.
+        nodes whose records changed; ``extra`` rides along in the same batch
+        (e.g. deleting inbox answers the frames consumed).
         """
         if not events:
             return
-        ops = [Put(frame_key(event.frame), event.model_dump(mode="json")) for event in events]
+        ops: list[StoreOp] = [Put(frame_key(event.frame), event.model_dump(mode="json")) for event in events]
         for node_id in sorted(set(touched)):
             ops.append(Put(NODE_PREFIX + node_id, state.nodes[node_id].model_dump(mode="json")))
         for event in events:
@@ -77,6 +84,7 @@ class SwarmLog:
                 )
                 ops.append(Put(MEMORY_PREFIX + op.entry_id, {"folder": op.folder, **leaf.model_dump()}))
         ops.append(Put(META_KEY, self.meta(state)))
+        ops.extend(extra)
         self.store.commit(ops)
 
     @staticmethod

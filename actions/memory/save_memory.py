@@ -1,0 +1,33 @@
+"""Keep a note in the swarm's memory space for later nodes to find."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from swarm_star.engine.context import ActionContext
+from swarm_star.spaces import LeafSpec
+
+SPEC = LeafSpec(
+    name="save_memory",
+    description="Record a fact, decision or result in the swarm's memory so later work can use it.",
+)
+
+
+class MemoryNote(BaseModel):
+    title: str
+    content: str
+
+
+async def run(ctx: ActionContext) -> list[Any]:
+    note = await ctx.ask_model(
+        [{"role": "user", "content": f"Write a short titled note to remember for: {ctx.node.directive}"}],
+        purpose="memory note",
+        schema=MemoryNote,
+    )
+    title = note.title.strip() or ctx.node.directive[:60]
+    return [
+        ctx.save_memory("results", title, note.content),
+        ctx.terminate(f"remembered '{title}': {note.content}"),
+    ]

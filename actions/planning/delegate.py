@@ -1,0 +1,27 @@
+"""Hand a sub-directive that is still too large to a nested manager (recursion)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from swarm_star.engine.context import ActionContext, normalize_directive
+from swarm_star.models import NodeRole
+from swarm_star.spaces import LeafSpec
+
+SPEC = LeafSpec(
+    name="delegate",
+    description="The task is still large or has several distinct parts: give it to a nested "
+    "manager that splits it further.",
+)
+
+
+async def run(ctx: ActionContext) -> list[Any]:
+    children = ctx.children()
+    if children:
+        last = children[-1]
+        return [ctx.terminate(last.report)] if last.report is not None else [ctx.fail(f"nested manager failed: {last.error}")]
+    key = normalize_directive(ctx.node.directive)
+    for ancestor in ctx.ancestors():
+        if ancestor.action_id == "planning.decompose_directive" and normalize_directive(ancestor.directive) == key:
+            return [ctx.fail("this directive already has its own manager; it cannot be split further")]
+    return [ctx.spawn(NodeRole.MANAGER, "planning.decompose_directive", ctx.node.directive, {"round": 1})]

@@ -1,0 +1,240 @@
+"""The public Python API: create a swarm, run it, answer it, read its tree and history.
+
+Async first (``Swarm.run``), with ``Swarm.run_sync`` for scripts. A model
+client may be passed in (tests, custom transports); otherwise one is built
+from the swarm's model settings and the environment, and closed afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+
+from swarm_star.engine.engine import INBOX_PREFIX, Engine, RunOutcome
+from swarm_star.errors import ConflictError, InputError, QuestionNotFound
+from swarm_star.llm import LLMClient, resolve_endpoint
+from swarm_star.models import (
+    Limits,
+    NodeRole,
+    Question,
+    Spawn,
+    SwarmEvent,
+    SwarmNode,
+    SwarmRecord,
+    SwarmSettings,
+)
+from swarm_star.spaces import Space, find_space_dir, load_space
+from swarm_star.state.history import SwarmLog
+from swarm_star.state.projection import SwarmState
+from swarm_star.store import Backend, KVStore, StoreLocator, resolve_space, validate_swarm_id
+
+__all__ = ["ROOT_ID", "Swarm", "load_spaces"]
+
+ROOT_ID = "0"
+MAX_CONTEXT_BYTES = 1_000_000
+
+
+def load_spaces() -> tuple[Space, Space]:
+    """The action and util spaces shipped with Swarm Star."""
+    return (
+        load_space(find_space_dir("actions"), "actions", "run"),
+        load_space(find_space_dir("utils_space"), "utils", "call"),
+    )
+
+
+def _read_context(files: Sequence[str | Path]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for file in files:
+        path = Path(file)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read context file {path}: {exc.strerror or exc}") from exc
+        if len(data) > MAX_CONTEXT_BYTES:
+            raise InputError(f"context file {path} is larger than {MAX_CONTEXT_BYTES} bytes")
+        try:
+            out[path.name] = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"context file {path} is not UTF-8 text") from exc
+    return out
+
+
+def new_swarm_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+class Swarm:
+    """One swarm: its store, its projected state, and the operations on it."""
+
+    def __init__(self, locator: StoreLocator, swarm_id: str, store: KVStore) -> None:
+        self.locator = locator
+        self.id = swarm_id
+        self.store = store
+        self.log = SwarmLog(store)
+        self.state = self.log.replay()
+
+    # opening
+
+    @classmethod
+    def create(
+        cls,
+        directive: str,
+        *,
+        context_files: Sequence[str | Path] = (),
+        settings: SwarmSettings | None = None,
+        space: str | Path | None = None,
+        backend: Backend = "sqlite",
+        swarm_id: str | None = None,
+        user_id: str = "local",
+        env: Mapping[str, str] | None = None,
+    ) -> Swarm:
+        """Create a swarm for ``directive`` (frame 0 spawns the root). Runs nothing yet."""
+        directive = (directive or "").strip()
+        if not directive:
+            raise InputError("the directive is empty: say what the swarm should do")
+        files = _read_context(context_files)  # before anything is written
+        swarm_id = validate_swarm_id(swarm_id or new_swarm_id())
+        locator = StoreLocator(resolve_space(space, env), backend, user_id=user_id, env=env)
+        store = locator.open(swarm_id, create=True)
+        record = SwarmRecord(
+            swarm_id=swarm_id,
+            user_id=user_id,
+            directive=directive,
+            created_at=time.time(),
+            settings=settings or SwarmSettings(),
+        )
+        log = SwarmLog(store)
+        try:
+            log.create(record)
+        except ConflictError as exc:
+            store.close()
+            raise InputError(f"swarm {swarm_id!r} already exists; pick another --swarm-id") from exc
+        state = SwarmState.new(record)
+        root = Spawn(
+            node_id=ROOT_ID,
+            parent_id=None,
+            role=NodeRole.ROOT,
+            action_id="core.root",
+            directive=directive,
+            context={"files": files} if files else {},
+        )
+        event = SwarmEvent(frame=0, time=time.time(), op=root, nodes=[ROOT_ID])
+        state.apply(event)
+        log.append([event], state, [ROOT_ID])
+        return cls(locator, swarm_id, store)
+
+    @classmethod
+    def open(
+        cls,
+        swarm_id: str,
+        *,
+        space: str | Path | None = None,
+        backend: Backend = "sqlite",
+        user_id: str = "local",
+        env: Mapping[str, str] | None = None,
+    ) -> Swarm:
+        """Open an existing swarm; SwarmNotFound if there is none with that id."""
+        locator = StoreLocator(resolve_space(space, env), backend, user_id=user_id, env=env)
+        return cls(locator, swarm_id, locator.open(swarm_id))
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Swarm:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # running
+
+    @property
+    def settings(self) -> SwarmSettings:
+        return self.state.record.settings
+
+    async def run(
+        self,
+        *,
+        llm: LLMClient | None = None,
+        limits: Limits | None = None,
+        interactive: bool = False,
+        on_question: Callable[[SwarmNode, Question], None] | None = None,
+        on_event: Callable[[SwarmEvent], None] | None = None,
+        on_engine: Callable[[Engine], None] | None = None,
+        env: Mapping[str, str] | None = None,
+        poll_interval: float = 0.25,
+    ) -> RunOutcome:
+        """Run (or resume) until finished, failed, a limit, or pending questions.
+
+        ``limits`` replaces the stored limits (how a stopped swarm is resumed
+        with a raised budget). With ``interactive`` the run waits for answers
+        instead of stopping; ``on_question`` is told of each new question.
+        """
+        self.state = self.log.replay()
+        own_client = llm is None
+        if llm is None:
+            llm = LLMClient(resolve_endpoint(self.settings.models, env), self.settings.models)
+        actions, utils = load_spaces()
+        engine = Engine(
+            store=self.store,
+            state=self.state,
+            llm=llm,
+            actions=actions,
+            utils=utils,
+            swarm_dir=self.locator.swarm_dir(self.id),
+            poll_interval=poll_interval,
+        )
+        if on_event is not None:
+            engine.subscribe(on_event)
+        if on_engine is not None:
+            on_engine(engine)
+        try:
+            return await engine.run(limits=limits, interactive=interactive, on_question=on_question)
+        finally:
+            self.state = engine.state
+            if own_client:
+                await llm.aclose()
+
+    def run_sync(self, **kwargs: object) -> RunOutcome:
+        """``run`` for synchronous callers."""
+        return asyncio.run(self.run(**kwargs))  # type: ignore[arg-type]
+
+    # questions
+
+    def questions(self) -> list[tuple[SwarmNode, Question]]:
+        """Questions still waiting for an answer (answers already queued excluded)."""
+        self.state = self.log.replay()
+        queued = {key[len(INBOX_PREFIX) :] for key in self.store.keys(INBOX_PREFIX)}
+        return [(n, q) for n, q in self.state.pending_questions() if q.id not in queued]
+
+    def answer(self, question_id: str, text: str) -> None:
+        """Queue an answer; a running swarm picks it up within its poll interval,
+        a stopped one when it is resumed."""
+        if not text.strip():
+            raise InputError("the answer is empty")
+        if question_id not in {q.id for _, q in self.questions()}:
+            raise QuestionNotFound(f"no pending question {question_id!r} in swarm {self.id}")
+        self.store.put(INBOX_PREFIX + question_id, {"answer": text, "time": time.time()})
+
+    # reading
+
+    def tree(self, frame: int | None = None) -> SwarmState:
+        """The state now, or as it was right after frame ``frame``."""
+        return self.log.replay(frame)
+
+    def history(self, node_id: str | None = None) -> Iterator[SwarmEvent]:
+        for event in self.log.frames():
+            if node_id is None or node_id in event.nodes:
+                yield event
+
+    async def watch(self, *, start: int = 0, poll: float = 0.5) -> AsyncIterator[SwarmEvent]:
+        """Tail the history as frames are committed (works from another process too)."""
+        next_frame = start
+        while True:
+            for event in self.log.frames(next_frame):
+                next_frame = event.frame + 1
+                yield event
+            await asyncio.sleep(poll)

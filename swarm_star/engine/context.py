@@ -1,0 +1,172 @@
+"""What an action sees while it runs, and how it asks for state changes.
+
+Actions never mutate state. They read the tree through this context, call the
+model through :meth:`ActionContext.ask_model`, and return operations built
+with the helpers here; the engine turns those into frames.
+
+Model calls are journaled: the n-th call of activation k of a node has the key
+``"k:n"``. If that key was recorded before (the process died and this
+activation is running again), the recorded reply is returned and nothing is
+paid twice. That is why an action must be deterministic given its inputs and
+model replies (no clocks, no randomness in decisions).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+from pydantic import BaseModel
+
+from swarm_star.llm.client import parse_structured
+from swarm_star.models import (
+    AskUser,
+    AwaitChildren,
+    Fail,
+    Limits,
+    NodeRole,
+    SaveMemory,
+    Spawn,
+    SwarmNode,
+    SwarmSettings,
+    Terminate,
+)
+
+if TYPE_CHECKING:
+    from swarm_star.engine.engine import Engine
+    from swarm_star.spaces import Space
+
+__all__ = ["ActionContext", "normalize_directive"]
+
+T = TypeVar("T", bound=BaseModel)
+
+
+def normalize_directive(text: str) -> str:
+    """Case- and punctuation-insensitive form, for duplicate detection."""
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+class ActionContext:
+    """One activation of one node. Read the tree; call the model; build operations."""
+
+    def __init__(self, engine: Engine, node: SwarmNode, activation: int, reason: str) -> None:
+        self._engine = engine
+        self.node = node
+        self.activation = activation
+        self.reason = reason
+        self._seq = 0
+        self._spawned = 0
+
+    # reading
+
+    @property
+    def settings(self) -> SwarmSettings:
+        return self._engine.state.record.settings
+
+    @property
+    def limits(self) -> Limits:
+        """The limits in force for this run (resume may have raised them)."""
+        return self._engine.state.limits
+
+    @property
+    def actions(self) -> Space:
+        return self._engine.actions
+
+    @property
+    def utils(self) -> Space:
+        return self._engine.utils
+
+    @property
+    def workspace(self) -> Path:
+        return self._engine.swarm_dir / "workspace"
+
+    @property
+    def swarm_dir(self) -> Path:
+        return self._engine.swarm_dir
+
+    def get(self, node_id: str) -> SwarmNode:
+        return self._engine.state.nodes[node_id]
+
+    def children(self) -> list[SwarmNode]:
+        return [self.get(c) for c in self.node.children]
+
+    def ancestors(self) -> list[SwarmNode]:
+        out, current = [], self.node
+        while current.parent_id is not None:
+            current = self.get(current.parent_id)
+            out.append(current)
+        return out
+
+    def memory(self) -> list[SaveMemory]:
+        return list(self._engine.state.memory.values())
+
+    def answers(self) -> list[tuple[str, str]]:
+        return [(q.text, q.answer) for q in self.node.questions if q.answer is not None]
+
+    # the model
+
+    @overload
+    async def ask_model(
+        self, messages: list[dict[str, str]], *, purpose: str, role: str = ..., schema: type[T], temperature: float | None = ...
+    ) -> T: ...
+
+    @overload
+    async def ask_model(
+        self, messages: list[dict[str, str]], *, purpose: str, role: str = ..., schema: None = ..., temperature: float | None = ...
+    ) -> str: ...
+
+    async def ask_model(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        purpose: str,
+        role: str = "worker",
+        schema: type[BaseModel] | None = None,
+        temperature: float | None = None,
+    ) -> Any:
+        """Call the model (or replay the recorded reply). ``role`` picks the model."""
+        key = f"{self.activation}:{self._seq}"
+        self._seq += 1
+        recorded = self._engine.state.calls.get((self.node.id, key))
+        if recorded is None:
+            recorded = await self._engine.call_model(
+                self.node.id, key, purpose, messages, role=role, schema=schema, temperature=temperature
+            )
+        if schema is None:
+            return recorded.response
+        return parse_structured(recorded.response, schema)
+
+    # building operations
+
+    def spawn(
+        self, role: NodeRole, action_id: str, directive: str, context: dict[str, Any] | None = None
+    ) -> Spawn:
+        child_id = f"{self.node.id}.{len(self.node.children) + self._spawned}"
+        self._spawned += 1
+        return Spawn(
+            node_id=child_id,
+            parent_id=self.node.id,
+            role=role,
+            action_id=action_id,
+            directive=directive,
+            context=context or {},
+        )
+
+    def terminate(self, report: str) -> Terminate:
+        return Terminate(node_id=self.node.id, report=report)
+
+    def fail(self, error: str) -> Fail:
+        return Fail(node_id=self.node.id, error=error)
+
+    def ask(self, question: str) -> AskUser:
+        qid = f"{self.node.id}-q{len(self.node.questions)}"
+        return AskUser(node_id=self.node.id, question_id=qid, question=question)
+
+    def await_children(self) -> AwaitChildren:
+        return AwaitChildren(node_id=self.node.id)
+
+    def save_memory(self, folder: str, title: str, content: str) -> SaveMemory:
+        entry_id = f"{folder}.{self.node.id}.{self.activation}"
+        return SaveMemory(node_id=self.node.id, entry_id=entry_id, folder=folder, title=title, content=content)
+

@@ -1,0 +1,90 @@
+"""Walk a space one level at a time, letting the model choose among siblings.
+
+The model only ever sees the current folder's children (name + description),
+which keeps prompts small however big the space grows. "none" at a level marks
+that folder unviable and backtracks to its parent; backtracks are bounded.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, Field, create_model
+
+from swarm_star.models import SpaceFolder, SpaceLeaf
+from swarm_star.spaces.loader import ROOT_ID, Space
+
+if TYPE_CHECKING:
+    from swarm_star.engine.context import ActionContext
+
+__all__ = ["RouteResult", "route"]
+
+
+class RouteResult(BaseModel):
+    """Where a walk ended: a leaf, or None with the trail of what was rejected."""
+
+    leaf: SpaceLeaf | None = None
+    trail: list[str] = Field(default_factory=list)
+
+
+def _has_routable_leaf(space: Space, entry_id: str) -> bool:
+    entry = space.entries[entry_id]
+    if isinstance(entry, SpaceLeaf):
+        return entry.routable
+    return any(_has_routable_leaf(space, c) for c in entry.children)
+
+
+def _choice_model(names: list[str]) -> type[BaseModel]:
+    choice = Literal[tuple([*names, "none"])]  # type: ignore[valid-type]
+    return create_model("RouteChoice", choice=(choice, ...), reason=(str, ""))
+
+
+async def route(
+    ctx: ActionContext, space: Space, directive: str, *, purpose: str, max_backtracks: int
+) -> RouteResult:
+    """Descend from the root to a routable leaf fitting ``directive``, or give up."""
+    unviable: set[str] = set()
+    path = [ROOT_ID]
+    trail: list[str] = []
+    backtracks = 0
+    while True:
+        folder = space.entries[path[-1]]
+        assert isinstance(folder, SpaceFolder)
+        options = [
+            c
+            for c in space.children(folder.id)
+            if c.id not in unviable and _has_routable_leaf(space, c.id)
+        ]
+        picked = None
+        if options:
+            menu = "\n".join(
+                f"- {c.name}{'/' if isinstance(c, SpaceFolder) else ''}: {c.description}"
+                for c in options
+            )
+            schema = _choice_model([c.name for c in options])
+            answer = await ctx.ask_model(
+                [
+                    {
+                        "role": "system",
+                        "content": f"You route a task through a tree of {space.kind}. Pick the one "
+                        "option that fits the task best, or 'none' if none fits.",
+                    },
+                    {"role": "user", "content": f"Task: {directive}\n\nOptions in {folder.name}:\n{menu}"},
+                ],
+                purpose=purpose,
+                role="router",
+                schema=schema,
+            )
+            picked = next((c for c in options if c.name == answer.choice), None)  # type: ignore[attr-defined]
+        if picked is None:
+            trail.append(f"nothing fits in {folder.name}")
+            if folder.id == ROOT_ID or backtracks >= max_backtracks:
+                return RouteResult(leaf=None, trail=trail)
+            unviable.add(folder.id)
+            path.pop()
+            backtracks += 1
+            continue
+        trail.append(picked.name)
+        if isinstance(picked, SpaceLeaf):
+            return RouteResult(leaf=picked, trail=trail)
+        path.append(picked.id)

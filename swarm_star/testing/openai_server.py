@@ -1,0 +1,191 @@
+"""A local OpenAI-compatible chat-completions server with scripted replies and faults.
+
+It runs an aiohttp server on 127.0.0.1 in a background thread (so synchronous
+tests, subprocesses and the demo can all use it). A *responder* decides each
+reply from the request JSON (typically from the response schema's name);
+faults can be queued or drawn at random: 500, 429 with Retry-After, a reply
+slower than the client's timeout, a dropped connection, truncated or
+schema-invalid JSON, and refusals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+__all__ = ["Fault", "LocalOpenAIServer", "Reply", "Responder", "request_schema"]
+
+
+@dataclass
+class Reply:
+    """A normal reply; ``content`` is text (a dict is sent as JSON)."""
+
+    content: str | dict[str, Any]
+    prompt_tokens: int = 10
+    completion_tokens: int = 5
+
+
+@dataclass
+class Fault:
+    """An injected failure. kind: 500, 429, slow, drop, truncated, invalid, refusal."""
+
+    kind: str
+    retry_after: float = 0.1
+    delay: float = 5.0
+
+
+Responder = Callable[[dict[str, Any]], "Reply | Fault | str | dict[str, Any]"]
+
+
+def request_schema(request: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
+    """(name, JSON schema) the request asks for, from response_format or the prompt."""
+    fmt = request.get("response_format") or {}
+    if fmt.get("type") == "json_schema":
+        spec = fmt.get("json_schema", {})
+        return spec.get("name"), spec.get("schema")
+    for message in request.get("messages", []):
+        content = str(message.get("content", ""))
+        marker = "matches this JSON schema:\n"
+        if marker in content:
+            schema = json.loads(content.split(marker, 1)[1])
+            return schema.get("title"), schema
+    return None, None
+
+
+@dataclass
+class LocalOpenAIServer:
+    """Start with ``start()`` (returns the base URL) and stop with ``stop()``."""
+
+    responder: Responder
+    latency: float = 0.0
+    faults: list[Fault] = field(default_factory=list)
+    reject_json_schema: bool = False
+    requests: int = 0
+    completed: int = 0
+    in_flight: int = 0
+    log: list[dict[str, Any]] = field(default_factory=list)
+    keep_log: bool = False
+
+    def __post_init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._lock = threading.Lock()
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self, port: int = 0) -> str:
+        ready = threading.Event()
+
+        def serve() -> None:
+            self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self._loop)
+            app = web.Application(client_max_size=64 * 1024 * 1024)
+            app.router.add_post("/v1/chat/completions", self._handle)
+            app.router.add_post("/chat/completions", self._handle)
+            self._runner = web.AppRunner(app, access_log=None)
+            self._loop.run_until_complete(self._runner.setup())
+            site = web.TCPSite(self._runner, "127.0.0.1", port, backlog=4096)
+            self._loop.run_until_complete(site.start())
+            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            ready.set()
+            self._loop.run_forever()
+            self._loop.run_until_complete(self._runner.cleanup())
+            self._loop.close()
+
+        self._thread = threading.Thread(target=serve, name="local-openai-server", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def __enter__(self) -> LocalOpenAIServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _next_fault(self) -> Fault | None:
+        with self._lock:
+            return self.faults.pop(0) if self.faults else None
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        with self._lock:
+            self.requests += 1
+            self.in_flight += 1
+            if self.keep_log:
+                self.log.append(body)
+        try:
+            if self.reject_json_schema and (body.get("response_format") or {}).get("type") == "json_schema":
+                return web.json_response({"error": {"message": "response_format json_schema not supported"}}, status=400)
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            outcome: Any = self._next_fault() or self.responder(body)
+            if isinstance(outcome, Fault):
+                return await self._fault(request, outcome, body)
+            reply = outcome if isinstance(outcome, Reply) else Reply(outcome)
+            content = reply.content if isinstance(reply.content, str) else json.dumps(reply.content)
+            return web.json_response(self._completion(body, content, reply))
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+                self.completed += 1
+
+    def _completion(self, body: dict[str, Any], content: str, reply: Reply, refusal: str | None = None) -> dict[str, Any]:
+        return {
+            "id": f"chatcmpl-{self.requests}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model", "local"),
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": None if refusal else content, "refusal": refusal},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {
+                "prompt_tokens": reply.prompt_tokens,
+                "completion_tokens": reply.completion_tokens,
+                "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+            },
+        }
+
+    async def _fault(self, request: web.Request, fault: Fault, body: dict[str, Any]) -> web.StreamResponse:
+        if fault.kind == "500":
+            return web.json_response({"error": {"message": "injected server error"}}, status=500)
+        if fault.kind == "429":
+            return web.json_response(
+                {"error": {"message": "rate limited"}}, status=429, headers={"Retry-After": str(fault.retry_after)}
+            )
+        if fault.kind == "slow":
+            await asyncio.sleep(fault.delay)
+            return web.json_response(self._completion(body, "late", Reply("late")))
+        if fault.kind == "drop":
+            if request.transport is not None:
+                request.transport.close()
+            raise ConnectionResetError("injected drop")
+        if fault.kind == "truncated":
+            return web.json_response(self._completion(body, '{"needs_context": fal', Reply("")))
+        if fault.kind == "invalid":
+            return web.json_response(self._completion(body, '{"unexpected": 1}', Reply("")))
+        if fault.kind == "refusal":
+            return web.json_response(self._completion(body, "", Reply(""), refusal="I can't help with that."))
+        raise ValueError(f"unknown fault {fault.kind}")

@@ -1,0 +1,123 @@
+"""A scripted model for the local server: replies chosen from the request itself.
+
+Replies depend only on the request (schema asked for, directive in the
+prompt), never on arrival order, so a swarm run against it builds the same
+tree every time, whatever the concurrency: that is what lets tests compare a
+crashed-and-resumed run with a clean one.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from swarm_star.testing.openai_server import Reply, request_schema
+
+__all__ = ["ScriptedModel", "directive_of"]
+
+_DIRECTIVE = re.compile(r"^(?:Directive|Task|Need): (.*)$", re.M)
+
+
+def directive_of(request: dict[str, Any]) -> str:
+    """The directive or task a request is about, taken from its last user message."""
+    users = [m for m in request.get("messages", []) if m.get("role") == "user"]
+    text = str(users[0].get("content", "")) if users else ""
+    match = _DIRECTIVE.search(text)
+    return match.group(1).strip() if match else text.strip()
+
+
+def _lookup(table: dict[str, Any], directive: str) -> Any:
+    for key, value in table.items():
+        if key.lower() in directive.lower():
+            return value
+    return None
+
+
+@dataclass
+class ScriptedModel:
+    """Responder for :class:`LocalOpenAIServer`.
+
+    - ``plans``: directive substring -> list of sub-directives, or a question
+      string (ask the user first; once answered, ``plans_after_answer`` or one
+      sub-directive).
+    - ``routes``: directive substring -> leaf path such as ``planning/delegate``
+      (default ``core/answer``); ``None`` makes every level answer "none".
+    - ``replan``: directive substrings whose first review asks for one more round.
+    """
+
+    plans: dict[str, Any] = field(default_factory=dict)
+    plans_after_answer: dict[str, list[str]] = field(default_factory=dict)
+    routes: dict[str, str | None] = field(default_factory=dict)
+    replan: set[str] = field(default_factory=set)
+    calls: Counter[str] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def __call__(self, request: dict[str, Any]) -> Reply | dict[str, Any] | str:
+        name, schema = request_schema(request)
+        directive = directive_of(request)
+        with self._lock:
+            self.calls[name or "text"] += 1
+        handler = getattr(self, f"_{(name or 'text').lower()}", None)
+        if handler is None:
+            return self._generic(schema or {})
+        return handler(request, directive, schema or {})
+
+    def _text(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> str:
+        return f"Answer to: {directive}"
+
+    def _plan(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
+        body = str(request["messages"][-1]["content"])
+        answered = "User answers:\n(none)" not in body
+        plan = _lookup(self.plans, directive)
+        if isinstance(plan, str):
+            if not answered:
+                return {"needs_context": True, "question": plan, "subdirectives": []}
+            plan = _lookup(self.plans_after_answer, directive) or [directive]
+        return {"needs_context": False, "question": "", "subdirectives": plan or [directive]}
+
+    def _routechoice(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
+        options = schema["properties"]["choice"]["enum"]
+        target = "core/answer"
+        for key, value in self.routes.items():
+            if key.lower() in directive.lower():
+                target = value  # type: ignore[assignment]
+                break
+        if target is None:
+            return {"choice": "none", "reason": "nothing fits"}
+        for part in target.split("/"):
+            if part in options:
+                return {"choice": part, "reason": f"fits {target}"}
+        return {"choice": "none", "reason": f"{target} not here"}
+
+    def _review(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
+        reports = str(request["messages"][-1]["content"]).split("Reports:\n", 1)[-1]
+        for key in self.replan:
+            if key.lower() in directive.lower() and "follow-up" not in directive.lower():
+                return {"directive_met": False, "report": "partial", "next_directive": f"follow-up: finish {directive}"}
+        lines = [line.strip() for line in reports.splitlines() if line.strip().startswith("report:")]
+        return {"directive_met": True, "report": f"Done: {directive} ({len(lines)} parts)", "next_directive": ""}
+
+    def _followup(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
+        answer = str(request["messages"][-1]["content"]).rsplit("A: ", 1)[-1]
+        return {"enough": True, "follow_up": "", "summary": f"The user answered: {answer}"}
+
+    def _question(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
+        return {"question": f"What should I know about {directive}?"}
+
+    def _pythonfile(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
+        slug = re.sub(r"\W+", "_", directive.lower()).strip("_")[:30] or "script"
+        return {"path": f"{slug}.py", "code": f'print("{slug}")\n', "commit_message": f"Add {slug}.py"}
+
+    def _memorynote(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
+        return {"title": directive[:40], "content": f"Note about {directive}"}
+
+    def _utilargs(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
+        return {"args": {}}
+
+    def _generic(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return {key: "" for key in schema.get("properties", {})}

@@ -1,0 +1,14 @@
+"""Read a text file from the workspace (refuses paths outside it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from swarm_star.spaces import LeafSpec
+from swarm_star.workspace import Workspace
+
+SPEC = LeafSpec(name="read_file", description="Read a file of the workspace.", input_schema={"path": "relative path"})
+
+
+def call(workspace: Path, path: str = "") -> str:
+    return Workspace(workspace).resolve(path).read_text(encoding="utf-8")[:20_000]
