@@ -122,3 +122,21 @@ def no_model_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(("OPENAI_", "OPENROUTER_")):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def model_server():  # type: ignore[no-untyped-def]
+    """Start local OpenAI-compatible servers: ``model_server(responder, **options)``."""
+    from swarm_star.testing import LocalOpenAIServer
+
+    servers: list[LocalOpenAIServer] = []
+
+    def start(responder, **options):  # type: ignore[no-untyped-def]
+        server = LocalOpenAIServer(responder, **options)
+        server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

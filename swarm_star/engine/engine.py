@@ -97,6 +97,7 @@ class Engine:
         self._wake = asyncio.Event()
         self._local_answers: list[tuple[str, str]] = []
         self._started = time.monotonic()
+        self._stopping: LimitReached | None = None
 
     # frames
 
@@ -177,6 +178,8 @@ class Engine:
         return call
 
     def _check_budget(self) -> None:
+        if self._stopping is not None:
+            raise self._stopping
         limits, used = self.state.limits, self.state.usage
         if used.calls >= limits.max_calls:
             raise LimitReached("max_calls", f"{used.calls} model calls")
@@ -239,10 +242,16 @@ class Engine:
                 self.flush()
                 if self.state.status in (SwarmStatus.FINISHED, SwarmStatus.FAILED):
                     return self._final()
-                try:
-                    self._check_time()
-                except LimitReached as exc:
-                    return await self._stop_for_limit(exc)
+                if self._stopping is None:
+                    try:
+                        self._check_time()
+                    except LimitReached as exc:
+                        self._stopping = exc
+                if self._stopping is not None:
+                    if not self._tasks:
+                        return self._stop_for_limit(self._stopping)
+                    await self._wait_and_apply()
+                    continue
                 self._start_runnable()
                 if on_question is not None:
                     for node, question in self.state.pending_questions():
@@ -263,9 +272,7 @@ class Engine:
                         self.emit(StopSwarm(reason="nothing runnable"))
                         self.flush()
                         return RunOutcome("failed", "nothing runnable (inconsistent tree)")
-                outcome = await self._wait_and_apply()
-                if outcome is not None:
-                    return outcome
+                await self._wait_and_apply()
         except asyncio.CancelledError:
             await self._cancel_tasks()
             self.emit(StopSwarm(reason="interrupted"))
@@ -303,7 +310,14 @@ class Engine:
         module = self.actions.module(ctx.node.action_id)
         return list(await module.run(ctx))
 
-    async def _wait_and_apply(self) -> RunOutcome | None:
+    async def _wait_and_apply(self) -> None:
+        """Wait for activations (or a wake-up) and apply what finished.
+
+        A limit does not cancel anything: the first LimitReached stops new model
+        calls and new activations, while calls already in flight complete and
+        are recorded (they are paid for either way); the run stops once the
+        last activation has returned.
+        """
         self._wake.clear()
         waker = asyncio.create_task(self._wake.wait())
         try:
@@ -319,7 +333,8 @@ class Engine:
             try:
                 ops = task.result()
             except LimitReached as exc:
-                return await self._stop_for_limit(exc)
+                self._stopping = self._stopping or exc
+                continue
             except asyncio.CancelledError:
                 continue
             except SwarmStarError as exc:
@@ -332,8 +347,7 @@ class Engine:
             try:
                 self._apply_outcome(node_id, ops)
             except LimitReached as exc:
-                return await self._stop_for_limit(exc)
-        return None
+                self._stopping = self._stopping or exc
 
     def _apply_outcome(self, node_id: str, ops: list[Any]) -> None:
         spawns = [op for op in ops if isinstance(op, Spawn)]
@@ -366,8 +380,7 @@ class Engine:
         else:
             self.emit(Fail(node_id=node_id, error="action returned no outcome"))
 
-    async def _stop_for_limit(self, exc: LimitReached) -> RunOutcome:
-        await self._cancel_tasks()
+    def _stop_for_limit(self, exc: LimitReached) -> RunOutcome:
         self.emit(StopSwarm(reason=str(exc), limit=exc.limit))
         self.flush()
         return RunOutcome("limit", str(exc))

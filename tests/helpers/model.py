@@ -1,0 +1,14 @@
+"""Helpers to point the real openai client at the local test server."""
+
+from __future__ import annotations
+
+from swarm_star.llm import Endpoint, LLMClient
+from swarm_star.models import ModelSettings
+from swarm_star.testing import LocalOpenAIServer
+
+TEST_KEY = "sk-test-DO-NOT-STORE-4242"
+
+
+def client_for(server: LocalOpenAIServer, **settings: object) -> LLMClient:
+    ms = ModelSettings(base_url=server.base_url, **settings)  # type: ignore[arg-type]
+    return LLMClient(Endpoint(server.base_url, TEST_KEY, None), ms)
