@@ -1,0 +1,74 @@
+"""``swarm-star demo``: a complete swarm on this machine, no API key needed.
+
+The model is a small scripted OpenAI-compatible server on 127.0.0.1 (from
+:mod:`swarm_star.testing`); everything else (engine, store, history,
+workspace) is the real thing. The screen says so plainly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from swarm_star.api import Swarm
+from swarm_star.models import ModelSettings, SwarmSettings
+from swarm_star.testing import LocalOpenAIServer
+from swarm_star.testing.scripted import ScriptedModel
+
+__all__ = ["demo_model", "run_demo"]
+
+DIRECTIVE = "Plan a one-day offsite for our team"
+DEMO_ANSWER = "8 people, in Lisbon, budget 1200 EUR"
+
+
+def demo_model() -> ScriptedModel:
+    return ScriptedModel(
+        plans={
+            "offsite": "How many people are coming, where, and with what budget?",
+            "draft the agenda": ["morning workshop", "afternoon activity"],
+        },
+        plans_after_answer={
+            "offsite": ["choose a venue", "draft the agenda", "write a python script that splits the budget"],
+        },
+        routes={"draft the agenda": "planning/delegate", "python script": "code/write_python"},
+    )
+
+
+def run_demo(space: str | Path | None = None, out: TextIO | None = None, *, interactive: bool | None = None) -> int:
+    from swarm_star.cli import _run_swarm
+
+    out = out or sys.stdout
+    server = LocalOpenAIServer(demo_model(), latency=0.15)
+    base_url = server.start()
+    out.write(
+        "DEMO: the model here is a scripted local server at "
+        f"{base_url} playing canned replies — no API key, no real LLM.\n"
+        "The engine, the SQLite store, the history frames and the git workspace are real.\n\n"
+    )
+    try:
+        settings = SwarmSettings(models=ModelSettings(base_url=base_url, default_model="scripted-demo"))
+        swarm = Swarm.create(DIRECTIVE, settings=settings, space=space)
+        with swarm:
+            tty = sys.stdin.isatty() if interactive is None else interactive
+            args = argparse.Namespace(no_input=not tty, json=False)
+            if not tty:
+                out.write(f"(stdin is not a terminal: the demo answers its question itself with {DEMO_ANSWER!r})\n")
+            code = _run_swarm(swarm, args, None, out)
+            if code == 3:  # not a terminal: answer for the user, then resume
+                for _, question in swarm.questions():
+                    out.write(f"\n> answering [{question.id}]: {DEMO_ANSWER}\n")
+                    swarm.answer(question.id, DEMO_ANSWER)
+                code = _run_swarm(swarm, args, None, out)
+            flags = f" --space {space}" if space else ""
+            out.write(
+                "\nInspect what happened:\n"
+                f"  swarm-star{flags} tree {swarm.id}\n"
+                f"  swarm-star{flags} history {swarm.id}\n"
+                f"  swarm-star{flags} tree {swarm.id} --frame 10\n"
+                f"  swarm-star{flags} history {swarm.id} 0\n"
+            )
+            return code
+    finally:
+        server.stop()
