@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import time
@@ -261,8 +262,10 @@ class LiveView:
 
 
 def _run_swarm(swarm: Swarm, args: argparse.Namespace, limits: Limits | None, out: TextIO, **run_kw: Any) -> int:
-    interactive = not args.no_input and sys.stdin.isatty() and not args.json
-    view = LiveView(swarm, out, interactive)
+    # Wait for answers unless told not to or nobody can type them; prompt inline
+    # only in the live view (with --json, answers come from `swarm-star answer`).
+    waiting = not args.no_input and sys.stdin.isatty()
+    view = LiveView(swarm, out, waiting and not args.json)
 
     def grab(engine: Engine) -> None:
         view.engine = engine
@@ -273,7 +276,7 @@ def _run_swarm(swarm: Swarm, args: argparse.Namespace, limits: Limits | None, ou
         outcome = asyncio.run(
             swarm.run(
                 limits=limits,
-                interactive=interactive,
+                interactive=waiting,
                 on_question=view.on_question,
                 on_event=None if args.json else view.on_event,
                 on_engine=grab,
@@ -468,7 +471,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     err = err or sys.stderr
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        with contextlib.redirect_stdout(out):  # --help goes where the caller reads
+            args = parser.parse_args(argv)
     except UsageError as exc:
         err.write(f"swarm-star: error: {exc}\n")
         return EXIT["usage"]

@@ -49,7 +49,7 @@ class StoreLocator:
         *,
         user_id: str = "local",
         env: Mapping[str, str] | None = None,
-        lock_timeout: float = 5.0,
+        lock_timeout: float | None = None,
     ) -> None:
         if backend not in ("sqlite", "cosmos"):
             raise ConfigError(f"unknown store backend {backend!r}: use sqlite or cosmos")
@@ -58,8 +58,14 @@ class StoreLocator:
         self.space = space
         self.backend = backend
         self.user_id = user_id
-        self.lock_timeout = lock_timeout
         self._env = os.environ if env is None else env
+        if lock_timeout is None:
+            raw = self._env.get("SWARM_STAR_LOCK_TIMEOUT", "5")
+            try:
+                lock_timeout = float(raw)
+            except ValueError as exc:
+                raise ConfigError(f"SWARM_STAR_LOCK_TIMEOUT must be seconds, got {raw!r}") from exc
+        self.lock_timeout = lock_timeout
         self._container = None
 
     def swarm_dir(self, swarm_id: str) -> Path:
