@@ -65,14 +65,20 @@ def swarm_log_frames(store: KVStore, frames: int) -> float:
     """The engine's real write path: SwarmLog.append with create-only frame + node + meta."""
     log = SwarmLog(store)
     record = SwarmRecord(swarm_id="bench", directive="bench", created_at=time.time())
-    log.create(record)
+    store.commit(SwarmLog.creation(record))
     state = SwarmState.new(record)
     start = time.perf_counter()
     for i in range(frames):
         event = SwarmEvent(
             frame=i,
             time=time.time(),
-            op=Spawn(node_id=f"n{i}", parent_id=None if i == 0 else "n0", role=NodeRole.ACTION, action_id="a", directive="d" * 80),
+            op=Spawn(
+                node_id=f"n{i}",
+                parent_id=None if i == 0 else "n0",
+                role=NodeRole.ACTION,
+                action_id="a",
+                directive="d" * 80,
+            ),
         )
         state.apply(event)
         log.append([event], state, [f"n{i}"])
@@ -109,7 +115,10 @@ def run(frames: int = 2000, cosmos_env: dict[str, str] | None = None) -> dict[st
         store = CosmosStore(container, user_id="bench", swarm_id=f"c{int(time.time())}")
         batched = store_frames(store, n, 16)
         results["cosmos_single"], results["cosmos_batch16"] = single, batched
-        print(f"cosmos-compatible server ({store.batch_mode} batches): 1 frame/commit {single:6.0f} frames/s, 16 frames/commit {batched:6.0f} frames/s")
+        print(
+            f"cosmos-compatible server ({store.batch_mode} batches): 1 frame/commit {single:6.0f} frames/s, "
+            f"16 frames/commit {batched:6.0f} frames/s"
+        )
     return results
 
 

@@ -106,12 +106,6 @@ class Swarm:
             created_at=time.time(),
             settings=settings or SwarmSettings(),
         )
-        log = SwarmLog(store)
-        try:
-            log.create(record)
-        except ConflictError as exc:
-            store.close()
-            raise InputError(f"swarm {swarm_id!r} already exists; pick another --swarm-id") from exc
         state = SwarmState.new(record)
         root = Spawn(
             node_id=ROOT_ID,
@@ -123,7 +117,11 @@ class Swarm:
         )
         event = SwarmEvent(frame=0, time=time.time(), op=root, nodes=[ROOT_ID])
         state.apply(event)
-        log.append([event], state, [ROOT_ID])
+        try:  # record and frame 0 together: a swarm exists whole or not at all
+            SwarmLog(store).append([event], state, [ROOT_ID], SwarmLog.creation(record))
+        except ConflictError as exc:
+            store.close()
+            raise InputError(f"swarm {swarm_id!r} already exists; pick another --swarm-id") from exc
         return cls(locator, swarm_id, store)
 
     @classmethod

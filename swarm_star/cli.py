@@ -67,8 +67,16 @@ def _limit_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-time", type=float, metavar="SEC", help="wall time of this run")
     g.add_argument("--max-rounds", type=int, metavar="N", help="manager review/re-plan rounds")
     g.add_argument("--concurrency", type=int, metavar="N", help="activations in flight")
-    p.add_argument("--no-input", action="store_true", help="never wait for answers: exit 3 when questions are pending")
-    p.add_argument("--json", action="store_true", help="print one JSON object (see README) instead of the live view")
+    p.add_argument(
+        "--no-input",
+        action="store_true",
+        help="never wait for answers: exit 3 when questions are pending",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object (see README) instead of the live view",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,16 +91,34 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--verbose", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    p = sub.add_parser("run", help="spawn a directive and run the swarm", description="Spawn a root directive and run the swarm until it reports.")
+    p = sub.add_parser(
+        "run",
+        help="spawn a directive and run the swarm",
+        description="Spawn a root directive and run the swarm until it reports.",
+    )
     p.add_argument("directive", help="what the swarm should do")
-    p.add_argument("--context", action="append", default=[], metavar="FILE", help="context file for the memory space (repeatable)")
+    p.add_argument(
+        "--context",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="context file for the memory space (repeatable)",
+    )
     p.add_argument("--swarm-id", metavar="ID", help="choose the swarm id (default: time-based)")
     p.add_argument("--model", metavar="M", help="model for every role")
     p.add_argument("--base-url", metavar="URL", help="OpenAI-compatible endpoint (e.g. a local vLLM)")
-    p.add_argument("--allow-exec", action="store_true", help="let actions run the code they write (in the workspace)")
+    p.add_argument(
+        "--allow-exec",
+        action="store_true",
+        help="let actions run the code they write (in the workspace)",
+    )
     _limit_flags(p)
 
-    p = sub.add_parser("resume", help="continue an interrupted, stopped or waiting swarm", description="Continue a swarm; limits given here replace the stored ones.")
+    p = sub.add_parser(
+        "resume",
+        help="continue an interrupted, stopped or waiting swarm",
+        description="Continue a swarm; limits given here replace the stored ones.",
+    )
     p.add_argument("swarm_id")
     _limit_flags(p)
 
@@ -100,7 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("swarm_id")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("answer", help="answer a pending question", description="Record an answer; a running swarm picks it up within a second, a stopped one on resume.")
+    p = sub.add_parser(
+        "answer",
+        help="answer a pending question",
+        description="Record an answer; a running swarm picks it up within a second, a stopped one on resume.",
+    )
     p.add_argument("swarm_id")
     p.add_argument("question_id")
     p.add_argument("text")
@@ -155,7 +185,8 @@ def render_tree(state: SwarmState) -> list[str]:
         used = state.subtree_usage(node_id)
         branch = "" if top else ("└─ " if last else "├─ ")
         lines.append(
-            f"{prefix}{branch}{_node_label(node)} [{node.status.value}] ${used.cost:.4f} {used.calls}c — {_short(node.directive, 60)}"
+            f"{prefix}{branch}{_node_label(node)} [{node.status.value}] ${used.cost:.4f} {used.calls}c"
+            f" — {_short(node.directive, 60)}"
         )
         child_prefix = prefix + ("" if top else ("   " if last else "│  "))
         for i, child in enumerate(node.children):
@@ -211,7 +242,16 @@ def _outcome_json(swarm: Swarm, outcome: RunOutcome) -> dict[str, Any]:
 def _limits_from(args: argparse.Namespace, base: Limits) -> Limits | None:
     changes = {
         name: getattr(args, name)
-        for name in ("max_depth", "max_nodes", "max_calls", "max_tokens", "max_cost", "max_time", "max_rounds", "concurrency")
+        for name in (
+            "max_depth",
+            "max_nodes",
+            "max_calls",
+            "max_tokens",
+            "max_cost",
+            "max_time",
+            "max_rounds",
+            "concurrency",
+        )
         if getattr(args, name, None) is not None
     }
     if not changes:
@@ -240,7 +280,7 @@ class LiveView:
             node = getattr(event.op, "node_id", "")
             self.out.write(f"  [{event.frame:>5}] {node:<12} {_summary(event)}\n")
         now = time.monotonic()
-        if self.engine is not None and (now - self._last_totals > 2 or kind == "terminate" and node == "0"):
+        if self.engine is not None and (now - self._last_totals > 2 or (kind == "terminate" and node == "0")):
             self._last_totals = now
             self.out.write(f"          ── {_usage_line(self.engine.state)}\n")
         self.out.flush()
@@ -352,7 +392,10 @@ def cmd_questions(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_answer(args: argparse.Namespace, out: TextIO) -> int:
     with _open(args) as swarm:
         swarm.answer(args.question_id, args.text)
-        out.write(f"answer recorded for {args.question_id}; a running swarm picks it up now, otherwise: swarm-star resume {swarm.id}\n")
+        out.write(
+            f"answer recorded for {args.question_id}; a running swarm picks it up now, "
+            f"otherwise: swarm-star resume {swarm.id}\n"
+        )
     return 0
 
 
@@ -362,13 +405,19 @@ def cmd_tree(args: argparse.Namespace, out: TextIO) -> int:
             raise InputError(f"frame {args.frame} does not exist (0..{swarm.state.frame_count - 1})")
         state = swarm.tree(args.frame)
         if args.json:
-            out.write(json.dumps({
-                "swarm_id": swarm.id,
-                "frame": state.frame_count - 1,
-                "status": state.status,
-                "usage": state.usage.model_dump(),
-                "nodes": [n.model_dump(mode="json") for n in state.nodes.values()],
-            }, indent=2) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "swarm_id": swarm.id,
+                        "frame": state.frame_count - 1,
+                        "status": state.status,
+                        "usage": state.usage.model_dump(),
+                        "nodes": [n.model_dump(mode="json") for n in state.nodes.values()],
+                    },
+                    indent=2,
+                )
+                + "\n"
+            )
             return 0
         out.write(f"swarm {swarm.id} [{state.status}] at frame {state.frame_count - 1} — {_usage_line(state)}\n")
         out.write("\n".join(render_tree(state)) + "\n")
@@ -405,14 +454,16 @@ def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
 
             log = SwarmLog(store)
             record, meta = log.record(), log.read_meta() or {}
-            rows.append({
-                "swarm_id": swarm_id,
-                "status": meta.get("status", "created"),
-                "directive": record.directive,
-                "created_at": record.created_at,
-                "cost": (meta.get("usage") or {}).get("cost", 0.0),
-                "nodes": meta.get("nodes", 0),
-            })
+            rows.append(
+                {
+                    "swarm_id": swarm_id,
+                    "status": meta.get("status", "created"),
+                    "directive": record.directive,
+                    "created_at": record.created_at,
+                    "cost": (meta.get("usage") or {}).get("cost", 0.0),
+                    "nodes": meta.get("nodes", 0),
+                }
+            )
     if args.json:
         out.write(json.dumps(rows, indent=2) + "\n")
         return 0
@@ -420,7 +471,9 @@ def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"no swarms in {locator.space}\n")
     for row in rows:
         age = _age(time.time() - row["created_at"])
-        out.write(f"{row['swarm_id']:<26} {row['status']:<9} {age:>5}  ${row['cost']:.4f}  {_short(row['directive'], 50)}\n")
+        out.write(
+            f"{row['swarm_id']:<26} {row['status']:<9} {age:>5}  ${row['cost']:.4f}  {_short(row['directive'], 50)}\n"
+        )
     return 0
 
 

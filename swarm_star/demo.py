@@ -30,7 +30,11 @@ def demo_model() -> ScriptedModel:
             "draft the agenda": ["morning workshop", "afternoon activity"],
         },
         plans_after_answer={
-            "offsite": ["choose a venue", "draft the agenda", "write a python script that splits the budget"],
+            "offsite": [
+                "choose a venue",
+                "draft the agenda",
+                "write a python script that splits the budget",
+            ],
         },
         routes={"draft the agenda": "planning/delegate", "python script": "code/write_python"},
     )

@@ -53,9 +53,7 @@ def cosmos_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, s
     port = free_port()
     log = tmp_path_factory.mktemp("cosmos") / "server.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(SERVER_BIN), "-p", str(port)], stdout=out, stderr=subprocess.STDOUT
-        )
+        proc = subprocess.Popen([str(SERVER_BIN), "-p", str(port)], stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:

@@ -32,13 +32,32 @@ def server(model_server, monkeypatch):  # type: ignore[no-untyped-def]
 
 
 def test_run_json_finishes(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
-    code, out, err = cli("--space", str(tmp_path), "run", "simple job", "--base-url", server.base_url, "--json", "--swarm-id", "s1")
+    code, out, err = cli(
+        "--space",
+        str(tmp_path),
+        "run",
+        "simple job",
+        "--base-url",
+        server.base_url,
+        "--json",
+        "--swarm-id",
+        "s1",
+    )
     assert code == 0, err
     data = json.loads(out)
     assert data["status"] == "finished" and data["swarm_id"] == "s1"
     assert data["report"].startswith("Done: simple job")
     assert data["usage"]["calls"] == server.requests
-    assert set(data) == {"swarm_id", "status", "reason", "report", "questions", "usage", "nodes", "frames"}
+    assert set(data) == {
+        "swarm_id",
+        "status",
+        "reason",
+        "report",
+        "questions",
+        "usage",
+        "nodes",
+        "frames",
+    }
 
     code, out, _ = cli("--space", str(tmp_path), "tree", "s1")
     assert code == 0 and "0 root:root [terminated]" in out and "router:route_action" in out
@@ -60,7 +79,17 @@ def test_run_json_finishes(tmp_path: Path, server) -> None:  # type: ignore[no-u
 
 def test_questions_answer_resume_flow(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
     sp = str(tmp_path)
-    code, out, _ = cli("--space", sp, "run", "plan a trip", "--base-url", server.base_url, "--no-input", "--swarm-id", "t1")
+    code, out, _ = cli(
+        "--space",
+        sp,
+        "run",
+        "plan a trip",
+        "--base-url",
+        server.base_url,
+        "--no-input",
+        "--swarm-id",
+        "t1",
+    )
     assert code == EXIT["questions"]
     assert "swarm-star answer t1" in out
     code, out, _ = cli("--space", sp, "questions", "t1", "--json")
@@ -106,7 +135,17 @@ def test_answer_from_another_terminal_reaches_running_swarm(tmp_path: Path, mode
     helper.start()
     # interactive (not --no-input) but stdin is not a tty: the run waits for answers
     monkeypatch.setattr("sys.stdin.isatty", lambda: True, raising=False)
-    code, out, err = cli("--space", sp, "run", "organise a party", "--base-url", server.base_url, "--swarm-id", "p1", "--json")
+    code, out, err = cli(
+        "--space",
+        sp,
+        "run",
+        "organise a party",
+        "--base-url",
+        server.base_url,
+        "--swarm-id",
+        "p1",
+        "--json",
+    )
     helper.join()
     assert code == 0, err
     assert json.loads(out)["status"] == "finished"
@@ -114,7 +153,11 @@ def test_answer_from_another_terminal_reaches_running_swarm(tmp_path: Path, mode
 
 BAD_INPUT = [
     ("empty directive", ["run", "   "], "directive is empty"),
-    ("unreadable context", ["run", "x", "--context", "/nonexistent/file.txt"], "cannot read context file"),
+    (
+        "unreadable context",
+        ["run", "x", "--context", "/nonexistent/file.txt"],
+        "cannot read context file",
+    ),
     ("unknown swarm", ["tree", "no-such-swarm"], "no swarm 'no-such-swarm'"),
     ("invalid swarm id", ["tree", "../etc"], "invalid swarm id"),
     ("invalid limit", ["run", "x", "--max-nodes", "0"], "invalid limit --max-nodes"),
@@ -127,7 +170,20 @@ BAD_INPUT = [
 @pytest.mark.parametrize(("argv", "message"), [c[1:] for c in BAD_INPUT], ids=[c[0] for c in BAD_INPUT])
 def test_bad_input_one_line_exit_2_no_change(tmp_path: Path, server, argv, message) -> None:  # type: ignore[no-untyped-def]
     sp = str(tmp_path)
-    assert cli("--space", sp, "run", "simple seed", "--base-url", server.base_url, "--swarm-id", "s0", "--json")[0] == 0
+    assert (
+        cli(
+            "--space",
+            sp,
+            "run",
+            "simple seed",
+            "--base-url",
+            server.base_url,
+            "--swarm-id",
+            "s0",
+            "--json",
+        )[0]
+        == 0
+    )
     db = tmp_path / "s0" / "swarm_default_kv_store.db"
     before = db.read_bytes()
     argv = [a if a != "x" else "x" for a in argv]
@@ -161,7 +217,18 @@ def test_corrupt_store_is_reported_and_left_alone(tmp_path: Path) -> None:
 
 def test_locked_store_is_reported(tmp_path: Path, server, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     sp = str(tmp_path)
-    code, out, _ = cli("--space", sp, "run", "plan a trip", "--base-url", server.base_url, "--swarm-id", "s0", "--json", "--no-input")
+    code, out, _ = cli(
+        "--space",
+        sp,
+        "run",
+        "plan a trip",
+        "--base-url",
+        server.base_url,
+        "--swarm-id",
+        "s0",
+        "--json",
+        "--no-input",
+    )
     assert code == EXIT["questions"]
     [question] = json.loads(out)["questions"]
     db = tmp_path / "s0" / "swarm_default_kv_store.db"
@@ -191,7 +258,17 @@ def test_wrong_cosmos_credentials(tmp_path: Path, monkeypatch) -> None:  # type:
 def test_help_is_complete() -> None:
     code, out, _ = cli("--help")
     assert code == 0
-    for command in ("run", "resume", "questions", "answer", "tree", "history", "list", "spaces", "demo"):
+    for command in (
+        "run",
+        "resume",
+        "questions",
+        "answer",
+        "tree",
+        "history",
+        "list",
+        "spaces",
+        "demo",
+    ):
         assert command in out
         sub_code, sub_out, _ = cli(command, "--help")
         assert sub_code == 0 and "usage: swarm-star" in sub_out

@@ -33,7 +33,10 @@ def by_action(swarm: Swarm) -> dict[str, list[str]]:
 
 async def test_recursion_three_levels_with_root_report(tmp_path: Path, model_server) -> None:
     script = ScriptedModel(
-        plans={"build a city": ["design districts", "plan transport"], "design districts": ["north", "south"]},
+        plans={
+            "build a city": ["design districts", "plan transport"],
+            "design districts": ["north", "south"],
+        },
         routes={"design districts": "planning/delegate"},
     )
     server = model_server(script)
@@ -77,13 +80,13 @@ async def test_question_parks_only_its_node(tmp_path: Path, model_server) -> Non
     swarm = Swarm.create("plan a trip", space=tmp_path)
     outcome = await run(swarm, server)
     assert outcome.status == "questions"
-    [(node_id, question)] = [(n, q) for n, q in outcome.questions]
+    [node_id] = [n for n, _ in outcome.questions]
     tree = swarm.tree()
     assert tree.nodes[node_id].status == NodeStatus.WAITING_USER
     hotel = next(n for n in tree.nodes.values() if n.directive == "book hotel" and n.action_id == "core.answer")
     assert hotel.status == NodeStatus.TERMINATED  # the sibling branch finished meanwhile
     assert tree.status == SwarmStatus.STOPPED
-    [(n, q)] = swarm.questions()
+    [(_, q)] = swarm.questions()
     swarm.answer(q.id, "next May")
     outcome = await run(swarm, server)
     assert outcome.status == "finished"
@@ -127,7 +130,11 @@ async def test_review_replans_once_then_finishes(tmp_path: Path, model_server) -
 async def test_rounds_are_bounded(tmp_path: Path, model_server) -> None:
     class Never(ScriptedModel):
         def _review(self, request, directive, schema):  # type: ignore[no-untyped-def]
-            return {"directive_met": False, "report": "meh", "next_directive": f"again {directive[:40]}"}
+            return {
+                "directive_met": False,
+                "report": "meh",
+                "next_directive": f"again {directive[:40]}",
+            }
 
     server = model_server(Never())
     settings = SwarmSettings(limits=Limits(max_rounds=2))
@@ -196,7 +203,11 @@ async def test_write_python_commits_and_refuses_escape(tmp_path: Path, model_ser
         def _pythonfile(self, request, directive, schema):  # type: ignore[no-untyped-def]
             if "escape" in directive:
                 return {"path": "../../evil.py", "code": "x", "commit_message": "bad"}
-            return {"path": "pkg/hello.py", "code": "print('hi')\n", "commit_message": "Add hello script"}
+            return {
+                "path": "pkg/hello.py",
+                "code": "print('hi')\n",
+                "commit_message": "Add hello script",
+            }
 
     server = model_server(Coder(plans={"code": ["write hello", "escape the box"]}, routes={"": "code/write_python"}))
     swarm = Swarm.create("code things", space=tmp_path)

@@ -122,9 +122,7 @@ def test_invalid_keys_are_rejected(store: KVStore, key: str) -> None:
         store.put(key, 1)
 
 
-def test_concurrent_writers_lose_no_update(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
+def test_concurrent_writers_lose_no_update(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """Several independent store handles increment one counter with compare-and-set."""
     first = make_store(backend, tmp_path, request)
     if backend == "cosmos":

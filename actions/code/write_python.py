@@ -33,7 +33,10 @@ class PythonFile(BaseModel):
 async def run(ctx: ActionContext) -> list[Any]:
     spec = await ctx.ask_model(
         [
-            {"role": "system", "content": "Write the Python file the task needs. Paths are relative to the workspace root."},
+            {
+                "role": "system",
+                "content": "Write the Python file the task needs. Paths are relative to the workspace root.",
+            },
             {"role": "user", "content": ctx.node.directive},
         ],
         purpose="write code",

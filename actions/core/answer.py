@@ -18,7 +18,10 @@ async def run(ctx: ActionContext) -> list[Any]:
     notes = "\n".join(f"- {e.title}: {e.content[:500]}" for e in ctx.memory() if e.folder == "context")
     reply = await ctx.ask_model(
         [
-            {"role": "system", "content": "Do the task. Reply with the result only, complete and concise."},
+            {
+                "role": "system",
+                "content": "Do the task. Reply with the result only, complete and concise.",
+            },
             {"role": "user", "content": f"Task: {ctx.node.directive}\n\nKnown context:\n{notes}"},
         ],
         purpose="answer",

@@ -21,9 +21,7 @@ async def run(ctx: ActionContext) -> list[Any]:
         ops: list[Any] = [ctx.save_memory("context", "Directive", ctx.node.directive)]
         for name, content in sorted(ctx.node.context.get("files", {}).items()):
             ops.append(ctx.save_memory("context", f"File {name}", content))
-        ops.append(
-            ctx.spawn(NodeRole.MANAGER, "planning.decompose_directive", ctx.node.directive, {"round": 1})
-        )
+        ops.append(ctx.spawn(NodeRole.MANAGER, "planning.decompose_directive", ctx.node.directive, {"round": 1}))
         return ops
     last = children[-1]
     if last.report is not None:

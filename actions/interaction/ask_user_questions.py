@@ -36,7 +36,12 @@ async def run(ctx: ActionContext) -> list[Any]:
         question = ctx.node.context.get("question")
         if not question:
             asked = await ctx.ask_model(
-                [{"role": "user", "content": f"Write one clear question to the user for: {ctx.node.directive}"}],
+                [
+                    {
+                        "role": "user",
+                        "content": f"Write one clear question to the user for: {ctx.node.directive}",
+                    }
+                ],
                 purpose="phrase question",
                 schema=Question,
             )

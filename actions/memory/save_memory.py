@@ -22,7 +22,12 @@ class MemoryNote(BaseModel):
 
 async def run(ctx: ActionContext) -> list[Any]:
     note = await ctx.ask_model(
-        [{"role": "user", "content": f"Write a short titled note to remember for: {ctx.node.directive}"}],
+        [
+            {
+                "role": "user",
+                "content": f"Write a short titled note to remember for: {ctx.node.directive}",
+            }
+        ],
         purpose="memory note",
         schema=MemoryNote,
     )

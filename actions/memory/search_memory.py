@@ -18,7 +18,11 @@ SPEC = LeafSpec(
 async def run(ctx: ActionContext) -> list[Any]:
     space = memory_space(ctx.memory())
     result = await route(
-        ctx, space, ctx.node.directive, purpose="memory route", max_backtracks=ctx.limits.max_backtracks
+        ctx,
+        space,
+        ctx.node.directive,
+        purpose="memory route",
+        max_backtracks=ctx.limits.max_backtracks,
     )
     if result.leaf is None:
         return [ctx.terminate("nothing relevant in memory (" + "; ".join(result.trail) + ")")]

@@ -31,9 +31,7 @@ class Plan(BaseModel):
 
     needs_context: bool = Field(description="true only if facts only the user has are missing")
     question: str = Field("", description="the question for the user, if needs_context")
-    subdirectives: list[str] = Field(
-        default_factory=list, description="independent parts that can run in parallel"
-    )
+    subdirectives: list[str] = Field(default_factory=list, description="independent parts that can run in parallel")
 
 
 async def run(ctx: ActionContext) -> list[Any]:
@@ -41,7 +39,9 @@ async def run(ctx: ActionContext) -> list[Any]:
     work = [c for c in children if c.action_id != ASK]
     if work and work[-1].action_id == SELF:  # the next round finished: its outcome is ours
         last = work[-1]
-        return [ctx.terminate(last.report)] if last.report is not None else [ctx.fail(f"next round failed: {last.error}")]
+        return (
+            [ctx.terminate(last.report)] if last.report is not None else [ctx.fail(f"next round failed: {last.error}")]
+        )
     if work:
         review = ctx.actions.module("planning.review_reports")
         return await review.review(ctx, work)
@@ -61,7 +61,8 @@ async def plan(ctx: ActionContext, asked: list[Any]) -> list[Any]:
             },
             {
                 "role": "user",
-                "content": f"Directive: {ctx.node.directive}\n\nContext:\n{context}\n\nUser answers:\n{answers or '(none)'}",
+                "content": f"Directive: {ctx.node.directive}\n\nContext:\n{context}\n\n"
+                f"User answers:\n{answers or '(none)'}",
             },
         ],
         purpose="plan",
@@ -69,10 +70,22 @@ async def plan(ctx: ActionContext, asked: list[Any]) -> list[Any]:
         schema=Plan,
     )
     if decision.needs_context and decision.question.strip() and not asked:
-        return [ctx.spawn(NodeRole.ACTION, ASK, decision.question.strip(), {"question": decision.question.strip()})]
+        return [
+            ctx.spawn(
+                NodeRole.ACTION,
+                ASK,
+                decision.question.strip(),
+                {"question": decision.question.strip()},
+            )
+        ]
     subs = unique_subdirectives(ctx, decision.subdirectives) or [ctx.node.directive]
     return [
-        ctx.spawn(NodeRole.ROUTER, "routing.route_action", sub, {"round": ctx.node.context.get("round", 1)})
+        ctx.spawn(
+            NodeRole.ROUTER,
+            "routing.route_action",
+            sub,
+            {"round": ctx.node.context.get("round", 1)},
+        )
         for sub in subs[:MAX_SUBDIRECTIVES]
     ]
 

@@ -19,7 +19,11 @@ async def run(ctx: ActionContext) -> list[Any]:
     children = ctx.children()
     if children:
         last = children[-1]
-        return [ctx.terminate(last.report)] if last.report is not None else [ctx.fail(f"nested manager failed: {last.error}")]
+        return (
+            [ctx.terminate(last.report)]
+            if last.report is not None
+            else [ctx.fail(f"nested manager failed: {last.error}")]
+        )
     key = normalize_directive(ctx.node.directive)
     for ancestor in ctx.ancestors():
         if ancestor.action_id == "planning.decompose_directive" and normalize_directive(ancestor.directive) == key:

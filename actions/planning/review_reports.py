@@ -49,7 +49,10 @@ async def review(ctx: ActionContext, children: list[SwarmNode]) -> list[Any]:
                 "Write one consolidated report. If something essential is missing or failed, "
                 "say what still needs doing.",
             },
-            {"role": "user", "content": f"Directive: {ctx.node.directive}\n\nReports:\n{describe(children)}"},
+            {
+                "role": "user",
+                "content": f"Directive: {ctx.node.directive}\n\nReports:\n{describe(children)}",
+            },
         ],
         purpose="review",
         role="reviewer",

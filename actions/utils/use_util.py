@@ -23,12 +23,23 @@ class UtilArgs(BaseModel):
 
 async def run(ctx: ActionContext) -> list[Any]:
     limits = ctx.limits
-    result = await route(ctx, ctx.utils, ctx.node.directive, purpose="util route", max_backtracks=limits.max_backtracks)
+    result = await route(
+        ctx,
+        ctx.utils,
+        ctx.node.directive,
+        purpose="util route",
+        max_backtracks=limits.max_backtracks,
+    )
     if result.leaf is None:
         return [ctx.fail("no util fits this directive (" + "; ".join(result.trail) + ")")]
     leaf = result.leaf
     filled = await ctx.ask_model(
-        [{"role": "user", "content": f"Task: {ctx.node.directive}\nFill the arguments {leaf.input_schema} for {leaf.name}."}],
+        [
+            {
+                "role": "user",
+                "content": f"Task: {ctx.node.directive}\nFill the arguments {leaf.input_schema} for {leaf.name}.",
+            }
+        ],
         purpose="util args",
         schema=UtilArgs,
     )

@@ -108,12 +108,24 @@ class ActionContext:
 
     @overload
     async def ask_model(
-        self, messages: list[dict[str, str]], *, purpose: str, role: str = ..., schema: type[T], temperature: float | None = ...
+        self,
+        messages: list[dict[str, str]],
+        *,
+        purpose: str,
+        role: str = ...,
+        schema: type[T],
+        temperature: float | None = ...,
     ) -> T: ...
 
     @overload
     async def ask_model(
-        self, messages: list[dict[str, str]], *, purpose: str, role: str = ..., schema: None = ..., temperature: float | None = ...
+        self,
+        messages: list[dict[str, str]],
+        *,
+        purpose: str,
+        role: str = ...,
+        schema: None = ...,
+        temperature: float | None = ...,
     ) -> str: ...
 
     async def ask_model(
@@ -131,7 +143,13 @@ class ActionContext:
         recorded = self._engine.state.calls.get((self.node.id, key))
         if recorded is None:
             recorded = await self._engine.call_model(
-                self.node.id, key, purpose, messages, role=role, schema=schema, temperature=temperature
+                self.node.id,
+                key,
+                purpose,
+                messages,
+                role=role,
+                schema=schema,
+                temperature=temperature,
             )
         if schema is None:
             return recorded.response
@@ -139,9 +157,7 @@ class ActionContext:
 
     # building operations
 
-    def spawn(
-        self, role: NodeRole, action_id: str, directive: str, context: dict[str, Any] | None = None
-    ) -> Spawn:
+    def spawn(self, role: NodeRole, action_id: str, directive: str, context: dict[str, Any] | None = None) -> Spawn:
         child_id = f"{self.node.id}.{len(self.node.children) + self._spawned}"
         self._spawned += 1
         return Spawn(
@@ -169,4 +185,3 @@ class ActionContext:
     def save_memory(self, folder: str, title: str, content: str) -> SaveMemory:
         entry_id = f"{folder}.{self.node.id}.{self.activation}"
         return SaveMemory(node_id=self.node.id, entry_id=entry_id, folder=folder, title=title, content=content)
-

@@ -140,9 +140,7 @@ class Engine:
 
     def _check_parent_ready(self, node_id: str) -> None:
         node = self.state.nodes[node_id]
-        if node.status == NodeStatus.WAITING_CHILDREN and all(
-            self.state.nodes[c].status.done for c in node.children
-        ):
+        if node.status == NodeStatus.WAITING_CHILDREN and all(self.state.nodes[c].status.done for c in node.children):
             self._runnable.add(node_id)
 
     # model calls, on behalf of actions
@@ -231,9 +229,7 @@ class Engine:
             if self.state.status == SwarmStatus.STOPPED or limits is not None:
                 self.emit(ResumeSwarm(limits=limits or self.state.limits))
             self._runnable = {
-                n.id
-                for n in self.state.nodes.values()
-                if n.status in (NodeStatus.PENDING, NodeStatus.RUNNING)
+                n.id for n in self.state.nodes.values() if n.status in (NodeStatus.PENDING, NodeStatus.RUNNING)
             }
             for node in self.state.nodes.values():
                 self._check_parent_ready(node.id)
@@ -322,7 +318,9 @@ class Engine:
         waker = asyncio.create_task(self._wake.wait())
         try:
             done, _ = await asyncio.wait(
-                [*self._tasks, waker], timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED
+                [*self._tasks, waker],
+                timeout=self.poll_interval,
+                return_when=asyncio.FIRST_COMPLETED,
             )
         finally:
             waker.cancel()
@@ -342,7 +340,12 @@ class Engine:
                 continue
             except Exception as exc:  # an action's bug must not take the swarm down
                 action = self.state.nodes[node_id].action_id
-                self.emit(Fail(node_id=node_id, error=f"action {action} crashed: {type(exc).__name__}: {exc}"))
+                self.emit(
+                    Fail(
+                        node_id=node_id,
+                        error=f"action {action} crashed: {type(exc).__name__}: {exc}",
+                    )
+                )
                 continue
             try:
                 self._apply_outcome(node_id, ops)

@@ -18,6 +18,7 @@ the validation error back; after that the call fails with ModelOutputError.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import random
 import re
@@ -51,10 +52,15 @@ class ChatResult:
     messages: list[dict[str, str]] = field(default_factory=list)
 
 
+@functools.lru_cache(maxsize=256)
+def json_schema_of(schema: type[BaseModel]) -> dict[str, Any]:
+    """A model's JSON schema, computed once per class (pydantic rebuilds it every call)."""
+    return schema.model_json_schema()
+
+
 def schema_prompt(schema: type[BaseModel]) -> str:
-    return (
-        "Reply with only a JSON object (no prose, no code fences) that matches this JSON schema:\n"
-        + json.dumps(schema.model_json_schema(), separators=(",", ":"))
+    return "Reply with only a JSON object (no prose, no code fences) that matches this JSON schema:\n" + json.dumps(
+        json_schema_of(schema), separators=(",", ":")
     )
 
 
@@ -129,9 +135,7 @@ class LLMClient:
         attempts = 0
         convo = list(messages)
         for repair in (False, True):
-            text, used, tries = await self._complete_structured(
-                convo, model, schema, temperature, max_tokens, stop
-            )
+            text, used, tries = await self._complete_structured(convo, model, schema, temperature, max_tokens, stop)
             usage, attempts = usage.plus(used), attempts + tries
             if schema is None:
                 break
@@ -144,7 +148,10 @@ class LLMClient:
                 convo = [
                     *convo,
                     {"role": "assistant", "content": text},
-                    {"role": "user", "content": f"That reply was invalid ({exc}). " + schema_prompt(schema)},
+                    {
+                        "role": "user",
+                        "content": f"That reply was invalid ({exc}). " + schema_prompt(schema),
+                    },
                 ]
         return ChatResult(text, usage, attempts, time.perf_counter() - started, model, convo)
 
@@ -164,7 +171,7 @@ class LLMClient:
             if mode == "json_schema" and schema is not None:
                 kwargs["response_format"] = {
                     "type": "json_schema",
-                    "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema()},
+                    "json_schema": {"name": schema.__name__, "schema": json_schema_of(schema)},
                 }
             elif mode == "json_object":
                 kwargs["response_format"] = {"type": "json_object"}

@@ -7,6 +7,7 @@ that folder unviable and backtracks to its parent; backtracks are bounded.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field, create_model
@@ -34,14 +35,14 @@ def _has_routable_leaf(space: Space, entry_id: str) -> bool:
     return any(_has_routable_leaf(space, c) for c in entry.children)
 
 
-def _choice_model(names: list[str]) -> type[BaseModel]:
-    choice = Literal[tuple([*names, "none"])]  # type: ignore[valid-type]
+@functools.lru_cache(maxsize=512)
+def _choice_model(names: tuple[str, ...]) -> type[BaseModel]:
+    """One pydantic class per menu, reused: building classes and schemas is costly."""
+    choice = Literal[(*names, "none")]  # type: ignore[valid-type]
     return create_model("RouteChoice", choice=(choice, ...), reason=(str, ""))
 
 
-async def route(
-    ctx: ActionContext, space: Space, directive: str, *, purpose: str, max_backtracks: int
-) -> RouteResult:
+async def route(ctx: ActionContext, space: Space, directive: str, *, purpose: str, max_backtracks: int) -> RouteResult:
     """Descend from the root to a routable leaf fitting ``directive``, or give up."""
     unviable: set[str] = set()
     path = [ROOT_ID]
@@ -50,18 +51,11 @@ async def route(
     while True:
         folder = space.entries[path[-1]]
         assert isinstance(folder, SpaceFolder)
-        options = [
-            c
-            for c in space.children(folder.id)
-            if c.id not in unviable and _has_routable_leaf(space, c.id)
-        ]
+        options = [c for c in space.children(folder.id) if c.id not in unviable and _has_routable_leaf(space, c.id)]
         picked = None
         if options:
-            menu = "\n".join(
-                f"- {c.name}{'/' if isinstance(c, SpaceFolder) else ''}: {c.description}"
-                for c in options
-            )
-            schema = _choice_model([c.name for c in options])
+            menu = "\n".join(f"- {c.name}{'/' if isinstance(c, SpaceFolder) else ''}: {c.description}" for c in options)
+            schema = _choice_model(tuple(c.name for c in options))
             answer = await ctx.ask_model(
                 [
                     {
@@ -69,7 +63,10 @@ async def route(
                         "content": f"You route a task through a tree of {space.kind}. Pick the one "
                         "option that fits the task best, or 'none' if none fits.",
                     },
-                    {"role": "user", "content": f"Task: {directive}\n\nOptions in {folder.name}:\n{menu}"},
+                    {
+                        "role": "user",
+                        "content": f"Task: {directive}\n\nOptions in {folder.name}:\n{menu}",
+                    },
                 ],
                 purpose=purpose,
                 role="router",

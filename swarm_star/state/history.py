@@ -54,9 +54,10 @@ class SwarmLog:
 
     # writing
 
-    def create(self, record: SwarmRecord) -> None:
-        """Store the record of a new swarm; fails with ConflictError if it exists."""
-        self.store.commit([Put(RECORD_KEY, record.model_dump(mode="json"), if_version=ABSENT)])
+    @staticmethod
+    def creation(record: SwarmRecord) -> list[StoreOp]:
+        """The create-only write of a new swarm's record, to ride with its frame 0."""
+        return [Put(RECORD_KEY, record.model_dump(mode="json"), if_version=ABSENT)]
 
     def append(
         self,
@@ -79,9 +80,7 @@ class SwarmLog:
         for event in events:
             if event.op.kind == "save_memory":
                 op = event.op
-                leaf = SpaceLeaf(
-                    id=op.entry_id, name=op.title, description=op.title, content=op.content
-                )
+                leaf = SpaceLeaf(id=op.entry_id, name=op.title, description=op.title, content=op.content)
                 ops.append(Put(MEMORY_PREFIX + op.entry_id, {"folder": op.folder, **leaf.model_dump()}))
         ops.append(Put(META_KEY, self.meta(state)))
         ops.extend(extra)
@@ -119,7 +118,7 @@ class SwarmLog:
 
     def frames(self, start: int = 0, end: int | None = None) -> Iterator[SwarmEvent]:
         """Frames ``start`` .. ``end`` inclusive (all remaining when ``end`` is None)."""
-        for key, raw in self.store.scan(HISTORY_PREFIX, start=frame_key(start)):
+        for _, raw in self.store.scan(HISTORY_PREFIX, start=frame_key(start)):
             event = SwarmEvent.model_validate(raw)
             if end is not None and event.frame > end:
                 break
@@ -127,9 +126,7 @@ class SwarmLog:
 
     def nodes(self) -> dict[str, SwarmNode]:
         """The stored node records (the live projection as last committed)."""
-        return {
-            raw["id"]: SwarmNode.model_validate(raw) for _, raw in self.store.scan(NODE_PREFIX)
-        }
+        return {raw["id"]: SwarmNode.model_validate(raw) for _, raw in self.store.scan(NODE_PREFIX)}
 
     def replay(self, at_frame: int | None = None) -> SwarmState:
         """Rebuild the state as it was right after frame ``at_frame`` (default: latest)."""

@@ -104,9 +104,7 @@ def open_cosmos_container(settings: CosmosSettings) -> ContainerProxy:
             connection_timeout=5,
         )
         database = client.create_database_if_not_exists(settings.database)
-        return database.create_container_if_not_exists(
-            settings.container, partition_key=PartitionKey(path="/pk")
-        )
+        return database.create_container_if_not_exists(settings.container, partition_key=PartitionKey(path="/pk"))
     except binascii.Error as exc:
         raise StoreUnavailable("COSMOS_KEY is not a valid Cosmos DB key (base64)") from exc
     except (AzureError, OSError) as exc:
@@ -192,9 +190,7 @@ class CosmosStore(KVStore):
         params = [{"name": "@pk", "value": self.partition}, *params]
         return self._call(
             "query",
-            lambda: list(
-                self._container.query_items(sql, parameters=params, partition_key=self.partition)
-            ),
+            lambda: list(self._container.query_items(sql, parameters=params, partition_key=self.partition)),
         )
 
     def get_versioned(self, key: str) -> tuple[Any, str] | None:
@@ -287,10 +283,7 @@ class CosmosStore(KVStore):
 
     def _journaled(self, ops: Sequence[StoreOp]) -> None:
         conditional = any(op.if_version is not None for op in ops)
-        payload = [
-            {"key": op.key, "value": op.value} if isinstance(op, Put) else {"key": op.key}
-            for op in ops
-        ]
+        payload = [{"key": op.key, "value": op.value} if isinstance(op, Put) else {"key": op.key} for op in ops]
         journal = self._acquire_journal(payload, "pending" if conditional else "committed")
         if conditional:
             try:
@@ -369,7 +362,10 @@ class CosmosStore(KVStore):
                 etag=journal["_etag"],
                 match_condition=_if_match(),
             )
-        except (cosmos_exc.CosmosResourceNotFoundError, cosmos_exc.CosmosAccessConditionFailedError):
+        except (
+            cosmos_exc.CosmosResourceNotFoundError,
+            cosmos_exc.CosmosAccessConditionFailedError,
+        ):
             pass  # someone else already finished it
         except cosmos_exc.CosmosHttpResponseError as exc:
             if exc.status_code != 500:

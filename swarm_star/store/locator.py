@@ -33,9 +33,7 @@ def resolve_space(space: str | Path | None = None, env: Mapping[str, str] | None
 
 def validate_swarm_id(swarm_id: str) -> str:
     if not SWARM_ID_RE.match(swarm_id or ""):
-        raise InputError(
-            f"invalid swarm id {swarm_id!r}: letters, digits, '.' and '-', at most 64 characters"
-        )
+        raise InputError(f"invalid swarm id {swarm_id!r}: letters, digits, '.' and '-', at most 64 characters")
     return swarm_id
 
 
@@ -93,9 +91,7 @@ class StoreLocator:
             if not self.space.is_dir():
                 return []
             return sorted(
-                p.parent.name
-                for p in self.space.glob(f"*/{DEFAULT_DB_NAME}")
-                if SWARM_ID_RE.match(p.parent.name)
+                p.parent.name for p in self.space.glob(f"*/{DEFAULT_DB_NAME}") if SWARM_ID_RE.match(p.parent.name)
             )
         container = self._cosmos()
         prefix = f"{self.user_id}_"

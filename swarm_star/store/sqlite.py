@@ -132,11 +132,7 @@ class SqliteStore(KVStore):
             yield key, json.loads(text)
 
     def commit(self, ops: Sequence[StoreOp]) -> None:
-        encoded = [
-            (op, encode_value(op.value) if isinstance(op, Put) else None)
-            for op in ops
-            if check_key(op.key)
-        ]
+        encoded = [(op, encode_value(op.value) if isinstance(op, Put) else None) for op in ops if check_key(op.key)]
         if not encoded:
             return
         with self._lock:
@@ -154,9 +150,7 @@ class SqliteStore(KVStore):
                     if text is None:
                         self._conn.execute(f'DELETE FROM "{TABLE}" WHERE key = ?', (op.key,))
                     else:
-                        self._conn.execute(
-                            f'REPLACE INTO "{TABLE}" (key, value) VALUES (?, ?)', (op.key, text)
-                        )
+                        self._conn.execute(f'REPLACE INTO "{TABLE}" (key, value) VALUES (?, ?)', (op.key, text))
                 # A blocking no-op surfaces any error of the queued writes before COMMIT.
                 self._conn.select_one("SELECT 1")
                 self._conn.commit(blocking=True)
@@ -220,4 +214,3 @@ class SqliteStore(KVStore):
                 self._dict.close()
             except (sqlite3.Error, RuntimeError):
                 self._dict.conn.close(force=True)
-

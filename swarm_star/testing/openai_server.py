@@ -134,7 +134,9 @@ class LocalOpenAIServer:
                 self.log.append(body)
         try:
             if self.reject_json_schema and (body.get("response_format") or {}).get("type") == "json_schema":
-                return web.json_response({"error": {"message": "response_format json_schema not supported"}}, status=400)
+                return web.json_response(
+                    {"error": {"message": "response_format json_schema not supported"}}, status=400
+                )
             if self.latency:
                 await asyncio.sleep(self.latency)
             outcome: Any = self._next_fault() or self.responder(body)
@@ -148,7 +150,9 @@ class LocalOpenAIServer:
                 self.in_flight -= 1
                 self.completed += 1
 
-    def _completion(self, body: dict[str, Any], content: str, reply: Reply, refusal: str | None = None) -> dict[str, Any]:
+    def _completion(
+        self, body: dict[str, Any], content: str, reply: Reply, refusal: str | None = None
+    ) -> dict[str, Any]:
         return {
             "id": f"chatcmpl-{self.requests}",
             "object": "chat.completion",
@@ -157,7 +161,11 @@ class LocalOpenAIServer:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": None if refusal else content, "refusal": refusal},
+                    "message": {
+                        "role": "assistant",
+                        "content": None if refusal else content,
+                        "refusal": refusal,
+                    },
                     "finish_reason": "stop",
                 }
             ],
@@ -173,7 +181,9 @@ class LocalOpenAIServer:
             return web.json_response({"error": {"message": "injected server error"}}, status=500)
         if fault.kind == "429":
             return web.json_response(
-                {"error": {"message": "rate limited"}}, status=429, headers={"Retry-After": str(fault.retry_after)}
+                {"error": {"message": "rate limited"}},
+                status=429,
+                headers={"Retry-After": str(fault.retry_after)},
             )
         if fault.kind == "slow":
             await asyncio.sleep(fault.delay)

@@ -98,9 +98,17 @@ class ScriptedModel:
         reports = str(request["messages"][-1]["content"]).split("Reports:\n", 1)[-1]
         for key in self.replan:
             if key.lower() in directive.lower() and "follow-up" not in directive.lower():
-                return {"directive_met": False, "report": "partial", "next_directive": f"follow-up: finish {directive}"}
+                return {
+                    "directive_met": False,
+                    "report": "partial",
+                    "next_directive": f"follow-up: finish {directive}",
+                }
         lines = [line.strip() for line in reports.splitlines() if line.strip().startswith("report:")]
-        return {"directive_met": True, "report": f"Done: {directive} ({len(lines)} parts)", "next_directive": ""}
+        return {
+            "directive_met": True,
+            "report": f"Done: {directive} ({len(lines)} parts)",
+            "next_directive": "",
+        }
 
     def _followup(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
         answer = str(request["messages"][-1]["content"]).rsplit("A: ", 1)[-1]
@@ -111,7 +119,11 @@ class ScriptedModel:
 
     def _pythonfile(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
         slug = re.sub(r"\W+", "_", directive.lower()).strip("_")[:30] or "script"
-        return {"path": f"{slug}.py", "code": f'print("{slug}")\n', "commit_message": f"Add {slug}.py"}
+        return {
+            "path": f"{slug}.py",
+            "code": f'print("{slug}")\n',
+            "commit_message": f"Add {slug}.py",
+        }
 
     def _memorynote(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
         return {"title": directive[:40], "content": f"Note about {directive}"}

@@ -10,10 +10,17 @@ from __future__ import annotations
 import sys
 import time
 
-from swarm_star.models import LLMCall, NodeRole, RunAction, Spawn, SwarmEvent, SwarmRecord, Terminate
+from swarm_star.models import (
+    LLMCall,
+    NodeRole,
+    RunAction,
+    Spawn,
+    SwarmEvent,
+    SwarmRecord,
+    Terminate,
+)
 from swarm_star.models.node import Usage
 from swarm_star.state.history import SwarmLog
-from swarm_star.state.projection import SwarmState
 from swarm_star.store import SqliteStore
 
 
@@ -21,16 +28,30 @@ def main(path: str) -> None:
     store = SqliteStore(path)
     log = SwarmLog(store)
     if store.get("swarm_state_record") is None:
-        log.create(SwarmRecord(swarm_id="kill", directive="write frames", created_at=time.time()))
+        store.commit(SwarmLog.creation(SwarmRecord(swarm_id="kill", directive="write frames", created_at=time.time())))
     state = log.replay()
     i = state.frame_count
     while True:
         node = f"n{i}"
         parent = None if not state.nodes else next(iter(state.nodes))
         ops = [
-            Spawn(node_id=node, parent_id=parent, role=NodeRole.ACTION, action_id="x", directive=f"d{i}"),
+            Spawn(
+                node_id=node,
+                parent_id=parent,
+                role=NodeRole.ACTION,
+                action_id="x",
+                directive=f"d{i}",
+            ),
             RunAction(node_id=node, activation=0),
-            LLMCall(node_id=node, call_key="0:0", model="m", purpose="p", request=[{"role": "user", "content": "q" * 200}], response="r" * 500, usage=Usage(calls=1, prompt_tokens=3)),
+            LLMCall(
+                node_id=node,
+                call_key="0:0",
+                model="m",
+                purpose="p",
+                request=[{"role": "user", "content": "q" * 200}],
+                response="r" * 500,
+                usage=Usage(calls=1, prompt_tokens=3),
+            ),
             Terminate(node_id=node, report=f"report {i}"),
         ]
         events = []

@@ -7,7 +7,11 @@ from pathlib import Path
 from swarm_star.spaces import LeafSpec
 from swarm_star.workspace import Workspace
 
-SPEC = LeafSpec(name="read_file", description="Read a file of the workspace.", input_schema={"path": "relative path"})
+SPEC = LeafSpec(
+    name="read_file",
+    description="Read a file of the workspace.",
+    input_schema={"path": "relative path"},
+)
 
 
 def call(workspace: Path, path: str = "") -> str:

@@ -6,7 +6,11 @@ from pathlib import Path
 
 from swarm_star.spaces import LeafSpec
 
-SPEC = LeafSpec(name="word_count", description="Count words, lines and characters of a text.", input_schema={"text": "the text"})
+SPEC = LeafSpec(
+    name="word_count",
+    description="Count words, lines and characters of a text.",
+    input_schema={"text": "the text"},
+)
 
 
 def call(workspace: Path, text: str = "") -> str:
