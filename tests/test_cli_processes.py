@@ -141,9 +141,18 @@ def test_kill_nine_and_resume_matches_clean_run(tmp_path: Path, model_server) ->
             stderr=subprocess.PIPE,
         )
         time.sleep(delay)
-        in_flight_at_kills += server.in_flight
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        # Requests the server saw that the killed process never durably recorded
+        # were in flight at the kill; only those may be paid again.
+        recorded = 0
+        if (space / "k" / "swarm_default_kv_store.db").exists():
+            try:
+                recorded = sum(1 for f in _history(space, "k") if f["op"]["kind"] == "llm_call")
+            except subprocess.CalledProcessError:
+                recorded = 0  # killed before the swarm record existed
+        time.sleep(0.2)  # let the server finish answering the dead client
+        in_flight_at_kills += server.requests - before - recorded
         for _ in range(3):  # resume until done (a resume may itself be fast enough to finish)
             if not (space / "k").exists():  # killed before the swarm was even created
                 subprocess.run(
@@ -186,4 +195,5 @@ def test_kill_nine_and_resume_matches_clean_run(tmp_path: Path, model_server) ->
         assert [f["frame"] for f in frames] == list(range(len(frames)))
         keys = [(f["op"]["node_id"], f["op"]["call_key"]) for f in frames if f["op"]["kind"] == "llm_call"]
         assert len(keys) == len(set(keys)) == clean_calls
-        assert server.requests - before <= clean_calls + in_flight_at_kills + 1
+        assert server.requests - before <= clean_calls + in_flight_at_kills
+        assert in_flight_at_kills <= 64  # bounded by what can be in flight, not the whole run
