@@ -276,8 +276,8 @@ class LiveView:
 
     def on_event(self, event: SwarmEvent) -> None:
         kind = event.op.kind
+        node = getattr(event.op, "node_id", "")
         if kind in ("spawn", "terminate", "fail", "ask_user", "user_answer", "stop"):
-            node = getattr(event.op, "node_id", "")
             self.out.write(f"  [{event.frame:>5}] {node:<12} {_summary(event)}\n")
         now = time.monotonic()
         if self.engine is not None and (now - self._last_totals > 2 or (kind == "terminate" and node == "0")):

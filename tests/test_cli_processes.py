@@ -66,25 +66,24 @@ def test_interactive_question_in_a_pty(tmp_path: Path, model_server) -> None:  #
     assert "Final report" in rest and "The user answered: twelve people" in seen + rest
 
 
-def _tree_signature(space: Path, swarm_id: str) -> dict[str, tuple[str, str, str, str | None]]:
-    out = subprocess.run(
-        [sys.executable, "-m", "swarm_star", "--space", str(space), "tree", swarm_id, "--json"],
+def _swarm_star(space: Path, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """The real command in a subprocess, against the swarm space ``space``."""
+    return subprocess.run(
+        [sys.executable, "-m", "swarm_star", "--space", str(space), *args],
         capture_output=True,
         text=True,
         env=_env(),
-        check=True,
-    ).stdout
+        check=check,
+    )
+
+
+def _tree_signature(space: Path, swarm_id: str) -> dict[str, tuple[str, str, str, str | None]]:
+    out = _swarm_star(space, "tree", swarm_id, "--json", check=True).stdout
     return {n["id"]: (n["action_id"], n["directive"], n["status"], n["report"]) for n in json.loads(out)["nodes"]}
 
 
 def _history(space: Path, swarm_id: str) -> list[dict]:
-    out = subprocess.run(
-        [sys.executable, "-m", "swarm_star", "--space", str(space), "history", swarm_id, "--json"],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        check=True,
-    ).stdout
+    out = _swarm_star(space, "history", swarm_id, "--json", check=True).stdout
     return json.loads(out)
 
 
@@ -97,23 +96,7 @@ def test_kill_nine_and_resume_matches_clean_run(tmp_path: Path, model_server) ->
     base = ["--base-url", server.base_url, "--no-input", "--json"]
 
     clean_space = tmp_path / "clean"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "swarm_star",
-            "--space",
-            str(clean_space),
-            "run",
-            "plan a city",
-            "--swarm-id",
-            "c",
-            *base,
-        ],
-        env=_env(),
-        check=True,
-        capture_output=True,
-    )
+    _swarm_star(clean_space, "run", "plan a city", "--swarm-id", "c", *base, check=True)
     clean_calls = server.requests
     clean = _tree_signature(clean_space, "c")
     assert len(clean) >= 20
@@ -155,38 +138,8 @@ def test_kill_nine_and_resume_matches_clean_run(tmp_path: Path, model_server) ->
         in_flight_at_kills += server.requests - before - recorded
         for _ in range(3):  # resume until done (a resume may itself be fast enough to finish)
             if not (space / "k").exists():  # killed before the swarm was even created
-                subprocess.run(
-                    [
-                        sys.executable,
-                        "-m",
-                        "swarm_star",
-                        "--space",
-                        str(space),
-                        "run",
-                        "plan a city",
-                        "--swarm-id",
-                        "k",
-                        *base,
-                    ],
-                    env=_env(),
-                    capture_output=True,
-                )
-            done = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "swarm_star",
-                    "--space",
-                    str(space),
-                    "resume",
-                    "k",
-                    "--no-input",
-                    "--json",
-                ],
-                env=_env(),
-                capture_output=True,
-                text=True,
-            )
+                _swarm_star(space, "run", "plan a city", "--swarm-id", "k", *base)
+            done = _swarm_star(space, "resume", "k", "--no-input", "--json")
             if done.returncode == 0:
                 break
         assert done.returncode == 0, done.stderr

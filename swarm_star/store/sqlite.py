@@ -20,7 +20,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 from sqlitedict import SqliteDict
 
@@ -155,10 +155,7 @@ class SqliteStore(KVStore):
                 self._conn.select_one("SELECT 1")
                 self._conn.commit(blocking=True)
             except BaseException as exc:
-                self._rollback()
-                if isinstance(exc, sqlite3.Error):
-                    raise _translate(exc, self.path) from exc
-                raise
+                self._undo(exc)
 
     def _single_statement(self, encoded: list[tuple[StoreOp, str | None]]) -> bool:
         """Fast path: unconditional puts (or deletes) as ONE multi-row statement.
@@ -183,10 +180,7 @@ class SqliteStore(KVStore):
             self._conn.execute(sql, args)
             self._conn.commit(blocking=True)
         except BaseException as exc:
-            self._rollback()
-            if isinstance(exc, sqlite3.Error):
-                raise _translate(exc, self.path) from exc
-            raise
+            self._undo(exc)
         return True
 
     def _check_conditions(self, ops: Sequence[StoreOp]) -> None:
@@ -198,6 +192,13 @@ class SqliteStore(KVStore):
             if current != op.if_version:
                 what = "already exists" if op.if_version == ABSENT else "changed"
                 raise ConflictError(f"{op.key} {what} (compare-and-set lost)")
+
+    def _undo(self, exc: BaseException) -> NoReturn:
+        """Roll back the open transaction and re-raise, SQLite errors as store errors."""
+        self._rollback()
+        if isinstance(exc, sqlite3.Error):
+            raise _translate(exc, self.path) from exc
+        raise exc
 
     def _rollback(self) -> None:
         try:
