@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from swarm_star.api import Swarm
+from swarm_star.cli_primitives import add_primitive_commands, cmd_agents, cmd_fanout
 from swarm_star.engine.engine import Engine, RunOutcome
 from swarm_star.errors import (
     ConfigError,
@@ -154,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--swarm", metavar="ID", help="swarm whose memory space to show")
 
     sub.add_parser("demo", help="run a complete swarm locally with a scripted model (no API key)")
+    add_primitive_commands(sub)
     return parser
 
 
@@ -517,6 +519,7 @@ COMMANDS = {
     "spaces": cmd_spaces,
     "demo": cmd_demo,
 }
+STANDALONE_COMMANDS = {"fanout": cmd_fanout, "agents": cmd_agents}  # these also write to stderr
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -535,6 +538,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         parser.print_help(out)
         return EXIT["usage"]
     try:
+        if args.command in STANDALONE_COMMANDS:
+            return STANDALONE_COMMANDS[args.command](args, out, err)
         return COMMANDS[args.command](args, out)
     except USAGE_ERRORS as exc:
         if args.verbose:
