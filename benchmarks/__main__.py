@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import makespan_bench, store_bench
+from benchmarks import fanout_bench, makespan_bench, store_bench
 
 
 def main() -> None:
@@ -19,6 +19,8 @@ def main() -> None:
         store_bench.run(2000)
     print("\n== engine: makespan vs critical path, CPU per node ==")
     makespan_bench.run()
+    print("\n== primitives: hostfile scatter vs plain aiohttp, fan-out synthesis ==")
+    fanout_bench.run()
 
 
 if __name__ == "__main__":

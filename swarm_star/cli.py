@@ -19,6 +19,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from swarm_star.api import Swarm
@@ -32,6 +33,7 @@ from swarm_star.errors import (
     SwarmNotFound,
     SwarmStarError,
 )
+from swarm_star.primitives.hostfile import load_hostfile
 from swarm_star.models import Limits, ModelSettings, Question, SwarmEvent, SwarmNode, SwarmSettings
 from swarm_star.state.projection import SwarmState
 
@@ -108,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--swarm-id", metavar="ID", help="choose the swarm id (default: time-based)")
     p.add_argument("--model", metavar="M", help="model for every role")
     p.add_argument("--base-url", metavar="URL", help="OpenAI-compatible endpoint (e.g. a local vLLM)")
+    p.add_argument("--hostfile", metavar="FILE", help="LLM endpoints for the swarm's broadcast/scatter actions")
+    p.add_argument("--candidates", type=int, metavar="N", help="candidates per fan-out synthesis (default 5)")
     p.add_argument(
         "--allow-exec",
         action="store_true",
@@ -349,7 +353,19 @@ def _run_swarm(swarm: Swarm, args: argparse.Namespace, limits: Limits | None, ou
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     models = ModelSettings(base_url=args.base_url, **({"default_model": args.model} if args.model else {}))
     limits = _limits_from(args, Limits()) or Limits()
-    settings = SwarmSettings(limits=limits, models=models, allow_exec=args.allow_exec)
+    if args.candidates is not None and not 1 <= args.candidates <= 256:
+        raise InputError(f"--candidates must be 1-256, got {args.candidates}")
+    hostfile = None
+    if args.hostfile:
+        hostfile = str(Path(args.hostfile).resolve())
+        load_hostfile(hostfile)  # a malformed hostfile is a usage error now, not a failed node later
+    settings = SwarmSettings(
+        limits=limits,
+        models=models,
+        allow_exec=args.allow_exec,
+        hostfile=hostfile,
+        **({"fanout_candidates": args.candidates} if args.candidates is not None else {}),
+    )
     from swarm_star.llm import resolve_endpoint
 
     resolve_endpoint(models)  # fail fast, before anything is created

@@ -22,11 +22,9 @@ from swarm_star.models import ModelSettings
 from swarm_star.primitives.aggregators import failure_report
 from swarm_star.primitives.fanout import Candidate, FanoutOptions, FanoutResult, client_ask, fanout, synthesize
 from swarm_star.primitives.patterns import broadcast, scatter_gather, tree_reduce
-from swarm_star.primitives.pool import AgentPool, AgentReply, PoolSettings
+from swarm_star.primitives.pool import AGENT_KEY_VARIABLE, AgentPool, AgentReply, PoolSettings
 
-__all__ = ["AGENT_KEY_VARIABLE", "Progress", "add_primitive_commands", "cmd_agents", "cmd_fanout"]
-
-AGENT_KEY_VARIABLE = "SWARM_STAR_AGENT_KEY"
+__all__ = ["Progress", "add_primitive_commands", "cmd_agents", "cmd_fanout"]
 
 
 class Progress:

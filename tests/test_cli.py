@@ -151,6 +151,7 @@ def test_answer_from_another_terminal_reaches_running_swarm(tmp_path: Path, mode
     assert json.loads(out)["status"] == "finished"
 
 
+BAD_HOSTFILE = str(Path(__file__).parent / "data" / "bad_hostfile.txt")
 BAD_INPUT = [
     ("empty directive", ["run", "   "], "directive is empty"),
     (
@@ -164,6 +165,16 @@ BAD_INPUT = [
     ("negative cost", ["run", "x", "--max-cost", "-1"], "invalid limit --max-cost"),
     ("unknown command", ["explode"], "invalid choice"),
     ("bad frame", ["history", "s0", "999"], "frame 999 does not exist"),
+    ("unknown question", ["answer", "s0", "s0-q9", "yes"], "no pending question 's0-q9'"),
+    ("malformed hostfile", ["run", "x", "--hostfile", BAD_HOSTFILE], "bad_hostfile.txt:3: port must be 1-65535"),
+    ("missing hostfile", ["run", "x", "--hostfile", "/nonexistent/hosts"], "cannot read hostfile"),
+    ("bad candidate count", ["run", "x", "--candidates", "0"], "--candidates must be 1-256"),
+    (
+        "agents malformed hostfile",
+        ["agents", "broadcast", "--hostfile", BAD_HOSTFILE, "-p", "hi"],
+        "bad_hostfile.txt:3: port must be 1-65535",
+    ),
+    ("agents no prompt file", ["agents", "scatter", "--hostfile", BAD_HOSTFILE, "-p", "/nonexistent"], "bad_hostfile"),
 ]
 
 

@@ -13,7 +13,9 @@ model replies (no clocks, no randomness in decisions).
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -25,12 +27,14 @@ from swarm_star.models import (
     AwaitChildren,
     Fail,
     Limits,
+    LLMCall,
     NodeRole,
     SaveMemory,
     Spawn,
     SwarmNode,
     SwarmSettings,
     Terminate,
+    Usage,
 )
 
 if TYPE_CHECKING:
@@ -138,22 +142,53 @@ class ActionContext:
         temperature: float | None = None,
     ) -> Any:
         """Call the model (or replay the recorded reply). ``role`` picks the model."""
-        key = f"{self.activation}:{self._seq}"
-        self._seq += 1
-        recorded = self._engine.state.calls.get((self.node.id, key))
-        if recorded is None:
-            recorded = await self._engine.call_model(
-                self.node.id,
-                key,
-                purpose,
-                messages,
-                role=role,
-                schema=schema,
-                temperature=temperature,
-            )
+        recorded = await self.call_model(messages, purpose=purpose, role=role, schema=schema, temperature=temperature)
         if schema is None:
             return recorded.response
         return parse_structured(recorded.response, schema)
+
+    def _next_key(self) -> str:
+        # taken before the first await, so concurrent calls get keys in the order they were made
+        key = f"{self.activation}:{self._seq}"
+        self._seq += 1
+        return key
+
+    async def call_model(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        purpose: str,
+        role: str = "worker",
+        schema: type[BaseModel] | None = None,
+        temperature: float | None = None,
+    ) -> LLMCall:
+        """Like :meth:`ask_model` but returns the whole call record (usage, latency, attempts)."""
+        key = self._next_key()
+        recorded = self._engine.state.calls.get((self.node.id, key))
+        if recorded is None:
+            recorded = await self._engine.call_model(
+                self.node.id, key, purpose, messages, role=role, schema=schema, temperature=temperature
+            )
+        return recorded
+
+    async def run_primitive(
+        self,
+        purpose: str,
+        request: str,
+        expected_calls: int,
+        work: Callable[[], Awaitable[tuple[dict[str, Any], Usage]]],
+    ) -> dict[str, Any]:
+        """Run a primitive once and keep its full JSON result with this node.
+
+        On a re-run of this activation (after a crash) the stored result is
+        returned and ``work`` is not called: the agents are not asked twice.
+        """
+        key = self._next_key()
+        recorded = self._engine.state.calls.get((self.node.id, key))
+        if recorded is None:
+            recorded = await self._engine.call_primitive(self.node.id, key, purpose, request, expected_calls, work)
+        result: dict[str, Any] = json.loads(recorded.response)
+        return result
 
     # building operations
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from swarm_star.models import (
     StopSwarm,
     SwarmEvent,
     SwarmNode,
+    Usage,
     UserAnswer,
 )
 from swarm_star.models.operations import SETTLING_KINDS, Operation
@@ -170,6 +172,42 @@ class Engine:
             usage=result.usage,
             attempts=result.attempts,
             latency_s=round(result.latency_s, 4),
+        )
+        self.emit(call)
+        self._wake.set()
+        return call
+
+    async def call_primitive(
+        self,
+        node_id: str,
+        key: str,
+        purpose: str,
+        request: str,
+        expected_calls: int,
+        work: Callable[[], Awaitable[tuple[dict[str, Any], Usage]]],
+    ) -> LLMCall:
+        """Run a swarm primitive that makes its own requests (e.g. to hostfile agents)
+        and journal its whole JSON result as one call record, usage included.
+
+        ``expected_calls`` is checked against the call budget *before* sending,
+        so a broadcast to 4,000 agents cannot overshoot ``max_calls`` by 4,000.
+        """
+        self._check_budget()
+        limits, used = self.state.limits, self.state.usage
+        if used.calls + expected_calls > limits.max_calls:
+            raise LimitReached("max_calls", f"{purpose} needs {expected_calls} calls, {used.calls} already made")
+        started = time.monotonic()
+        result, usage = await work()
+        call = LLMCall(
+            node_id=node_id,
+            call_key=key,
+            model=purpose,
+            purpose=purpose,
+            request=[{"role": "user", "content": request}],
+            response=json.dumps(result, separators=(",", ":")),
+            usage=usage,
+            attempts=1,
+            latency_s=round(time.monotonic() - started, 4),
         )
         self.emit(call)
         self._wake.set()

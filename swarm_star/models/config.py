@@ -61,8 +61,11 @@ class SwarmSettings(BaseModel):
     limits: Limits = Field(default_factory=Limits)
     models: ModelSettings = Field(default_factory=ModelSettings)
     allow_exec: bool = False
-    hostfile: str | None = None
-    fanout_candidates: int = Field(5, ge=1)
+    hostfile: str | None = Field(None, description="absolute path of the agents' hostfile")
+    fanout_candidates: int = Field(5, ge=1, le=256)
+    agent_model: str = Field("default", description="model name sent to hostfile agents")
+    agent_timeout: float = Field(60.0, gt=0, description="seconds per hostfile agent request")
+    tree_fan_in: int = Field(4, ge=2, description="answers per summary in tree-reduce")
     extra: dict[str, Any] = Field(default_factory=dict)
 
 

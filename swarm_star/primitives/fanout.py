@@ -22,14 +22,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-from swarm_star.errors import InputError, SwarmStarError
+from swarm_star.errors import InputError, ModelError
 from swarm_star.llm.client import ChatResult, LLMClient
 from swarm_star.models import Usage
 from swarm_star.primitives.aggregators import majority_vote
 
 __all__ = ["Ask", "Candidate", "FanoutOptions", "FanoutResult", "client_ask", "fanout", "synthesize"]
 
-Ask = Callable[[list[dict[str, str]], float | None], Awaitable[ChatResult]]
+Ask = Callable[[list[dict[str, str]], float | None, str], Awaitable[ChatResult]]
+"""(messages, temperature, purpose) -> reply; purpose is "candidate" or "synthesis"."""
 MAX_CANDIDATES = 256
 
 SYNTHESIS_PROMPT = (
@@ -94,7 +95,7 @@ class FanoutResult:
 def client_ask(client: LLMClient, options: FanoutOptions, role: str = "worker") -> Ask:
     """An ``Ask`` over a plain client, with the options' model, stop and max tokens."""
 
-    async def ask(messages: list[dict[str, str]], temperature: float | None) -> ChatResult:
+    async def ask(messages: list[dict[str, str]], temperature: float | None, purpose: str) -> ChatResult:
         return await client.chat(
             messages,
             role=role,
@@ -125,8 +126,8 @@ async def fanout(ask: Ask, prompt: str, options: FanoutOptions | None = None) ->
         async with gate:
             began = time.perf_counter()
             try:
-                result = await ask(messages, options.candidate_temperature)
-            except SwarmStarError as exc:
+                result = await ask(messages, options.candidate_temperature, "candidate")
+            except ModelError as exc:  # a limit or a bug is not a failed candidate: it propagates
                 return Candidate(index, False, error=str(exc), latency_s=round(time.perf_counter() - began, 4))
         models.append(result.model)
         candidate = Candidate(
@@ -203,8 +204,8 @@ async def _synthesis(
     error = "synthesis failed"
     for attempt in range(1, options.synthesis_attempts + 1):
         try:
-            result = await ask(messages, options.synthesis_temperature)
-        except SwarmStarError as exc:
+            result = await ask(messages, options.synthesis_temperature, "synthesis")
+        except ModelError as exc:
             error = str(exc)
             continue
         usage = usage.plus(result.usage)

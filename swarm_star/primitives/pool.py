@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,10 +29,12 @@ from typing import Any
 import aiohttp
 
 from swarm_star.errors import InputError
+from swarm_star.models import SwarmSettings, Usage
 from swarm_star.primitives.hostfile import Agent, load_hostfile
 
-__all__ = ["AgentPool", "AgentReply", "Job", "PoolSettings", "messages_for"]
+__all__ = ["AGENT_KEY_VARIABLE", "AgentPool", "AgentReply", "Job", "PoolSettings", "messages_for", "replies_usage"]
 
+AGENT_KEY_VARIABLE = "SWARM_STAR_AGENT_KEY"
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 30.0
 
@@ -84,6 +87,17 @@ class AgentReply:
 
 Job = tuple[Agent, list[dict[str, str]]]
 OnReply = Callable[[AgentReply], None]
+
+
+def replies_usage(replies: Iterable[AgentReply | None]) -> Usage:
+    """Usage of a batch: one call per attempt made, tokens as the agents reported them."""
+    usage = Usage()
+    for r in replies:
+        if r is not None:
+            usage = usage.plus(
+                Usage(calls=r.attempts, prompt_tokens=r.prompt_tokens, completion_tokens=r.completion_tokens)
+            )
+    return usage
 
 
 def messages_for(prompt: str, system: str | None = None) -> list[dict[str, str]]:
@@ -144,6 +158,24 @@ class AgentPool:
     @classmethod
     def from_hostfile(cls, path: str | Path, settings: PoolSettings | None = None) -> AgentPool:
         return cls(load_hostfile(path), settings)
+
+    @classmethod
+    def for_swarm(cls, settings: SwarmSettings, env: Mapping[str, str] | None = None) -> AgentPool:
+        """The pool a swarm's actions use: its hostfile, agent model and timeout.
+
+        The bearer key comes from ``SWARM_STAR_AGENT_KEY`` at run time (never
+        from settings, which are stored), and is never the OpenAI key: a
+        hostfile may list machines that should not see it.
+        """
+        if not settings.hostfile:
+            raise InputError("no hostfile configured for this swarm (swarm-star run --hostfile FILE)")
+        env = os.environ if env is None else env
+        pool_settings = PoolSettings(
+            model=settings.agent_model,
+            timeout=settings.agent_timeout,
+            api_key=env.get(AGENT_KEY_VARIABLE),
+        )
+        return cls.from_hostfile(settings.hostfile, pool_settings)
 
     @property
     def settings(self) -> PoolSettings:

@@ -131,5 +131,9 @@ class ScriptedModel:
     def _utilargs(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
         return {"args": {}}
 
+    def _scatterplan(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
+        items = directive.split(":", 1)[-1].split(";")
+        return {"prompts": [f"item: {item.strip()}" for item in items if item.strip()]}
+
     def _generic(self, schema: dict[str, Any]) -> dict[str, Any]:
         return {key: "" for key in schema.get("properties", {})}

@@ -1,0 +1,121 @@
+"""The primitives as routable actions inside a real swarm (engine, SQLite store, openai SDK)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from swarm_star.api import Swarm, load_spaces
+from swarm_star.engine.context import ActionContext
+from swarm_star.engine.engine import Engine
+from swarm_star.models import Limits, NodeStatus, SwarmSettings
+from swarm_star.testing.agent_farm import AgentFarm
+from swarm_star.testing.scripted import ScriptedModel
+from tests.helpers.model import client_for
+
+ROUTES = {
+    "poll": "swarm/hostfile_broadcast",
+    "hard": "swarm/fanout_synthesis",
+    "batch": "swarm/hostfile_scatter",
+    "survey": "swarm/hostfile_tree_reduce",
+}
+
+
+@pytest.fixture
+def farm(tmp_path: Path) -> Any:
+    with AgentFarm(6, faults={4: "500"}) as farm:
+        farm.hostfile = farm.write_hostfile(tmp_path / "hosts")  # type: ignore[attr-defined]
+        yield farm
+
+
+async def _run(swarm: Swarm, server: Any, **kw: Any) -> Any:
+    llm = client_for(server)
+    try:
+        return await swarm.run(llm=llm, **kw)
+    finally:
+        await llm.aclose()
+
+
+def _node(swarm: Swarm, action: str) -> Any:
+    return next(n for n in swarm.tree().nodes.values() if n.action_id == action)
+
+
+async def test_every_primitive_action_in_one_swarm(tmp_path: Path, model_server: Any, farm: Any) -> None:
+    script = ScriptedModel(
+        plans={
+            "research": [
+                "poll the agents on tabs",
+                "hard: design a cache",
+                "batch: apple; pear; plum",
+                "survey agents on naming",
+            ]
+        },
+        routes=ROUTES,
+    )
+    server = model_server(script)
+    settings = SwarmSettings(hostfile=str(farm.hostfile), fanout_candidates=3)
+    swarm = Swarm.create("research everything", space=tmp_path, settings=settings)
+    outcome = await _run(swarm, server)
+    assert outcome.status == "finished", outcome.reason
+    state = swarm.tree()
+    assert all(n.status == NodeStatus.TERMINATED for n in state.nodes.values())
+
+    poll = _node(swarm, "swarm.hostfile_broadcast")
+    record = state.calls[(poll.id, poll.calls[0])]
+    stored = json.loads(record.response)
+    assert [r["ok"] for r in stored["replies"]] == [True] * 4 + [False, True]
+    assert stored["replies"][4]["error"].startswith("HTTP 500") and stored["reduced"]["ok"]
+    assert poll.report.endswith("[broadcast: 1 of 6 replies failed (1× HTTP 500)]")
+    assert record.usage.calls == 6 + 2 + 1  # one failing agent tried 3 times, plus the combining call
+
+    hard = _node(swarm, "swarm.fanout_synthesis")
+    purposes = [state.calls[(hard.id, k)].purpose for k in hard.calls]
+    assert purposes == ["candidate"] * 3 + ["synthesis"]
+    assert hard.report.endswith("[fan-out: 3/3 candidates]")
+
+    batch = _node(swarm, "swarm.hostfile_scatter")
+    assert "1. item: apple\n   -> agent 0: item: apple" in batch.report
+    assert "3. item: plum\n   -> agent 2: item: plum" in batch.report
+
+    survey = _node(swarm, "swarm.hostfile_tree_reduce")
+    assert "[tree-reduce: 5 of 6 answers covered]" in survey.report
+    assert survey.usage.calls >= 6
+
+
+async def test_a_rerun_activation_replays_the_stored_broadcast(tmp_path: Path, model_server: Any, farm: Any) -> None:
+    """After a crash the activation runs again: it must get the stored result, not ask the agents again."""
+    server = model_server(ScriptedModel(plans={"poll": ["poll the agents"]}, routes=ROUTES))
+    swarm = Swarm.create("poll", space=tmp_path, settings=SwarmSettings(hostfile=str(farm.hostfile)))
+    assert (await _run(swarm, server)).status == "finished"
+    sent = sum(farm.requests.values())
+    state = swarm.tree()
+    node = _node(swarm, "swarm.hostfile_broadcast")
+    actions, utils = load_spaces()
+    engine = Engine(store=swarm.store, state=state, llm=None, actions=actions, utils=utils, swarm_dir=tmp_path)
+    ops = await actions.module(node.action_id).run(ActionContext(engine, node, 0, "resumed"))
+    assert [op.kind for op in ops] == ["terminate"] and ops[0].report == node.report
+    assert sum(farm.requests.values()) == sent
+
+
+async def test_without_a_hostfile_the_node_fails_clearly(tmp_path: Path, model_server: Any) -> None:
+    server = model_server(ScriptedModel(plans={"poll": ["poll the agents"]}, routes=ROUTES))
+    swarm = Swarm.create("poll", space=tmp_path)
+    outcome = await _run(swarm, server)
+    node = _node(swarm, "swarm.hostfile_broadcast")
+    assert node.status == NodeStatus.FAILED
+    assert node.error == "no hostfile configured for this swarm (swarm-star run --hostfile FILE)"
+    assert outcome.status == "finished"  # the manager's review saw the failure and reported it
+
+
+async def test_a_broadcast_larger_than_the_call_budget_stops_before_sending(
+    tmp_path: Path, model_server: Any, farm: Any
+) -> None:
+    server = model_server(ScriptedModel(plans={"poll": ["poll the agents"]}, routes=ROUTES))
+    settings = SwarmSettings(hostfile=str(farm.hostfile), limits=Limits(max_calls=6))
+    swarm = Swarm.create("poll", space=tmp_path, settings=settings)
+    outcome = await _run(swarm, server)
+    assert outcome.status == "limit" and "broadcast needs 7 calls" in (outcome.reason or "")
+    assert sum(farm.requests.values()) == 0
