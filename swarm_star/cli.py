@@ -33,8 +33,8 @@ from swarm_star.errors import (
     SwarmNotFound,
     SwarmStarError,
 )
-from swarm_star.primitives.hostfile import load_hostfile
 from swarm_star.models import Limits, ModelSettings, Question, SwarmEvent, SwarmNode, SwarmSettings
+from swarm_star.primitives.hostfile import load_hostfile
 from swarm_star.state.projection import SwarmState
 
 __all__ = ["EXIT", "main", "run_main"]
