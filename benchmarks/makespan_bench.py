@@ -16,6 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import aiohttp
+import openai
+
 from benchmarks.model_process import model_process
 from swarm_star.api import Swarm
 from swarm_star.llm import Endpoint, LLMClient
@@ -59,23 +62,39 @@ async def one_run(base_url: str, space: Path) -> tuple[float, float, SwarmState]
     return wall, cpu, state
 
 
-def run(latency: float = 0.05) -> dict[str, float]:
+async def _client_cpu(url: str, calls: int = 300) -> tuple[float, float]:
+    """CPU ms per request: the openai SDK (the low-level post we use) vs raw aiohttp, same body."""
+    body = {"model": "m", "messages": [{"role": "user", "content": "Directive: hello " + "x" * 1000}]}
+    sdk = openai.AsyncOpenAI(api_key="none", base_url=url, max_retries=0, http_client=openai.DefaultAioHttpClient())
+    for _ in range(30):
+        await sdk.post("/chat/completions", body=body, cast_to=object)
+    cpu = time.process_time()
+    for _ in range(calls):
+        await sdk.post("/chat/completions", body=body, cast_to=object)
+    sdk_ms = (time.process_time() - cpu) / calls * 1000
+    await sdk.close()
+    async with aiohttp.ClientSession() as session:
+        cpu = time.process_time()
+        for _ in range(calls):
+            async with session.post(url + "/chat/completions", json=body) as resp:
+                await resp.json()
+        raw_ms = (time.process_time() - cpu) / calls * 1000
+    return sdk_ms, raw_ms
+
+
+def run(latencies: tuple[float, ...] = (0.05, 0.5)) -> dict[str, float]:
     results: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        with model_process(script(), latency) as url:
-            wall, _, state = asyncio.run(one_run(url, Path(tmp) / "a"))
-        bound = critical_calls(state, "0") * latency
-        results.update(
-            nodes=len(state.nodes),
-            calls=state.usage.calls,
-            makespan=wall,
-            bound=bound,
-            ratio=wall / bound,
-        )
-        print(
-            f"{len(state.nodes)} nodes, {state.usage.calls} calls, latency {latency * 1000:.0f} ms: "
-            f"makespan {wall:.3f} s, critical-path bound {bound:.3f} s, ratio {wall / bound:.3f} (target <= 1.10)"
-        )
+        for latency in latencies:
+            with model_process(script(), latency) as url:
+                wall, _, state = asyncio.run(one_run(url, Path(tmp) / f"a{latency}"))
+            bound = critical_calls(state, "0") * latency
+            key = f"{latency * 1000:.0f}ms"
+            results.update({f"makespan_{key}": wall, f"bound_{key}": bound, f"ratio_{key}": wall / bound})
+            print(
+                f"{len(state.nodes)} nodes, {state.usage.calls} calls, latency {latency * 1000:.0f} ms: "
+                f"makespan {wall:.3f} s, critical-path bound {bound:.3f} s, ratio {wall / bound:.3f} (target <= 1.10)"
+            )
         with model_process(script(), 0.0) as url:
             wall, cpu, state = asyncio.run(one_run(url, Path(tmp) / "b"))
         per_node = cpu / len(state.nodes) * 1000
@@ -84,6 +103,10 @@ def run(latency: float = 0.05) -> dict[str, float]:
             f"zero latency: wall {wall:.3f} s, engine process CPU {cpu:.3f} s = {per_node:.2f} ms per node "
             f"({cpu / state.usage.calls * 1000:.2f} ms per model call)"
         )
+        with model_process(script(), 0.0) as url:
+            sdk_ms, raw_ms = asyncio.run(_client_cpu(url))
+        results.update(sdk_cpu_ms=sdk_ms, raw_cpu_ms=raw_ms)
+        print(f"client CPU per request: openai SDK {sdk_ms:.2f} ms, raw aiohttp {raw_ms:.2f} ms")
     return results
 
 

@@ -100,6 +100,7 @@ class Engine:
         self._local_answers: list[tuple[str, str]] = []
         self._started = time.monotonic()
         self._stopping: LimitReached | None = None
+        self._next_inbox_scan = 0.0
 
     # frames
 
@@ -241,9 +242,14 @@ class Engine:
     def _take_answers(self) -> None:
         answers = list(self._local_answers)
         self._local_answers.clear()
-        for key, raw in self.store.scan(INBOX_PREFIX):
-            answers.append((key[len(INBOX_PREFIX) :], str(raw.get("answer", ""))))
-            self._extra_ops.append(Delete(key))
+        now = time.monotonic()
+        if now >= self._next_inbox_scan:  # the store's inbox is polled, not read on every pass
+            self._next_inbox_scan = now + self.poll_interval
+            for key, raw in self.store.scan(INBOX_PREFIX):
+                answers.append((key[len(INBOX_PREFIX) :], str(raw.get("answer", ""))))
+                self._extra_ops.append(Delete(key))
+        if not answers:
+            return
         pending = {q.id: node for node, q in self.state.pending_questions()}
         for question_id, text in answers:
             node = pending.pop(question_id, None)

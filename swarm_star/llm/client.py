@@ -196,17 +196,20 @@ class LLMClient:
     ) -> tuple[str, Usage, int]:
         attempt = 0
         limit = self.settings.max_retries
+        payload: dict[str, Any] = {"model": model, "messages": messages, **extra}
+        if temperature is not None:
+            payload["temperature"] = temperature
+        if mt := max_tokens or self.endpoint.max_tokens:
+            payload["max_tokens"] = mt
+        if stop:
+            payload["stop"] = stop
         while True:
             attempt += 1
             try:
-                response = await self._client.chat.completions.create(
-                    model=model,
-                    messages=messages,  # type: ignore[arg-type]
-                    **({"temperature": temperature} if temperature is not None else {}),
-                    **({"max_tokens": mt} if (mt := max_tokens or self.endpoint.max_tokens) else {}),
-                    **({"stop": stop} if stop else {}),
-                    **extra,
-                )
+                # client.post is the SDK's documented low-level call: same transport, auth, errors
+                # and timeouts as chat.completions.create, minus its per-request params transform
+                # and model construction, which cost more CPU than the rest of a swarm step.
+                response = await self._client.post("/chat/completions", body=payload, cast_to=object)
             except (openai.RateLimitError, openai.InternalServerError) as exc:
                 if attempt > limit:
                     raise ModelError(f"model endpoint failed after {attempt} attempts: {_short(exc)}") from exc
@@ -230,19 +233,26 @@ class LLMClient:
             return self._read(response, model), self._usage(response, model), attempt
 
     def _read(self, response: Any, model: str) -> str:
-        choices = getattr(response, "choices", None)
-        if not choices:
-            raise ModelOutputError("model returned no choices")
-        message = choices[0].message
-        refusal = getattr(message, "refusal", None)
+        try:
+            message = response["choices"][0]["message"]
+            content = message.get("content")
+            refusal = message.get("refusal")
+        except (TypeError, KeyError, IndexError, AttributeError) as exc:
+            raise ModelOutputError("model returned no choices (not a chat completion)") from exc
         if refusal:
             raise ModelOutputError(f"model refused: {str(refusal)[:200]}")
-        return message.content or ""
+        if content is not None and not isinstance(content, str):
+            raise ModelOutputError("model returned non-text content")
+        return content or ""
 
     def _usage(self, response: Any, model: str) -> Usage:
-        used = getattr(response, "usage", None)
-        prompt = int(getattr(used, "prompt_tokens", 0) or 0)
-        completion = int(getattr(used, "completion_tokens", 0) or 0)
+        used = response.get("usage") if isinstance(response, dict) else None
+        used = used if isinstance(used, dict) else {}
+        try:
+            prompt = int(used.get("prompt_tokens") or 0)
+            completion = int(used.get("completion_tokens") or 0)
+        except (TypeError, ValueError):
+            prompt = completion = 0
         return Usage(
             calls=1,
             prompt_tokens=prompt,

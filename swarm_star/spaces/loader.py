@@ -93,6 +93,16 @@ def _description(folder: Path) -> str:
 
 def _load_module(kind: str, leaf_id: str, path: Path) -> ModuleType:
     name = f"swarm_star_space_{kind}.{leaf_id}"
+    stamp = path.stat().st_mtime_ns
+    loaded = sys.modules.get(name)
+    # the import system's own registry doubles as the cache: a leaf whose file is
+    # unchanged is not executed again (a resumed or second swarm in one process)
+    if (
+        loaded is not None
+        and getattr(loaded, "__file__", None) == str(path)
+        and getattr(loaded, "_mtime_ns", None) == stamp
+    ):
+        return loaded
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise SpaceError(f"cannot load {path}")
@@ -100,6 +110,7 @@ def _load_module(kind: str, leaf_id: str, path: Path) -> ModuleType:
     sys.modules[name] = module  # pydantic resolves annotations through sys.modules
     try:
         spec.loader.exec_module(module)
+        module._mtime_ns = stamp  # type: ignore[attr-defined]
     except Exception as exc:
         sys.modules.pop(name, None)
         raise SpaceError(f"{path}: failed to load: {exc}") from exc

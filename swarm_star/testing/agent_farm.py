@@ -70,6 +70,10 @@ class AgentFarm:
             ready.set()
             self._loop.run_forever()
             self._loop.run_until_complete(runner.cleanup())
+            pending = asyncio.all_tasks(self._loop)  # handlers still sleeping in a "slow" fault
+            for task in pending:
+                task.cancel()
+            self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             self._loop.close()
 
         self._thread = threading.Thread(target=serve, name="agent-farm", daemon=True)
