@@ -1,10 +1,15 @@
-"""Run every benchmark: ``python -m benchmarks [--cosmos]``."""
+"""Run every benchmark: ``python -m benchmarks [--cosmos] [--skip-scale]``.
+
+The LangGraph comparison needs the bench extra (``pip install -e '.[bench]'``);
+without it that section says so and the others still run.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 
-from benchmarks import fanout_bench, makespan_bench, store_bench
+from benchmarks import fanout_bench, makespan_bench, scale_bench, store_bench
 
 
 def main() -> None:
@@ -21,6 +26,16 @@ def main() -> None:
     makespan_bench.run()
     print("\n== primitives: hostfile scatter vs plain aiohttp, fan-out synthesis ==")
     fanout_bench.run()
+    print("\n== orchestration overhead: Swarm Star vs LangGraph ==")
+    if importlib.util.find_spec("langgraph") is None:
+        print("skipped: LangGraph is not installed (pip install -e '.[bench]')")
+    else:
+        from benchmarks import langgraph_bench
+
+        langgraph_bench.run()
+    if "--skip-scale" not in sys.argv:
+        print("\n== scale: 10,000+ nodes ==")
+        scale_bench.run()
 
 
 if __name__ == "__main__":
