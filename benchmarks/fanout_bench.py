@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import multiprocessing as mp
 import statistics
 import time
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from typing import Any
 
 import aiohttp
 
-from benchmarks.model_process import model_process
+from benchmarks.model_process import model_process, server_process
 from swarm_star.llm import Endpoint, LLMClient
 from swarm_star.models import ModelSettings
 from swarm_star.primitives import AgentPool, FanoutOptions, PoolSettings, client_ask, fanout, scatter_gather
@@ -46,15 +45,9 @@ def _serve_farm(count: int, latency: float, queue: Any) -> None:
 
 @contextlib.contextmanager
 def farm_process(count: int, latency: float) -> Iterator[str]:
-    ctx = mp.get_context("fork")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_serve_farm, args=(count, latency, queue), daemon=True)
-    proc.start()
-    try:
-        yield queue.get(timeout=60)
-    finally:
-        proc.kill()
-        proc.join()
+    """The agent farm in its own process; yields its hostfile text."""
+    with server_process(_serve_farm, count, latency) as hostfile:
+        yield hostfile
 
 
 async def plain_loop(urls: list[str], prompts: list[str]) -> tuple[float, int]:

@@ -279,6 +279,8 @@ def test_help_is_complete() -> None:
         "list",
         "spaces",
         "demo",
+        "fanout",
+        "agents",
     ):
         assert command in out
         sub_code, sub_out, _ = cli(command, "--help")
