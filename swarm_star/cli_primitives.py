@@ -84,6 +84,12 @@ def add_primitive_commands(sub: Any) -> None:
         metavar="FILE",
         help="redo only the synthesis from the candidates of an earlier --json output",
     )
+    p.add_argument(
+        "--from-node",
+        nargs=2,
+        metavar=("SWARM_ID", "NODE_ID"),
+        help="redo only the synthesis from the candidates a swarm's fanout_synthesis node stored",
+    )
     p.add_argument("--json", action="store_true", help='print {"final", "candidates", "meta"}')
     p.add_argument("--print-candidates", action="store_true", help="print every candidate before the answer")
     p.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help="timings and usage on stderr")
@@ -141,6 +147,8 @@ def cmd_fanout(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.timeout <= 0 or args.retries < 0:
         raise InputError("--timeout must be positive and --retries at least 0")
     previous = _load_candidates(args.resynthesize) if args.resynthesize else None
+    if args.from_node:
+        previous = _node_candidates(args, *args.from_node)
     if previous is not None and args.prompt is None:
         prompt = previous[0]
     else:
@@ -190,6 +198,34 @@ def _load_candidates(path: str) -> tuple[str, list[Candidate]]:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InputError(f"cannot read candidates from {path}: not a fanout --json output") from exc
     return prompt, candidates
+
+
+def _node_candidates(args: argparse.Namespace, swarm_id: str, node_id: str) -> tuple[str, list[Candidate]]:
+    """The directive and recorded candidate calls of one node of a stored swarm."""
+    from swarm_star.api import Swarm
+
+    with Swarm.open(swarm_id, space=args.space, backend=args.store, user_id=args.user) as swarm:
+        state = swarm.tree()
+    node = state.nodes.get(node_id)
+    if node is None:
+        raise InputError(f"swarm {swarm_id} has no node {node_id!r}")
+    calls = [state.calls[(node_id, key)] for key in node.calls]
+    candidates = [
+        Candidate(
+            i,
+            bool(c.response.strip()),
+            c.response,
+            None if c.response.strip() else "empty reply",
+            c.latency_s,
+            c.attempts,
+            c.usage.prompt_tokens,
+            c.usage.completion_tokens,
+        )
+        for i, c in enumerate(call for call in calls if call.purpose == "candidate")
+    ]
+    if not candidates:
+        raise InputError(f"node {node_id} of swarm {swarm_id} recorded no fan-out candidates")
+    return node.directive, candidates
 
 
 def _pool(args: argparse.Namespace) -> AgentPool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -9,6 +11,7 @@ from typing import Any
 import pytest
 
 from swarm_star.api import Swarm, load_spaces
+from swarm_star.cli import main
 from swarm_star.engine.context import ActionContext
 from swarm_star.engine.engine import Engine
 from swarm_star.models import Limits, NodeStatus, SwarmSettings
@@ -83,6 +86,20 @@ async def test_every_primitive_action_in_one_swarm(tmp_path: Path, model_server:
     survey = _node(swarm, "swarm.hostfile_tree_reduce")
     assert "[tree-reduce: 5 of 6 answers covered]" in survey.report
     assert survey.usage.calls >= 6
+
+    # the stored candidates can be synthesized again later, with one new call and no sampling
+    swarm.close()
+    before = server.requests
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["--space", str(tmp_path), "fanout", "--from-node", swarm.id, hard.id, "--base-url", server.base_url]
+    assert await asyncio.to_thread(main, [*argv, "--json"], out, err) == 0, err.getvalue()
+    doc = json.loads(out.getvalue())
+    assert server.requests == before + 1
+    assert [c["text"] for c in doc["candidates"]] == [state.calls[(hard.id, k)].response for k in hard.calls[:3]]
+    assert doc["meta"]["prompt"] == "hard: design a cache" and doc["final"]
+    err = io.StringIO()
+    assert await asyncio.to_thread(main, [*argv[:3], "--from-node", swarm.id, "0"], io.StringIO(), err) == 2
+    assert "recorded no fan-out candidates" in err.getvalue()
 
 
 async def test_a_rerun_activation_replays_the_stored_broadcast(tmp_path: Path, model_server: Any, farm: Any) -> None:
