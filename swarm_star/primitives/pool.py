@@ -265,6 +265,7 @@ class AgentPool:
         until: float | None = None,
     ) -> AgentReply:
         """One request with retries; ``until`` is an absolute ``loop.time()`` deadline."""
+        await self._shared.open()
         started = time.perf_counter()
         reply = AgentReply(index=index, agent=agent.name, ok=False)
         try:
@@ -307,8 +308,7 @@ class AgentPool:
 
     async def _post(self, agent: Agent, body: bytes) -> tuple[int, bytes, str | None]:
         shared = self._shared
-        session = shared.session
-        assert session is not None  # opened by run()/__aenter__
+        session = await shared.open()
         timeout = aiohttp.ClientTimeout(total=shared.settings.timeout, sock_connect=shared.settings.connect_timeout)
         try:
             async with session.post(
