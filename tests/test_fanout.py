@@ -195,3 +195,20 @@ def test_cli_fanout_all_failed_exits_1(model_server: Any, monkeypatch: pytest.Mo
     err = io.StringIO()
     assert main(["fanout", "-p", "q", "-n", "2", "--retries", "0"], io.StringIO(), err) == 1
     assert err.getvalue() == "swarm-star: error: all 2 candidates failed\n"
+
+
+async def test_a_malformed_response_body_is_a_clean_model_error() -> None:
+    from swarm_star.errors import ModelError
+    from swarm_star.llm import Endpoint, LLMClient
+    from swarm_star.models import ModelSettings
+    from swarm_star.testing.agent_farm import AgentFarm
+
+    with AgentFarm(1, faults={0: "malformed"}) as farm:
+        url = f"http://127.0.0.1:{farm.ports[0]}/v1"
+        client = LLMClient(Endpoint(url, "k", None), ModelSettings(base_url=url, max_retries=1))
+        try:
+            with pytest.raises(ModelError, match="malformed body after 2 attempts"):
+                await client.chat([{"role": "user", "content": "x"}])
+        finally:
+            await client.aclose()
+        assert farm.requests[0] == 2

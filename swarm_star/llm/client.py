@@ -230,6 +230,11 @@ class LLMClient:
                 continue
             except openai.OpenAIError as exc:
                 raise ModelError(f"model call failed: {_short(exc)}") from exc
+            except ValueError as exc:  # a 200 whose body is not JSON (cut off, or not an API at all)
+                if attempt > limit:
+                    raise ModelError(f"model endpoint returned a malformed body after {attempt} attempts") from exc
+                await asyncio.sleep(_backoff(attempt))
+                continue
             return self._read(response, model), self._usage(response, model), attempt
 
     def _read(self, response: Any, model: str) -> str:
