@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import itertools
 import json
@@ -212,3 +213,26 @@ async def test_a_malformed_response_body_is_a_clean_model_error() -> None:
         finally:
             await client.aclose()
         assert farm.requests[0] == 2
+
+
+async def test_a_limit_in_one_candidate_lets_started_calls_finish_then_propagates() -> None:
+    """Calls already sent are paid for; fan-out waits for them (so the engine records them)."""
+    from swarm_star.errors import LimitReached
+    from swarm_star.llm.client import ChatResult
+    from swarm_star.models import Usage
+
+    finished: list[int] = []
+
+    async def ask(messages: list[dict[str, str]], temperature: float | None, purpose: str) -> ChatResult:
+        index = len(started)
+        started.append(index)
+        if index == 1:
+            raise LimitReached("max_calls", "budget spent")
+        await asyncio.sleep(0.05)
+        finished.append(index)
+        return ChatResult("x", Usage(calls=1), 1, 0.05, "m")
+
+    started: list[int] = []
+    with pytest.raises(LimitReached):
+        await fanout(ask, "q", FanoutOptions(n=4, concurrency=4))
+    assert sorted(finished) == [0, 2, 3]

@@ -136,3 +136,15 @@ async def test_a_broadcast_larger_than_the_call_budget_stops_before_sending(
     outcome = await _run(swarm, server)
     assert outcome.status == "limit" and "broadcast needs 7 calls" in (outcome.reason or "")
     assert sum(farm.requests.values()) == 0
+
+
+async def test_a_limit_during_fan_out_records_every_paid_candidate(tmp_path: Path, model_server: Any) -> None:
+    server = model_server(ScriptedModel(plans={"hard": ["hard: design a cache"]}, routes=ROUTES), latency=0.05)
+    # plan 1 + route 2 = 3 calls before the fan-out; the budget leaves room for 4 of 8 candidates
+    settings = SwarmSettings(fanout_candidates=8, limits=Limits(max_calls=7))
+    swarm = Swarm.create("hard", space=tmp_path, settings=settings)
+    outcome = await _run(swarm, server)
+    assert outcome.status == "limit" and "max_calls" in (outcome.reason or "")
+    state = swarm.tree()
+    recorded = sum(len(n.calls) for n in state.nodes.values())
+    assert recorded == server.requests  # nothing paid for went unrecorded

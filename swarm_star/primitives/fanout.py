@@ -143,7 +143,13 @@ async def fanout(ask: Ask, prompt: str, options: FanoutOptions | None = None) ->
             candidate.ok, candidate.error = False, "empty reply"
         return candidate
 
-    candidates = list(await asyncio.gather(*(sample(i) for i in range(options.n))))
+    # Let every started candidate finish even if one raises (a limit): calls in flight are
+    # paid for either way, and finishing them gets them recorded; then the error propagates.
+    outcomes = await asyncio.gather(*(sample(i) for i in range(options.n)), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    candidates = [o for o in outcomes if isinstance(o, Candidate)]
     sampled = time.perf_counter() - started
     if options.model is None and models:
         options = replace(options, model=models[0])
