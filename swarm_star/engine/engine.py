@@ -174,9 +174,7 @@ class Engine:
             attempts=result.attempts,
             latency_s=round(result.latency_s, 4),
         )
-        self.emit(call)
-        self._wake.set()
-        return call
+        return self._record(call)
 
     async def call_primitive(
         self,
@@ -210,6 +208,10 @@ class Engine:
             attempts=1,
             latency_s=round(time.monotonic() - started, 4),
         )
+        return self._record(call)
+
+    def _record(self, call: LLMCall) -> LLMCall:
+        """Journal a finished call and wake the loop so its frame is committed promptly."""
         self.emit(call)
         self._wake.set()
         return call

@@ -33,7 +33,7 @@ from swarm_star.errors import ModelError, ModelOutputError
 from swarm_star.llm.endpoint import Endpoint
 from swarm_star.models import ModelSettings, Usage
 
-__all__ = ["ChatResult", "LLMClient", "parse_structured", "schema_prompt"]
+__all__ = ["ChatResult", "LLMClient", "parse_structured", "retry_after_seconds", "schema_prompt", "strip_fence"]
 
 T = TypeVar("T", bound=BaseModel)
 RESPONSE_MODES = ("json_schema", "json_object", "text")
@@ -67,10 +67,25 @@ def schema_prompt(schema: type[BaseModel]) -> str:
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.S)
 
 
+def strip_fence(text: str) -> str:
+    """The reply without a Markdown code fence around it (models add one unasked)."""
+    match = _FENCE.match(text)
+    return match.group(1) if match else text.strip()
+
+
+def retry_after_seconds(value: str | None, cap: float = MAX_RETRY_AFTER) -> float | None:
+    """A ``Retry-After`` header in seconds, capped; None if absent or not a number."""
+    if not value:
+        return None
+    try:
+        return min(float(value), cap)
+    except ValueError:
+        return None
+
+
 def parse_structured(text: str, schema: type[T]) -> T:
     """Validate a model reply against ``schema`` (tolerating a code fence around it)."""
-    match = _FENCE.match(text)
-    body = match.group(1) if match else text.strip()
+    body = strip_fence(text)
     try:
         return schema.model_validate_json(body)
     except ValidationError as exc:
@@ -80,13 +95,7 @@ def parse_structured(text: str, schema: type[T]) -> T:
 
 
 def _retry_after(exc: openai.APIStatusError) -> float | None:
-    value = exc.response.headers.get("retry-after") if exc.response is not None else None
-    if not value:
-        return None
-    try:
-        return min(float(value), MAX_RETRY_AFTER)
-    except ValueError:
-        return None
+    return retry_after_seconds(exc.response.headers.get("retry-after") if exc.response is not None else None)
 
 
 class LLMClient:

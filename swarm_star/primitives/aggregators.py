@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from swarm_star.llm.client import strip_fence
 from swarm_star.primitives.pool import AgentReply
 
 __all__ = [
@@ -34,7 +35,6 @@ __all__ = [
 ]
 
 Item = AgentReply | str
-_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.S)
 _NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
 
 
@@ -111,9 +111,8 @@ def merge_json(items: Iterable[Item]) -> JsonMerge:
     objects: list[dict[str, Any]] = []
     invalid = 0
     for text in _texts(items):
-        match = _FENCE.match(text)
         try:
-            value = json.loads(match.group(1) if match else text)
+            value = json.loads(strip_fence(text))
         except ValueError:
             invalid += 1
             continue

@@ -26,6 +26,7 @@ from swarm_star.errors import InputError, ModelError
 from swarm_star.llm.client import ChatResult, LLMClient
 from swarm_star.models import Usage
 from swarm_star.primitives.aggregators import majority_vote
+from swarm_star.primitives.pool import messages_for
 
 __all__ = ["Ask", "Candidate", "FanoutOptions", "FanoutResult", "client_ask", "fanout", "synthesize"]
 
@@ -108,10 +109,6 @@ def client_ask(client: LLMClient, options: FanoutOptions, role: str = "worker") 
     return ask
 
 
-def _messages(prompt: str, system: str | None) -> list[dict[str, str]]:
-    return ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
-
-
 async def fanout(ask: Ask, prompt: str, options: FanoutOptions | None = None) -> FanoutResult:
     """Sample ``options.n`` candidates concurrently, then synthesize (or vote)."""
     options = options or FanoutOptions()
@@ -119,7 +116,7 @@ async def fanout(ask: Ask, prompt: str, options: FanoutOptions | None = None) ->
         raise InputError("the prompt is empty")
     started = time.perf_counter()
     gate = asyncio.Semaphore(options.concurrency)
-    messages = _messages(prompt, options.system)
+    messages = messages_for(prompt, options.system)
     models: list[str] = []
 
     async def sample(index: int) -> Candidate:
@@ -206,7 +203,7 @@ async def _synthesis(
         meta["synthesis"] = {"skipped": "only one candidate succeeded"}
         return good[0].text, usage
     numbered = "\n\n".join(f"--- attempt {i + 1} ---\n{c.text.strip()}" for i, c in enumerate(good))
-    messages = _messages(SYNTHESIS_PROMPT.format(prompt=prompt, candidates=numbered), options.system)
+    messages = messages_for(SYNTHESIS_PROMPT.format(prompt=prompt, candidates=numbered), options.system)
     error = "synthesis failed"
     for attempt in range(1, options.synthesis_attempts + 1):
         try:

@@ -29,6 +29,7 @@ from typing import Any
 import aiohttp
 
 from swarm_star.errors import InputError
+from swarm_star.llm.client import retry_after_seconds
 from swarm_star.models import SwarmSettings, Usage
 from swarm_star.primitives.hostfile import Agent, load_hostfile
 
@@ -265,7 +266,6 @@ class AgentPool:
         until: float | None = None,
     ) -> AgentReply:
         """One request with retries; ``until`` is an absolute ``loop.time()`` deadline."""
-        await self._shared.open()
         started = time.perf_counter()
         reply = AgentReply(index=index, agent=agent.name, ok=False)
         try:
@@ -323,12 +323,7 @@ class AgentPool:
     @staticmethod
     def _parse(status: int, raw: bytes, retry_after: str | None, reply: AgentReply) -> None:
         if status != 200:
-            wait = None
-            if retry_after:
-                try:
-                    wait = min(float(retry_after), MAX_RETRY_AFTER)
-                except ValueError:
-                    wait = None
+            wait = retry_after_seconds(retry_after, MAX_RETRY_AFTER)
             detail = _one_line(raw.decode("utf-8", "replace"))[:120]
             raise _Attempt(f"HTTP {status}: {detail}", retry=status in RETRYABLE_STATUS, wait=wait)
         try:
