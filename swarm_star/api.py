@@ -8,13 +8,14 @@ from the swarm's model settings and the environment, and closed afterwards.
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from swarm_star.engine.engine import INBOX_PREFIX, Engine, RunOutcome
-from swarm_star.errors import ConflictError, InputError, QuestionNotFound
+from swarm_star.errors import ConfigError, ConflictError, InputError, QuestionNotFound
 from swarm_star.llm import LLMClient, resolve_endpoint
 from swarm_star.models import (
     Limits,
@@ -28,6 +29,7 @@ from swarm_star.models import (
 )
 from swarm_star.spaces import Space, find_space_dir, load_space
 from swarm_star.state.history import SwarmLog
+from swarm_star.state.lease import OwnerLease
 from swarm_star.state.projection import SwarmState
 from swarm_star.store import Backend, KVStore, StoreLocator, resolve_space, validate_swarm_id
 
@@ -60,6 +62,20 @@ def _read_context(files: Sequence[str | Path]) -> dict[str, str]:
         except UnicodeDecodeError as exc:
             raise InputError(f"context file {path} is not UTF-8 text") from exc
     return out
+
+
+def lease_seconds(env: Mapping[str, str] | None = None) -> float:
+    """The owner lease's lifetime: ``$SWARM_STAR_LEASE_SECONDS`` or 30 s. It is renewed
+    every third of that, so it only bounds how long a *dead* writer blocks a resume
+    when it ran on another machine (on this one, a dead pid frees it at once)."""
+    raw = (os.environ if env is None else env).get("SWARM_STAR_LEASE_SECONDS", "30")
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if not 0.5 <= seconds <= 3600:
+        raise ConfigError(f"SWARM_STAR_LEASE_SECONDS must be 0.5-3600 seconds, got {raw!r}")
+    return seconds
 
 
 def new_swarm_id() -> str:
@@ -170,7 +186,31 @@ class Swarm:
         ``limits`` replaces the stored limits (how a stopped swarm is resumed
         with a raised budget). With ``interactive`` the run waits for answers
         instead of stopping; ``on_question`` is told of each new question.
+
+        The owner lease is taken before the history is read, so two resumes
+        started together cannot both run from the same state.
         """
+        lease = OwnerLease(self.store, seconds=lease_seconds(env))
+        lease.acquire()
+        try:
+            return await self._run_leased(
+                lease, llm, limits, interactive, on_question, on_event, on_engine, env, poll_interval
+            )
+        finally:
+            lease.release()
+
+    async def _run_leased(
+        self,
+        lease: OwnerLease,
+        llm: LLMClient | None,
+        limits: Limits | None,
+        interactive: bool,
+        on_question: Callable[[SwarmNode, Question], None] | None,
+        on_event: Callable[[SwarmEvent], None] | None,
+        on_engine: Callable[[Engine], None] | None,
+        env: Mapping[str, str] | None,
+        poll_interval: float,
+    ) -> RunOutcome:
         self.state = self.log.replay()
         own_client = llm is None
         if llm is None:
@@ -184,6 +224,7 @@ class Swarm:
             utils=utils,
             swarm_dir=self.locator.swarm_dir(self.id),
             poll_interval=poll_interval,
+            lease=lease,
         )
         if on_event is not None:
             engine.subscribe(on_event)

@@ -15,6 +15,7 @@ only ever need to know this tree::
     │   ├── StoreCorrupt       the store file is not a readable database
     │   ├── StoreUnavailable   the backend cannot be reached / rejected credentials
     │   └── ConflictError      a compare-and-set or create lost a race
+    │       └── LeaseLost      another process took over the swarm; this one may not write
     ├── ModelError             the model endpoint failed after retries
     │   └── ModelOutputError   the model answered, but not in the asked shape
     ├── SpaceError             an action/util/memory space is malformed
@@ -31,6 +32,7 @@ __all__ = [
     "ConflictError",
     "HostfileError",
     "InputError",
+    "LeaseLost",
     "LimitReached",
     "ModelError",
     "ModelOutputError",
@@ -88,6 +90,10 @@ class StoreUnavailable(StoreError):
 
 class ConflictError(StoreError):
     """A compare-and-set or create-if-absent lost to another writer."""
+
+
+class LeaseLost(ConflictError):
+    """This process no longer holds the swarm's owner lease, so its commits are refused."""
 
 
 class ModelError(SwarmStarError):

@@ -80,6 +80,7 @@ class Engine:
         swarm_dir: Path,
         poll_interval: float = 0.25,
         lease_seconds: float = 30.0,
+        lease: OwnerLease | None = None,
     ) -> None:
         self.store = store
         self.log = SwarmLog(store)
@@ -89,7 +90,7 @@ class Engine:
         self.utils = utils
         self.swarm_dir = swarm_dir
         self.poll_interval = poll_interval
-        self.lease = OwnerLease(store, seconds=lease_seconds)
+        self.lease = lease or OwnerLease(store, seconds=lease_seconds)
         self._buffer: list[SwarmEvent] = []
         self._touched: set[str] = set()
         self._extra_ops: list[StoreOp] = []
@@ -124,8 +125,8 @@ class Engine:
             return
         events, touched, extra = self._buffer, self._touched, self._extra_ops
         self._buffer, self._touched, self._extra_ops = [], set(), []
-        self.log.append(events, self.state, touched, extra)
-        self.lease.renew_if_due()
+        with self.lease.fenced() as fence:  # committed only while this process holds the lease
+            self.log.append(events, self.state, touched, [*extra, fence])
         for event in events:
             for callback in list(self._subscribers):
                 callback(event)
@@ -267,8 +268,14 @@ class Engine:
         interactive: bool = False,
         on_question: Callable[[SwarmNode, Question], None] | None = None,
     ) -> RunOutcome:
-        """Run until finished, failed, a limit, or (unless ``interactive``) open questions."""
-        self.lease.acquire()
+        """Run until finished, failed, a limit, or (unless ``interactive``) open questions.
+
+        The lease comes first, then the state: a state read before the lease
+        was taken may be stale by the time this process may write.
+        """
+        if not self.lease.held:
+            self.lease.acquire()
+            self.state = self.log.replay()
         self._started = time.monotonic()
         asked: set[str] = set()
         try:

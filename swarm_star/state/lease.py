@@ -1,88 +1,182 @@
-"""The owner lease: one process at a time runs (writes) a given swarm.
+"""The owner lease: one process at a time writes a given swarm, and only while it holds it.
 
-A lease is a record at ``swarm_state_owner`` taken and renewed with
-compare-and-set, so it works the same on SQLite and Cosmos DB. A lease is free
-when absent, released, expired, or held by a process on this host that no
-longer exists (so ``resume`` right after ``kill -9`` need not wait it out).
+A lease is a record at ``swarm_state_owner`` taken with compare-and-set, so it
+works the same on SQLite and Cosmos DB. Three rules make it a *fence*, not
+just a convention:
+
+* **Renewed on a timer.** A thread renews the lease every third of its
+  lifetime, whatever the run is doing, so a model call longer than the lease
+  (a reasoning model, a hostfile broadcast) does not let it lapse while its
+  holder is alive.
+* **Every commit is conditional on it.** :meth:`OwnerLease.fenced` yields a
+  :class:`~swarm_star.store.base.Check` of the lease record's version that
+  rides in the same atomic batch as the frames; a writer whose lease was taken
+  over cannot write anything, not even one more batch.
+* **Liveness by expiry.** A lease is free when absent, released or expired.
+  The only shortcut (so ``resume`` right after ``kill -9`` need not wait the
+  lease out) is a holder on *this* machine, same boot and same PID namespace,
+  whose process is gone or whose pid now belongs to a different process. A
+  holder in another container with the same hostname is never judged by a pid
+  it cannot see.
 """
 
 from __future__ import annotations
 
-import os
-import socket
+import contextlib
+import threading
 import time
 import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from swarm_star.errors import ConflictError
-from swarm_star.store.base import KVStore
+from swarm_star.errors import ConflictError, LeaseLost, StoreError
+from swarm_star.store.base import Check, KVStore, StoreOp
+from swarm_star.store.identity import holder_gone, process_identity
 
-__all__ = ["OWNER_KEY", "OwnerLease"]
+__all__ = ["OWNER_KEY", "OwnerLease", "OwnerStatus", "holder_alive", "owner_status"]
 
 OWNER_KEY = "swarm_state_owner"
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+def holder_alive(held: dict[str, Any] | None, now: float | None = None) -> bool:
+    """Is the lease record ``held`` owned by a live writer?"""
+    if not held or held.get("released"):
         return False
-    except PermissionError:
-        return True
-    return True
+    now = time.time() if now is None else now
+    if float(held.get("expires", 0)) < now:
+        return False
+    return not holder_gone(held)
+
+
+@dataclass(frozen=True)
+class OwnerStatus:
+    """Is a live writer holding this swarm? Decided by the lease (see :func:`holder_alive`)."""
+
+    alive: bool
+    pid: int | None
+    host: str | None
+    expires: float | None
+
+
+def owner_status(store: KVStore) -> OwnerStatus:
+    """The swarm's owner as its lease record tells it."""
+    held = store.get(OWNER_KEY)
+    if not isinstance(held, dict) or held.get("released"):
+        return OwnerStatus(False, None, None, None)
+    pid = held.get("pid")
+    expires = held.get("expires")
+    return OwnerStatus(
+        holder_alive(held),
+        pid if isinstance(pid, int) else None,
+        str(held["host"]) if held.get("host") else None,
+        float(expires) if isinstance(expires, int | float) else None,
+    )
 
 
 class OwnerLease:
-    """Acquire, renew and release the right to write one swarm."""
+    """Acquire, keep (on a timer), fence commits with, and release the right to write a swarm."""
 
     def __init__(self, store: KVStore, *, seconds: float = 30.0) -> None:
         self.store = store
         self.seconds = seconds
         self.token = uuid.uuid4().hex
         self._version: str | None = None
-        self._renewed = 0.0
+        self._lost: str | None = None
+        self._lock = threading.RLock()  # one lease operation or fenced commit at a time
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._version is not None and self._lost is None
 
     def _record(self) -> dict[str, object]:
-        return {
-            "token": self.token,
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
-            "expires": time.time() + self.seconds,
-        }
-
-    def _is_free(self, held: dict[str, object]) -> bool:
-        if held.get("released") or float(held.get("expires", 0)) < time.time():  # type: ignore[arg-type]
-            return True
-        return held.get("host") == socket.gethostname() and not _pid_alive(int(held["pid"]))  # type: ignore[call-overload]
+        return {"token": self.token, **process_identity(), "expires": time.time() + self.seconds}
 
     def acquire(self) -> None:
-        """Take the lease or raise ConflictError naming the holder."""
-        found = self.store.get_versioned(OWNER_KEY)
-        if found is not None:
-            held, version = found
-            if not self._is_free(held):
-                raise ConflictError(
-                    f"swarm is being run by another process (pid {held.get('pid')} on {held.get('host')})"
-                )
-        else:
+        """Take the lease (and start renewing it) or raise ConflictError naming the holder."""
+        with self._lock:
+            found = self.store.get_versioned(OWNER_KEY)
             version = None
-        self._version = self.store.compare_and_set(OWNER_KEY, version, self._record())
-        self._renewed = time.monotonic()
+            if found is not None:
+                held, version = found
+                if holder_alive(held):
+                    until = time.strftime("%H:%M:%S", time.localtime(float(held.get("expires", 0))))
+                    raise ConflictError(
+                        f"swarm is being run by another process (pid {held.get('pid')} on {held.get('host')}, "
+                        f"lease renewed until {until})"
+                    )
+            self._version = self.store.compare_and_set(OWNER_KEY, version, self._record())
+            self._lost = None
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._keep, name="swarm-star-lease", daemon=True)
+        self._thread.start()
 
-    def renew_if_due(self) -> None:
-        """Extend the lease when a third of it has passed; cheap to call often."""
-        if self._version is None or time.monotonic() - self._renewed < self.seconds / 3:
-            return
-        try:
-            self._version = self.store.compare_and_set(OWNER_KEY, self._version, self._record())
-        except ConflictError as exc:
-            raise ConflictError("lost the swarm's owner lease to another process") from exc
-        self._renewed = time.monotonic()
+    def _keep(self) -> None:
+        """Renew every third of the lease until released or lost. A store error is
+        retried at the next tick: the fence keeps writes safe meanwhile."""
+        while not self._stop.wait(self.seconds / 3):
+            try:
+                self.renew()
+            except LeaseLost:
+                return
+            except StoreError:
+                continue
+
+    def renew(self) -> None:
+        """Extend the lease now; LeaseLost if another process has taken it."""
+        with self._lock:
+            if self._version is None:
+                return
+            if self._lost is not None:
+                raise LeaseLost(self._lost)
+            try:
+                self._version = self.store.compare_and_set(OWNER_KEY, self._version, self._record())
+            except ConflictError as exc:
+                self._lost = "lost the swarm's owner lease to another process; nothing more was written"
+                raise LeaseLost(self._lost) from exc
+
+    @contextlib.contextmanager
+    def fenced(self) -> Iterator[Check]:
+        """Yield the check to add to a batch; the batch commits only while we hold the lease.
+
+        Holding the lock keeps the renewal thread from changing the version
+        between the moment the check is made and the commit that carries it.
+        """
+        with self._lock:
+            if self._lost is not None:
+                raise LeaseLost(self._lost)
+            if self._version is None:
+                raise LeaseLost("this process does not hold the swarm's owner lease")
+            try:
+                yield Check(OWNER_KEY, self._version)
+            except LeaseLost:
+                raise
+            except ConflictError as exc:
+                held = self.store.get(OWNER_KEY)
+                if isinstance(held, dict) and held.get("token") == self.token:
+                    raise  # another condition of the batch failed, not the lease
+                self._lost = "lost the swarm's owner lease to another process; nothing more was written"
+                raise LeaseLost(self._lost) from exc
+
+    def commit(self, ops: Sequence[StoreOp]) -> None:
+        """Commit ``ops`` atomically, only if this process still holds the lease."""
+        with self.fenced() as check:
+            self.store.commit([*ops, check])
 
     def release(self) -> None:
-        if self._version is None:
-            return
-        try:
-            self.store.compare_and_set(OWNER_KEY, self._version, {"released": True})
-        except ConflictError:
-            pass  # someone else already holds it: nothing of ours to release
-        self._version = None
+        """Stop renewing and mark the lease free (if it is still ours)."""
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=max(5.0, self.seconds))
+        with self._lock:
+            if self._version is None:
+                return
+            version, self._version = self._version, None
+            if self._lost is not None:
+                return
+            # ConflictError: someone else holds it already; StoreError: it simply expires.
+            with contextlib.suppress(StoreError):
+                self.store.compare_and_set(OWNER_KEY, version, {"released": True})

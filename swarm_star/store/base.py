@@ -10,11 +10,18 @@ so both backends behave the same by construction; the conformance suite in
 Keys are ``{category}_{key}`` strings; values are JSON-compatible data.
 A *version* is an opaque string that changes whenever the value changes; it is
 what compare-and-set compares (a content hash on SQLite, the ETag on Cosmos DB).
+A :class:`Check` in a batch writes nothing: it makes the batch conditional on
+another key's version, which is how the owner lease fences every commit.
+
+Text is cleaned once, here, on its way in: :func:`encode_value` replaces lone
+UTF-16 surrogates (which a model reply or a file can carry, and which no UTF-8
+database accepts) with U+FFFD, so no code path can store them.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -22,7 +29,7 @@ from typing import Any
 
 from swarm_star.errors import StoreError
 
-__all__ = ["ABSENT", "Delete", "KVStore", "Put", "StoreOp", "check_key", "encode_value"]
+__all__ = ["ABSENT", "Check", "Delete", "KVStore", "Put", "StoreOp", "check_key", "clean_value", "encode_value"]
 
 ABSENT = "__absent__"
 """Pass as ``if_version`` to require that a key does not exist yet (create)."""
@@ -48,7 +55,17 @@ class Delete:
     if_version: str | None = None
 
 
-StoreOp = Put | Delete
+@dataclass(frozen=True, slots=True)
+class Check:
+    """Write nothing; fail the whole batch unless ``key`` has version ``if_version``."""
+
+    key: str
+    if_version: str
+
+
+StoreOp = Put | Delete | Check
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def check_key(key: str) -> str:
@@ -59,11 +76,22 @@ def check_key(key: str) -> str:
 
 
 def encode_value(value: Any) -> str:
-    """JSON text of a value; the only serialization Swarm Star stores (never pickle)."""
+    """JSON text of a value; the only serialization Swarm Star stores (never pickle).
+
+    Lone surrogates become U+FFFD: they are not text in UTF-8, and storing one
+    would fail every later commit of the same value (a swarm stuck for good).
+    """
     try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise StoreError(f"value is not JSON-serializable: {exc}") from exc
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def clean_value(value: Any) -> Any:
+    """``value`` as it will be stored: JSON-checked, lone surrogates replaced."""
+    text = encode_value(value)
+    return json.loads(text) if "\ufffd" in text else value
 
 
 class KVStore(ABC):

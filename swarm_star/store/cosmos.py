@@ -17,12 +17,22 @@ Atomic batches, two ways (chosen once per store, ``batch_mode="auto"`` probes):
   batch anyway). The batch is first written as one journal item, which also
   serialises writers of the partition. Conditions are checked under it, the
   journal is flipped to ``committed`` (the single-item write that is the commit
-  point), the operations are applied, and the journal is deleted. A writer that
-  dies after the commit point leaves a committed journal that the next writer
-  rolls forward once its lease (``lease_seconds``) has expired; puts and
-  deletes are idempotent, so a roll-forward twice is harmless. Readers may see
-  a batch half-applied while it is being applied; history readers rely on
-  frames, which are whole items, so they are unaffected.
+  point), the operations are applied, and the journal is deleted.
+
+  Readers read *through* the journal: every read is one query that returns
+  the items asked for together with the journal, and a committed journal's
+  operations are laid over what it returns. So a reader sees a batch whole or
+  not at all, whatever the age of the journal and whether its writer is alive
+  (a writer killed after applying 2 of 8 operations leaves a state no reader
+  can see). A writer that finds a committed journal rolls it forward before
+  its own batch; puts and deletes are idempotent, so twice is harmless.
+
+  Whose journal may be taken over: one older than ``lease_seconds``, or one
+  whose holder provably no longer runs (same host, boot and PID namespace, pid
+  gone; see :mod:`swarm_star.store.identity`), so a resume right after a kill
+  does not wait. A journal held by a live-looking writer elsewhere is waited
+  for, bounded by the later of the lock timeout and its expiry, with one
+  message saying so.
 
 Missing items: real Cosmos DB answers 404 to a point read of an absent item;
 that test server answers 500 (its handler dereferences the missing document).
@@ -39,7 +49,9 @@ key path, so every query here says ``c.pk = @pk`` in its text as well.
 from __future__ import annotations
 
 import binascii
+import logging
 import os
+import signal
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -51,13 +63,19 @@ from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey
 from azure.cosmos import exceptions as cosmos_exc
 
 from swarm_star.errors import ConfigError, ConflictError, StoreError, StoreLocked, StoreUnavailable
-from swarm_star.store.base import ABSENT, Delete, KVStore, Put, StoreOp, check_key, encode_value
+from swarm_star.store.base import ABSENT, Check, Delete, KVStore, Put, StoreOp, check_key, clean_value, encode_value
+from swarm_star.store.identity import holder_gone, process_identity
 
 __all__ = ["CosmosSettings", "CosmosStore", "open_cosmos_container"]
 
 BatchMode = Literal["auto", "transactional", "journal"]
 JOURNAL_KEY = "__journal"
 MAX_TRANSACTIONAL_OPS = 100
+KILL_HOOK_ENV = "SWARM_STAR_TEST_KILL_JOURNAL"
+"""Test hook, ``J:K``: SIGKILL this process during its J-th journal roll-forward,
+after K of its operations are applied (how the crash suite picks its instant)."""
+
+_log = logging.getLogger("swarm_star.store")
 
 
 class CosmosSettings:
@@ -131,6 +149,7 @@ class CosmosStore(KVStore):
         self._lock_timeout = lock_timeout
         self.batch_mode: BatchMode = batch_mode
         self._query_reads = False
+        self._journals_applied = 0
         self._query_reads = self._point_read_of_missing_fails()
         if batch_mode == "auto":
             self.batch_mode = "transactional" if self._batch_works() else "journal"
@@ -142,7 +161,7 @@ class CosmosStore(KVStore):
         return f"{self.partition}_{check_key(key)}"
 
     def _doc(self, key: str, value: Any) -> dict[str, Any]:
-        encode_value(value)  # JSON-only, same rule as SQLite
+        value = clean_value(value)  # JSON-only and no lone surrogates, same rule as SQLite
         return {"id": self._id(key), "pk": self.partition, "key": key, "value": value}
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -193,20 +212,49 @@ class CosmosStore(KVStore):
             lambda: list(self._container.query_items(sql, parameters=params, partition_key=self.partition)),
         )
 
+    def _read_through(self, where: str, params: list[dict[str, Any]], wanted: Any) -> dict[str, tuple[Any, str]]:
+        """``{key: (value, version)}`` of the items ``where`` selects, as of one
+        instant, with a committed journal's operations laid over them.
+
+        One query returns the items and the journal together (a single query is
+        one read of the partition), so the overlay matches what was read.
+        A laid-over value's version is the journal's: it never equals a stored
+        ETag, so a compare-and-set against it fails and is retried after the
+        roll-forward, as it must.
+        """
+        params = [*params, {"name": "@jid", "value": self._id(JOURNAL_KEY)}]
+        rows = self._query(f"({where} OR c.id = @jid)", params)
+        found: dict[str, tuple[Any, str]] = {}
+        journal = None
+        for row in rows:
+            if row.get("key") == JOURNAL_KEY:
+                journal = row
+            elif "key" in row and wanted(row["key"]):
+                found[row["key"]] = (row["value"], row["_etag"])
+        if journal is not None and journal.get("state") == "committed":
+            for entry in journal.get("ops", []):
+                if not wanted(entry["key"]):
+                    continue
+                if "value" in entry:
+                    found[entry["key"]] = (entry["value"], f"journal-{journal['_etag']}")
+                else:
+                    found.pop(entry["key"], None)
+        return found
+
     def get_versioned(self, key: str) -> tuple[Any, str] | None:
-        item = self._read_item(self._id(key))
-        return None if item is None else (item["value"], item["_etag"])
+        item_id = self._id(key)
+        found = self._read_through("c.id = @id", [{"name": "@id", "value": item_id}], lambda k: k == key)
+        return found.get(key)
 
     def scan(self, prefix: str, start: str | None = None) -> Iterator[tuple[str, Any]]:
-        rows = self._query(
+        found = self._read_through(
             "STARTSWITH(c.id, @p)",
             [{"name": "@p", "value": f"{self.partition}_{prefix}"}],
+            lambda k: k.startswith(prefix) and k != JOURNAL_KEY,
         )
-        rows = [r for r in rows if "key" in r and r["key"] != JOURNAL_KEY]
-        rows.sort(key=lambda r: r["key"])
-        for row in rows:
-            if start is None or row["key"] >= start:
-                yield row["key"], row["value"]
+        for key in sorted(found):
+            if start is None or key >= start:
+                yield key, found[key][0]
 
     # writes
 
@@ -216,6 +264,9 @@ class CosmosStore(KVStore):
             if isinstance(op, Put):
                 encode_value(op.value)
         if not ops:
+            return
+        if all(isinstance(op, Check) for op in ops):
+            self._check_all(ops)
             return
         if self.batch_mode == "transactional" and len(ops) <= MAX_TRANSACTIONAL_OPS:
             self._transactional(ops)
@@ -227,7 +278,9 @@ class CosmosStore(KVStore):
     def _transactional(self, ops: Sequence[StoreOp]) -> None:
         batch: list[tuple[Any, ...]] = []
         for op in ops:
-            if isinstance(op, Put):
+            if isinstance(op, Check):
+                batch.append(("read", (self._id(op.key),), {"if_match_etag": op.if_version}))
+            elif isinstance(op, Put):
                 doc = self._doc(op.key, op.value)
                 if op.if_version is None:
                     batch.append(("upsert", (doc,)))
@@ -283,15 +336,19 @@ class CosmosStore(KVStore):
 
     def _journaled(self, ops: Sequence[StoreOp]) -> None:
         conditional = any(op.if_version is not None for op in ops)
-        payload = [{"key": op.key, "value": op.value} if isinstance(op, Put) else {"key": op.key} for op in ops]
+        payload = [
+            {"key": op.key, "value": clean_value(op.value)} if isinstance(op, Put) else {"key": op.key}
+            for op in ops
+            if not isinstance(op, Check)
+        ]
         journal = self._acquire_journal(payload, "pending" if conditional else "committed")
         if conditional:
             try:
                 for op in ops:
                     if op.if_version is None:
                         continue
-                    found = self.get_versioned(op.key)
-                    current = ABSENT if found is None else found[1]
+                    found = self._read_item(self._id(op.key))
+                    current = ABSENT if found is None else found["_etag"]
                     if current != op.if_version:
                         what = "already exists" if op.if_version == ABSENT else "changed"
                         raise ConflictError(f"{op.key} {what} (compare-and-set lost)")
@@ -309,15 +366,32 @@ class CosmosStore(KVStore):
             )
         self._roll_forward(journal)
 
+    def _check_all(self, ops: Sequence[StoreOp]) -> None:
+        """A batch of checks only: raise ConflictError unless all hold (writes nothing)."""
+        for op in ops:
+            found = self._read_item(self._id(op.key))
+            if (ABSENT if found is None else found["_etag"]) != op.if_version:
+                raise ConflictError(f"{op.key} changed (check failed)")
+
     def _acquire_journal(self, payload: list[dict[str, Any]], state: str) -> dict[str, Any]:
+        """Create the journal item, waiting while another writer holds it.
+
+        The wait is bounded by the lock timeout, or longer when the holder's
+        journal expires later (then a message says so): a writer elsewhere that
+        went silent must not make a resume fail before its journal may be taken
+        over, nor hang it.
+        """
         deadline = time.monotonic() + self._lock_timeout
+        hard_deadline = deadline + self._lease + 1
         delay = 0.01
+        told = False
         while True:
             doc = {
                 "id": self._id(JOURNAL_KEY),
                 "pk": self.partition,
                 "key": JOURNAL_KEY,
                 "owner": uuid.uuid4().hex,
+                "holder": process_identity(),
                 "time": time.time(),
                 "state": state,
                 "ops": payload,
@@ -328,19 +402,35 @@ class CosmosStore(KVStore):
                 pass
             except (AzureError, OSError) as exc:
                 raise _translate(exc, "journal write") from exc
-            if self._recover_stale_journal():
+            held = self._read_item(self._id(JOURNAL_KEY))
+            if held is None or self._take_over(held):
                 continue
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            expires = float(held.get("time", 0)) + self._lease - time.time()
+            wait_until = min(max(deadline, now + expires + 1), hard_deadline)
+            if now > wait_until:
                 raise StoreLocked(f"Cosmos DB partition {self.partition} is busy (journal held)")
+            if not told and wait_until > deadline:
+                holder = held.get("holder") or {}
+                _log.warning(
+                    "Cosmos DB swarm %s: waiting up to %.0f s for the journal of pid %s on %s",
+                    self.partition,
+                    wait_until - now,
+                    holder.get("pid", "?"),
+                    holder.get("host", "another host"),
+                )
+                told = True
             time.sleep(delay)
             delay = min(delay * 2, 0.2)
 
-    def _recover_stale_journal(self) -> bool:
-        """Finish or drop a journal whose writer has been silent longer than the lease."""
-        journal = self._read_item(self._id(JOURNAL_KEY))
-        if journal is None:
+    def _abandoned(self, journal: dict[str, Any]) -> bool:
+        if time.time() - float(journal.get("time", 0)) >= self._lease:
             return True
-        if time.time() - float(journal.get("time", 0)) < self._lease:
+        return holder_gone(journal.get("holder") or {})
+
+    def _take_over(self, journal: dict[str, Any]) -> bool:
+        """Finish (committed) or drop (pending) an abandoned journal; False if it is live."""
+        if not self._abandoned(journal):
             return False
         if journal.get("state") == "committed":
             self._roll_forward(journal)
@@ -348,11 +438,28 @@ class CosmosStore(KVStore):
             self._release_journal(journal)
         return True
 
+    def _recover_stale_journal(self) -> bool:
+        """Finish or drop an abandoned journal; True when no journal is left."""
+        journal = self._read_item(self._id(JOURNAL_KEY))
+        return journal is None or self._take_over(journal)
+
     def _roll_forward(self, journal: dict[str, Any]) -> None:
-        for entry in journal["ops"]:
+        kill_at = self._kill_hook()
+        for i, entry in enumerate(journal["ops"]):
+            if kill_at is not None and i == kill_at:
+                os.kill(os.getpid(), signal.SIGKILL)
             op: StoreOp = Put(entry["key"], entry["value"]) if "value" in entry else Delete(entry["key"])
             self._apply(op)
         self._release_journal(journal)
+
+    def _kill_hook(self) -> int | None:
+        """Where the crash suite's ``SWARM_STAR_TEST_KILL_JOURNAL`` wants this roll-forward killed."""
+        self._journals_applied += 1
+        spec = os.environ.get(KILL_HOOK_ENV)
+        if not spec:
+            return None
+        journal, _, ops = spec.partition(":")
+        return int(ops or 0) if int(journal) == self._journals_applied else None
 
     def _release_journal(self, journal: dict[str, Any]) -> None:
         try:

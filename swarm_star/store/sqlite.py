@@ -9,6 +9,13 @@ decoded by us (never pickle). The version of a value is a hash of its text.
 Why ``outer_stack=False`` and ``busy_timeout``: sqlitedict captures a Python
 stack on every statement by default, which costs more than the write itself;
 and a second process must wait a bounded time for the lock, then fail clearly.
+
+Why ``COMMIT`` is sent as a statement, never through ``SqliteDict.commit``:
+sqlitedict runs its commit request outside the error handling of its worker
+thread, so a commit that fails (``database or disk is full``) kills that
+thread and the caller waits forever for an answer. A ``COMMIT`` statement goes
+through the guarded path and comes back as an error we can report. For the
+same reason nothing here waits on a worker thread that is no longer alive.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from typing import Any, Literal, NoReturn
 from sqlitedict import SqliteDict
 
 from swarm_star.errors import ConflictError, StoreCorrupt, StoreError, StoreLocked
-from swarm_star.store.base import ABSENT, KVStore, Put, StoreOp, check_key, encode_value
+from swarm_star.store.base import ABSENT, Check, KVStore, Put, StoreOp, check_key, encode_value
 
 __all__ = ["DEFAULT_DB_NAME", "SqliteStore"]
 
@@ -45,6 +52,8 @@ def _translate(exc: BaseException, path: Path) -> StoreError:
         return StoreLocked(f"store {path} is locked by another process")
     if "not a database" in msg or "malformed" in msg or "file is encrypted" in msg:
         return StoreCorrupt(f"store {path} is corrupt or not a Swarm Star database")
+    if "full" in msg or "disk I/O" in msg:
+        return StoreError(f"store {path}: the disk is full or failing ({msg}); nothing of this batch was written")
     return StoreError(f"store {path}: {msg}")
 
 
@@ -106,11 +115,22 @@ class SqliteStore(KVStore):
         if conn is not None:
             conn.close(force=True)
 
+    def _alive(self) -> None:
+        """Fail instead of queueing work for a worker thread that has died."""
+        if not self._conn.is_alive():
+            self._closed = True
+            raise StoreError(f"store {self.path}: its connection thread has stopped")
+
     def _select(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        self._alive()
         try:
             return list(self._conn.select(sql, args))
         except sqlite3.Error as exc:
             raise _translate(exc, self.path) from exc
+
+    def _commit_now(self) -> None:
+        """COMMIT as a statement: its failure comes back to us (see module docstring)."""
+        self._conn.select_one("COMMIT")
 
     def get_versioned(self, key: str) -> tuple[Any, str] | None:
         with self._lock:
@@ -138,6 +158,7 @@ class SqliteStore(KVStore):
         with self._lock:
             if self._closed:
                 raise StoreError(f"store {self.path} is closed")
+            self._alive()
             if self._single_statement(encoded):
                 return
             try:
@@ -147,13 +168,15 @@ class SqliteStore(KVStore):
             try:
                 self._check_conditions(ops)
                 for op, text in encoded:
+                    if isinstance(op, Check):
+                        continue
                     if text is None:
                         self._conn.execute(f'DELETE FROM "{TABLE}" WHERE key = ?', (op.key,))
                     else:
                         self._conn.execute(f'REPLACE INTO "{TABLE}" (key, value) VALUES (?, ?)', (op.key, text))
                 # A blocking no-op surfaces any error of the queued writes before COMMIT.
                 self._conn.select_one("SELECT 1")
-                self._conn.commit(blocking=True)
+                self._commit_now()
             except BaseException as exc:
                 self._undo(exc)
 
@@ -177,8 +200,8 @@ class SqliteStore(KVStore):
         else:
             return False
         try:
-            self._conn.execute(sql, args)
-            self._conn.commit(blocking=True)
+            self._conn.select_one(sql, args)  # waits: its error is reported, not a later one's
+            self._commit_now()
         except BaseException as exc:
             self._undo(exc)
         return True
@@ -211,6 +234,8 @@ class SqliteStore(KVStore):
             if self._closed:
                 return
             self._closed = True
+            if not self._conn.is_alive():
+                return
             try:
                 self._dict.close()
             except (sqlite3.Error, RuntimeError):
