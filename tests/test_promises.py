@@ -1,0 +1,319 @@
+"""Crash and concurrency: the one-writer promise and the Cosmos journal, on SQLite and Cosmos DB.
+
+Everything is real: the SQLite store on temp files, the Cosmos-compatible
+server, the openai SDK against a local scripted model server, and (for the
+kills) the ``swarm-star`` command in subprocesses killed with SIGKILL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from swarm_star.api import Swarm
+from swarm_star.errors import ConflictError, LeaseLost
+from swarm_star.state.history import SwarmLog
+from swarm_star.state.lease import OWNER_KEY, OwnerLease, owner_status
+from swarm_star.store import KVStore
+from swarm_star.store.base import Delete, Put
+from swarm_star.store.identity import machine_identity
+from swarm_star.testing.scripted import ScriptedModel
+from tests.helpers.model import client_for
+from tests.test_cli_processes import _env
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _space_env(backend: str, request: pytest.FixtureRequest, **extra: str) -> dict[str, str]:
+    env = dict(request.getfixturevalue("cosmos_env")) if backend == "cosmos" else {}
+    env.update(extra)
+    return env
+
+
+async def _run(swarm: Swarm, server: Any, **kw: Any) -> Any:
+    llm = client_for(server)
+    try:
+        return await swarm.run(llm=llm, **kw)
+    finally:
+        await llm.aclose()
+
+
+def _consistent(store: KVStore) -> list[tuple[str, str]]:
+    """Frames contiguous, meta and node records equal to a replay; returns the call keys."""
+    log = SwarmLog(store)
+    frames = list(log.frames())
+    assert [f.frame for f in frames] == list(range(len(frames)))
+    meta = log.read_meta()
+    assert meta is not None and meta["frame_count"] == len(frames)
+    assert log.nodes() == log.replay().nodes
+    return [(f.op.node_id, f.op.call_key) for f in frames if f.op.kind == "llm_call"]
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+async def _until(condition: Any, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        await asyncio.sleep(0.02)
+
+
+# Item 1: the lease fences the writer.
+
+
+async def test_a_call_longer_than_the_lease_keeps_the_lease(
+    backend: str, tmp_path: Path, model_server: Any, request: pytest.FixtureRequest
+) -> None:
+    """A 2 s lease, a 5 s model call: the lease is renewed meanwhile, so a second run is refused."""
+    env = _space_env(backend, request, SWARM_STAR_LEASE_SECONDS="2")
+    server = model_server(ScriptedModel(plans={"lease": ["part one"]}), latency=5.0)
+    swarm = Swarm.create("lease test", space=tmp_path, backend=backend, env=env)
+    first = asyncio.create_task(_run(swarm, server, env=env))
+    await _until(lambda: server.requests >= 1)
+    server.latency = 0
+    await asyncio.sleep(3.0)  # longer than the lease, still inside the first call
+    assert owner_status(swarm.store).alive
+    other = Swarm.open(swarm.id, space=tmp_path, backend=backend, env=env)
+    with pytest.raises(ConflictError, match="being run by another process"):
+        await _run(other, server, env=env)
+    outcome = await first
+    assert outcome.status == "finished", outcome
+    keys = _consistent(swarm.store)
+    assert len(keys) == len(set(keys)) == server.requests
+    assert not owner_status(swarm.store).alive  # released at the end
+    other.close()
+    swarm.close()
+
+
+async def test_a_writer_that_lost_the_lease_writes_nothing_more(
+    backend: str, tmp_path: Path, model_server: Any, request: pytest.FixtureRequest
+) -> None:
+    """Another process takes the lease over (as it may once a frozen writer's lease
+    expired): the old writer's next commit is refused whole, not one more batch."""
+    env = _space_env(backend, request)
+    server = model_server(ScriptedModel(plans={"fence": ["part one", "part two"]}), latency=1.5)
+    swarm = Swarm.create("fence test", space=tmp_path, backend=backend, env=env)
+    first = asyncio.create_task(_run(swarm, server, env=env))
+    await _until(lambda: server.requests >= 1)
+    thief = Swarm.open(swarm.id, space=tmp_path, backend=backend, env=env)
+    thief.store.put(OWNER_KEY, {"token": "thief", "pid": 1, "host": "elsewhere", "expires": time.time() + 60})
+    frames = len(list(thief.log.frames()))
+    server.latency = 0
+    with pytest.raises(LeaseLost, match="lost the swarm's owner lease"):
+        await first
+    assert len(list(thief.log.frames())) == frames
+    assert thief.store.get(OWNER_KEY)["token"] == "thief"
+    thief.close()
+    swarm.close()
+
+
+def test_a_holder_in_another_pid_namespace_is_not_judged_by_its_pid(store: KVStore) -> None:
+    """Same host name, another container: its pid means nothing here, only expiry frees it."""
+    here = machine_identity()
+    held = {"token": "t", "pid": _dead_pid(), "started": "1", **here, "expires": time.time() + 60}
+    store.put(OWNER_KEY, {**held, "pidns": "pid:[4026599999]"})
+    with pytest.raises(ConflictError, match="being run by another process"):
+        OwnerLease(store).acquire()
+    assert owner_status(store).alive
+    store.put(OWNER_KEY, {**held, "boot": "another-boot"})
+    with pytest.raises(ConflictError):
+        OwnerLease(store).acquire()
+    # Same host, boot and namespace, pid gone: free at once (resume right after kill -9).
+    store.put(OWNER_KEY, held)
+    assert not owner_status(store).alive
+    lease = OwnerLease(store, seconds=5)
+    lease.acquire()
+    assert store.get(OWNER_KEY)["token"] == lease.token
+    lease.release()
+    # Expired: free whoever held it.
+    store.put(OWNER_KEY, {**held, "pidns": "pid:[4026599999]", "expires": time.time() - 1})
+    lease = OwnerLease(store, seconds=5)
+    lease.acquire()
+    lease.release()
+
+
+# Item 2: take the lease first, then load the state.
+
+
+async def test_a_run_loads_its_state_only_after_taking_the_lease(
+    backend: str, tmp_path: Path, model_server: Any, request: pytest.FixtureRequest
+) -> None:
+    """B is about to run; A runs the whole swarm in between. B must not run from the
+    state it had before A: either A is refused (B holds the lease) or B sees A's frames."""
+    env = _space_env(backend, request)
+    server = model_server(ScriptedModel(plans={"race": ["left", "right"]}))
+    created = Swarm.create("race test", space=tmp_path, backend=backend, env=env)
+    a = Swarm.open(created.id, space=tmp_path, backend=backend, env=env)
+    b = Swarm.open(created.id, space=tmp_path, backend=backend, env=env)
+    results: list[Any] = []
+
+    def a_runs_in_between(engine: Any) -> None:
+        def go() -> None:
+            try:
+                results.append(asyncio.run(_run(a, server, env=env)))
+            except Exception as exc:
+                results.append(exc)
+
+        thread = threading.Thread(target=go)
+        thread.start()
+        thread.join(120)
+
+    outcome = await _run(b, server, env=env, on_engine=a_runs_in_between)
+    assert outcome.status == "finished"
+    assert isinstance(results[0], ConflictError), results
+    keys = _consistent(b.store)
+    assert len(keys) == len(set(keys)) == server.requests  # no call paid twice
+    for s in (a, b, created):
+        s.close()
+
+
+def _cli(space: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "swarm_star", "--space", str(space), *args],
+        env=_env(**env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _cli_json(space: Path, env: dict[str, str], *args: str) -> Any:
+    proc = _cli(space, env, *args, "--json")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    return json.loads(out)
+
+
+@pytest.mark.slow
+def test_two_resumes_started_together(
+    backend: str, tmp_path: Path, model_server: Any, request: pytest.FixtureRequest
+) -> None:
+    """Two ``resume`` processes at the same instant: one runs, the other says who holds it."""
+    store_args = ["--store", backend] if backend == "cosmos" else []
+    env = _space_env(backend, request)
+    server = model_server(ScriptedModel(plans={"twin": ["a", "b", "c"]}), latency=0.3)
+    swarm_id = f"t-{uuid.uuid4().hex[:8]}"
+    created = _cli(tmp_path, env, *store_args, "create", "twin test", "--swarm-id", swarm_id)
+    assert created.wait(60) == 0, created.communicate()[1]
+    args = [*store_args, "resume", swarm_id, "--base-url", server.base_url, "--no-input"]
+    procs = [_cli(tmp_path, env, *args) for _ in range(2)]
+    results = [(p.wait(120), p.communicate()[1]) for p in procs]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 1], results
+    loser = next(err for code, err in results if code == 1)
+    assert "being run by another process" in loser and "Traceback" not in loser
+    frames = _cli_json(tmp_path, env, *store_args, "history", swarm_id)
+    assert [f["frame"] for f in frames] == list(range(len(frames)))
+    keys = [(f["op"]["node_id"], f["op"]["call_key"]) for f in frames if f["op"]["kind"] == "llm_call"]
+    assert len(keys) == len(set(keys)) == server.requests
+
+
+# Item 3 and 14: the Cosmos journal.
+
+
+def test_cosmos_reader_sees_a_committed_journal_whole(cosmos_container: Any) -> None:
+    """A writer applied 2 of 9 operations of a committed batch and died: every reader
+    sees the batch whole; a pending (uncommitted) journal is invisible."""
+    from swarm_star.store.cosmos import CosmosStore
+
+    swarm = f"s-{uuid.uuid4().hex[:12]}"
+    writer = CosmosStore(container=cosmos_container, user_id="test", swarm_id=swarm)
+    writer.commit([Put(f"a_{i}", f"old{i}") for i in range(8)] + [Put("a_gone", 1)])
+    ops = [*(Put(f"a_{i}", f"new{i}") for i in range(8)), Delete("a_gone")]
+    payload = [{"key": op.key, "value": op.value} if isinstance(op, Put) else {"key": op.key} for op in ops]
+    writer._acquire_journal(payload, "committed")
+    for op in ops[:2]:
+        writer._apply(op)  # the writer dies here
+    reader = CosmosStore(container=cosmos_container, user_id="test", swarm_id=swarm)
+    assert dict(reader.scan("a_")) == {f"a_{i}": f"new{i}" for i in range(8)}
+    assert reader.get("a_5") == "new5" and reader.get("a_gone") is None
+
+    other = f"s-{uuid.uuid4().hex[:12]}"
+    pending = CosmosStore(container=cosmos_container, user_id="test", swarm_id=other)
+    pending.put("b_1", "old")
+    pending._acquire_journal([{"key": "b_1", "value": "new"}], "pending")
+    assert CosmosStore(container=cosmos_container, user_id="test", swarm_id=other).get("b_1") == "old"
+
+
+def test_cosmos_dead_writers_journal_is_taken_over_at_once(cosmos_env: dict[str, str]) -> None:
+    """SIGKILL inside a roll-forward (after 2 of 6 operations): the next writer on this
+    machine sees the holder is gone and finishes the batch without waiting for expiry."""
+    from swarm_star.store.cosmos import CosmosSettings, CosmosStore, open_cosmos_container
+
+    swarm = f"s-{uuid.uuid4().hex[:12]}"
+    code = (
+        "import sys; from swarm_star.store.cosmos import *; from swarm_star.store.base import Put;"
+        "s = CosmosStore(open_cosmos_container(CosmosSettings()), user_id='test', swarm_id=sys.argv[1]);"
+        "s.commit([Put(f'k_{i}', i) for i in range(6)])"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, swarm],
+        env=_env(**cosmos_env, SWARM_STAR_TEST_KILL_JOURNAL="1:2"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == -9, proc.stderr
+    store = CosmosStore(open_cosmos_container(CosmosSettings(cosmos_env)), user_id="test", swarm_id=swarm)
+    assert dict(store.scan("k_")) == {f"k_{i}": i for i in range(6)}  # read through the journal
+    started = time.monotonic()
+    store.commit([Put("k_0", "after"), Put("k_9", 9)])
+    assert time.monotonic() - started < 5  # not the 10-15 s journal lease
+    assert store._read_item(store._id("__journal")) is None
+    assert dict(store.scan("k_")) == {"k_0": "after", **{f"k_{i}": i for i in range(1, 6)}, "k_9": 9}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_at", ["3:2", "5:1", "7:3"])
+def test_cosmos_kill_mid_roll_forward_then_resume_at_once(
+    tmp_path: Path, model_server: Any, cosmos_env: dict[str, str], kill_at: str
+) -> None:
+    """Kill the writer after k of n journal operations, resume immediately: the
+    swarm finishes with the same tree as an uninterrupted run, nothing torn."""
+    script = ScriptedModel(plans={"city": ["north", "south", "east"]})
+    server = model_server(script)
+    base = ["--store", "cosmos", "--base-url", server.base_url, "--no-input"]
+    clean_id, killed_id = f"c-{uuid.uuid4().hex[:8]}", f"k-{uuid.uuid4().hex[:8]}"
+    assert _cli(tmp_path, cosmos_env, "run", "plan a city", "--swarm-id", clean_id, *base).wait(120) == 0
+    clean_calls = server.requests
+
+    proc = _cli(
+        tmp_path,
+        {**cosmos_env, "SWARM_STAR_TEST_KILL_JOURNAL": kill_at},
+        "run",
+        "plan a city",
+        "--swarm-id",
+        killed_id,
+        *base,
+    )
+    assert proc.wait(120) == -9, proc.communicate()[1]
+    before = server.requests
+    started = time.monotonic()
+    resumed = _cli(tmp_path, cosmos_env, "--store", "cosmos", "resume", killed_id, "--no-input")
+    assert resumed.wait(120) == 0, resumed.communicate()[1]
+    assert time.monotonic() - started < 60
+
+    def signature(swarm_id: str) -> dict[str, Any]:
+        tree = _cli_json(tmp_path, cosmos_env, "--store", "cosmos", "tree", swarm_id)
+        return {n["id"]: (n["action_id"], n["directive"], n["status"], n["report"]) for n in tree["nodes"]}
+
+    assert signature(killed_id) == signature(clean_id)
+    from swarm_star.store.cosmos import CosmosSettings, CosmosStore, open_cosmos_container
+
+    store = CosmosStore(open_cosmos_container(CosmosSettings(cosmos_env)), user_id="local", swarm_id=killed_id)
+    keys = _consistent(store)
+    assert len(keys) == len(set(keys)) == clean_calls
+    assert server.requests - before <= clean_calls
