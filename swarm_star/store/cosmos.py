@@ -376,13 +376,17 @@ class CosmosStore(KVStore):
     def _acquire_journal(self, payload: list[dict[str, Any]], state: str) -> dict[str, Any]:
         """Create the journal item, waiting while another writer holds it.
 
-        The wait is bounded by the lock timeout, or longer when the holder's
-        journal expires later (then a message says so): a writer elsewhere that
-        went silent must not make a resume fail before its journal may be taken
-        over, nor hang it.
+        A partition that is merely busy (journals coming and going) is waited
+        for as long as writers make progress, up to a hard cap; StoreLocked
+        means one journal stayed put for the lock timeout and until it may be
+        taken over (its expiry), or the cap ran out. A wait on one journal of
+        more than a couple of seconds is said once: a resume right after a
+        writer elsewhere went silent waits for its journal to expire, bounded.
         """
-        deadline = time.monotonic() + self._lock_timeout
-        hard_deadline = deadline + self._lease + 1
+        started = time.monotonic()
+        hard_deadline = started + 3 * self._lock_timeout + self._lease + 1
+        seen_owner: object = None
+        stuck_since = started
         delay = 0.01
         told = False
         while True:
@@ -406,11 +410,13 @@ class CosmosStore(KVStore):
             if held is None or self._take_over(held):
                 continue
             now = time.monotonic()
+            if held.get("owner") != seen_owner:  # progress: another writer got its turn
+                seen_owner, stuck_since, delay = held.get("owner"), now, 0.01
             expires = float(held.get("time", 0)) + self._lease - time.time()
-            wait_until = min(max(deadline, now + expires + 1), hard_deadline)
+            wait_until = min(max(stuck_since + self._lock_timeout, now + expires + 0.5), hard_deadline)
             if now > wait_until:
                 raise StoreLocked(f"Cosmos DB partition {self.partition} is busy (journal held)")
-            if not told and wait_until > deadline:
+            if not told and now - stuck_since > min(2.0, self._lock_timeout):
                 holder = held.get("holder") or {}
                 _log.warning(
                     "Cosmos DB swarm %s: waiting up to %.0f s for the journal of pid %s on %s",
@@ -421,7 +427,7 @@ class CosmosStore(KVStore):
                 )
                 told = True
             time.sleep(delay)
-            delay = min(delay * 2, 0.2)
+            delay = min(delay * 2, 0.05)
 
     def _abandoned(self, journal: dict[str, Any]) -> bool:
         if time.time() - float(journal.get("time", 0)) >= self._lease:

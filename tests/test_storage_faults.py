@@ -1,0 +1,141 @@
+"""Storage faults: a full disk, text no database accepts, records from other versions.
+
+Real SQLite files (a size-limited process for the full disk: no privileged
+mount), the real Cosmos-compatible server, the real ``swarm-star`` command.
+"""
+
+from __future__ import annotations
+
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from swarm_star.api import Swarm
+from swarm_star.errors import StoreError
+from swarm_star.models import ModelSettings, SwarmSettings
+from swarm_star.state.history import SwarmLog
+from swarm_star.store import SqliteStore
+from swarm_star.store.base import Put
+from swarm_star.testing.scripted import ScriptedModel
+from tests.helpers.model import client_for
+from tests.test_cli_processes import _env
+from tests.test_promises import _consistent, _space_env
+
+LONE = "\ud800"
+
+
+def test_lone_surrogates_are_stored_as_replacement_characters(store: Any) -> None:
+    """No UTF-8 database takes a lone surrogate; the store replaces it, on every path."""
+    store.commit([Put("t_a", {"text": f"x{LONE}y", LONE: [LONE]}), Put("t_b", f"z{LONE}")])
+    assert store.get("t_a") == {"text": "x\ufffdy", "\ufffd": ["\ufffd"]}
+    assert dict(store.scan("t_")) == {"t_a": store.get("t_a"), "t_b": "z\ufffd"}
+
+
+async def test_a_directive_with_a_lone_surrogate_runs_to_the_end(
+    backend: str, tmp_path: Path, model_server: Any, request: pytest.FixtureRequest
+) -> None:
+    """Text from outside (argv decoded with surrogateescape, an answer, a reply) may
+    carry a lone surrogate: the swarm stores U+FFFD and runs, it is not stuck for good."""
+    env = _space_env(backend, request)
+    server = model_server(ScriptedModel(plans={"odd": ["part one"]}))
+    swarm = Swarm.create(f"odd text {LONE} \udcff", space=tmp_path, backend=backend, env=env)
+    llm = client_for(server)
+    try:
+        outcome = await swarm.run(llm=llm, env=env)
+    finally:
+        await llm.aclose()
+    assert outcome.status == "finished", outcome
+    reopened = Swarm.open(swarm.id, space=tmp_path, backend=backend, env=env)
+    assert reopened.state.record.directive == "odd text \ufffd \ufffd"
+    keys = _consistent(reopened.store)
+    assert len(keys) == len(set(keys)) == server.requests  # nothing paid again
+    reopened.close()
+    swarm.close()
+
+
+def test_cli_argument_with_an_undecodable_byte_runs(tmp_path: Path, model_server: Any) -> None:
+    server = model_server(ScriptedModel(plans={"odd": ["part one"]}))
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "swarm_star",
+            "--space",
+            str(tmp_path),
+            "run",
+            b"odd \xff text",
+            "--base-url",
+            server.base_url,
+            "--no-input",
+        ],
+        env=_env(),
+        capture_output=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+
+
+def test_full_disk_is_an_error_and_changes_nothing(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "s.db")
+    store.put("a_kept", "before")
+    pages = store._conn.select_one("PRAGMA page_count")[0]
+    store._conn.select_one(f"PRAGMA max_page_count = {pages}")  # this connection's disk is now full
+    for ops in ([Put("a_big", "x" * 100_000)], [Put("a_big", "x" * 100_000), Put("a_kept", "after")]):
+        with pytest.raises(StoreError, match="disk is full"):
+            store.commit(ops)
+    assert store.get("a_kept") == "before" and store.get("a_big") is None
+    store._conn.select_one("PRAGMA max_page_count = 1000000")
+    store.put("a_big", "fits now")
+    assert store.get("a_big") == "fits now"
+    store.close()
+
+
+def _limit_file_size(limit: int) -> Any:
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG), as on a full disk
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def test_full_disk_run_exits_one_with_one_line_and_resumes_later(tmp_path: Path, model_server: Any) -> None:
+    """The resume writes until its files cannot grow: one line, exit 1, no hang; later
+    (space freed) the resume finishes with nothing lost or duplicated."""
+    server = model_server(ScriptedModel(plans={"full": [f"part {i}" for i in range(12)]}))
+    settings = SwarmSettings(models=ModelSettings(base_url=server.base_url))
+    swarm_id = Swarm.create("a full disk", space=tmp_path, settings=settings).id
+    db = tmp_path / swarm_id / "swarm_default_kv_store.db"
+    limit = db.stat().st_size + 48_000
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "swarm_star", "--space", str(tmp_path), "resume", swarm_id, "--no-input"],
+        env=_env(PYTHONDONTWRITEBYTECODE="1"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_limit_file_size(limit),
+    )
+    assert time.monotonic() - started < 100
+    assert proc.returncode == 1, (proc.returncode, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "disk is full or failing" in lines[0], proc.stderr
+    with Swarm.open(swarm_id, space=tmp_path) as swarm:
+        _consistent(swarm.store)
+    done = subprocess.run(
+        [sys.executable, "-m", "swarm_star", "--space", str(tmp_path), "resume", swarm_id, "--no-input"],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    with Swarm.open(swarm_id, space=tmp_path) as swarm:
+        keys = _consistent(swarm.store)
+        assert len(keys) == len(set(keys))
+        assert SwarmLog(swarm.store).replay().status == "finished"
