@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -26,8 +27,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from swarm_star.engine.context import ActionContext
-from swarm_star.errors import LimitReached, SwarmStarError
-from swarm_star.llm.client import LLMClient
+from swarm_star.errors import LimitReached, ModelError, ModelUnreachable, SwarmStarError
+from swarm_star.llm.client import ChatResult, LLMClient
+from swarm_star.llm.redact import known_secrets, redact
 from swarm_star.models import (
     AwaitChildren,
     Fail,
@@ -58,7 +60,7 @@ INBOX_PREFIX = "swarm_inbox_"
 
 @dataclass
 class RunOutcome:
-    """How a run ended. ``status``: finished, failed, questions, limit, interrupted."""
+    """How a run ended. ``status``: finished, failed, questions, limit, unreachable, interrupted."""
 
     status: str
     reason: str | None = None
@@ -99,7 +101,9 @@ class Engine:
         self._wake = asyncio.Event()
         self._local_answers: list[tuple[str, str]] = []
         self._started = time.monotonic()
-        self._stopping: LimitReached | None = None
+        self._stopping: LimitReached | ModelUnreachable | None = None
+        self._reserved = Usage()  # budget held by calls in flight (see _reserve)
+        self._modes_seeded = False
         self._next_inbox_scan = 0.0
 
     # frames
@@ -158,23 +162,118 @@ class Engine:
         role: str,
         schema: type[BaseModel] | None,
         temperature: float | None,
+        model: str | None = None,
+        digest: str | None = None,
+        replaces: str | None = None,
     ) -> LLMCall:
+        """Make one journaled model call: budget reserved per attempt before it is sent,
+        the role's models tried in order (``model`` pins one), every answered attempt
+        recorded, failed ones included (a usage-only frame with ``error`` set)."""
         self._check_budget()
         if self.llm is None:
             raise SwarmStarError("this swarm needs a model endpoint to continue")
-        result = await self.llm.chat(messages, role=role, schema=schema, temperature=temperature)
-        call = LLMCall(
+        self._seed_modes()
+        models = [model] if model else self.llm.models_for(role)
+        for index, name in enumerate(models):
+            held: list[Usage] = []
+            try:
+                result = await self.llm.chat(
+                    messages,
+                    role=role,
+                    schema=schema,
+                    temperature=temperature,
+                    model=name,
+                    purpose=purpose,
+                    gate=functools.partial(self._reserve, held),
+                )
+            except Exception as exc:
+                partial = getattr(exc, "partial", None)
+                if partial is not None and partial.attempt_log:
+                    self._record(self._call_record(node_id, key, purpose, partial, digest, replaces, self._redact(exc)))
+                fallback = isinstance(exc, ModelError) and not isinstance(exc, ModelUnreachable)
+                if fallback and index < len(models) - 1:
+                    continue
+                raise
+            finally:
+                self._release(held)
+            return self._record(self._call_record(node_id, key, purpose, result, digest, replaces, None))
+        raise SwarmStarError(f"no model configured for role {role}")  # pragma: no cover - models is never empty
+
+    def _call_record(
+        self,
+        node_id: str,
+        key: str,
+        purpose: str,
+        result: ChatResult,
+        digest: str | None,
+        replaces: str | None,
+        error: str | None,
+    ) -> LLMCall:
+        return LLMCall(
             node_id=node_id,
             call_key=key,
             model=result.model,
             purpose=purpose,
-            request=messages,
+            request=result.messages,
             response=result.text,
             usage=result.usage,
             attempts=result.attempts,
             latency_s=round(result.latency_s, 4),
+            mode=result.mode,
+            max_tokens=result.max_tokens,
+            finish_reason=result.finish_reason,
+            attempt_log=result.attempt_log,
+            digest=digest,
+            error=error,
+            replaces=replaces,
         )
-        return self._record(call)
+
+    def _seed_modes(self) -> None:
+        """Start each model at the structured-output mode this swarm already found
+        (recorded in its call frames), instead of re-negotiating after a resume."""
+        if self._modes_seeded or self.llm is None:
+            return
+        self._modes_seeded = True
+        for call in self.state.calls.values():
+            if call.mode and call.error is None and call.mode != "text":
+                self.llm.remember_mode(call.model, call.mode)
+
+    def _reserve(self, held: list[Usage], model: str, prompt_tokens: int, max_tokens: int) -> None:
+        """Before an attempt is sent: reserve one call and its worst-case tokens and cost.
+
+        Calls are exact: committed + reserved never exceeds ``max_calls``. Tokens and
+        cost are reserved as estimates (prompt size / 3 + ``max_tokens``); an attempt
+        starts only while committed + others' reservations are under the limit, so the
+        overshoot is at most one call's estimate plus the estimates' error.
+        """
+        if self._stopping is not None:
+            raise self._stopping
+        self._check_time()
+        limits, used, reserved = self.state.limits, self.state.usage, self._reserved
+        if used.calls + reserved.calls + 1 > limits.max_calls:
+            raise LimitReached("max_calls", f"{used.calls} model calls made, {reserved.calls} in flight")
+        if used.tokens + reserved.tokens >= limits.max_tokens:
+            raise LimitReached("max_tokens", f"{used.tokens} tokens used, {reserved.tokens} reserved in flight")
+        if limits.max_cost is not None and used.cost + reserved.cost >= limits.max_cost:
+            raise LimitReached("max_cost", f"${used.cost:.4f} spent, ${reserved.cost:.4f} reserved in flight")
+        cost = self.llm.prices.cost(model, prompt_tokens, max_tokens) if self.llm is not None else None
+        share = Usage(calls=1, prompt_tokens=prompt_tokens, completion_tokens=max_tokens, cost=cost or 0.0)
+        held.append(share)
+        self._reserved = self._reserved.plus(share)
+
+    def _release(self, held: list[Usage]) -> None:
+        for share in held:
+            self._reserved = Usage(
+                calls=self._reserved.calls - share.calls,
+                prompt_tokens=self._reserved.prompt_tokens - share.prompt_tokens,
+                completion_tokens=self._reserved.completion_tokens - share.completion_tokens,
+                cost=round(self._reserved.cost - share.cost, 10),
+            )
+        held.clear()
+
+    def _redact(self, exc: BaseException | str) -> str:
+        text = str(exc)
+        return self.llm.redact(text) if self.llm is not None else redact(text, known_secrets())
 
     async def call_primitive(
         self,
@@ -188,15 +287,24 @@ class Engine:
         """Run a swarm primitive that makes its own requests (e.g. to hostfile agents)
         and journal its whole JSON result as one call record, usage included.
 
-        ``expected_calls`` is checked against the call budget *before* sending,
-        so a broadcast to 4,000 agents cannot overshoot ``max_calls`` by 4,000.
+        ``expected_calls`` is reserved against the call budget *before* sending
+        (with the calls other branches have in flight), so a broadcast to 4,000
+        agents cannot overshoot ``max_calls`` by 4,000.
         """
         self._check_budget()
         limits, used = self.state.limits, self.state.usage
-        if used.calls + expected_calls > limits.max_calls:
-            raise LimitReached("max_calls", f"{purpose} needs {expected_calls} calls, {used.calls} already made")
+        if used.calls + self._reserved.calls + expected_calls > limits.max_calls:
+            raise LimitReached(
+                "max_calls",
+                f"{purpose} needs {expected_calls} calls, {used.calls} made, {self._reserved.calls} in flight",
+            )
+        held = [Usage(calls=expected_calls)]
+        self._reserved = self._reserved.plus(held[0])
         started = time.monotonic()
-        result, usage = await work()
+        try:
+            result, usage = await work()
+        finally:
+            self._release(held)
         call = LLMCall(
             node_id=node_id,
             call_key=key,
@@ -220,7 +328,7 @@ class Engine:
         if self._stopping is not None:
             raise self._stopping
         limits, used = self.state.limits, self.state.usage
-        if used.calls >= limits.max_calls:
+        if used.calls + self._reserved.calls >= limits.max_calls:
             raise LimitReached("max_calls", f"{used.calls} model calls")
         if used.tokens >= limits.max_tokens:
             raise LimitReached("max_tokens", f"{used.tokens} tokens")
@@ -290,6 +398,8 @@ class Engine:
                     except LimitReached as exc:
                         self._stopping = exc
                 if self._stopping is not None:
+                    if self._tasks and isinstance(self._stopping, LimitReached) and self._stopping.limit == "max_time":
+                        await self._cancel_tasks()  # wall time is a hard stop: in-flight calls are cancelled
                     if not self._tasks:
                         return self._stop_for_limit(self._stopping)
                     await self._wait_and_apply()
@@ -355,10 +465,11 @@ class Engine:
     async def _wait_and_apply(self) -> None:
         """Wait for activations (or a wake-up) and apply what finished.
 
-        A limit does not cancel anything: the first LimitReached stops new model
-        calls and new activations, while calls already in flight complete and
-        are recorded (they are paid for either way); the run stops once the
-        last activation has returned.
+        The first LimitReached (or unreachable endpoint) stops new model calls
+        and new activations; calls already in flight complete and are recorded
+        (they are paid for either way) and the run stops once the last
+        activation has returned — except ``max_time``, a hard stop: the loop
+        cancels in-flight activations (their calls may be paid again on resume).
         """
         self._wake.clear()
         waker = asyncio.create_task(self._wake.wait())
@@ -376,20 +487,20 @@ class Engine:
             node_id = self._tasks.pop(task)
             try:
                 ops = task.result()
-            except LimitReached as exc:
+            except (LimitReached, ModelUnreachable) as exc:  # pause, don't fail: the node re-runs on resume
                 self._stopping = self._stopping or exc
                 continue
             except asyncio.CancelledError:
                 continue
             except SwarmStarError as exc:
-                self.emit(Fail(node_id=node_id, error=str(exc)))
+                self.emit(Fail(node_id=node_id, error=self._redact(exc)))
                 continue
             except Exception as exc:  # an action's bug must not take the swarm down
                 action = self.state.nodes[node_id].action_id
                 self.emit(
                     Fail(
                         node_id=node_id,
-                        error=f"action {action} crashed: {type(exc).__name__}: {exc}",
+                        error=self._redact(f"action {action} crashed: {type(exc).__name__}: {exc}"),
                     )
                 )
                 continue
@@ -429,10 +540,16 @@ class Engine:
         else:
             self.emit(Fail(node_id=node_id, error="action returned no outcome"))
 
-    def _stop_for_limit(self, exc: LimitReached) -> RunOutcome:
-        self.emit(StopSwarm(reason=str(exc), limit=exc.limit))
+    def _stop_for_limit(self, exc: LimitReached | ModelUnreachable) -> RunOutcome:
+        """Stop resumably: a limit (``limit``) or an unreachable endpoint (``unreachable``)."""
+        reason = self._redact(exc)
+        if isinstance(exc, ModelUnreachable):
+            self.emit(StopSwarm(reason=reason))
+            self.flush()
+            return RunOutcome("unreachable", reason)
+        self.emit(StopSwarm(reason=reason, limit=exc.limit))
         self.flush()
-        return RunOutcome("limit", str(exc))
+        return RunOutcome("limit", reason)
 
     async def _cancel_tasks(self) -> None:
         tasks = list(self._tasks)

@@ -9,6 +9,7 @@ from swarm_star.models.frame import SwarmEvent
 from swarm_star.models.node import NodeRole, NodeStatus, Question, SwarmNode, Usage
 from swarm_star.models.operations import (
     AskUser,
+    Attempt,
     AwaitChildren,
     Fail,
     LLMCall,
@@ -28,6 +29,7 @@ SCHEMA_VERSION = 1
 __all__ = [
     "SCHEMA_VERSION",
     "AskUser",
+    "Attempt",
     "AwaitChildren",
     "Fail",
     "LLMCall",

@@ -40,19 +40,50 @@ class RunAction(BaseModel):
     reason: Literal["start", "children_done", "answered", "resumed"] = "start"
 
 
+class Attempt(BaseModel):
+    """One request of a call as the server answered it (or did not).
+
+    ``status`` is the HTTP status (None when no response came: refused,
+    timed out); ``error`` the error class and a short, redacted reason.
+    """
+
+    status: int | None = None
+    error: str | None = None
+    mode: str | None = None
+    latency_s: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
 class LLMCall(BaseModel):
-    """A completed model call, with enough to replay it without the model."""
+    """A model call, with enough to replay it without the model.
+
+    ``request`` holds the messages actually sent in the final attempt (schema
+    prompt and repair turn included); ``digest`` is the digest of what the
+    action asked (messages + schema), so a re-run that asks something else
+    under the same key is recognised as a divergence, not given this reply.
+    A call that failed after the server answered is recorded too (``error``
+    set, ``response`` empty) so its usage counts; it is never replayed as a reply.
+    Every field added later has a default, so older frames still load.
+    """
 
     kind: Literal["llm_call"] = "llm_call"
     node_id: str
     call_key: str = Field(description="'{activation}:{seq}' within the node")
     model: str
     purpose: str
-    request: list[dict[str, str]] = Field(description="the messages sent (no secrets)")
+    request: list[dict[str, str]] = Field(description="the messages sent in the final attempt (no secrets)")
     response: str
     usage: Usage
     attempts: int = 1
     latency_s: float = 0.0
+    mode: str | None = Field(None, description="response format of the final attempt")
+    max_tokens: int | None = None
+    finish_reason: str | None = None
+    attempt_log: list[Attempt] = Field(default_factory=list)
+    digest: str | None = None
+    error: str | None = Field(None, description="why the call failed (usage-only record)")
+    replaces: str | None = Field(None, description="digest of a recorded reply to a different request (divergence)")
 
 
 class AskUser(BaseModel):
