@@ -53,7 +53,9 @@ def calls(swarm: Swarm) -> list[LLMCall]:
 async def test_json_schema_rejected_steps_down_once_and_is_remembered(
     tmp_path: Path, model_server: Any, status: int
 ) -> None:
-    server = model_server(ScriptedModel(plans={"two": ["a", "b"]}), reject_formats={"json_schema": status}, keep_log=True)
+    server = model_server(
+        ScriptedModel(plans={"two": ["a", "b"]}), reject_formats={"json_schema": status}, keep_log=True
+    )
     swarm = Swarm.create("two things", space=tmp_path)
     outcome = await run(swarm, server)
     assert outcome.status == "finished", outcome.reason
