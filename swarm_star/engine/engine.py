@@ -38,6 +38,7 @@ from swarm_star.models import (
     NodeStatus,
     Question,
     ResumeSwarm,
+    RetryNode,
     RunAction,
     Spawn,
     StopSwarm,
@@ -53,7 +54,7 @@ from swarm_star.state.lease import OwnerLease
 from swarm_star.state.projection import SwarmState, SwarmStatus
 from swarm_star.store.base import Delete, KVStore, StoreOp
 
-__all__ = ["INBOX_PREFIX", "Engine", "RunOutcome"]
+__all__ = ["INBOX_PREFIX", "Engine", "RunOutcome", "retry_targets"]
 
 INBOX_PREFIX = "swarm_inbox_"
 
@@ -374,14 +375,19 @@ class Engine:
         limits: Limits | None = None,
         interactive: bool = False,
         on_question: Callable[[SwarmNode, Question], None] | None = None,
+        retry: Iterable[str] = (),
     ) -> RunOutcome:
-        """Run until finished, failed, a limit, or (unless ``interactive``) open questions."""
+        """Run until finished, failed, a limit, or (unless ``interactive``) open questions.
+
+        ``retry``: failed nodes to re-open first (see :func:`retry_targets`)."""
         self.lease.acquire()
         self._started = time.monotonic()
         asked: set[str] = set()
         try:
             if self.state.status == SwarmStatus.STOPPED or limits is not None:
                 self.emit(ResumeSwarm(limits=limits or self.state.limits))
+            for node_id in retry:
+                self.emit(RetryNode(node_id=node_id), [node_id, *self._ancestors(node_id)])
             self._runnable = {
                 n.id for n in self.state.nodes.values() if n.status in (NodeStatus.PENDING, NodeStatus.RUNNING)
             }
@@ -436,6 +442,13 @@ class Engine:
                 self.flush()
             self.lease.release()
 
+    def _ancestors(self, node_id: str) -> list[str]:
+        out, parent = [], self.state.nodes[node_id].parent_id
+        while parent is not None:
+            out.append(parent)
+            parent = self.state.nodes[parent].parent_id
+        return out
+
     def _start_runnable(self) -> None:
         free = self.state.limits.concurrency - len(self._tasks)
         if free <= 0 or not self._runnable:
@@ -445,7 +458,7 @@ class Engine:
             self._runnable.discard(node_id)
             node = self.state.nodes[node_id]
             if node.status == NodeStatus.PENDING:
-                reason = "answered" if node.questions else "start"
+                reason = "answered" if node.questions else "retry" if node.activations else "start"
             elif node.status == NodeStatus.RUNNING:
                 reason = "resumed"
             else:
@@ -566,6 +579,32 @@ class Engine:
         if self.state.status == SwarmStatus.FINISHED:
             return RunOutcome("finished", None, root.report)
         return RunOutcome("failed", root.error, root.report)
+
+
+def retry_targets(state: SwarmState, node_id: str | None = None) -> list[str]:
+    """The failed nodes to re-open for ``swarm-star retry``: in ``node_id``'s subtree
+    (the whole tree by default), each failed node with no failed node below it.
+    Failed nodes above them re-open as their ancestors, to re-review."""
+    root = node_id or (state.root.id if state.root else None)
+    if root is None or root not in state.nodes:
+        return []
+    out, stack = [], [root]
+    while stack:
+        node = state.nodes[stack.pop()]
+        stack.extend(node.children)
+        if node.status == NodeStatus.FAILED and not _failed_below(state, node.id):
+            out.append(node.id)
+    return sorted(out, key=_tree_order)
+
+
+def _failed_below(state: SwarmState, node_id: str) -> bool:
+    stack = list(state.nodes[node_id].children)
+    while stack:
+        node = state.nodes[stack.pop()]
+        if node.status == NodeStatus.FAILED:
+            return True
+        stack.extend(node.children)
+    return False
 
 
 def _tree_order(node_id: str) -> tuple[int, ...]:

@@ -450,16 +450,15 @@ class LLMClient:
             except openai.APIStatusError as exc:
                 status = exc.status_code
                 message = self.redact(_short(exc))
+                detail = f"{message} {getattr(exc, 'body', '')}".lower()
                 self._count(call, record, status, type(exc).__name__, message, started)
                 if extra and (
-                    status in _STEP_DOWN_STATUS or (status >= 500 and any(w in message.lower() for w in _FORMAT_WORDS))
+                    status in _STEP_DOWN_STATUS or (status >= 500 and any(w in detail for w in _FORMAT_WORDS))
                 ):
                     raise _Rejected(status, message) from None
                 if status == 429 or status >= 500:
                     if attempt > limit:
-                        raise ModelError(
-                            f"model endpoint failed after {attempt} attempts: {status} {message}"
-                        ) from None
+                        raise ModelError(f"model endpoint failed after {attempt} attempts: {message}") from None
                     wait = _retry_after(exc) if status == 429 else None
                 else:
                     raise ModelError(f"model endpoint error {status}: {message}") from None
@@ -587,7 +586,4 @@ def _backoff(attempt: int) -> float:
 
 def _short(exc: BaseException) -> str:
     text = getattr(exc, "message", None) or str(exc)
-    body = getattr(exc, "body", None)
-    if body is not None and str(body) not in str(text):
-        text = f"{text} {body}"
     return " ".join(str(text).split())[:300]

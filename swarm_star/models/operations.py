@@ -37,7 +37,7 @@ class RunAction(BaseModel):
     kind: Literal["run_action"] = "run_action"
     node_id: str
     activation: int
-    reason: Literal["start", "children_done", "answered", "resumed"] = "start"
+    reason: Literal["start", "children_done", "answered", "resumed", "retry"] = "start"
 
 
 class Attempt(BaseModel):
@@ -138,6 +138,15 @@ class SaveMemory(BaseModel):
     content: str
 
 
+class RetryNode(BaseModel):
+    """Re-open a failed node (``swarm-star retry``): a leaf runs again, a node with
+    children re-reviews them; finished or failed managers above it re-open to
+    re-review once it is done."""
+
+    kind: Literal["retry"] = "retry"
+    node_id: str
+
+
 class StopSwarm(BaseModel):
     """The run stopped before the root finished (limit, interrupt, questions)."""
 
@@ -163,6 +172,7 @@ Operation = Annotated[
     | Terminate
     | Fail
     | SaveMemory
+    | RetryNode
     | StopSwarm
     | ResumeSwarm,
     Field(discriminator="kind"),
