@@ -19,6 +19,7 @@ from swarm_star.errors import ConfigError, ConflictError, InputError, QuestionNo
 from swarm_star.llm import LLMClient, resolve_endpoint
 from swarm_star.models import (
     Limits,
+    ModelSettings,
     NodeRole,
     Question,
     Spawn,
@@ -180,12 +181,16 @@ class Swarm:
         on_engine: Callable[[Engine], None] | None = None,
         env: Mapping[str, str] | None = None,
         poll_interval: float = 0.25,
+        models: ModelSettings | None = None,
+        retry: Sequence[str] = (),
     ) -> RunOutcome:
         """Run (or resume) until finished, failed, a limit, or pending questions.
 
         ``limits`` replaces the stored limits (how a stopped swarm is resumed
         with a raised budget). With ``interactive`` the run waits for answers
         instead of stopping; ``on_question`` is told of each new question.
+``models`` replaces the stored model settings for this run only (a new
+        timeout or endpoint on resume); ``retry`` re-opens failed nodes first.
 
         The owner lease is taken before the history is read, so two resumes
         started together cannot both run from the same state.
@@ -194,7 +199,7 @@ class Swarm:
         lease.acquire()
         try:
             return await self._run_leased(
-                lease, llm, limits, interactive, on_question, on_event, on_engine, env, poll_interval
+                lease, llm, limits, interactive, on_question, on_event, on_engine, env, poll_interval, models, retry
             )
         finally:
             lease.release()
@@ -210,11 +215,14 @@ class Swarm:
         on_engine: Callable[[Engine], None] | None,
         env: Mapping[str, str] | None,
         poll_interval: float,
+        models: ModelSettings | None,
+        retry: Sequence[str],
     ) -> RunOutcome:
         self.state = self.log.replay()
         own_client = llm is None
         if llm is None:
-            llm = LLMClient(resolve_endpoint(self.settings.models, env), self.settings.models)
+            chosen = models or self.settings.models
+            llm = LLMClient(resolve_endpoint(chosen, env), chosen)
         actions, utils = load_spaces()
         engine = Engine(
             store=self.store,
@@ -231,7 +239,7 @@ class Swarm:
         if on_engine is not None:
             on_engine(engine)
         try:
-            return await engine.run(limits=limits, interactive=interactive, on_question=on_question)
+            return await engine.run(limits=limits, interactive=interactive, on_question=on_question, retry=retry)
         finally:
             self.state = engine.state
             if own_client:

@@ -7,6 +7,7 @@ Exit codes (stable, documented in the README)::
     2    usage error (bad arguments, bad input, unknown swarm or question)
     3    questions pending (answer them, then resume)
     4    a limit was reached (resume with a raised limit)
+    5    the model endpoint is unreachable (state saved; resume when it is back)
     130  interrupted (Ctrl-C); state is saved, resume continues
 """
 
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from swarm_star.api import Swarm
+from swarm_star.cli_models import MODEL_COMMANDS, add_model_commands, add_model_flags, check_prices, model_settings_from
 from swarm_star.cli_primitives import add_primitive_commands, cmd_agents, cmd_fanout
 from swarm_star.engine.engine import Engine, RunOutcome
 from swarm_star.errors import (
@@ -45,9 +47,10 @@ EXIT = {
     "usage": 2,
     "questions": 3,
     "limit": 4,
+    "unreachable": 5,
     "interrupted": 130,
 }
-OUTCOME_EXIT = {"finished": 0, "failed": 1, "questions": 3, "limit": 4}
+OUTCOME_EXIT = {"finished": 0, "failed": 1, "questions": 3, "limit": 4, "unreachable": 5}
 USAGE_ERRORS = (InputError, ConfigError, SwarmNotFound, QuestionNotFound, ConflictError)
 
 
@@ -86,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="swarm-star",
         description="Run a persistent, recursive tree of LLM agents from one directive.",
-        epilog="Exit codes: 0 ok, 1 failure, 2 usage error, 3 questions pending, 4 limit reached, 130 interrupted.",
+        epilog="Exit codes: 0 ok, 1 failure, 2 usage error, 3 questions pending, 4 limit reached, "
+        "5 model endpoint unreachable, 130 interrupted.",
     )
     parser.add_argument("--space", metavar="DIR", help="swarm space folder (default $SWARM_SPACE or ./swarm_space)")
     parser.add_argument("--store", choices=["sqlite", "cosmos"], default="sqlite", help="kv-store backend")
@@ -118,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="let actions run the code they write (in the workspace)",
     )
     _limit_flags(p)
+    add_model_flags(p)
 
     p = sub.add_parser(
         "resume",
@@ -126,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("swarm_id")
     _limit_flags(p)
+    add_model_flags(p)
 
     p = sub.add_parser("questions", help="list pending questions")
     p.add_argument("swarm_id")
@@ -160,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("demo", help="run a complete swarm locally with a scripted model (no API key)")
     add_primitive_commands(sub)
+    add_model_commands(sub)
     return parser
 
 
@@ -168,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _usage_line(state: SwarmState) -> str:
     u = state.usage
-    return f"{len(state.nodes)} nodes · {u.calls} calls · {u.tokens} tokens · ${u.cost:.4f}"
+    return f"{len(state.nodes)} nodes · {u.calls} calls · {u.tokens} tokens · {u.cost_text()}"
 
 
 def _node_label(node: SwarmNode) -> str:
@@ -345,13 +352,17 @@ def _run_swarm(swarm: Swarm, args: argparse.Namespace, limits: Limits | None, ou
         out.write(f'Answer with: swarm-star answer {swarm.id} QUESTION_ID "TEXT", then: swarm-star resume {swarm.id}\n')
     elif outcome.status == "limit":
         out.write(f"\nStopped: {outcome.reason}. Raise it and continue: swarm-star resume {swarm.id} --max-...\n")
+    elif outcome.status == "unreachable":
+        out.write(f"\nPaused: {outcome.reason}. State saved; when it is back: swarm-star resume {swarm.id}\n")
     else:
         out.write(f"\nThe swarm failed: {outcome.reason}\n")
     return OUTCOME_EXIT[outcome.status]
 
 
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
-    models = ModelSettings(base_url=args.base_url, **({"default_model": args.model} if args.model else {}))
+    models = model_settings_from(
+        args, ModelSettings(base_url=args.base_url, **({"default_model": args.model} if args.model else {}))
+    )
     limits = _limits_from(args, Limits()) or Limits()
     if args.candidates is not None and not 1 <= args.candidates <= 256:
         raise InputError(f"--candidates must be 1-256, got {args.candidates}")
@@ -369,6 +380,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from swarm_star.llm import resolve_endpoint
 
     resolve_endpoint(models)  # fail fast, before anything is created
+    check_prices(models, limits, None if args.json else sys.stderr)  # --max-cost needs known prices
     swarm = Swarm.create(
         args.directive,
         context_files=args.context,
@@ -387,8 +399,13 @@ def cmd_resume(args: argparse.Namespace, out: TextIO) -> int:
         limits = _limits_from(args, swarm.state.limits)
         if swarm.state.status in ("finished", "failed") and limits is None:
             out.write(f"swarm {swarm.id} already {swarm.state.status}; nothing to resume\n")
+            if swarm.state.status == "failed":
+                out.write(f"re-run its failed nodes with: swarm-star retry {swarm.id}\n")
             return 0 if swarm.state.status == "finished" else 1
-        return _run_swarm(swarm, args, limits, out)
+        models = model_settings_from(args, swarm.settings.models)
+        if limits is not None and limits.max_cost is not None:
+            check_prices(models, limits)
+        return _run_swarm(swarm, args, limits, out, models=models)
 
 
 def _open(args: argparse.Namespace) -> Swarm:
@@ -479,6 +496,7 @@ def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
                     "directive": record.directive,
                     "created_at": record.created_at,
                     "cost": (meta.get("usage") or {}).get("cost", 0.0),
+                    "unpriced_calls": (meta.get("usage") or {}).get("unpriced_calls", 0),
                     "nodes": meta.get("nodes", 0),
                 }
             )
@@ -490,7 +508,8 @@ def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
     for row in rows:
         age = _age(time.time() - row["created_at"])
         out.write(
-            f"{row['swarm_id']:<26} {row['status']:<9} {age:>5}  ${row['cost']:.4f}  {_short(row['directive'], 50)}\n"
+            f"{row['swarm_id']:<26} {row['status']:<9} {age:>5}  ${row['cost']:.4f}"
+            f"{'+?' if row['unpriced_calls'] else ''}  {_short(row['directive'], 50)}\n"
         )
     return 0
 
@@ -534,6 +553,7 @@ COMMANDS = {
     "list": cmd_list,
     "spaces": cmd_spaces,
     "demo": cmd_demo,
+    **MODEL_COMMANDS,
 }
 STANDALONE_COMMANDS = {"fanout": cmd_fanout, "agents": cmd_agents}  # these also write to stderr
 

@@ -17,7 +17,8 @@ only ever need to know this tree::
     │   └── ConflictError      a compare-and-set or create lost a race
     │       └── LeaseLost      another process took over the swarm; this one may not write
     ├── ModelError             the model endpoint failed after retries
-    │   └── ModelOutputError   the model answered, but not in the asked shape
+    │   ├── ModelOutputError   the model answered, but not in the asked shape
+    │   └── ModelUnreachable   refused, DNS, timed out: the swarm pauses (resumable)
     ├── SpaceError             an action/util/memory space is malformed
     ├── WorkspaceError         a path outside the workspace, or exec not allowed
     └── LimitReached           a budget (calls, tokens, cost, time, nodes, depth) ran out
@@ -36,6 +37,7 @@ __all__ = [
     "LimitReached",
     "ModelError",
     "ModelOutputError",
+    "ModelUnreachable",
     "QuestionNotFound",
     "SpaceError",
     "StoreCorrupt",
@@ -102,6 +104,14 @@ class ModelError(SwarmStarError):
 
 class ModelOutputError(ModelError):
     """The model answered but the answer did not fit the requested schema."""
+
+
+class ModelUnreachable(ModelError):
+    """The endpoint could not be reached (refused, DNS, timed out) after retries.
+
+    Not the tree's fault: the engine stops the swarm as resumable ``stopped``
+    instead of failing the node that happened to be calling.
+    """
 
 
 class SpaceError(SwarmStarError):

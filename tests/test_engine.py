@@ -269,7 +269,8 @@ async def test_transient_faults_are_retried(tmp_path: Path, model_server, faults
     server = model_server(ScriptedModel(), faults=list(faults))
     swarm = Swarm.create("small thing", space=tmp_path)
     start = time.perf_counter()
-    outcome = await run(swarm, server, model={"timeout": 1.0})
+    # retry_timeouts: a loopback server's timed-out call is not retried by default
+    outcome = await run(swarm, server, model={"timeout": 1.0, "retry_timeouts": True})
     assert outcome.status == "finished"
     first_call = next(e.op for e in swarm.history() if e.op.kind == "llm_call")
     assert first_call.attempts == len(faults) + 1

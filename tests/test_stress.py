@@ -130,7 +130,7 @@ async def test_misbehaving_model_ends_cleanly(tmp_path: Path, model_server: Any,
     model = Misbehaving(seed, rate=0.3)
     server = model_server(model)
     swarm = Swarm.create("plan a city", space=tmp_path, settings=SwarmSettings(limits=Limits(max_time=60)))
-    llm = client_for(server, timeout=0.4, max_retries=2)
+    llm = client_for(server, timeout=0.4, max_retries=2, retry_timeouts=True)  # a slow reply is a fault to retry
     try:
         outcome = await asyncio.wait_for(swarm.run(llm=llm), 90)
     finally:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from pydantic import BaseModel
 
-from swarm_star.llm.client import parse_structured
+from swarm_star.llm.client import parse_structured, request_digest
 from swarm_star.models import (
     AskUser,
     AwaitChildren,
@@ -119,6 +119,7 @@ class ActionContext:
         role: str = ...,
         schema: type[T],
         temperature: float | None = ...,
+        model: str | None = ...,
     ) -> T: ...
 
     @overload
@@ -130,6 +131,7 @@ class ActionContext:
         role: str = ...,
         schema: None = ...,
         temperature: float | None = ...,
+        model: str | None = ...,
     ) -> str: ...
 
     async def ask_model(
@@ -140,9 +142,13 @@ class ActionContext:
         role: str = "worker",
         schema: type[BaseModel] | None = None,
         temperature: float | None = None,
+        model: str | None = None,
     ) -> Any:
-        """Call the model (or replay the recorded reply). ``role`` picks the model."""
-        recorded = await self.call_model(messages, purpose=purpose, role=role, schema=schema, temperature=temperature)
+        """Call the model (or replay the recorded reply). ``role`` picks the models
+        (``[primary, *fallbacks]``); ``model`` pins one of them."""
+        recorded = await self.call_model(
+            messages, purpose=purpose, role=role, schema=schema, temperature=temperature, model=model
+        )
         if schema is None:
             return recorded.response
         return parse_structured(recorded.response, schema)
@@ -161,15 +167,35 @@ class ActionContext:
         role: str = "worker",
         schema: type[BaseModel] | None = None,
         temperature: float | None = None,
+        model: str | None = None,
     ) -> LLMCall:
-        """Like :meth:`ask_model` but returns the whole call record (usage, latency, attempts)."""
+        """Like :meth:`ask_model` but returns the whole call record (usage, latency, attempts).
+
+        A recorded reply is returned only for the request it answered: its
+        digest must match this request's. A different request under the same
+        key (a divergence) is called afresh, and its frame names the digest it
+        replaces. A recorded *failed* call (usage only) is called again.
+        """
         key = self._next_key()
+        digest = request_digest(messages, schema)
         recorded = self._engine.state.calls.get((self.node.id, key))
-        if recorded is None:
-            recorded = await self._engine.call_model(
-                self.node.id, key, purpose, messages, role=role, schema=schema, temperature=temperature
-            )
-        return recorded
+        replaces = None
+        if recorded is not None and recorded.error is None:
+            if recorded.digest is None or recorded.digest == digest:
+                return recorded
+            replaces = recorded.digest
+        return await self._engine.call_model(
+            self.node.id,
+            key,
+            purpose,
+            messages,
+            role=role,
+            schema=schema,
+            temperature=temperature,
+            model=model,
+            digest=digest,
+            replaces=replaces,
+        )
 
     async def run_primitive(
         self,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -26,8 +27,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from swarm_star.engine.context import ActionContext
-from swarm_star.errors import LimitReached, SwarmStarError
-from swarm_star.llm.client import LLMClient
+from swarm_star.errors import LimitReached, ModelError, ModelUnreachable, SwarmStarError
+from swarm_star.llm.client import ChatResult, LLMClient
+from swarm_star.llm.redact import known_secrets, redact
 from swarm_star.models import (
     AwaitChildren,
     Fail,
@@ -36,6 +38,7 @@ from swarm_star.models import (
     NodeStatus,
     Question,
     ResumeSwarm,
+    RetryNode,
     RunAction,
     Spawn,
     StopSwarm,
@@ -51,14 +54,14 @@ from swarm_star.state.lease import OwnerLease
 from swarm_star.state.projection import SwarmState, SwarmStatus
 from swarm_star.store.base import Delete, KVStore, StoreOp
 
-__all__ = ["INBOX_PREFIX", "Engine", "RunOutcome"]
+__all__ = ["INBOX_PREFIX", "Engine", "RunOutcome", "retry_targets"]
 
 INBOX_PREFIX = "swarm_inbox_"
 
 
 @dataclass
 class RunOutcome:
-    """How a run ended. ``status``: finished, failed, questions, limit, interrupted."""
+    """How a run ended. ``status``: finished, failed, questions, limit, unreachable, interrupted."""
 
     status: str
     reason: str | None = None
@@ -100,7 +103,9 @@ class Engine:
         self._wake = asyncio.Event()
         self._local_answers: list[tuple[str, str]] = []
         self._started = time.monotonic()
-        self._stopping: LimitReached | None = None
+        self._stopping: LimitReached | ModelUnreachable | None = None
+        self._reserved = Usage()  # budget held by calls in flight (see _reserve)
+        self._modes_seeded = False
         self._next_inbox_scan = 0.0
 
     # frames
@@ -159,23 +164,118 @@ class Engine:
         role: str,
         schema: type[BaseModel] | None,
         temperature: float | None,
+        model: str | None = None,
+        digest: str | None = None,
+        replaces: str | None = None,
     ) -> LLMCall:
+        """Make one journaled model call: budget reserved per attempt before it is sent,
+        the role's models tried in order (``model`` pins one), every answered attempt
+        recorded, failed ones included (a usage-only frame with ``error`` set)."""
         self._check_budget()
         if self.llm is None:
             raise SwarmStarError("this swarm needs a model endpoint to continue")
-        result = await self.llm.chat(messages, role=role, schema=schema, temperature=temperature)
-        call = LLMCall(
+        self._seed_modes()
+        models = [model] if model else self.llm.models_for(role)
+        for index, name in enumerate(models):
+            held: list[Usage] = []
+            try:
+                result = await self.llm.chat(
+                    messages,
+                    role=role,
+                    schema=schema,
+                    temperature=temperature,
+                    model=name,
+                    purpose=purpose,
+                    gate=functools.partial(self._reserve, held),
+                )
+            except Exception as exc:
+                partial = getattr(exc, "partial", None)
+                if partial is not None and partial.attempt_log:
+                    self._record(self._call_record(node_id, key, purpose, partial, digest, replaces, self._redact(exc)))
+                fallback = isinstance(exc, ModelError) and not isinstance(exc, ModelUnreachable)
+                if fallback and index < len(models) - 1:
+                    continue
+                raise
+            finally:
+                self._release(held)
+            return self._record(self._call_record(node_id, key, purpose, result, digest, replaces, None))
+        raise SwarmStarError(f"no model configured for role {role}")  # pragma: no cover - models is never empty
+
+    def _call_record(
+        self,
+        node_id: str,
+        key: str,
+        purpose: str,
+        result: ChatResult,
+        digest: str | None,
+        replaces: str | None,
+        error: str | None,
+    ) -> LLMCall:
+        return LLMCall(
             node_id=node_id,
             call_key=key,
             model=result.model,
             purpose=purpose,
-            request=messages,
+            request=result.messages,
             response=result.text,
             usage=result.usage,
             attempts=result.attempts,
             latency_s=round(result.latency_s, 4),
+            mode=result.mode,
+            max_tokens=result.max_tokens,
+            finish_reason=result.finish_reason,
+            attempt_log=result.attempt_log,
+            digest=digest,
+            error=error,
+            replaces=replaces,
         )
-        return self._record(call)
+
+    def _seed_modes(self) -> None:
+        """Start each model at the structured-output mode this swarm already found
+        (recorded in its call frames), instead of re-negotiating after a resume."""
+        if self._modes_seeded or self.llm is None:
+            return
+        self._modes_seeded = True
+        for call in self.state.calls.values():
+            if call.mode and call.error is None and call.mode != "text":
+                self.llm.remember_mode(call.model, call.mode)
+
+    def _reserve(self, held: list[Usage], model: str, prompt_tokens: int, max_tokens: int) -> None:
+        """Before an attempt is sent: reserve one call and its worst-case tokens and cost.
+
+        Calls are exact: committed + reserved never exceeds ``max_calls``. Tokens and
+        cost are reserved as estimates (prompt size / 3 + ``max_tokens``); an attempt
+        starts only while committed + others' reservations are under the limit, so the
+        overshoot is at most one call's estimate plus the estimates' error.
+        """
+        if self._stopping is not None:
+            raise self._stopping
+        self._check_time()
+        limits, used, reserved = self.state.limits, self.state.usage, self._reserved
+        if used.calls + reserved.calls + 1 > limits.max_calls:
+            raise LimitReached("max_calls", f"{used.calls} model calls made, {reserved.calls} in flight")
+        if used.tokens + reserved.tokens >= limits.max_tokens:
+            raise LimitReached("max_tokens", f"{used.tokens} tokens used, {reserved.tokens} reserved in flight")
+        if limits.max_cost is not None and used.cost + reserved.cost >= limits.max_cost:
+            raise LimitReached("max_cost", f"${used.cost:.4f} spent, ${reserved.cost:.4f} reserved in flight")
+        cost = self.llm.prices.cost(model, prompt_tokens, max_tokens) if self.llm is not None else None
+        share = Usage(calls=1, prompt_tokens=prompt_tokens, completion_tokens=max_tokens, cost=cost or 0.0)
+        held.append(share)
+        self._reserved = self._reserved.plus(share)
+
+    def _release(self, held: list[Usage]) -> None:
+        for share in held:
+            self._reserved = Usage(
+                calls=self._reserved.calls - share.calls,
+                prompt_tokens=self._reserved.prompt_tokens - share.prompt_tokens,
+                completion_tokens=self._reserved.completion_tokens - share.completion_tokens,
+                cost=round(self._reserved.cost - share.cost, 10),
+            )
+        held.clear()
+
+    def _redact(self, exc: BaseException | str) -> str:
+        text = str(exc)
+        return self.llm.redact(text) if self.llm is not None else redact(text, known_secrets())
 
     async def call_primitive(
         self,
@@ -189,15 +289,24 @@ class Engine:
         """Run a swarm primitive that makes its own requests (e.g. to hostfile agents)
         and journal its whole JSON result as one call record, usage included.
 
-        ``expected_calls`` is checked against the call budget *before* sending,
-        so a broadcast to 4,000 agents cannot overshoot ``max_calls`` by 4,000.
+        ``expected_calls`` is reserved against the call budget *before* sending
+        (with the calls other branches have in flight), so a broadcast to 4,000
+        agents cannot overshoot ``max_calls`` by 4,000.
         """
         self._check_budget()
         limits, used = self.state.limits, self.state.usage
-        if used.calls + expected_calls > limits.max_calls:
-            raise LimitReached("max_calls", f"{purpose} needs {expected_calls} calls, {used.calls} already made")
+        if used.calls + self._reserved.calls + expected_calls > limits.max_calls:
+            raise LimitReached(
+                "max_calls",
+                f"{purpose} needs {expected_calls} calls, {used.calls} made, {self._reserved.calls} in flight",
+            )
+        held = [Usage(calls=expected_calls)]
+        self._reserved = self._reserved.plus(held[0])
         started = time.monotonic()
-        result, usage = await work()
+        try:
+            result, usage = await work()
+        finally:
+            self._release(held)
         call = LLMCall(
             node_id=node_id,
             call_key=key,
@@ -221,7 +330,7 @@ class Engine:
         if self._stopping is not None:
             raise self._stopping
         limits, used = self.state.limits, self.state.usage
-        if used.calls >= limits.max_calls:
+        if used.calls + self._reserved.calls >= limits.max_calls:
             raise LimitReached("max_calls", f"{used.calls} model calls")
         if used.tokens >= limits.max_tokens:
             raise LimitReached("max_tokens", f"{used.tokens} tokens")
@@ -267,8 +376,11 @@ class Engine:
         limits: Limits | None = None,
         interactive: bool = False,
         on_question: Callable[[SwarmNode, Question], None] | None = None,
+        retry: Iterable[str] = (),
     ) -> RunOutcome:
         """Run until finished, failed, a limit, or (unless ``interactive``) open questions.
+
+``retry``: failed nodes to re-open first (see :func:`retry_targets`).
 
         The lease comes first, then the state: a state read before the lease
         was taken may be stale by the time this process may write.
@@ -281,6 +393,8 @@ class Engine:
         try:
             if self.state.status == SwarmStatus.STOPPED or limits is not None:
                 self.emit(ResumeSwarm(limits=limits or self.state.limits))
+            for node_id in retry:
+                self.emit(RetryNode(node_id=node_id), [node_id, *self._ancestors(node_id)])
             self._runnable = {
                 n.id for n in self.state.nodes.values() if n.status in (NodeStatus.PENDING, NodeStatus.RUNNING)
             }
@@ -297,6 +411,8 @@ class Engine:
                     except LimitReached as exc:
                         self._stopping = exc
                 if self._stopping is not None:
+                    if self._tasks and isinstance(self._stopping, LimitReached) and self._stopping.limit == "max_time":
+                        await self._cancel_tasks()  # wall time is a hard stop: in-flight calls are cancelled
                     if not self._tasks:
                         return self._stop_for_limit(self._stopping)
                     await self._wait_and_apply()
@@ -333,6 +449,13 @@ class Engine:
                 self.flush()
             self.lease.release()
 
+    def _ancestors(self, node_id: str) -> list[str]:
+        out, parent = [], self.state.nodes[node_id].parent_id
+        while parent is not None:
+            out.append(parent)
+            parent = self.state.nodes[parent].parent_id
+        return out
+
     def _start_runnable(self) -> None:
         free = self.state.limits.concurrency - len(self._tasks)
         if free <= 0 or not self._runnable:
@@ -342,7 +465,7 @@ class Engine:
             self._runnable.discard(node_id)
             node = self.state.nodes[node_id]
             if node.status == NodeStatus.PENDING:
-                reason = "answered" if node.questions else "start"
+                reason = "answered" if node.questions else "retry" if node.activations else "start"
             elif node.status == NodeStatus.RUNNING:
                 reason = "resumed"
             else:
@@ -362,10 +485,11 @@ class Engine:
     async def _wait_and_apply(self) -> None:
         """Wait for activations (or a wake-up) and apply what finished.
 
-        A limit does not cancel anything: the first LimitReached stops new model
-        calls and new activations, while calls already in flight complete and
-        are recorded (they are paid for either way); the run stops once the
-        last activation has returned.
+        The first LimitReached (or unreachable endpoint) stops new model calls
+        and new activations; calls already in flight complete and are recorded
+        (they are paid for either way) and the run stops once the last
+        activation has returned — except ``max_time``, a hard stop: the loop
+        cancels in-flight activations (their calls may be paid again on resume).
         """
         self._wake.clear()
         waker = asyncio.create_task(self._wake.wait())
@@ -383,20 +507,20 @@ class Engine:
             node_id = self._tasks.pop(task)
             try:
                 ops = task.result()
-            except LimitReached as exc:
+            except (LimitReached, ModelUnreachable) as exc:  # pause, don't fail: the node re-runs on resume
                 self._stopping = self._stopping or exc
                 continue
             except asyncio.CancelledError:
                 continue
             except SwarmStarError as exc:
-                self.emit(Fail(node_id=node_id, error=str(exc)))
+                self.emit(Fail(node_id=node_id, error=self._redact(exc)))
                 continue
             except Exception as exc:  # an action's bug must not take the swarm down
                 action = self.state.nodes[node_id].action_id
                 self.emit(
                     Fail(
                         node_id=node_id,
-                        error=f"action {action} crashed: {type(exc).__name__}: {exc}",
+                        error=self._redact(f"action {action} crashed: {type(exc).__name__}: {exc}"),
                     )
                 )
                 continue
@@ -436,10 +560,16 @@ class Engine:
         else:
             self.emit(Fail(node_id=node_id, error="action returned no outcome"))
 
-    def _stop_for_limit(self, exc: LimitReached) -> RunOutcome:
-        self.emit(StopSwarm(reason=str(exc), limit=exc.limit))
+    def _stop_for_limit(self, exc: LimitReached | ModelUnreachable) -> RunOutcome:
+        """Stop resumably: a limit (``limit``) or an unreachable endpoint (``unreachable``)."""
+        reason = self._redact(exc)
+        if isinstance(exc, ModelUnreachable):
+            self.emit(StopSwarm(reason=reason))
+            self.flush()
+            return RunOutcome("unreachable", reason)
+        self.emit(StopSwarm(reason=reason, limit=exc.limit))
         self.flush()
-        return RunOutcome("limit", str(exc))
+        return RunOutcome("limit", reason)
 
     async def _cancel_tasks(self) -> None:
         tasks = list(self._tasks)
@@ -456,6 +586,32 @@ class Engine:
         if self.state.status == SwarmStatus.FINISHED:
             return RunOutcome("finished", None, root.report)
         return RunOutcome("failed", root.error, root.report)
+
+
+def retry_targets(state: SwarmState, node_id: str | None = None) -> list[str]:
+    """The failed nodes to re-open for ``swarm-star retry``: in ``node_id``'s subtree
+    (the whole tree by default), each failed node with no failed node below it.
+    Failed nodes above them re-open as their ancestors, to re-review."""
+    root = node_id or (state.root.id if state.root else None)
+    if root is None or root not in state.nodes:
+        return []
+    out, stack = [], [root]
+    while stack:
+        node = state.nodes[stack.pop()]
+        stack.extend(node.children)
+        if node.status == NodeStatus.FAILED and not _failed_below(state, node.id):
+            out.append(node.id)
+    return sorted(out, key=_tree_order)
+
+
+def _failed_below(state: SwarmState, node_id: str) -> bool:
+    stack = list(state.nodes[node_id].children)
+    while stack:
+        node = state.nodes[stack.pop()]
+        if node.status == NodeStatus.FAILED:
+            return True
+        stack.extend(node.children)
+    return False
 
 
 def _tree_order(node_id: str) -> tuple[int, ...]:

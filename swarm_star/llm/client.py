@@ -3,41 +3,96 @@
 Why our own retries: the SDK's retries would stack with ours and hide how many
 attempts a call took; so the SDK gets ``max_retries=0`` and this module retries
 only what is worth retrying (429 honouring ``Retry-After``, 5xx, timeouts,
-dropped connections) with exponential backoff and jitter.
+dropped connections) with exponential backoff and jitter. Every attempt has a
+*total* deadline (``ModelSettings.timeout``), not only a read timeout: a server
+that trickles one byte a second cannot hold a call open. Connection refused,
+DNS failures and timeouts that exhaust their retries raise
+:class:`~swarm_star.errors.ModelUnreachable` (the swarm pauses, it does not fail).
 
 Why the aiohttp transport: with the SDK's default HTTP client, thousands of
 concurrent requests collapse (see benchmarks/README.md); ``DefaultAioHttpClient``
-keeps high fan-out flat.
+keeps high fan-out flat. A per-endpoint semaphore (``ModelSettings.concurrency``,
+4 on loopback, 64 elsewhere) keeps a single-slot local server from queueing
+requests until they time out.
 
-Structured output: ask for a JSON-schema response format; if the server
-rejects that, fall back to JSON mode, then to plain text with the schema in
-the prompt. The reply is validated with pydantic; one repair request carries
-the validation error back; after that the call fails with ModelOutputError.
+Structured output negotiates, per model of this endpoint, the best mode the
+server accepts, and remembers it: ``json_schema`` → ``json_object`` with a
+``schema`` (llama.cpp's grammar form) → plain ``json_object`` with the schema
+in the prompt → text with the schema in the prompt. A mode is stepped down on
+400/404/422, and on a 5xx whose body names the response format; a rejected mode
+never consumes the retry budget. Every request carries exactly one system
+message (a schema prompt is merged into it) and a ``max_tokens`` cap chosen per
+purpose. Replies are parsed leniently (code fences stripped, raw newlines in
+strings allowed), validated with pydantic, and repaired once.
+
+Every attempt the server answered is counted in the call's usage, failed and
+abandoned ones included; a failed call carries what it used on the exception
+(``exc.partial``) so the engine can record it. Errors are redacted of
+credentials before they leave this module.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import json
 import random
 import re
+import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import openai
 from pydantic import BaseModel, ValidationError
 
-from swarm_star.errors import ModelError, ModelOutputError
+from swarm_star.errors import ModelError, ModelOutputError, ModelUnreachable
 from swarm_star.llm.endpoint import Endpoint
-from swarm_star.models import ModelSettings, Usage
+from swarm_star.llm.prices import PriceBook
+from swarm_star.llm.redact import known_secrets, redact
+from swarm_star.models import Attempt, ModelSettings, Usage
 
-__all__ = ["ChatResult", "LLMClient", "parse_structured", "retry_after_seconds", "schema_prompt", "strip_fence"]
+__all__ = [
+    "PURPOSE_MAX_TOKENS",
+    "RESPONSE_MODES",
+    "ChatResult",
+    "Gate",
+    "LLMClient",
+    "parse_structured",
+    "request_digest",
+    "retry_after_seconds",
+    "schema_prompt",
+    "strip_fence",
+]
 
 T = TypeVar("T", bound=BaseModel)
-RESPONSE_MODES = ("json_schema", "json_object", "text")
+RESPONSE_MODES = ("json_schema", "json_object_schema", "json_object", "text")
 MAX_RETRY_AFTER = 60.0
+DEFAULT_MAX_TOKENS = 1024
+# Completion caps per purpose (the action's ``purpose``, matched by substring):
+# a route is one word in JSON, a plan or a review a paragraph or two, code the most.
+PURPOSE_MAX_TOKENS: dict[str, int] = {
+    "route": 96,
+    "plan": 1024,
+    "review": 1024,
+    "code": 4096,
+    "question": 256,
+    "follow up": 512,
+    "split": 1024,
+    "args": 512,
+    "note": 768,
+    "answer": 1536,
+    "synthesis": 2048,
+    "candidate": 1536,
+}
+# A 5xx naming one of these is the server rejecting the response format, not a fault.
+_FORMAT_WORDS = ("response_format", "json_schema", "schema", "json_object")
+_STEP_DOWN_STATUS = (400, 404, 422)
+
+Gate = Callable[[str, int, int], None]
+"""Called before every attempt with (model, estimated prompt tokens, max_tokens); raises to stop."""
 
 
 @dataclass
@@ -50,6 +105,10 @@ class ChatResult:
     latency_s: float
     model: str
     messages: list[dict[str, str]] = field(default_factory=list)
+    mode: str | None = None
+    max_tokens: int | None = None
+    finish_reason: str | None = None
+    attempt_log: list[Attempt] = field(default_factory=list)
 
 
 @functools.lru_cache(maxsize=256)
@@ -58,13 +117,18 @@ def json_schema_of(schema: type[BaseModel]) -> dict[str, Any]:
     return schema.model_json_schema()
 
 
+SCHEMA_MARKER = "matches this JSON schema:\n"
+
+
 def schema_prompt(schema: type[BaseModel]) -> str:
-    return "Reply with only a JSON object (no prose, no code fences) that matches this JSON schema:\n" + json.dumps(
-        json_schema_of(schema), separators=(",", ":")
+    return (
+        "Reply with only a JSON object (no prose, no code fences) that "
+        + SCHEMA_MARKER
+        + json.dumps(json_schema_of(schema), separators=(",", ":"))
     )
 
 
-_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.S)
+_FENCE = re.compile(r"^\s*```[A-Za-z]*\s*(.*?)\s*```\s*$", re.S)
 
 
 def strip_fence(text: str) -> str:
@@ -83,19 +147,103 @@ def retry_after_seconds(value: str | None, cap: float = MAX_RETRY_AFTER) -> floa
         return None
 
 
-def parse_structured(text: str, schema: type[T]) -> T:
-    """Validate a model reply against ``schema`` (tolerating a code fence around it)."""
-    body = strip_fence(text)
+def _loads_lenient(body: str) -> Any:
+    """JSON with raw control characters allowed in strings (llama.cpp's grammar lets
+    newlines through), falling back to the outermost ``{...}`` when prose surrounds it."""
     try:
-        return schema.model_validate_json(body)
+        return json.loads(body, strict=False)
+    except json.JSONDecodeError:
+        start, end = body.find("{"), body.rfind("}")
+        if 0 <= start < end:
+            return json.loads(body[start : end + 1], strict=False)
+        raise
+
+
+def parse_structured(text: str, schema: type[T]) -> T:
+    """Validate a model reply against ``schema``: fences stripped, lenient JSON, then pydantic."""
+    try:
+        data = _loads_lenient(strip_fence(text))
+    except json.JSONDecodeError as exc:
+        raise ModelOutputError(f"reply does not match {schema.__name__}: not a JSON object ({exc.msg})") from exc
+    try:
+        return schema.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "reply"
         raise ModelOutputError(f"reply does not match {schema.__name__}: {where}: {first['msg']}") from exc
 
 
-def _retry_after(exc: openai.APIStatusError) -> float | None:
-    return retry_after_seconds(exc.response.headers.get("retry-after") if exc.response is not None else None)
+def request_digest(messages: list[dict[str, str]], schema: type[BaseModel] | None) -> str:
+    """What an action asked, as a short digest: the messages and the schema it wants.
+    A recorded reply answers only a request with the same digest."""
+    body = json.dumps(
+        [messages, json_schema_of(schema) if schema is not None else None], sort_keys=True, separators=(",", ":")
+    )
+    return hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def one_system(messages: list[dict[str, str]], extra: str | None = None) -> list[dict[str, str]]:
+    """The conversation with every system text (and ``extra``) merged into one leading
+    system message: many chat templates allow only one, some drop the rest."""
+    parts = [m["content"] for m in messages if m.get("role") == "system" and m.get("content")]
+    if extra:
+        parts.append(extra)
+    rest = [m for m in messages if m.get("role") != "system"]
+    return ([{"role": "system", "content": "\n\n".join(parts)}] if parts else []) + rest
+
+
+def estimate_tokens(messages: list[dict[str, str]]) -> int:
+    """A cautious prompt-size estimate for budget reservation (~3 characters a token)."""
+    return sum(len(m.get("content") or "") for m in messages) // 3 + 4 * len(messages) + 8
+
+
+def max_tokens_for(purpose: str | None, role: str, settings: ModelSettings, endpoint: Endpoint) -> int:
+    """The completion cap: the role's override, else ``--max-call-tokens``, else the purpose's."""
+    if role in settings.role_max_tokens:
+        return settings.role_max_tokens[role]
+    if settings.max_tokens or endpoint.max_tokens:
+        return int(settings.max_tokens or endpoint.max_tokens)  # type: ignore[arg-type]
+    text = (purpose or "").lower()
+    for word, cap in PURPOSE_MAX_TOKENS.items():
+        if word in text:
+            return cap
+    return DEFAULT_MAX_TOKENS
+
+
+class _Rejected(Exception):
+    """The server refused the response format of this request (step down, don't retry)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class _Call:
+    """Bookkeeping of one logical call across attempts."""
+
+    model: str
+    max_tokens: int
+    started: float = field(default_factory=time.perf_counter)
+    usage: Usage = field(default_factory=Usage)
+    log: list[Attempt] = field(default_factory=list)
+    sent: list[dict[str, str]] = field(default_factory=list)
+    mode: str | None = None
+    finish_reason: str | None = None
+
+    def result(self, text: str) -> ChatResult:
+        return ChatResult(
+            text=text,
+            usage=self.usage,
+            attempts=len(self.log),
+            latency_s=time.perf_counter() - self.started,
+            model=self.model,
+            messages=self.sent,
+            mode=self.mode,
+            max_tokens=self.max_tokens,
+            finish_reason=self.finish_reason,
+            attempt_log=self.log,
+        )
 
 
 class LLMClient:
@@ -111,20 +259,57 @@ class LLMClient:
             timeout=settings.timeout,
             http_client=openai.DefaultAioHttpClient(timeout=settings.timeout),
         )
-        self._mode = 0  # index into RESPONSE_MODES; lowered once a server rejects a mode
+        self._modes: dict[str, int] = {}  # model -> index into RESPONSE_MODES, lowered on rejection
+        self._slots: asyncio.Semaphore | None = None
+        self._slots_loop: asyncio.AbstractEventLoop | None = None
+        self._secrets = known_secrets(extra=(endpoint.api_key,))
+        self.prices = PriceBook(settings.prices, endpoint)
+
+    # configuration
+
+    @property
+    def concurrency(self) -> int:
+        return self.settings.concurrency or (4 if self.endpoint.loopback else 64)
+
+    @property
+    def retry_timeouts(self) -> bool:
+        if self.settings.retry_timeouts is not None:
+            return self.settings.retry_timeouts
+        return not self.endpoint.loopback
+
+    def models_for(self, role: str) -> list[str]:
+        """``[primary, *fallbacks]``: the role's models, else the endpoint's or settings' default."""
+        explicit = getattr(self.settings, role, None)
+        if explicit:
+            return [explicit] if isinstance(explicit, str) else list(explicit)
+        return [self.endpoint.default_model or self.settings.default_model]
 
     def model_for(self, role: str) -> str:
-        explicit = getattr(self.settings, role, None)
-        return explicit or self.endpoint.default_model or self.settings.default_model
+        return self.models_for(role)[0]
+
+    def mode_for(self, model: str) -> str:
+        """The structured-output mode this endpoint is known to accept for ``model``."""
+        return RESPONSE_MODES[self._modes.get(model, 0)]
+
+    def remember_mode(self, model: str, mode: str) -> None:
+        """Start ``model`` at ``mode`` (e.g. the mode a resumed swarm found before)."""
+        if mode in RESPONSE_MODES:
+            self._modes[model] = max(self._modes.get(model, 0), RESPONSE_MODES.index(mode))
+
+    def max_tokens_for(self, purpose: str | None, role: str) -> int:
+        return max_tokens_for(purpose, role, self.settings, self.endpoint)
 
     def price(self, model: str, prompt: int, completion: int) -> float:
-        per_million = self.settings.prices.get(model)
-        if not per_million:
-            return 0.0
-        return (prompt * per_million[0] + completion * per_million[1]) / 1_000_000
+        """Cost in USD; 0.0 when unknown (see :meth:`PriceBook.known`)."""
+        return self.prices.cost(model, prompt, completion) or 0.0
+
+    def redact(self, text: str) -> str:
+        return redact(text, self._secrets)
 
     async def aclose(self) -> None:
         await self._client.close()
+
+    # calls
 
     async def chat(
         self,
@@ -136,130 +321,187 @@ class LLMClient:
         max_tokens: int | None = None,
         stop: list[str] | None = None,
         model: str | None = None,
+        purpose: str | None = None,
+        gate: Gate | None = None,
     ) -> ChatResult:
-        """One logical call: retries, response-format fallback and one repair request."""
-        model = model or self.model_for(role)
-        started = time.perf_counter()
-        usage = Usage()
-        attempts = 0
-        convo = list(messages)
-        for repair in (False, True):
-            text, used, tries = await self._complete_structured(convo, model, schema, temperature, max_tokens, stop)
-            usage, attempts = usage.plus(used), attempts + tries
-            if schema is None:
-                break
-            try:
-                parse_structured(text, schema)
-                break
-            except ModelOutputError as exc:
-                if repair:
-                    raise
-                convo = [
-                    *convo,
-                    {"role": "assistant", "content": text},
-                    {
-                        "role": "user",
-                        "content": f"That reply was invalid ({exc}). " + schema_prompt(schema),
-                    },
-                ]
-        return ChatResult(text, usage, attempts, time.perf_counter() - started, model, convo)
+        """One logical call: negotiation, retries and one repair request.
 
-    async def _complete_structured(
+        ``gate`` is asked before every attempt (the engine reserves budget
+        there). On failure the exception carries ``partial``: a
+        :class:`ChatResult` with the usage and attempts so far.
+        """
+        call = _Call(model or self.model_for(role), max_tokens or self.max_tokens_for(purpose, role))
+        try:
+            convo = list(messages)
+            for repair in (False, True):
+                text = await self._negotiate(convo, schema, call, temperature, stop, gate)
+                if schema is None:
+                    break
+                try:
+                    parse_structured(text, schema)
+                    break
+                except ModelOutputError as exc:
+                    if repair:
+                        raise
+                    convo = [
+                        *convo,
+                        {"role": "assistant", "content": text[:2000]},
+                        {
+                            "role": "user",
+                            "content": f"That reply was invalid ({exc}). Reply again with only the JSON object.",
+                        },
+                    ]
+            return call.result(text)
+        except Exception as exc:
+            exc.partial = call.result("")  # type: ignore[attr-defined]
+            raise
+
+    def _shape(
+        self, convo: list[dict[str, str]], schema: type[BaseModel] | None, mode: str
+    ) -> tuple[list[dict[str, str]], dict[str, Any]]:
+        if schema is None:
+            return one_system(convo), {}
+        js = json_schema_of(schema)
+        if mode == "json_schema":
+            fmt = {"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": js}}
+            return one_system(convo), {"response_format": fmt}
+        sent = one_system(convo, schema_prompt(schema))
+        if mode == "json_object_schema":
+            return sent, {"response_format": {"type": "json_object", "schema": js}}
+        if mode == "json_object":
+            return sent, {"response_format": {"type": "json_object"}}
+        return sent, {}
+
+    async def _negotiate(
         self,
-        messages: list[dict[str, str]],
-        model: str,
+        convo: list[dict[str, str]],
         schema: type[BaseModel] | None,
+        call: _Call,
         temperature: float | None,
-        max_tokens: int | None,
         stop: list[str] | None,
-    ) -> tuple[str, Usage, int]:
+        gate: Gate | None,
+    ) -> str:
         while True:
-            mode = RESPONSE_MODES[self._mode] if schema is not None else "text"
-            kwargs: dict[str, Any] = {}
-            sent = messages
-            if mode == "json_schema" and schema is not None:
-                kwargs["response_format"] = {
-                    "type": "json_schema",
-                    "json_schema": {"name": schema.__name__, "schema": json_schema_of(schema)},
-                }
-            elif mode == "json_object":
-                kwargs["response_format"] = {"type": "json_object"}
-            if schema is not None and mode != "json_schema":
-                sent = [{"role": "system", "content": schema_prompt(schema)}, *messages]
+            index = self._modes.get(call.model, 0) if schema is not None else len(RESPONSE_MODES) - 1
+            mode = RESPONSE_MODES[index]
+            sent, extra = self._shape(convo, schema, mode)
+            call.sent, call.mode = sent, mode
             try:
-                return await self._complete(sent, model, temperature, max_tokens, stop, kwargs)
-            except openai.BadRequestError as exc:
-                if schema is not None and self._mode < len(RESPONSE_MODES) - 1:
-                    self._mode += 1  # this server rejects that response format: step down
+                return await self._complete(sent, call, temperature, stop, extra, gate)
+            except _Rejected as exc:
+                if extra and index < len(RESPONSE_MODES) - 1:
+                    self._modes[call.model] = max(self._modes.get(call.model, 0), index + 1)
                     continue
-                raise ModelError(f"model request rejected (400): {_short(exc)}") from exc
+                raise ModelError(f"model request rejected ({exc.status}): {exc}") from None
 
     async def _complete(
         self,
         messages: list[dict[str, str]],
-        model: str,
+        call: _Call,
         temperature: float | None,
-        max_tokens: int | None,
         stop: list[str] | None,
         extra: dict[str, Any],
-    ) -> tuple[str, Usage, int]:
+        gate: Gate | None,
+    ) -> str:
         attempt = 0
         limit = self.settings.max_retries
-        payload: dict[str, Any] = {"model": model, "messages": messages, **extra}
+        timeout = self.settings.timeout
+        payload: dict[str, Any] = {"model": call.model, "messages": messages, "max_tokens": call.max_tokens, **extra}
         if temperature is not None:
             payload["temperature"] = temperature
-        if mt := max_tokens or self.endpoint.max_tokens:
-            payload["max_tokens"] = mt
         if stop:
             payload["stop"] = stop
+        prompt_estimate = estimate_tokens(messages)
         while True:
             attempt += 1
+            if gate is not None:
+                gate(call.model, prompt_estimate, call.max_tokens)
+            record = Attempt(mode=call.mode)
+            call.log.append(record)
+            started = time.perf_counter()
+            wait: float | None = None
             try:
-                # client.post is the SDK's documented low-level call: same transport, auth, errors
-                # and timeouts as chat.completions.create, minus its per-request params transform
-                # and model construction, which cost more CPU than the rest of a swarm step.
-                response = await self._client.post("/chat/completions", body=payload, cast_to=object)
-            except (openai.RateLimitError, openai.InternalServerError) as exc:
-                if attempt > limit:
-                    raise ModelError(f"model endpoint failed after {attempt} attempts: {_short(exc)}") from exc
-                await asyncio.sleep(_retry_after(exc) or _backoff(attempt))
-                continue
-            except openai.APIStatusError as exc:
-                if exc.status_code >= 500 and attempt <= limit:
+                async with self._slot():
+                    started = time.perf_counter()
+                    # client.post is the SDK's documented low-level call: same transport, auth, errors
+                    # and timeouts as chat.completions.create, minus its per-request params transform
+                    # and model construction, which cost more CPU than the rest of a swarm step.
+                    # asyncio.timeout makes the SDK's timeout a *total* deadline for the attempt.
+                    async with asyncio.timeout(timeout):
+                        response = await self._client.post("/chat/completions", body=payload, cast_to=object)
+                record.status = 200
+            except (TimeoutError, openai.APIConnectionError) as exc:
+                if not _timed_out(exc):
+                    reason = _connection_reason(exc)
+                    paid = reason not in ("connection refused", "host not found (DNS)")
+                    self._count(call, record, None, "connection", reason, started, paid=paid)
+                    if attempt > limit:
+                        raise ModelUnreachable(
+                            f"model endpoint unreachable: {reason} ({self.endpoint.url}, {attempt} attempts)"
+                        ) from None
                     await asyncio.sleep(_backoff(attempt))
                     continue
-                if isinstance(exc, openai.BadRequestError):
-                    raise
-                raise ModelError(f"model endpoint error {exc.status_code}: {_short(exc)}") from exc
-            except openai.APIConnectionError as exc:  # includes APITimeoutError
-                if attempt > limit:
-                    what = "timed out" if isinstance(exc, openai.APITimeoutError) else "unreachable"
-                    raise ModelError(f"model endpoint {what} after {attempt} attempts") from exc
-                await asyncio.sleep(_backoff(attempt))
-                continue
+                self._count(call, record, None, "timeout", f"no complete reply within {timeout:g} s", started)
+                if not self.retry_timeouts or attempt > limit:
+                    raise ModelUnreachable(
+                        f"model endpoint unreachable: timed out ({attempt} attempt(s) of {timeout:g} s"
+                        f"{'' if self.retry_timeouts else '; timed-out calls are not retried on a local server'})"
+                    ) from exc
+            except openai.APIStatusError as exc:
+                status = exc.status_code
+                message = self.redact(_short(exc))
+                detail = f"{message} {getattr(exc, 'body', '')}".lower()
+                self._count(call, record, status, type(exc).__name__, message, started)
+                if extra and (
+                    status in _STEP_DOWN_STATUS or (status >= 500 and any(w in detail for w in _FORMAT_WORDS))
+                ):
+                    raise _Rejected(status, message) from None
+                if status == 429 or status >= 500:
+                    if attempt > limit:
+                        raise ModelError(f"model endpoint failed after {attempt} attempts: {message}") from None
+                    wait = _retry_after(exc) if status == 429 else None
+                else:
+                    raise ModelError(f"model endpoint error {status}: {message}") from None
             except openai.OpenAIError as exc:
-                raise ModelError(f"model call failed: {_short(exc)}") from exc
-            except ValueError as exc:  # a 200 whose body is not JSON (cut off, or not an API at all)
+                message = self.redact(_short(exc))
+                self._count(call, record, None, type(exc).__name__, message, started)
+                raise ModelError(f"model call failed: {message}") from None
+            except ValueError:  # a 200 whose body is not JSON (cut off, or not an API at all)
+                self._count(call, record, 200, "malformed", "reply body is not JSON", started)
                 if attempt > limit:
-                    raise ModelError(f"model endpoint returned a malformed body after {attempt} attempts") from exc
-                await asyncio.sleep(_backoff(attempt))
-                continue
-            return self._read(response, model), self._usage(response, model), attempt
+                    raise ModelError(f"model endpoint returned a malformed body after {attempt} attempts") from None
+            else:
+                text = self._read(response, call, record, started)
+                return text
+            await asyncio.sleep(wait or _backoff(attempt))
 
-    def _read(self, response: Any, model: str) -> str:
-        try:
-            message = response["choices"][0]["message"]
-            content = message.get("content")
-            refusal = message.get("refusal")
-        except (TypeError, KeyError, IndexError, AttributeError) as exc:
-            raise ModelOutputError("model returned no choices (not a chat completion)") from exc
-        if refusal:
-            raise ModelOutputError(f"model refused: {str(refusal)[:200]}")
-        if content is not None and not isinstance(content, str):
-            raise ModelOutputError("model returned non-text content")
-        return content or ""
+    def _slot(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots_loop is not loop:
+            self._slots, self._slots_loop = asyncio.Semaphore(self.concurrency), loop
+        return self._slots
 
-    def _usage(self, response: Any, model: str) -> Usage:
+    def _count(
+        self,
+        call: _Call,
+        record: Attempt,
+        status: int | None,
+        kind: str,
+        message: str,
+        started: float,
+        *,
+        paid: bool = True,
+    ) -> None:
+        """An attempt that ended without a usable reply: logged, and counted as a call
+        when the request reached the server (it may have been paid for)."""
+        record.status = status
+        record.error = f"{kind}: {message}"[:200]
+        record.latency_s = round(time.perf_counter() - started, 4)
+        if paid:
+            call.usage = call.usage.plus(Usage(calls=1))
+
+    def _read(self, response: Any, call: _Call, record: Attempt, started: float) -> str:
+        record.latency_s = round(time.perf_counter() - started, 4)
         used = response.get("usage") if isinstance(response, dict) else None
         used = used if isinstance(used, dict) else {}
         try:
@@ -267,12 +509,75 @@ class LLMClient:
             completion = int(used.get("completion_tokens") or 0)
         except (TypeError, ValueError):
             prompt = completion = 0
-        return Usage(
-            calls=1,
-            prompt_tokens=prompt,
-            completion_tokens=completion,
-            cost=self.price(model, prompt, completion),
+        record.prompt_tokens, record.completion_tokens = prompt, completion
+        cost = self.prices.cost(call.model, prompt, completion)
+        call.usage = call.usage.plus(
+            Usage(
+                calls=1,
+                prompt_tokens=prompt,
+                completion_tokens=completion,
+                cost=cost or 0.0,
+                unpriced_calls=0 if cost is not None else 1,
+            )
         )
+        try:
+            choice = response["choices"][0]
+            message = choice["message"]
+            content = message.get("content")
+            refusal = message.get("refusal")
+            call.finish_reason = choice.get("finish_reason")
+        except (TypeError, KeyError, IndexError, AttributeError) as exc:
+            record.error = "malformed: no choices"
+            raise ModelOutputError("model returned no choices (not a chat completion)") from exc
+        if refusal:
+            record.error = "refusal"
+            raise ModelOutputError(f"model refused: {self.redact(str(refusal))[:200]}")
+        if content is not None and not isinstance(content, str):
+            record.error = "malformed: non-text content"
+            raise ModelOutputError("model returned non-text content")
+        return content or ""
+
+
+def _retry_after(exc: openai.APIStatusError) -> float | None:
+    return retry_after_seconds(exc.response.headers.get("retry-after") if exc.response is not None else None)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    out: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not seen for seen in out):
+        out.append(current)
+        current = current.__cause__ or current.__context__
+    return out
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """A real timeout somewhere under the error. (The aiohttp transport reports a
+    dropped connection as a *connect timeout*; that is not a timeout.)"""
+    return any(isinstance(e, TimeoutError) for e in _chain(exc))
+
+
+def _connection_reason(exc: BaseException) -> str:
+    """What went wrong under an SDK connection error: refused is not a DNS failure is not a drop."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    text = ""
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(current, socket.gaierror):
+            return "host not found (DNS)"
+        text += f" {type(current).__name__} {current}"
+        current = current.__cause__ or current.__context__
+    lowered = text.lower()
+    if "refused" in lowered or "errno 111" in lowered:
+        return "connection refused"
+    if "name or service not known" in lowered or "nodename nor servname" in lowered or "dns" in lowered:
+        return "host not found (DNS)"
+    if "disconnect" in lowered or "reset" in lowered or "closed" in lowered:
+        return "connection dropped"
+    return "connection failed"
 
 
 def _backoff(attempt: int) -> float:
@@ -281,4 +586,4 @@ def _backoff(attempt: int) -> float:
 
 def _short(exc: BaseException) -> str:
     text = getattr(exc, "message", None) or str(exc)
-    return " ".join(str(text).split())[:200]
+    return " ".join(str(text).split())[:300]

@@ -9,11 +9,13 @@ from swarm_star.models.frame import SwarmEvent
 from swarm_star.models.node import NodeRole, NodeStatus, Question, SwarmNode, Usage
 from swarm_star.models.operations import (
     AskUser,
+    Attempt,
     AwaitChildren,
     Fail,
     LLMCall,
     Operation,
     ResumeSwarm,
+    RetryNode,
     RunAction,
     SaveMemory,
     Spawn,
@@ -28,6 +30,7 @@ SCHEMA_VERSION = 1
 __all__ = [
     "SCHEMA_VERSION",
     "AskUser",
+    "Attempt",
     "AwaitChildren",
     "Fail",
     "LLMCall",
@@ -38,6 +41,7 @@ __all__ = [
     "Operation",
     "Question",
     "ResumeSwarm",
+    "RetryNode",
     "RunAction",
     "SaveMemory",
     "SpaceEntry",

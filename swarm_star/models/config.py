@@ -25,25 +25,58 @@ class Limits(BaseModel):
 
 
 class ModelSettings(BaseModel):
-    """Where models live. Never holds an API key: keys are read from the environment."""
+    """Where models live and how calls to them are shaped. Never holds an API key:
+    keys are read from the environment (``key_env`` names the variable, not the key).
+
+    Models per role are a name or a list ``[primary, *fallbacks]`` (see
+    :meth:`models_for`). ``max_tokens`` caps every completion (``--max-call-tokens``);
+    without it each purpose gets its own cap (route small, code largest), and
+    ``role_max_tokens`` overrides the cap per role.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     base_url: str | None = None
     default_model: str = "gpt-4o-mini"
-    planner: str | None = None
-    router: str | None = None
-    worker: str | None = None
-    reviewer: str | None = None
-    max_tokens: int | None = None
-    timeout: float = Field(60.0, gt=0)
+    planner: str | list[str] | None = None
+    router: str | list[str] | None = None
+    worker: str | list[str] | None = None
+    reviewer: str | list[str] | None = None
+    max_tokens: int | None = Field(None, ge=1, description="cap on every completion (--max-call-tokens)")
+    role_max_tokens: dict[str, int] = Field(default_factory=dict, description="role -> completion cap")
+    timeout: float = Field(60.0, gt=0, description="total deadline of one request, seconds")
     max_retries: int = Field(4, ge=0)
+    concurrency: int | None = Field(
+        None, ge=1, description="requests in flight to the endpoint (default: 4 on loopback, 64 elsewhere)"
+    )
+    retry_timeouts: bool | None = Field(
+        None, description="retry a timed-out request (default: not on loopback, where it only adds load)"
+    )
+    key_env: str | None = Field(
+        None, description="environment variable whose key is sent to base_url (explicit opt-in)"
+    )
     prices: dict[str, tuple[float, float]] = Field(
-        default_factory=dict, description="model -> (USD per 1M prompt, per 1M completion)"
+        default_factory=dict, description="model -> (USD per 1M prompt, per 1M completion); overrides the library"
     )
 
+    def models_for(self, role: str) -> list[str]:
+        """``[primary, *fallbacks]`` for ``role``; the default model when none is set."""
+        explicit = getattr(self, role, None)
+        if isinstance(explicit, str) and explicit:
+            return [explicit]
+        if isinstance(explicit, list) and explicit:
+            return list(explicit)
+        return [self.default_model]
+
     def model_for(self, role: str) -> str:
-        return getattr(self, role, None) or self.default_model
+        return self.models_for(role)[0]
+
+    @field_validator("planner", "router", "worker", "reviewer")
+    @classmethod
+    def _no_empty_model_list(cls, value: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(value, list) and not all(isinstance(m, str) and m.strip() for m in value):
+            raise ValueError("model lists hold non-empty model names")
+        return value or None
 
     @field_validator("base_url")
     @classmethod

@@ -39,6 +39,7 @@ class Usage(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float = 0.0
+    unpriced_calls: int = Field(0, description="calls whose model has no known price (cost undercounted)")
 
     @property
     def tokens(self) -> int:
@@ -50,7 +51,13 @@ class Usage(BaseModel):
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
             cost=round(self.cost + other.cost, 10),
+            unpriced_calls=self.unpriced_calls + other.unpriced_calls,
         )
+
+    def cost_text(self) -> str:
+        """``$0.0123``, or with ``+ unknown`` when some calls had no known price."""
+        text = f"${self.cost:.4f}"
+        return text + (f" + unknown ({self.unpriced_calls} calls unpriced)" if self.unpriced_calls else "")
 
 
 class Question(BaseModel):

@@ -37,22 +37,53 @@ class RunAction(BaseModel):
     kind: Literal["run_action"] = "run_action"
     node_id: str
     activation: int
-    reason: Literal["start", "children_done", "answered", "resumed"] = "start"
+    reason: Literal["start", "children_done", "answered", "resumed", "retry"] = "start"
+
+
+class Attempt(BaseModel):
+    """One request of a call as the server answered it (or did not).
+
+    ``status`` is the HTTP status (None when no response came: refused,
+    timed out); ``error`` the error class and a short, redacted reason.
+    """
+
+    status: int | None = None
+    error: str | None = None
+    mode: str | None = None
+    latency_s: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
 
 
 class LLMCall(BaseModel):
-    """A completed model call, with enough to replay it without the model."""
+    """A model call, with enough to replay it without the model.
+
+    ``request`` holds the messages actually sent in the final attempt (schema
+    prompt and repair turn included); ``digest`` is the digest of what the
+    action asked (messages + schema), so a re-run that asks something else
+    under the same key is recognised as a divergence, not given this reply.
+    A call that failed after the server answered is recorded too (``error``
+    set, ``response`` empty) so its usage counts; it is never replayed as a reply.
+    Every field added later has a default, so older frames still load.
+    """
 
     kind: Literal["llm_call"] = "llm_call"
     node_id: str
     call_key: str = Field(description="'{activation}:{seq}' within the node")
     model: str
     purpose: str
-    request: list[dict[str, str]] = Field(description="the messages sent (no secrets)")
+    request: list[dict[str, str]] = Field(description="the messages sent in the final attempt (no secrets)")
     response: str
     usage: Usage
     attempts: int = 1
     latency_s: float = 0.0
+    mode: str | None = Field(None, description="response format of the final attempt")
+    max_tokens: int | None = None
+    finish_reason: str | None = None
+    attempt_log: list[Attempt] = Field(default_factory=list)
+    digest: str | None = None
+    error: str | None = Field(None, description="why the call failed (usage-only record)")
+    replaces: str | None = Field(None, description="digest of a recorded reply to a different request (divergence)")
 
 
 class AskUser(BaseModel):
@@ -107,6 +138,15 @@ class SaveMemory(BaseModel):
     content: str
 
 
+class RetryNode(BaseModel):
+    """Re-open a failed node (``swarm-star retry``): a leaf runs again, a node with
+    children re-reviews them; finished or failed managers above it re-open to
+    re-review once it is done."""
+
+    kind: Literal["retry"] = "retry"
+    node_id: str
+
+
 class StopSwarm(BaseModel):
     """The run stopped before the root finished (limit, interrupt, questions)."""
 
@@ -132,6 +172,7 @@ Operation = Annotated[
     | Terminate
     | Fail
     | SaveMemory
+    | RetryNode
     | StopSwarm
     | ResumeSwarm,
     Field(discriminator="kind"),

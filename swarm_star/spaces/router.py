@@ -39,7 +39,8 @@ def _has_routable_leaf(space: Space, entry_id: str) -> bool:
 def _choice_model(names: tuple[str, ...]) -> type[BaseModel]:
     """One pydantic class per menu, reused: building classes and schemas is costly."""
     choice = Literal[(*names, "none")]  # type: ignore[valid-type]
-    return create_model("RouteChoice", choice=(choice, ...), reason=(str, ""))
+    # no free-text "reason": a small model fills it to the context limit (#12); the choice is enough
+    return create_model("RouteChoice", choice=(choice, ...))
 
 
 async def route(ctx: ActionContext, space: Space, directive: str, *, purpose: str, max_backtracks: int) -> RouteResult:

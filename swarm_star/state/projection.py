@@ -121,6 +121,14 @@ class SwarmState:
             node.activations += 1
             if node.parent_id is None:
                 self.status = SwarmStatus.FAILED
+        elif kind == "retry":  # swarm-star retry: re-run a failed node; done managers above re-review
+            node.status = NodeStatus.WAITING_CHILDREN if node.children else NodeStatus.PENDING
+            node.error = None
+            parent = self.nodes.get(node.parent_id) if node.parent_id else None
+            while parent is not None and parent.status.done:
+                parent.status, parent.error, parent.updated_at = NodeStatus.WAITING_CHILDREN, None, now
+                parent = self.nodes.get(parent.parent_id) if parent.parent_id else None
+            self.status, self.stop_reason = SwarmStatus.RUNNING, None
 
     def subtree_usage(self, node_id: str) -> Usage:
         """A node's own usage plus all its descendants' (the roll-up shown by ``tree``)."""

@@ -5,12 +5,19 @@ tests, subprocesses and the demo can all use it). A *responder* decides each
 reply from the request JSON (typically from the response schema's name);
 faults can be queued or drawn at random: 500, 429 with Retry-After, a reply
 slower than the client's timeout, a dropped connection, truncated or
-schema-invalid JSON, and refusals.
+schema-invalid JSON, refusals, a reply that trickles one byte a second and
+never ends, and a 401 whose body echoes the ``Authorization`` header.
+
+``reject_formats`` makes it behave like servers that do not speak every
+structured-output mode: ``{"json_schema": 500}`` answers a json_schema request
+with a 500 whose body names ``response_format`` (what llama-cpp-python does),
+``{"json_schema": 422, "json_object_schema": 400}`` steps a client down twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -20,7 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
-__all__ = ["Fault", "LocalOpenAIServer", "Reply", "Responder", "request_schema"]
+__all__ = ["Fault", "LocalOpenAIServer", "Reply", "Responder", "request_schema", "response_mode"]
 
 
 @dataclass
@@ -34,7 +41,7 @@ class Reply:
 
 @dataclass
 class Fault:
-    """An injected failure. kind: 500, 429, slow, drop, truncated, invalid, refusal."""
+    """An injected failure. kind: 500, 429, slow, drop, truncated, invalid, refusal, trickle, echo401."""
 
     kind: str
     retry_after: float = 0.1
@@ -50,6 +57,8 @@ def request_schema(request: dict[str, Any]) -> tuple[str | None, dict[str, Any] 
     if fmt.get("type") == "json_schema":
         spec = fmt.get("json_schema", {})
         return spec.get("name"), spec.get("schema")
+    if fmt.get("type") == "json_object" and isinstance(fmt.get("schema"), dict):
+        return fmt["schema"].get("title"), fmt["schema"]
     for message in request.get("messages", []):
         content = str(message.get("content", ""))
         marker = "matches this JSON schema:\n"
@@ -57,6 +66,13 @@ def request_schema(request: dict[str, Any]) -> tuple[str | None, dict[str, Any] 
             schema = json.loads(content.split(marker, 1)[1])
             return schema.get("title"), schema
     return None, None
+
+
+def response_mode(request: dict[str, Any]) -> str:
+    """The structured-output mode a request asks for, in the client's names."""
+    fmt = request.get("response_format") or {}
+    kind = fmt.get("type") or "text"
+    return "json_object_schema" if kind == "json_object" and "schema" in fmt else kind
 
 
 @dataclass
@@ -67,6 +83,7 @@ class LocalOpenAIServer:
     latency: float = 0.0
     faults: list[Fault] = field(default_factory=list)
     reject_json_schema: bool = False
+    reject_formats: dict[str, int] = field(default_factory=dict)
     requests: int = 0
     completed: int = 0
     in_flight: int = 0
@@ -133,9 +150,12 @@ class LocalOpenAIServer:
             if self.keep_log:
                 self.log.append(body)
         try:
-            if self.reject_json_schema and (body.get("response_format") or {}).get("type") == "json_schema":
+            mode = response_mode(body)
+            status = self.reject_formats.get(mode) or (400 if self.reject_json_schema and mode == "json_schema" else 0)
+            if status:
                 return web.json_response(
-                    {"error": {"message": "response_format json_schema not supported"}}, status=400
+                    {"error": {"message": f"response_format: input should be 'text' or 'json_object', not {mode}"}},
+                    status=status,
                 )
             if self.latency:
                 await asyncio.sleep(self.latency)
@@ -196,6 +216,19 @@ class LocalOpenAIServer:
             return web.json_response(self._completion(body, '{"needs_context": fal', Reply("")))
         if fault.kind == "invalid":
             return web.json_response(self._completion(body, '{"unexpected": 1}', Reply("")))
+        if fault.kind == "trickle":  # headers at once, then one byte a second, never finishing
+            response = web.StreamResponse(headers={"Content-Type": "application/json"})
+            await response.prepare(request)
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                for _ in range(int(fault.delay)):
+                    await response.write(b" ")
+                    await asyncio.sleep(1.0)
+            return response
+        if fault.kind == "echo401":
+            auth = request.headers.get("Authorization", "")
+            return web.json_response(
+                {"error": {"message": f"Incorrect API key provided: {auth} (key={auth.split()[-1]})"}}, status=401
+            )
         if fault.kind == "refusal":
             return web.json_response(self._completion(body, "", Reply(""), refusal="I can't help with that."))
         raise ValueError(f"unknown fault {fault.kind}")

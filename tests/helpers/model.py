@@ -10,5 +10,8 @@ TEST_KEY = "sk-test-DO-NOT-STORE-4242"
 
 
 def client_for(server: LocalOpenAIServer, **settings: object) -> LLMClient:
+    """A client for a scripted loopback server; unlike a real local model it serves
+    many requests at once, so the loopback concurrency default (4) is lifted."""
+    settings.setdefault("concurrency", 64)
     ms = ModelSettings(base_url=server.base_url, **settings)  # type: ignore[arg-type]
     return LLMClient(Endpoint(server.base_url, TEST_KEY, None), ms)

@@ -1,0 +1,267 @@
+"""CLI pieces about models: the per-call flags, ``doctor`` and ``retry``.
+
+Registered from :mod:`swarm_star.cli` in a few lines (``add_model_flags``,
+``add_model_commands``, ``MODEL_COMMANDS``). Heavy imports (the openai SDK,
+the price library) happen inside the commands, so ``swarm-star --help``
+stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from typing import Any, TextIO
+
+from swarm_star.errors import ConfigError, InputError, ModelError, ModelUnreachable
+from swarm_star.models import Limits, ModelSettings
+
+__all__ = [
+    "MODEL_COMMANDS",
+    "add_model_commands",
+    "add_model_flags",
+    "check_prices",
+    "model_settings_from",
+]
+
+
+def add_model_flags(p: argparse.ArgumentParser) -> None:
+    """``--max-call-tokens``, ``--timeout``, ``--model-concurrency`` and friends (run/resume/retry/doctor)."""
+    g = p.add_argument_group("model calls")
+    g.add_argument("--max-call-tokens", type=int, metavar="N", help="cap every completion at N tokens")
+    g.add_argument("--timeout", type=float, metavar="SEC", help="total deadline of one request (default 60)")
+    g.add_argument(
+        "--model-concurrency",
+        type=int,
+        metavar="N",
+        help="requests in flight to the endpoint (default 4 on loopback, 64 elsewhere)",
+    )
+    g.add_argument(
+        "--retry-timeouts",
+        action="store_true",
+        default=None,
+        help="retry timed-out requests on a local server too (off by default there)",
+    )
+    g.add_argument(
+        "--api-key-env",
+        metavar="NAME",
+        help="send the key in $NAME to --base-url (keys otherwise go only to their own provider)",
+    )
+    g.add_argument(
+        "--price",
+        action="append",
+        default=[],
+        metavar="MODEL=IN,OUT",
+        help="USD per 1M prompt,completion tokens for MODEL (repeatable; overrides the price library)",
+    )
+
+
+def _prices(specs: list[str]) -> dict[str, tuple[float, float]]:
+    out: dict[str, tuple[float, float]] = {}
+    for spec in specs:
+        model, _, pair = spec.partition("=")
+        parts = pair.split(",")
+        try:
+            if not model.strip() or len(parts) != 2:
+                raise ValueError
+            prompt, completion = float(parts[0]), float(parts[1])
+            if prompt < 0 or completion < 0:
+                raise ValueError
+        except ValueError:
+            raise InputError(
+                f"--price {spec!r}: expected MODEL=IN,OUT in USD per 1M tokens, e.g. gpt-4o=2.5,10"
+            ) from None
+        out[model.strip()] = (prompt, completion)
+    return out
+
+
+def model_settings_from(args: argparse.Namespace, base: ModelSettings) -> ModelSettings:
+    """``base`` with the model flags given on the command line applied."""
+    changes: dict[str, Any] = {}
+    for flag, name in (
+        ("max_call_tokens", "max_tokens"),
+        ("timeout", "timeout"),
+        ("model_concurrency", "concurrency"),
+        ("retry_timeouts", "retry_timeouts"),
+        ("api_key_env", "key_env"),
+    ):
+        value = getattr(args, flag, None)
+        if value is not None:
+            changes[name] = value
+    if getattr(args, "price", None):
+        changes["prices"] = {**base.prices, **_prices(args.price)}
+    if not changes:
+        return base
+    try:
+        return ModelSettings.model_validate({**base.model_dump(), **changes})
+    except ValueError as exc:
+        first = exc.errors()[0] if hasattr(exc, "errors") else {"loc": ("?",), "msg": str(exc)}  # type: ignore[union-attr]
+        raise InputError(f"invalid model setting {first['loc'][0]}: {first['msg']}") from exc
+
+
+def check_prices(models: ModelSettings, limits: Limits | None, err: TextIO | None = None) -> list[str]:
+    """Models of this swarm whose price is unknown. With ``--max-cost`` that is an error
+    (the limit could never fire); otherwise it is said once on ``err``."""
+    from swarm_star.llm import resolve_endpoint
+    from swarm_star.llm.prices import PriceBook
+
+    endpoint = resolve_endpoint(models)
+    book = PriceBook(models.prices, endpoint)
+    names = {endpoint.default_model or models.default_model}
+    for role in ("planner", "router", "worker", "reviewer"):
+        if getattr(models, role, None):
+            names.update(models.models_for(role))
+    unknown = sorted(m for m in names if not book.known(m))
+    if unknown and limits is not None and limits.max_cost is not None:
+        raise ConfigError(
+            f"--max-cost needs prices, and none is known for {', '.join(unknown)}: "
+            f"give one with --price {unknown[0]}=IN,OUT (USD per 1M tokens)"
+        )
+    if unknown and err is not None:
+        err.write(f"note: no known price for {', '.join(unknown)}: its cost is not counted (set one with --price)\n")
+    return unknown
+
+
+def add_model_commands(sub: Any) -> None:
+    from swarm_star.cli import _limit_flags
+
+    p = sub.add_parser(
+        "doctor",
+        help="probe the model endpoint once: reachable, model, structured-output mode, latency",
+        description="Send one small structured request to the configured endpoint and report what works.",
+    )
+    p.add_argument("--model", metavar="M", help="model to probe (default: the configured one)")
+    p.add_argument("--base-url", metavar="URL", help="OpenAI-compatible endpoint")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_model_flags(p)
+
+    p = sub.add_parser(
+        "retry",
+        help="re-run failed nodes (one node, or every failed node) and re-review above them",
+        description="Re-open failed nodes: a failed leaf runs again, a failed manager re-reviews; "
+        "finished or failed managers above them re-review once they are done. Recorded in the history.",
+    )
+    p.add_argument("swarm_id")
+    p.add_argument("node", nargs="?", help="retry the failed nodes in this node's subtree (default: the whole tree)")
+    _limit_flags(p)
+    add_model_flags(p)
+
+
+# doctor
+
+
+async def _probe(models: ModelSettings, model: str | None) -> dict[str, Any]:
+    from pydantic import BaseModel
+
+    from swarm_star.llm import LLMClient, resolve_endpoint
+
+    class Probe(BaseModel):
+        ok: bool
+        word: str
+
+    endpoint = resolve_endpoint(models)
+    client = LLMClient(endpoint, models)
+    report: dict[str, Any] = {
+        "endpoint": endpoint.url,
+        "loopback": endpoint.loopback,
+        "key": "none" if endpoint.api_key == "no-key-needed" else "set",
+        "concurrency": client.concurrency,
+        "timeout_s": models.timeout,
+        "retry_timeouts": client.retry_timeouts,
+    }
+    try:
+        try:
+            listed = await asyncio.wait_for(client._client.models.list(), models.timeout)
+            report["models"] = [m.id for m in listed.data][:20]
+        except Exception as exc:  # an endpoint without /models is still usable; the chat probe decides
+            report["models_error"] = client.redact(f"{type(exc).__name__}: {exc}")[:200]
+        # a local server usually serves one model under its own name: probe that one
+        listed_first = (report.get("models") or [None])[0] if endpoint.loopback else None
+        name = model or listed_first or client.model_for("worker")
+        report["model"] = name
+        started = time.perf_counter()
+        try:
+            result = await client.chat(
+                [{"role": "user", "content": 'Reply with {"ok": true, "word": "ready"}.'}],
+                schema=Probe,
+                model=name,
+                max_tokens=48,
+                purpose="doctor probe",
+            )
+        except ModelError as exc:
+            report.update(reachable=not isinstance(exc, ModelUnreachable), error=str(exc))
+            partial = getattr(exc, "partial", None)
+            if partial is not None:
+                report["attempts"] = [a.model_dump(exclude_defaults=True) for a in partial.attempt_log]
+            return report
+        report.update(
+            reachable=True,
+            mode=result.mode,
+            latency_s=round(time.perf_counter() - started, 3),
+            tokens=result.usage.tokens,
+            attempts=[a.model_dump(exclude_defaults=True) for a in result.attempt_log],
+            price=client.prices.source(name),
+        )
+        return report
+    finally:
+        await client.aclose()
+
+
+def cmd_doctor(args: argparse.Namespace, out: TextIO) -> int:
+    base = ModelSettings(base_url=args.base_url, **({"default_model": args.model} if args.model else {}))
+    models = model_settings_from(args, base)
+    report = asyncio.run(_probe(models, args.model))
+    ok = "mode" in report
+    if args.json:
+        out.write(json.dumps(report, indent=2) + "\n")
+        return 0 if ok else 1
+    where = "loopback" if report["loopback"] else "remote"
+    out.write(f"endpoint     {report['endpoint']} ({where}, key: {report['key']})\n")
+    if "models" in report:
+        out.write(f"models       {', '.join(report['models']) or '(none listed)'}\n")
+    out.write(f"model        {report.get('model')}\n")
+    if not ok:
+        out.write(f"reachable    {'yes' if report.get('reachable') else 'no'}\n")
+        out.write(f"error        {report.get('error')}\n")
+        return 1
+    rejected = [a for a in report["attempts"] if a.get("status") and a["status"] != 200]
+    steps = "; ".join(f"{a.get('mode')} rejected ({a['status']})" for a in rejected)
+    out.write("reachable    yes\n")
+    out.write(f"structured   {report['mode']}{f' ({steps})' if steps else ''}\n")
+    out.write(f"round trip   {report['latency_s']:.2f} s ({report['tokens']} tokens)\n")
+    out.write(f"price        {report['price']}\n")
+    retry = "yes" if report["retry_timeouts"] else "no"
+    out.write(
+        f"calls        {report['concurrency']} in flight, {report['timeout_s']:g} s deadline, "
+        f"timed-out calls retried: {retry}\n"
+    )
+    return 0
+
+
+# retry
+
+
+def cmd_retry(args: argparse.Namespace, out: TextIO) -> int:
+    from swarm_star.api import Swarm
+    from swarm_star.cli import _limits_from, _run_swarm
+    from swarm_star.engine.engine import retry_targets
+
+    with Swarm.open(args.swarm_id, space=args.space, backend=args.store, user_id=args.user) as swarm:
+        state = swarm.state
+        if args.node is not None and args.node not in state.nodes:
+            raise InputError(f"no node {args.node!r} in swarm {swarm.id}")
+        targets = retry_targets(state, args.node)
+        if not targets:
+            where = f"node {args.node}'s subtree" if args.node else f"swarm {swarm.id}"
+            raise InputError(f"nothing to retry: no failed node in {where}")
+        limits = _limits_from(args, state.limits)
+        models = model_settings_from(args, swarm.settings.models)
+        check_prices(models, limits or state.limits, None if args.json else sys.stderr)
+        if not args.json:
+            out.write(f"retrying {', '.join(targets)}\n")
+        return _run_swarm(swarm, args, limits, out, retry=targets, models=models)
+
+
+MODEL_COMMANDS = {"doctor": cmd_doctor, "retry": cmd_retry}

@@ -1,0 +1,122 @@
+"""A small HTTP proxy in front of a real model server that counts what the server did.
+
+The real-model tier and the SmolLM2 benchmark put it between Swarm Star and
+``llama_cpp.server`` to check the swarm's own accounting against the server's:
+requests answered (by status), tokens the server reported in its usage, and
+whether every request carried ``max_tokens``. It forwards bodies unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+__all__ = ["CountingProxy"]
+
+
+@dataclass
+class CountingProxy:
+    """Start with ``start()`` (returns the proxy's base URL, ``.../v1``); ``stop()`` ends it."""
+
+    upstream: str  # e.g. http://127.0.0.1:8000 (no /v1)
+    requests: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    without_max_tokens: int = 0
+    max_tokens_seen: list[int] = field(default_factory=list)
+    response_formats: Counter[str] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def start(self) -> str:
+        ready = threading.Event()
+
+        def serve() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            app = web.Application(client_max_size=64 * 1024 * 1024)
+            app.router.add_route("*", "/{tail:.*}", self._forward)
+            runner = web.AppRunner(app, access_log=None)
+            loop.run_until_complete(runner.setup())
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            loop.run_until_complete(site.start())
+            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(runner.cleanup())
+            loop.close()
+
+        self._thread = threading.Thread(target=serve, name="counting-proxy", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def _note_request(self, body: dict[str, Any]) -> None:
+        with self._lock:
+            self.requests += 1
+            if isinstance(body.get("max_tokens"), int):
+                self.max_tokens_seen.append(body["max_tokens"])
+            else:
+                self.without_max_tokens += 1
+            fmt = body.get("response_format") or {}
+            kind = fmt.get("type", "text")
+            self.response_formats["json_object_schema" if kind == "json_object" and "schema" in fmt else kind] += 1
+
+    def _note_response(self, status: int, data: Any) -> None:
+        usage = data.get("usage") if isinstance(data, dict) else None
+        with self._lock:
+            self.statuses[status] += 1
+            if isinstance(usage, dict):
+                self.prompt_tokens += int(usage.get("prompt_tokens") or 0)
+                self.completion_tokens += int(usage.get("completion_tokens") or 0)
+
+    async def _forward(self, request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        chat = request.path.endswith("/chat/completions")
+        if chat:
+            try:
+                self._note_request(json.loads(raw))
+            except ValueError:
+                self._note_request({})
+        headers = {k: v for k, v in request.headers.items() if k.lower() in ("content-type", "authorization")}
+        timeout = aiohttp.ClientTimeout(total=None)
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.request(request.method, self.upstream + request.path_qs, data=raw, headers=headers) as upstream,
+        ):
+            body = await upstream.read()
+            if chat:
+                try:
+                    data = json.loads(body)
+                except ValueError:
+                    data = None
+                self._note_response(upstream.status, data)
+            return web.Response(
+                body=body, status=upstream.status, content_type=upstream.content_type or "application/json"
+            )
