@@ -494,3 +494,31 @@ async def test_a_later_round_is_planned_with_the_earlier_results(tmp_path: Path,
     assert "The previous round achieved" in second and "Answer to: write an essay" in second
     # both rounds end up in the report
     assert outcome.report.startswith("partial")
+
+
+async def test_large_memory_is_walked_with_the_memory_router(tmp_path: Path, model_server: Any) -> None:
+    class PicksF3(ScriptedModel):
+        def _routechoice(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
+            if "tree of memory" not in json.dumps(request["messages"]):
+                return super()._routechoice(request, directive, schema)
+            options = schema["properties"]["choice"]["enum"]
+            for want in ("context", "File f3.md"):
+                if want in options:
+                    return {"choice": want, "reason": ""}
+            return {"choice": "none", "reason": ""}
+
+    files = []
+    for i in range(6):
+        path = tmp_path / f"f{i}.md"
+        path.write_text(f"file {i} says " + "lorem ipsum dolor " * 60)
+        files.append(path)
+    server = model_server(PicksF3(), keep_log=True)
+    swarm = Swarm.create("summarise the files", space=tmp_path / "space", context_files=files)
+    assert (await run(swarm, server)).status == "finished"
+    memory_walks = [p for _, p in requests(server, "RouteChoice") if "tree of memory" in p]
+    assert memory_walks
+    [(_, answer)] = requests(server, None)
+    known = answer.split("Known context (from memory):\\n", 1)[1]
+    assert known.startswith("- File f3.md: file 3 says")
+    assert len(known) < 3200  # bounded: not every file fits
+    assert sum(f"file {i} says" in known for i in range(6)) < 6
