@@ -8,7 +8,12 @@ Layout (Markdown); the outcome comes first, so the first paragraph is the answer
     1. <sub-directive> -- done by core/answer
        <its report, shortened>
        Written: workspace:pkg/a.py@1a2b3c4d5e
-    2. <sub-directive> -- FAILED: <error>
+    2. <sub-directive> -- done by planning/delegate
+       2.1. <a part of the nested plan> -- done by core/answer
+    3. <sub-directive> -- FAILED: <error>
+
+    ## Asked the user
+    - <question> -- <answer>
 
     ## Written to the workspace (<path>)
     - 1a2b3c4d5e Add parser (pkg/a.py)
@@ -48,6 +53,40 @@ def parts_of(nodes: Mapping[str, SwarmNode], manager_id: str) -> list[tuple[int,
         elif child.role == NodeRole.MANAGER:
             out.extend(parts_of(nodes, child.id))
     return out
+
+
+def _nested_manager(nodes: Mapping[str, SwarmNode], router: SwarmNode) -> SwarmNode | None:
+    """The manager a delegated part handed its directive to, if any."""
+    for action_id in reversed(router.children):
+        for child_id in nodes[action_id].children:
+            if nodes[child_id].role == NodeRole.MANAGER:
+                return nodes[child_id]
+    return None
+
+
+def _part_lines(
+    nodes: Mapping[str, SwarmNode], memory: Mapping[str, SaveMemory], manager_id: str, prefix: str, indent: str
+) -> list[str]:
+    lines: list[str] = []
+    parts = parts_of(nodes, manager_id)
+    rounds = {r for r, _ in parts}
+    for number, (round_no, router) in enumerate(parts, 1):
+        label = f" (round {round_no})" if len(rounds) > 1 else ""
+        head = f"{indent}{prefix}{number}. {_short(router.directive, 160)}{label}"
+        if router.status == NodeStatus.TERMINATED:
+            lines.append(f"{head} — done by {_doer(nodes, router)}")
+            lines.append(f"{indent}   {_short(router.report or '', PART_REPORT_CHARS)}")
+        elif router.status == NodeStatus.FAILED:
+            lines.append(f"{head} — FAILED: {_short(router.error or '', 240)}")
+        else:
+            lines.append(f"{head} — {router.status.value}")
+        written = _written(memory, router)
+        if written:
+            lines.append(f"{indent}   Written: {', '.join(written)}")
+        nested = _nested_manager(nodes, router)
+        if nested is not None and len(indent) < 12:
+            lines += _part_lines(nodes, memory, nested.id, f"{prefix}{number}.", indent + "   ")
+    return lines
 
 
 def _doer(nodes: Mapping[str, SwarmNode], router: SwarmNode) -> str:
@@ -90,24 +129,12 @@ def compose_final_report(
 ) -> str:
     """The readable document the root reports."""
     lines = [outcome.strip(), ""]
-    parts = parts_of(nodes, manager_id)
+    parts = _part_lines(nodes, memory, manager_id, "", "")
     if parts:
-        lines += ["## Parts", ""]
-        rounds = {r for r, _ in parts}
-        for number, (round_no, router) in enumerate(parts, 1):
-            label = f" (round {round_no})" if len(rounds) > 1 else ""
-            head = f"{number}. {_short(router.directive, 160)}{label}"
-            if router.status == NodeStatus.TERMINATED:
-                lines.append(f"{head} — done by {_doer(nodes, router)}")
-                lines.append(f"   {_short(router.report or '', PART_REPORT_CHARS)}")
-            elif router.status == NodeStatus.FAILED:
-                lines.append(f"{head} — FAILED: {_short(router.error or '', 240)}")
-            else:
-                lines.append(f"{head} — {router.status.value}")
-            written = _written(memory, router)
-            if written:
-                lines.append(f"   Written: {', '.join(written)}")
-        lines.append("")
+        lines += ["## Parts", "", *parts, ""]
+    asked = [(q.text, q.answer) for n in nodes.values() for q in n.questions if q.answer is not None]
+    if asked:
+        lines += ["## Asked the user", "", *(f"- {_short(q, 200)} — {_short(a or '', 300)}" for q, a in asked), ""]
     commits = workspace_commits(workspace) if workspace is not None else []
     if commits:
         lines += [f"## Written to the workspace ({workspace})", "", *(f"- {c}" for c in commits), ""]

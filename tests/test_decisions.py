@@ -522,3 +522,24 @@ async def test_large_memory_is_walked_with_the_memory_router(tmp_path: Path, mod
     assert known.startswith("- File f3.md: file 3 says")
     assert len(known) < 3200  # bounded: not every file fits
     assert sum(f"file {i} says" in known for i in range(6)) < 6
+
+
+async def test_the_final_report_shows_nested_parts_and_answers(tmp_path: Path, model_server: Any) -> None:
+    script = ScriptedModel(
+        plans={"city": "How big is the city?", "design districts": ["north side", "south side"]},
+        plans_after_answer={"city": ["design districts", "plan transport"]},
+        routes={"design districts": "planning/delegate"},
+    )
+    server = model_server(script)
+    swarm = Swarm.create("build a city", space=tmp_path)
+    outcome = await run(swarm, server)
+    assert outcome.status == "questions"
+    [(_, question)] = swarm.questions()
+    swarm.answer(question.id, "forty thousand people")
+    outcome = await run(swarm, server)
+    assert outcome.status == "finished"
+    report = outcome.report
+    assert "1. design districts — done by planning/delegate" in report
+    assert "   1.1. north side — done by core/answer" in report and "   1.2. south side" in report
+    assert "2. plan transport — done by core/answer" in report
+    assert "## Asked the user\n\n- How big is the city? — forty thousand people" in report
