@@ -543,3 +543,36 @@ async def test_the_final_report_shows_nested_parts_and_answers(tmp_path: Path, m
     assert "   1.1. north side — done by core/answer" in report and "   1.2. south side" in report
     assert "2. plan transport — done by core/answer" in report
     assert "## Asked the user\n\n- How big is the city? — forty thousand people" in report
+
+
+class UtilPicker(ScriptedModel):
+    """Util walks go to files/list_files when offered, else text/word_count."""
+
+    def _routechoice(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
+        if "tree of utils" not in json.dumps(request["messages"]):
+            return super()._routechoice(request, directive, schema)
+        options = schema["properties"]["choice"]["enum"]
+        for want in ("files", "list_files", "text", "word_count"):
+            if want in options:
+                return {"choice": want, "reason": ""}
+        return {"choice": "none", "reason": ""}
+
+
+async def test_workspace_utils_are_offered_only_once_a_workspace_exists(tmp_path: Path, model_server: Any) -> None:
+    routes = {"script": "code/write_python", "workspace files": "utils/use_util"}
+    plan = ["write the hello script", {"task": "list the workspace files", "after": [1]}]
+    server = model_server(UtilPicker(plans={"hello": plan}, routes=routes), keep_log=True)
+    swarm = Swarm.create("hello project", space=tmp_path)
+    assert (await run(swarm, server)).status == "finished"
+    [lister] = nodes_by(swarm, "utils.use_util")
+    assert lister.report == "list_files: write_the_hello_script.py"
+    util_menus = [p for _, p in requests(server, "RouteChoice") if "tree of utils" in p]
+    assert util_menus and "- files/" in util_menus[0]
+
+    server2 = model_server(UtilPicker(plans={"count": ["list the workspace files"]}, routes=routes), keep_log=True)
+    swarm2 = Swarm.create("count things", space=tmp_path)
+    assert (await run(swarm2, server2)).status == "finished"
+    menus = [p for _, p in requests(server2, "RouteChoice") if "tree of utils" in p]
+    assert menus and not any("- files/" in m or "- git/" in m for m in menus)
+    [counter] = nodes_by(swarm2, "utils.use_util")
+    assert counter.report.startswith("word_count")
