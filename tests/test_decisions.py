@@ -576,3 +576,25 @@ async def test_workspace_utils_are_offered_only_once_a_workspace_exists(tmp_path
     assert menus and not any("- files/" in m or "- git/" in m for m in menus)
     [counter] = nodes_by(swarm2, "utils.use_util")
     assert counter.report.startswith("word_count")
+
+
+async def test_a_prerequisite_with_a_junk_report_skips_its_dependent(tmp_path: Path, model_server: Any) -> None:
+    class JunkSummary(ScriptedModel):
+        def _followup(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
+            return {"enough": True, "follow_up": "", "summary": "Report"}
+
+    plan = [{"task": "ask the user for the colour"}, {"task": "paint the wall", "after": [1]}]
+    script = JunkSummary(plans={"wall": plan}, routes={"ask the user": "interaction/ask_user_questions"})
+    server = model_server(script)
+    swarm = Swarm.create("wall painting", space=tmp_path)
+    assert (await run(swarm, server)).status == "questions"
+    [(_, question)] = swarm.questions()
+    swarm.answer(question.id, "blue")
+    await run(swarm, server)
+    tree = swarm.tree()
+    paint = tree.nodes["0.0.1"]
+    assert paint.directive == "paint the wall" and paint.children == []
+    assert paint.status == NodeStatus.FAILED and "reported nothing usable (a placeholder" in paint.error
+    # the junk report is not kept as a result, and the next round re-plans with the errors
+    assert not [e for e in tree.memory.values() if e.folder == "results" and e.content == "Report"]
+    assert "reported nothing usable" in tree.nodes["0.0.2"].context["previous_errors"]

@@ -48,6 +48,7 @@ from swarm_star.models import (
     UserAnswer,
 )
 from swarm_star.models.operations import SETTLING_KINDS, Operation
+from swarm_star.quality import report_junk
 from swarm_star.spaces import Space
 from swarm_star.state.history import SwarmLog
 from swarm_star.state.lease import OwnerLease
@@ -174,10 +175,13 @@ class Engine:
             prereq = self.state.nodes.get(prereq_id)
             if prereq is None:
                 return False, f"skipped: its prerequisite {prereq_id} does not exist"
+            what = " ".join(prereq.directive.split())[:80]
             if prereq.status == NodeStatus.FAILED:
-                what = " ".join(prereq.directive.split())[:80]
                 why = " ".join((prereq.error or "").split())[:200]
                 return False, f"skipped: its prerequisite {prereq_id} ({what!r}) failed: {why}"
+            junk = report_junk(prereq.report) if prereq.status == NodeStatus.TERMINATED else None
+            if junk is not None:
+                return False, f"skipped: its prerequisite {prereq_id} ({what!r}) reported nothing usable ({junk})"
             waits = waits or not prereq.status.done
         return waits, None
 
@@ -185,6 +189,8 @@ class Engine:
         """Every finished action and manager leaves its report in ``results/`` of the memory space."""
         if node.role not in (NodeRole.ACTION, NodeRole.MANAGER) or node.parent_id is None:
             return
+        if report_junk(node.report) is not None:
+            return  # nothing worth finding later
         what = " ".join(node.directive.split())[:60]
         self.emit(
             SaveMemory(
