@@ -598,3 +598,23 @@ async def test_a_prerequisite_with_a_junk_report_skips_its_dependent(tmp_path: P
     # the junk report is not kept as a result, and the next round re-plans with the errors
     assert not [e for e in tree.memory.values() if e.folder == "results" and e.content == "Report"]
     assert "reported nothing usable" in tree.nodes["0.0.2"].context["previous_errors"]
+
+
+async def test_after_may_name_parts_by_text_or_number_string(tmp_path: Path, model_server: Any) -> None:
+    plan = [
+        "gather the data",
+        {"task": "analyse the data", "after": ["gather the data"]},
+        {"task": "write the summary", "after": ["2"]},
+        {"task": "publish it", "after": ["part 3", "gather the data"]},
+    ]
+    server = model_server(ScriptedModel(plans={"texty": plan}))
+    swarm = Swarm.create("texty plan", space=tmp_path)
+    assert (await run(swarm, server)).status == "finished"
+    routers = {n.directive: n for n in nodes_by(swarm, "routing.route_action")}
+    gather, analyse, summary, publish = (routers[k] for k in [p if isinstance(p, str) else p["task"] for p in plan])
+    assert analyse.context["after"] == [gather.id] and summary.context["after"] == [analyse.id]
+    assert publish.context["after"] == [gather.id, summary.id]
+    bad = Swarm.create("texty bad", space=tmp_path)
+    server2 = model_server(ScriptedModel(plans={"texty bad": [{"task": "analyse it", "after": ["the moon"]}]}))
+    outcome = await run(bad, server2)
+    assert outcome.status == "failed" and "needs 'the moon', which is not a part of this plan" in outcome.reason

@@ -42,7 +42,9 @@ class Part(BaseModel):
     """One sub-directive and the parts it needs first."""
 
     task: str = Field(description="the sub-directive, a complete instruction")
-    after: list[int] = Field(default_factory=list, description="numbers (1-based) of parts that must finish first")
+    after: list[int | str] = Field(
+        default_factory=list, description="numbers (1-based) of the parts that must finish first"
+    )
 
 
 class Plan(BaseModel):
@@ -135,6 +137,18 @@ async def plan(ctx: ActionContext, asked: list[Any]) -> list[Any]:
     return [ctx.fail(f"no usable plan after asking twice: {rejected}")]
 
 
+def _part_number(ref: int | str, items: list[Part]) -> int | None:
+    """A reference as a part number: an int, digits ("2", "part 2"), or a part's own text."""
+    if isinstance(ref, int):
+        return ref
+    text = ref.strip()
+    digits = text.lower().removeprefix("part").strip().lstrip("#")
+    if digits.isdigit():
+        return int(digits)
+    key = normalize_directive(text)
+    return next((i for i, item in enumerate(items, 1) if normalize_directive(item.task) == key), None)
+
+
 def validate_plan(ctx: ActionContext, proposed: list[Part | str]) -> list[tuple[str, list[int]]]:
     """Usable parts as ``(task, indices of prerequisites)``, or PlanRejected saying why.
 
@@ -167,7 +181,10 @@ def validate_plan(ctx: ActionContext, proposed: list[Part | str]) -> list[tuple[
     graph: dict[int, set[int]] = {}
     for number in kept:
         needs: set[int] = set()
-        for ref in items[number - 1].after:
+        for given in items[number - 1].after:
+            ref = _part_number(given, items)
+            if ref is None:
+                raise PlanRejected(f"part {number} needs {given!r}, which is not a part of this plan")
             if ref == number:
                 raise PlanRejected(f"part {number} lists itself in 'after'")
             if not 1 <= ref <= len(items):
@@ -176,10 +193,9 @@ def validate_plan(ctx: ActionContext, proposed: list[Part | str]) -> list[tuple[
                 needs.add(ref)
         graph[number] = needs
     try:
-        order = list(graphlib.TopologicalSorter(graph).static_order())
+        graphlib.TopologicalSorter(graph).prepare()  # raises on a cycle, naming it
     except graphlib.CycleError as exc:
         cycle = " -> ".join(str(n) for n in exc.args[1])
         raise PlanRejected(f"the parts depend on each other in a cycle ({cycle})") from exc
-    del order
     numbers = list(kept)
     return [(kept[n], sorted(numbers.index(r) for r in graph[n])) for n in numbers]
