@@ -110,7 +110,12 @@ def _render(entry: SaveMemory) -> str:
 
 async def relevant_memory(ctx: ActionContext, *, budget: int = MEMORY_BUDGET, use_router: bool = True) -> str:
     """Memory entries worth showing this node, within ``budget`` characters."""
-    candidates = [e for e in ctx.memory() if _visible(ctx, e)]
+    shown = tuple(p.id for p in prerequisites(ctx))  # their reports have a section of their own
+    candidates = [
+        e
+        for e in ctx.memory()
+        if _visible(ctx, e) and not any(e.node_id == s or e.node_id.startswith(s + ".") for s in shown)
+    ]
     if not candidates:
         return ""
     rendered = [_render(e) for e in candidates]
