@@ -36,6 +36,7 @@ SPEC = LeafSpec(
 ASK = "interaction.ask_user_questions"
 SELF = "planning.decompose_directive"
 MAX_SUBDIRECTIVES = 8
+EARLIER_CHARS = 3000
 
 
 class Part(BaseModel):
@@ -89,9 +90,10 @@ async def plan(ctx: ActionContext, asked: list[Any]) -> list[Any]:
     briefing = await brief(ctx)
     earlier = ""
     if ctx.node.context.get("previous_report"):
-        earlier += f"\n\nThe previous round achieved:\n{ctx.node.context['previous_report']}"
+        earlier += f"\n\nThe previous round achieved:\n{str(ctx.node.context['previous_report'])[:EARLIER_CHARS]}"
     if ctx.node.context.get("previous_errors"):
-        earlier += f"\n\nThe previous round failed like this (plan differently):\n{ctx.node.context['previous_errors']}"
+        errors = str(ctx.node.context["previous_errors"])[:EARLIER_CHARS]
+        earlier += f"\n\nThe previous round failed like this (plan differently):\n{errors}"
     messages = [
         {
             "role": "system",
