@@ -108,8 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--context",
         action="append",
         default=[],
-        metavar="FILE",
-        help="context file for the memory space (repeatable)",
+        metavar="PATH",
+        help="context file, folder or git repository for the memory space (repeatable)",
     )
     p.add_argument("--swarm-id", metavar="ID", help="choose the swarm id (default: time-based)")
     p.add_argument("--model", metavar="M", help="model for every role")

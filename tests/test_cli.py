@@ -25,7 +25,7 @@ def server(model_server, monkeypatch):  # type: ignore[no-untyped-def]
     for name in ("OPENAI_API_KEY", "OPENROUTER_API_KEY", "OPENAI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     script = ScriptedModel(
-        plans={"trip": ["book a hotel", "ask the user about dates"], "simple": ["a", "b"]},
+        plans={"trip": ["book a hotel", "ask the user about dates"], "simple": ["part a", "part b"]},
         routes={"ask the user": "interaction/ask_user_questions"},
     )
     return model_server(script)

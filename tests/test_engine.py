@@ -145,7 +145,7 @@ async def test_rounds_are_bounded(tmp_path: Path, model_server) -> None:
 
 
 async def test_limit_stops_and_resume_with_raised_limit_finishes(tmp_path: Path, model_server) -> None:
-    server = model_server(ScriptedModel(plans={"big": [f"p{i}" for i in range(6)]}))
+    server = model_server(ScriptedModel(plans={"big": [f"part {i}" for i in range(6)]}))
     swarm = Swarm.create("big job", space=tmp_path, settings=SwarmSettings(limits=Limits(max_calls=5)))
     outcome = await run(swarm, server)
     assert outcome.status == "limit" and "max_calls" in outcome.reason
@@ -163,7 +163,7 @@ async def test_limit_stops_and_resume_with_raised_limit_finishes(tmp_path: Path,
 
 
 async def test_node_and_depth_limits(tmp_path: Path, model_server) -> None:
-    server = model_server(ScriptedModel(plans={"wide": [f"w{i}" for i in range(8)]}))
+    server = model_server(ScriptedModel(plans={"wide": [f"wing {i}" for i in range(8)]}))
     swarm = Swarm.create("wide job", space=tmp_path, settings=SwarmSettings(limits=Limits(max_nodes=5)))
     outcome = await run(swarm, server)
     assert outcome.status == "limit" and "max_nodes" in outcome.reason
@@ -193,9 +193,12 @@ async def test_router_backtracks_then_fails_clearly(tmp_path: Path, model_server
     assert router.status == NodeStatus.FAILED
     assert "no action fits" in router.error and "nothing fits in code" in router.error
     assert "nothing fits in memory" in router.error
-    # the failure is reported to the review, not hidden; root still reports
-    assert outcome.status == "finished"
-    assert script.calls["RouteChoice"] == 5  # top, code, top, memory, top
+    # every part failed: re-planned within max_rounds, then the swarm fails with the errors (never "finished")
+    assert outcome.status == "failed"
+    assert "every part failed" in outcome.reason and "no action fits" in outcome.reason
+    managers = [n for n in tree.nodes.values() if n.action_id == "planning.decompose_directive"]
+    assert [m.context["round"] for m in managers] == [1, 2, 3]
+    assert script.calls["RouteChoice"] == 5 * 3  # per round: top, code, top, memory, top
 
 
 async def test_write_python_commits_and_refuses_escape(tmp_path: Path, model_server) -> None:
@@ -305,7 +308,7 @@ async def test_refusal_fails_cleanly(tmp_path: Path, model_server) -> None:
 
 
 async def test_server_without_json_schema_falls_back(tmp_path: Path, model_server) -> None:
-    server = model_server(ScriptedModel(plans={"two": ["a", "b"]}), reject_json_schema=True, keep_log=True)
+    server = model_server(ScriptedModel(plans={"two": ["part a", "part b"]}), reject_json_schema=True, keep_log=True)
     swarm = Swarm.create("two things", space=tmp_path)
     outcome = await run(swarm, server)
     assert outcome.status == "finished"
@@ -314,7 +317,7 @@ async def test_server_without_json_schema_falls_back(tmp_path: Path, model_serve
 
 
 async def test_no_api_key_in_store(tmp_path: Path, model_server) -> None:
-    server = model_server(ScriptedModel(plans={"x": ["a", "b"]}))
+    server = model_server(ScriptedModel(plans={"x": ["part a", "part b"]}))
     swarm = Swarm.create("x marks", space=tmp_path)
     outcome = await run(swarm, server)
     assert outcome.status == "finished"
@@ -325,7 +328,7 @@ async def test_no_api_key_in_store(tmp_path: Path, model_server) -> None:
 
 
 async def test_usage_rolls_up_and_cost_is_priced(tmp_path: Path, model_server) -> None:
-    server = model_server(ScriptedModel(plans={"priced": ["a", "b"]}))
+    server = model_server(ScriptedModel(plans={"priced": ["part a", "part b"]}))
     swarm = Swarm.create("priced job", space=tmp_path)
     outcome = await run(swarm, server, model={"default_model": "m1", "prices": {"m1": (1.0, 2.0)}})
     assert outcome.status == "finished"
@@ -339,7 +342,7 @@ async def test_usage_rolls_up_and_cost_is_priced(tmp_path: Path, model_server) -
 
 
 async def test_time_travel_rebuilds_earlier_tree(tmp_path: Path, model_server) -> None:
-    server = model_server(ScriptedModel(plans={"tt": ["a", "b", "c"]}))
+    server = model_server(ScriptedModel(plans={"tt": ["part a", "part b", "part c"]}))
     swarm = Swarm.create("tt job", space=tmp_path)
     await run(swarm, server)
     events = list(swarm.history())
@@ -354,7 +357,7 @@ async def test_time_travel_rebuilds_earlier_tree(tmp_path: Path, model_server) -
 async def test_second_runner_is_refused_while_first_runs(tmp_path: Path, model_server) -> None:
     from swarm_star.errors import ConflictError
 
-    server = model_server(ScriptedModel(plans={"slow": ["a", "b"]}), latency=0.3)
+    server = model_server(ScriptedModel(plans={"slow": ["part a", "part b"]}), latency=0.3)
     swarm = Swarm.create("slow job", space=tmp_path)
     other = Swarm.open(swarm.id, space=tmp_path)
     first = asyncio.create_task(run(swarm, server))

@@ -117,14 +117,16 @@ async def test_a_rerun_activation_replays_the_stored_broadcast(tmp_path: Path, m
     assert sum(farm.requests.values()) == sent
 
 
-async def test_without_a_hostfile_the_node_fails_clearly(tmp_path: Path, model_server: Any) -> None:
-    server = model_server(ScriptedModel(plans={"poll": ["poll the agents"]}, routes=ROUTES))
+async def test_without_a_hostfile_the_hostfile_actions_are_not_offered(tmp_path: Path, model_server: Any) -> None:
+    server = model_server(ScriptedModel(plans={"poll": ["poll the agents"]}, routes=ROUTES), keep_log=True)
     swarm = Swarm.create("poll", space=tmp_path)
     outcome = await _run(swarm, server)
-    node = _node(swarm, "swarm.hostfile_broadcast")
-    assert node.status == NodeStatus.FAILED
-    assert node.error == "no hostfile configured for this swarm (swarm-star run --hostfile FILE)"
-    assert outcome.status == "finished"  # the manager's review saw the failure and reported it
+    assert not [n for n in swarm.tree().nodes.values() if n.action_id.startswith("swarm.hostfile")]
+    menus = [json.dumps(r["messages"]) for r in server.log if "Options in" in json.dumps(r["messages"])]
+    assert menus and not any("hostfile_" in m for m in menus)
+    # the one part could not be routed in any round: the swarm fails and says why, it does not "finish"
+    assert outcome.status == "failed" and "every part failed" in (outcome.reason or "")
+    assert "no action fits" in (outcome.reason or "")
 
 
 async def test_a_broadcast_larger_than_the_call_budget_stops_before_sending(

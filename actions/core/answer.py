@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from swarm_star.briefing import brief
 from swarm_star.engine.context import ActionContext
+from swarm_star.quality import report_junk
 from swarm_star.spaces import LeafSpec
 
 SPEC = LeafSpec(
@@ -15,18 +17,19 @@ SPEC = LeafSpec(
 
 
 async def run(ctx: ActionContext) -> list[Any]:
-    notes = "\n".join(f"- {e.title}: {e.content[:500]}" for e in ctx.memory() if e.folder == "context")
+    briefing = await brief(ctx)
     reply = await ctx.ask_model(
         [
             {
                 "role": "system",
                 "content": "Do the task. Reply with the result only, complete and concise.",
             },
-            {"role": "user", "content": f"Task: {ctx.node.directive}\n\nKnown context:\n{notes}"},
+            {"role": "user", "content": f"Task: {ctx.node.directive}\n\n{briefing}".strip()},
         ],
         purpose="answer",
         role="worker",
     )
-    if not reply.strip():
-        return [ctx.fail("the model returned an empty answer")]
+    junk = report_junk(reply)
+    if junk is not None:
+        return [ctx.fail(f"the model's answer is unusable ({junk})")]
     return [ctx.terminate(reply.strip())]

@@ -1,11 +1,19 @@
-"""The root node: remember the directive and context, hand it to a manager, report."""
+"""The root node: remember the directive and context, hand it to a manager, report.
+
+Each context file is its own memory entry. The root finishes only with a real
+report: the manager's consolidated report, written out as a document (outcome,
+then the parts, then what was written where). A manager that ends with nothing
+usable fails the swarm instead of "finishing" empty.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from swarm_star.engine.context import ActionContext
+from swarm_star.final_report import compose_final_report
 from swarm_star.models import NodeRole
+from swarm_star.quality import report_junk
 from swarm_star.spaces import LeafSpec
 
 SPEC = LeafSpec(
@@ -24,6 +32,10 @@ async def run(ctx: ActionContext) -> list[Any]:
         ops.append(ctx.spawn(NodeRole.MANAGER, "planning.decompose_directive", ctx.node.directive, {"round": 1}))
         return ops
     last = children[-1]
-    if last.report is not None:
-        return [ctx.terminate(last.report)]
-    return [ctx.fail(f"manager failed: {last.error}")]
+    if last.report is None:
+        return [ctx.fail(f"manager failed: {last.error}")]
+    junk = report_junk(last.report)
+    if junk is not None:
+        return [ctx.fail(f"manager reported nothing usable ({junk})")]
+    memory = {e.entry_id: e for e in ctx.memory()}
+    return [ctx.terminate(compose_final_report(ctx.nodes, last.id, last.report, memory, ctx.workspace))]

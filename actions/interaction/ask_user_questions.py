@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from swarm_star.briefing import brief
 from swarm_star.engine.context import ActionContext
 from swarm_star.spaces import LeafSpec
 
@@ -39,7 +40,8 @@ async def run(ctx: ActionContext) -> list[Any]:
                 [
                     {
                         "role": "user",
-                        "content": f"Write one clear question to the user for: {ctx.node.directive}",
+                        "content": f"Write one clear question to the user for: {ctx.node.directive}"
+                        + (f"\n\n{briefing}" if (briefing := await brief(ctx)) else ""),
                     }
                 ],
                 purpose="phrase question",

@@ -6,7 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from swarm_star.briefing import brief
 from swarm_star.engine.context import ActionContext
+from swarm_star.quality import report_junk
 from swarm_star.spaces import LeafSpec
 
 SPEC = LeafSpec(
@@ -25,13 +27,16 @@ async def run(ctx: ActionContext) -> list[Any]:
         [
             {
                 "role": "user",
-                "content": f"Write a short titled note to remember for: {ctx.node.directive}",
+                "content": f"Write a short titled note to remember for: {ctx.node.directive}\n\n{await brief(ctx)}",
             }
         ],
         purpose="memory note",
         schema=MemoryNote,
     )
     title = note.title.strip() or ctx.node.directive[:60]
+    junk = report_junk(note.content)
+    if junk is not None:
+        return [ctx.fail(f"the note to remember is unusable ({junk})")]
     return [
         ctx.save_memory("results", title, note.content),
         ctx.terminate(f"remembered '{title}': {note.content}"),

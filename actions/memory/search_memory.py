@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from swarm_star.briefing import directive_chain
 from swarm_star.engine.context import ActionContext
 from swarm_star.spaces import LeafSpec
 from swarm_star.spaces.memory import memory_space
@@ -16,13 +17,15 @@ SPEC = LeafSpec(
 
 
 async def run(ctx: ActionContext) -> list[Any]:
-    space = memory_space(ctx.memory())
+    space = memory_space(ctx.memory(), ctx.nodes)
+    chain = directive_chain(ctx)
     result = await route(
         ctx,
         space,
         ctx.node.directive,
         purpose="memory route",
         max_backtracks=ctx.limits.max_backtracks,
+        context="Where the task comes from:\n" + "\n".join(chain) if len(chain) > 1 else "",
     )
     if result.leaf is None:
         return [ctx.terminate("nothing relevant in memory (" + "; ".join(result.trail) + ")")]

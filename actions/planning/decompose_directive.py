@@ -1,29 +1,51 @@
-"""The manager: plan a directive into parallel sub-directives, then review the results.
+"""The manager: plan a directive into sub-directives, then review the results.
 
 Phases follow from the node's children, so an interrupted activation resumes
 in the right one: no children -> plan (or ask first); only question children
 -> plan with their answers; work children -> review; a finished next round ->
-report its outcome.
+report its outcome (together with this round's).
+
+A plan lists parts; a part may name the parts it needs (``after``: their
+1-based numbers). Parts without prerequisites run in parallel; the engine
+starts a dependent part only when its prerequisites are done, and the part
+sees their reports. A plan is checked before anything is spawned: junk parts
+(empty, punctuation only, placeholders, error strings) and duplicates are
+dropped; a reference to a part that does not exist, or a cycle, rejects the
+plan. A rejected or empty plan is asked for once more with the reason; a
+second bad plan fails the manager with that reason.
 """
 
 from __future__ import annotations
 
+import graphlib
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from swarm_star.briefing import AFTER_KEY, brief
 from swarm_star.engine.context import ActionContext, normalize_directive
 from swarm_star.models import NodeRole
+from swarm_star.quality import directive_junk, report_junk
 from swarm_star.spaces import LeafSpec
 
 SPEC = LeafSpec(
     name="decompose_directive",
-    description="Manager: splits a directive into independent parallel sub-directives.",
+    description="Manager: splits a directive into sub-directives (parallel, or ordered where one needs another).",
     routable=False,
 )
 ASK = "interaction.ask_user_questions"
 SELF = "planning.decompose_directive"
 MAX_SUBDIRECTIVES = 8
+EARLIER_CHARS = 3000
+
+
+class Part(BaseModel):
+    """One sub-directive and the parts it needs first."""
+
+    task: str = Field(description="the sub-directive, a complete instruction")
+    after: list[int | str] = Field(
+        default_factory=list, description="numbers (1-based) of the parts that must finish first"
+    )
 
 
 class Plan(BaseModel):
@@ -31,76 +53,151 @@ class Plan(BaseModel):
 
     needs_context: bool = Field(description="true only if facts only the user has are missing")
     question: str = Field("", description="the question for the user, if needs_context")
-    subdirectives: list[str] = Field(default_factory=list, description="independent parts that can run in parallel")
+    subdirectives: list[Part | str] = Field(
+        default_factory=list,
+        description="the parts in order; a plain string is a part with no prerequisites",
+    )
+
+
+class PlanRejected(Exception):
+    """A plan that cannot be run; the message says why (shown to the planner and the user)."""
 
 
 async def run(ctx: ActionContext) -> list[Any]:
     children = ctx.children()
     work = [c for c in children if c.action_id != ASK]
     if work and work[-1].action_id == SELF:  # the next round finished: its outcome is ours
-        last = work[-1]
-        return (
-            [ctx.terminate(last.report)] if last.report is not None else [ctx.fail(f"next round failed: {last.error}")]
-        )
+        return next_round_outcome(ctx, work[-1])
     if work:
         review = ctx.actions.module("planning.review_reports")
         return await review.review(ctx, work)
     return await plan(ctx, [c for c in children if c.action_id == ASK])
 
 
+def next_round_outcome(ctx: ActionContext, last: Any) -> list[Any]:
+    """This round's report joined with the next round's, or what is left when it failed."""
+    before = str(last.context.get("previous_report") or "").strip()
+    if last.report is not None and not report_junk(last.report):
+        return [ctx.terminate(f"{before}\n\n{last.report.strip()}" if before else last.report.strip())]
+    error = last.error or f"it reported nothing usable ({report_junk(last.report)})"
+    if before:
+        return [ctx.terminate(f"{before}\n\n(A follow-up round failed: {error})")]
+    return [ctx.fail(f"next round failed: {error}")]
+
+
 async def plan(ctx: ActionContext, asked: list[Any]) -> list[Any]:
     answers = "\n".join(f"- {c.report}" for c in asked if c.report)
-    context = "\n".join(f"- {e.title}: {e.content[:300]}" for e in ctx.memory() if e.folder == "context")
-    decision = await ctx.ask_model(
-        [
-            {
-                "role": "system",
-                "content": "You are a manager. Split the directive into independent sub-directives "
-                f"that can run in parallel (at most {MAX_SUBDIRECTIVES}); a small directive is one "
-                "sub-directive. Ask the user only if facts only they have are missing.",
-            },
-            {
-                "role": "user",
-                "content": f"Directive: {ctx.node.directive}\n\nContext:\n{context}\n\n"
-                f"User answers:\n{answers or '(none)'}",
-            },
-        ],
-        purpose="plan",
-        role="planner",
-        schema=Plan,
-    )
-    if decision.needs_context and decision.question.strip() and not asked:
-        return [
-            ctx.spawn(
-                NodeRole.ACTION,
-                ASK,
-                decision.question.strip(),
-                {"question": decision.question.strip()},
-            )
-        ]
-    subs = unique_subdirectives(ctx, decision.subdirectives) or [ctx.node.directive]
-    return [
-        ctx.spawn(
-            NodeRole.ROUTER,
-            "routing.route_action",
-            sub,
-            {"round": ctx.node.context.get("round", 1)},
-        )
-        for sub in subs[:MAX_SUBDIRECTIVES]
+    briefing = await brief(ctx)
+    earlier = ""
+    if ctx.node.context.get("previous_report"):
+        earlier += f"\n\nThe previous round achieved:\n{str(ctx.node.context['previous_report'])[:EARLIER_CHARS]}"
+    if ctx.node.context.get("previous_errors"):
+        errors = str(ctx.node.context["previous_errors"])[:EARLIER_CHARS]
+        earlier += f"\n\nThe previous round failed like this (plan differently):\n{errors}"
+    messages = [
+        {
+            "role": "system",
+            "content": "You are a manager. Split the directive into sub-directives (at most "
+            f"{MAX_SUBDIRECTIVES}); a small directive is one sub-directive. Parts run in parallel "
+            "unless a part lists in 'after' the numbers of the parts whose results it needs. "
+            "Ask the user only if facts only they have are missing.",
+        },
+        {
+            "role": "user",
+            "content": f"Directive: {ctx.node.directive}\n\n{briefing or '(no further context)'}{earlier}\n\n"
+            f"User answers:\n{answers or '(none)'}",
+        },
     ]
-
-
-def unique_subdirectives(ctx: ActionContext, proposed: list[str]) -> list[str]:
-    """Drop empty ones, repeats among siblings, and repeats of ancestors' directives."""
-    seen = {normalize_directive(a.directive) for a in ctx.ancestors()}
-    own = normalize_directive(ctx.node.directive)
-    out: list[str] = []
-    for sub in proposed:
-        key = normalize_directive(sub)
-        if not key or key in seen:
+    rejected = ""
+    for attempt in (1, 2):
+        purpose = "plan" if attempt == 1 else "plan again"
+        decision = await ctx.ask_model(messages, purpose=purpose, role="planner", schema=Plan)
+        if decision.needs_context and decision.question.strip() and not asked:
+            return [ctx.spawn(NodeRole.ACTION, ASK, decision.question.strip(), {"question": decision.question.strip()})]
+        try:
+            parts = validate_plan(ctx, decision.subdirectives)
+        except PlanRejected as exc:
+            rejected = str(exc)
+            messages = [
+                *messages[:1],
+                {
+                    "role": "user",
+                    "content": f"{messages[1]['content']}\n\nYour previous plan was rejected: {rejected}. "
+                    "Give a corrected plan: complete, distinct instructions, 'after' only naming existing parts, "
+                    "no cycles.",
+                },
+            ]
             continue
-        if key == own and len(proposed) > 1:
-            continue  # the whole directive is not one of its own parts
+        spawns = [
+            ctx.spawn(NodeRole.ROUTER, "routing.route_action", task, {"round": ctx.node.context.get("round", 1)})
+            for task, _ in parts
+        ]
+        for spawn, (_, needs) in zip(spawns, parts, strict=True):
+            if needs:
+                spawn.context[AFTER_KEY] = [spawns[i].node_id for i in needs]
+        return spawns
+    return [ctx.fail(f"no usable plan after asking twice: {rejected}")]
+
+
+def _part_number(ref: int | str, items: list[Part]) -> int | None:
+    """A reference as a part number: an int, digits ("2", "part 2"), or a part's own text."""
+    if isinstance(ref, int):
+        return ref
+    text = ref.strip()
+    digits = text.lower().removeprefix("part").strip().lstrip("#")
+    if digits.isdigit():
+        return int(digits)
+    key = normalize_directive(text)
+    return next((i for i, item in enumerate(items, 1) if normalize_directive(item.task) == key), None)
+
+
+def validate_plan(ctx: ActionContext, proposed: list[Part | str]) -> list[tuple[str, list[int]]]:
+    """Usable parts as ``(task, indices of prerequisites)``, or PlanRejected saying why.
+
+    Junk and duplicate parts are dropped (a dependency on a dropped part is
+    dropped with it); an unknown reference or a cycle rejects the whole plan.
+    """
+    items = [p if isinstance(p, Part) else Part(task=p) for p in proposed]
+    own = normalize_directive(ctx.node.directive)
+    seen = {normalize_directive(a.directive) for a in ctx.ancestors()} - {own}
+    kept: dict[int, str] = {}  # 1-based number in the proposal -> task
+    dropped: list[str] = []
+    for number, item in enumerate(items, 1):
+        task = item.task.strip()
+        key = normalize_directive(task)
+        reason = directive_junk(task)
+        if reason is None and key in seen:
+            reason = "repeats another part or an enclosing directive"
+        if reason is None and key == own and len(items) > 1:
+            reason = "the whole directive is not one of its own parts"
+        if reason is not None:
+            dropped.append(f"part {number} {task[:40]!r}: {reason}")
+            continue
         seen.add(key)
-        out.append(sub.strip())
-    return out
+        kept[number] = task
+        if len(kept) == MAX_SUBDIRECTIVES:
+            break
+    if not kept:
+        detail = "; ".join(dropped) if dropped else "the plan had no parts"
+        raise PlanRejected(f"no usable sub-directive ({detail})")
+    graph: dict[int, set[int]] = {}
+    for number in kept:
+        needs: set[int] = set()
+        for given in items[number - 1].after:
+            ref = _part_number(given, items)
+            if ref is None:
+                raise PlanRejected(f"part {number} needs {given!r}, which is not a part of this plan")
+            if ref == number:
+                raise PlanRejected(f"part {number} lists itself in 'after'")
+            if not 1 <= ref <= len(items):
+                raise PlanRejected(f"part {number} needs part {ref}, which does not exist (parts 1-{len(items)})")
+            if ref in kept:
+                needs.add(ref)
+        graph[number] = needs
+    try:
+        graphlib.TopologicalSorter(graph).prepare()  # raises on a cycle, naming it
+    except graphlib.CycleError as exc:
+        cycle = " -> ".join(str(n) for n in exc.args[1])
+        raise PlanRejected(f"the parts depend on each other in a cycle ({cycle})") from exc
+    numbers = list(kept)
+    return [(kept[n], sorted(numbers.index(r) for r in graph[n])) for n in numbers]

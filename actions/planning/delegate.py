@@ -27,5 +27,6 @@ async def run(ctx: ActionContext) -> list[Any]:
     key = normalize_directive(ctx.node.directive)
     for ancestor in ctx.ancestors():
         if ancestor.action_id == "planning.decompose_directive" and normalize_directive(ancestor.directive) == key:
-            return [ctx.fail("this directive already has its own manager; it cannot be split further")]
+            # not a failure of the work: the router should pick a doing action instead
+            return [ctx.refuse("this directive already has its own manager; it cannot be split further")]
     return [ctx.spawn(NodeRole.MANAGER, "planning.decompose_directive", ctx.node.directive, {"round": 1})]

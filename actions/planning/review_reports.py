@@ -1,8 +1,15 @@
-"""Review a manager's finished children: report if the directive is met, else re-plan.
+"""Review a manager's finished children: report honestly, re-plan if needed.
 
-Failed children are shown to the reviewer as failures, never hidden. Re-plan
-rounds are bounded by ``limits.max_rounds``; the last round reports whatever
-it has, saying the directive was not fully met.
+What the review may conclude is bounded by what the children did:
+
+- every part failed (or reported nothing usable): no model call; re-plan the
+  same directive with the errors as context while ``limits.max_rounds``
+  allows, else fail with the children's errors;
+- some parts failed: the report says which and why;
+- the reviewer's report is empty or junk: the consolidated report is built
+  from the children's reports instead (never lost, never empty);
+- a junk or error-looking ``next_directive`` is ignored, never planned;
+- not met after the last round: the report says so.
 """
 
 from __future__ import annotations
@@ -11,8 +18,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from swarm_star.briefing import brief
 from swarm_star.engine.context import ActionContext
 from swarm_star.models import NodeRole, NodeStatus, SwarmNode
+from swarm_star.quality import directive_junk, report_junk
 from swarm_star.spaces import LeafSpec
 
 SPEC = LeafSpec(
@@ -20,6 +29,8 @@ SPEC = LeafSpec(
     description="Manager review: judges children's reports against the directive and re-plans if needed.",
     routable=False,
 )
+MANAGER = "planning.decompose_directive"
+CHILD_REPORT_CHARS = 1500
 
 
 class Review(BaseModel):
@@ -30,46 +41,101 @@ class Review(BaseModel):
     next_directive: str = Field("", description="what still needs doing, if not met")
 
 
+def _one_line(text: str, limit: int = 300) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def usable(child: SwarmNode) -> bool:
+    """A child that finished with a report worth passing on."""
+    return child.status == NodeStatus.TERMINATED and report_junk(child.report) is None
+
+
+def trouble(child: SwarmNode) -> str:
+    """Why a child gave nothing usable, in one line."""
+    if child.status == NodeStatus.FAILED:
+        return _one_line(child.error or "failed")
+    return f"reported nothing usable ({report_junk(child.report)})"
+
+
 def describe(children: list[SwarmNode]) -> str:
     lines = []
     for child in children:
-        if child.status == NodeStatus.FAILED:
-            lines.append(f"- [{child.id}] FAILED: {child.directive}\n  error: {child.error}")
+        if usable(child):
+            lines.append(f"- [{child.id}] {child.directive}\n  report: {(child.report or '')[:CHILD_REPORT_CHARS]}")
         else:
-            lines.append(f"- [{child.id}] {child.directive}\n  report: {child.report}")
+            lines.append(f"- [{child.id}] FAILED: {child.directive}\n  error: {trouble(child)}")
     return "\n".join(lines)
 
 
+def consolidate(children: list[SwarmNode]) -> str:
+    """A report made of the children's own reports (when the reviewer gave none)."""
+    good = [c for c in children if usable(c)]
+    if len(good) == 1:
+        return (good[0].report or "").strip()
+    return "\n\n".join(f"{_one_line(c.directive, 120)}:\n{(c.report or '').strip()}" for c in good)
+
+
+def failures_note(children: list[SwarmNode]) -> str:
+    bad = [c for c in children if not usable(c)]
+    if not bad:
+        return ""
+    lines = "\n".join(f"- {_one_line(c.directive, 120)}: {trouble(c)}" for c in bad)
+    return f"\n\nPartly done: {len(bad)} of {len(children)} parts failed:\n{lines}"
+
+
 async def review(ctx: ActionContext, children: list[SwarmNode]) -> list[Any]:
+    round_no = int(ctx.node.context.get("round", 1))
+    if not any(usable(c) for c in children):
+        errors = "; ".join(f"[{c.id}] {_one_line(c.directive, 80)}: {trouble(c)}" for c in children)
+        if round_no < ctx.limits.max_rounds:
+            return [
+                ctx.spawn(
+                    NodeRole.MANAGER,
+                    MANAGER,
+                    ctx.node.directive,
+                    {"round": round_no + 1, "previous_errors": errors},
+                )
+            ]
+        return [ctx.fail(f"every part failed (round {round_no} of {ctx.limits.max_rounds}): {errors}")]
+    briefing = await brief(ctx)
     verdict = await ctx.ask_model(
         [
             {
                 "role": "system",
-                "content": "You review the reports of parallel workers against the directive. "
-                "Write one consolidated report. If something essential is missing or failed, "
-                "say what still needs doing.",
+                "content": "You review the reports of workers against the directive. "
+                "Write one consolidated report of what was achieved (the content itself, not a "
+                "summary of who did what). If something essential is missing or failed, say what "
+                "still needs doing in next_directive.",
             },
             {
                 "role": "user",
-                "content": f"Directive: {ctx.node.directive}\n\nReports:\n{describe(children)}",
+                "content": f"Directive: {ctx.node.directive}\n\n{briefing}\n\nReports:\n{describe(children)}",
             },
         ],
         purpose="review",
         role="reviewer",
         schema=Review,
     )
-    round_no = int(ctx.node.context.get("round", 1))
+    report = verdict.report.strip()
+    if report_junk(report) is not None:
+        report = consolidate(children)
+    report += failures_note(children)
     next_directive = verdict.next_directive.strip()
-    if verdict.directive_met or not next_directive:
-        return [ctx.terminate(verdict.report)]
+    if next_directive and directive_junk(next_directive) is not None:
+        next_directive = ""
+    if verdict.directive_met:
+        return [ctx.terminate(report)]
+    if not next_directive:
+        return [ctx.terminate(f"{report}\n\n(The reviewer judged the directive not fully met.)")]
     if round_no >= ctx.limits.max_rounds:
-        return [ctx.terminate(f"{verdict.report}\n\n(Not fully met after {round_no} rounds: {next_directive})")]
+        return [ctx.terminate(f"{report}\n\n(Not fully met after {round_no} rounds: {next_directive})")]
     return [
         ctx.spawn(
             NodeRole.MANAGER,
-            "planning.decompose_directive",
+            MANAGER,
             next_directive,
-            {"round": round_no + 1, "previous_report": verdict.report},
+            {"round": round_no + 1, "previous_report": report},
         )
     ]
 

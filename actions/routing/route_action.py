@@ -1,10 +1,18 @@
-"""The router: walk the action space to a leaf that fits the directive and run it."""
+"""The router: walk the action space to a leaf that fits the directive and run it.
+
+The walk's prompts carry the node's briefing (where the directive comes from,
+the reports of the parts it builds on, relevant memory). Only actions whose
+needs the swarm meets are offered. An action that refuses the directive
+(``ctx.refuse``: "not for me") sends the router back to the space without that
+action, at most ``limits.max_backtracks`` times; a real failure is reported.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from swarm_star.engine.context import ActionContext
+from swarm_star.briefing import brief
+from swarm_star.engine.context import ActionContext, is_refusal
 from swarm_star.models import NodeRole
 from swarm_star.spaces import LeafSpec
 from swarm_star.spaces.router import route
@@ -18,18 +26,25 @@ SPEC = LeafSpec(
 
 async def run(ctx: ActionContext) -> list[Any]:
     children = ctx.children()
-    if children:
+    if children and not is_refusal(children[-1]):
         child = children[-1]
         if child.report is not None:
             return [ctx.terminate(child.report)]
         return [ctx.fail(f"{child.action_id} failed: {child.error}")]
+    refused = [c for c in children if is_refusal(c)]
+    refusals = "; ".join(f"{c.action_id} refused ({(c.error or '').split(': ', 1)[-1]})" for c in refused)
+    if len(refused) > ctx.limits.max_backtracks:
+        return [ctx.fail(f"every action tried refused this directive: {refusals}")]
     result = await route(
         ctx,
         ctx.actions,
         ctx.node.directive,
-        purpose="route",
+        purpose="route" if not refused else "route again",
         max_backtracks=ctx.limits.max_backtracks,
+        context=await brief(ctx),
+        exclude=frozenset(c.action_id for c in refused),
     )
     if result.leaf is None:
-        return [ctx.fail("no action fits this directive (" + "; ".join(result.trail) + ")")]
+        tried = "; ".join([*result.trail, *([refusals] if refusals else [])])
+        return [ctx.fail(f"no action fits this directive ({tried})")]
     return [ctx.spawn(NodeRole.ACTION, result.leaf.id, ctx.node.directive, {"route": result.trail})]

@@ -20,6 +20,7 @@ SPEC = LeafSpec(
     name="hostfile_broadcast",
     description="Ask every LLM endpoint in the swarm's hostfile the same question and combine the "
     "answers into one (polls, many independent opinions, large ensembles). Needs a hostfile.",
+    needs=("hostfile",),
 )
 
 

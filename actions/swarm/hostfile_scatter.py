@@ -19,6 +19,7 @@ SPEC = LeafSpec(
     name="hostfile_scatter",
     description="Process a batch of many small independent items (translate, classify, summarize each "
     "of a list) by dealing one prompt per item over the LLM endpoints in the swarm's hostfile. Needs a hostfile.",
+    needs=("hostfile",),
 )
 
 

@@ -14,6 +14,7 @@ SPEC = LeafSpec(
     name="hostfile_tree_reduce",
     description="Gather answers from every LLM endpoint in the swarm's hostfile and condense them "
     "level by level into one report (surveys, brainstorming at scale, broad coverage). Needs a hostfile.",
+    needs=("hostfile",),
 )
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from swarm_star.briefing import brief
 from swarm_star.engine.context import ActionContext
 from swarm_star.errors import SwarmStarError
 from swarm_star.spaces import LeafSpec
@@ -23,12 +24,14 @@ class UtilArgs(BaseModel):
 
 async def run(ctx: ActionContext) -> list[Any]:
     limits = ctx.limits
+    briefing = await brief(ctx)
     result = await route(
         ctx,
         ctx.utils,
         ctx.node.directive,
         purpose="util route",
         max_backtracks=limits.max_backtracks,
+        context=briefing,
     )
     if result.leaf is None:
         return [ctx.fail("no util fits this directive (" + "; ".join(result.trail) + ")")]
@@ -37,7 +40,8 @@ async def run(ctx: ActionContext) -> list[Any]:
         [
             {
                 "role": "user",
-                "content": f"Task: {ctx.node.directive}\nFill the arguments {leaf.input_schema} for {leaf.name}.",
+                "content": f"Task: {ctx.node.directive}\nFill the arguments {leaf.input_schema} for {leaf.name}."
+                + (f"\n\n{briefing}" if briefing else ""),
             }
         ],
         purpose="util args",

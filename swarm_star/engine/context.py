@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -41,7 +41,15 @@ if TYPE_CHECKING:
     from swarm_star.engine.engine import Engine
     from swarm_star.spaces import Space
 
-__all__ = ["ActionContext", "normalize_directive"]
+__all__ = ["REFUSAL_PREFIX", "ActionContext", "is_refusal", "normalize_directive"]
+
+REFUSAL_PREFIX = "not for me: "
+
+
+def is_refusal(node: SwarmNode) -> bool:
+    """Did this node refuse its directive (see :meth:`ActionContext.refuse`)?"""
+    return node.status == "failed" and (node.error or "").startswith(REFUSAL_PREFIX)
+
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -61,6 +69,7 @@ class ActionContext:
         self.reason = reason
         self._seq = 0
         self._spawned = 0
+        self._saved = 0
 
     # reading
 
@@ -88,6 +97,11 @@ class ActionContext:
     @property
     def swarm_dir(self) -> Path:
         return self._engine.swarm_dir
+
+    @property
+    def nodes(self) -> Mapping[str, SwarmNode]:
+        """The whole tree, read-only by convention (actions never mutate state)."""
+        return self._engine.state.nodes
 
     def get(self, node_id: str) -> SwarmNode:
         return self._engine.state.nodes[node_id]
@@ -230,11 +244,22 @@ class ActionContext:
             context=context or {},
         )
 
-    def terminate(self, report: str) -> Terminate:
-        return Terminate(node_id=self.node.id, report=report)
+    def terminate(self, report: str, artifacts: list[str] | None = None) -> Terminate:
+        """Report upward; ``artifacts`` names what was written (kept with the result in memory)."""
+        return Terminate(node_id=self.node.id, report=report, artifacts=list(artifacts or []))
 
     def fail(self, error: str) -> Fail:
         return Fail(node_id=self.node.id, error=error)
+
+    def refuse(self, reason: str) -> Fail:
+        """ "Not for me": this leaf does not fit the directive, the router should try another.
+
+        A refusal is a :class:`Fail` whose error starts with
+        :data:`REFUSAL_PREFIX`; ``routing/route_action`` recognises it (see
+        :func:`is_refusal`) and routes again without this leaf, within its
+        backtrack budget, instead of reporting a failure.
+        """
+        return Fail(node_id=self.node.id, error=f"{REFUSAL_PREFIX}{reason}")
 
     def ask(self, question: str) -> AskUser:
         qid = f"{self.node.id}-q{len(self.node.questions)}"
@@ -243,6 +268,22 @@ class ActionContext:
     def await_children(self) -> AwaitChildren:
         return AwaitChildren(node_id=self.node.id)
 
-    def save_memory(self, folder: str, title: str, content: str) -> SaveMemory:
+    def save_memory(self, folder: str, title: str, content: str, artifacts: list[str] | None = None) -> SaveMemory:
+        """One memory entry; several in one activation each get their own id.
+
+        The first keeps the historic id ``{folder}.{node}.{activation}`` (so
+        stored swarms read the same); later ones add ``-{n}``. A dash never
+        occurs in node ids, so no two nodes' ids can meet.
+        """
         entry_id = f"{folder}.{self.node.id}.{self.activation}"
-        return SaveMemory(node_id=self.node.id, entry_id=entry_id, folder=folder, title=title, content=content)
+        if self._saved:
+            entry_id += f"-{self._saved}"
+        self._saved += 1
+        return SaveMemory(
+            node_id=self.node.id,
+            entry_id=entry_id,
+            folder=folder,
+            title=title,
+            content=content,
+            artifacts=list(artifacts or []),
+        )

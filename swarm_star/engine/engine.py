@@ -26,6 +26,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from swarm_star.briefing import AFTER_KEY
 from swarm_star.engine.context import ActionContext
 from swarm_star.errors import LimitReached, ModelError, ModelUnreachable, SwarmStarError
 from swarm_star.llm.client import ChatResult, LLMClient
@@ -35,11 +36,13 @@ from swarm_star.models import (
     Fail,
     Limits,
     LLMCall,
+    NodeRole,
     NodeStatus,
     Question,
     ResumeSwarm,
     RetryNode,
     RunAction,
+    SaveMemory,
     Spawn,
     StopSwarm,
     SwarmEvent,
@@ -48,6 +51,7 @@ from swarm_star.models import (
     UserAnswer,
 )
 from swarm_star.models.operations import SETTLING_KINDS, Operation
+from swarm_star.quality import report_junk
 from swarm_star.spaces import Space
 from swarm_star.state.history import SwarmLog
 from swarm_star.state.lease import OwnerLease
@@ -143,14 +147,67 @@ class Engine:
         elif kind == "await_children":
             self._check_parent_ready(op.node_id)
         elif kind in ("terminate", "fail"):
-            parent = self.state.nodes[op.node_id].parent_id
-            if parent is not None:
-                self._check_parent_ready(parent)
+            node = self.state.nodes[op.node_id]
+            if kind == "terminate":
+                self._remember_result(node, op.artifacts)
+            if node.parent_id is not None:
+                self._wake_dependents(node.parent_id, node.id)
+                self._check_parent_ready(node.parent_id)
 
     def _check_parent_ready(self, node_id: str) -> None:
         node = self.state.nodes[node_id]
         if node.status == NodeStatus.WAITING_CHILDREN and all(self.state.nodes[c].status.done for c in node.children):
             self._runnable.add(node_id)
+
+    def _wake_dependents(self, parent_id: str, done_id: str) -> None:
+        """A part finished: its siblings that wait for it may start (or be skipped)."""
+        for sibling_id in self.state.nodes[parent_id].children:
+            sibling = self.state.nodes[sibling_id]
+            if sibling.status == NodeStatus.PENDING and done_id in sibling.context.get(AFTER_KEY, ()):
+                self._runnable.add(sibling_id)
+
+    def _blocked(self, node: SwarmNode) -> tuple[bool, str | None]:
+        """(waits, skip reason) for a node not started yet that names prerequisites.
+
+        A prerequisite that failed (or does not exist) can never deliver what
+        the node needs: the node is skipped with a reason naming it, so the
+        run always ends and the manager's review sees why.
+        """
+        after = node.context.get(AFTER_KEY) if node.activations == 0 and not node.questions else None
+        if not after:
+            return False, None
+        waits = False
+        for prereq_id in after:
+            prereq = self.state.nodes.get(prereq_id)
+            if prereq is None:
+                return False, f"skipped: its prerequisite {prereq_id} does not exist"
+            what = " ".join(prereq.directive.split())[:80]
+            if prereq.status == NodeStatus.FAILED:
+                why = " ".join((prereq.error or "").split())[:200]
+                return False, f"skipped: its prerequisite {prereq_id} ({what!r}) failed: {why}"
+            junk = report_junk(prereq.report) if prereq.status == NodeStatus.TERMINATED else None
+            if junk is not None:
+                return False, f"skipped: its prerequisite {prereq_id} ({what!r}) reported nothing usable ({junk})"
+            waits = waits or not prereq.status.done
+        return waits, None
+
+    def _remember_result(self, node: SwarmNode, artifacts: list[str]) -> None:
+        """Every finished action and manager leaves its report in ``results/`` of the memory space."""
+        if node.role not in (NodeRole.ACTION, NodeRole.MANAGER) or node.parent_id is None:
+            return
+        if report_junk(node.report) is not None:
+            return  # nothing worth finding later
+        what = " ".join(node.directive.split())[:60]
+        self.emit(
+            SaveMemory(
+                node_id=node.id,
+                entry_id=f"results.{node.id}.report",
+                folder="results",
+                title=f"{node.id} {node.action_id}: {what}",
+                content=(node.report or "") + (("\nWritten: " + ", ".join(artifacts)) if artifacts else ""),
+                artifacts=list(artifacts),
+            )
+        )
 
     # model calls, on behalf of actions
 
@@ -457,21 +514,34 @@ class Engine:
         return out
 
     def _start_runnable(self) -> None:
-        free = self.state.limits.concurrency - len(self._tasks)
-        if free <= 0 or not self._runnable:
-            return
         chosen: list[tuple[SwarmNode, str]] = []
-        for node_id in sorted(self._runnable, key=_tree_order)[:free]:
-            self._runnable.discard(node_id)
-            node = self.state.nodes[node_id]
-            if node.status == NodeStatus.PENDING:
-                reason = "answered" if node.questions else "retry" if node.activations else "start"
-            elif node.status == NodeStatus.RUNNING:
-                reason = "resumed"
-            else:
-                reason = "children_done"
-            self.emit(RunAction(node_id=node_id, activation=node.activations, reason=reason))
-            chosen.append((node, reason))
+        progress = True
+        while progress:  # a skipped part may make its parent or its own dependents runnable
+            progress = False
+            free = self.state.limits.concurrency - len(self._tasks) - len(chosen)
+            if free <= 0 or not self._runnable:
+                break
+            for node_id in sorted(self._runnable, key=_tree_order):
+                if free <= 0:
+                    break
+                self._runnable.discard(node_id)
+                node = self.state.nodes[node_id]
+                if node.status == NodeStatus.PENDING:
+                    waits, skip = self._blocked(node)
+                    if skip is not None:
+                        self.emit(Fail(node_id=node_id, error=skip))
+                        progress = True
+                        continue
+                    if waits:
+                        continue  # woken again when a prerequisite finishes
+                    reason = "answered" if node.questions else "retry" if node.activations else "start"
+                elif node.status == NodeStatus.RUNNING:
+                    reason = "resumed"
+                else:
+                    reason = "children_done"
+                self.emit(RunAction(node_id=node_id, activation=node.activations, reason=reason))
+                chosen.append((node, reason))
+                free -= 1
         self.flush()  # write before you act
         for node, reason in chosen:
             ctx = ActionContext(self, node, node.activations, reason)

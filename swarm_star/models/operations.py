@@ -117,6 +117,9 @@ class Terminate(BaseModel):
     kind: Literal["terminate"] = "terminate"
     node_id: str
     report: str
+    artifacts: list[str] = Field(
+        default_factory=list, description="what the node wrote, e.g. 'workspace:pkg/a.py@1a2b3c4d5e'"
+    )
 
 
 class Fail(BaseModel):
@@ -136,6 +139,7 @@ class SaveMemory(BaseModel):
     folder: str
     title: str
     content: str
+    artifacts: list[str] = Field(default_factory=list, description="paths or commits the entry is about")
 
 
 class RetryNode(BaseModel):

@@ -29,6 +29,7 @@ class SpaceLeaf(BaseModel):
     routable: bool = True
     entry_point: str | None = None
     input_schema: dict[str, Any] = Field(default_factory=dict)
+    needs: list[str] = Field(default_factory=list, description="what the swarm must provide (see spaces.needs)")
     content: str | None = Field(default=None, description="memory entries only")
 
 

@@ -21,6 +21,7 @@ from types import ModuleType
 
 from swarm_star.errors import SpaceError
 from swarm_star.models import SpaceEntry, SpaceFolder, SpaceLeaf
+from swarm_star.spaces.needs import NEEDS
 from swarm_star.spaces.spec import LeafSpec
 
 __all__ = ["Space", "find_space_dir", "load_space"]
@@ -76,6 +77,8 @@ class Space:
         for child in self.children(folder_id):
             mark = "/" if isinstance(child, SpaceFolder) else ""
             hidden = "" if not isinstance(child, SpaceLeaf) or child.routable else " (not routable)"
+            if isinstance(child, SpaceLeaf) and child.needs:
+                hidden += f" (needs {', '.join(child.needs)})"
             lines.append(f"{indent}{child.name}{mark}{hidden} — {child.description}")
             if isinstance(child, SpaceFolder):
                 lines.extend(self.render(child.id, indent + "  "))
@@ -140,6 +143,9 @@ def load_space(directory: Path, kind: str, entry_point: str) -> Space:
                     raise SpaceError(f"{path}: a leaf must define SPEC = LeafSpec(...)")
                 if not callable(getattr(module, entry_point, None)):
                     raise SpaceError(f"{path}: a leaf must define {entry_point}()")
+                unknown = sorted(set(spec.needs) - set(NEEDS))
+                if unknown:
+                    raise SpaceError(f"{path}: unknown needs {unknown} (known: {sorted(NEEDS)})")
                 space.entries[child_id] = SpaceLeaf(
                     id=child_id,
                     name=spec.name,
@@ -147,6 +153,7 @@ def load_space(directory: Path, kind: str, entry_point: str) -> Space:
                     routable=spec.routable,
                     entry_point=f"{path.name}:{entry_point}",
                     input_schema=spec.input_schema,
+                    needs=list(spec.needs),
                 )
                 space.modules[child_id] = module
                 entry.children.append(child_id)

@@ -1,38 +1,72 @@
 """The memory space as a metadata tree built from the swarm's saved entries.
 
 Two folders: ``context`` (the directive and the user's context files, saved
-by the root) and ``results`` (what the swarm's own actions chose to keep).
+by the root) and ``results`` (what the swarm produced: the engine saves the
+report of every terminated action and manager, and ``memory/save_memory``
+adds notes). ``results`` is organised by the tree: one sub-folder per part of
+the root's plan (the node ``0.0.N`` and everything below it), described by
+that part's directive, so a memory router walks from "results" to the part
+to the entry, one short menu at a time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-from swarm_star.models import SaveMemory, SpaceFolder, SpaceLeaf
+from swarm_star.models import SaveMemory, SpaceFolder, SpaceLeaf, SwarmNode
 from swarm_star.spaces.loader import ROOT_ID, Space
 
-__all__ = ["MEMORY_FOLDERS", "memory_space"]
+__all__ = ["MEMORY_FOLDERS", "memory_space", "part_of"]
 
 MEMORY_FOLDERS = {
     "context": "What the user gave: the directive and context files.",
-    "results": "What the swarm found or produced and chose to remember.",
+    "results": "What the swarm found or produced: reports of finished parts, notes, files written.",
 }
 
 
-def memory_space(entries: Iterable[SaveMemory]) -> Space:
+def part_of(node_id: str) -> str | None:
+    """The id of the top-level part (``0.0.N``) a node belongs to, if any."""
+    parts = node_id.split(".")
+    return ".".join(parts[:3]) if len(parts) >= 3 else None
+
+
+def memory_space(entries: Iterable[SaveMemory], nodes: Mapping[str, SwarmNode] | None = None) -> Space:
+    """Build the memory tree; ``nodes`` (the swarm's tree) names the result folders."""
     space = Space(kind="memory")
     root = SpaceFolder(id=ROOT_ID, name="memory", description="The swarm's memory.")
     space.entries[ROOT_ID] = root
     for name, description in MEMORY_FOLDERS.items():
         space.entries[name] = SpaceFolder(id=name, name=name, description=description)
         root.children.append(name)
+    names: dict[str, set[str]] = {}
     for entry in entries:
         folder = space.entries.get(entry.folder)
         if not isinstance(folder, SpaceFolder):
             continue
+        part = part_of(entry.node_id) if entry.folder == "results" else None
+        if part is not None:
+            folder = _part_folder(space, folder, part, nodes)
+        taken = names.setdefault(folder.id, set())
+        name = entry.title[:80] or entry.entry_id
+        if name in taken:  # a menu offers each name once: keep every entry reachable
+            name = f"{name[:70]} ({entry.entry_id})"
+        taken.add(name)
         preview = " ".join(entry.content.split())[:120]
         space.entries[entry.entry_id] = SpaceLeaf(
-            id=entry.entry_id, name=entry.title[:80], description=preview, content=entry.content
+            id=entry.entry_id, name=name, description=preview, content=entry.content
         )
         folder.children.append(entry.entry_id)
     return space
+
+
+def _part_folder(space: Space, results: SpaceFolder, part: str, nodes: Mapping[str, SwarmNode] | None) -> SpaceFolder:
+    folder_id = f"results/{part}"
+    existing = space.entries.get(folder_id)
+    if isinstance(existing, SpaceFolder):
+        return existing
+    node = nodes.get(part) if nodes else None
+    about = " ".join(node.directive.split())[:120] if node else "a part of the plan"
+    folder = SpaceFolder(id=folder_id, name=f"part {part}", description=f"Results of: {about}")
+    space.entries[folder_id] = folder
+    results.children.append(folder_id)
+    return folder

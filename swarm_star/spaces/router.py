@@ -3,6 +3,12 @@
 The model only ever sees the current folder's children (name + description),
 which keeps prompts small however big the space grows. "none" at a level marks
 that folder unviable and backtracks to its parent; backtracks are bounded.
+
+Only options that can work are shown: a leaf whose declared ``needs`` the
+swarm does not meet (no hostfile, execution not allowed, ...) is hidden, and
+so is a folder left without a usable leaf. ``exclude`` hides leaves already
+tried (a leaf that refused the directive). ``context`` (where the task comes
+from, what is known) goes into every prompt of the walk.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from pydantic import BaseModel, Field, create_model
 
 from swarm_star.models import SpaceFolder, SpaceLeaf
 from swarm_star.spaces.loader import ROOT_ID, Space
+from swarm_star.spaces.needs import met_needs
 
 if TYPE_CHECKING:
     from swarm_star.engine.context import ActionContext
@@ -28,11 +35,12 @@ class RouteResult(BaseModel):
     trail: list[str] = Field(default_factory=list)
 
 
-def _has_routable_leaf(space: Space, entry_id: str) -> bool:
+def _usable(space: Space, entry_id: str, met: frozenset[str], exclude: frozenset[str]) -> bool:
+    """A leaf that may be offered, or a folder holding at least one."""
     entry = space.entries[entry_id]
     if isinstance(entry, SpaceLeaf):
-        return entry.routable
-    return any(_has_routable_leaf(space, c) for c in entry.children)
+        return entry.routable and entry.id not in exclude and set(entry.needs) <= met
+    return any(_usable(space, c, met, exclude) for c in entry.children)
 
 
 @functools.lru_cache(maxsize=512)
@@ -43,8 +51,19 @@ def _choice_model(names: tuple[str, ...]) -> type[BaseModel]:
     return create_model("RouteChoice", choice=(choice, ...))
 
 
-async def route(ctx: ActionContext, space: Space, directive: str, *, purpose: str, max_backtracks: int) -> RouteResult:
-    """Descend from the root to a routable leaf fitting ``directive``, or give up."""
+async def route(
+    ctx: ActionContext,
+    space: Space,
+    directive: str,
+    *,
+    purpose: str,
+    max_backtracks: int,
+    context: str = "",
+    exclude: frozenset[str] = frozenset(),
+) -> RouteResult:
+    """Descend from the root to a usable leaf fitting ``directive``, or give up."""
+    met = met_needs(ctx.settings, ctx.swarm_dir)
+    about = f"\n\n{context.strip()}" if context.strip() else ""
     unviable: set[str] = set()
     path = [ROOT_ID]
     trail: list[str] = []
@@ -52,7 +71,7 @@ async def route(ctx: ActionContext, space: Space, directive: str, *, purpose: st
     while True:
         folder = space.entries[path[-1]]
         assert isinstance(folder, SpaceFolder)
-        options = [c for c in space.children(folder.id) if c.id not in unviable and _has_routable_leaf(space, c.id)]
+        options = [c for c in space.children(folder.id) if c.id not in unviable and _usable(space, c.id, met, exclude)]
         picked = None
         if options:
             menu = "\n".join(f"- {c.name}{'/' if isinstance(c, SpaceFolder) else ''}: {c.description}" for c in options)
@@ -66,7 +85,7 @@ async def route(ctx: ActionContext, space: Space, directive: str, *, purpose: st
                     },
                     {
                         "role": "user",
-                        "content": f"Task: {directive}\n\nOptions in {folder.name}:\n{menu}",
+                        "content": f"Task: {directive}{about}\n\nOptions in {folder.name}:\n{menu}",
                     },
                 ],
                 purpose=purpose,

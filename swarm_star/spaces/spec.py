@@ -10,9 +10,16 @@ __all__ = ["LeafSpec"]
 
 @dataclass(frozen=True)
 class LeafSpec:
-    """Metadata of an action or util leaf; ``routable=False`` hides it from routers."""
+    """Metadata of an action or util leaf; ``routable=False`` hides it from routers.
+
+    ``needs`` names what the leaf cannot work without (see
+    :data:`swarm_star.spaces.needs.NEEDS`, e.g. ``"hostfile"`` or
+    ``"allow_exec"``): a router never offers a leaf whose needs the swarm does
+    not meet, so a model cannot pick an action that is bound to fail.
+    """
 
     name: str
     description: str
     routable: bool = True
     input_schema: dict[str, Any] = field(default_factory=dict)
+    needs: tuple[str, ...] = ()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from swarm_star.spaces import LeafSpec
 
-SPEC = LeafSpec(name="list_files", description="List all files in the workspace.")
+SPEC = LeafSpec(name="list_files", description="List all files in the workspace.", needs=("workspace",))
 
 
 def call(workspace: Path) -> str:

@@ -11,6 +11,7 @@ SPEC = LeafSpec(
     name="read_file",
     description="Read a file of the workspace.",
     input_schema={"path": "relative path"},
+    needs=("workspace",),
 )
 
 

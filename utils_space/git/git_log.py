@@ -7,7 +7,9 @@ from pathlib import Path
 from swarm_star.spaces import LeafSpec
 from swarm_star.workspace import Workspace
 
-SPEC = LeafSpec(name="git_log", description="Show the latest commits of the workspace repository.")
+SPEC = LeafSpec(
+    name="git_log", description="Show the latest commits of the workspace repository.", needs=("workspace",)
+)
 
 
 def call(workspace: Path) -> str:

@@ -1,0 +1,170 @@
+"""What a node is told besides its own directive: where it comes from and what is known.
+
+Every router, worker, planner and reviewer prompt carries a *briefing*:
+
+- the chain of directives from the root to the node (bounded: the root, the
+  last few levels, each line shortened), so a sub-directive like "write the
+  tests" is read as part of "build a URL shortener in Flask";
+- for a dependent part, the reports of the parts it waits for (``after``);
+- the relevant memory: the user's context files and the results of parts
+  that finished before this node was created. When they fit the budget they
+  are all shown; when not, the memory router walks the memory space (a tree,
+  like the action space) to the most relevant entry, and the rest of the
+  budget is filled by word overlap with the directive chain.
+
+Everything here is a pure function of frames already written before the node
+was spawned, so a re-run activation (after a crash) builds the same prompt
+and finds its recorded model calls again.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from swarm_star.models import NodeStatus, SaveMemory, SwarmNode
+
+if TYPE_CHECKING:
+    from swarm_star.engine.context import ActionContext
+
+__all__ = [
+    "AFTER_KEY",
+    "CHAIN_LEVELS",
+    "MEMORY_BUDGET",
+    "brief",
+    "directive_chain",
+    "prerequisite_reports",
+    "prerequisites",
+    "relevant_memory",
+]
+
+AFTER_KEY = "after"
+CHAIN_LEVELS = 6
+LINE_CHARS = 240
+REPORT_CHARS = 1500
+ENTRY_CHARS = 600
+MEMORY_BUDGET = 3000
+
+
+def _short(text: str, limit: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def directive_chain(ctx: ActionContext) -> list[str]:
+    """Directives from the root down to this node, consecutive repeats merged.
+
+    A router, its action and a delegate share one directive; showing it three
+    times would waste the budget. Long chains keep the root and the last
+    levels, with a marker for what was left out.
+    """
+    chain: list[str] = []
+    for node in [*reversed(ctx.ancestors()), ctx.node]:
+        if not chain or chain[-1] != node.directive:
+            chain.append(node.directive)
+    if len(chain) > CHAIN_LEVELS:
+        skipped = len(chain) - CHAIN_LEVELS + 1
+        chain = [chain[0], f"({skipped} intermediate levels left out)", *chain[-(CHAIN_LEVELS - 2) :]]
+    return [_short(d, LINE_CHARS) for d in chain]
+
+
+def prerequisites(ctx: ActionContext) -> list[SwarmNode]:
+    """The parts this node's branch waits for: ``after`` of the nearest node that has it."""
+    for node in [ctx.node, *ctx.ancestors()]:
+        after = node.context.get(AFTER_KEY)
+        if after:
+            return [ctx.get(node_id) for node_id in after if node_id in ctx.nodes]
+        if node.role in ("manager", "root"):
+            return []  # a manager's own plan starts a new scope
+    return []
+
+
+def prerequisite_reports(ctx: ActionContext) -> str:
+    lines = []
+    for node in prerequisites(ctx):
+        head = f"- [{node.id}] {_short(node.directive, LINE_CHARS)}"
+        if node.status == NodeStatus.TERMINATED:
+            lines.append(f"{head}\n  report: {_short(node.report or '', REPORT_CHARS)}")
+        else:
+            lines.append(f"{head}\n  {node.status.value}: {_short(node.error or '', LINE_CHARS)}")
+    return "\n".join(lines)
+
+
+def _visible(ctx: ActionContext, entry: SaveMemory) -> bool:
+    """Entries written before this node existed, by nodes outside its own subtree."""
+    if entry.folder == "context":
+        return entry.title != "Directive"  # the directive is already in the chain
+    saver = ctx.nodes.get(entry.node_id)
+    if saver is None or saver.id == ctx.node.id or saver.id.startswith(ctx.node.id + "."):
+        return False
+    return saver.status.done and saver.updated_at <= ctx.node.created_at
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[^\W_]{3,}", text.lower())}
+
+
+def _render(entry: SaveMemory) -> str:
+    return f"- {entry.title}: {_short(entry.content, ENTRY_CHARS)}"
+
+
+async def relevant_memory(ctx: ActionContext, *, budget: int = MEMORY_BUDGET, use_router: bool = True) -> str:
+    """Memory entries worth showing this node, within ``budget`` characters."""
+    shown = tuple(p.id for p in prerequisites(ctx))  # their reports have a section of their own
+    candidates = [
+        e
+        for e in ctx.memory()
+        if _visible(ctx, e) and not any(e.node_id == s or e.node_id.startswith(s + ".") for s in shown)
+    ]
+    if not candidates:
+        return ""
+    rendered = [_render(e) for e in candidates]
+    if sum(len(r) + 1 for r in rendered) <= budget:
+        return "\n".join(rendered)
+    chosen: list[SaveMemory] = []
+    if use_router:
+        from swarm_star.spaces.memory import memory_space
+        from swarm_star.spaces.router import route
+
+        walk = await route(
+            ctx,
+            memory_space(candidates, ctx.nodes),
+            ctx.node.directive,
+            purpose="memory for prompt",
+            max_backtracks=ctx.limits.max_backtracks,
+            context="Where the task comes from:\n" + "\n".join(directive_chain(ctx)),
+        )
+        if walk.leaf is not None:
+            chosen += [e for e in candidates if e.entry_id == walk.leaf.id]
+    want = _words(" ".join(directive_chain(ctx)))
+    ranked = sorted(
+        (e for e in candidates if e not in chosen),
+        key=lambda e: (e.folder != "context", -len(want & _words(f"{e.title} {e.content}"))),
+    )
+    out, used = [], 0
+    for entry in [*chosen, *ranked]:
+        line = _render(entry)
+        if used + len(line) + 1 > budget:
+            continue
+        out.append(line)
+        used += len(line) + 1
+    return "\n".join(out)
+
+
+async def brief(ctx: ActionContext, *, memory: bool = True, use_router: bool = True) -> str:
+    """The briefing block for a prompt (empty sections left out)."""
+    sections = []
+    chain = directive_chain(ctx)
+    if len(chain) > 1:
+        sections.append(
+            "Where this task comes from (the goal first, this task last):\n"
+            + "\n".join(f"{i}. {d}" for i, d in enumerate(chain, 1))
+        )
+    needed = prerequisite_reports(ctx)
+    if needed:
+        sections.append("Results of the parts this task builds on:\n" + needed)
+    if memory:
+        known = await relevant_memory(ctx, use_router=use_router)
+        if known:
+            sections.append("Known context (from memory):\n" + known)
+    return "\n\n".join(sections)

@@ -1,0 +1,141 @@
+"""The root's final report: a document a person can read, built from the tree.
+
+Layout (Markdown); the outcome comes first, so the first paragraph is the answer::
+
+    <the top manager's consolidated report>
+
+    ## Parts
+    1. <sub-directive> -- done by core/answer
+       <its report, shortened>
+       Written: workspace:pkg/a.py@1a2b3c4d5e
+    2. <sub-directive> -- done by planning/delegate
+       2.1. <a part of the nested plan> -- done by core/answer
+    3. <sub-directive> -- FAILED: <error>
+
+    ## Asked the user
+    - <question> -- <answer>
+
+    ## Written to the workspace (<path>)
+    - 1a2b3c4d5e Add parser (pkg/a.py)
+
+The parts are the routers under the top manager and under its follow-up
+rounds, in tree order; what each wrote comes from the results saved in
+memory (``Terminate.artifacts``) and from the commits of the workspace repo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from swarm_star.models import NodeRole, NodeStatus, SaveMemory, SwarmNode
+
+__all__ = ["compose_final_report", "parts_of", "workspace_commits"]
+
+PART_REPORT_CHARS = 400
+MAX_COMMITS = 30
+
+
+def _short(text: str, limit: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def parts_of(nodes: Mapping[str, SwarmNode], manager_id: str) -> list[tuple[int, SwarmNode]]:
+    """``(round, router)`` for every part the manager and its follow-up rounds planned."""
+    out: list[tuple[int, SwarmNode]] = []
+    manager = nodes[manager_id]
+    round_no = int(manager.context.get("round", 1))
+    for child_id in manager.children:
+        child = nodes[child_id]
+        if child.role == NodeRole.ROUTER:
+            out.append((round_no, child))
+        elif child.role == NodeRole.MANAGER:
+            out.extend(parts_of(nodes, child.id))
+    return out
+
+
+def _nested_manager(nodes: Mapping[str, SwarmNode], router: SwarmNode) -> SwarmNode | None:
+    """The manager a delegated part handed its directive to, if any."""
+    for action_id in reversed(router.children):
+        for child_id in nodes[action_id].children:
+            if nodes[child_id].role == NodeRole.MANAGER:
+                return nodes[child_id]
+    return None
+
+
+def _part_lines(
+    nodes: Mapping[str, SwarmNode], memory: Mapping[str, SaveMemory], manager_id: str, prefix: str, indent: str
+) -> list[str]:
+    lines: list[str] = []
+    parts = parts_of(nodes, manager_id)
+    rounds = {r for r, _ in parts}
+    for number, (round_no, router) in enumerate(parts, 1):
+        label = f" (round {round_no})" if len(rounds) > 1 else ""
+        head = f"{indent}{prefix}{number}. {_short(router.directive, 160)}{label}"
+        if router.status == NodeStatus.TERMINATED:
+            lines.append(f"{head} — done by {_doer(nodes, router)}")
+            lines.append(f"{indent}   {_short(router.report or '', PART_REPORT_CHARS)}")
+        elif router.status == NodeStatus.FAILED:
+            lines.append(f"{head} — FAILED: {_short(router.error or '', 240)}")
+        else:
+            lines.append(f"{head} — {router.status.value}")
+        written = _written(memory, router)
+        if written:
+            lines.append(f"{indent}   Written: {', '.join(written)}")
+        nested = _nested_manager(nodes, router)
+        if nested is not None and len(indent) < 12:
+            lines += _part_lines(nodes, memory, nested.id, f"{prefix}{number}.", indent + "   ")
+    return lines
+
+
+def _doer(nodes: Mapping[str, SwarmNode], router: SwarmNode) -> str:
+    acting = [nodes[c] for c in router.children]
+    return acting[-1].action_id.replace(".", "/") if acting else "no action"
+
+
+def _written(memory: Mapping[str, SaveMemory], router: SwarmNode) -> list[str]:
+    prefix = router.id + "."
+    found: list[str] = []
+    for entry in memory.values():
+        if entry.node_id.startswith(prefix):
+            found.extend(a for a in entry.artifacts if a not in found)
+    return found
+
+
+def workspace_commits(workspace: Path) -> list[str]:
+    """``sha message (files)`` lines of the swarm's workspace repo, newest first."""
+    if not (workspace / ".git").is_dir():
+        return []
+    import git  # only when there is a workspace: keeps the import off paths that never write
+
+    try:
+        repo = git.Repo(workspace)
+        lines = []
+        for commit in list(repo.iter_commits(max_count=MAX_COMMITS)):
+            files = ", ".join(sorted(str(f) for f in commit.stats.files))
+            lines.append(f"{commit.hexsha[:10]} {commit.summary} ({files})")
+        return lines
+    except (git.GitError, ValueError):
+        return []
+
+
+def compose_final_report(
+    nodes: Mapping[str, SwarmNode],
+    manager_id: str,
+    outcome: str,
+    memory: Mapping[str, SaveMemory],
+    workspace: Path | None = None,
+) -> str:
+    """The readable document the root reports."""
+    lines = [outcome.strip(), ""]
+    parts = _part_lines(nodes, memory, manager_id, "", "")
+    if parts:
+        lines += ["## Parts", "", *parts, ""]
+    asked = [(q.text, q.answer) for n in nodes.values() for q in n.questions if q.answer is not None]
+    if asked:
+        lines += ["## Asked the user", "", *(f"- {_short(q, 200)} — {_short(a or '', 300)}" for q, a in asked), ""]
+    commits = workspace_commits(workspace) if workspace is not None else []
+    if commits:
+        lines += [f"## Written to the workspace ({workspace})", "", *(f"- {c}" for c in commits), ""]
+    return "\n".join(lines).rstrip() + "\n"
