@@ -119,6 +119,7 @@ class ActionContext:
         role: str = ...,
         schema: type[T],
         temperature: float | None = ...,
+        model: str | None = ...,
     ) -> T: ...
 
     @overload
@@ -130,6 +131,7 @@ class ActionContext:
         role: str = ...,
         schema: None = ...,
         temperature: float | None = ...,
+        model: str | None = ...,
     ) -> str: ...
 
     async def ask_model(
@@ -140,9 +142,13 @@ class ActionContext:
         role: str = "worker",
         schema: type[BaseModel] | None = None,
         temperature: float | None = None,
+        model: str | None = None,
     ) -> Any:
-        """Call the model (or replay the recorded reply). ``role`` picks the model."""
-        recorded = await self.call_model(messages, purpose=purpose, role=role, schema=schema, temperature=temperature)
+        """Call the model (or replay the recorded reply). ``role`` picks the model,
+        unless ``model`` names one (e.g. a fallback from ``models_for(role)``)."""
+        recorded = await self.call_model(
+            messages, purpose=purpose, role=role, schema=schema, temperature=temperature, model=model
+        )
         if schema is None:
             return recorded.response
         return parse_structured(recorded.response, schema)
@@ -161,13 +167,14 @@ class ActionContext:
         role: str = "worker",
         schema: type[BaseModel] | None = None,
         temperature: float | None = None,
+        model: str | None = None,
     ) -> LLMCall:
         """Like :meth:`ask_model` but returns the whole call record (usage, latency, attempts)."""
         key = self._next_key()
         recorded = self._engine.state.calls.get((self.node.id, key))
         if recorded is None:
             recorded = await self._engine.call_model(
-                self.node.id, key, purpose, messages, role=role, schema=schema, temperature=temperature
+                self.node.id, key, purpose, messages, role=role, schema=schema, temperature=temperature, model=model
             )
         return recorded
 

@@ -158,11 +158,12 @@ class Engine:
         role: str,
         schema: type[BaseModel] | None,
         temperature: float | None,
+        model: str | None = None,
     ) -> LLMCall:
         self._check_budget()
         if self.llm is None:
             raise SwarmStarError("this swarm needs a model endpoint to continue")
-        result = await self.llm.chat(messages, role=role, schema=schema, temperature=temperature)
+        result = await self.llm.chat(messages, role=role, schema=schema, temperature=temperature, model=model)
         call = LLMCall(
             node_id=node_id,
             call_key=key,

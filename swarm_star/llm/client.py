@@ -115,6 +115,8 @@ class LLMClient:
 
     def model_for(self, role: str) -> str:
         explicit = getattr(self.settings, role, None)
+        if isinstance(explicit, list):  # [primary, *fallbacks]: the primary answers by default
+            explicit = explicit[0] if explicit else None
         return explicit or self.endpoint.default_model or self.settings.default_model
 
     def price(self, model: str, prompt: int, completion: int) -> float:
