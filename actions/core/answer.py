@@ -6,6 +6,7 @@ from typing import Any
 
 from swarm_star.engine.context import ActionContext
 from swarm_star.spaces import LeafSpec
+from swarm_star.verify import Attempt, checked
 
 SPEC = LeafSpec(
     name="answer",
@@ -16,17 +17,29 @@ SPEC = LeafSpec(
 
 async def run(ctx: ActionContext) -> list[Any]:
     notes = "\n".join(f"- {e.title}: {e.content[:500]}" for e in ctx.memory() if e.folder == "context")
-    reply = await ctx.ask_model(
-        [
-            {
-                "role": "system",
-                "content": "Do the task. Reply with the result only, complete and concise.",
-            },
-            {"role": "user", "content": f"Task: {ctx.node.directive}\n\nKnown context:\n{notes}"},
-        ],
-        purpose="answer",
-        role="worker",
-    )
-    if not reply.strip():
-        return [ctx.fail("the model returned an empty answer")]
-    return [ctx.terminate(reply.strip())]
+
+    async def produce(model: str | None, fix: list[str]) -> Attempt[str]:
+        repair = "\n\nA reviewer rejected a previous answer:\n" + "\n".join(f"- {n}" for n in fix) if fix else ""
+        reply = await ctx.ask_model(
+            [
+                {
+                    "role": "system",
+                    "content": "Do the task. Reply with the result only, complete and concise.",
+                },
+                {"role": "user", "content": f"Task: {ctx.node.directive}\n\nKnown context:\n{notes}{repair}"},
+            ],
+            purpose="answer" if not fix else "repair answer",
+            role="worker",
+            model=model,
+        )
+        text = reply.strip()
+        return Attempt(text, text, None if text else "the model returned an empty answer")
+
+    result = await checked(ctx, produce)  # checked only if settings.verify lists this action
+    if result.attempt.error is not None and result.verified is None:
+        return [ctx.fail(result.attempt.error)]
+    if result.verified is False:
+        return [*result.verdicts, ctx.fail(f"answer {result.note()}")]
+    note = result.note()
+    answer = result.attempt.text
+    return [*result.verdicts, ctx.terminate(f"{answer}\n{note}" if note else answer)]
