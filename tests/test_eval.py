@@ -72,3 +72,13 @@ def test_the_command_prints_each_suite(tmp_path: Path) -> None:
     with redirect_stdout(text):
         assert main(["--scripted", "good", "--suite", "reasoning", "--count", "2"]) == 0
     assert "reasoning" in text.getvalue() and "100%" in text.getvalue()
+
+
+def test_failure_causes_are_short_and_countable() -> None:
+    from benchmarks.eval.runner import failure_cause
+
+    assert failure_cause("failed", "manager failed: model endpoint failed after 5 attempts: Error 500 ...") == (
+        "swarm failed: model error"
+    )
+    assert failure_cause("limit", "limit reached: max_calls (40 model calls)") == "limit max_calls"
+    assert failure_cause("questions", "questions pending") == "swarm asked the user"

@@ -8,6 +8,7 @@ would get: planning, routing, answering, reviewing, all of it counted.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -22,7 +23,7 @@ from swarm_star.errors import SwarmStarError
 from swarm_star.llm import LLMClient
 from swarm_star.models import Limits, SwarmSettings
 
-__all__ = ["SuiteResult", "TaskResult", "format_results", "run_suite"]
+__all__ = ["SuiteResult", "TaskResult", "failure_cause", "format_results", "run_suite"]
 
 
 @dataclass
@@ -84,7 +85,7 @@ async def _one(
         if outcome is None:
             pass
         elif outcome.status != "finished" or not outcome.report:
-            cause = f"swarm {outcome.status}" + (f" ({outcome.reason.split(' (')[0]})" if outcome.reason else "")
+            cause = failure_cause(outcome.status, outcome.reason)
         elif task.suite == "humaneval":
             workspace = space / swarm.id / "workspace"
             score, cause = await asyncio.to_thread(
@@ -129,6 +130,21 @@ async def run_suite(
     result.tasks = list(await asyncio.gather(*(guarded(t) for t in tasks)))
     result.wall_s = time.monotonic() - started
     return result
+
+
+def failure_cause(status: str, reason: str | None) -> str:
+    """A short, countable cause for a swarm that did not finish with a report."""
+    text = (reason or "").lower()
+    if status == "limit":
+        match = re.search(r"limit reached: (\w+)", text)
+        return f"limit {match.group(1) if match else 'reached'}"
+    if "model endpoint" in text or "model request" in text or "model call" in text:
+        return f"swarm {status}: model error"
+    if "does not match" in text or "refused" in text or "invalid" in text:
+        return f"swarm {status}: unusable model output"
+    if status == "questions":
+        return "swarm asked the user"
+    return f"swarm {status}"
 
 
 def format_results(results: Sequence[SuiteResult]) -> str:
