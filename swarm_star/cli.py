@@ -187,6 +187,14 @@ def _short(text: str | None, width: int = 70) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
+def _checks_mark(node: SwarmNode) -> str:
+    """' ✓verified', ' ✗unverified' (with the number of verdicts), or nothing if never checked."""
+    if not node.checks:
+        return ""
+    tries = f"({len(node.checks)})" if len(node.checks) > 1 else ""
+    return f" ✓verified{tries}" if node.checks[-1].ok else f" ✗unverified{tries}"
+
+
 def render_tree(state: SwarmState) -> list[str]:
     lines: list[str] = []
     root = state.root
@@ -199,7 +207,7 @@ def render_tree(state: SwarmState) -> list[str]:
         branch = "" if top else ("└─ " if last else "├─ ")
         lines.append(
             f"{prefix}{branch}{_node_label(node)} [{node.status.value}] ${used.cost:.4f} {used.calls}c"
-            f" — {_short(node.directive, 60)}"
+            f"{_checks_mark(node)} — {_short(node.directive, 60)}"
         )
         child_prefix = prefix + ("" if top else ("   " if last else "│  "))
         for i, child in enumerate(node.children):
@@ -232,6 +240,11 @@ def _summary(event: SwarmEvent) -> str:
         return "resumed"
     if kind == "save_memory":
         return f"memory {op.folder}: {_short(op.title, 50)}"
+    if kind == "verdict":
+        who = f" ({op.model})" if op.model else ""
+        return f"{op.stage}{who} {'passed' if op.ok else 'failed'}: {_short('; '.join(op.reasons), 50)}"
+    if kind == "action_created":
+        return f"new action {op.action_id} ({op.path})"
     return kind
 
 

@@ -1,21 +1,123 @@
 """A swarm's workspace: a git repository that only the swarm writes into.
 
-Every change is one commit with a meaningful message. Paths are resolved and
-must stay inside the workspace (``../`` and absolute paths elsewhere are
-refused, symlinks included). Nothing is executed unless the user opted in.
+Why git: every change is one commit with a meaningful message, so what the
+swarm wrote can be read, diffed and undone with ordinary tools, and HEAD is
+the truth about the workspace. Anything in the working tree that differs from
+HEAD is debris of a change interrupted by a crash; a change is always computed
+from HEAD, which is what makes write + commit idempotent across a crash (a
+re-run of the same change commits the staged leftover, or finds its commit).
+
+Paths are checked *before* anything touches the disk: relative POSIX paths
+only (no absolute paths, ``..``, backslashes, drive letters or colons, nothing
+under ``.git/``), and the resolved path must stay inside the workspace
+(symlinks included). A change that fails part-way is rolled back, so it leaves
+no stray file. Nothing is executed unless the user opted in (``allow_exec``);
+then commands run with the workspace as working directory, from an argument
+list (never a shell), with a timeout and a cap on the output kept.
 """
 
 from __future__ import annotations
 
+import difflib
+import os
+import re
+import signal
 import subprocess
 import sys
-from pathlib import Path
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 
 import git
 
 from swarm_star.errors import WorkspaceError
 
-__all__ = ["Workspace"]
+__all__ = ["Change", "CommandResult", "Workspace", "apply_edits", "check_path"]
+
+MAX_READ_CHARS = 20_000
+MAX_LISTED_FILES = 500
+MAX_DIFF_LINES = 80
+DEFAULT_OUTPUT_CAP = 4_000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_IGNORED = "__pycache__/\n*.pyc\n.pytest_cache/\n"
+
+
+def check_path(relative: str) -> str:
+    """The normalized relative path, or WorkspaceError naming what is wrong with it.
+
+    A purely textual check, done before anything touches the disk.
+    """
+    if not isinstance(relative, str) or not relative:
+        raise WorkspaceError("invalid workspace path: it is empty")
+    shown = repr(relative[:120])
+    if relative.strip() != relative or _CONTROL.search(relative):
+        raise WorkspaceError(f"invalid workspace path {shown}: surrounding blanks or control characters")
+    if "\\" in relative:
+        raise WorkspaceError(f"invalid workspace path {shown}: backslashes are not allowed (use '/')")
+    if re.match(r"^[A-Za-z]:", relative) or ":" in relative:
+        raise WorkspaceError(f"invalid workspace path {shown}: drive letters and ':' are not allowed")
+    if relative.startswith(("/", "~")):
+        raise WorkspaceError(f"path {shown} is outside the swarm workspace (absolute paths are refused)")
+    parts = [p for p in PurePosixPath(relative).parts if p != "."]
+    if not parts:
+        raise WorkspaceError(f"invalid workspace path {shown}: it names the workspace itself")
+    if ".." in parts:
+        raise WorkspaceError(f"path {shown} is outside the swarm workspace ('..' is refused)")
+    if any(p.lower() == ".git" for p in parts):
+        raise WorkspaceError(f"path {shown} points into the workspace's .git")
+    return "/".join(parts)
+
+
+def apply_edits(text: str, edits: Sequence[tuple[str, str]]) -> str:
+    """Apply search/replace edits in order; each ``old`` must occur exactly once."""
+    for number, (old, new) in enumerate(edits, 1):
+        if not old:
+            raise WorkspaceError(f"edit {number}: the text to replace is empty")
+        count = text.count(old)
+        if count != 1:
+            found = "not found" if count == 0 else f"found {count} times (must be unique)"
+            raise WorkspaceError(f"edit {number}: the text to replace was {found}")
+        text = text.replace(old, new, 1)
+    return text
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one write or edit did. ``sha`` is None when the content was already there."""
+
+    path: str
+    sha: str | None
+    message: str
+    created: bool
+    added: int
+    removed: int
+    diff: str
+
+    def summary(self) -> str:
+        """One line for a report: path, size of the change, commit."""
+        if self.sha is None:
+            return f"{self.path}: unchanged (already committed)"
+        verb = "created" if self.created else "changed"
+        return f"{self.path}: {verb} (+{self.added} -{self.removed}), commit {self.sha[:10]}: {self.message}"
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """How a command ended: exit code (None on timeout) and the tail of its output."""
+
+    argv: list[str]
+    exit_code: int | None
+    output: str
+    timed_out: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return self.exit_code == 0
+
+    def summary(self) -> str:
+        status = "timed out" if self.timed_out else f"exit {self.exit_code}"
+        return f"$ {' '.join(self.argv)}\n{status}\n{self.output}".rstrip()
 
 
 class Workspace:
@@ -31,43 +133,258 @@ class Workspace:
             with self.repo.config_writer() as cfg:
                 cfg.set_value("user", "name", "Swarm Star")
                 cfg.set_value("user", "email", "swarm@localhost")
+                cfg.set_value("commit", "gpgsign", "false")
+            exclude = self.root / ".git" / "info" / "exclude"
+            exclude.parent.mkdir(parents=True, exist_ok=True)
+            exclude.write_text(_IGNORED, encoding="utf-8")
+
+    # paths and reading
 
     def resolve(self, relative: str) -> Path:
-        """The absolute path for ``relative``, or WorkspaceError if it escapes."""
-        if not relative or relative.strip() != relative or "\x00" in relative:
-            raise WorkspaceError(f"invalid workspace path {relative!r}")
-        target = (self.root / relative).resolve()
+        """The absolute path for ``relative``, or WorkspaceError if it is refused or escapes."""
+        clean = check_path(relative)
+        target = (self.root / clean).resolve()
         if target == self.root or self.root not in target.parents:
             raise WorkspaceError(f"path {relative!r} is outside the swarm workspace")
         if ".git" in target.relative_to(self.root).parts:
             raise WorkspaceError(f"path {relative!r} points into the workspace's .git")
         return target
 
-    def write(self, relative: str, content: str, message: str) -> str | None:
-        """Write and commit one file; returns the commit sha, or None if unchanged.
+    def files(self) -> list[str]:
+        """Relative paths of the workspace's files (``.git`` and caches excluded), sorted."""
+        out = []
+        for path in sorted(self.root.rglob("*")):
+            rel = path.relative_to(self.root)
+            if path.is_file() and not {".git", "__pycache__", ".pytest_cache"} & set(rel.parts):
+                out.append(rel.as_posix())
+        return out[:MAX_LISTED_FILES]
 
-        Idempotent: a re-run of the same action after a crash commits nothing new.
-        """
+    def read(self, relative: str, limit: int = MAX_READ_CHARS) -> str:
+        """A file's text (at most ``limit`` characters)."""
         target = self.resolve(relative)
-        if target.exists() and target.read_text(encoding="utf-8") == content:
+        if not target.is_file():
+            raise WorkspaceError(f"no file {relative!r} in the workspace")
+        try:
+            return target.read_text(encoding="utf-8")[:limit]
+        except UnicodeDecodeError as exc:
+            raise WorkspaceError(f"{relative!r} is not UTF-8 text") from exc
+
+    def committed(self, relative: str) -> str | None:
+        """The file's text at HEAD, or None if HEAD does not have it."""
+        clean = check_path(relative)
+        if not self.repo.head.is_valid():
             return None
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(content, encoding="utf-8")
-        self.repo.index.add([str(target.relative_to(self.root))])
-        commit = self.repo.index.commit(message.strip() or f"Write {relative}")
-        return commit.hexsha
+        try:
+            blob = self.repo.head.commit.tree / clean
+        except KeyError:
+            return None
+        return blob.data_stream.read().decode("utf-8", errors="replace")
+
+    # changing
+
+    def write(self, relative: str, content: str, message: str) -> Change:
+        """Write ``relative`` whole and commit it as one change.
+
+        Idempotent across a crash: if the same change was staged but not
+        committed, it is committed now; if it was committed, that commit is
+        reported again instead of "unchanged".
+        """
+        clean = check_path(relative)
+        target = self.resolve(clean)
+        message = _one_line(message) or f"Write {clean}"
+        base = self.committed(clean)
+        if base == content:
+            self._restore(clean, target, base)  # drop any uncommitted debris at this path
+            return self._already(clean, message)
+        return self._commit_change(clean, target, base, content, message)
+
+    def edit(self, relative: str, edits: Sequence[tuple[str, str]], message: str) -> Change:
+        """Apply search/replace ``edits`` to the committed file and commit the result."""
+        clean = check_path(relative)
+        target = self.resolve(clean)
+        message = _one_line(message) or f"Edit {clean}"
+        base = self.committed(clean)
+        if base is None:
+            raise WorkspaceError(f"cannot edit {clean!r}: no such file in the workspace (write it whole)")
+        try:
+            content = apply_edits(base, edits)
+        except WorkspaceError:
+            done = self._edit_already_committed(clean, edits, message)
+            if done is None:
+                raise
+            return done
+        if content == base:
+            return Change(clean, None, message, False, 0, 0, "")
+        return self._commit_change(clean, target, base, content, message)
+
+    def _commit_change(self, clean: str, target: Path, base: str | None, content: str, message: str) -> Change:
+        made_dirs = _missing_parents(target, self.root)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _atomic_write(target, content)
+            self._stage(clean)
+            sha = self._commit(clean, message)
+        except (OSError, git.GitCommandError, ValueError) as exc:
+            self._restore(clean, target, base)
+            for folder in reversed(made_dirs):
+                _rmdir_quietly(folder)
+            raise WorkspaceError(f"could not commit {clean!r}: {_short(exc)}") from exc
+        added, removed, diff = _diff(clean, base, content)
+        return Change(clean, sha, message, base is None, added, removed, diff)
+
+    def _stage(self, clean: str) -> None:
+        self.repo.git.add("--", clean)
+
+    def _commit(self, clean: str, message: str) -> str:
+        """Commit only ``clean`` (whatever else is staged stays out of this commit)."""
+        self.repo.git.commit("-q", "--no-verify", "-m", message, "--", clean)
+        return self.repo.head.commit.hexsha
+
+    def _restore(self, clean: str, target: Path, base: str | None) -> None:
+        """Put ``clean`` back as HEAD has it, in the index and the working tree."""
+        try:
+            if self.repo.head.is_valid():
+                self.repo.git.reset("-q", "HEAD", "--", clean)
+            else:
+                self.repo.git.rm("--cached", "-q", "--ignore-unmatch", "--", clean)
+        except git.GitCommandError:
+            pass
+        if base is None:
+            target.unlink(missing_ok=True)
+        elif not target.is_file() or target.read_text(encoding="utf-8", errors="replace") != base:
+            _atomic_write(target, base)
+
+    def _last_commit(self, clean: str) -> git.Commit | None:
+        if not self.repo.head.is_valid():
+            return None
+        return next(iter(self.repo.iter_commits(paths=clean, max_count=1)), None)
+
+    def _already(self, clean: str, message: str) -> Change:
+        """The content is at HEAD: report the commit that made it, if it was this very change."""
+        last = self._last_commit(clean)
+        if last is None or _one_line(str(last.message)) != message:
+            return Change(clean, None, message, False, 0, 0, "")
+        parent = last.parents[0] if last.parents else None
+        before = _blob_text(parent, clean) if parent is not None else None
+        added, removed, diff = _diff(clean, before, _blob_text(last, clean) or "")
+        return Change(clean, last.hexsha, message, before is None, added, removed, diff)
+
+    def _edit_already_committed(self, clean: str, edits: Sequence[tuple[str, str]], message: str) -> Change | None:
+        """A re-run of an edit whose commit was made: the edits turn the commit's parent into HEAD."""
+        last = self._last_commit(clean)
+        if last is None or not last.parents or _one_line(str(last.message)) != message:
+            return None
+        before = _blob_text(last.parents[0], clean)
+        try:
+            redone = apply_edits(before, edits) if before is not None else None
+        except WorkspaceError:
+            return None
+        if redone is None or redone != self.committed(clean):
+            return None
+        return self._already(clean, message)
+
+    # running (opt-in only)
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        allowed: bool,
+        timeout: float = 60.0,
+        output_cap: int = DEFAULT_OUTPUT_CAP,
+    ) -> CommandResult:
+        """Run ``argv`` (no shell) in the workspace; keep the last ``output_cap`` characters."""
+        if not allowed:
+            raise WorkspaceError("executing swarm-written code is off (opt in with --allow-exec)")
+        args = [str(a) for a in argv]
+        if not args:
+            raise WorkspaceError("no command to run")
+        env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")}
+        env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONIOENCODING="utf-8")
+        with tempfile.TemporaryFile() as out:
+            try:
+                proc = subprocess.Popen(
+                    args, cwd=self.root, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    env=env, start_new_session=True,
+                )  # fmt: skip
+            except OSError as exc:
+                raise WorkspaceError(f"cannot run {args[0]!r}: {exc.strerror or exc}") from exc
+            timed_out = False
+            try:
+                code: int | None = proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                timed_out, code = True, None
+                _kill_group(proc)
+            size = out.seek(0, os.SEEK_END)
+            out.seek(max(0, size - output_cap * 4))
+            text = out.read().decode("utf-8", errors="replace")[-output_cap:]
+        return CommandResult(args, code, text, timed_out)
 
     def run_python(self, relative: str, *, allowed: bool, timeout: float = 30.0) -> str:
         """Run a workspace file with Python, only if the user opted in (``allow_exec``)."""
-        if not allowed:
-            raise WorkspaceError("executing swarm-written code is off (opt in with --allow-exec)")
         target = self.resolve(relative)
-        proc = subprocess.run(
-            [sys.executable, str(target)],
-            cwd=self.root,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
+        result = self.run([sys.executable, str(target.relative_to(self.root))], allowed=allowed, timeout=timeout)
+        return f"exit {result.exit_code if not result.timed_out else 'timeout'}\n{result.output}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())[:200]
+
+
+def _short(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200]
+
+
+def _blob_text(commit: git.Commit, clean: str) -> str | None:
+    try:
+        return (commit.tree / clean).data_stream.read().decode("utf-8", errors="replace")
+    except KeyError:
+        return None
+
+
+def _diff(clean: str, before: str | None, after: str) -> tuple[int, int, str]:
+    lines = list(
+        difflib.unified_diff(
+            (before or "").splitlines(), after.splitlines(), f"a/{clean}", f"b/{clean}", lineterm="", n=2
         )
-        return f"exit {proc.returncode}\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}"
+    )
+    added = sum(1 for line in lines if line.startswith("+") and not line.startswith("+++"))
+    removed = sum(1 for line in lines if line.startswith("-") and not line.startswith("---"))
+    shown = lines[:MAX_DIFF_LINES]
+    if len(lines) > MAX_DIFF_LINES:
+        shown.append(f"... ({len(lines) - MAX_DIFF_LINES} more diff lines)")
+    return added, removed, "\n".join(shown)
+
+
+def _missing_parents(target: Path, root: Path) -> list[Path]:
+    missing, folder = [], target.parent
+    while folder != root and not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    return list(reversed(missing))
+
+
+def _rmdir_quietly(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
+def _atomic_write(target: Path, content: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(content)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, AttributeError):
+        proc.kill()
+    proc.wait()

@@ -54,7 +54,9 @@ async def test_json_schema_rejected_steps_down_once_and_is_remembered(
     tmp_path: Path, model_server: Any, status: int
 ) -> None:
     server = model_server(
-        ScriptedModel(plans={"two": ["write part a", "write part b"]}), reject_formats={"json_schema": status}, keep_log=True
+        ScriptedModel(plans={"two": ["write part a", "write part b"]}),
+        reject_formats={"json_schema": status},
+        keep_log=True,
     )
     swarm = Swarm.create("two things", space=tmp_path)
     outcome = await run(swarm, server)
@@ -73,7 +75,9 @@ async def test_json_schema_rejected_steps_down_once_and_is_remembered(
 
 async def test_steps_down_to_text_through_every_mode(tmp_path: Path, model_server: Any) -> None:
     reject = {"json_schema": 422, "json_object_schema": 400, "json_object": 404}
-    server = model_server(ScriptedModel(plans={"two": ["write part a", "write part b"]}), reject_formats=reject, keep_log=True)
+    server = model_server(
+        ScriptedModel(plans={"two": ["write part a", "write part b"]}), reject_formats=reject, keep_log=True
+    )
     swarm = Swarm.create("two things", space=tmp_path)
     outcome = await run(swarm, server)
     assert outcome.status == "finished", outcome.reason
@@ -93,7 +97,11 @@ async def test_a_500_that_is_not_about_the_format_is_retried_not_stepped_down(
 
 
 async def test_every_request_has_one_system_message_and_a_max_tokens_cap(tmp_path: Path, model_server: Any) -> None:
-    server = model_server(ScriptedModel(plans={"two": ["write part a", "write part b"]}), reject_formats={"json_schema": 400}, keep_log=True)
+    server = model_server(
+        ScriptedModel(plans={"two": ["write part a", "write part b"]}),
+        reject_formats={"json_schema": 400},
+        keep_log=True,
+    )
     swarm = Swarm.create("two things", space=tmp_path)
     assert (await run(swarm, server)).status == "finished"
     for request in server.log:

@@ -8,6 +8,7 @@ from swarm_star.briefing import brief
 from swarm_star.engine.context import ActionContext
 from swarm_star.quality import report_junk
 from swarm_star.spaces import LeafSpec
+from swarm_star.verify import Attempt, checked
 
 SPEC = LeafSpec(
     name="answer",
@@ -18,18 +19,30 @@ SPEC = LeafSpec(
 
 async def run(ctx: ActionContext) -> list[Any]:
     briefing = await brief(ctx)
-    reply = await ctx.ask_model(
-        [
-            {
-                "role": "system",
-                "content": "Do the task. Reply with the result only, complete and concise.",
-            },
-            {"role": "user", "content": f"Task: {ctx.node.directive}\n\n{briefing}".strip()},
-        ],
-        purpose="answer",
-        role="worker",
-    )
-    junk = report_junk(reply)
-    if junk is not None:
-        return [ctx.fail(f"the model's answer is unusable ({junk})")]
-    return [ctx.terminate(reply.strip())]
+
+    async def produce(model: str | None, fix: list[str]) -> Attempt[str]:
+        repair = "\n\nA reviewer rejected a previous answer:\n" + "\n".join(f"- {n}" for n in fix) if fix else ""
+        reply = await ctx.ask_model(
+            [
+                {
+                    "role": "system",
+                    "content": "Do the task. Reply with the result only, complete and concise.",
+                },
+                {"role": "user", "content": f"Task: {ctx.node.directive}\n\n{briefing}{repair}".strip()},
+            ],
+            purpose="answer" if not fix else "repair answer",
+            role="worker",
+            model=model,
+        )
+        text = reply.strip()
+        junk = report_junk(text)
+        return Attempt(text, text, None if junk is None else f"the model's answer is unusable ({junk})")
+
+    result = await checked(ctx, produce)  # checked only if settings.verify lists this action
+    if result.attempt.error is not None and result.verified is None:
+        return [ctx.fail(result.attempt.error)]
+    if result.verified is False:
+        return [*result.verdicts, ctx.fail(f"answer {result.note()}")]
+    note = result.note()
+    answer = result.attempt.text
+    return [*result.verdicts, ctx.terminate(f"{answer}\n{note}" if note else answer)]

@@ -51,8 +51,9 @@ from swarm_star.models import (
     UserAnswer,
 )
 from swarm_star.models.operations import SETTLING_KINDS, Operation
+from swarm_star.own_actions import OWN_FOLDER, module_kind, own_actions_dir
 from swarm_star.quality import report_junk
-from swarm_star.spaces import Space
+from swarm_star.spaces import Space, merge_folder
 from swarm_star.state.history import SwarmLog
 from swarm_star.state.lease import OwnerLease
 from swarm_star.state.projection import SwarmState, SwarmStatus
@@ -127,7 +128,16 @@ class Engine:
         self._buffer.append(event)
         self._touched.update(touched)
         self._note_runnable(op)
+        if op.kind == "action_created":
+            self.load_own_actions()
         return event
+
+    def load_own_actions(self) -> None:
+        """Graft this swarm's own actions into its action space (opt-in only; see own_actions)."""
+        settings = self.state.record.settings
+        folder = own_actions_dir(self.swarm_dir)
+        if settings.allow_exec and settings.code.create_actions and folder.is_dir():
+            merge_folder(self.actions, folder, OWN_FOLDER, "run", module_kind(self.swarm_dir))
 
     def flush(self) -> None:
         if not self._buffer and not self._extra_ops:
@@ -448,6 +458,7 @@ class Engine:
         self._started = time.monotonic()
         asked: set[str] = set()
         try:
+            self.load_own_actions()
             if self.state.status == SwarmStatus.STOPPED or limits is not None:
                 self.emit(ResumeSwarm(limits=limits or self.state.limits))
             for node_id in retry:

@@ -4,10 +4,11 @@ Every persisted record carries ``schema_version`` so a later release can
 migrate old swarm spaces instead of misreading them.
 """
 
-from swarm_star.models.config import Limits, ModelSettings, SwarmRecord, SwarmSettings
+from swarm_star.models.config import CodeSettings, Limits, ModelSettings, SwarmRecord, SwarmSettings, VerifySettings
 from swarm_star.models.frame import SwarmEvent
-from swarm_star.models.node import NodeRole, NodeStatus, Question, SwarmNode, Usage
+from swarm_star.models.node import Check, NodeRole, NodeStatus, Question, SwarmNode, Usage
 from swarm_star.models.operations import (
+    ActionCreated,
     AskUser,
     Attempt,
     AwaitChildren,
@@ -22,6 +23,7 @@ from swarm_star.models.operations import (
     StopSwarm,
     Terminate,
     UserAnswer,
+    Verdict,
 )
 from swarm_star.models.space import SpaceEntry, SpaceFolder, SpaceLeaf
 
@@ -29,9 +31,12 @@ SCHEMA_VERSION = 1
 
 __all__ = [
     "SCHEMA_VERSION",
+    "ActionCreated",
     "AskUser",
     "Attempt",
     "AwaitChildren",
+    "Check",
+    "CodeSettings",
     "Fail",
     "LLMCall",
     "Limits",
@@ -56,4 +61,6 @@ __all__ = [
     "Terminate",
     "Usage",
     "UserAnswer",
+    "Verdict",
+    "VerifySettings",
 ]

@@ -86,6 +86,40 @@ class ModelSettings(BaseModel):
         return value
 
 
+class VerifySettings(BaseModel):
+    """Which results a verifier call checks, and what happens when one fails.
+
+    A failing verdict gets ``repairs`` repair attempts with the verifier's
+    notes, then the next model of the worker role gets a go (up to
+    ``fallbacks`` of them). On by default for code only: a check costs a call.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    actions: list[str] = Field(
+        default_factory=lambda: ["code"], description="action ids or folders (e.g. 'code', 'core.answer')"
+    )
+    verifier_role: str = Field("reviewer", description="model role that judges a result")
+    worker_role: str = Field("worker", description="model role whose list gives the fallbacks")
+    repairs: int = Field(1, ge=0, le=3)
+    fallbacks: int = Field(1, ge=0, le=5)
+
+    def applies(self, action_id: str) -> bool:
+        return any(action_id == a or action_id.startswith(a + ".") for a in self.actions)
+
+
+class CodeSettings(BaseModel):
+    """How coding actions test what they write (only with ``allow_exec``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    test_command: list[str] | None = Field(None, description="argv run in the workspace; default: pytest")
+    timeout: float = Field(120.0, gt=0, description="seconds per command run")
+    output_cap: int = Field(4000, ge=200, description="characters of output kept (the tail)")
+    fix_rounds: int = Field(2, ge=0, le=10, description="write → test → fix rounds after the first write")
+    create_actions: bool = Field(False, description="opt-in: the swarm may add actions to its own space")
+
+
 class SwarmSettings(BaseModel):
     """Everything that shapes one swarm's behaviour; persisted with its record."""
 
@@ -99,6 +133,8 @@ class SwarmSettings(BaseModel):
     agent_model: str = Field("default", description="model name sent to hostfile agents")
     agent_timeout: float = Field(60.0, gt=0, description="seconds per hostfile agent request")
     tree_fan_in: int = Field(4, ge=2, description="answers per summary in tree-reduce")
+    verify: VerifySettings = Field(default_factory=VerifySettings)
+    code: CodeSettings = Field(default_factory=CodeSettings)
     extra: dict[str, Any] = Field(default_factory=dict)
 
 

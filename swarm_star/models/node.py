@@ -68,6 +68,15 @@ class Question(BaseModel):
     answer: str | None = None
 
 
+class Check(BaseModel):
+    """One verdict on a node's result, as the tree shows it."""
+
+    stage: str
+    model: str | None = None
+    ok: bool
+    reasons: list[str] = Field(default_factory=list)
+
+
 class SwarmNode(BaseModel):
     """One node of the tree. Its fields are a projection of the history frames."""
 
@@ -89,6 +98,7 @@ class SwarmNode(BaseModel):
     activations: int = 0
     questions: list[Question] = Field(default_factory=list)
     calls: list[str] = Field(default_factory=list, description="ids of LLM call frames")
+    checks: list[Check] = Field(default_factory=list, description="verifier verdicts on this node's result")
 
     def pending_question(self) -> Question | None:
         return next((q for q in self.questions if q.answer is None), None)

@@ -151,6 +151,32 @@ class RetryNode(BaseModel):
     node_id: str
 
 
+class Verdict(BaseModel):
+    """A verifier's judgement of a node's result against its directive.
+
+    ``stage`` says which attempt was judged: ``first`` (the role's primary
+    model), ``repair`` (redone with the verifier's notes) or ``fallback``
+    (the next model of the role). ``model`` is None for the primary.
+    """
+
+    kind: Literal["verdict"] = "verdict"
+    node_id: str
+    stage: Literal["first", "repair", "fallback"]
+    model: str | None = None
+    ok: bool
+    reasons: list[str] = Field(default_factory=list)
+
+
+class ActionCreated(BaseModel):
+    """The swarm added a validated action to its own action space (routable for it only)."""
+
+    kind: Literal["action_created"] = "action_created"
+    node_id: str
+    action_id: str = Field(description="id in this swarm's action space, e.g. 'own.slugify'")
+    path: str = Field(description="file, relative to the swarm's directory")
+    sha256: str
+
+
 class StopSwarm(BaseModel):
     """The run stopped before the root finished (limit, interrupt, questions)."""
 
@@ -177,6 +203,8 @@ Operation = Annotated[
     | Fail
     | SaveMemory
     | RetryNode
+    | Verdict
+    | ActionCreated
     | StopSwarm
     | ResumeSwarm,
     Field(discriminator="kind"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from swarm_star.models import (
+    Check,
     Limits,
     NodeStatus,
     Question,
@@ -46,6 +47,7 @@ class SwarmState:
     usage: Usage = field(default_factory=Usage)
     calls: dict[tuple[str, str], LLMCall] = field(default_factory=dict)
     memory: dict[str, SaveMemory] = field(default_factory=dict)
+    created_actions: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def new(cls, record: SwarmRecord) -> SwarmState:
@@ -99,6 +101,10 @@ class SwarmState:
             self.usage = self.usage.plus(op.usage)
             node.calls.append(op.call_key)
             self.calls[(node.id, op.call_key)] = op
+        elif kind == "verdict":
+            node.checks.append(Check(stage=op.stage, model=op.model, ok=op.ok, reasons=op.reasons))
+        elif kind == "action_created":
+            self.created_actions[op.action_id] = op.path
         elif kind == "ask_user":
             node.questions.append(Question(id=op.question_id, text=op.question))
             node.status = NodeStatus.WAITING_USER

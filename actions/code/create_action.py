@@ -1,0 +1,72 @@
+"""Grow this swarm's action space: write a new action module, validate it, make it routable here.
+
+Only with ``allow_exec`` and the user's opt-in (``code.create_actions``). The
+module goes into the swarm's own folder in its swarm space, never into the
+installed tree; it is checked (parses, ``SPEC``, ``async def run``, imports in a
+child process) before the ``action_created`` frame makes it routable — for
+this swarm only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from swarm_star.engine.context import ActionContext
+from swarm_star.errors import SpaceError
+from swarm_star.models import ActionCreated
+from swarm_star.own_actions import install_action
+from swarm_star.spaces import LeafSpec
+
+SPEC = LeafSpec(
+    name="create_action",
+    description="Create a new reusable action for this swarm (a Python module, possibly using the util "
+    "space) when no existing action fits a recurring kind of task.",
+)
+
+CONTRACT = """An action is one Python module:
+    from swarm_star.spaces import LeafSpec
+    SPEC = LeafSpec(name="<name>", description="<when a router should pick it>")
+    async def run(ctx):
+        # ctx.node.directive: the task; ctx.workspace: the swarm's workspace folder (a Path)
+        # await ctx.ask_model([{"role": "user", "content": "..."}], purpose="...") -> str
+        # utils: ctx.utils.module("<util id>").call(ctx.workspace, **args) -> str
+        return [ctx.terminate("<report>")]   # or [ctx.fail("<one-line reason>")]
+Use only the standard library, swarm_star and the utils listed."""
+
+
+class NewAction(BaseModel):
+    """The module the model proposes."""
+
+    name: str = Field(description="lowercase identifier, e.g. 'count_todos'")
+    description: str = Field(description="one line: when a router should pick this action")
+    code: str = Field(description="the whole Python module")
+
+
+async def run(ctx: ActionContext) -> list[Any]:
+    allowed = ctx.settings.allow_exec and ctx.settings.code.create_actions
+    if not allowed:
+        return [ctx.fail("creating actions is off (opt in with --allow-exec and code.create_actions)")]
+    utils = "\n".join(f"- {leaf.id}: {leaf.description} args {leaf.input_schema}" for leaf in ctx.utils.leaves())
+    proposal = await ctx.ask_model(
+        [
+            {"role": "system", "content": f"Write a new Swarm Star action.\n{CONTRACT}\n\nUtils:\n{utils}"},
+            {"role": "user", "content": f"Task: {ctx.node.directive}"},
+        ],
+        purpose="create action",
+        role="worker",
+        schema=NewAction,
+    )
+    try:
+        created = install_action(ctx.swarm_dir, proposal.name, proposal.code, allowed=allowed)
+    except SpaceError as exc:
+        return [ctx.fail(str(exc))]
+    path = created.path.relative_to(ctx.swarm_dir).as_posix()
+    return [
+        ActionCreated(node_id=ctx.node.id, action_id=created.action_id, path=path, sha256=created.sha256),
+        ctx.terminate(
+            f"created action {created.action_id} ({path}): {proposal.description}\n"
+            f"```python\n{proposal.code.rstrip()}\n```"
+        ),
+    ]

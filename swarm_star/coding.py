@@ -1,0 +1,208 @@
+"""The coding loop shared by the ``code`` actions: see the workspace, change it, test, fix.
+
+Why here and not in ``actions/code``: action modules are loaded by path, one
+file each, so what several of them share lives in the library.
+
+One *attempt* at a coding directive: the model sees the workspace (file list
+and the text of the files that matter), answers with a :class:`PythonFile`
+(a whole file, or search/replace edits to an existing one), the change is
+committed, and — only with ``allow_exec`` — the tests run; while they fail, the
+model gets the output tail and fixes the code, at most ``code.fix_rounds``
+times. Command runs are journaled like model calls (``ActionContext.run_primitive``),
+so a re-run after a crash sees the same results and asks the same questions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field
+
+from swarm_star.errors import ModelOutputError, WorkspaceError
+from swarm_star.models import Usage
+from swarm_star.verify import Attempt
+from swarm_star.workspace import Change, CommandResult, Workspace
+
+if TYPE_CHECKING:
+    from swarm_star.engine.context import ActionContext
+
+__all__ = [
+    "NOT_RUN",
+    "CodeWork",
+    "Edit",
+    "PythonFile",
+    "apply_change",
+    "code_attempt",
+    "run_command",
+    "test_command",
+    "workspace_view",
+]
+
+NOT_RUN = "not executed (execution is off unless the user opts in with --allow-exec)"
+VIEW_CHARS = 12_000
+TEXT_SUFFIXES = (".py", ".md", ".txt", ".toml", ".cfg", ".ini", ".json", ".yaml", ".yml")
+
+
+class Edit(BaseModel):
+    """Replace one exact, unique piece of an existing file."""
+
+    old: str = Field(description="exact text currently in the file (must occur once)")
+    new: str
+
+
+class PythonFile(BaseModel):
+    """One change to one file: ``code`` (the whole file) or ``edits`` to an existing file."""
+
+    path: str = Field(description="relative path inside the workspace, e.g. 'tools/parse.py'")
+    code: str = Field("", description="the whole new file content; leave empty when giving edits")
+    edits: list[Edit] = Field(default_factory=list, description="search/replace edits to an existing file")
+    commit_message: str = Field(description="one line saying what the change does")
+
+
+@dataclass
+class CodeWork:
+    """What one attempt did: its commits, the last test run (None: not run), fix rounds used."""
+
+    changes: list[Change] = field(default_factory=list)
+    test: CommandResult | None = None
+    fixes: int = 0
+
+    def report(self, allow_exec: bool, show_code: str | None = None) -> str:
+        lines = [f"wrote {c.summary()}" for c in self.changes]
+        if show_code is not None:
+            lines.append(f"```python\n{show_code.rstrip()}\n```")
+        elif self.changes and self.changes[-1].diff:
+            lines.append(f"```diff\n{self.changes[-1].diff}\n```")
+        if self.test is None:
+            lines.append(NOT_RUN if not allow_exec else "no tests to run")
+        else:
+            state = "passed" if self.test.passed else "FAILED"
+            fixed = f" after {self.fixes} fix round(s)" if self.fixes else ""
+            lines.append(f"tests {state}{fixed}:\n{self.test.summary()[-1500:]}")
+        return "\n".join(lines)
+
+
+def apply_change(workspace: Workspace, spec: PythonFile) -> Change:
+    """Commit one :class:`PythonFile` (the path is checked before anything is written)."""
+    if spec.edits:
+        return workspace.edit(spec.path, [(e.old, e.new) for e in spec.edits], spec.commit_message)
+    return workspace.write(spec.path, spec.code, spec.commit_message)
+
+
+def workspace_view(workspace: Workspace, directive: str, limit: int = VIEW_CHARS) -> str:
+    """The file list, then the text of the files most likely to matter (named ones first)."""
+    files = workspace.files()
+    if not files:
+        return "The workspace is empty."
+    named = [f for f in files if f in directive or f.rsplit("/", 1)[-1] in directive]
+    rest = [f for f in files if f not in named and f.endswith(TEXT_SUFFIXES)]
+    parts = ["Files in the workspace:", *(f"- {f}" for f in files), ""]
+    budget = limit
+    for name in [*named, *rest]:
+        try:
+            text = workspace.read(name, budget)
+        except WorkspaceError:
+            continue
+        parts.append(f"--- {name}\n{text}")
+        budget -= len(text)
+        if budget <= 0:
+            parts.append("(more files not shown)")
+            break
+    return "\n".join(parts)
+
+
+def test_command(ctx: ActionContext, workspace: Workspace, changed: str | None) -> list[str] | None:
+    """The command that checks the workspace: the user's, else pytest if there are tests,
+    else running the changed Python file; None if there is nothing to run."""
+    if ctx.settings.code.test_command:
+        return list(ctx.settings.code.test_command)
+    files = workspace.files()
+    if any(f.rsplit("/", 1)[-1].startswith("test_") or f.endswith("_test.py") for f in files):
+        return [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
+    if changed and changed.endswith(".py"):
+        return [sys.executable, changed]
+    return None
+
+
+async def run_command(ctx: ActionContext, workspace: Workspace, argv: list[str]) -> CommandResult:
+    """Run ``argv`` in the workspace (opt-in only), journaled so a re-run replays the result."""
+    code = ctx.settings.code
+
+    async def work() -> tuple[dict[str, Any], Usage]:
+        result = await asyncio.to_thread(
+            workspace.run, argv, allowed=ctx.settings.allow_exec, timeout=code.timeout, output_cap=code.output_cap
+        )
+        return {"exit_code": result.exit_code, "output": result.output, "timed_out": result.timed_out}, Usage()
+
+    shown = [a if a != sys.executable else "python" for a in argv]
+    stored = await ctx.run_primitive("run tests", " ".join(shown), 0, work)
+    return CommandResult(shown, stored["exit_code"], stored["output"], bool(stored["timed_out"]))
+
+
+async def _ask_change(
+    ctx: ActionContext, workspace: Workspace, model: str | None, extra: str, purpose: str
+) -> PythonFile:
+    return await ctx.ask_model(
+        [
+            {
+                "role": "system",
+                "content": "You change code in a git workspace. Reply with one file change: a relative path "
+                "(forward slashes, inside the workspace) and either the whole file in 'code' or "
+                "search/replace 'edits' to an existing file, plus a one-line commit message.",
+            },
+            {
+                "role": "user",
+                "content": f"Task: {ctx.node.directive}\n\n{workspace_view(workspace, ctx.node.directive)}{extra}",
+            },
+        ],
+        purpose=purpose,
+        role=ctx.settings.verify.worker_role,
+        schema=PythonFile,
+        model=model,
+    )
+
+
+async def code_attempt(ctx: ActionContext, model: str | None, notes: list[str]) -> Attempt[CodeWork]:
+    """One attempt: change, then (opt-in) test and fix up to ``code.fix_rounds`` times."""
+    workspace = Workspace(ctx.workspace)
+    work = CodeWork()
+    extra = ""
+    if notes:
+        extra = "\n\nA reviewer rejected the previous attempt:\n" + "\n".join(f"- {n}" for n in notes)
+    try:
+        spec = await _ask_change(ctx, workspace, model, extra, "write code" if not notes else "repair code")
+        work.changes.append(apply_change(workspace, spec))
+        argv = test_command(ctx, workspace, spec.path) if ctx.settings.allow_exec else None
+        if argv is not None:
+            work.test = await run_command(ctx, workspace, argv)
+            while not work.test.passed and work.fixes < ctx.settings.code.fix_rounds:
+                work.fixes += 1
+                tail = work.test.summary()[-ctx.settings.code.output_cap :]
+                fix = await _ask_change(ctx, workspace, model, f"{extra}\n\nThe tests fail:\n{tail}", "fix code")
+                work.changes.append(apply_change(workspace, fix))
+                work.test = await run_command(ctx, workspace, test_command(ctx, workspace, fix.path) or argv)
+    except (WorkspaceError, ModelOutputError) as exc:
+        return Attempt(work, error=str(exc))
+    text = _judged(ctx, workspace, work)
+    if work.test is not None and not work.test.passed:
+        last = next((line for line in reversed(work.test.output.splitlines()) if line.strip()), "")
+        failed = "timed out" if work.test.timed_out else f"exit {work.test.exit_code}"
+        return Attempt(work, text, f"tests still fail after {work.fixes} fix round(s) ({failed}): {last[:200]}")
+    return Attempt(work, text)
+
+
+def _judged(ctx: ActionContext, workspace: Workspace, work: CodeWork) -> str:
+    """What the verifier reads: the changed files as committed now, and the test outcome."""
+    seen: list[str] = []
+    for change in work.changes:
+        if change.path not in seen:
+            seen.append(change.path)
+    parts = []
+    for path in seen:
+        text = workspace.committed(path)
+        parts.append(f"--- {path}\n{text if text is not None else '(missing)'}")
+    parts.append(work.report(ctx.settings.allow_exec).split("\n")[-1] if work.test is None else work.test.summary())
+    return "\n".join(parts)

@@ -1,0 +1,151 @@
+"""A swarm's own actions: modules it wrote for itself, kept in its swarm space.
+
+Why a separate folder: an action the swarm creates must never land in the
+installed tree (it would change every other swarm) and must not be routable
+before it is known to load. So a new module is checked first — a name that
+is an identifier, Python that parses, a module-level ``SPEC`` and an
+``async def run`` — then imported in a *child process* with a timeout (the
+import runs model-written code, so this needs ``allow_exec``), and only then
+moved into ``swarm_space/<swarm_id>/actions/``. The engine grafts that folder
+into this swarm's action space as the category ``own`` (and does so again on
+resume), only when the swarm opted in (``allow_exec`` and
+``code.create_actions``).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from swarm_star.errors import SpaceError
+
+__all__ = [
+    "OWN_FOLDER",
+    "CreatedAction",
+    "install_action",
+    "module_kind",
+    "own_actions_dir",
+    "static_problems",
+]
+
+OWN_FOLDER = "own"
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_README = "# own\n\nActions this swarm created for itself (validated before use); they exist in this swarm only.\n"
+_CHECK = r"""
+import importlib.util, inspect, json, sys
+from swarm_star.spaces import LeafSpec
+spec = importlib.util.spec_from_file_location("swarm_star_candidate_action", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = module
+try:
+    spec.loader.exec_module(module)
+except BaseException as exc:
+    print(json.dumps({"error": f"import failed: {type(exc).__name__}: {exc}"[:300]}))
+    raise SystemExit(0)
+problems = []
+if not isinstance(getattr(module, "SPEC", None), LeafSpec):
+    problems.append("SPEC is not a LeafSpec")
+if not inspect.iscoroutinefunction(getattr(module, "run", None)):
+    problems.append("run is not an async function")
+print(json.dumps({"error": "; ".join(problems) or None}))
+"""
+
+
+@dataclass(frozen=True)
+class CreatedAction:
+    """Where a validated action went: its id in the swarm's space, file and content hash."""
+
+    action_id: str
+    path: Path
+    sha256: str
+    existed: bool
+
+
+def own_actions_dir(swarm_dir: Path) -> Path:
+    return swarm_dir / "actions"
+
+
+def module_kind(swarm_dir: Path) -> str:
+    """A module-name prefix unique to this swarm, so two swarms' ``own.x`` never collide."""
+    return "own_" + hashlib.sha1(str(swarm_dir.resolve()).encode()).hexdigest()[:12]
+
+
+def static_problems(name: str, code: str) -> list[str]:
+    """What is wrong with the module before anything runs (empty: nothing found)."""
+    if not _NAME.match(name):
+        return [f"name {name[:60]!r} must be a lowercase identifier (a-z, 0-9, _; at most 40)"]
+    try:
+        tree = ast.parse(code)
+    except SyntaxError as exc:
+        return [f"syntax error line {exc.lineno}: {exc.msg}"]
+    problems = []
+    names = {
+        t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)
+    }
+    if "SPEC" not in names:
+        problems.append("no module-level SPEC = LeafSpec(...)")
+    if not any(isinstance(node, ast.AsyncFunctionDef) and node.name == "run" for node in tree.body):
+        problems.append("no module-level 'async def run(ctx)'")
+    return problems
+
+
+def install_action(swarm_dir: Path, name: str, code: str, *, allowed: bool, timeout: float = 30.0) -> CreatedAction:
+    """Validate ``code`` and put it into the swarm's own action folder; SpaceError says why not."""
+    if not allowed:
+        raise SpaceError("creating actions is off (opt in with --allow-exec and code.create_actions)")
+    problems = static_problems(name, code)
+    if problems:
+        raise SpaceError("the new action is invalid: " + "; ".join(problems))
+    folder = own_actions_dir(swarm_dir)
+    target = folder / f"{name}.py"
+    digest = hashlib.sha256(code.encode("utf-8")).hexdigest()
+    action_id = f"{OWN_FOLDER}.{name}"
+    if target.exists():
+        if hashlib.sha256(target.read_bytes()).hexdigest() == digest:  # a re-run after a crash
+            return CreatedAction(action_id, target, digest, True)
+        raise SpaceError(f"this swarm already has an action named {name!r}")
+    folder.mkdir(parents=True, exist_ok=True)
+    readme = folder / "README.md"
+    if not readme.exists():
+        readme.write_text(_README, encoding="utf-8")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"_{name}.", suffix=".py")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(code)
+        error = _import_check(Path(tmp), timeout)
+        if error:
+            raise SpaceError(f"the new action is invalid: {error}")
+        os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return CreatedAction(action_id, target, digest, False)
+
+
+def _import_check(path: Path, timeout: float) -> str | None:
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR", "PYTHONPATH")}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", _CHECK, str(path)],
+            cwd=path.parent,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return f"importing it took longer than {timeout:g} s"
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        return f"the import check crashed: {' '.join(proc.stderr.split())[-300:]}"
+    error: str | None = json.loads(lines[-1]).get("error")
+    return error
