@@ -233,7 +233,17 @@ async def test_token_is_checked_on_every_request_both_ways(tmp_path: Path) -> No
             assert (await client.get(url, headers={"authorization": "Bearer wrong"})).status_code == 401
             assert (await client.get(url, headers={"authorization": "Bearer s3cret-token"})).status_code == 200
             sep = "&" if "?" in url else "?"
-            assert (await client.get(url + sep + "token=s3cret-token")).status_code == 200
+            assert (await client.get(url + sep + "token=wrong")).status_code == 401
+            assert not client.cookies
+            by_query = await client.get(url + sep + "token=s3cret-token")
+            assert by_query.status_code == 200
+            # the page opened with ?token= gets an HttpOnly cookie its own requests then carry
+            assert "HttpOnly" in by_query.headers["set-cookie"]
+            assert (await client.get(url)).status_code == 200
+            client.cookies.clear()
+            client.cookies.set("swarm_star_token", "wrong")
+            assert (await client.get(url)).status_code == 401
+            client.cookies.clear()
         r = await client.post("/api/swarms", json={"directive": "x"})
         assert r.status_code == 401 and "token" in r.json()["error"]
     # without a token, the same app answers on loopback

@@ -3,7 +3,8 @@
 Why these rules: the server can spend money (it starts swarms) and shows
 prompts and reports. On loopback only local users reach it; anywhere else a
 token is required and checked on every request, the event stream included
-(``EventSource`` cannot set headers, so ``?token=`` is accepted too). Bodies
+(``EventSource`` cannot set headers, so ``?token=`` is accepted too, and
+answered with an HttpOnly cookie the page's later requests carry). Bodies
 are read up to a bound before any handler sees them.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import secrets
+from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,6 +24,7 @@ __all__ = ["MAX_BODY_BYTES", "TOKEN_ENV", "BodyLimit", "TokenGate", "check_bind"
 
 MAX_BODY_BYTES = 2_000_000
 TOKEN_ENV = "SWARM_STAR_TOKEN"
+COOKIE = "swarm_star_token"
 
 
 def is_loopback(host: str) -> bool:
@@ -60,13 +63,17 @@ class TokenGate:
         if scope["type"] != "http" or not self.token:
             await self.app(scope, receive, send)
             return
-        given = ""
+        given, from_query = "", False
         for name, value in scope.get("headers", []):
             if name == b"authorization" and value.lower().startswith(b"bearer "):
                 given = value[7:].decode("latin-1").strip()
+            elif name == b"cookie" and not given:
+                cookies = SimpleCookie(value.decode("latin-1"))
+                if COOKIE in cookies:
+                    given = cookies[COOKIE].value
         if not given:
             query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-            given = (query.get("token") or [""])[0]
+            given, from_query = (query.get("token") or [""])[0], True
         if not given or not secrets.compare_digest(given.encode(), self.token.encode()):
             await _send_json(
                 send,
@@ -75,7 +82,19 @@ class TokenGate:
                 [(b"www-authenticate", b"Bearer")],
             )
             return
-        await self.app(scope, receive, send)
+        if not from_query:
+            await self.app(scope, receive, send)
+            return
+        # Opened as /?token=…: remember it in a strict, HttpOnly cookie so the page's
+        # own requests (assets, fetches, the event stream) carry it without the URL.
+        cookie = f"{COOKIE}={self.token}; Path=/; HttpOnly; SameSite=Strict".encode("latin-1")
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (b"set-cookie", cookie)]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
 
 
 class BodyLimit:
