@@ -115,10 +115,17 @@ def tree_lines(state: SwarmState, width: int = 100, max_lines: int | None = None
             stack.append((kids[i], child_prefix, i == len(kids) - 1, False))
     if max_lines is not None and len(lines) > max_lines:
         # keep the top of the tree and the lines of unfinished nodes first
-        keep = [i for i, (_, style) in enumerate(lines) if style not in ("green", "dim")]
-        chosen = sorted(set(range(min(3, len(lines)))) | set(keep[: max(max_lines - 4, 0)]))
+        budget = max(max_lines - 1, 1)
+        urgent = [i for i, (_, style) in enumerate(lines) if style.startswith("bold")]  # running, asking, failed
+        waiting = [i for i, (_, style) in enumerate(lines) if style == "blue"]
+        chosen: list[int] = []
+        for i in [*range(min(3, len(lines))), *urgent, *waiting, *range(len(lines))]:
+            if len(chosen) >= budget:
+                break
+            if i not in chosen:
+                chosen.append(i)
         hidden = len(lines) - len(chosen)
-        lines = [*[lines[i] for i in chosen][: max_lines - 1], (f"… {hidden} more lines", "dim")]
+        lines = [*[lines[i] for i in sorted(chosen)], (f"… {hidden} more lines", "dim")]
     return lines
 
 
