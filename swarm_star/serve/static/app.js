@@ -321,8 +321,10 @@ async function updateChrome(runningHere) {
   running = runningHere;
   lastStatus = p.status;
   const status = p.status;
-  $("#status").textContent = status + (p.stopReason ? ` (${p.stopReason})` : "");
-  $("#status").className = "badge " + status;
+  const shown = state.past ? state.past.proj : p;
+  $("#status").textContent = state.past ? `${shown.status} at frame ${state.past.frame}` : status + (p.stopReason ? ` (${p.stopReason})` : "");
+  $("#status").className = "badge " + shown.status;
+  $("#report").hidden = state.past !== null || !(p.status === "finished" && p.root() && p.root().report);
   $("#stop").hidden = !running;
   $("#resume").hidden = running || status === "finished" || status === "failed" || status === "created";
   const slider = $("#slider");
@@ -438,7 +440,6 @@ $("#slider").addEventListener("input", () => {
     tree.reset(proj);
     $("#tree").classList.add("past");
     $("#live").hidden = false;
-    $("#status").textContent = `${snap.status} at frame ${n}`;
     updateChrome(running);
   }, 120);
 });
