@@ -46,6 +46,11 @@ def add_serve_commands(sub: Any) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
     p.add_argument("--token", help="require this token on every request (default $SWARM_STAR_TOKEN)")
+    p.add_argument(
+        "--otel",
+        action="store_true",
+        help="trace the swarms this server runs with OpenTelemetry (otel extra; the global tracer provider)",
+    )
 
     p = sub.add_parser(
         "report",
@@ -98,7 +103,12 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         from swarm_star.serve import create_app
     except ImportError as exc:
         raise ConfigError(f"serve needs the serve extra: pip install 'swarm-star[serve]' ({exc.name} missing)") from exc
-    app = create_app(space=args.space, backend=args.store, user_id=args.user, token=token)
+    if args.otel:
+        try:
+            import opentelemetry.trace  # noqa: F401
+        except ImportError as exc:
+            raise ConfigError("--otel needs the otel extra: pip install 'swarm-star[otel]'") from exc
+    app = create_app(space=args.space, backend=args.store, user_id=args.user, token=token, otel=args.otel)
     server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning"))
 
     async def announce_and_serve() -> None:

@@ -177,9 +177,23 @@ def create_app(
     env: Mapping[str, str] | None = None,
     poll_interval: float = 0.25,
     max_body: int = MAX_BODY_BYTES,
+    otel: bool = False,
+    tracer_provider: Any = None,
 ) -> Starlette:
-    """The ASGI app over one swarm space (and store backend)."""
-    hub = SwarmHub(space=space, backend=backend, user_id=user_id, env=env, poll_interval=poll_interval)
+    """The ASGI app over one swarm space (and store backend).
+
+    With ``otel`` (or a ``tracer_provider``) the swarms this server runs are
+    traced through OpenTelemetry (:mod:`swarm_star.telemetry`).
+    """
+    hub = SwarmHub(
+        space=space,
+        backend=backend,
+        user_id=user_id,
+        env=env,
+        poll_interval=poll_interval,
+        otel=otel,
+        tracer_provider=tracer_provider,
+    )
 
     # reading (sync: run in the thread pool)
 

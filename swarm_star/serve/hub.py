@@ -64,7 +64,11 @@ class SwarmHub:
         user_id: str = "local",
         env: Mapping[str, str] | None = None,
         poll_interval: float = 0.25,
+        tracer_provider: Any = None,
+        otel: bool = False,
     ) -> None:
+        self.otel = otel or tracer_provider is not None
+        self.tracer_provider = tracer_provider
         self.space = resolve_space(space, env)
         self.backend: Backend = backend
         self.user_id = user_id
@@ -134,9 +138,16 @@ class SwarmHub:
             raise ConflictError(f"swarm is being run by another process (pid {owner['pid']} on {owner['host']})")
         swarm = Swarm.open(swarm_id, space=self.space, backend=self.backend, user_id=self.user_id, env=self.env)
         handle: RunHandle
+        tracer = None
+        if self.otel:  # spans through the OpenTelemetry SDK (the otel extra)
+            from swarm_star.telemetry import SwarmTracer
+
+            tracer = SwarmTracer(swarm_id, self.tracer_provider, nodes=swarm.state.nodes)
 
         def on_event(event: SwarmEvent) -> None:
             handle.notify()
+            if tracer is not None:
+                tracer.on_event(event)
 
         def on_engine(engine: Engine) -> None:
             handle.engine = engine
@@ -162,6 +173,8 @@ class SwarmHub:
             finally:
                 swarm.close()
                 handle.notify()
+                if tracer is not None:
+                    tracer.close()
 
         handle = RunHandle(swarm_id, asyncio.get_running_loop().create_task(body()))
         self.runs[swarm_id] = handle
