@@ -5,7 +5,9 @@ The server (``swarm-star serve``, its own process) runs the scale swarm
 process follows ``/events`` from frame 0. Figures: frames/s committed (from the
 frames' own timestamps), frames/s delivered over SSE (from arrival times), and
 how far delivery lags behind the commit (arrival time − frame time; one clock,
-one machine). Run: ``python -m benchmarks.sse_bench``.
+one machine). With ``--elsewhere`` the swarm is run by ``swarm-star run`` in
+another process and the server follows it by polling the store.
+Run: ``python -m benchmarks.sse_bench [--elsewhere]``.
 """
 
 from __future__ import annotations
@@ -42,19 +44,38 @@ def _start_server(space: str) -> tuple[subprocess.Popen[str], str]:
     return proc, match.group(1)
 
 
-def run() -> dict[str, float]:
-    limits = {"max_nodes": 20_000, "max_calls": 100_000, "max_depth": 16, "max_tokens": 10**9, "concurrency": 256}
+LIMITS = {"max_nodes": 20_000, "max_calls": 100_000, "max_depth": 16, "max_tokens": 10**9, "concurrency": 256}
+
+
+def _run_elsewhere(space: str, model_url: str) -> subprocess.Popen[str]:
+    """The same swarm run by ``swarm-star run`` in its own process (the server only reads the store)."""
+    flags = [f"--{name.replace('_', '-')}={value}" for name, value in LIMITS.items()]
+    return subprocess.Popen(
+        [sys.executable, "-m", "swarm_star", "--space", space, "run", "build the huge estate", "--swarm-id", "scale",
+         "--base-url", model_url, "--no-input", "--json", *flags],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, "OPENAI_API_KEY": "none"},
+    )  # fmt: skip
+
+
+def run(elsewhere: bool = False) -> dict[str, float]:
+    """Follow the scale swarm over SSE; run by the server itself, or (``elsewhere``) by another process."""
     with tempfile.TemporaryDirectory() as space, model_process(script(), 0.0) as model_url:
         server, base = _start_server(space)
+        runner = None
         try:
             with httpx.Client(base_url=base, timeout=httpx.Timeout(120.0)) as client:
-                body = {
-                    "directive": "build the huge estate",
-                    "models": {"base_url": model_url},
-                    "limits": limits,
-                    "swarm_id": "scale",
-                }
-                client.post("/api/swarms", json=body).raise_for_status()
+                if elsewhere:
+                    runner = _run_elsewhere(space, model_url)
+                    while client.get("/api/swarms/scale").status_code != 200:
+                        time.sleep(0.05)
+                else:
+                    body = {
+                        "directive": "build the huge estate",
+                        "models": {"base_url": model_url},
+                        "limits": LIMITS,
+                        "swarm_id": "scale",
+                    }
+                    client.post("/api/swarms", json=body).raise_for_status()
                 frame_times: list[float] = []
                 arrivals: list[float] = []
                 data_bytes = 0
@@ -72,9 +93,14 @@ def run() -> dict[str, float]:
                         if op["kind"] in ("terminate", "fail") and op["node_id"] == "0":
                             break
                 summary = client.get("/api/swarms/scale").json()
+                if runner is not None:
+                    runner.wait(timeout=120)
+                    summary = client.get("/api/swarms/scale").json()
         finally:
             server.terminate()
             server.wait(timeout=30)
+            if runner is not None and runner.poll() is None:
+                runner.kill()
     frames = len(frame_times)
     assert frames == summary["frames"], (frames, summary["frames"])
     committed_s = frame_times[-1] - frame_times[0]
@@ -91,6 +117,7 @@ def run() -> dict[str, float]:
         "mb": data_bytes / 1e6,
     }
     print(
+        f"{'run by another process' if elsewhere else 'run by the server'}: "
         f"{summary['nodes']:,} nodes, {frames:,} frames ({results['mb']:.0f} MB of event data): "
         f"committed {results['committed_fps']:,.0f} frames/s over {committed_s:.1f} s, "
         f"delivered over SSE {results['delivered_fps']:,.0f} frames/s over {delivered_s:.1f} s; "
@@ -101,4 +128,4 @@ def run() -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    run()
+    run(elsewhere="--elsewhere" in sys.argv)

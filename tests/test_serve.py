@@ -376,3 +376,22 @@ def _clean_env() -> dict[str, str]:
     import os
 
     return {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "OPENROUTER", "SWARM_SPACE"))}
+
+
+async def test_sse_catch_up_crosses_read_blocks_without_a_gap(tmp_path: Path) -> None:
+    from tests.helpers.big_tree import write_big_tree
+
+    state = write_big_tree(tmp_path, "big", (10, 10, 10))
+    app = create_app(space=tmp_path, env=ENV)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        r = await client.get("/api/swarms/big/events?follow=0")
+        got = sse_frames(r.text.replace("\r\n", "\n").split("\n"))
+        assert [n for n, _ in got] == list(range(state.frame_count)) and state.frame_count > 4000
+        assert all(f["frame"] == n for n, f in got)
+        r = await client.get("/api/swarms/big/events?follow=0", headers={"last-event-id": "1998"})
+        assert [n for n, _ in sse_frames(r.text.replace("\r\n", "\n").split("\n"))] == list(
+            range(1999, state.frame_count)
+        )
+        r = await client.get("/api/swarms/big/events?follow=0&from=999")
+        assert sse_frames(r.text.replace("\r\n", "\n").split("\n"))[0][0] == 999
+    await app.state.hub.shutdown()

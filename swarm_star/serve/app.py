@@ -20,6 +20,7 @@ from typing import Any
 
 import anyio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sse_starlette import ServerSentEvent
 from sse_starlette.sse import EventSourceResponse
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -40,10 +41,11 @@ from swarm_star.errors import (
     SwarmNotFound,
     SwarmStarError,
 )
-from swarm_star.models import Limits, ModelSettings, SwarmEvent, SwarmNode, SwarmSettings
+from swarm_star.models import Limits, ModelSettings, SwarmNode, SwarmSettings
 from swarm_star.serve.hub import SwarmHub
 from swarm_star.serve.openapi import openapi_document
 from swarm_star.serve.security import MAX_BODY_BYTES, BodyLimit, TokenGate
+from swarm_star.state.history import frame_key
 from swarm_star.state.projection import SwarmState
 from swarm_star.store import Backend
 
@@ -51,7 +53,7 @@ __all__ = ["create_app"]
 
 STATIC_DIR = Path(__file__).parent / "static"
 HISTORY_PAGE_MAX = 1000
-SSE_BATCH = 500
+SSE_BLOCK = 1000  # frames per read of the event stream: one key prefix of the history
 CONTEXT_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
 STATUS_OF: list[tuple[type[SwarmStarError], int]] = [
     (InputError, 400),
@@ -414,23 +416,32 @@ def create_app(
             start = int(last_id) + 1
         follow = request.query_params.get("follow", "1") not in ("0", "false", "no")
 
-        def read(first: int) -> list[SwarmEvent]:
-            out: list[SwarmEvent] = []
-            for event in log.frames(first, first + SSE_BATCH - 1):
-                if event.frame != first + len(out):
-                    break  # never skip a frame: stop at a gap and read again
-                out.append(event)
-            return out
+        def read(first: int) -> tuple[int, bytes, bool]:
+            """Frames from ``first`` to the end of its block of 1,000, as one chunk of events.
 
-        async def stream() -> AsyncIterator[dict[str, Any]]:
+            The block is a key prefix (frame keys are zero-padded), so the store
+            scans at most 1,000 rows however long the history is. Frames go out as
+            stored (validated when written), without a round trip through pydantic.
+            """
+            block = frame_key(first)[: -len(str(SSE_BLOCK - 1))]
+            chunks: list[bytes] = []
+            for _, raw in log.store.scan(block, start=frame_key(first)):
+                number = raw.get("frame") if isinstance(raw, dict) else None
+                if number != first + len(chunks):
+                    break  # never skip a frame: stop at a gap and read again
+                data = json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
+                chunks.append(ServerSentEvent(data=data, id=str(number), event="frame").encode())
+            full_block = first % SSE_BLOCK + len(chunks) == SSE_BLOCK
+            return first + len(chunks), b"".join(chunks), full_block
+
+        async def stream() -> AsyncIterator[bytes]:
             next_frame = start
             while True:
                 waiter = hub.frame_waiter(swarm_id)
-                batch = await anyio.to_thread.run_sync(read, next_frame)
-                for event in batch:
-                    yield {"id": str(event.frame), "event": "frame", "data": event.model_dump_json()}
-                    next_frame = event.frame + 1
-                if len(batch) == SSE_BATCH:
+                next_frame, chunk, more = await anyio.to_thread.run_sync(read, next_frame)
+                if chunk:
+                    yield chunk
+                if more:
                     continue
                 if not follow:
                     return
