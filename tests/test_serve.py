@@ -52,7 +52,7 @@ async def wait_for(predicate: Any, timeout: float = 30.0, step: float = 0.05) ->
 async def api(tmp_path: Path):  # type: ignore[no-untyped-def]
     app = create_app(space=tmp_path, env=ENV, poll_interval=0.05)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
         client.app = app  # type: ignore[attr-defined]
         yield client
     await app.state.hub.shutdown()
@@ -227,7 +227,7 @@ async def test_bad_input_is_4xx_json_with_the_cli_message(api: httpx.AsyncClient
 async def test_token_is_checked_on_every_request_both_ways(tmp_path: Path) -> None:
     Swarm.create("a thing", space=tmp_path, swarm_id="t1").close()
     app = create_app(space=tmp_path, env=ENV, token="s3cret-token")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as client:
         for url in ("/api/swarms", "/api/swarms/t1/tree", "/api/swarms/t1/events?follow=0", "/", "/api/openapi.json"):
             assert (await client.get(url)).status_code == 401, url
             assert (await client.get(url, headers={"authorization": "Bearer wrong"})).status_code == 401
@@ -248,7 +248,7 @@ async def test_token_is_checked_on_every_request_both_ways(tmp_path: Path) -> No
         assert r.status_code == 401 and "token" in r.json()["error"]
     # without a token, the same app answers on loopback
     open_app = create_app(space=tmp_path, env=ENV)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=open_app), base_url="http://test") as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=open_app), base_url="http://127.0.0.1") as client:
         assert (await client.get("/api/swarms")).status_code == 200
 
 
@@ -383,7 +383,7 @@ async def test_sse_catch_up_crosses_read_blocks_without_a_gap(tmp_path: Path) ->
 
     state = write_big_tree(tmp_path, "big", (10, 10, 10))
     app = create_app(space=tmp_path, env=ENV)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as client:
         r = await client.get("/api/swarms/big/events?follow=0")
         got = sse_frames(r.text.replace("\r\n", "\n").split("\n"))
         assert [n for n, _ in got] == list(range(state.frame_count)) and state.frame_count > 4000
@@ -395,3 +395,26 @@ async def test_sse_catch_up_crosses_read_blocks_without_a_gap(tmp_path: Path) ->
         r = await client.get("/api/swarms/big/events?follow=0&from=999")
         assert sse_frames(r.text.replace("\r\n", "\n").split("\n"))[0][0] == 999
     await app.state.hub.shutdown()
+
+
+async def test_other_web_pages_cannot_drive_the_server(tmp_path: Path) -> None:
+    Swarm.create("a thing", space=tmp_path, swarm_id="c1").close()
+    app = create_app(space=tmp_path, env=ENV)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8765") as client:
+        # a page on another origin posting to the loopback server (CSRF): refused, nothing created
+        for origin in ("http://evil.example", "null"):
+            r = await client.post("/api/swarms", json={"directive": "spend money"}, headers={"origin": origin})
+            assert r.status_code == 403 and "origin" in r.json()["error"]
+        assert [row["swarm_id"] for row in (await client.get("/api/swarms")).json()] == ["c1"]
+        # the page the server itself serves may (same origin)
+        r = await client.post("/api/swarms/c1/stop", headers={"origin": "http://127.0.0.1:8765"})
+        assert r.status_code == 409  # got through to the handler: not running
+        # DNS rebinding: a foreign Host name reaching the loopback server is refused without a token
+        r = await client.get("/api/swarms", headers={"host": "rebind.example:8765"})
+        assert r.status_code == 403
+        for host in ("localhost:8765", "127.0.0.1", "[::1]:8765"):
+            assert (await client.get("/api/swarms", headers={"host": host})).status_code == 200
+    with_token = create_app(space=tmp_path, env=ENV, token="t0k")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=with_token), base_url="http://swarm.lan") as client:
+        assert (await client.get("/api/swarms", headers={"authorization": "Bearer t0k"})).status_code == 200

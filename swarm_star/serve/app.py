@@ -44,8 +44,8 @@ from swarm_star.errors import (
 from swarm_star.models import Limits, ModelSettings, SwarmNode, SwarmSettings
 from swarm_star.serve.hub import SwarmHub
 from swarm_star.serve.openapi import openapi_document
-from swarm_star.serve.security import MAX_BODY_BYTES, BodyLimit, TokenGate
-from swarm_star.state.history import frame_key
+from swarm_star.serve.security import MAX_BODY_BYTES, BodyLimit, BrowserGuard, TokenGate
+from swarm_star.state.history import NODE_PREFIX, frame_key
 from swarm_star.state.projection import SwarmState
 from swarm_star.store import Backend
 
@@ -222,7 +222,7 @@ def create_app(
         swarm_id = request.path_params["swarm_id"]
         log = hub.log(swarm_id)
         record, meta = log.record(), log.read_meta() or {}
-        root = log.store.get("swarm_state_node_0")
+        root = log.store.get(NODE_PREFIX + "0")
         last = hub.last_runs.get(swarm_id)
         return JSONResponse(
             {
@@ -287,7 +287,7 @@ def create_app(
     def get_node(request: Request) -> JSONResponse:
         swarm_id, node_id = request.path_params["swarm_id"], request.path_params["node_id"]
         log = hub.log(swarm_id)
-        raw = log.store.get("swarm_state_node_" + node_id) if re.match(r"^[0-9.]{1,200}$", node_id) else None
+        raw = log.store.get(NODE_PREFIX + node_id) if re.match(r"^[0-9.]{1,200}$", node_id) else None
         if raw is None:
             raise InputError(f"no node {node_id!r} in swarm {swarm_id}")
         node = SwarmNode.model_validate(raw)
@@ -499,7 +499,11 @@ def create_app(
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(TokenGate, token=token), Middleware(BodyLimit, limit=max_body)],
+        middleware=[
+            Middleware(BrowserGuard, token=token),
+            Middleware(TokenGate, token=token),
+            Middleware(BodyLimit, limit=max_body),
+        ],
         exception_handlers={SwarmStarError: on_swarm_error, HTTPException: on_http_error, Exception: on_crash},
         lifespan=lifespan,
     )

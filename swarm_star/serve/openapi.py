@@ -19,9 +19,10 @@ def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
 
 def _errors(*codes: int) -> dict[str, Any]:
     text = {
-        400: "bad input (the CLI's one-line message)",
+        400: "bad input, or an unknown frame or node (the CLI's one-line message)",
         401: "missing or wrong token",
-        404: "unknown swarm, node, frame or question",
+        403: "a change requested from another web origin, or a non-loopback Host without a token",
+        404: "unknown swarm or question",
         409: "conflict: running, not running, or run by another process",
         413: "request body too large",
         501: "not available in this build",
@@ -31,7 +32,7 @@ def _errors(*codes: int) -> dict[str, Any]:
 
 
 def _op(summary: str, ok: dict[str, Any], *errors: int, params: list[str] = (), body: str | None = None) -> dict:  # type: ignore[assignment]
-    op: dict[str, Any] = {"summary": summary, "responses": {"200": ok, **_errors(401, *errors)}}
+    op: dict[str, Any] = {"summary": summary, "responses": {"200": ok, **_errors(401, 403, *errors)}}
     if params:
         op["parameters"] = [{"$ref": f"#/components/parameters/{p}"} for p in params]
     if body:
@@ -66,7 +67,7 @@ def openapi_document() -> dict[str, Any]:
             "get": _op("List the swarms in the swarm space", _json({"type": "array", "items": obj})),
             "post": {
                 **_op("Create a swarm and start it in the server", _json(obj), 400, 409, 413, body="CreateSwarm"),
-                "responses": {"201": _json(obj, "created"), **_errors(400, 401, 409, 413)},
+                "responses": {"201": _json(obj, "created"), **_errors(400, 401, 403, 409, 413)},
             },
         },
         S: {"get": _op("One swarm: directive, settings, status, usage, final report", _json(obj), 404, params=sid)},
@@ -155,7 +156,7 @@ def openapi_document() -> dict[str, Any]:
                             "application/pdf": {"schema": {"type": "string", "format": "binary"}},
                         },
                     },
-                    **_errors(400, 401, 404),
+                    **_errors(400, 401, 403, 404),
                 },
             }
         },
@@ -178,7 +179,7 @@ def openapi_document() -> dict[str, Any]:
                         "description": "event stream",
                         "content": {"text/event-stream": {"schema": {"type": "string"}}},
                     },
-                    **_errors(400, 401, 404),
+                    **_errors(400, 401, 403, 404),
                 },
             }
         },

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from swarm_star.errors import ConfigError
 
-__all__ = ["MAX_BODY_BYTES", "TOKEN_ENV", "BodyLimit", "TokenGate", "check_bind", "is_loopback"]
+__all__ = ["MAX_BODY_BYTES", "TOKEN_ENV", "BodyLimit", "BrowserGuard", "TokenGate", "check_bind", "is_loopback"]
 
 MAX_BODY_BYTES = 2_000_000
 TOKEN_ENV = "SWARM_STAR_TOKEN"
@@ -137,3 +137,46 @@ class BodyLimit:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+def _host_of(value: str) -> str:
+    """The host part of a Host header or an Origin URL (no scheme, no port)."""
+    value = value.split("://", 1)[-1].split("/", 1)[0]
+    if value.startswith("["):
+        return value[1 : value.find("]")] if "]" in value else value
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+class BrowserGuard:
+    """ASGI middleware against other web pages driving the server through a browser.
+
+    - A request that changes something (POST) from another origin is refused
+      (403): no page elsewhere can start, answer or stop swarms (CSRF).
+    - Without a token, the Host must be a loopback name, so a DNS-rebinding
+      page cannot reach the loopback server under a name of its own.
+    """
+
+    def __init__(self, app: ASGIApp, token: str | None) -> None:
+        self.app = app
+        self.token = token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope.get("headers", [])}
+        host = headers.get("host", "")
+        if not self.token and host and not is_loopback(_host_of(host)):
+            await _send_json(
+                send, 403, f"host {host!r} is not a loopback name; use 127.0.0.1 or give the server a token"
+            )
+            return
+        origin = headers.get("origin")
+        if scope["method"] not in ("GET", "HEAD", "OPTIONS") and origin and origin != "null":
+            if origin.split("://", 1)[-1].rstrip("/") != host:
+                await _send_json(send, 403, f"requests from another origin ({origin}) may not change swarms")
+                return
+        elif scope["method"] not in ("GET", "HEAD", "OPTIONS") and origin == "null":
+            await _send_json(send, 403, "requests from an opaque origin may not change swarms")
+            return
+        await self.app(scope, receive, send)
