@@ -129,3 +129,79 @@ def test_watch_on_a_terminal_shows_the_live_tree(tmp_path: Path) -> None:
     assert "swarm big [finished]" in seen and "13 nodes · 0 running" in seen
     assert "✓ 0.1 manager:answer" in seen and "(+3 nodes)" in seen  # a finished subtree, folded
     assert "\x1b[" in seen  # drawn in place with terminal control codes
+
+
+def _pty_run(tmp_path: Path, base_url: str) -> tuple[int, int]:
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(
+            sys.executable,
+            [sys.executable, "-m", "swarm_star", "--space", str(tmp_path), "run", "organise a party",
+             "--swarm-id", "p1", "--base-url", base_url],
+            _env(),
+        )  # fmt: skip
+    return pid, fd
+
+
+def _read_until(fd: int, needle: str, timeout: float = 30.0) -> str:
+    seen, deadline = "", time.monotonic() + timeout
+    while needle not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096).decode(errors="replace")
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+def _wait_exit(pid: int, timeout: float) -> int | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.05)
+    return None
+
+
+def test_an_answer_from_elsewhere_ends_the_inline_prompt(tmp_path: Path, model_server) -> None:  # type: ignore[no-untyped-def]
+    server = model_server(ScriptedModel(plans={"party": "How many guests?"}))
+    pid, fd = _pty_run(tmp_path, server.base_url)
+    code = None
+    try:
+        assert "How many guests?" in _read_until(fd, "> ")
+        assert main(["--space", str(tmp_path), "answer", "p1", "0.0.0-q0", "nine"], out=io.StringIO()) == 0
+        rest = _read_until(fd, "Final report")
+        rest += _read_until(fd, "Report: ", timeout=5)
+        code = _wait_exit(pid, 20)  # nobody pressed Enter
+    finally:
+        if code is None:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+    assert code == 0, rest
+    assert "(answered elsewhere)" in rest and "The user answered: nine" in rest and "Final report" in rest
+
+
+def test_ctrl_c_at_the_inline_prompt_exits_at_once(tmp_path: Path, model_server) -> None:  # type: ignore[no-untyped-def]
+    import signal
+
+    server = model_server(ScriptedModel(plans={"party": "How many guests?"}))
+    pid, fd = _pty_run(tmp_path, server.base_url)
+    code = None
+    try:
+        assert "How many guests?" in _read_until(fd, "> ")
+        os.kill(pid, signal.SIGINT)
+        rest = _read_until(fd, "resume", timeout=10)
+        code = _wait_exit(pid, 10)
+    finally:
+        if code is None:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+    assert code == 130, rest
+    assert "interrupted; state saved" in rest and "Exception ignored" not in rest
+    with Swarm.open("p1", space=tmp_path) as swarm:
+        assert swarm.tree().status == "stopped"
