@@ -394,6 +394,14 @@ async def test_sse_catch_up_crosses_read_blocks_without_a_gap(tmp_path: Path) ->
         )
         r = await client.get("/api/swarms/big/events?follow=0&from=999")
         assert sse_frames(r.text.replace("\r\n", "\n").split("\n"))[0][0] == 999
+        # history pages and node details read the same blocks
+        page = (await client.get("/api/swarms/big/history", params={"start": 990, "limit": 20})).json()
+        assert [f["frame"] for f in page["frames"]] == list(range(990, 1010)) and page["next_start"] == 1010
+        calls = (await client.get("/api/swarms/big/history", params={"kind": "llm_call", "limit": 1000})).json()
+        assert len(calls["frames"]) == state.usage.calls == 1000 and calls["next_start"] is None
+        leaf = (await client.get("/api/swarms/big/nodes/0.9.9.9")).json()
+        assert len(leaf["calls_detail"]) == 1 and leaf["frames"][-1]["kind"] == "terminate"
+        assert leaf["frames"][-1]["frame"] > 4000
     await app.state.hub.shutdown()
 
 

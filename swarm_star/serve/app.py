@@ -13,7 +13,7 @@ import json
 import re
 import tempfile
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -47,13 +47,13 @@ from swarm_star.serve.openapi import openapi_document
 from swarm_star.serve.security import MAX_BODY_BYTES, BodyLimit, BrowserGuard, TokenGate
 from swarm_star.state.history import NODE_PREFIX, frame_key
 from swarm_star.state.projection import SwarmState
-from swarm_star.store import Backend
+from swarm_star.store import Backend, KVStore
 
 __all__ = ["create_app"]
 
 STATIC_DIR = Path(__file__).parent / "static"
 HISTORY_PAGE_MAX = 1000
-SSE_BLOCK = 1000  # frames per read of the event stream: one key prefix of the history
+FRAME_BLOCK = 1000  # frames per store read: one key prefix of the history (keys are zero-padded)
 CONTEXT_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
 STATUS_OF: list[tuple[type[SwarmStarError], int]] = [
     (InputError, 400),
@@ -138,6 +138,31 @@ def _int_param(request: Request, name: str, default: int | None, lo: int = 0, hi
     if value < lo or (hi is not None and value > hi):
         raise InputError(f"query parameter {name} must be between {lo} and {hi if hi is not None else 'any'}")
     return value
+
+
+def block_frames(store: KVStore, first: int) -> list[dict[str, Any]]:
+    """Stored frames from ``first`` to the end of its block of 1,000, stopping at a gap.
+
+    The block is a key prefix, so the store scans at most 1,000 rows however
+    long the history is (a plain scan from ``first`` reads to the end).
+    """
+    prefix = frame_key(first)[: -len(str(FRAME_BLOCK - 1))]
+    out: list[dict[str, Any]] = []
+    for _, raw in store.scan(prefix, start=frame_key(first)):
+        if not isinstance(raw, dict) or raw.get("frame") != first + len(out):
+            break  # never skip a frame: stop at a gap
+        out.append(raw)
+    return out
+
+
+def raw_frames(store: KVStore, start: int = 0) -> Iterator[dict[str, Any]]:
+    """Stored frames from ``start`` to the last committed one, read block by block."""
+    while True:
+        block = block_frames(store, start)
+        yield from block
+        start += len(block)
+        if not block or start % FRAME_BLOCK:
+            return
 
 
 def node_json(node: SwarmNode, *, full: bool = False) -> dict[str, Any]:
@@ -268,12 +293,12 @@ def create_app(
         kinds = {k for k in (request.query_params.get("kind") or "").split(",") if k}
         frames: list[dict[str, Any]] = []
         next_start: int | None = None
-        for event in log.frames(start):
-            if (node is None or node in event.nodes) and (not kinds or event.op.kind in kinds):
+        for raw in raw_frames(log.store, start):
+            if (node is None or node in raw["nodes"]) and (not kinds or raw["op"]["kind"] in kinds):
                 if len(frames) == limit:
-                    next_start = event.frame
+                    next_start = raw["frame"]
                     break
-                frames.append(event.model_dump(mode="json"))
+                frames.append(raw)
         return JSONResponse({"frames": frames, "next_start": next_start})
 
     def get_frame(request: Request) -> JSONResponse:
@@ -292,12 +317,13 @@ def create_app(
             raise InputError(f"no node {node_id!r} in swarm {swarm_id}")
         node = SwarmNode.model_validate(raw)
         calls, frames = [], []
-        for event in log.frames():
-            if node_id not in event.nodes:
+        for raw in raw_frames(log.store):
+            if node_id not in raw["nodes"]:
                 continue
-            frames.append({"frame": event.frame, "kind": event.op.kind, "time": event.time})
-            if event.op.kind == "llm_call":
-                calls.append({"frame": event.frame, "time": event.time, **event.op.model_dump(mode="json")})
+            op = raw["op"]
+            frames.append({"frame": raw["frame"], "kind": op["kind"], "time": raw["time"]})
+            if op["kind"] == "llm_call":
+                calls.append({"frame": raw["frame"], "time": raw["time"], **op})
         cost = sum(c["usage"]["cost"] for c in calls)
         return JSONResponse({**node_json(node, full=True), "calls_detail": calls, "frames": frames, "cost": cost})
 
@@ -417,21 +443,16 @@ def create_app(
         follow = request.query_params.get("follow", "1") not in ("0", "false", "no")
 
         def read(first: int) -> tuple[int, bytes, bool]:
-            """Frames from ``first`` to the end of its block of 1,000, as one chunk of events.
+            """Frames from ``first`` to the end of its block, as one chunk of events.
 
-            The block is a key prefix (frame keys are zero-padded), so the store
-            scans at most 1,000 rows however long the history is. Frames go out as
-            stored (validated when written), without a round trip through pydantic.
+            Frames go out as stored (validated when written), without a round
+            trip through pydantic.
             """
-            block = frame_key(first)[: -len(str(SSE_BLOCK - 1))]
             chunks: list[bytes] = []
-            for _, raw in log.store.scan(block, start=frame_key(first)):
-                number = raw.get("frame") if isinstance(raw, dict) else None
-                if number != first + len(chunks):
-                    break  # never skip a frame: stop at a gap and read again
+            for raw in block_frames(log.store, first):
                 data = json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
-                chunks.append(ServerSentEvent(data=data, id=str(number), event="frame").encode())
-            full_block = first % SSE_BLOCK + len(chunks) == SSE_BLOCK
+                chunks.append(ServerSentEvent(data=data, id=str(raw["frame"]), event="frame").encode())
+            full_block = first % FRAME_BLOCK + len(chunks) == FRAME_BLOCK
             return first + len(chunks), b"".join(chunks), full_block
 
         async def stream() -> AsyncIterator[bytes]:
