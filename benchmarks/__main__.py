@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 
-from benchmarks import fanout_bench, makespan_bench, scale_bench, store_bench
+from benchmarks import fanout_bench, makespan_bench, scale_bench, sse_bench, store_bench
 
 
 def main() -> None:
@@ -36,6 +36,9 @@ def main() -> None:
     if "--skip-scale" not in sys.argv:
         print("\n== scale: 10,000+ nodes ==")
         scale_bench.run()
+        print("\n== scale: the same swarm followed over the server's event stream ==")
+        sse_bench.run()
+        sse_bench.run(elsewhere=True)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from typing import Any, TextIO
 from swarm_star.api import Swarm
 from swarm_star.cli_models import MODEL_COMMANDS, add_model_commands, add_model_flags, check_prices, model_settings_from
 from swarm_star.cli_primitives import add_primitive_commands, cmd_agents, cmd_fanout
+from swarm_star.cli_serve import SERVE_COMMANDS, add_serve_commands, live_tree_for, where_to_look
 from swarm_star.engine.engine import Engine, RunOutcome
 from swarm_star.errors import (
     ConfigError,
@@ -167,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="run a complete swarm locally with a scripted model (no API key)")
     add_primitive_commands(sub)
     add_model_commands(sub)
+    add_serve_commands(sub)
     return parser
 
 
@@ -332,23 +334,28 @@ def _run_swarm(swarm: Swarm, args: argparse.Namespace, limits: Limits | None, ou
     # only in the live view (with --json, answers come from `swarm-star answer`).
     waiting = not args.no_input and sys.stdin.isatty()
     view = LiveView(swarm, out, waiting and not args.json)
+    tree = None if args.json else live_tree_for(swarm, out, waiting)  # the live tree on a terminal
+    shown = tree or view
 
     def grab(engine: Engine) -> None:
         view.engine = engine
+        if tree is not None:
+            tree.engine = engine
 
     if not args.json:
         out.write(f"swarm {swarm.id}: {_short(swarm.state.record.directive, 80)}\n")
     try:
-        outcome = asyncio.run(
-            swarm.run(
-                limits=limits,
-                interactive=waiting,
-                on_question=view.on_question,
-                on_event=None if args.json else view.on_event,
-                on_engine=grab,
-                **run_kw,
+        with tree if tree is not None else contextlib.nullcontext():
+            outcome = asyncio.run(
+                swarm.run(
+                    limits=limits,
+                    interactive=waiting,
+                    on_question=shown.on_question,
+                    on_event=None if args.json else shown.on_event,
+                    on_engine=grab,
+                    **run_kw,
+                )
             )
-        )
     except KeyboardInterrupt:
         out.write(f"\ninterrupted; state saved. Continue with: swarm-star resume {swarm.id}\n")
         return EXIT["interrupted"]
@@ -369,6 +376,7 @@ def _run_swarm(swarm: Swarm, args: argparse.Namespace, limits: Limits | None, ou
         out.write(f"\nPaused: {outcome.reason}. State saved; when it is back: swarm-star resume {swarm.id}\n")
     else:
         out.write(f"\nThe swarm failed: {outcome.reason}\n")
+    out.write(where_to_look(swarm))
     return OUTCOME_EXIT[outcome.status]
 
 
@@ -568,6 +576,7 @@ COMMANDS = {
     "demo": cmd_demo,
     **MODEL_COMMANDS,
 }
+COMMANDS.update(SERVE_COMMANDS)
 STANDALONE_COMMANDS = {"fanout": cmd_fanout, "agents": cmd_agents}  # these also write to stderr
 
 

@@ -1,0 +1,178 @@
+"""CLI commands to see and steer swarms: ``serve``, ``report`` and ``watch``.
+
+Registered from :mod:`swarm_star.cli` with :func:`add_serve_commands`. The web
+stack (Starlette, uvicorn) and the PDF library are imported only inside the
+commands that need them, so ``swarm-star --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from swarm_star.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    from swarm_star.api import Swarm
+    from swarm_star.render.live import LiveTree
+
+__all__ = [
+    "SERVE_COMMANDS",
+    "add_serve_commands",
+    "cmd_report",
+    "cmd_serve",
+    "cmd_watch",
+    "live_tree_for",
+    "where_to_look",
+]
+
+DEFAULT_PORT = 8765
+
+
+def add_serve_commands(sub: Any) -> None:
+    """Add ``serve``, ``report`` and ``watch`` to the CLI's subparsers."""
+    p = sub.add_parser(
+        "serve",
+        help="HTTP API, live events and the web view over the swarm space",
+        description=(
+            "Serve the swarm space over HTTP: REST, Server-Sent Events of every frame, and the web view at /. "
+            "Binds to loopback; any other address needs a token (--token or $SWARM_STAR_TOKEN)."
+        ),
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
+    p.add_argument("--token", help="require this token on every request (default $SWARM_STAR_TOKEN)")
+    p.add_argument(
+        "--otel",
+        action="store_true",
+        help="trace the swarms this server runs with OpenTelemetry (otel extra; the global tracer provider)",
+    )
+
+    p = sub.add_parser(
+        "report",
+        help="export a swarm's report (Markdown, HTML or PDF)",
+        description="The final report first, then the parts in tree order, workspace commits, questions, and usage.",
+    )
+    p.add_argument("swarm_id")
+    p.add_argument("--format", choices=["md", "html", "pdf"], help="default: from -o's suffix, else md")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout; PDF: SWARM-report.pdf)")
+
+    p = sub.add_parser(
+        "watch",
+        help="follow a swarm being run elsewhere (live tree on a terminal)",
+        description="Follow a swarm's frames as they are committed, from any process. Ctrl-C stops watching only.",
+    )
+    p.add_argument("swarm_id")
+    p.add_argument("--from", dest="start", type=int, default=None, metavar="N", help="replay from frame N")
+    p.add_argument("--once", action="store_true", help="print what is there and exit (no following)")
+
+
+def live_tree_for(swarm: Swarm, out: TextIO, interactive: bool) -> LiveTree | None:
+    """The rich live tree when ``out`` is a terminal (not dumb), else None: the line log stays."""
+    isatty = getattr(out, "isatty", None)
+    if not (isatty and isatty()) or os.environ.get("TERM") == "dumb":
+        return None
+    from swarm_star.render.live import LiveTree
+
+    return LiveTree(out, title=f"swarm {swarm.id}", interactive=interactive)
+
+
+def where_to_look(swarm: Swarm) -> str:
+    """The closing lines of ``run``/``resume``: where the report and the workspace are."""
+    lines = [f"\nReport:    swarm-star report {swarm.id} -o {swarm.id}-report.md   (also .html or .pdf)\n"]
+    workspace = swarm.locator.swarm_dir(swarm.id) / "workspace"
+    if workspace.exists():
+        lines.append(f"Workspace: {workspace}\n")
+    return "".join(lines)
+
+
+def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    from swarm_star.serve.security import TOKEN_ENV, check_bind
+
+    token = args.token or os.environ.get(TOKEN_ENV) or None
+    check_bind(args.host, token)
+    if not 0 <= args.port <= 65535:
+        raise InputError(f"--port must be 0-65535, got {args.port}")
+    try:
+        import uvicorn
+
+        from swarm_star.serve import create_app
+    except ImportError as exc:
+        raise ConfigError(f"serve needs the serve extra: pip install 'swarm-star[serve]' ({exc.name} missing)") from exc
+    if args.otel:
+        try:
+            import opentelemetry.trace  # noqa: F401
+        except ImportError as exc:
+            raise ConfigError("--otel needs the otel extra: pip install 'swarm-star[otel]'") from exc
+    app = create_app(space=args.space, backend=args.store, user_id=args.user, token=token, otel=args.otel)
+    server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning"))
+
+    async def announce_and_serve() -> None:
+        task = asyncio.create_task(server.serve())
+        while not server.started and not task.done():
+            await asyncio.sleep(0.05)
+        if server.started:
+            port = server.servers[0].sockets[0].getsockname()[1]
+            host = f"[{args.host}]" if ":" in args.host else args.host
+            out.write(f"Swarm Star serving {app.state.hub.space} at http://{host}:{port}/\n")
+            out.write("  web view: /   API: /api/swarms   OpenAPI: /api/openapi.json   Ctrl-C stops\n")
+            out.flush()
+        await task
+
+    try:
+        asyncio.run(announce_and_serve())
+    except KeyboardInterrupt:
+        pass
+    return 0 if server.started else 1
+
+
+def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
+    from swarm_star.render.report import build_report, render_report
+    from swarm_star.state.history import SwarmLog
+    from swarm_star.store import StoreLocator, resolve_space
+
+    fmt = args.format
+    if fmt is None and args.output:
+        fmt = {".html": "html", ".htm": "html", ".pdf": "pdf"}.get(Path(args.output).suffix.lower(), "md")
+    fmt = fmt or "md"
+    locator = StoreLocator(resolve_space(args.space), args.store, user_id=args.user)
+    with locator.open(args.swarm_id) as store:
+        report = build_report(args.swarm_id, SwarmLog(store), locator.swarm_dir(args.swarm_id) / "workspace")
+    try:
+        body = render_report(report, fmt)
+    except ImportError as exc:
+        raise ConfigError(f"PDF export needs the serve extra: pip install 'swarm-star[serve]' ({exc.name})") from exc
+    target = args.output or (f"{args.swarm_id}-report.pdf" if fmt == "pdf" else None)
+    if target is None:
+        out.write(body.decode("utf-8"))
+        return 0
+    path = Path(target)
+    try:
+        path.write_bytes(body)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    out.write(f"report written to {path} ({fmt}, {len(body)} bytes)\n")
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace, out: TextIO) -> int:
+    from swarm_star.api import Swarm
+    from swarm_star.render.live import follow
+
+    with Swarm.open(args.swarm_id, space=args.space, backend=args.store, user_id=args.user) as swarm:
+        start = args.start if args.start is not None else 0
+        if start < 0:
+            raise InputError(f"--from must be a frame number, got {start}")
+        tty = out.isatty() if hasattr(out, "isatty") else False
+        try:
+            return asyncio.run(follow(swarm, out, start=start, once=args.once, live=tty and sys.stdout is out))
+        except KeyboardInterrupt:
+            out.write("\nstopped watching (the swarm goes on)\n")
+            return 130
+
+
+SERVE_COMMANDS = {"serve": cmd_serve, "report": cmd_report, "watch": cmd_watch}

@@ -1,0 +1,386 @@
+"""The live terminal tree: ``rich``'s Live display, redrawn in place.
+
+Why a tree and not a log: past ~50 nodes a line-per-event log scrolls away
+from what matters. The live tree shows the swarm's shape with running and
+waiting counts, per-node status and cost, finished subtrees collapsed to one
+line, the newest events at the bottom, and it fits the terminal's height.
+
+:class:`LiveTree` has the same small interface as the CLI's line view
+(``on_event(event)``, ``on_question(node, question)``, an ``engine``
+attribute), so ``run``/``resume`` pick one or the other by whether stdout is a
+terminal. :func:`follow` drives it (or a line log, off a terminal) from the
+store for ``swarm-star watch``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TextIO
+
+from swarm_star.models import NodeStatus, Question, SwarmEvent, SwarmNode, Usage
+from swarm_star.state.projection import SwarmState, SwarmStatus
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+    from rich.live import Live
+
+    from swarm_star.api import Swarm
+    from swarm_star.engine.engine import Engine
+
+__all__ = ["LiveTree", "event_summary", "follow", "tree_lines"]
+
+STATUS_STYLE = {
+    NodeStatus.PENDING: ("·", "dim"),
+    NodeStatus.RUNNING: ("▶", "bold cyan"),
+    NodeStatus.WAITING_CHILDREN: ("◔", "blue"),
+    NodeStatus.WAITING_USER: ("?", "bold yellow"),
+    NodeStatus.TERMINATED: ("✓", "green"),
+    NodeStatus.FAILED: ("✗", "bold red"),
+}
+EVENT_LINES = 6
+REFRESH_SECONDS = 0.2
+
+
+def _short(text: str | None, width: int) -> str:
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= width else flat[: max(width - 1, 0)] + "…"
+
+
+def event_summary(event: SwarmEvent) -> str:
+    """One line for a frame, for the events pane and the ``watch`` log."""
+    op = event.op
+    kind = op.kind
+    node = getattr(op, "node_id", "-")
+    if kind == "spawn":
+        text = f"{op.role.value} {op.action_id}: {_short(op.directive, 60)}"
+    elif kind == "llm_call":
+        text = f"{op.purpose} via {op.model} ({op.usage.tokens} tokens)"
+    elif kind == "ask_user":
+        text = f"asks [{op.question_id}]: {_short(op.question, 60)}"
+    elif kind == "user_answer":
+        text = f"answer [{op.question_id}]: {_short(op.answer, 60)}"
+    elif kind == "terminate":
+        text = f"report: {_short(op.report, 60)}"
+    elif kind == "fail":
+        text = f"error: {_short(op.error, 60)}"
+    elif kind == "run_action":
+        text = f"activation {op.activation} ({op.reason})"
+    elif kind == "stop":
+        text = f"stopped: {op.reason}"
+    else:
+        text = kind
+    return f"[{event.frame:>5}] {node:<10} {text}"
+
+
+def _rollup(state: SwarmState) -> dict[str, tuple[Usage, int, bool]]:
+    """Per node: usage of its subtree, its node count, and whether all of it is done."""
+    out: dict[str, tuple[Usage, int, bool]] = {}
+    for node in sorted(state.nodes.values(), key=lambda n: -n.depth):
+        used, count, done = node.usage, 1, node.status.done
+        for child in node.children:
+            c_used, c_count, c_done = out[child]
+            used, count, done = used.plus(c_used), count + c_count, done and c_done
+        out[node.id] = (used, count, done)
+    return out
+
+
+def tree_lines(state: SwarmState, width: int = 100, max_lines: int | None = None) -> list[tuple[str, str]]:
+    """(text, style) lines of the tree: finished subtrees collapse to one line."""
+    root = state.root
+    if root is None:
+        return [("(empty)", "dim")]
+    rolled = _rollup(state)
+    lines: list[tuple[str, str]] = []
+    stack: list[tuple[str, str, bool, bool]] = [(root.id, "", True, True)]
+    while stack:
+        node_id, prefix, last, top = stack.pop()
+        node = state.nodes[node_id]
+        used, count, done = rolled[node_id]
+        mark, style = STATUS_STYLE[node.status]
+        branch = "" if top else ("└─ " if last else "├─ ")
+        folded = done and node.children and not top
+        extra = f" (+{count - 1} nodes)" if folded else ""
+        head = f"{prefix}{branch}{mark} {node.id} {node.role.value}:{node.action_id.split('.')[-1]}"
+        stats = f" ${used.cost:.4f} {used.calls}c{extra} — "
+        lines.append((head + stats + _short(node.directive, max(width - len(head) - len(stats), 10)), style))
+        if folded:
+            continue
+        child_prefix = prefix + ("" if top else ("   " if last else "│  "))
+        kids = node.children
+        for i in range(len(kids) - 1, -1, -1):
+            stack.append((kids[i], child_prefix, i == len(kids) - 1, False))
+    if max_lines is not None and len(lines) > max_lines:
+        # keep the top of the tree and the lines of unfinished nodes first
+        budget = max(max_lines - 1, 1)
+        urgent = [i for i, (_, style) in enumerate(lines) if style.startswith("bold")]  # running, asking, failed
+        waiting = [i for i, (_, style) in enumerate(lines) if style == "blue"]
+        chosen: list[int] = []
+        for i in [*range(min(3, len(lines))), *urgent, *waiting, *range(len(lines))]:
+            if len(chosen) >= budget:
+                break
+            if i not in chosen:
+                chosen.append(i)
+        hidden = len(lines) - len(chosen)
+        lines = [*[lines[i] for i in sorted(chosen)], (f"… {hidden} more lines", "dim")]
+    return lines
+
+
+def _counts(state: SwarmState) -> str:
+    tally: dict[NodeStatus, int] = {}
+    for node in state.nodes.values():
+        tally[node.status] = tally.get(node.status, 0) + 1
+    u = state.usage
+    return (
+        f"{len(state.nodes)} nodes · {tally.get(NodeStatus.RUNNING, 0)} running · "
+        f"{tally.get(NodeStatus.WAITING_USER, 0)} waiting for you · {tally.get(NodeStatus.WAITING_CHILDREN, 0)} "
+        f"waiting for children · {tally.get(NodeStatus.TERMINATED, 0)} done · {tally.get(NodeStatus.FAILED, 0)} failed"
+        f" — {u.calls} calls · {u.tokens} tokens · ${u.cost:.4f}"
+    )
+
+
+class LiveTree:
+    """A live, in-place tree on a terminal. Feed it frames with :meth:`on_event`.
+
+    ``state`` is read when drawing: pass a callable returning the current
+    state (the engine's, during a run) or let the tree keep its own by
+    applying frames (``watch``). Questions are asked inline with the display
+    paused, when ``interactive``; ``readline`` is injectable for tests.
+    """
+
+    def __init__(
+        self,
+        out: TextIO,
+        *,
+        title: str,
+        state: SwarmState | None = None,
+        interactive: bool = False,
+        readline: Callable[[], str] | None = None,
+        console: Console | None = None,
+    ) -> None:
+        from rich.console import Console
+
+        self.console = console or Console(file=out, force_terminal=None)
+        self.title = title
+        self.own_state = state
+        self.engine: Engine | None = None
+        self.interactive = interactive
+        self._readline = readline
+        self._prompt: tuple[str, asyncio.Future[None]] | None = None
+        self.events: deque[str] = deque(maxlen=EVENT_LINES)
+        self.asked: list[Question] = []
+        self._live: Live | None = None
+        self._last_draw = 0.0
+        self._ask_lock: asyncio.Lock | None = None
+        self._started = time.monotonic()
+
+    @property
+    def state(self) -> SwarmState | None:
+        if self.engine is not None:
+            return self.engine.state
+        return self.own_state
+
+    # the CLI view interface
+
+    def on_event(self, event: SwarmEvent) -> None:
+        if self.engine is None and self.own_state is not None and event.frame == self.own_state.frame_count:
+            self.own_state.apply(event)
+        kind = event.op.kind
+        if kind != "run_action":
+            self.events.append(event_summary(event))
+        if kind == "fail" or (kind == "terminate" and self._asked(event.op.node_id)):
+            # Milestones stay in the scrollback above the live tree: failures, and
+            # what a node made of the user's answers (the redraw would lose them).
+            self._print_above(event_summary(event), "red" if kind == "fail" else "yellow")
+        if kind == "user_answer" and self._prompt is not None and self._prompt[0] == event.op.question_id:
+            if not self._prompt[1].done():
+                self._prompt[1].set_result(None)  # answered from another terminal or the web view
+        self.refresh(force=kind in ("ask_user", "user_answer", "stop"))
+
+    def _asked(self, node_id: str) -> bool:
+        state = self.state
+        node = state.nodes.get(node_id) if state is not None else None
+        return bool(node is not None and node.questions)
+
+    def _print_above(self, text: str, style: str) -> None:
+        from rich.text import Text
+
+        self.console.print(Text(text, style=style, overflow="ellipsis", no_wrap=True))
+
+    def on_question(self, node: SwarmNode, question: Question) -> None:
+        self.asked.append(question)
+        self.refresh(force=True)
+        if self.interactive:
+            asyncio.get_running_loop().create_task(self._ask(question))
+
+    async def _ask(self, question: Question) -> None:
+        """Ask inline with the live display paused; an answer given elsewhere ends the prompt.
+
+        Standard input is read without a thread (``add_reader``), so the prompt
+        never holds the process open once the swarm is done, and Ctrl-C ends it at once.
+        """
+        if self._ask_lock is None:
+            self._ask_lock = asyncio.Lock()
+        async with self._ask_lock:
+            if self._answered(question.id):
+                return
+            live = self._live
+            if live is not None:
+                live.stop()
+            from rich.text import Text
+
+            self.console.print(Text.assemble("\n", ("?", "bold yellow"), f" [{question.id}] {question.text}"))
+            self.console.print(Text("> "), end="")
+            loop = asyncio.get_running_loop()
+            self._prompt = (question.id, loop.create_future())
+            try:
+                text = await self._read_line(self._prompt[1])
+            finally:
+                self._prompt = None
+            if text is None:
+                self.console.print(Text("(answered elsewhere)", style="yellow"))
+            elif self.engine is not None:
+                self.engine.answer(question.id, text.strip() or "(no answer)")
+            if live is not None:
+                live.start()
+
+    async def _read_line(self, cancel: asyncio.Future[None]) -> str | None:
+        """A line from stdin, or None when ``cancel`` is resolved first."""
+        loop = asyncio.get_running_loop()
+        if self._readline is not None:  # injected (tests): a plain call in a worker thread
+            reader: asyncio.Future[str] = asyncio.ensure_future(loop.run_in_executor(None, self._readline))
+        else:
+            reader = loop.create_future()
+            fd = sys.stdin.fileno()
+
+            def readable() -> None:
+                if not reader.done():
+                    reader.set_result(sys.stdin.readline())
+
+            loop.add_reader(fd, readable)
+            reader.add_done_callback(lambda _: loop.remove_reader(fd))
+        done, _ = await asyncio.wait([reader, cancel], return_when=asyncio.FIRST_COMPLETED)
+        if reader in done:
+            return reader.result() or ""
+        reader.cancel()
+        return None
+
+    def _answered(self, question_id: str) -> bool:
+        state = self.state
+        if state is None:
+            return False
+        return not any(q.id == question_id for _, q in state.pending_questions())
+
+    # drawing
+
+    def render(self) -> RenderableType:
+        from rich.console import Group
+        from rich.rule import Rule
+        from rich.text import Text
+
+        state = self.state
+        width = self.console.size.width
+        height = self.console.size.height
+        parts: list[Any] = []
+        if state is None:
+            return Text(self.title)
+        status = state.status + (f" ({state.stop_reason})" if state.stop_reason else "")
+        elapsed = time.monotonic() - self._started
+        parts.append(Text(f"{self.title} [{status}] {elapsed:.0f}s", style="bold"))
+        parts.append(Text(_counts(state), style="dim"))
+        room = max(height - EVENT_LINES - 5, 5)
+        for text, style in tree_lines(state, width, room):
+            parts.append(Text(text, style=style, overflow="ellipsis", no_wrap=True))
+        parts.append(Rule(style="dim"))
+        for line in self.events:
+            parts.append(Text(line, overflow="ellipsis", no_wrap=True, style="dim"))
+        waiting = [q for _, q in state.pending_questions()]
+        if waiting and not self.interactive:
+            parts.append(Text(f"{len(waiting)} question(s) waiting: swarm-star answer … (or the web view)", "yellow"))
+        return Group(*parts)
+
+    def refresh(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if self._live is None or (not force and now - self._last_draw < REFRESH_SECONDS):
+            return
+        self._last_draw = now
+        self._live.update(self.render(), refresh=True)
+
+    def __enter__(self) -> LiveTree:
+        from rich.live import Live
+
+        self._live = Live(self.render(), console=self.console, auto_refresh=False, transient=False)
+        self._live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.update(self.render(), refresh=True)
+            self._live.stop()
+            self._live = None
+
+
+async def follow(
+    swarm: Swarm,
+    out: TextIO,
+    *,
+    start: int = 0,
+    once: bool = False,
+    live: bool = False,
+    poll: float = 0.3,
+    until: Callable[[SwarmState], bool] | None = None,
+) -> int:
+    """Follow a swarm from its store until it finishes or fails (``watch``).
+
+    On a terminal the live tree, else one line per frame from ``start``. Ends
+    at once with ``once``. Exit code: 0 finished, 1 failed, 0 when ``once``.
+    """
+    state = SwarmState.new(swarm.log.record())
+    view = LiveTree(out, title=f"swarm {swarm.id}", state=state) if live else None
+    finished = until or (lambda s: s.status in (SwarmStatus.FINISHED, SwarmStatus.FAILED))
+    if view is None:
+        out.write(f"swarm {swarm.id}: {_short(state.record.directive, 80)}\n")
+    announced_stop: str | None = None
+
+    def catch_up() -> None:
+        for event in swarm.log.frames(state.frame_count):
+            if event.frame != state.frame_count:
+                break
+            if view is not None:
+                view.on_event(event)
+            else:
+                state.apply(event)
+                if event.frame >= start:
+                    out.write(event_summary(event) + "\n")
+
+    ctx = view if view is not None else _Null()
+    with ctx:
+        while True:
+            await asyncio.to_thread(catch_up)
+            if view is None:
+                out.flush()
+            if once or finished(state):
+                break
+            if view is None and state.status == SwarmStatus.STOPPED and state.stop_reason != announced_stop:
+                announced_stop = state.stop_reason
+                out.write(f"(stopped: {state.stop_reason}; still watching for a resume, Ctrl-C to leave)\n")
+            await asyncio.sleep(poll)
+            if view is not None:
+                view.refresh()
+    u = state.usage
+    out.write(f"{len(state.nodes)} nodes · {u.calls} calls · {u.tokens} tokens · ${u.cost:.4f} [{state.status}]\n")
+    root = state.root
+    if root is not None and root.report and state.status == SwarmStatus.FINISHED:
+        out.write(f"\nFinal report:\n{root.report}\n")
+    return 1 if state.status == SwarmStatus.FAILED else 0
+
+
+class _Null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None

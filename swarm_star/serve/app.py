@@ -1,0 +1,533 @@
+"""The HTTP API and the web view, as one Starlette app.
+
+Routes are listed explicitly in :func:`create_app`; the OpenAPI description
+in :mod:`swarm_star.serve.openapi` lists the same ones (a test holds them
+equal). Read handlers are plain functions, so Starlette runs them in its
+thread pool and a large replay never stalls the event loop that runs swarms.
+Every error is JSON ``{"error": "<the CLI's one-line message>", "status": N}``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sse_starlette import ServerSentEvent
+from sse_starlette.sse import EventSourceResponse
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from swarm_star.api import Swarm
+from swarm_star.errors import (
+    ConfigError,
+    ConflictError,
+    InputError,
+    QuestionNotFound,
+    StoreLocked,
+    StoreUnavailable,
+    SwarmNotFound,
+    SwarmStarError,
+)
+from swarm_star.models import Limits, ModelSettings, SwarmNode, SwarmSettings
+from swarm_star.serve.hub import SwarmHub
+from swarm_star.serve.openapi import openapi_document
+from swarm_star.serve.security import MAX_BODY_BYTES, BodyLimit, BrowserGuard, TokenGate
+from swarm_star.state.history import NODE_PREFIX, frame_key
+from swarm_star.state.projection import SwarmState
+from swarm_star.store import Backend, KVStore
+
+__all__ = ["create_app"]
+
+STATIC_DIR = Path(__file__).parent / "static"
+HISTORY_PAGE_MAX = 1000
+FRAME_BLOCK = 1000  # frames per store read: one key prefix of the history (keys are zero-padded)
+CONTEXT_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
+STATUS_OF: list[tuple[type[SwarmStarError], int]] = [
+    (InputError, 400),
+    (ConfigError, 400),
+    (SwarmNotFound, 404),
+    (QuestionNotFound, 404),
+    (ConflictError, 409),
+    (StoreLocked, 503),
+    (StoreUnavailable, 503),
+]
+
+
+# request bodies
+
+
+class CreateBody(BaseModel):
+    """POST /api/swarms. No API keys here: the server's environment supplies them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    directive: str = Field(max_length=100_000)
+    context: dict[str, str] = Field(default_factory=dict, description="file name -> UTF-8 text")
+    limits: Limits = Field(default_factory=Limits)
+    models: ModelSettings = Field(default_factory=ModelSettings)
+    swarm_id: str | None = None
+    start: bool = True
+
+
+class AnswerBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(max_length=100_000)
+
+
+class ResumeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limits: dict[str, Any] | None = None
+
+
+class RetryBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    node: str | None = None
+
+
+# helpers
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message, "status": status}, status_code=status)
+
+
+def _validation_message(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+    return f"invalid request: {where}: {first.get('msg', 'invalid')}"
+
+
+async def _body(request: Request, model: type[BaseModel]) -> Any:
+    raw = await request.body()
+    try:
+        data = json.loads(raw or b"{}")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError("the request body is not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise InputError("the request body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(_validation_message(exc)) from exc
+
+
+def _int_param(request: Request, name: str, default: int | None, lo: int = 0, hi: int | None = None) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise InputError(f"query parameter {name} must be an integer, got {raw!r}") from exc
+    if value < lo or (hi is not None and value > hi):
+        raise InputError(f"query parameter {name} must be between {lo} and {hi if hi is not None else 'any'}")
+    return value
+
+
+def block_frames(store: KVStore, first: int) -> list[dict[str, Any]]:
+    """Stored frames from ``first`` to the end of its block of 1,000, stopping at a gap.
+
+    The block is a key prefix, so the store scans at most 1,000 rows however
+    long the history is (a plain scan from ``first`` reads to the end).
+    """
+    prefix = frame_key(first)[: -len(str(FRAME_BLOCK - 1))]
+    out: list[dict[str, Any]] = []
+    for _, raw in store.scan(prefix, start=frame_key(first)):
+        if not isinstance(raw, dict) or raw.get("frame") != first + len(out):
+            break  # never skip a frame: stop at a gap
+        out.append(raw)
+    return out
+
+
+def raw_frames(store: KVStore, start: int = 0) -> Iterator[dict[str, Any]]:
+    """Stored frames from ``start`` to the last committed one, read block by block."""
+    while True:
+        block = block_frames(store, start)
+        yield from block
+        start += len(block)
+        if not block or start % FRAME_BLOCK:
+            return
+
+
+def node_json(node: SwarmNode, *, full: bool = False) -> dict[str, Any]:
+    """A node for the wire; the (possibly large) context only in full."""
+    data = node.model_dump(mode="json", exclude=None if full else {"context"})
+    data["usage"]["tokens"] = node.usage.tokens
+    return data
+
+
+def tree_json(swarm_id: str, state_nodes: Mapping[str, SwarmNode], meta: Mapping[str, Any], frame: int) -> dict:
+    return {
+        "swarm_id": swarm_id,
+        "frame": frame,
+        "frame_count": frame + 1,
+        "status": meta.get("status"),
+        "stop_reason": meta.get("stop_reason"),
+        "usage": meta.get("usage"),
+        "nodes": [node_json(n) for n in state_nodes.values()],
+    }
+
+
+def _meta_of(state: SwarmState) -> dict[str, Any]:
+    return {
+        "status": state.status,
+        "stop_reason": state.stop_reason,
+        "usage": {**state.usage.model_dump(mode="json"), "tokens": state.usage.tokens},
+    }
+
+
+# the app
+
+
+def create_app(
+    *,
+    space: str | Path | None = None,
+    backend: Backend = "sqlite",
+    user_id: str = "local",
+    token: str | None = None,
+    env: Mapping[str, str] | None = None,
+    poll_interval: float = 0.25,
+    max_body: int = MAX_BODY_BYTES,
+    otel: bool = False,
+    tracer_provider: Any = None,
+) -> Starlette:
+    """The ASGI app over one swarm space (and store backend).
+
+    With ``otel`` (or a ``tracer_provider``) the swarms this server runs are
+    traced through OpenTelemetry (:mod:`swarm_star.telemetry`).
+    """
+    hub = SwarmHub(
+        space=space,
+        backend=backend,
+        user_id=user_id,
+        env=env,
+        poll_interval=poll_interval,
+        otel=otel,
+        tracer_provider=tracer_provider,
+    )
+
+    # reading (sync: run in the thread pool)
+
+    def list_swarms(request: Request) -> JSONResponse:
+        rows = []
+        for swarm_id in hub.swarm_ids():
+            log = hub.log(swarm_id)
+            record, meta = log.record(), log.read_meta() or {}
+            rows.append(
+                {
+                    "swarm_id": swarm_id,
+                    "status": meta.get("status", "created"),
+                    "directive": record.directive,
+                    "created_at": record.created_at,
+                    "cost": (meta.get("usage") or {}).get("cost", 0.0),
+                    "nodes": meta.get("nodes", 0),
+                    "frames": meta.get("frame_count", 0),
+                    "running_here": hub.is_running_here(swarm_id),
+                }
+            )
+        return JSONResponse(rows)
+
+    def get_swarm(request: Request) -> JSONResponse:
+        swarm_id = request.path_params["swarm_id"]
+        log = hub.log(swarm_id)
+        record, meta = log.record(), log.read_meta() or {}
+        root = log.store.get(NODE_PREFIX + "0")
+        last = hub.last_runs.get(swarm_id)
+        return JSONResponse(
+            {
+                "swarm_id": swarm_id,
+                "directive": record.directive,
+                "created_at": record.created_at,
+                "settings": record.settings.model_dump(mode="json"),
+                "status": meta.get("status", "created"),
+                "stop_reason": meta.get("stop_reason"),
+                "frames": meta.get("frame_count", 0),
+                "nodes": meta.get("nodes", 0),
+                "usage": meta.get("usage"),
+                "report": (root or {}).get("report"),
+                "running_here": hub.is_running_here(swarm_id),
+                "run_elsewhere": None if hub.is_running_here(swarm_id) else hub.owner(swarm_id),
+                "last_run": None if last is None else {"status": last.status, "reason": last.reason},
+            }
+        )
+
+    def get_tree(request: Request) -> JSONResponse:
+        swarm_id = request.path_params["swarm_id"]
+        log = hub.log(swarm_id)
+        frame = _int_param(request, "frame", None)
+        if frame is None:
+            meta = log.read_meta() or {}
+            nodes = log.nodes()
+            count = int(meta.get("frame_count", 0))
+            usage = dict(meta.get("usage") or {})
+            usage["tokens"] = int(usage.get("prompt_tokens", 0)) + int(usage.get("completion_tokens", 0))
+            return JSONResponse(tree_json(swarm_id, nodes, {**meta, "usage": usage}, count - 1))
+        count = int((log.read_meta() or {}).get("frame_count", 0))
+        if frame >= count:
+            raise InputError(f"frame {frame} does not exist (0..{count - 1})")
+        state = log.replay(frame)
+        return JSONResponse(tree_json(swarm_id, state.nodes, _meta_of(state), frame))
+
+    def get_history(request: Request) -> JSONResponse:
+        swarm_id = request.path_params["swarm_id"]
+        log = hub.log(swarm_id)
+        start = _int_param(request, "start", 0) or 0
+        limit = _int_param(request, "limit", 100, 1, HISTORY_PAGE_MAX) or 100
+        node = request.query_params.get("node") or None
+        kinds = {k for k in (request.query_params.get("kind") or "").split(",") if k}
+        frames: list[dict[str, Any]] = []
+        next_start: int | None = None
+        for raw in raw_frames(log.store, start):
+            if (node is None or node in raw["nodes"]) and (not kinds or raw["op"]["kind"] in kinds):
+                if len(frames) == limit:
+                    next_start = raw["frame"]
+                    break
+                frames.append(raw)
+        return JSONResponse({"frames": frames, "next_start": next_start})
+
+    def get_frame(request: Request) -> JSONResponse:
+        swarm_id = request.path_params["swarm_id"]
+        number = request.path_params["frame"]
+        event = hub.log(swarm_id).frame(number)
+        if event is None:
+            raise InputError(f"frame {number} does not exist in swarm {swarm_id}")
+        return JSONResponse(event.model_dump(mode="json"))
+
+    def get_node(request: Request) -> JSONResponse:
+        swarm_id, node_id = request.path_params["swarm_id"], request.path_params["node_id"]
+        log = hub.log(swarm_id)
+        raw = log.store.get(NODE_PREFIX + node_id) if re.match(r"^[0-9.]{1,200}$", node_id) else None
+        if raw is None:
+            raise InputError(f"no node {node_id!r} in swarm {swarm_id}")
+        node = SwarmNode.model_validate(raw)
+        calls, frames = [], []
+        for raw in raw_frames(log.store):
+            if node_id not in raw["nodes"]:
+                continue
+            op = raw["op"]
+            frames.append({"frame": raw["frame"], "kind": op["kind"], "time": raw["time"]})
+            if op["kind"] == "llm_call":
+                calls.append({"frame": raw["frame"], "time": raw["time"], **op})
+        cost = sum(c["usage"]["cost"] for c in calls)
+        return JSONResponse({**node_json(node, full=True), "calls_detail": calls, "frames": frames, "cost": cost})
+
+    def get_questions(request: Request) -> JSONResponse:
+        swarm_id = request.path_params["swarm_id"]
+        pending = hub.pending_questions(swarm_id)
+        return JSONResponse([{"id": q.id, "node": n.id, "text": q.text, "directive": n.directive} for n, q in pending])
+
+    def get_report(request: Request) -> Response:
+        from swarm_star.render.report import MEDIA_TYPES, build_report, render_report
+
+        swarm_id = request.path_params["swarm_id"]
+        fmt = request.query_params.get("format", "md")
+        if fmt not in MEDIA_TYPES:
+            raise InputError(f"unknown report format {fmt!r}: use md, html or pdf")
+        log = hub.log(swarm_id)
+        report = build_report(swarm_id, log, hub.locator.swarm_dir(swarm_id) / "workspace")
+        body = render_report(report, fmt)
+        headers = {}
+        if request.query_params.get("download"):
+            headers["content-disposition"] = f'attachment; filename="{swarm_id}-report.{fmt}"'
+        return Response(body, media_type=MEDIA_TYPES[fmt], headers=headers)
+
+    # driving (async: on the loop that runs swarms)
+
+    async def create_swarm(request: Request) -> JSONResponse:
+        body: CreateBody = await _body(request, CreateBody)
+        from swarm_star.llm import resolve_endpoint
+
+        resolve_endpoint(body.models, env)  # fail fast, before anything is created
+        settings = SwarmSettings(limits=body.limits, models=body.models)
+        with tempfile.TemporaryDirectory(prefix="swarm-star-context-") as tmp:
+            paths = []
+            for name, text in body.context.items():
+                if not CONTEXT_NAME_RE.match(name):
+                    raise InputError(f"invalid context file name {name!r}: letters, digits, '_', '.', '-'")
+                path = Path(tmp) / name
+                path.write_text(text, encoding="utf-8")
+                paths.append(path)
+            swarm = await anyio.to_thread.run_sync(
+                lambda: Swarm.create(
+                    body.directive,
+                    context_files=paths,
+                    settings=settings,
+                    space=hub.space,
+                    backend=hub.backend,
+                    swarm_id=body.swarm_id,
+                    user_id=hub.user_id,
+                    env=env,
+                )
+            )
+        swarm.close()
+        if body.start:
+            hub.start(swarm.id)
+        return JSONResponse({"swarm_id": swarm.id, "running": body.start}, status_code=201)
+
+    async def answer_question(request: Request) -> JSONResponse:
+        swarm_id, question_id = request.path_params["swarm_id"], request.path_params["question_id"]
+        body: AnswerBody = await _body(request, AnswerBody)
+
+        def record() -> None:
+            with Swarm.open(swarm_id, space=hub.space, backend=hub.backend, user_id=hub.user_id, env=env) as swarm:
+                swarm.answer(question_id, body.text)
+
+        await anyio.to_thread.run_sync(record)
+        handle = hub.runs.get(swarm_id)
+        if handle is not None and handle.engine is not None and not handle.task.done():
+            handle.engine._wake.set()  # pick the inbox up now, not at the next poll
+        return JSONResponse({"question_id": question_id, "queued": True, "running": hub.is_running_here(swarm_id)})
+
+    async def stop_swarm(request: Request) -> JSONResponse:
+        swarm_id = request.path_params["swarm_id"]
+        hub.log(swarm_id)  # 404 for an unknown swarm
+        await hub.stop(swarm_id)
+        return JSONResponse({"swarm_id": swarm_id, "running": False})
+
+    async def resume_swarm(request: Request) -> JSONResponse:
+        swarm_id = request.path_params["swarm_id"]
+        body: ResumeBody = await _body(request, ResumeBody)
+        log = hub.log(swarm_id)
+        meta = log.read_meta() or {}
+        limits = None
+        if body.limits:
+            try:
+                limits = Limits.model_validate({**(meta.get("limits") or {}), **body.limits})
+            except ValidationError as exc:
+                raise InputError(_validation_message(exc).replace("invalid request", "invalid limit")) from exc
+        if meta.get("status") in ("finished", "failed") and limits is None:
+            raise ConflictError(f"swarm {swarm_id} already {meta.get('status')}; nothing to resume")
+        hub.start(swarm_id, limits=limits)
+        return JSONResponse({"swarm_id": swarm_id, "running": True})
+
+    async def retry_swarm(request: Request) -> JSONResponse:
+        from swarm_star.serve.steer import retry_failed
+
+        swarm_id = request.path_params["swarm_id"]
+        body: RetryBody = await _body(request, RetryBody)
+        hub.log(swarm_id)
+        if hub.is_running_here(swarm_id):
+            raise ConflictError(f"swarm {swarm_id} is running; stop it before retrying failed nodes")
+        try:
+            retried = await anyio.to_thread.run_sync(lambda: retry_failed(hub, swarm_id, body.node))
+        except NotImplementedError as exc:
+            return _error(501, str(exc))
+        hub.start(swarm_id)
+        return JSONResponse({"swarm_id": swarm_id, "retried": retried, "running": True})
+
+    async def events(request: Request) -> EventSourceResponse:
+        swarm_id = request.path_params["swarm_id"]
+        log = hub.log(swarm_id)  # 404 before the stream starts
+        start = _int_param(request, "from", 0) or 0
+        last_id = request.headers.get("last-event-id")
+        if last_id:
+            if not last_id.strip().isdigit():
+                raise InputError(f"Last-Event-ID must be a frame number, got {last_id!r}")
+            start = int(last_id) + 1
+        follow = request.query_params.get("follow", "1") not in ("0", "false", "no")
+
+        def read(first: int) -> tuple[int, bytes, bool]:
+            """Frames from ``first`` to the end of its block, as one chunk of events.
+
+            Frames go out as stored (validated when written), without a round
+            trip through pydantic.
+            """
+            chunks: list[bytes] = []
+            for raw in block_frames(log.store, first):
+                data = json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
+                chunks.append(ServerSentEvent(data=data, id=str(raw["frame"]), event="frame").encode())
+            full_block = first % FRAME_BLOCK + len(chunks) == FRAME_BLOCK
+            return first + len(chunks), b"".join(chunks), full_block
+
+        async def stream() -> AsyncIterator[bytes]:
+            next_frame = start
+            while True:
+                waiter = hub.frame_waiter(swarm_id)
+                next_frame, chunk, more = await anyio.to_thread.run_sync(read, next_frame)
+                if chunk:
+                    yield chunk
+                if more:
+                    continue
+                if not follow:
+                    return
+                await hub.wait(waiter, hub.poll_interval)
+
+        return EventSourceResponse(stream(), ping=15, send_timeout=30)
+
+    def openapi(request: Request) -> JSONResponse:
+        return JSONResponse(openapi_document())
+
+    def index(request: Request) -> Response:
+        return FileResponse(STATIC_DIR / "index.html", headers={"cache-control": "no-store"})
+
+    # errors
+
+    async def on_swarm_error(request: Request, exc: Exception) -> JSONResponse:
+        for cls, status in STATUS_OF:
+            if isinstance(exc, cls):
+                return _error(status, str(exc))
+        return _error(500, str(exc))
+
+    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        return _error(exc.status_code, str(exc.detail))
+
+    async def on_crash(request: Request, exc: Exception) -> JSONResponse:
+        return _error(500, f"internal error ({type(exc).__name__}); the server log has details")
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await hub.shutdown()
+
+    S = "/api/swarms/{swarm_id}"
+    routes = [
+        Route("/", index),
+        Route("/api/openapi.json", openapi),
+        Route("/api/swarms", list_swarms, methods=["GET"]),
+        Route("/api/swarms", create_swarm, methods=["POST"]),
+        Route(S, get_swarm),
+        Route(S + "/tree", get_tree),
+        Route(S + "/history", get_history),
+        Route(S + "/frames/{frame:int}", get_frame),
+        Route(S + "/nodes/{node_id}", get_node),
+        Route(S + "/questions", get_questions),
+        Route(S + "/questions/{question_id}/answer", answer_question, methods=["POST"]),
+        Route(S + "/stop", stop_swarm, methods=["POST"]),
+        Route(S + "/resume", resume_swarm, methods=["POST"]),
+        Route(S + "/retry", retry_swarm, methods=["POST"]),
+        Route(S + "/report", get_report),
+        Route(S + "/events", events),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(BrowserGuard, token=token),
+            Middleware(TokenGate, token=token),
+            Middleware(BodyLimit, limit=max_body),
+        ],
+        exception_handlers={SwarmStarError: on_swarm_error, HTTPException: on_http_error, Exception: on_crash},
+        lifespan=lifespan,
+    )
+    app.state.hub = hub
+    app.state.started = time.time()
+    return app

@@ -1,0 +1,182 @@
+"""Who may talk to the server, and how much they may send.
+
+Why these rules: the server can spend money (it starts swarms) and shows
+prompts and reports. On loopback only local users reach it; anywhere else a
+token is required and checked on every request, the event stream included
+(``EventSource`` cannot set headers, so ``?token=`` is accepted too, and
+answered with an HttpOnly cookie the page's later requests carry). Bodies
+are read up to a bound before any handler sees them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import secrets
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qs
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from swarm_star.errors import ConfigError
+
+__all__ = ["MAX_BODY_BYTES", "TOKEN_ENV", "BodyLimit", "BrowserGuard", "TokenGate", "check_bind", "is_loopback"]
+
+MAX_BODY_BYTES = 2_000_000
+TOKEN_ENV = "SWARM_STAR_TOKEN"
+COOKIE = "swarm_star_token"
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and ``localhost``."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, token: str | None) -> None:
+    """Refuse to listen beyond loopback without a token."""
+    if not is_loopback(host) and not token:
+        raise ConfigError(
+            f"binding to {host} exposes the server beyond this machine: give a token with --token or ${TOKEN_ENV}"
+        )
+
+
+async def _send_json(send: Send, status: int, message: str, extra_headers: list[tuple[bytes, bytes]] = ()) -> None:  # type: ignore[assignment]
+    body = json.dumps({"error": message, "status": status}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra_headers]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class TokenGate:
+    """ASGI middleware: every HTTP request must carry the token (when one is set)."""
+
+    def __init__(self, app: ASGIApp, token: str | None) -> None:
+        self.app = app
+        self.token = token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.token:
+            await self.app(scope, receive, send)
+            return
+        given, from_query = "", False
+        for name, value in scope.get("headers", []):
+            if name == b"authorization" and value.lower().startswith(b"bearer "):
+                given = value[7:].decode("latin-1").strip()
+            elif name == b"cookie" and not given:
+                cookies = SimpleCookie(value.decode("latin-1"))
+                if COOKIE in cookies:
+                    given = cookies[COOKIE].value
+        if not given:
+            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+            given, from_query = (query.get("token") or [""])[0], True
+        if not given or not secrets.compare_digest(given.encode(), self.token.encode()):
+            await _send_json(
+                send,
+                401,
+                "a valid token is required: send 'Authorization: Bearer TOKEN' or ?token=TOKEN",
+                [(b"www-authenticate", b"Bearer")],
+            )
+            return
+        if not from_query:
+            await self.app(scope, receive, send)
+            return
+        # Opened as /?token=…: remember it in a strict, HttpOnly cookie so the page's
+        # own requests (assets, fetches, the event stream) carry it without the URL.
+        cookie = f"{COOKIE}={self.token}; Path=/; HttpOnly; SameSite=Strict".encode("latin-1")
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (b"set-cookie", cookie)]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+
+class BodyLimit:
+    """ASGI middleware: refuse bodies over ``limit`` bytes with 413, declared or streamed."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                await _send_json(send, 413, f"request body is larger than {self.limit} bytes")
+                return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await _send_json(send, 413, f"request body is larger than {self.limit} bytes")
+                return
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def _host_of(value: str) -> str:
+    """The host part of a Host header or an Origin URL (no scheme, no port)."""
+    value = value.split("://", 1)[-1].split("/", 1)[0]
+    if value.startswith("["):
+        return value[1 : value.find("]")] if "]" in value else value
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+class BrowserGuard:
+    """ASGI middleware against other web pages driving the server through a browser.
+
+    - A request that changes something (POST) from another origin is refused
+      (403): no page elsewhere can start, answer or stop swarms (CSRF).
+    - Without a token, the Host must be a loopback name, so a DNS-rebinding
+      page cannot reach the loopback server under a name of its own.
+    """
+
+    def __init__(self, app: ASGIApp, token: str | None) -> None:
+        self.app = app
+        self.token = token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope.get("headers", [])}
+        host = headers.get("host", "")
+        if not self.token and host and not is_loopback(_host_of(host)):
+            await _send_json(
+                send, 403, f"host {host!r} is not a loopback name; use 127.0.0.1 or give the server a token"
+            )
+            return
+        origin = headers.get("origin")
+        if scope["method"] not in ("GET", "HEAD", "OPTIONS") and origin and origin != "null":
+            if origin.split("://", 1)[-1].rstrip("/") != host:
+                await _send_json(send, 403, f"requests from another origin ({origin}) may not change swarms")
+                return
+        elif scope["method"] not in ("GET", "HEAD", "OPTIONS") and origin == "null":
+            await _send_json(send, 403, "requests from an opaque origin may not change swarms")
+            return
+        await self.app(scope, receive, send)

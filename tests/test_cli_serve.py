@@ -1,0 +1,93 @@
+"""``swarm-star serve`` as a real process: it starts, says where, answers, and guards non-loopback binds."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from swarm_star.api import Swarm
+from swarm_star.cli import main
+from swarm_star.testing.scripted import ScriptedModel
+
+
+def _serve(space: Path, *flags: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "swarm_star", "--space", str(space), "serve", "--port", "0", *flags],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    match = re.search(r"at (http://127\.0\.0\.1:\d+)/", line)
+    if match is None:
+        proc.kill()
+        raise AssertionError(line + proc.stdout.read())
+    return proc, match.group(1)
+
+
+def test_serve_starts_on_loopback_and_serves_the_space(tmp_path: Path) -> None:
+    Swarm.create("a thing", space=tmp_path, swarm_id="s1").close()
+    proc, base = _serve(tmp_path)
+    try:
+        rows = httpx.get(base + "/api/swarms", timeout=10).json()
+        assert [r["swarm_id"] for r in rows] == ["s1"]
+        page = httpx.get(base + "/", timeout=10)
+        assert page.status_code == 200 and "<title>Swarm Star</title>" in page.text
+        assert httpx.get(base + "/static/app.js", timeout=10).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_terminating_the_server_stops_its_swarms_resumably(tmp_path: Path, model_server) -> None:  # type: ignore[no-untyped-def]
+    server = model_server(ScriptedModel(plans={"many": [f"part {i}" for i in range(8)]}), latency=0.3)
+    proc, base = _serve(tmp_path, env={"OPENAI_API_KEY": "sk-test-serve"})
+    try:
+        body = {"directive": "many parts", "models": {"base_url": server.base_url}, "swarm_id": "long"}
+        assert httpx.post(base + "/api/swarms", json=body, timeout=10).status_code == 201
+        deadline = time.monotonic() + 30
+        while httpx.get(base + "/api/swarms/long", timeout=10).json()["usage"]["calls"] < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)  # uvicorn shuts down gracefully, then re-raises the signal
+    with Swarm.open("long", space=tmp_path) as swarm:
+        state = swarm.tree()
+        assert state.status == "stopped" and state.stop_reason == "interrupted"
+        assert not state.nodes["0"].status.done
+        assert swarm.run_sync(env={}).status == "finished"  # nothing lost: it resumes to the end
+
+
+def test_serve_with_a_token_from_the_environment(tmp_path: Path) -> None:
+    proc, base = _serve(tmp_path, env={"SWARM_STAR_TOKEN": "env-token-1"})
+    try:
+        assert httpx.get(base + "/api/swarms", timeout=10).status_code == 401
+        ok = httpx.get(base + "/api/swarms", headers={"authorization": "Bearer env-token-1"}, timeout=10)
+        assert ok.status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_serve_refuses_a_public_bind_without_a_token(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("SWARM_STAR_TOKEN", raising=False)
+    err = io.StringIO()
+    assert main(["--space", str(tmp_path), "serve", "--host", "0.0.0.0"], out=io.StringIO(), err=err) == 2
+    assert err.getvalue() == (
+        "swarm-star: error: binding to 0.0.0.0 exposes the server beyond this machine: "
+        "give a token with --token or $SWARM_STAR_TOKEN\n"
+    )
+    err = io.StringIO()
+    assert main(["--space", str(tmp_path), "serve", "--port", "70000"], out=io.StringIO(), err=err) == 2
+    assert "--port must be 0-65535" in err.getvalue()
