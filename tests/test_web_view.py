@@ -121,6 +121,10 @@ def test_web_view_live_tree_question_slider_and_report(tmp_path: Path, model_ser
             time.sleep(0.3)
             shown = sorted(page.locator("#tree .node").evaluate_all("els => els.map(e => e.dataset.id)"))
             assert shown == sorted(n["id"] for n in at["nodes"])
+            # the selected node's panel shows it as it was then: no report yet, only the calls made by then
+            at_node = next(n for n in at["nodes"] if n["id"] == "0.0")
+            expect(page.locator("#panel")).to_contain_text(f"status: {at_node['status']}")
+            expect(page.locator("#panel")).not_to_contain_text("Done: ")
             assert len(shown) < final_count
             page.screenshot(path=str(ARTIFACTS / "web-view-frame-6.png"), full_page=True)
             page.click("#live")

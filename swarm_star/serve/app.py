@@ -227,8 +227,8 @@ def create_app(
     def list_swarms(request: Request) -> JSONResponse:
         rows = []
         for swarm_id in hub.swarm_ids():
-            log = hub.log(swarm_id)
-            record, meta = log.record(), log.read_meta() or {}
+            with hub.peek(swarm_id) as log:
+                record, meta = log.record(), log.read_meta() or {}
             rows.append(
                 {
                     "swarm_id": swarm_id,

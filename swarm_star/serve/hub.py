@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,6 +93,21 @@ class SwarmHub:
 
     def log(self, swarm_id: str) -> SwarmLog:
         return SwarmLog(self.store(swarm_id))
+
+    @contextlib.contextmanager
+    def peek(self, swarm_id: str) -> Iterator[SwarmLog]:
+        """A short read (listing): the shared handle if one is open, else a store opened and closed here,
+        so listing a space of many swarms does not keep a connection per swarm."""
+        with self._stores_lock:
+            shared = self._stores.get(swarm_id)
+        if shared is not None:
+            yield SwarmLog(shared)
+            return
+        store = self.locator.open(swarm_id)
+        try:
+            yield SwarmLog(store)
+        finally:
+            store.close()
 
     def swarm_ids(self) -> list[str]:
         return self.locator.list_swarm_ids()

@@ -400,7 +400,10 @@ async function showNode(id) {
   let full = null;
   try { full = await api(`/api/swarms/${state.id}/nodes/${id}`); } catch (e) { full = null; }
   const n = state.past ? local : (full || local);
-  if (!n) return;
+  if (!n) {
+    panel.replaceChildren(el("p", "hint", state.past ? `Node ${id} does not exist yet at frame ${state.past.frame}.` : `No node ${id}.`));
+    return;
+  }
   const out = [el("h3", null, `${n.id} · ${n.role} · ${n.action_id}`), el("div", "badge-line", `status: ${n.status}`)];
   out.push(el("h4", null, "Directive"), el("pre", null, n.directive));
   if (n.report) out.push(el("h4", null, "Report"), el("pre", null, n.report));
@@ -439,6 +442,7 @@ $("#slider").addEventListener("input", () => {
     state.past = { frame: n, proj, time: frame.time };
     tree.reset(proj);
     $("#tree").classList.add("past");
+    if (tree.selected) tree.select(tree.selected);
     $("#live").hidden = false;
     updateChrome(running);
   }, 120);
@@ -449,6 +453,7 @@ function backToLive() {
   $("#live").hidden = true;
   $("#tree").classList.remove("past");
   tree.reset(state.proj);
+  if (tree.selected) tree.select(tree.selected);
   $("#slider").value = $("#slider").max;
   updateChrome(running);
 }
