@@ -175,6 +175,33 @@ async def test_stop_and_resume_from_the_api(api: httpx.AsyncClient, model_server
     assert r.status_code == 409 and r.json()["error"] == "swarm s1 already finished; nothing to resume"
 
 
+async def test_retry_failed_nodes_from_the_api(api: httpx.AsyncClient, model_server) -> None:
+    scripted = ScriptedModel(plans={"two": ["good part", "bad part"]}, routes={"bad": None})
+    server = model_server(scripted)
+    body = {"directive": "two parts", "models": {"base_url": server.base_url}, "swarm_id": "r1"}
+    assert (await api.post("/api/swarms", json=body)).status_code == 201
+
+    async def settled() -> Any:
+        summary = (await api.get("/api/swarms/r1")).json()
+        return summary if summary["status"] in ("finished", "failed") and not summary["running_here"] else None
+
+    first = await wait_for(settled)
+    tree = (await api.get("/api/swarms/r1/tree")).json()
+    assert any(n["status"] == "failed" for n in tree["nodes"]), first
+    scripted.routes.clear()  # the cause is gone
+    r = await api.post("/api/swarms/r1/retry", json={})
+    assert r.status_code == 200, r.text
+    assert r.json()["retried"] and r.json()["running"]
+
+    async def finished() -> bool:
+        s = (await api.get("/api/swarms/r1")).json()
+        return s["status"] == "finished" and not s["running_here"]
+
+    await wait_for(finished)
+    kinds = [f["op"]["kind"] for f in (await api.get("/api/swarms/r1/history?limit=1000")).json()["frames"]]
+    assert "retry" in kinds
+
+
 async def test_bad_input_is_4xx_json_with_the_cli_message(api: httpx.AsyncClient, tmp_path: Path, model_server) -> None:
     server = model_server(ScriptedModel())
     settings = SwarmSettings(models=ModelSettings(base_url=server.base_url))
@@ -218,7 +245,11 @@ async def test_bad_input_is_4xx_json_with_the_cli_message(api: httpx.AsyncClient
     assert await error("POST", "/api/swarms/done1/stop", 409) == "swarm done1 is not running"
     assert "invalid limit" in await error("POST", "/api/swarms/done1/resume", 400, json={"limits": {"max_nodes": -1}})
     assert "Last-Event-ID" in await error("GET", "/api/swarms/done1/events", 400, headers={"last-event-id": "x"})
-    assert "not available in this build" in await error("POST", "/api/swarms/done1/retry", 501, json={})
+    assert (
+        await error("POST", "/api/swarms/done1/retry", 400, json={})
+        == "nothing to retry: no failed node in swarm done1"
+    )
+    assert await error("POST", "/api/swarms/done1/retry", 400, json={"node": "9.9"}) == "no node '9.9' in swarm done1"
     big = {"directive": "x" * 10, "context": {"big.txt": "y" * 2_100_000}}
     assert "larger than" in await error("POST", "/api/swarms", 413, content=json.dumps(big).encode())
     assert (await api.get("/no/such/page")).json() == {"error": "Not Found", "status": 404}

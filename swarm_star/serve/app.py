@@ -424,11 +424,8 @@ def create_app(
         hub.log(swarm_id)
         if hub.is_running_here(swarm_id):
             raise ConflictError(f"swarm {swarm_id} is running; stop it before retrying failed nodes")
-        try:
-            retried = await anyio.to_thread.run_sync(lambda: retry_failed(hub, swarm_id, body.node))
-        except NotImplementedError as exc:
-            return _error(501, str(exc))
-        hub.start(swarm_id)
+        retried = await anyio.to_thread.run_sync(lambda: retry_failed(hub, swarm_id, body.node))
+        hub.start(swarm_id, retry=retried)
         return JSONResponse({"swarm_id": swarm_id, "retried": retried, "running": True})
 
     async def events(request: Request) -> EventSourceResponse:

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,7 +140,7 @@ class SwarmHub:
         handle = self.runs.get(swarm_id)
         return handle is not None and not handle.task.done()
 
-    def start(self, swarm_id: str, *, limits: Limits | None = None) -> RunHandle:
+    def start(self, swarm_id: str, *, limits: Limits | None = None, retry: Sequence[str] = ()) -> RunHandle:
         """Run (or resume) a swarm as a task of this server's event loop.
 
         The run is interactive: a question parks its node and the run waits
@@ -171,6 +171,7 @@ class SwarmHub:
             try:
                 outcome = await swarm.run(
                     limits=limits,
+                    retry=retry,
                     interactive=True,
                     on_event=on_event,
                     on_engine=on_engine,

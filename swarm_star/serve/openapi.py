@@ -25,7 +25,6 @@ def _errors(*codes: int) -> dict[str, Any]:
         404: "unknown swarm or question",
         409: "conflict: running, not running, or run by another process",
         413: "request body too large",
-        501: "not available in this build",
         503: "the store is locked or unreachable",
     }
     return {str(c): _json(_ERROR, text[c]) for c in codes}
@@ -135,7 +134,7 @@ def openapi_document() -> dict[str, Any]:
         },
         S + "/retry": {
             "post": _op(
-                "Re-run failed nodes (one, or all) and resume", _json(obj), 400, 404, 409, 501, params=sid, body="Retry"
+                "Re-run failed nodes (one, or all) and resume", _json(obj), 400, 404, 409, params=sid, body="Retry"
             )
         },
         S + "/report": {

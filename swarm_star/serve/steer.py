@@ -1,16 +1,17 @@
 """Steering a swarm beyond run/stop/answer: retrying failed nodes.
 
-Why a separate seam: re-running failed nodes needs a new kind of frame in the
-projection, which belongs to the engine and ``swarm-star retry`` (issue #12).
-The server calls :func:`retry_failed`; until ``Swarm.retry`` exists in the API
-it says so plainly (HTTP 501) instead of pretending.
+The same rule as ``swarm-star retry``: :func:`~swarm_star.engine.engine.retry_targets`
+picks the failed nodes to re-open (the deepest failures of a subtree; the
+failed managers above them re-open to re-review), and the run that follows
+records a ``retry`` frame for each before anything else happens.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from swarm_star.api import Swarm
+from swarm_star.engine.engine import retry_targets
+from swarm_star.errors import InputError
 
 if TYPE_CHECKING:
     from swarm_star.serve.hub import SwarmHub
@@ -19,15 +20,16 @@ __all__ = ["retry_failed"]
 
 
 def retry_failed(hub: SwarmHub, swarm_id: str, node_id: str | None = None) -> list[str]:
-    """Re-run ``node_id`` (or every failed node) with its subtree through ``Swarm.retry``.
+    """The failed nodes to re-run for ``node_id``'s subtree (the whole tree by default).
 
-    Returns the node ids queued for a re-run; the caller then resumes the swarm.
+    Reads the committed node records; raises InputError (a 400) for an unknown
+    node or when nothing in that subtree failed. The caller starts the run.
     """
-    with Swarm.open(swarm_id, space=hub.space, backend=hub.backend, user_id=hub.user_id, env=hub.env) as swarm:
-        retry = getattr(swarm, "retry", None)
-        if retry is None:
-            raise NotImplementedError(
-                "retrying failed nodes is not available in this build (Swarm.retry, from swarm-star retry); "
-                "use resume with raised limits"
-            )
-        return list(retry(node_id) or [])
+    state = hub.log(swarm_id).replay()
+    if node_id is not None and node_id not in state.nodes:
+        raise InputError(f"no node {node_id!r} in swarm {swarm_id}")
+    targets = retry_targets(state, node_id)
+    if not targets:
+        where = f"node {node_id}'s subtree" if node_id else f"swarm {swarm_id}"
+        raise InputError(f"nothing to retry: no failed node in {where}")
+    return targets
