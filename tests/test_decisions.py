@@ -618,3 +618,44 @@ async def test_after_may_name_parts_by_text_or_number_string(tmp_path: Path, mod
     server2 = model_server(ScriptedModel(plans={"texty bad": [{"task": "analyse it", "after": ["the moon"]}]}))
     outcome = await run(bad, server2)
     assert outcome.status == "failed" and "needs 'the moon', which is not a part of this plan" in outcome.reason
+
+
+async def test_an_empty_plan_twice_makes_the_directive_its_own_part(tmp_path: Path, model_server: Any) -> None:
+    class Empty(ScriptedModel):
+        def _plan(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
+            return {"needs_context": False, "question": "", "subdirectives": []}
+
+    script = Empty()
+    server = model_server(script)
+    swarm = Swarm.create("tell a joke", space=tmp_path)
+    outcome = await run(swarm, server)
+    assert outcome.status == "finished" and script.calls["Plan"] == 2
+    assert [r.directive for r in nodes_by(swarm, "routing.route_action")] == ["tell a joke"]
+
+
+async def test_an_unreadable_review_keeps_the_parts_reports(tmp_path: Path, model_server: Any) -> None:
+    class Garbled(ScriptedModel):
+        def _review(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> Any:
+            return '{"directive_met": true, "report": "The sea is'  # cut off mid-string, every time
+
+    server = model_server(Garbled(plans={"sea": ["name a sea", "name an ocean"]}))
+    swarm = Swarm.create("sea facts", space=tmp_path)
+    outcome = await run(swarm, server)
+    assert outcome.status == "finished"
+    assert "Answer to: name a sea" in outcome.report and "Answer to: name an ocean" in outcome.report
+    assert "The review could not be read" in outcome.report
+
+
+async def test_an_unreadable_plan_is_asked_for_again(tmp_path: Path, model_server: Any) -> None:
+    class GarbledOnce(ScriptedModel):
+        def _plan(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> Any:
+            if "previous plan was rejected" not in str(request["messages"][-1]["content"]):
+                return "subdirectives: first, second"
+            return super()._plan(request, directive, schema)
+
+    script = GarbledOnce(plans={"garbled": ["first part", "second part"]})
+    server = model_server(script)
+    swarm = Swarm.create("garbled start", space=tmp_path)
+    outcome = await run(swarm, server)
+    assert outcome.status == "finished"
+    assert [r.directive for r in nodes_by(swarm, "routing.route_action")] == ["first part", "second part"]

@@ -12,7 +12,9 @@ sees their reports. A plan is checked before anything is spawned: junk parts
 (empty, punctuation only, placeholders, error strings) and duplicates are
 dropped; a reference to a part that does not exist, or a cycle, rejects the
 plan. A rejected or empty plan is asked for once more with the reason; a
-second bad plan fails the manager with that reason.
+second bad plan fails the manager with that reason, except a second plan
+with no parts at all, which means the directive is one part (nothing junk is
+passed on: the directive is the user's or an accepted part).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pydantic import BaseModel, Field
 
 from swarm_star.briefing import AFTER_KEY, brief
 from swarm_star.engine.context import ActionContext, normalize_directive
+from swarm_star.errors import ModelOutputError
 from swarm_star.models import NodeRole
 from swarm_star.quality import directive_junk, report_junk
 from swarm_star.spaces import LeafSpec
@@ -111,11 +114,22 @@ async def plan(ctx: ActionContext, asked: list[Any]) -> list[Any]:
     rejected = ""
     for attempt in (1, 2):
         purpose = "plan" if attempt == 1 else "plan again"
-        decision = await ctx.ask_model(messages, purpose=purpose, role="planner", schema=Plan)
-        if decision.needs_context and decision.question.strip() and not asked:
-            return [ctx.spawn(NodeRole.ACTION, ASK, decision.question.strip(), {"question": decision.question.strip()})]
         try:
-            parts = validate_plan(ctx, decision.subdirectives)
+            decision = await ctx.ask_model(messages, purpose=purpose, role="planner", schema=Plan)
+        except ModelOutputError as exc:  # unreadable: rejected like any bad plan, asked once more
+            if str(exc).startswith("model refused"):
+                raise  # a refusal is an answer: asking again would only pay for it twice
+            decision, unreadable = None, exc
+        try:
+            if decision is None:
+                raise PlanRejected(str(unreadable))
+            if decision.needs_context and decision.question.strip() and not asked:
+                question = decision.question.strip()
+                return [ctx.spawn(NodeRole.ACTION, ASK, question, {"question": question})]
+            proposed = decision.subdirectives
+            if attempt == 2 and not proposed:
+                proposed = [ctx.node.directive]  # no parts twice: the directive is its own one part
+            parts = validate_plan(ctx, proposed)
         except PlanRejected as exc:
             rejected = str(exc)
             messages = [

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from swarm_star.briefing import brief
 from swarm_star.engine.context import ActionContext
+from swarm_star.errors import ModelOutputError
 from swarm_star.models import NodeRole, NodeStatus, SwarmNode
 from swarm_star.quality import directive_junk, report_junk
 from swarm_star.spaces import LeafSpec
@@ -84,22 +85,8 @@ def failures_note(children: list[SwarmNode]) -> str:
     return f"\n\nPartly done: {len(bad)} of {len(children)} parts failed:\n{lines}"
 
 
-async def review(ctx: ActionContext, children: list[SwarmNode]) -> list[Any]:
-    round_no = int(ctx.node.context.get("round", 1))
-    if not any(usable(c) for c in children):
-        errors = "; ".join(f"[{c.id}] {_one_line(c.directive, 80)}: {trouble(c)}" for c in children)
-        if round_no < ctx.limits.max_rounds:
-            return [
-                ctx.spawn(
-                    NodeRole.MANAGER,
-                    MANAGER,
-                    ctx.node.directive,
-                    {"round": round_no + 1, "previous_errors": errors},
-                )
-            ]
-        return [ctx.fail(f"every part failed (round {round_no} of {ctx.limits.max_rounds}): {errors}")]
-    briefing = await brief(ctx)
-    verdict = await ctx.ask_model(
+async def ask_reviewer(ctx: ActionContext, children: list[SwarmNode], briefing: str) -> Review:
+    return await ctx.ask_model(
         [
             {
                 "role": "system",
@@ -117,6 +104,28 @@ async def review(ctx: ActionContext, children: list[SwarmNode]) -> list[Any]:
         role="reviewer",
         schema=Review,
     )
+
+
+async def review(ctx: ActionContext, children: list[SwarmNode]) -> list[Any]:
+    round_no = int(ctx.node.context.get("round", 1))
+    if not any(usable(c) for c in children):
+        errors = "; ".join(f"[{c.id}] {_one_line(c.directive, 80)}: {trouble(c)}" for c in children)
+        if round_no < ctx.limits.max_rounds:
+            return [
+                ctx.spawn(
+                    NodeRole.MANAGER,
+                    MANAGER,
+                    ctx.node.directive,
+                    {"round": round_no + 1, "previous_errors": errors},
+                )
+            ]
+        return [ctx.fail(f"every part failed (round {round_no} of {ctx.limits.max_rounds}): {errors}")]
+    briefing = await brief(ctx)
+    try:
+        verdict = await ask_reviewer(ctx, children, briefing)
+    except ModelOutputError as exc:  # an unreadable verdict is a junk verdict: the parts speak
+        note = f"\n\n(The review could not be read ({exc}); this report is the parts' own.)"
+        return [ctx.terminate(consolidate(children) + failures_note(children) + note)]
     report = verdict.report.strip()
     if report_junk(report) is not None:
         report = consolidate(children)

@@ -177,13 +177,15 @@ class Engine:
                 self._runnable.add(sibling_id)
 
     def _blocked(self, node: SwarmNode) -> tuple[bool, str | None]:
-        """(waits, skip reason) for a node not started yet that names prerequisites.
+        """(waits, skip reason) for a pending node that names prerequisites.
 
-        A prerequisite that failed (or does not exist) can never deliver what
-        the node needs: the node is skipped with a reason naming it, so the
-        run always ends and the manager's review sees why.
+        Checked whenever such a node is about to start (also again if it is
+        re-opened later), never for one resuming after a user's answer. A
+        prerequisite that failed, reported junk or does not exist can never
+        deliver what the node needs: the node is skipped with a reason naming
+        it, so the run always ends and the manager's review sees why.
         """
-        after = node.context.get(AFTER_KEY) if node.activations == 0 and not node.questions else None
+        after = node.context.get(AFTER_KEY) if not node.questions else None
         if not after:
             return False, None
         waits = False
