@@ -35,9 +35,9 @@ __all__ = [
     "Edit",
     "PythonFile",
     "apply_change",
+    "check_command",
     "code_attempt",
     "run_command",
-    "test_command",
     "workspace_view",
 ]
 
@@ -114,7 +114,7 @@ def workspace_view(workspace: Workspace, directive: str, limit: int = VIEW_CHARS
     return "\n".join(parts)
 
 
-def test_command(ctx: ActionContext, workspace: Workspace, changed: str | None) -> list[str] | None:
+def check_command(ctx: ActionContext, workspace: Workspace, changed: str | None) -> list[str] | None:
     """The command that checks the workspace: the user's, else pytest if there are tests,
     else running the changed Python file; None if there is nothing to run."""
     if ctx.settings.code.test_command:
@@ -175,7 +175,7 @@ async def code_attempt(ctx: ActionContext, model: str | None, notes: list[str]) 
     try:
         spec = await _ask_change(ctx, workspace, model, extra, "write code" if not notes else "repair code")
         work.changes.append(apply_change(workspace, spec))
-        argv = test_command(ctx, workspace, spec.path) if ctx.settings.allow_exec else None
+        argv = check_command(ctx, workspace, spec.path) if ctx.settings.allow_exec else None
         if argv is not None:
             work.test = await run_command(ctx, workspace, argv)
             while not work.test.passed and work.fixes < ctx.settings.code.fix_rounds:
@@ -183,7 +183,7 @@ async def code_attempt(ctx: ActionContext, model: str | None, notes: list[str]) 
                 tail = work.test.summary()[-ctx.settings.code.output_cap :]
                 fix = await _ask_change(ctx, workspace, model, f"{extra}\n\nThe tests fail:\n{tail}", "fix code")
                 work.changes.append(apply_change(workspace, fix))
-                work.test = await run_command(ctx, workspace, test_command(ctx, workspace, fix.path) or argv)
+                work.test = await run_command(ctx, workspace, check_command(ctx, workspace, fix.path) or argv)
     except (WorkspaceError, ModelOutputError) as exc:
         return Attempt(work, error=str(exc))
     text = _judged(ctx, workspace, work)
