@@ -23,7 +23,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -339,12 +338,6 @@ class Workspace:
             out.seek(max(0, size - output_cap * 4))
             text = out.read().decode("utf-8", errors="replace")[-output_cap:]
         return CommandResult(args, code, text, timed_out)
-
-    def run_python(self, relative: str, *, allowed: bool, timeout: float = 30.0) -> str:
-        """Run a workspace file with Python, only if the user opted in (``allow_exec``)."""
-        target = self.resolve(relative)
-        result = self.run([sys.executable, str(target.relative_to(self.root))], allowed=allowed, timeout=timeout)
-        return f"exit {result.exit_code if not result.timed_out else 'timeout'}\n{result.output}"
 
 
 def _with_trailer(message: str, change_id: str | None) -> str:
