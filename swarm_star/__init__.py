@@ -8,10 +8,19 @@ from swarm_star.api import Swarm, load_spaces
 from swarm_star.engine import Engine, RunOutcome
 from swarm_star.errors import SwarmStarError
 from swarm_star.llm import Endpoint, LLMClient, resolve_endpoint
-from swarm_star.models import Limits, ModelSettings, SwarmEvent, SwarmNode, SwarmSettings
+from swarm_star.models import (
+    CodeSettings,
+    Limits,
+    ModelSettings,
+    SwarmEvent,
+    SwarmNode,
+    SwarmSettings,
+    VerifySettings,
+)
 from swarm_star.state.projection import SwarmState
 
 __all__ = [
+    "CodeSettings",
     "Endpoint",
     "Engine",
     "LLMClient",
@@ -24,6 +33,7 @@ __all__ = [
     "SwarmSettings",
     "SwarmStarError",
     "SwarmState",
+    "VerifySettings",
     "load_spaces",
     "resolve_endpoint",
 ]

@@ -122,6 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="let actions run the code they write (in the workspace)",
     )
+    p.add_argument(
+        "--create-actions",
+        action="store_true",
+        help="with --allow-exec: let the swarm add validated actions to its own action space",
+    )
     _limit_flags(p)
     add_model_flags(p)
 
@@ -387,6 +392,10 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     limits = _limits_from(args, Limits()) or Limits()
     if args.candidates is not None and not 1 <= args.candidates <= 256:
         raise InputError(f"--candidates must be 1-256, got {args.candidates}")
+    from swarm_star.models import config as models_config
+
+    if args.create_actions and not args.allow_exec:
+        raise InputError("--create-actions needs --allow-exec (a new action is code the swarm runs)")
     hostfile = None
     if args.hostfile:
         hostfile = str(Path(args.hostfile).resolve())
@@ -395,6 +404,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         limits=limits,
         models=models,
         allow_exec=args.allow_exec,
+        code=models_config.CodeSettings(create_actions=args.create_actions),
         hostfile=hostfile,
         **({"fanout_candidates": args.candidates} if args.candidates is not None else {}),
     )

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from swarm_star.errors import ModelOutputError, WorkspaceError
+from swarm_star.llm.client import parse_structured
 from swarm_star.models import Usage
 from swarm_star.verify import Attempt
 from swarm_star.workspace import Change, CommandResult, Workspace
@@ -35,9 +36,9 @@ __all__ = [
     "Edit",
     "PythonFile",
     "apply_change",
+    "check_command",
     "code_attempt",
     "run_command",
-    "test_command",
     "workspace_view",
 ]
 
@@ -85,11 +86,12 @@ class CodeWork:
         return "\n".join(lines)
 
 
-def apply_change(workspace: Workspace, spec: PythonFile) -> Change:
+def apply_change(workspace: Workspace, spec: PythonFile, change_id: str | None = None) -> Change:
     """Commit one :class:`PythonFile` (the path is checked before anything is written)."""
     if spec.edits:
-        return workspace.edit(spec.path, [(e.old, e.new) for e in spec.edits], spec.commit_message)
-    return workspace.write(spec.path, spec.code, spec.commit_message)
+        edits = [(e.old, e.new) for e in spec.edits]
+        return workspace.edit(spec.path, edits, spec.commit_message, change_id=change_id)
+    return workspace.write(spec.path, spec.code, spec.commit_message, change_id=change_id)
 
 
 def workspace_view(workspace: Workspace, directive: str, limit: int = VIEW_CHARS) -> str:
@@ -114,7 +116,7 @@ def workspace_view(workspace: Workspace, directive: str, limit: int = VIEW_CHARS
     return "\n".join(parts)
 
 
-def test_command(ctx: ActionContext, workspace: Workspace, changed: str | None) -> list[str] | None:
+def check_command(ctx: ActionContext, workspace: Workspace, changed: str | None) -> list[str] | None:
     """The command that checks the workspace: the user's, else pytest if there are tests,
     else running the changed Python file; None if there is nothing to run."""
     if ctx.settings.code.test_command:
@@ -144,8 +146,10 @@ async def run_command(ctx: ActionContext, workspace: Workspace, argv: list[str])
 
 async def _ask_change(
     ctx: ActionContext, workspace: Workspace, model: str | None, extra: str, purpose: str
-) -> PythonFile:
-    return await ctx.ask_model(
+) -> tuple[PythonFile, str]:
+    """The model's change, and an id for it that a re-run after a crash computes again
+    (the node and the recorded call's key), so the workspace can find its commit."""
+    call = await ctx.call_model(
         [
             {
                 "role": "system",
@@ -163,6 +167,7 @@ async def _ask_change(
         schema=PythonFile,
         model=model,
     )
+    return parse_structured(call.response, PythonFile), f"{ctx.node.id}@{call.call_key}"
 
 
 async def code_attempt(ctx: ActionContext, model: str | None, notes: list[str]) -> Attempt[CodeWork]:
@@ -173,17 +178,19 @@ async def code_attempt(ctx: ActionContext, model: str | None, notes: list[str]) 
     if notes:
         extra = "\n\nA reviewer rejected the previous attempt:\n" + "\n".join(f"- {n}" for n in notes)
     try:
-        spec = await _ask_change(ctx, workspace, model, extra, "write code" if not notes else "repair code")
-        work.changes.append(apply_change(workspace, spec))
-        argv = test_command(ctx, workspace, spec.path) if ctx.settings.allow_exec else None
+        spec, change_id = await _ask_change(ctx, workspace, model, extra, "write code" if not notes else "repair code")
+        work.changes.append(apply_change(workspace, spec, change_id))
+        argv = check_command(ctx, workspace, spec.path) if ctx.settings.allow_exec else None
         if argv is not None:
             work.test = await run_command(ctx, workspace, argv)
             while not work.test.passed and work.fixes < ctx.settings.code.fix_rounds:
                 work.fixes += 1
                 tail = work.test.summary()[-ctx.settings.code.output_cap :]
-                fix = await _ask_change(ctx, workspace, model, f"{extra}\n\nThe tests fail:\n{tail}", "fix code")
-                work.changes.append(apply_change(workspace, fix))
-                work.test = await run_command(ctx, workspace, test_command(ctx, workspace, fix.path) or argv)
+                fix, change_id = await _ask_change(
+                    ctx, workspace, model, f"{extra}\n\nThe tests fail:\n{tail}", "fix code"
+                )
+                work.changes.append(apply_change(workspace, fix, change_id))
+                work.test = await run_command(ctx, workspace, check_command(ctx, workspace, fix.path) or argv)
     except (WorkspaceError, ModelOutputError) as exc:
         return Attempt(work, error=str(exc))
     text = _judged(ctx, workspace, work)

@@ -105,7 +105,7 @@ async def checked(ctx: ActionContext, produce: Produce[T]) -> Checked[T]:
         return Checked(await produce(None, []))
     fallbacks = ctx.settings.models.models_for(settings.worker_role)[1 : 1 + settings.fallbacks]
     verdicts: list[Verdict] = []
-    attempt: Attempt[T] | None = None
+    attempt: Attempt[T] = Attempt(None, error="no attempt was made")
     for model in [None, *fallbacks]:
         notes: list[str] = []
         for repair in range(settings.repairs + 1):
@@ -125,5 +125,4 @@ async def checked(ctx: ActionContext, produce: Produce[T]) -> Checked[T]:
             if verdict.ok:
                 return Checked(attempt, verdicts, True)
             notes = verdict.reasons
-    assert attempt is not None  # the loop runs at least once
     return Checked(attempt, verdicts, False)

@@ -23,7 +23,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ MAX_READ_CHARS = 20_000
 MAX_LISTED_FILES = 500
 MAX_DIFF_LINES = 80
 DEFAULT_OUTPUT_CAP = 4_000
+TRAILER = "Swarm-Change"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _IGNORED = "__pycache__/\n*.pyc\n.pytest_cache/\n"
 
@@ -182,27 +182,37 @@ class Workspace:
 
     # changing
 
-    def write(self, relative: str, content: str, message: str) -> Change:
+    def write(self, relative: str, content: str, message: str, *, change_id: str | None = None) -> Change:
         """Write ``relative`` whole and commit it as one change.
 
         Idempotent across a crash: if the same change was staged but not
         committed, it is committed now; if it was committed, that commit is
-        reported again instead of "unchanged".
+        reported again instead of "unchanged". ``change_id`` (recorded as a
+        ``Swarm-Change:`` trailer) finds a change committed before later ones
+        touched the same file, so a re-run never reverts and redoes them.
         """
         clean = check_path(relative)
         target = self.resolve(clean)
         message = _one_line(message) or f"Write {clean}"
+        done = self._find_change(clean, change_id)
+        if done is not None:
+            return done
         base = self.committed(clean)
         if base == content:
             self._restore(clean, target, base)  # drop any uncommitted debris at this path
             return self._already(clean, message)
-        return self._commit_change(clean, target, base, content, message)
+        return self._commit_change(clean, target, base, content, _with_trailer(message, change_id))
 
-    def edit(self, relative: str, edits: Sequence[tuple[str, str]], message: str) -> Change:
+    def edit(
+        self, relative: str, edits: Sequence[tuple[str, str]], message: str, *, change_id: str | None = None
+    ) -> Change:
         """Apply search/replace ``edits`` to the committed file and commit the result."""
         clean = check_path(relative)
         target = self.resolve(clean)
         message = _one_line(message) or f"Edit {clean}"
+        done = self._find_change(clean, change_id)
+        if done is not None:
+            return done
         base = self.committed(clean)
         if base is None:
             raise WorkspaceError(f"cannot edit {clean!r}: no such file in the workspace (write it whole)")
@@ -215,7 +225,7 @@ class Workspace:
             return done
         if content == base:
             return Change(clean, None, message, False, 0, 0, "")
-        return self._commit_change(clean, target, base, content, message)
+        return self._commit_change(clean, target, base, content, _with_trailer(message, change_id))
 
     def _commit_change(self, clean: str, target: Path, base: str | None, content: str, message: str) -> Change:
         made_dirs = _missing_parents(target, self.root)
@@ -230,7 +240,7 @@ class Workspace:
                 _rmdir_quietly(folder)
             raise WorkspaceError(f"could not commit {clean!r}: {_short(exc)}") from exc
         added, removed, diff = _diff(clean, base, content)
-        return Change(clean, sha, message, base is None, added, removed, diff)
+        return Change(clean, sha, message.split("\n", 1)[0], base is None, added, removed, diff)
 
     def _stage(self, clean: str) -> None:
         self.repo.git.add("--", clean)
@@ -259,20 +269,29 @@ class Workspace:
             return None
         return next(iter(self.repo.iter_commits(paths=clean, max_count=1)), None)
 
+    def _find_change(self, clean: str, change_id: str | None) -> Change | None:
+        """The commit that made change ``change_id`` to ``clean``, if there is one."""
+        if not change_id or not self.repo.head.is_valid():
+            return None
+        line = f"{TRAILER}: {change_id}"
+        found = self.repo.git.log("--format=%H", "-E", f"--grep=^{re.escape(line)}$", "--", clean)
+        for sha in found.split():
+            commit = self.repo.commit(sha)
+            if line in str(commit.message).splitlines():
+                return _change_of(commit, clean)
+        return None
+
     def _already(self, clean: str, message: str) -> Change:
         """The content is at HEAD: report the commit that made it, if it was this very change."""
         last = self._last_commit(clean)
-        if last is None or _one_line(str(last.message)) != message:
+        if last is None or _one_line(str(last.summary)) != message:
             return Change(clean, None, message, False, 0, 0, "")
-        parent = last.parents[0] if last.parents else None
-        before = _blob_text(parent, clean) if parent is not None else None
-        added, removed, diff = _diff(clean, before, _blob_text(last, clean) or "")
-        return Change(clean, last.hexsha, message, before is None, added, removed, diff)
+        return _change_of(last, clean)
 
     def _edit_already_committed(self, clean: str, edits: Sequence[tuple[str, str]], message: str) -> Change | None:
         """A re-run of an edit whose commit was made: the edits turn the commit's parent into HEAD."""
         last = self._last_commit(clean)
-        if last is None or not last.parents or _one_line(str(last.message)) != message:
+        if last is None or not last.parents or _one_line(str(last.summary)) != message:
             return None
         before = _blob_text(last.parents[0], clean)
         try:
@@ -320,11 +339,16 @@ class Workspace:
             text = out.read().decode("utf-8", errors="replace")[-output_cap:]
         return CommandResult(args, code, text, timed_out)
 
-    def run_python(self, relative: str, *, allowed: bool, timeout: float = 30.0) -> str:
-        """Run a workspace file with Python, only if the user opted in (``allow_exec``)."""
-        target = self.resolve(relative)
-        result = self.run([sys.executable, str(target.relative_to(self.root))], allowed=allowed, timeout=timeout)
-        return f"exit {result.exit_code if not result.timed_out else 'timeout'}\n{result.output}"
+
+def _with_trailer(message: str, change_id: str | None) -> str:
+    return f"{message}\n\n{TRAILER}: {change_id}" if change_id else message
+
+
+def _change_of(commit: git.Commit, clean: str) -> Change:
+    parent = commit.parents[0] if commit.parents else None
+    before = _blob_text(parent, clean) if parent is not None else None
+    added, removed, diff = _diff(clean, before, _blob_text(commit, clean) or "")
+    return Change(clean, commit.hexsha, _one_line(str(commit.summary)), before is None, added, removed, diff)
 
 
 def _one_line(text: str) -> str:

@@ -135,3 +135,20 @@ async def test_an_invalid_action_in_a_swarm_fails_its_node(tmp_path: Path, model
     assert node.status == NodeStatus.FAILED
     assert node.error == "the new action is invalid: no module-level 'async def run(ctx)'"
     assert not [e for e in swarm.history() if e.op.kind == "action_created"]
+
+
+def test_the_cli_opt_in(tmp_path: Path, model_server: Any) -> None:
+    import io
+    import json
+
+    from swarm_star.cli import main
+
+    server = model_server(Grower(plans={"grow": ["grow an action that shouts"]}, routes={"": "code/create_action"}))
+    base = ["--space", str(tmp_path), "run", "grow it", "--base-url", server.base_url, "--json"]
+    err = io.StringIO()
+    assert main([*base, "--create-actions"], io.StringIO(), err) == 2
+    assert "--create-actions needs --allow-exec" in err.getvalue() and not any(tmp_path.iterdir())
+    out = io.StringIO()
+    assert main([*base, "--create-actions", "--allow-exec"], out, io.StringIO()) == 0
+    swarm_id = json.loads(out.getvalue())["swarm_id"]
+    assert (tmp_path / swarm_id / "actions" / "shout.py").read_text() == SHOUT

@@ -82,3 +82,4 @@ def test_failure_causes_are_short_and_countable() -> None:
     )
     assert failure_cause("limit", "limit reached: max_calls (40 model calls)") == "limit max_calls"
     assert failure_cause("questions", "questions pending") == "swarm asked the user"
+    assert failure_cause("finished", None) == "empty report"

@@ -137,6 +137,22 @@ def test_a_staged_but_uncommitted_change_is_committed_by_the_rerun(tmp_path: Pat
     assert [c.summary for c in ws.repo.iter_commits()] == ["Bump x", "Add a"]
 
 
+def test_a_rerun_of_several_changes_finds_each_commit_and_reverts_nothing(tmp_path: Path) -> None:
+    """An activation that wrote, then fixed, is re-run after a crash that followed both commits."""
+    ws = Workspace(tmp_path / "ws")
+
+    def activation() -> list[Any]:
+        first = ws.write("calc.py", "def add(a, b):\n    return a - b\n", "Add calc", change_id="0.1@0:0")
+        fix = ws.edit("calc.py", [("a - b", "a + b")], "Fix add", change_id="0.1@0:2")
+        return [first, fix]
+
+    done = activation()
+    assert activation() == done
+    assert [c.summary for c in ws.repo.iter_commits()] == ["Fix add", "Add calc"]
+    assert ws.read("calc.py").endswith("a + b\n") and ws.repo.git.status("--porcelain") == ""
+    assert "Swarm-Change: 0.1@0:2" in ws.repo.head.commit.message
+
+
 def _coder() -> ScriptedModel:
     class Coder(ScriptedModel):
         def _pythonfile(self, request, directive, schema):  # type: ignore[no-untyped-def]

@@ -135,6 +135,8 @@ async def run_suite(
 def failure_cause(status: str, reason: str | None) -> str:
     """A short, countable cause for a swarm that did not finish with a report."""
     text = (reason or "").lower()
+    if status == "finished":
+        return "empty report"
     if status == "limit":
         match = re.search(r"limit reached: (\w+)", text)
         return f"limit {match.group(1) if match else 'reached'}"

@@ -47,7 +47,6 @@ class SwarmState:
     usage: Usage = field(default_factory=Usage)
     calls: dict[tuple[str, str], LLMCall] = field(default_factory=dict)
     memory: dict[str, SaveMemory] = field(default_factory=dict)
-    created_actions: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def new(cls, record: SwarmRecord) -> SwarmState:
@@ -103,8 +102,6 @@ class SwarmState:
             self.calls[(node.id, op.call_key)] = op
         elif kind == "verdict":
             node.checks.append(Check(stage=op.stage, model=op.model, ok=op.ok, reasons=op.reasons))
-        elif kind == "action_created":
-            self.created_actions[op.action_id] = op.path
         elif kind == "ask_user":
             node.questions.append(Question(id=op.question_id, text=op.question))
             node.status = NodeStatus.WAITING_USER
