@@ -12,11 +12,12 @@ import os
 import socket
 import time
 import uuid
+from dataclasses import dataclass
 
 from swarm_star.errors import ConflictError
 from swarm_star.store.base import KVStore
 
-__all__ = ["OWNER_KEY", "OwnerLease"]
+__all__ = ["OWNER_KEY", "OwnerLease", "OwnerStatus", "owner_status"]
 
 OWNER_KEY = "swarm_state_owner"
 
@@ -29,6 +30,38 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+@dataclass(frozen=True)
+class OwnerStatus:
+    """Who holds a swarm's owner lease right now, as far as the store can tell.
+
+    ``alive`` is decided by the lease's expiry (renewed by a running owner
+    every ten seconds or so), plus a pid check when the holder ran on this
+    host, so ``list`` can tell a running swarm from one whose process died.
+    """
+
+    alive: bool
+    pid: int | None
+    host: str | None
+    expires: float | None
+
+
+def owner_status(store: KVStore) -> OwnerStatus:
+    """Is a live writer holding this swarm? Read-only: never takes the lease."""
+    held = store.get(OWNER_KEY)
+    if not held or held.get("released"):
+        return OwnerStatus(False, None, None, None)
+    pid = held.get("pid")
+    host = held.get("host")
+    expires = held.get("expires")
+    pid = int(pid) if isinstance(pid, int | float | str) and str(pid).isdigit() else None
+    host = str(host) if host is not None else None
+    expires = float(expires) if isinstance(expires, int | float) else None
+    alive = expires is not None and expires >= time.time()
+    if alive and pid is not None and host == socket.gethostname() and not _pid_alive(pid):
+        alive = False
+    return OwnerStatus(alive, pid, host, expires)
 
 
 class OwnerLease:
