@@ -350,8 +350,9 @@ class InlinePrompt:
     Standard input is watched with ``loop.add_reader`` (no thread blocked in
     ``readline``), so when the swarm ends — finished, answered from another
     terminal, or Ctrl-C — the run returns at once instead of waiting for Enter.
-    A line typed for a question that was meanwhile answered elsewhere is not
-    silently dropped: the prompt says so.
+    A line typed before any question is shown is kept for the next one (type
+    ahead); a line typed for a question that was meanwhile answered elsewhere is
+    not silently dropped: the prompt says it was not used.
     """
 
     def __init__(self, out: TextIO, fd: int) -> None:
@@ -361,6 +362,8 @@ class InlinePrompt:
         self.queue: list[Question] = []
         self.current: Question | None = None
         self.mine: dict[str, str] = {}
+        self.stale: str | None = None  # the question last answered from elsewhere while shown here
+        self.typed_ahead: list[str] = []
         self._buffer = b""
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -387,8 +390,12 @@ class InlinePrompt:
         while self.queue:
             question = self.queue.pop(0)
             if self._pending(question.id):
-                self.current = question
+                self.current, self.stale = question, None
                 self.out.write(f"\n? [{question.id}] {question.text}\n> ")
+                if self.typed_ahead:
+                    text = self.typed_ahead.pop(0)
+                    self.out.write(f"{text}\n")
+                    self._submit(question, text)
                 self.out.flush()
                 return
 
@@ -409,17 +416,23 @@ class InlinePrompt:
 
     def _line(self, text: str) -> None:
         question = self.current
-        if question is None:
-            self.out.write("(no question is waiting: that input was not used)\n")
+        if question is None and self.stale is not None:
+            self.out.write(f"[{self.stale}] was already answered elsewhere: that input was not used\n")
+        elif question is None:
+            self.typed_ahead.append(text)
         elif not self._pending(question.id):
-            self.out.write(f"[{question.id}] was already answered elsewhere: your answer was not recorded\n")
+            self.out.write(f"[{question.id}] was already answered elsewhere: that input was not used\n")
             self._show_next()
-        elif self.engine is not None:
-            text = text or "(no answer)"
-            self.mine[question.id] = text
-            self.engine.answer(question.id, text)
-            self._show_next()
+        else:
+            self._submit(question, text)
         self.out.flush()
+
+    def _submit(self, question: Question, text: str) -> None:
+        text = text or "(no answer)"
+        self.mine[question.id] = text
+        if self.engine is not None:
+            self.engine.answer(question.id, text)
+        self._show_next()
 
     def on_event(self, event: SwarmEvent) -> None:
         if event.op.kind != "user_answer":
@@ -433,6 +446,8 @@ class InlinePrompt:
         elif self.current is not None and self.current.id == question_id:
             self.out.write(f"\n[{question_id}] answered from another terminal: {short(event.op.answer, 60)}\n")
             self._show_next()
+            if self.current is None:
+                self.stale = question_id
         self.out.flush()
 
 
