@@ -27,6 +27,7 @@ import shlex
 import shutil
 import sqlite3
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -623,7 +624,17 @@ def _directive(args: argparse.Namespace) -> str:
         raise InputError(f"the directive from {path} is not UTF-8 text") from exc
 
 
+def _check_space(args: argparse.Namespace) -> None:
+    """A ``--space`` that is a file is a usage error, said before anything is created."""
+    from swarm_star.store import resolve_space
+
+    space = resolve_space(args.space)
+    if space.exists() and not space.is_dir():
+        raise InputError(f"the swarm space {space} is a file, not a folder (see --space, $SWARM_SPACE)")
+
+
 def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    _check_space(args)
     directive = _directive(args)
     models = ModelSettings(base_url=args.base_url, **({"default_model": args.model} if args.model else {}))
     limits = _limits_from(args, Limits()) or Limits()
@@ -776,6 +787,7 @@ def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from swarm_star.state.history import SwarmLog
     from swarm_star.store import StoreLocator, resolve_space
 
+    _check_space(args)
     locator = StoreLocator(resolve_space(args.space), args.store, user_id=args.user)
     rows = []
     for swarm_id in locator.list_swarm_ids():
@@ -892,8 +904,17 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         return EXIT["interrupted"]
 
 
+def _quiet_store_threads(args: threading.ExceptHookArgs) -> None:
+    """Drop the traceback sqlitedict's connection thread prints when it cannot open a store
+    (read-only file or folder): the main thread reports the same failure as one line."""
+    if type(args.thread).__name__ == "SqliteMultithread" and "--verbose" not in sys.argv:
+        return
+    threading.__excepthook__(args)
+
+
 def run_main() -> None:
     """Console-script entry point."""
+    threading.excepthook = _quiet_store_threads
     try:
         code = main()
         sys.stdout.flush()
