@@ -7,10 +7,13 @@ import os
 import pty
 import select
 import shlex
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from swarm_star.testing.scripted import ScriptedModel
 
@@ -185,3 +188,69 @@ def test_output_into_a_closed_pipe_exits_quietly(tmp_path: Path, model_server) -
         proc.stdout.close()  # the reader is gone before the first line is written
         err = proc.stderr.read().decode()
         assert proc.wait(timeout=30) == 0 and err == "", (command, err)
+
+
+def test_cosmos_store_warns_once_about_tls(tmp_path: Path, model_server, cosmos_env) -> None:  # type: ignore[no-untyped-def]
+    """Bug: with COSMOS_VERIFY_TLS=0 every request printed an InsecureRequestWarning (~78 per run)."""
+    server = model_server(ScriptedModel(plans={"simple": ["a", "b"]}))
+    user = f"u{os.getpid()}x{int(time.time() * 1000) % 10**8}"
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "swarm_star", "--space", str(tmp_path), "--store", "cosmos", "--user", user, *argv],
+            capture_output=True,
+            text=True,
+            env=_env(**cosmos_env),
+            stdin=subprocess.DEVNULL,
+        )
+
+    empty = run("list")
+    assert empty.returncode == 0 and f"no swarms in Cosmos DB for user '{user}'" in empty.stdout, empty
+    done = run("run", "simple job", "--base-url", server.base_url, "--json")
+    assert done.returncode == 0, done.stderr
+    assert "InsecureRequestWarning" not in done.stderr, done.stderr
+    assert done.stderr.count("TLS certificate verification is off") == 1, done.stderr
+    assert json.loads(run("list", "--json").stdout)[0]["status"] == "finished"
+
+
+def _as_unprivileged() -> list[str]:
+    """A prefix that runs a command without root's power to write read-only files (the
+    suite often runs as root in containers, where chmod alone would not bite)."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: cannot make a read-only store bite")
+    return [setpriv, "--bounding-set", "-dac_override,-dac_read_search,-fowner"]
+
+
+def test_read_only_space_and_swarm_are_one_line(tmp_path: Path, model_server) -> None:  # type: ignore[no-untyped-def]
+    """Bug: a read-only swarm gave "unable to open database file" plus a half-printed
+    `Exception in thread Thread-1` traceback from sqlitedict; a read-only space a PermissionError."""
+    server = model_server(PARTY)
+    space = tmp_path / "space"
+    _swarm_star(space, "run", "organise a party", "--base-url", server.base_url, "--swarm-id", "r1", "--json")
+    before = (space / "r1" / "swarm_default_kv_store.db").read_bytes()
+    for path in (space / "r1", space):
+        for item in (*path.iterdir(), path):
+            item.chmod(item.stat().st_mode & 0o555)
+    try:
+        for argv in (
+            ["tree", "r1"],
+            ["answer", "r1", "0.0.0-q0", "ten"],
+            ["resume", "r1", "--no-input"],
+            ["run", "a new one", "--base-url", server.base_url],
+        ):
+            proc = subprocess.run(
+                [*_as_unprivileged(), sys.executable, "-m", "swarm_star", "--space", str(space), *argv],
+                capture_output=True,
+                text=True,
+                env=_env(),
+                stdin=subprocess.DEVNULL,
+            )
+            assert proc.returncode == 1, (argv, proc.stdout, proc.stderr)
+            assert proc.stderr.startswith("swarm-star: error: ") and proc.stderr.count("\n") == 1, (argv, proc.stderr)
+    finally:
+        for path in (space, space / "r1"):
+            path.chmod(0o755)
+    assert (space / "r1" / "swarm_default_kv_store.db").read_bytes() == before
