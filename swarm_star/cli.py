@@ -48,7 +48,7 @@ from swarm_star.models import Limits, ModelSettings, Question, SwarmEvent, Swarm
 from swarm_star.primitives.hostfile import load_hostfile
 from swarm_star.render.text import age, event_line, fit, render_tree, short, summary, terminal_width, usage_line
 
-__all__ = ["COMMAND_GROUPS", "EXIT", "build_parser", "command_prefix", "main", "run_main"]
+__all__ = ["COMMAND_GROUPS", "EXIT", "HelpFormatter", "build_parser", "command_prefix", "main", "run_main"]
 
 EXIT = {
     "ok": 0,
@@ -74,7 +74,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-class _Help(argparse.ArgumentDefaultsHelpFormatter):
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Shows ``(default: …)`` for arguments that have a real default, never ``None``/``False``."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
@@ -184,14 +184,14 @@ def build_parser() -> argparse.ArgumentParser:
         prog="swarm-star",
         description="Run a persistent, recursive tree of LLM agents from one directive.",
         epilog="Exit codes: 0 ok, 1 failure, 2 usage error, 3 questions pending, 4 limit reached, 130 interrupted.",
-        formatter_class=_Help,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"swarm-star {_version()}")
     _global_flags(parser, after_command=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def command(name: str, handler: Handler, **kw: Any) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, formatter_class=_Help, **kw)
+        p = sub.add_parser(name, formatter_class=HelpFormatter, **kw)
         p.set_defaults(handler=handler)
         return p
 
@@ -915,11 +915,12 @@ def _quiet_store_threads(args: threading.ExceptHookArgs) -> None:
 def run_main() -> None:
     """Console-script entry point."""
     threading.excepthook = _quiet_store_threads
+    code = EXIT["ok"]  # a pipe closed before main returned: the reader has what it wanted
     try:
         code = main()
         sys.stdout.flush()
     except BrokenPipeError:
-        code = EXIT["ok"]
+        pass
     except KeyboardInterrupt:
         code = EXIT["interrupted"]
     _quiet_stdout()

@@ -61,13 +61,13 @@ class Progress:
 
 def add_primitive_commands(sub: Any) -> None:
     """Register ``fanout`` and ``agents`` on the main parser's subcommands."""
-    from swarm_star.cli import _Help
+    from swarm_star.cli import HelpFormatter
 
     p = sub.add_parser(
         "fanout",
         help="sample N candidates from a model in parallel and synthesize one answer",
         description="Fan-out synthesis against the configured model endpoint (OPENAI_* / OPENROUTER_*).",
-        formatter_class=_Help,
+        formatter_class=HelpFormatter,
     )
     p.set_defaults(handler=cmd_fanout)
     p.add_argument("-p", "--prompt", help="the prompt ('-' reads standard input)")
@@ -101,7 +101,7 @@ def add_primitive_commands(sub: Any) -> None:
     p.add_argument("--print-candidates", action="store_true", help="print every candidate before the answer")
     p.add_argument("--timings", action="store_true", help="timings and usage on stderr")
 
-    agents = sub.add_parser("agents", help="drive the LLM endpoints of a hostfile", formatter_class=_Help)
+    agents = sub.add_parser("agents", help="drive the LLM endpoints of a hostfile", formatter_class=HelpFormatter)
     agents.set_defaults(handler=cmd_agents)
     patterns = agents.add_subparsers(dest="pattern", metavar="PATTERN", parser_class=type(agents))
     for name, help_text in (
@@ -109,7 +109,7 @@ def add_primitive_commands(sub: Any) -> None:
         ("scatter", "deal a file of prompts (one per line) round-robin over the agents"),
         ("tree-reduce", "every agent answers, then answers are summarized group by group into one"),
     ):
-        q = patterns.add_parser(name, help=help_text, formatter_class=_Help)
+        q = patterns.add_parser(name, help=help_text, formatter_class=HelpFormatter)
         q.add_argument("--hostfile", required=True, metavar="FILE", help="one agent per line: host[:port] [key=value…]")
         prompt_help = "file of prompts, one per line" if name == "scatter" else "the prompt"
         q.add_argument("-p", "--prompt", required=True, help=prompt_help)
