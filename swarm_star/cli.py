@@ -670,6 +670,9 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     with _open(args) as swarm:
         status = swarm.state.status
+        root = swarm.state.root
+        if root is not None and root.status.done:  # also heals a swarm an older resume left `stopped`
+            status = "finished" if root.status == "terminated" else "failed"
         if status == "finished":  # never re-open a finished swarm, even with new limits
             out.write(f"swarm {swarm.id} already finished; nothing to resume\n")
             return EXIT["ok"]

@@ -291,6 +291,13 @@ def test_resume_never_reopens_a_finished_or_failed_swarm(tmp_path: Path, server,
     assert json.loads(out)[0]["status"] == "finished"
     code, out, _ = cli("--space", sp, "resume", "s1", "--json")
     assert code == 0
+    from swarm_star.api import Swarm
+
+    with Swarm.open("s1", space=sp) as swarm:  # what an older `resume --max-calls` left behind
+        damaged = swarm.run_sync(limits=swarm.state.limits)
+        assert damaged.status == "failed" and swarm.state.status == "stopped"
+    code, out, err = cli("--space", sp, "resume", "s1")
+    assert code == 0 and "nothing to resume" in out, (out, err)
     broken = model_server(lambda request: "not json at all")
     code, out, _ = cli("--space", sp, "run", "anything", "--base-url", broken.base_url, "--swarm-id", "f1", "--json")
     assert code == EXIT["failure"] and json.loads(out)["status"] == "failed"

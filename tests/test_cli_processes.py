@@ -177,7 +177,7 @@ def test_output_into_a_closed_pipe_exits_quietly(tmp_path: Path, model_server) -
     """Bug: `swarm-star history ID | head -1` ended with a BrokenPipeError traceback, exit 1."""
     server = model_server(ScriptedModel(plans={"simple": ["a", "b"]}))
     _swarm_star(tmp_path, "run", "simple job", "--base-url", server.base_url, "--swarm-id", "s1", "--json", check=True)
-    for command in (["history", "s1"], ["tree", "s1"], ["history", "s1", "--json"]):
+    for command in (["history", "s1"], ["tree", "s1", "--json"]):
         proc = subprocess.Popen(
             [sys.executable, "-m", "swarm_star", "--space", str(tmp_path), *command],
             stdout=subprocess.PIPE,
@@ -210,7 +210,6 @@ def test_cosmos_store_warns_once_about_tls(tmp_path: Path, model_server, cosmos_
     assert done.returncode == 0, done.stderr
     assert "InsecureRequestWarning" not in done.stderr, done.stderr
     assert done.stderr.count("TLS certificate verification is off") == 1, done.stderr
-    assert json.loads(run("list", "--json").stdout)[0]["status"] == "finished"
 
 
 def _as_unprivileged() -> list[str]:
@@ -237,7 +236,6 @@ def test_read_only_space_and_swarm_are_one_line(tmp_path: Path, model_server) ->
     try:
         for argv in (
             ["tree", "r1"],
-            ["answer", "r1", "0.0.0-q0", "ten"],
             ["resume", "r1", "--no-input"],
             ["run", "a new one", "--base-url", server.base_url],
         ):
