@@ -4,7 +4,10 @@ This module holds argument handling and dispatch only; what is shown comes
 from :mod:`swarm_star.render.text`. Other command groups live in their own
 modules and register here through ``COMMAND_GROUPS`` (each is a function
 ``register(subparsers)`` that adds parsers with ``set_defaults(handler=...)``,
-a handler being ``handler(args, out, err) -> int``).
+a handler being ``handler(args, out, err) -> int``). Groups run after the
+built-in commands exist, so one may also add flags to them
+(``sub.choices["run"].add_argument(...)``); the global flags are added to every
+command afterwards, so groups need not repeat them.
 
 Exit codes (stable, documented in the README)::
 
