@@ -423,7 +423,8 @@ class InlinePrompt:
         if question is None and self.stale is not None:
             self.out.write(f"[{self.stale}] was already answered elsewhere: that input was not used\n")
         elif question is None:
-            self.typed_ahead.append(text)
+            if text:  # Enter pressed while watching is not an answer
+                self.typed_ahead.append(text)
         elif not self._pending(question.id):
             self.out.write(f"[{question.id}] was already answered elsewhere: that input was not used\n")
             self._show_next()
