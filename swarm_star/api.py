@@ -278,14 +278,14 @@ class Swarm:
     ) -> RunOutcome:
         """Run (or resume) until finished, failed, a limit, or pending questions.
 
-        ``limits`` replaces the stored limits (how a stopped swarm is resumed
-        with a raised budget). With ``interactive`` the run waits for answers
-        instead of stopping; ``on_question`` is told of each new question.
-``models`` replaces the stored model settings for this run only (a new
-        timeout or endpoint on resume); ``retry`` re-opens failed nodes first.
+                ``limits`` replaces the stored limits (how a stopped swarm is resumed
+                with a raised budget). With ``interactive`` the run waits for answers
+                instead of stopping; ``on_question`` is told of each new question.
+        ``models`` replaces the stored model settings for this run only (a new
+                timeout or endpoint on resume); ``retry`` re-opens failed nodes first.
 
-        The owner lease is taken before the history is read, so two resumes
-        started together cannot both run from the same state.
+                The owner lease is taken before the history is read, so two resumes
+                started together cannot both run from the same state.
         """
         lease = OwnerLease(self.store, seconds=lease_seconds(env))
         lease.acquire()

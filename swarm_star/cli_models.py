@@ -1,7 +1,7 @@
 """CLI pieces about models: the per-call flags, ``doctor`` and ``retry``.
 
 Registered from :mod:`swarm_star.cli` in a few lines (``add_model_flags``,
-``add_model_commands``, ``MODEL_COMMANDS``). Heavy imports (the openai SDK,
+``add_model_commands``, through ``COMMAND_GROUPS``). Heavy imports (the openai SDK,
 the price library) happen inside the commands, so ``swarm-star --help``
 stays fast.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 import time
 from typing import Any, TextIO
 
@@ -19,7 +18,6 @@ from swarm_star.errors import ConfigError, InputError, ModelError, ModelUnreacha
 from swarm_star.models import Limits, ModelSettings
 
 __all__ = [
-    "MODEL_COMMANDS",
     "add_model_commands",
     "add_model_flags",
     "check_prices",
@@ -132,6 +130,7 @@ def add_model_commands(sub: Any) -> None:
         help="probe the model endpoint once: reachable, model, structured-output mode, latency",
         description="Send one small structured request to the configured endpoint and report what works.",
     )
+    p.set_defaults(handler=cmd_doctor)
     p.add_argument("--model", metavar="M", help="model to probe (default: the configured one)")
     p.add_argument("--base-url", metavar="URL", help="OpenAI-compatible endpoint")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -143,9 +142,10 @@ def add_model_commands(sub: Any) -> None:
         description="Re-open failed nodes: a failed leaf runs again, a failed manager re-reviews; "
         "finished or failed managers above them re-review once they are done. Recorded in the history.",
     )
-    p.add_argument("swarm_id")
+    p.set_defaults(handler=cmd_retry)
+    p.add_argument("swarm_id", help="the swarm whose failed nodes to re-run")
     p.add_argument("node", nargs="?", help="retry the failed nodes in this node's subtree (default: the whole tree)")
-    _limit_flags(p)
+    _limit_flags(p, resume=True)
     add_model_flags(p)
 
 
@@ -209,7 +209,7 @@ async def _probe(models: ModelSettings, model: str | None) -> dict[str, Any]:
         await client.aclose()
 
 
-def cmd_doctor(args: argparse.Namespace, out: TextIO) -> int:
+def cmd_doctor(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     base = ModelSettings(base_url=args.base_url, **({"default_model": args.model} if args.model else {}))
     models = model_settings_from(args, base)
     report = asyncio.run(_probe(models, args.model))
@@ -243,7 +243,7 @@ def cmd_doctor(args: argparse.Namespace, out: TextIO) -> int:
 # retry
 
 
-def cmd_retry(args: argparse.Namespace, out: TextIO) -> int:
+def cmd_retry(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from swarm_star.api import Swarm
     from swarm_star.cli import _limits_from, _run_swarm
     from swarm_star.engine.engine import retry_targets
@@ -258,10 +258,7 @@ def cmd_retry(args: argparse.Namespace, out: TextIO) -> int:
             raise InputError(f"nothing to retry: no failed node in {where}")
         limits = _limits_from(args, state.limits)
         models = model_settings_from(args, swarm.settings.models)
-        check_prices(models, limits or state.limits, None if args.json else sys.stderr)
+        check_prices(models, limits or state.limits, None if args.json else err)
         if not args.json:
             out.write(f"retrying {', '.join(targets)}\n")
         return _run_swarm(swarm, args, limits, out, retry=targets, models=models)
-
-
-MODEL_COMMANDS = {"doctor": cmd_doctor, "retry": cmd_retry}

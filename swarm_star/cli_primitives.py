@@ -61,23 +61,30 @@ class Progress:
 
 def add_primitive_commands(sub: Any) -> None:
     """Register ``fanout`` and ``agents`` on the main parser's subcommands."""
+    from swarm_star.cli import HelpFormatter
+
     p = sub.add_parser(
         "fanout",
         help="sample N candidates from a model in parallel and synthesize one answer",
         description="Fan-out synthesis against the configured model endpoint (OPENAI_* / OPENROUTER_*).",
+        formatter_class=HelpFormatter,
     )
+    p.set_defaults(handler=cmd_fanout)
     p.add_argument("-p", "--prompt", help="the prompt ('-' reads standard input)")
-    p.add_argument("-n", type=int, default=5, help="number of candidates (default 5)")
+    p.add_argument("-n", type=int, default=5, metavar="N", help="number of candidates")
     p.add_argument("--system", metavar="S", help="system prompt")
     p.add_argument("--stop", action="append", default=[], metavar="T", help="stop sequence (repeatable)")
     p.add_argument("--model", metavar="M", help="model name")
     p.add_argument("--base-url", metavar="URL", help="OpenAI-compatible endpoint")
-    p.add_argument("--max-tokens", type=int, metavar="K")
+    _call_tokens_flag(p)
     p.add_argument("--timeout", type=float, default=60.0, metavar="SEC", help="per-call timeout")
-    p.add_argument("--retries", type=int, default=3, help="retries per call for 429/5xx/timeouts")
-    p.add_argument("--concurrency", type=int, default=16, help="candidates in flight")
-    p.add_argument("--candidate-temperature", type=float, default=0.9)
-    p.add_argument("--synthesis-temperature", type=float, default=0.2)
+    p.add_argument("--retries", type=int, default=3, metavar="R", help="retries per call for 429/5xx/timeouts")
+    p.add_argument("--max-in-flight", dest="concurrency", type=int, default=16, metavar="N", help="calls in flight")
+    p.add_argument("--concurrency", dest="concurrency", type=int, help=argparse.SUPPRESS)  # old name
+    p.add_argument("--candidate-temperature", type=float, default=0.9, metavar="T", help="sampling temperature")
+    p.add_argument(
+        "--synthesis-temperature", type=float, default=0.2, metavar="T", help="temperature of the synthesis call"
+    )
     p.add_argument("--vote", action="store_true", help="self-consistency: majority vote instead of synthesis")
     p.add_argument(
         "--resynthesize",
@@ -92,37 +99,43 @@ def add_primitive_commands(sub: Any) -> None:
     )
     p.add_argument("--json", action="store_true", help='print {"final", "candidates", "meta"}')
     p.add_argument("--print-candidates", action="store_true", help="print every candidate before the answer")
-    p.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help="timings and usage on stderr")
+    p.add_argument("--timings", action="store_true", help="timings and usage on stderr")
 
-    agents = sub.add_parser("agents", help="drive the LLM endpoints of a hostfile")
+    agents = sub.add_parser("agents", help="drive the LLM endpoints of a hostfile", formatter_class=HelpFormatter)
+    agents.set_defaults(handler=cmd_agents)
     patterns = agents.add_subparsers(dest="pattern", metavar="PATTERN", parser_class=type(agents))
     for name, help_text in (
         ("broadcast", "send one prompt to every agent"),
         ("scatter", "deal a file of prompts (one per line) round-robin over the agents"),
         ("tree-reduce", "every agent answers, then answers are summarized group by group into one"),
     ):
-        q = patterns.add_parser(name, help=help_text)
-        q.add_argument("--hostfile", required=True, metavar="FILE")
+        q = patterns.add_parser(name, help=help_text, formatter_class=HelpFormatter)
+        q.add_argument("--hostfile", required=True, metavar="FILE", help="one agent per line: host[:port] [key=value…]")
         prompt_help = "file of prompts, one per line" if name == "scatter" else "the prompt"
         q.add_argument("-p", "--prompt", required=True, help=prompt_help)
-        q.add_argument("--system", metavar="S")
+        q.add_argument("--system", metavar="S", help="system prompt")
         q.add_argument("--model", default="default", metavar="M", help="model name sent to every agent")
-        q.add_argument("--max-tokens", type=int, metavar="K")
-        q.add_argument("--temperature", type=float)
+        _call_tokens_flag(q)
+        q.add_argument("--temperature", type=float, metavar="T", help="sampling temperature")
         q.add_argument("--where", action="append", default=[], metavar="KEY=VALUE", help="only agents with this tag")
         q.add_argument("--sample", type=int, metavar="K", help="only K agents, chosen at random")
-        q.add_argument("--seed", type=int, help="seed for --sample")
+        q.add_argument("--seed", type=int, metavar="S", help="seed for --sample")
         q.add_argument("--timeout", type=float, default=60.0, metavar="SEC", help="per-request timeout")
         q.add_argument("--deadline", type=float, metavar="SEC", help="for the whole pattern")
-        q.add_argument("--retries", type=int, default=2)
-        q.add_argument("--max-in-flight", type=int, default=256)
-        q.add_argument("--per-agent", type=int, default=16, help="requests in flight per agent")
+        q.add_argument("--retries", type=int, default=2, metavar="R", help="retries per request for 429/5xx/timeouts")
+        q.add_argument("--max-in-flight", type=int, default=256, metavar="N", help="requests in flight in all")
+        q.add_argument("--per-agent", type=int, default=16, metavar="N", help="requests in flight per agent")
         q.add_argument("--json", action="store_true", help="print replies (in order) and the summary as JSON")
         q.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
         if name == "broadcast":
             q.add_argument("--reduce", action="store_true", help="combine the replies with one more call")
         if name == "tree-reduce":
-            q.add_argument("--fan-in", type=int, default=4, help="answers per summary (at least 2)")
+            q.add_argument("--fan-in", type=int, default=4, metavar="N", help="answers per summary (at least 2)")
+
+
+def _call_tokens_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-call-tokens", dest="max_tokens", type=int, metavar="K", help="most tokens per completion")
+    p.add_argument("--max-tokens", dest="max_tokens", type=int, help=argparse.SUPPRESS)  # old name
 
 
 def _read_prompt(value: str | None) -> str:
@@ -177,7 +190,7 @@ def cmd_fanout(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             out.write("--- final ---\n")
         if result.final is not None:
             out.write(result.final.strip() + "\n")
-    if getattr(args, "verbose", False):
+    if args.timings:
         meta = result.meta
         err.write(
             f"candidates {meta['succeeded']}/{meta['candidates']} ok; "

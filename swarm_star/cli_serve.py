@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from swarm_star.render.live import LiveTree
 
 __all__ = [
-    "SERVE_COMMANDS",
     "add_serve_commands",
     "cmd_report",
     "cmd_serve",
@@ -43,6 +42,7 @@ def add_serve_commands(sub: Any) -> None:
             "Binds to loopback; any other address needs a token (--token or $SWARM_STAR_TOKEN)."
         ),
     )
+    p.set_defaults(handler=cmd_serve)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
     p.add_argument("--token", help="require this token on every request (default $SWARM_STAR_TOKEN)")
@@ -57,7 +57,8 @@ def add_serve_commands(sub: Any) -> None:
         help="export a swarm's report (Markdown, HTML or PDF)",
         description="The final report first, then the parts in tree order, workspace commits, questions, and usage.",
     )
-    p.add_argument("swarm_id")
+    p.set_defaults(handler=cmd_report)
+    p.add_argument("swarm_id", help="the swarm to report on")
     p.add_argument("--format", choices=["md", "html", "pdf"], help="default: from -o's suffix, else md")
     p.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout; PDF: SWARM-report.pdf)")
 
@@ -66,7 +67,8 @@ def add_serve_commands(sub: Any) -> None:
         help="follow a swarm being run elsewhere (live tree on a terminal)",
         description="Follow a swarm's frames as they are committed, from any process. Ctrl-C stops watching only.",
     )
-    p.add_argument("swarm_id")
+    p.set_defaults(handler=cmd_watch)
+    p.add_argument("swarm_id", help="the swarm to follow")
     p.add_argument("--from", dest="start", type=int, default=None, metavar="N", help="replay from frame N")
     p.add_argument("--once", action="store_true", help="print what is there and exit (no following)")
 
@@ -81,16 +83,17 @@ def live_tree_for(swarm: Swarm, out: TextIO, interactive: bool) -> LiveTree | No
     return LiveTree(out, title=f"swarm {swarm.id}", interactive=interactive)
 
 
-def where_to_look(swarm: Swarm) -> str:
-    """The closing lines of ``run``/``resume``: where the report and the workspace are."""
-    lines = [f"\nReport:    swarm-star report {swarm.id} -o {swarm.id}-report.md   (also .html or .pdf)\n"]
+def where_to_look(swarm: Swarm, prefix: str = "swarm-star") -> str:
+    """The closing lines of ``run``/``resume``: where the report and the workspace are
+    (``prefix``: the command and global flags that reach this swarm, so the hint can be pasted)."""
+    lines = [f"\nReport:    {prefix} report {swarm.id} -o {swarm.id}-report.md   (also .html or .pdf)\n"]
     workspace = swarm.locator.swarm_dir(swarm.id) / "workspace"
     if workspace.exists():
         lines.append(f"Workspace: {workspace}\n")
     return "".join(lines)
 
 
-def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from swarm_star.serve.security import TOKEN_ENV, check_bind
 
     token = args.token or os.environ.get(TOKEN_ENV) or None
@@ -130,7 +133,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     return 0 if server.started else 1
 
 
-def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
+def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from swarm_star.render.report import build_report, render_report
     from swarm_star.state.history import SwarmLog
     from swarm_star.store import StoreLocator, resolve_space
@@ -159,7 +162,7 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def cmd_watch(args: argparse.Namespace, out: TextIO) -> int:
+def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from swarm_star.api import Swarm
     from swarm_star.render.live import follow
 
@@ -173,6 +176,3 @@ def cmd_watch(args: argparse.Namespace, out: TextIO) -> int:
         except KeyboardInterrupt:
             out.write("\nstopped watching (the swarm goes on)\n")
             return 130
-
-
-SERVE_COMMANDS = {"serve": cmd_serve, "report": cmd_report, "watch": cmd_watch}

@@ -40,8 +40,15 @@ def demo_model() -> ScriptedModel:
     )
 
 
-def run_demo(space: str | Path | None = None, out: TextIO | None = None, *, interactive: bool | None = None) -> int:
-    from swarm_star.cli import _run_swarm
+def run_demo(
+    space: str | Path | None = None,
+    out: TextIO | None = None,
+    *,
+    interactive: bool | None = None,
+    prefix: str | None = None,
+) -> int:
+    """Run the demo swarm; ``prefix`` is how hints should call the command (see ``cli.command_prefix``)."""
+    from swarm_star.cli import _run_swarm, command_prefix
 
     out = out or sys.stdout
     server = LocalOpenAIServer(demo_model(), latency=0.15)
@@ -56,7 +63,7 @@ def run_demo(space: str | Path | None = None, out: TextIO | None = None, *, inte
         swarm = Swarm.create(DIRECTIVE, settings=settings, space=space)
         with swarm:
             tty = sys.stdin.isatty() if interactive is None else interactive
-            args = argparse.Namespace(no_input=not tty, json=False)
+            args = argparse.Namespace(no_input=not tty, json=False, space=space)
             if not tty:
                 out.write(f"(stdin is not a terminal: the demo answers its question itself with {DEMO_ANSWER!r})\n")
             code = _run_swarm(swarm, args, None, out)
@@ -65,13 +72,13 @@ def run_demo(space: str | Path | None = None, out: TextIO | None = None, *, inte
                     out.write(f"\n> answering [{question.id}]: {DEMO_ANSWER}\n")
                     swarm.answer(question.id, DEMO_ANSWER)
                 code = _run_swarm(swarm, args, None, out)
-            flags = f" --space {space}" if space else ""
+            cmd = prefix or command_prefix(args)
             out.write(
                 "\nInspect what happened:\n"
-                f"  swarm-star{flags} tree {swarm.id}\n"
-                f"  swarm-star{flags} history {swarm.id}\n"
-                f"  swarm-star{flags} tree {swarm.id} --frame 10\n"
-                f"  swarm-star{flags} history {swarm.id} 0\n"
+                f"  {cmd} tree {swarm.id}\n"
+                f"  {cmd} history {swarm.id}\n"
+                f"  {cmd} tree {swarm.id} --frame 10\n"
+                f"  {cmd} history {swarm.id} 0\n"
             )
             return code
     finally:

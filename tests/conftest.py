@@ -138,3 +138,24 @@ def model_server():  # type: ignore[no-untyped-def]
     yield start
     for server in servers:
         server.stop()
+
+
+# Test tiers (see the README): slow ones are deselected by default through
+# `addopts` in pyproject.toml; `.ci/run` selects everything with `-m ""`. A tier
+# test that skips because its dependency is missing would let CI pass without
+# testing anything, so under CI=true such a skip is a failure.
+TIER_MARKERS = ("slow", "real_model", "browser")
+
+
+def _ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and _ci() and any(item.get_closest_marker(m) for m in TIER_MARKERS):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"CI=true: a tier test may not skip (missing dependency?): {reason}"

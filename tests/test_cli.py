@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
+import shlex
 import sqlite3
-import threading
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from swarm_star.cli import EXIT, main
+from swarm_star.errors import InputError
 from swarm_star.testing.scripted import ScriptedModel
 
 
@@ -91,7 +95,7 @@ def test_questions_answer_resume_flow(tmp_path: Path, server) -> None:  # type: 
         "t1",
     )
     assert code == EXIT["questions"]
-    assert "swarm-star answer t1" in out
+    assert f"swarm-star --space {tmp_path} answer t1" in out
     code, out, _ = cli("--space", sp, "questions", "t1", "--json")
     [q] = json.loads(out)
     code, out, err = cli("--space", sp, "answer", "t1", "nope-q9", "x")
@@ -107,48 +111,21 @@ def test_questions_answer_resume_flow(tmp_path: Path, server) -> None:  # type: 
     assert asker["questions"][0]["answer"] == "in June"
 
 
-def test_answer_from_another_terminal_reaches_running_swarm(tmp_path: Path, model_server, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_json_on_a_terminal_never_waits_for_answers(tmp_path: Path, model_server, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Bug: `run --json` on a terminal blocked silently on a pending question (blank screen)."""
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     server = model_server(ScriptedModel(plans={"party": "How many guests?", "": ["x"]}))
-    sp = str(tmp_path)
-    results: dict[str, object] = {}
-
-    def answer_when_asked() -> None:
-        import time
-
-        from swarm_star.api import Swarm
-
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            try:
-                with Swarm.open("p1", space=sp) as swarm:
-                    pending = swarm.questions()
-                    if pending:
-                        results["asked_at"] = time.time()
-                        swarm.answer(pending[0][1].id, "twelve")
-                        return
-            except Exception:
-                pass
-            time.sleep(0.05)
-
-    helper = threading.Thread(target=answer_when_asked)
-    helper.start()
-    # interactive (not --no-input) but stdin is not a tty: the run waits for answers
     monkeypatch.setattr("sys.stdin.isatty", lambda: True, raising=False)
+    started = time.monotonic()
+    # --max-time only so that the old behaviour (waiting) fails instead of hanging
     code, out, err = cli(
-        "--space",
-        sp,
-        "run",
-        "organise a party",
-        "--base-url",
-        server.base_url,
-        "--swarm-id",
-        "p1",
-        "--json",
-    )
-    helper.join()
-    assert code == 0, err
-    assert json.loads(out)["status"] == "finished"
+        "--space", str(tmp_path), "run", "organise a party", "--base-url", server.base_url,
+        "--swarm-id", "p1", "--json", "--max-time", "20",
+    )  # fmt: skip
+    assert code == EXIT["questions"], (out, err)
+    data = json.loads(out)
+    assert data["status"] == "questions" and data["questions"][0]["text"] == "How many guests?"
+    assert time.monotonic() - started < 15
 
 
 BAD_HOSTFILE = str(Path(__file__).parent / "data" / "bad_hostfile.txt")
@@ -292,3 +269,222 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert code == 0
     assert "no API key" in out and "Final report" in out and "asks [" in out
     assert "swarm-star --space" in out and "history" in out
+
+
+def _seed(tmp_path: Path, server, swarm_id: str = "s1", directive: str = "simple job", *extra: str) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = cli(
+        "--space", str(tmp_path), "run", directive, "--base-url", server.base_url, "--swarm-id", swarm_id,
+        "--json", *extra,
+    )  # fmt: skip
+    assert code in (0, 1, 3, 4), (out, err)
+
+
+def test_resume_never_reopens_a_finished_or_failed_swarm(tmp_path: Path, server, model_server) -> None:  # type: ignore[no-untyped-def]
+    """Bug: `resume ID --max-calls 3000` on a finished swarm failed it ("nothing runnable")
+    and left it `stopped` for good."""
+    sp = str(tmp_path)
+    _seed(tmp_path, server)
+    for _ in range(2):
+        code, out, err = cli("--space", sp, "resume", "s1", "--max-calls", "3000")
+        assert code == 0 and "already finished; nothing to resume" in out, (out, err)
+    code, out, _ = cli("--space", sp, "list", "--json")
+    assert json.loads(out)[0]["status"] == "finished"
+    code, out, _ = cli("--space", sp, "resume", "s1", "--json")
+    assert code == 0
+    from swarm_star.api import Swarm
+
+    with Swarm.open("s1", space=sp) as swarm:  # what an older `resume --max-calls` left behind
+        damaged = swarm.run_sync(limits=swarm.state.limits)
+        assert damaged.status == "failed" and swarm.state.status == "stopped"
+    code, out, err = cli("--space", sp, "resume", "s1")
+    assert code == 0 and "nothing to resume" in out, (out, err)
+    broken = model_server(lambda request: "not json at all")
+    code, out, _ = cli("--space", sp, "run", "anything", "--base-url", broken.base_url, "--swarm-id", "f1", "--json")
+    assert code == EXIT["failure"] and json.loads(out)["status"] == "failed"
+    code, out, err = cli("--space", sp, "resume", "f1", "--max-calls", "3000")
+    assert code == EXIT["failure"] and "retry" in err and err.count("\n") == 1
+    code, out, _ = cli("--space", sp, "tree", "f1", "--json")
+    assert json.loads(out)["status"] == "failed"
+
+
+def _pasted(line: str) -> list[str]:
+    """A printed hint as the argv main() gets (the program name dropped)."""
+    argv = shlex.split(line.strip())
+    assert argv[0] == "swarm-star", line
+    return argv[1:]
+
+
+def test_printed_hints_work_when_pasted(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    """Bug: hints dropped --space/--store/--user, and a limit hint said `--max-...` literally."""
+    sp = str(tmp_path / "my space")
+    code, out, _ = cli("--space", sp, "run", "plan a trip", "--base-url", server.base_url, "--no-input")
+    assert code == EXIT["questions"]
+    answer = next(line for line in out.splitlines() if line.startswith("Answer with:")).split(":", 1)[1]
+    resume = next(line for line in out.splitlines() if line.startswith("then:")).split(":", 1)[1]
+    swarm_id = _pasted(resume)[-1]
+    code, qs, _ = cli("--space", sp, "questions", swarm_id, "--json")
+    argv = [json.loads(qs)[0]["id"] if a == "QUESTION_ID" else "June" if a == "TEXT" else a for a in _pasted(answer)]
+    code, said, err = cli(*argv)
+    assert code == 0, err
+    code, out, err = cli(*_pasted(said.split("otherwise:", 1)[1]), "--json")
+    assert code == 0 and json.loads(out)["status"] == "finished", err
+
+    code, out, _ = cli("--space", sp, "run", "simple job", "--base-url", server.base_url, "--max-calls", "2")
+    assert code == EXIT["limit"]
+    hint = next(line for line in out.splitlines() if " resume " in line)
+    assert "--max-..." not in hint and "--max-calls 4" in hint, out
+    code, out, err = cli(*_pasted(hint), "--json")
+    assert code in (0, 4) and json.loads(out)["usage"]["calls"] > 2, err
+
+
+def test_hint_prefix_carries_store_user_and_the_path_that_works(tmp_path: Path, monkeypatch) -> None:
+    from swarm_star.cli import command_prefix
+
+    args = argparse.Namespace(space=str(tmp_path), store="cosmos", user="ann")
+    assert command_prefix(args) == f"swarm-star --space {tmp_path} --store cosmos --user ann"
+    bin_dir = tmp_path / "venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    exe = bin_dir / "swarm-star"
+    exe.write_text("#!/bin/sh\n")
+    exe.chmod(0o755)
+    monkeypatch.setattr(sys, "argv", [str(exe), "run", "x"])
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # the venv is not activated
+    assert command_prefix(argparse.Namespace()) == str(exe)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin")  # it is
+    assert command_prefix(argparse.Namespace()) == "swarm-star"
+
+
+def test_global_flags_after_the_command(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    """Bug: `swarm-star list --space DIR` was "unrecognized arguments"."""
+    _seed(tmp_path, server)
+    code, out, err = cli("list", "--space", str(tmp_path), "--json")
+    assert code == 0 and json.loads(out)[0]["swarm_id"] == "s1", err
+    code, out, err = cli("tree", "s1", "--space", str(tmp_path), "--store", "sqlite", "--user", "local")
+    assert code == 0 and "root:root" in out, err
+    code, out, err = cli("--space", "/nonexistent", "history", "s1", "--space", str(tmp_path))
+    assert code == 0 and "spawn" in out, err  # the one nearer the end wins
+    code, out, err = cli("--space", str(tmp_path), "list", "--json")  # before still works, not overwritten
+    assert code == 0 and json.loads(out), err
+    code, _, err = cli("fanout", "--resynthesize", "/nonexistent.json")
+    assert code == EXIT["usage"] and "cannot read candidates" in err
+    with pytest.raises(InputError):  # --verbose after the command: the traceback, as before it
+        cli("fanout", "--resynthesize", "/nonexistent.json", "--verbose")
+
+
+def test_closed_output_stream_is_a_quiet_exit(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    _seed(tmp_path, server)
+
+    class Closed(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    err = io.StringIO()
+    assert main(["--space", str(tmp_path), "history", "s1"], out=Closed(), err=err) == 0
+    assert err.getvalue() == ""
+
+
+def test_space_that_is_a_file_is_one_line(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    """Bug: `--space FILE` gave a NotADirectoryError traceback."""
+    file = tmp_path / "a-file"
+    file.write_text("x")
+    for argv in (["run", "x", "--base-url", server.base_url], ["list"]):
+        code, _, err = cli("--space", str(file), *argv)
+        assert code == EXIT["usage"] and "is a file, not a folder" in err and err.count("\n") == 1, err
+    assert file.read_text() == "x"
+
+
+def test_directive_from_stdin_and_from_a_file(tmp_path: Path, server, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Bug: `run -` took "-" literally; a long directive had no way in but the command line."""
+    sp = str(tmp_path)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"simple job from stdin\n")))
+    code, out, err = cli("--space", sp, "run", "-", "--base-url", server.base_url, "--swarm-id", "d1", "--json")
+    assert code == 0, err
+    long_text = "simple job " + "with many words " * 12_000  # ~190 KB: past the command-line limit
+    path = tmp_path / "directive.txt"
+    path.write_text(long_text)
+    code, out, err = cli(
+        "--space", sp, "run", "--directive-file", str(path), "--base-url", server.base_url, "--swarm-id", "d2",
+        "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    for swarm_id, expected in (("d1", "simple job from stdin"), ("d2", long_text.strip())):
+        code, out, _ = cli("--space", sp, "tree", swarm_id, "--json")
+        root = next(n for n in json.loads(out)["nodes"] if n["id"] == "0")
+        assert root["directive"] == expected
+    code, _, err = cli("--space", sp, "run", "both", "--directive-file", str(path), "--base-url", server.base_url)
+    assert code == EXIT["usage"] and "not both" in err
+    code, _, err = cli("--space", sp, "run", "--base-url", server.base_url)
+    assert code == EXIT["usage"] and "run -" in err
+
+
+def test_history_of_unknown_node_and_tree_fitting(tmp_path: Path, server, model_server, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Bug: `history --node 9.9.9` printed nothing with exit 0; `tree` hid errors and wrapped lines."""
+    sp = str(tmp_path)
+    _seed(tmp_path, server, "s1", "simple job " + "that is described at great length " * 5)
+    code, out, err = cli("--space", sp, "history", "s1", "--node", "9.9.9")
+    assert code == EXIT["usage"] and "no node '9.9.9'" in err and out == ""
+    monkeypatch.setenv("COLUMNS", "72")
+    code, out, _ = cli("--space", sp, "tree", "s1")
+    assert code == 0 and max(len(line) for line in out.splitlines()) <= 72, out
+    assert "└─" in out and "…" in out
+    code, out, _ = cli("--space", sp, "tree", "s1", "--depth", "0")
+    lines = out.splitlines()
+    assert len(lines) == 2 and "more below" in lines[1], out
+    code, _, err = cli("--space", sp, "tree", "s1", "--depth", "-1")
+    assert code == EXIT["usage"]
+    broken = model_server(lambda request: "not json at all")
+    cli("--space", sp, "run", "anything", "--base-url", broken.base_url, "--swarm-id", "f1", "--json")
+    code, out, _ = cli("--space", sp, "tree", "f1")
+    assert "[failed: " in out and "no usable plan" in out, out
+
+
+def test_every_argument_has_help_and_limits_show_defaults() -> None:
+    from swarm_star.cli import build_parser
+
+    def walk(parser: argparse.ArgumentParser, path: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    walk(child, f"{path} {name}")
+            elif not isinstance(action, argparse._HelpAction):
+                assert action.help, f"{path}: {action.dest} has no help"
+
+    walk(build_parser(), "swarm-star")
+    code, out, _ = cli("run", "--help")
+    assert "--max-total-tokens N" in out and "(default 1000)" in out and "--node-concurrency" in out
+    assert "--max-tokens" not in out  # the old spelling still works, but is not advertised
+    code, out, _ = cli("--version")
+    assert code == 0 and out.startswith("swarm-star ")
+
+
+def test_old_flag_spellings_still_work(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    sp = str(tmp_path)
+    code, _, err = cli(
+        "--space", sp, "run", "simple job", "--base-url", server.base_url, "--max-tokens", "123456",
+        "--concurrency", "3", "--json", "--swarm-id", "o1",
+    )  # fmt: skip
+    assert code == 0, err
+    from swarm_star.api import Swarm
+
+    with Swarm.open("o1", space=sp) as swarm:
+        limits = swarm.settings.limits
+    assert limits.max_tokens == 123456 and limits.concurrency == 3
+    code, _, err = cli("--space", sp, "run", "x", "--base-url", server.base_url, "--max-total-tokens", "0")
+    assert code == EXIT["usage"] and "invalid limit --max-total-tokens" in err
+
+
+def test_resume_takes_model_flags(tmp_path: Path, server, model_server) -> None:  # type: ignore[no-untyped-def]
+    sp = str(tmp_path)
+    code, _, _ = cli(
+        "--space", sp, "run", "plan a trip", "--base-url", server.base_url, "--no-input", "--swarm-id", "m1"
+    )  # fmt: skip
+    assert code == EXIT["questions"]
+    other = model_server(ScriptedModel(plans={"trip": ["book a hotel", "ask the user about dates"]}))
+    code, qs, _ = cli("--space", sp, "questions", "m1", "--json")
+    cli("--space", sp, "answer", "m1", json.loads(qs)[0]["id"], "June")
+    before = server.requests
+    code, _, err = cli(
+        "--space", sp, "resume", "m1", "--base-url", other.base_url, "--model", "other-model", "--json"
+    )  # fmt: skip
+    assert code == 0, err
+    assert other.requests > 0 and server.requests == before

@@ -159,7 +159,7 @@ def test_cli_fanout_json_text_and_resynthesize(
     saved.write_text(out.getvalue())
 
     out, err = io.StringIO(), io.StringIO()
-    assert main(["fanout", "-p", "pick", "-n", "2", "--print-candidates", "--verbose"], out, err) == 0
+    assert main(["fanout", "-p", "pick", "-n", "2", "--print-candidates", "--timings"], out, err) == 0
     text = out.getvalue()
     assert text.count("--- candidate") == 2 and text.endswith("--- final ---\nSYNTH: merged\n")
     assert "candidates 2/2 ok" in err.getvalue()

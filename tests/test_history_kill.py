@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from swarm_star.state.history import SwarmLog
 from swarm_star.store import SqliteStore
 
@@ -32,6 +34,7 @@ def _run_and_kill(db: Path, seconds: float) -> int:
     return int(out[-1]) if out else int(first)
 
 
+@pytest.mark.slow
 def test_kill_nine_loses_no_frame_and_projection_equals_replay(tmp_path: Path) -> None:
     db = tmp_path / "swarm_default_kv_store.db"
     rng = random.Random(7)

@@ -183,7 +183,9 @@ def test_an_answer_from_elsewhere_ends_the_inline_prompt(tmp_path: Path, model_s
             os.kill(pid, 9)
             os.waitpid(pid, 0)
     assert code == 0, rest
-    assert "(answered elsewhere)" in rest and "The user answered: nine" in rest and "Final report" in rest
+    assert (
+        "answered from another terminal: nine" in rest and "The user answered: nine" in rest and "Final report" in rest
+    )
 
 
 def test_ctrl_c_at_the_inline_prompt_exits_at_once(tmp_path: Path, model_server) -> None:  # type: ignore[no-untyped-def]

@@ -39,6 +39,7 @@ def _city() -> ScriptedModel:
     )
 
 
+@pytest.mark.slow
 def test_crash_anywhere_twenty_kills_then_resume(tmp_path: Path, model_server: Any) -> None:
     """One swarm of 134 nodes, killed 20 times at random moments over its run, resumed each time."""
     server = model_server(_city(), latency=0.04)
@@ -125,6 +126,7 @@ class Misbehaving:
         return self.script(request)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(8))
 async def test_misbehaving_model_ends_cleanly(tmp_path: Path, model_server: Any, seed: int) -> None:
     model = Misbehaving(seed, rate=0.3)
@@ -166,6 +168,7 @@ def test_misbehaving_model_through_the_cli_has_no_traceback(tmp_path: Path, mode
     assert doc["report"] or doc["reason"]
 
 
+@pytest.mark.slow
 async def test_random_valid_model_hundred_runs_stay_bounded(tmp_path: Path, model_server: Any) -> None:
     limits = Limits(max_nodes=40, max_calls=80, max_depth=6, max_rounds=2, max_questions=1, max_time=30)
     outcomes: dict[str, int] = {}

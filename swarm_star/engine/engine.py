@@ -449,10 +449,10 @@ class Engine:
     ) -> RunOutcome:
         """Run until finished, failed, a limit, or (unless ``interactive``) open questions.
 
-``retry``: failed nodes to re-open first (see :func:`retry_targets`).
+        ``retry``: failed nodes to re-open first (see :func:`retry_targets`).
 
-        The lease comes first, then the state: a state read before the lease
-        was taken may be stale by the time this process may write.
+                The lease comes first, then the state: a state read before the lease
+                was taken may be stale by the time this process may write.
         """
         if not self.lease.held:
             self.lease.acquire()

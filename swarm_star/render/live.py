@@ -302,9 +302,21 @@ class LiveTree:
             parts.append(Text(f"{len(waiting)} question(s) waiting: swarm-star answer … (or the web view)", "yellow"))
         return Group(*parts)
 
+    def hold(self, on: bool) -> None:
+        """Stop redrawing (``on``) while something else writes to the terminal, e.g. the
+        CLI's inline prompt; ``hold(False)`` draws again below what was written."""
+        live = self._live
+        if live is None:
+            return
+        if on and live.is_started:
+            live.stop()
+        elif not on and not live.is_started:
+            live.start()
+            self.refresh(force=True)
+
     def refresh(self, force: bool = False) -> None:
         now = time.monotonic()
-        if self._live is None or (not force and now - self._last_draw < REFRESH_SECONDS):
+        if self._live is None or not self._live.is_started or (not force and now - self._last_draw < REFRESH_SECONDS):
             return
         self._last_draw = now
         self._live.update(self.render(), refresh=True)

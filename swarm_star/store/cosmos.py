@@ -54,6 +54,7 @@ import os
 import signal
 import time
 import uuid
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal
 
@@ -109,8 +110,24 @@ def _translate(exc: BaseException, what: str) -> StoreError:
     return StoreError(f"Cosmos DB failure during {what}: {exc}")
 
 
+def _warn_once_without_tls(endpoint: str) -> None:
+    """urllib3 shows InsecureRequestWarning on every request (dozens per run against a local
+    emulator with COSMOS_VERIFY_TLS=0, per host name it is reached by); one warning of ours
+    per process says the same thing."""
+    from urllib3.exceptions import InsecureRequestWarning
+
+    warnings.filterwarnings("ignore", category=InsecureRequestWarning)
+    warnings.warn(
+        f"TLS certificate verification is off for Cosmos DB at {endpoint} (COSMOS_VERIFY_TLS=0): "
+        "use this only with a local emulator",
+        stacklevel=3,
+    )
+
+
 def open_cosmos_container(settings: CosmosSettings) -> ContainerProxy:
     """Connect and create the database/container if needed (partition key ``/pk``)."""
+    if not settings.verify_tls:
+        _warn_once_without_tls(settings.endpoint)
     try:
         client = CosmosClient(
             settings.endpoint,

@@ -1,0 +1,170 @@
+"""Plain-text rendering of a swarm: tree lines, one-line event summaries, usage lines.
+
+The terminal (``swarm-star tree``, ``history``, the live view of ``run``), the
+HTTP server and the exported reports all describe a swarm with these same
+functions, so a node or a frame reads the same wherever it is shown. Nothing
+here prints: every function returns strings, and the caller decides where they
+go and how wide they may be (``terminal_width``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from typing import TextIO
+
+from swarm_star.models import SwarmEvent, SwarmNode
+from swarm_star.state.projection import SwarmState
+
+__all__ = [
+    "age",
+    "event_line",
+    "fit",
+    "node_label",
+    "render_tree",
+    "short",
+    "summary",
+    "terminal_width",
+    "usage_line",
+]
+
+MIN_WIDTH = 40
+
+
+def terminal_width(stream: TextIO) -> int | None:
+    """How wide lines written to ``stream`` may be, or ``None`` for "no limit".
+
+    A terminal gets its real width; a pipe or file gets whole lines (so
+    ``grep`` sees everything) unless ``$COLUMNS`` asks for a width.
+    """
+    try:
+        is_tty = stream.isatty()
+    except (AttributeError, ValueError):
+        is_tty = False
+    if is_tty:
+        return max(MIN_WIDTH, shutil.get_terminal_size().columns)
+    raw = os.environ.get("COLUMNS", "")
+    return max(MIN_WIDTH, int(raw)) if raw.isdigit() else None
+
+
+def short(text: str | None, width: int = 70) -> str:
+    """``text`` on one line, cut to ``width`` characters with an ellipsis."""
+    flat = " ".join((text or "").split())
+    if width <= 0:
+        return ""
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def fit(line: str, width: int | None) -> str:
+    """``line`` cut to ``width`` characters (unchanged when ``width`` is None)."""
+    if width is None or len(line) <= width:
+        return line
+    return line[: max(width - 1, 0)] + "…"
+
+
+def usage_line(state: SwarmState) -> str:
+    u = state.usage
+    return f"{len(state.nodes)} nodes · {u.calls} calls · {u.tokens} tokens · {u.cost_text()}"
+
+
+def node_label(node: SwarmNode) -> str:
+    return f"{node.id} {node.role.value}:{node.action_id.split('.')[-1]}"
+
+
+def checks_mark(node: SwarmNode) -> str:
+    """' ✓verified', ' ✗unverified' (with the number of verdicts), or nothing if never checked."""
+    if not node.checks:
+        return ""
+    tries = f"({len(node.checks)})" if len(node.checks) > 1 else ""
+    return f" ✓verified{tries}" if node.checks[-1].ok else f" ✗unverified{tries}"
+
+
+def render_tree(state: SwarmState, *, width: int | None = None, depth: int | None = None) -> list[str]:
+    """One line per node, children indented under their parent.
+
+    A failed node shows its error; the directive fills what is left of
+    ``width``. With ``depth``, nodes deeper than it are folded into a
+    "(N more below)" note on their nearest shown ancestor.
+    """
+    root = state.root
+    if root is None:
+        return ["(empty)"]
+    lines: list[str] = []
+
+    def count_below(node_id: str) -> int:
+        children = state.nodes[node_id].children
+        return len(children) + sum(count_below(c) for c in children)
+
+    def walk(node_id: str, prefix: str, last: bool, top: bool, level: int) -> None:
+        node = state.nodes[node_id]
+        used = state.subtree_usage(node_id)
+        branch = "" if top else ("└─ " if last else "├─ ")
+        status = node.status.value
+        if node.error:
+            status = f"{status}: {short(node.error, 60)}"
+        hidden = count_below(node_id) if depth is not None and level >= depth and node.children else 0
+        more = f" ({hidden} more below)" if hidden else ""
+        head = (
+            f"{prefix}{branch}{node_label(node)} [{status}] ${used.cost:.4f} {used.calls}c{checks_mark(node)}{more} — "
+        )
+        room = 60 if width is None else max(width - len(head), 0)
+        directive = short(node.directive, min(room, 60) if width is None else room)
+        lines.append(fit(head + directive if directive else head.rstrip(" —"), width))
+        if hidden:
+            return
+        child_prefix = prefix + ("" if top else ("   " if last else "│  "))
+        for i, child in enumerate(node.children):
+            walk(child, child_prefix, i == len(node.children) - 1, False, level + 1)
+
+    walk(root.id, "", True, True, 0)
+    return lines
+
+
+def summary(event: SwarmEvent) -> str:
+    """What one frame did, in a few words."""
+    op = event.op
+    kind = op.kind
+    if kind == "spawn":
+        return f"{op.role.value} {op.action_id}: {short(op.directive, 60)}"
+    if kind == "llm_call":
+        return f"{op.purpose} via {op.model} ({op.usage.tokens} tokens, {op.attempts} attempt(s))"
+    if kind == "ask_user":
+        return f"asks [{op.question_id}]: {short(op.question, 60)}"
+    if kind == "user_answer":
+        return f"answer [{op.question_id}]: {short(op.answer, 60)}"
+    if kind == "terminate":
+        return f"report: {short(op.report, 60)}"
+    if kind == "fail":
+        return f"error: {short(op.error, 60)}"
+    if kind == "run_action":
+        return f"activation {op.activation} ({op.reason})"
+    if kind == "stop":
+        return f"stopped: {op.reason}"
+    if kind == "resume":
+        return "resumed"
+    if kind == "save_memory":
+        return f"memory {op.folder}: {short(op.title, 50)}"
+    if kind == "verdict":
+        who = f" ({op.model})" if op.model else ""
+        return f"{op.stage}{who} {'passed' if op.ok else 'failed'}: {short('; '.join(op.reasons), 50)}"
+    if kind == "action_created":
+        return f"new action {op.action_id} ({op.path})"
+    if kind == "retry":
+        return "retry: re-opened"
+    return kind
+
+
+def event_line(event: SwarmEvent, width: int | None = None) -> str:
+    """One ``history`` line: frame, local time, kind, node, summary."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(event.time))
+    node = getattr(event.op, "node_id", "-")
+    return fit(f"{event.frame:>6}  {stamp}  {event.op.kind:<14} {node:<12} {summary(event)}", width)
+
+
+def age(seconds: float) -> str:
+    """``seconds`` as the largest whole unit: ``3d``, ``5h``, ``12m``, ``40s``."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
