@@ -114,7 +114,6 @@ class Swarm:
         files = _read_context(context_files)  # before anything is written
         swarm_id = validate_swarm_id(swarm_id or new_swarm_id())
         locator = StoreLocator(resolve_space(space, env), backend, user_id=user_id, env=env)
-        store = locator.open(swarm_id, create=True)
         record = SwarmRecord(
             swarm_id=swarm_id,
             user_id=user_id,
@@ -134,9 +133,8 @@ class Swarm:
         event = SwarmEvent(frame=0, time=time.time(), op=root, nodes=[ROOT_ID])
         state.apply(event)
         try:  # record and frame 0 together: a swarm exists whole or not at all
-            SwarmLog(store).append([event], state, [ROOT_ID], SwarmLog.creation(record))
+            store = locator.create(swarm_id, SwarmLog.batch([event], state, [ROOT_ID], SwarmLog.creation(record)))
         except ConflictError as exc:
-            store.close()
             raise InputError(f"swarm {swarm_id!r} already exists; pick another --swarm-id") from exc
         return cls(locator, swarm_id, store)
 

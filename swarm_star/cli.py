@@ -467,21 +467,35 @@ def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
     locator = StoreLocator(resolve_space(args.space), args.store, user_id=args.user)
     rows = []
     for swarm_id in locator.list_swarm_ids():
-        with locator.open(swarm_id) as store:
-            from swarm_star.state.history import SwarmLog
+        try:  # one damaged swarm is reported in its own row, never breaks the list
+            with locator.open(swarm_id) as store:
+                from swarm_star.state.history import SwarmLog
 
-            log = SwarmLog(store)
-            record, meta = log.record(), log.read_meta() or {}
+                log = SwarmLog(store)
+                record, meta = log.record(), log.read_meta() or {}
+        except SwarmStarError as exc:
             rows.append(
                 {
                     "swarm_id": swarm_id,
-                    "status": meta.get("status", "created"),
-                    "directive": record.directive,
-                    "created_at": record.created_at,
-                    "cost": (meta.get("usage") or {}).get("cost", 0.0),
-                    "nodes": meta.get("nodes", 0),
+                    "status": "damaged",
+                    "directive": str(exc),
+                    "created_at": time.time(),
+                    "cost": 0.0,
+                    "nodes": 0,
+                    "error": str(exc),
                 }
             )
+            continue
+        rows.append(
+            {
+                "swarm_id": swarm_id,
+                "status": meta.get("status", "created"),
+                "directive": record.directive,
+                "created_at": record.created_at,
+                "cost": (meta.get("usage") or {}).get("cost", 0.0),
+                "nodes": meta.get("nodes", 0),
+            }
+        )
     if args.json:
         out.write(json.dumps(rows, indent=2) + "\n")
         return 0

@@ -191,6 +191,12 @@ def _cli(space: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     )
 
 
+def _finish(proc: subprocess.Popen[str], timeout: float = 120) -> tuple[int, str]:
+    """Wait for a command, reading its output (a full pipe would block it)."""
+    _, err = proc.communicate(timeout=timeout)
+    return proc.returncode, err
+
+
 def _cli_json(space: Path, env: dict[str, str], *args: str) -> Any:
     proc = _cli(space, env, *args, "--json")
     out, err = proc.communicate(timeout=120)
@@ -210,7 +216,7 @@ def test_two_resumes_started_together(
     swarm_id = Swarm.create("twin test", space=tmp_path, backend=backend, env=env, settings=settings).id
     args = [*store_args, "resume", swarm_id, "--no-input"]
     procs = [_cli(tmp_path, env, *args) for _ in range(2)]
-    results = [(p.wait(120), p.communicate()[1]) for p in procs]
+    results = [_finish(p) for p in procs]
     codes = sorted(code for code, _ in results)
     assert codes == [0, 2], results  # the CLI reports a swarm held elsewhere as a usage error
     loser = next(err for code, err in results if code == 2)
@@ -288,7 +294,8 @@ def test_cosmos_kill_mid_roll_forward_then_resume_at_once(
     base = ["--base-url", server.base_url, "--no-input"]
     clean_id, killed_id = f"c-{uuid.uuid4().hex[:8]}", f"k-{uuid.uuid4().hex[:8]}"
     clean = _cli(tmp_path, cosmos_env, "--store", "cosmos", "run", "plan a city", "--swarm-id", clean_id, *base)
-    assert clean.wait(120) == 0, clean.communicate()[1]
+    code, err = _finish(clean)
+    assert code == 0, err
     clean_calls = server.requests
 
     proc = _cli(
@@ -302,11 +309,13 @@ def test_cosmos_kill_mid_roll_forward_then_resume_at_once(
         killed_id,
         *base,
     )
-    assert proc.wait(120) == -9, proc.communicate()[1]
+    code, err = _finish(proc)
+    assert code == -9, err
     before = server.requests
     started = time.monotonic()
     resumed = _cli(tmp_path, cosmos_env, "--store", "cosmos", "resume", killed_id, "--no-input")
-    assert resumed.wait(120) == 0, resumed.communicate()[1]
+    code, err = _finish(resumed)
+    assert code == 0, err
     assert time.monotonic() - started < 60
 
     def signature(swarm_id: str) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -96,9 +97,11 @@ class SqliteStore(KVStore):
         except (sqlite3.Error, RuntimeError) as exc:
             self._abandon()
             raise _translate(exc, self.path) from exc
+        self._inode = os.stat(self.path).st_ino
 
     def _check_header(self) -> None:
-        """Refuse a non-SQLite file up front, before sqlitedict's thread trips on it."""
+        """Refuse a non-SQLite or damaged file up front, before sqlitedict's thread trips
+        on it (an error while that thread connects is printed as a thread traceback)."""
         try:
             with self.path.open("rb") as fh:
                 head = fh.read(16)
@@ -106,8 +109,28 @@ class SqliteStore(KVStore):
             return
         except OSError as exc:
             raise StoreError(f"store {self.path} cannot be read: {exc.strerror}") from exc
-        if head and head != b"SQLite format 3\x00":
+        if not head:
+            return
+        if head != b"SQLite format 3\x00":
             raise StoreCorrupt(f"store {self.path} is corrupt or not a Swarm Star database")
+        try:
+            probe = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+            try:
+                probe.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            finally:
+                probe.close()
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path) from exc
+
+    def _check_same_file(self) -> None:
+        """A store whose file was deleted or replaced while open must not look fine:
+        SQLite would go on writing to the unlinked file and the run would "finish"."""
+        try:
+            inode = os.stat(self.path).st_ino
+        except OSError:
+            inode = None
+        if inode != self._inode:
+            raise StoreError(f"store {self.path} was deleted or replaced while in use; nothing more was written")
 
     def _abandon(self) -> None:
         self._closed = True
@@ -159,6 +182,7 @@ class SqliteStore(KVStore):
             if self._closed:
                 raise StoreError(f"store {self.path} is closed")
             self._alive()
+            self._check_same_file()
             if self._single_statement(encoded):
                 return
             try:
