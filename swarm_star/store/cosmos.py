@@ -427,7 +427,7 @@ class CosmosStore(KVStore):
                 )
                 told = True
             time.sleep(delay)
-            delay = min(delay * 2, 0.05)
+            delay = min(delay * 2, 0.2)
 
     def _abandoned(self, journal: dict[str, Any]) -> bool:
         if time.time() - float(journal.get("time", 0)) >= self._lease:
