@@ -90,7 +90,19 @@ class Swarm:
         self.id = swarm_id
         self.store = store
         self.log = SwarmLog(store)
-        self.state = self.log.replay()
+        self._state: SwarmState | None = None
+        self.log.record()  # a swarm that cannot be read fails here, in one line
+
+    @property
+    def state(self) -> SwarmState:
+        """The full state (a replay of the history), read on first use."""
+        if self._state is None:
+            self._state = self.log.replay()
+        return self._state
+
+    @state.setter
+    def state(self, value: SwarmState) -> None:
+        self._state = value
 
     # opening
 
@@ -242,10 +254,12 @@ class Swarm:
     # questions
 
     def questions(self) -> list[tuple[SwarmNode, Question]]:
-        """Questions still waiting for an answer (answers already queued excluded)."""
-        self.state = self.log.replay()
+        """Questions still waiting for an answer (answers already queued excluded).
+
+        Read from the stored node records, not by replaying the history."""
+        state = self.log.load()
         queued = {key[len(INBOX_PREFIX) :] for key in self.store.keys(INBOX_PREFIX)}
-        return [(n, q) for n, q in self.state.pending_questions() if q.id not in queued]
+        return [(n, q) for n, q in state.pending_questions() if q.id not in queued]
 
     def answer(self, question_id: str, text: str) -> None:
         """Queue an answer; a running swarm picks it up within its poll interval,
@@ -259,7 +273,8 @@ class Swarm:
     # reading
 
     def tree(self, frame: int | None = None) -> SwarmState:
-        """The state now, or as it was right after frame ``frame``."""
+        """The state now, or as it was right after frame ``frame`` (a replay: it
+        includes the recorded calls; ``questions`` reads the stored projection)."""
         return self.log.replay(frame)
 
     def history(self, node_id: str | None = None) -> Iterator[SwarmEvent]:

@@ -259,3 +259,32 @@ async def test_a_store_deleted_mid_run_is_an_error_not_finished(tmp_path: Path, 
     finally:
         await llm.aclose()
         swarm.close()
+
+
+# Reads that need no history: questions and answer use the stored projection.
+
+
+async def test_questions_and_answer_read_the_projection_not_the_history(tmp_path: Path, model_server: Any) -> None:
+    script = ScriptedModel(
+        plans={"trip": ["book hotel", "ask the user about dates"]},
+        routes={"ask the user": "interaction/ask_user_questions"},
+    )
+    server = model_server(script)
+    swarm = Swarm.create("plan a trip", space=tmp_path, swarm_id="trip")
+    llm = client_for(server)
+    try:
+        assert (await swarm.run(llm=llm)).status == "questions"
+    finally:
+        await llm.aclose()
+    projected, replayed = swarm.log.load(), swarm.log.replay()
+    assert projected.nodes == replayed.nodes and projected.status == replayed.status
+    assert projected.frame_count == replayed.frame_count and projected.usage == replayed.usage
+    # An old frame nobody needs for these commands becomes unreadable: they still work.
+    swarm.store.put("swarm_history_000000001", {"frame": 1, "op": {"kind": "teleport"}})
+    swarm.close()
+    with Swarm.open("trip", space=tmp_path) as reopened:
+        [(_, question)] = reopened.questions()
+        reopened.answer(question.id, "next May")
+        assert reopened.questions() == []
+        with pytest.raises(StoreError, match="frame 1 is unreadable"):
+            list(reopened.history())

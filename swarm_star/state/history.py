@@ -29,7 +29,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from swarm_star.errors import StoreCorrupt, StoreError, SwarmNotFound
-from swarm_star.models import SpaceLeaf, SwarmEvent, SwarmNode, SwarmRecord
+from swarm_star.models import Limits, SpaceLeaf, SwarmEvent, SwarmNode, SwarmRecord, Usage
+from swarm_star.models.operations import SaveMemory
 from swarm_star.state.projection import SwarmState
 from swarm_star.store.base import ABSENT, KVStore, Put, StoreOp
 
@@ -216,6 +217,39 @@ class SwarmLog:
             for key, raw in self.store.scan(NODE_PREFIX)
         )
         return {node.id: node for node in nodes}
+
+    def load(self) -> SwarmState:
+        """The latest state from the stored projection (record, meta, node records),
+        without reading the history: what read-only commands need, at a cost that does
+        not grow with the number of frames. Recorded calls and memory are not in it
+        (the engine replays). Falls back to a replay if the projection is incomplete."""
+        record = self.record()
+        meta = self.read_meta()
+        if not isinstance(meta, dict) or "frame_count" not in meta:
+            return self.replay()
+        state = SwarmState.new(record)
+        nodes = self.nodes()
+        order = sorted(
+            nodes.values(), key=lambda n: (n.created_at, [int(p) if p.isdigit() else 0 for p in n.id.split(".")])
+        )
+        state.nodes = {n.id: n for n in order}
+        state.frame_count = int(meta["frame_count"])
+        state.status = str(meta.get("status", state.status))
+        state.stop_reason = meta.get("stop_reason")
+        if meta.get("limits") is not None:
+            state.limits = read_model(Limits, {"schema_version": SCHEMA_VERSION, **meta["limits"]}, "the stored limits")
+        if meta.get("usage") is not None:
+            state.usage = Usage.model_validate(meta["usage"])
+        for key, raw in self.store.scan(MEMORY_PREFIX):
+            entry = SaveMemory(
+                node_id="",  # not kept in the memory record; the frame that saved it has it
+                entry_id=str(raw.get("id", key[len(MEMORY_PREFIX) :])),
+                folder=str(raw.get("folder", "")),
+                title=str(raw.get("name", "")),
+                content=str(raw.get("content", "")),
+            )
+            state.memory[entry.entry_id] = entry
+        return state
 
     def replay(self, at_frame: int | None = None) -> SwarmState:
         """Rebuild the state as it was right after frame ``at_frame`` (default: latest)."""
