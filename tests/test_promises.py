@@ -329,3 +329,27 @@ def test_cosmos_kill_mid_roll_forward_then_resume_at_once(
     keys = _consistent(store)
     assert len(keys) == len(set(keys)) == clean_calls
     assert server.requests - before <= clean_calls
+
+
+def test_cosmos_journal_of_a_silent_writer_elsewhere_is_waited_for_then_taken_over(
+    cosmos_container: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Item 14: the holder may be alive on another machine, so its journal is waited for
+    until it expires (bounded, with one message), then rolled forward; never 'busy'."""
+    from swarm_star.store.cosmos import CosmosStore
+
+    swarm = f"s-{uuid.uuid4().hex[:12]}"
+    first = CosmosStore(container=cosmos_container, user_id="test", swarm_id=swarm, lease_seconds=3, lock_timeout=1)
+    first.put("k_1", "old")
+    journal = first._acquire_journal([{"key": "k_1", "value": "new"}], "committed")
+    journal["holder"] = {"pid": 4242, "host": "another-machine", "boot": "b", "pidns": "p"}
+    cosmos_container.replace_item(journal["id"], journal)
+    second = CosmosStore(container=cosmos_container, user_id="test", swarm_id=swarm, lease_seconds=3, lock_timeout=1)
+    assert second.get("k_1") == "new"  # read through, before any takeover
+    started = time.monotonic()
+    with caplog.at_level("WARNING", logger="swarm_star.store"):
+        second.commit([Put("k_2", 2), Put("k_3", 3)])
+    waited = time.monotonic() - started
+    assert 1.5 < waited < 15
+    assert any("waiting up to" in r.getMessage() and "another-machine" in r.getMessage() for r in caplog.records)
+    assert dict(second.scan("k_")) == {"k_1": "new", "k_2": 2, "k_3": 3}
