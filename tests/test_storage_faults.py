@@ -288,3 +288,30 @@ async def test_questions_and_answer_read_the_projection_not_the_history(tmp_path
         assert reopened.questions() == []
         with pytest.raises(StoreError, match="frame 1 is unreadable"):
             list(reopened.history())
+
+
+def test_a_read_only_store_is_readable_and_refuses_writes_in_one_line(tmp_path: Path) -> None:
+    """Read-only via the immutable attribute (the suite may run as root, whom file modes
+    do not stop); skipped where the file system or the process cannot set it."""
+    import shutil
+
+    Swarm.create("read me", space=tmp_path, swarm_id="r").close()
+    db_dir = tmp_path / "r"
+    frozen = [db_dir / "swarm_default_kv_store.db", db_dir]
+    chattr = shutil.which("chattr")
+    if chattr is None or subprocess.run([chattr, "+i", *map(str, frozen)], capture_output=True).returncode:
+        pytest.skip("cannot make a file read-only here (chattr +i)")
+    try:
+
+        def cli(*args: str) -> subprocess.CompletedProcess[str]:
+            command = [sys.executable, "-m", "swarm_star", "--space", str(tmp_path), *args]
+            return subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=60)
+
+        for args in (["tree", "r"], ["history", "r"], ["list"]):
+            proc = cli(*args)
+            assert proc.returncode == 0 and proc.stderr == "", (args, proc.stderr)
+            assert "read me" in proc.stdout
+        proc = cli("resume", "r", "--no-input")
+        assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "read-only" in proc.stderr, proc.stderr
+    finally:
+        subprocess.run([chattr, "-i", *map(str, frozen)], check=True)
