@@ -350,6 +350,6 @@ def test_cosmos_journal_of_a_silent_writer_elsewhere_is_waited_for_then_taken_ov
     with caplog.at_level("WARNING", logger="swarm_star.store"):
         second.commit([Put("k_2", 2), Put("k_3", 3)])
     waited = time.monotonic() - started
-    assert 1.5 < waited < 15
+    assert 1.5 < waited < 60  # waited for the 3 s journal to expire, not failed after the 1 s lock timeout
     assert any("waiting up to" in r.getMessage() and "another-machine" in r.getMessage() for r in caplog.records)
     assert dict(second.scan("k_")) == {"k_1": "new", "k_2": 2, "k_3": 3}
