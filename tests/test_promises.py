@@ -353,3 +353,21 @@ def test_cosmos_journal_of_a_silent_writer_elsewhere_is_waited_for_then_taken_ov
     assert 1.5 < waited < 60  # waited for the 3 s journal to expire, not failed after the 1 s lock timeout
     assert any("waiting up to" in r.getMessage() and "another-machine" in r.getMessage() for r in caplog.records)
     assert dict(second.scan("k_")) == {"k_1": "new", "k_2": 2, "k_3": 3}
+
+
+def test_cosmos_a_journal_is_taken_over_by_one_process_only(cosmos_container: Any) -> None:
+    """Two processes see the same dead writer's journal. One claims it, rolls it forward
+    and writes its next batch; the other, late, must not re-apply the old journal."""
+    from swarm_star.store.cosmos import CosmosStore
+
+    swarm = f"s-{uuid.uuid4().hex[:12]}"
+    dead = {"pid": _dead_pid(), "started": "1", **machine_identity()}
+    fast = CosmosStore(container=cosmos_container, user_id="test", swarm_id=swarm)
+    slow = CosmosStore(container=cosmos_container, user_id="test", swarm_id=swarm)
+    journal = fast._acquire_journal([{"key": "x_meta", "value": "old batch"}], "committed")
+    journal["holder"] = dead
+    seen_by_both = cosmos_container.replace_item(journal["id"], journal)
+    assert fast._take_over(dict(seen_by_both))
+    fast.commit([Put("x_meta", "next batch"), Put("x_more", 1)])
+    assert slow._take_over(dict(seen_by_both))  # its claim fails: nothing re-applied
+    assert fast.get("x_meta") == "next batch"
