@@ -183,7 +183,19 @@ class Swarm:
         self.id = swarm_id
         self.store = store
         self.log = SwarmLog(store)
-        self.state = self.log.replay()
+        self._state: SwarmState | None = None
+        self.log.record()  # a swarm that cannot be read fails here, in one line
+
+    @property
+    def state(self) -> SwarmState:
+        """The full state (a replay of the history), read on first use."""
+        if self._state is None:
+            self._state = self.log.replay()
+        return self._state
+
+    @state.setter
+    def state(self, value: SwarmState) -> None:
+        self._state = value
 
     # opening
 
@@ -207,7 +219,6 @@ class Swarm:
         files = _read_context(context_files)  # before anything is written
         swarm_id = validate_swarm_id(swarm_id or new_swarm_id())
         locator = StoreLocator(resolve_space(space, env), backend, user_id=user_id, env=env)
-        store = locator.open(swarm_id, create=True)
         record = SwarmRecord(
             swarm_id=swarm_id,
             user_id=user_id,
@@ -227,9 +238,8 @@ class Swarm:
         event = SwarmEvent(frame=0, time=time.time(), op=root, nodes=[ROOT_ID])
         state.apply(event)
         try:  # record and frame 0 together: a swarm exists whole or not at all
-            SwarmLog(store).append([event], state, [ROOT_ID], SwarmLog.creation(record))
+            store = locator.create(swarm_id, SwarmLog.batch([event], state, [ROOT_ID], SwarmLog.creation(record)))
         except ConflictError as exc:
-            store.close()
             raise InputError(f"swarm {swarm_id!r} already exists; pick another --swarm-id") from exc
         return cls(locator, swarm_id, store)
 
@@ -344,10 +354,12 @@ class Swarm:
     # questions
 
     def questions(self) -> list[tuple[SwarmNode, Question]]:
-        """Questions still waiting for an answer (answers already queued excluded)."""
-        self.state = self.log.replay()
+        """Questions still waiting for an answer (answers already queued excluded).
+
+        Read from the stored node records, not by replaying the history."""
+        state = self.log.load()
         queued = {key[len(INBOX_PREFIX) :] for key in self.store.keys(INBOX_PREFIX)}
-        return [(n, q) for n, q in self.state.pending_questions() if q.id not in queued]
+        return [(n, q) for n, q in state.pending_questions() if q.id not in queued]
 
     def answer(self, question_id: str, text: str) -> None:
         """Queue an answer; a running swarm picks it up within its poll interval,
@@ -361,7 +373,8 @@ class Swarm:
     # reading
 
     def tree(self, frame: int | None = None) -> SwarmState:
-        """The state now, or as it was right after frame ``frame``."""
+        """The state now, or as it was right after frame ``frame`` (a replay: it
+        includes the recorded calls; ``questions`` reads the stored projection)."""
         return self.log.replay(frame)
 
     def history(self, node_id: str | None = None) -> Iterator[SwarmEvent]:

@@ -861,23 +861,40 @@ def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     locator = StoreLocator(resolve_space(args.space), args.store, user_id=args.user)
     rows = []
     for swarm_id in locator.list_swarm_ids():
-        with locator.open(swarm_id) as store:
-            log = SwarmLog(store)
-            record, meta = log.record(), log.read_meta() or {}
-            shown, owner = _owner_text(meta.get("status", "created"), store)
+        try:  # one damaged swarm is reported in its own row, never breaks the list
+            with locator.open(swarm_id) as store:
+                log = SwarmLog(store)
+                record, meta = log.record(), log.read_meta() or {}
+                shown, owner = _owner_text(meta.get("status", "created"), store)
+        except SwarmStarError as exc:
             rows.append(
                 {
                     "swarm_id": swarm_id,
-                    "status": meta.get("status", "created"),
-                    "shown": shown,
-                    "owner": owner,
-                    "directive": record.directive,
-                    "created_at": record.created_at,
-                    "cost": (meta.get("usage") or {}).get("cost", 0.0),
-                    "unpriced_calls": (meta.get("usage") or {}).get("unpriced_calls", 0),
-                    "nodes": meta.get("nodes", 0),
+                    "status": "damaged",
+                    "shown": "damaged",
+                    "owner": None,
+                    "directive": str(exc),
+                    "created_at": time.time(),
+                    "cost": 0.0,
+                    "unpriced_calls": 0,
+                    "nodes": 0,
+                    "error": str(exc),
                 }
             )
+            continue
+        rows.append(
+            {
+                "swarm_id": swarm_id,
+                "status": meta.get("status", "created"),
+                "shown": shown,
+                "owner": owner,
+                "directive": record.directive,
+                "created_at": record.created_at,
+                "cost": (meta.get("usage") or {}).get("cost", 0.0),
+                "unpriced_calls": (meta.get("usage") or {}).get("unpriced_calls", 0),
+                "nodes": meta.get("nodes", 0),
+            }
+        )
     if args.json:
         out.write(json.dumps([{k: v for k, v in r.items() if k != "shown"} for r in rows], indent=2) + "\n")
         return 0

@@ -191,6 +191,12 @@ def _cli(space: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     )
 
 
+def _finish(proc: subprocess.Popen[str], timeout: float = 120) -> tuple[int, str]:
+    """Wait for a command, reading its output (a full pipe would block it)."""
+    _, err = proc.communicate(timeout=timeout)
+    return proc.returncode, err
+
+
 def _cli_json(space: Path, env: dict[str, str], *args: str) -> Any:
     proc = _cli(space, env, *args, "--json")
     out, err = proc.communicate(timeout=120)
@@ -210,7 +216,7 @@ def test_two_resumes_started_together(
     swarm_id = Swarm.create("twin test", space=tmp_path, backend=backend, env=env, settings=settings).id
     args = [*store_args, "resume", swarm_id, "--no-input"]
     procs = [_cli(tmp_path, env, *args) for _ in range(2)]
-    results = [(p.wait(120), p.communicate()[1]) for p in procs]
+    results = [_finish(p) for p in procs]
     codes = sorted(code for code, _ in results)
     assert codes == [0, 2], results  # the CLI reports a swarm held elsewhere as a usage error
     loser = next(err for code, err in results if code == 2)
@@ -288,7 +294,8 @@ def test_cosmos_kill_mid_roll_forward_then_resume_at_once(
     base = ["--base-url", server.base_url, "--no-input"]
     clean_id, killed_id = f"c-{uuid.uuid4().hex[:8]}", f"k-{uuid.uuid4().hex[:8]}"
     clean = _cli(tmp_path, cosmos_env, "--store", "cosmos", "run", "plan a city", "--swarm-id", clean_id, *base)
-    assert clean.wait(120) == 0, clean.communicate()[1]
+    code, err = _finish(clean)
+    assert code == 0, err
     clean_calls = server.requests
 
     proc = _cli(
@@ -302,11 +309,13 @@ def test_cosmos_kill_mid_roll_forward_then_resume_at_once(
         killed_id,
         *base,
     )
-    assert proc.wait(120) == -9, proc.communicate()[1]
+    code, err = _finish(proc)
+    assert code == -9, err
     before = server.requests
     started = time.monotonic()
     resumed = _cli(tmp_path, cosmos_env, "--store", "cosmos", "resume", killed_id, "--no-input")
-    assert resumed.wait(120) == 0, resumed.communicate()[1]
+    code, err = _finish(resumed)
+    assert code == 0, err
     assert time.monotonic() - started < 60
 
     def signature(swarm_id: str) -> dict[str, Any]:
@@ -320,3 +329,45 @@ def test_cosmos_kill_mid_roll_forward_then_resume_at_once(
     keys = _consistent(store)
     assert len(keys) == len(set(keys)) == clean_calls
     assert server.requests - before <= clean_calls
+
+
+def test_cosmos_journal_of_a_silent_writer_elsewhere_is_waited_for_then_taken_over(
+    cosmos_container: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Item 14: the holder may be alive on another machine, so its journal is waited for
+    until it expires (bounded, with one message), then rolled forward; never 'busy'."""
+    from swarm_star.store.cosmos import CosmosStore
+
+    swarm = f"s-{uuid.uuid4().hex[:12]}"
+    first = CosmosStore(container=cosmos_container, user_id="test", swarm_id=swarm, lease_seconds=3, lock_timeout=1)
+    first.put("k_1", "old")
+    journal = first._acquire_journal([{"key": "k_1", "value": "new"}], "committed")
+    journal["holder"] = {"pid": 4242, "host": "another-machine", "boot": "b", "pidns": "p"}
+    cosmos_container.replace_item(journal["id"], journal)
+    second = CosmosStore(container=cosmos_container, user_id="test", swarm_id=swarm, lease_seconds=3, lock_timeout=1)
+    assert second.get("k_1") == "new"  # read through, before any takeover
+    started = time.monotonic()
+    with caplog.at_level("WARNING", logger="swarm_star.store"):
+        second.commit([Put("k_2", 2), Put("k_3", 3)])
+    waited = time.monotonic() - started
+    assert 1.5 < waited < 60  # waited for the 3 s journal to expire, not failed after the 1 s lock timeout
+    assert any("waiting up to" in r.getMessage() and "another-machine" in r.getMessage() for r in caplog.records)
+    assert dict(second.scan("k_")) == {"k_1": "new", "k_2": 2, "k_3": 3}
+
+
+def test_cosmos_a_journal_is_taken_over_by_one_process_only(cosmos_container: Any) -> None:
+    """Two processes see the same dead writer's journal. One claims it, rolls it forward
+    and writes its next batch; the other, late, must not re-apply the old journal."""
+    from swarm_star.store.cosmos import CosmosStore
+
+    swarm = f"s-{uuid.uuid4().hex[:12]}"
+    dead = {"pid": _dead_pid(), "started": "1", **machine_identity()}
+    fast = CosmosStore(container=cosmos_container, user_id="test", swarm_id=swarm)
+    slow = CosmosStore(container=cosmos_container, user_id="test", swarm_id=swarm)
+    journal = fast._acquire_journal([{"key": "x_meta", "value": "old batch"}], "committed")
+    journal["holder"] = dead
+    seen_by_both = cosmos_container.replace_item(journal["id"], journal)
+    assert fast._take_over(dict(seen_by_both))
+    fast.commit([Put("x_meta", "next batch"), Put("x_more", 1)])
+    assert slow._take_over(dict(seen_by_both))  # its claim fails: nothing re-applied
+    assert fast.get("x_meta") == "next batch"

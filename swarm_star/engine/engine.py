@@ -456,7 +456,11 @@ class Engine:
         """
         if not self.lease.held:
             self.lease.acquire()
-            self.state = self.log.replay()
+            try:
+                self.state = self.log.replay()
+            except BaseException:
+                self.lease.release()
+                raise
         self._started = time.monotonic()
         asked: set[str] = set()
         try:

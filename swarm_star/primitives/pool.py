@@ -9,7 +9,11 @@ Limits: a global in-flight limit and a per-agent limit (per-agent first, then
 global, so a task never holds a global permit while queued on a busy agent).
 A permit covers one HTTP attempt only: backoff sleeps happen outside it, so a
 failing agent never starves the others. An overall deadline bounds the whole
-call, including time spent queued. Every failure becomes an
+call, including time spent queued, and also shortens each attempt: an attempt
+may take at most its fair share of what is left, ``remaining × max_in_flight /
+requests not yet done`` (never under :data:`MIN_ATTEMPT_SECONDS`, never over
+``timeout``), so agents that hang cannot hold every slot until the deadline
+while healthy agents wait in the queue. Every failure becomes an
 :class:`AgentReply` with ``ok=False`` and a one-line error; a 500 is never
 mistaken for empty text.
 """
@@ -38,6 +42,8 @@ __all__ = ["AGENT_KEY_VARIABLE", "AgentPool", "AgentReply", "Job", "PoolSettings
 AGENT_KEY_VARIABLE = "SWARM_STAR_AGENT_KEY"
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 30.0
+MIN_ATTEMPT_SECONDS = 1.0
+"""The least time an attempt is given under a deadline, however many requests wait."""
 
 
 @dataclass(frozen=True)
@@ -248,9 +254,22 @@ class AgentPool:
         await self._shared.open()
         loop = asyncio.get_running_loop()
         until = loop.time() + deadline if deadline is not None else None
+        left = len(jobs)
+        settings = self._shared.settings
+
+        def attempt_timeout() -> float:
+            """This attempt's fair share of the time left (see the module docstring)."""
+            if until is None:
+                return settings.timeout
+            share = (until - loop.time()) * settings.max_in_flight / max(left, 1)
+            return min(settings.timeout, max(MIN_ATTEMPT_SECONDS, share))
 
         async def one(index: int, job: Job) -> AgentReply:
-            reply = await self.ask(job[0], job[1], index=index, until=until)
+            nonlocal left
+            try:
+                reply = await self.ask(job[0], job[1], index=index, until=until, attempt_timeout=attempt_timeout)
+            finally:
+                left -= 1
             if on_reply is not None:
                 on_reply(reply)
             return reply
@@ -264,22 +283,30 @@ class AgentPool:
         *,
         index: int = 0,
         until: float | None = None,
+        attempt_timeout: Callable[[], float] | None = None,
     ) -> AgentReply:
-        """One request with retries; ``until`` is an absolute ``loop.time()`` deadline."""
+        """One request with retries; ``until`` is an absolute ``loop.time()`` deadline;
+        ``attempt_timeout`` gives each attempt's timeout when it gets its slot."""
         started = time.perf_counter()
         reply = AgentReply(index=index, agent=agent.name, ok=False)
         try:
             if until is None:
-                await self._attempts(agent, messages, reply)
+                await self._attempts(agent, messages, reply, attempt_timeout)
             else:
                 async with asyncio.timeout_at(until):
-                    await self._attempts(agent, messages, reply)
+                    await self._attempts(agent, messages, reply, attempt_timeout)
         except TimeoutError:
             reply.ok, reply.error = False, "deadline exceeded"
         reply.latency_s = round(time.perf_counter() - started, 4)
         return reply
 
-    async def _attempts(self, agent: Agent, messages: list[dict[str, str]], reply: AgentReply) -> None:
+    async def _attempts(
+        self,
+        agent: Agent,
+        messages: list[dict[str, str]],
+        reply: AgentReply,
+        attempt_timeout: Callable[[], float] | None = None,
+    ) -> None:
         shared = self._shared
         settings = shared.settings
         body = self._body(messages)
@@ -287,7 +314,8 @@ class AgentPool:
             reply.attempts += 1
             try:
                 async with shared.agent_gate(agent), shared.in_flight:
-                    status, raw, retry_after = await self._post(agent, body)
+                    timeout = settings.timeout if attempt_timeout is None else attempt_timeout()
+                    status, raw, retry_after = await self._post(agent, body, timeout)
                 self._parse(status, raw, retry_after, reply)
                 return
             except _Attempt as failure:
@@ -306,17 +334,17 @@ class AgentPool:
             payload["temperature"] = settings.temperature
         return json.dumps(payload).encode()
 
-    async def _post(self, agent: Agent, body: bytes) -> tuple[int, bytes, str | None]:
+    async def _post(self, agent: Agent, body: bytes, total: float) -> tuple[int, bytes, str | None]:
         shared = self._shared
         session = await shared.open()
-        timeout = aiohttp.ClientTimeout(total=shared.settings.timeout, sock_connect=shared.settings.connect_timeout)
+        timeout = aiohttp.ClientTimeout(total=total, sock_connect=min(total, shared.settings.connect_timeout))
         try:
             async with session.post(
                 agent.base_url + "/chat/completions", data=body, headers=shared.headers, timeout=timeout
             ) as resp:
                 return resp.status, await resp.read(), resp.headers.get("Retry-After")
         except TimeoutError as exc:
-            raise _Attempt(f"timed out after {shared.settings.timeout:g} s", retry=True) from exc
+            raise _Attempt(f"timed out after {total:.3g} s", retry=True) from exc
         except aiohttp.ClientError as exc:
             raise _Attempt(f"connection failed: {type(exc).__name__}: {_one_line(str(exc))}", retry=True) from exc
 

@@ -74,6 +74,14 @@ def owner_status(store: KVStore) -> OwnerStatus:
     )
 
 
+def _held_by(held: dict[str, Any]) -> ConflictError:
+    until = time.strftime("%H:%M:%S", time.localtime(float(held.get("expires", 0))))
+    return ConflictError(
+        f"swarm is being run by another process (pid {held.get('pid')} on {held.get('host')}, "
+        f"lease renewed until {until})"
+    )
+
+
 class OwnerLease:
     """Acquire, keep (on a timer), fence commits with, and release the right to write a swarm."""
 
@@ -102,12 +110,11 @@ class OwnerLease:
             if found is not None:
                 held, version = found
                 if holder_alive(held):
-                    until = time.strftime("%H:%M:%S", time.localtime(float(held.get("expires", 0))))
-                    raise ConflictError(
-                        f"swarm is being run by another process (pid {held.get('pid')} on {held.get('host')}, "
-                        f"lease renewed until {until})"
-                    )
-            self._version = self.store.compare_and_set(OWNER_KEY, version, self._record())
+                    raise _held_by(held)
+            try:
+                self._version = self.store.compare_and_set(OWNER_KEY, version, self._record())
+            except ConflictError as exc:  # another process took it between our read and write
+                raise _held_by(self.store.get(OWNER_KEY) or {}) from exc
             self._lost = None
         self._stop.clear()
         self._thread = threading.Thread(target=self._keep, name="swarm-star-lease", daemon=True)

@@ -170,7 +170,6 @@ class CosmosStore(KVStore):
         self._query_reads = self._point_read_of_missing_fails()
         if batch_mode == "auto":
             self.batch_mode = "transactional" if self._batch_works() else "journal"
-        self._recover_stale_journal()
 
     # ids and documents
 
@@ -424,9 +423,11 @@ class CosmosStore(KVStore):
             except (AzureError, OSError) as exc:
                 raise _translate(exc, "journal write") from exc
             held = self._read_item(self._id(JOURNAL_KEY))
-            if held is None or self._take_over(held):
-                continue
             now = time.monotonic()
+            if held is None or self._take_over(held):
+                if now > hard_deadline:
+                    raise StoreLocked(f"Cosmos DB partition {self.partition} is busy (journal held)")
+                continue
             if held.get("owner") != seen_owner:  # progress: another writer got its turn
                 seen_owner, stuck_since, delay = held.get("owner"), now, 0.01
             expires = float(held.get("time", 0)) + self._lease - time.time()
@@ -444,7 +445,7 @@ class CosmosStore(KVStore):
                 )
                 told = True
             time.sleep(delay)
-            delay = min(delay * 2, 0.05)
+            delay = min(delay * 2, 0.2)
 
     def _abandoned(self, journal: dict[str, Any]) -> bool:
         if time.time() - float(journal.get("time", 0)) >= self._lease:
@@ -452,19 +453,33 @@ class CosmosStore(KVStore):
         return holder_gone(journal.get("holder") or {})
 
     def _take_over(self, journal: dict[str, Any]) -> bool:
-        """Finish (committed) or drop (pending) an abandoned journal; False if it is live."""
+        """Finish (committed) or drop (pending) an abandoned journal; False if it is live.
+
+        The journal is first *claimed* (rewritten with us as holder, on its
+        ETag), so one process takes it over: two rolling the same journal
+        forward at once could let the slower one re-apply old values over the
+        next batch of the faster. Readers never take over (they read through).
+        """
         if not self._abandoned(journal):
             return False
+        claim = {**journal, "holder": process_identity(), "time": time.time()}
+        try:
+            journal = self._container.replace_item(
+                journal["id"], claim, etag=journal["_etag"], match_condition=_if_match()
+            )
+        except (cosmos_exc.CosmosAccessConditionFailedError, cosmos_exc.CosmosResourceNotFoundError):
+            return True  # another writer claimed or finished it: look again
+        except cosmos_exc.CosmosHttpResponseError as exc:
+            if exc.status_code in (404, 412, 500):
+                return True
+            raise _translate(exc, "journal takeover") from exc
+        except (AzureError, OSError) as exc:
+            raise _translate(exc, "journal takeover") from exc
         if journal.get("state") == "committed":
             self._roll_forward(journal)
         else:
             self._release_journal(journal)
         return True
-
-    def _recover_stale_journal(self) -> bool:
-        """Finish or drop an abandoned journal; True when no journal is left."""
-        journal = self._read_item(self._id(JOURNAL_KEY))
-        return journal is None or self._take_over(journal)
 
     def _roll_forward(self, journal: dict[str, Any]) -> None:
         kill_at = self._kill_hook()

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+import secrets
+import shutil
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
-from swarm_star.errors import ConfigError, InputError, SwarmNotFound
-from swarm_star.store.base import KVStore
+from swarm_star.errors import ConfigError, ConflictError, InputError, SwarmNotFound
+from swarm_star.store.base import KVStore, StoreOp
 from swarm_star.store.sqlite import DEFAULT_DB_NAME, SqliteStore
 
 __all__ = ["Backend", "StoreLocator", "resolve_space", "validate_swarm_id"]
@@ -85,6 +87,35 @@ class StoreLocator:
         if not create and store.get(RECORD_KEY) is None:
             raise SwarmNotFound(f"no swarm {swarm_id!r} in Cosmos DB for user {self.user_id!r}")
         return store
+
+    def create(self, swarm_id: str, first_batch: Sequence[StoreOp]) -> KVStore:
+        """A new swarm's store holding ``first_batch``, created whole or not at all.
+
+        On SQLite the store is built in a hidden staging folder
+        (``.creating-…``, never listed) and renamed into place once its first
+        batch is committed and the file closed: a kill during creation leaves
+        no half-made swarm. On Cosmos DB the first batch is one atomic batch
+        already. ConflictError if the swarm exists.
+        """
+        validate_swarm_id(swarm_id)
+        if self.backend == "cosmos":
+            store = self.open(swarm_id, create=True)
+            store.commit(first_batch)
+            return store
+        final = self.swarm_dir(swarm_id)
+        if (final / DEFAULT_DB_NAME).exists():
+            raise ConflictError(f"swarm {swarm_id} already exists")
+        staging = self.space / f".creating-{swarm_id}-{secrets.token_hex(4)}"
+        try:
+            with SqliteStore(staging / DEFAULT_DB_NAME, lock_timeout=self.lock_timeout) as store:
+                store.commit(first_batch)
+            try:
+                staging.rename(final)  # atomic; refused when the folder exists and is not empty
+            except OSError as exc:
+                raise ConflictError(f"swarm {swarm_id} already exists") from exc
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return SqliteStore(final / DEFAULT_DB_NAME, lock_timeout=self.lock_timeout, create=False)
 
     def list_swarm_ids(self) -> list[str]:
         if self.backend == "sqlite":

@@ -16,6 +16,10 @@ thread, so a commit that fails (``database or disk is full``) kills that
 thread and the caller waits forever for an answer. A ``COMMIT`` statement goes
 through the guarded path and comes back as an error we can report. For the
 same reason nothing here waits on a worker thread that is no longer alive.
+
+A store that cannot be written (a read-only file or folder, a read-only
+mount) is opened read-only through a plain ``sqlite3`` connection, so
+``tree``, ``history`` and ``list`` work; a write says "read-only" in one line.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -71,14 +76,19 @@ class SqliteStore(KVStore):
         self.path = Path(path)
         if not create and not self.path.exists():
             raise StoreError(f"store {self.path} does not exist")
+        self._lock = threading.Lock()
+        self._closed = False
+        self._read_only: sqlite3.Connection | None = None
+        if self.path.exists() and not (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)):
+            self._read_only = self._connect_read_only()
+            self._inode = os.stat(self.path).st_ino
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._check_header()
         quiet = logging.getLogger("sqlitedict")
         quiet.propagate = False  # its thread logs every SQL error; we raise them instead
         if not quiet.handlers:
             quiet.addHandler(logging.NullHandler())
-        self._lock = threading.Lock()
-        self._closed = False
         try:
             self._dict = SqliteDict(
                 str(self.path),
@@ -96,9 +106,11 @@ class SqliteStore(KVStore):
         except (sqlite3.Error, RuntimeError) as exc:
             self._abandon()
             raise _translate(exc, self.path) from exc
+        self._inode = os.stat(self.path).st_ino
 
     def _check_header(self) -> None:
-        """Refuse a non-SQLite file up front, before sqlitedict's thread trips on it."""
+        """Refuse a non-SQLite or damaged file up front, before sqlitedict's thread trips
+        on it (an error while that thread connects is printed as a thread traceback)."""
         try:
             with self.path.open("rb") as fh:
                 head = fh.read(16)
@@ -106,8 +118,58 @@ class SqliteStore(KVStore):
             return
         except OSError as exc:
             raise StoreError(f"store {self.path} cannot be read: {exc.strerror}") from exc
+        if not head:
+            return
+        if head != b"SQLite format 3\x00":
+            raise StoreCorrupt(f"store {self.path} is corrupt or not a Swarm Star database")
+        self._connect_read_only().close()
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """A read-only connection that has read the schema (so damage shows here).
+
+        ``mode=ro`` first; where not even SQLite's shared-memory file can be
+        made (a read-only folder), ``immutable=1``, which reads the database
+        file alone (a read-only store has no writer).
+        """
+        self._check_file_header()
+        uri = self.path.resolve().as_uri()
+        failure: sqlite3.Error | None = None
+        for params in ("mode=ro", "mode=ro&immutable=1"):
+            try:
+                conn = sqlite3.connect(f"{uri}?{params}", uri=True, timeout=5, check_same_thread=False)
+            except sqlite3.Error as exc:
+                failure = exc
+                continue
+            try:
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                return conn
+            except sqlite3.OperationalError as exc:
+                conn.close()
+                failure = exc
+            except sqlite3.Error as exc:
+                conn.close()
+                raise _translate(exc, self.path) from exc
+        assert failure is not None
+        raise _translate(failure, self.path) from failure
+
+    def _check_file_header(self) -> None:
+        try:
+            with self.path.open("rb") as fh:
+                head = fh.read(16)
+        except OSError as exc:
+            raise StoreError(f"store {self.path} cannot be read: {exc.strerror}") from exc
         if head and head != b"SQLite format 3\x00":
             raise StoreCorrupt(f"store {self.path} is corrupt or not a Swarm Star database")
+
+    def _check_same_file(self) -> None:
+        """A store whose file was deleted or replaced while open must not look fine:
+        SQLite would go on writing to the unlinked file and the run would "finish"."""
+        try:
+            inode = os.stat(self.path).st_ino
+        except OSError:
+            inode = None
+        if inode != self._inode:
+            raise StoreError(f"store {self.path} was deleted or replaced while in use; nothing more was written")
 
     def _abandon(self) -> None:
         self._closed = True
@@ -117,11 +179,18 @@ class SqliteStore(KVStore):
 
     def _alive(self) -> None:
         """Fail instead of queueing work for a worker thread that has died."""
+        if self._read_only is not None:
+            raise StoreError(f"store {self.path} is read-only; nothing can be written to it")
         if not self._conn.is_alive():
             self._closed = True
             raise StoreError(f"store {self.path}: its connection thread has stopped")
 
     def _select(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        if self._read_only is not None:
+            try:
+                return self._read_only.execute(sql, args).fetchall()
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path) from exc
         self._alive()
         try:
             return list(self._conn.select(sql, args))
@@ -159,6 +228,7 @@ class SqliteStore(KVStore):
             if self._closed:
                 raise StoreError(f"store {self.path} is closed")
             self._alive()
+            self._check_same_file()
             if self._single_statement(encoded):
                 return
             try:
@@ -234,6 +304,9 @@ class SqliteStore(KVStore):
             if self._closed:
                 return
             self._closed = True
+            if self._read_only is not None:
+                self._read_only.close()
+                return
             if not self._conn.is_alive():
                 return
             try:
