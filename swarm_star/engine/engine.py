@@ -330,7 +330,8 @@ class Engine:
             raise self._stopping
         limits, used = self.state.limits, self.state.usage
         if used.calls + self._reserved.calls >= limits.max_calls:
-            raise LimitReached("max_calls", f"{used.calls} model calls")
+            in_flight = f", {self._reserved.calls} in flight" if self._reserved.calls else ""
+            raise LimitReached("max_calls", f"{used.calls} model calls{in_flight}")
         if used.tokens >= limits.max_tokens:
             raise LimitReached("max_tokens", f"{used.tokens} tokens")
         if limits.max_cost is not None and used.cost >= limits.max_cost:
