@@ -174,9 +174,9 @@ async def test_trickling_server_is_cut_by_the_per_call_deadline(tmp_path: Path, 
     server = model_server(ScriptedModel(), faults=[Fault("trickle", delay=600)])
     swarm = Swarm.create("small thing", space=tmp_path)
     started = time.monotonic()
-    outcome = await run(swarm, server, model={"timeout": 2.0})
+    outcome = await run(swarm, server, model={"timeout": 2.0, "retry_timeouts": None})  # the loopback default
     assert time.monotonic() - started < 20
-    assert outcome.status == "unreachable" and "timed out" in outcome.reason
+    assert outcome.status == "unreachable" and "timed out (1 attempt(s) of 2 s" in outcome.reason
     assert swarm.tree().status == SwarmStatus.STOPPED
 
 
@@ -353,3 +353,17 @@ async def test_old_frames_without_the_new_fields_still_load() -> None:
     call = LLMCall.model_validate(old)
     assert call.digest is None and call.attempt_log == [] and call.usage.unpriced_calls == 0
     await asyncio.sleep(0)
+
+
+async def test_an_outage_is_not_a_failed_fanout_candidate() -> None:
+    from swarm_star.errors import ModelUnreachable
+    from swarm_star.primitives.fanout import FanoutOptions, client_ask, fanout
+
+    url = f"http://127.0.0.1:{_closed_port()}/v1"
+    llm = LLMClient(Endpoint(url, TEST_KEY, None), ModelSettings(base_url=url, max_retries=0))
+    options = FanoutOptions(n=3)
+    try:
+        with pytest.raises(ModelUnreachable, match="connection refused"):
+            await fanout(client_ask(llm, options), "q", options)
+    finally:
+        await llm.aclose()

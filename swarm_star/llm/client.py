@@ -12,7 +12,7 @@ DNS failures and timeouts that exhaust their retries raise
 Why the aiohttp transport: with the SDK's default HTTP client, thousands of
 concurrent requests collapse (see benchmarks/README.md); ``DefaultAioHttpClient``
 keeps high fan-out flat. A per-endpoint semaphore (``ModelSettings.concurrency``,
-4 on loopback, 64 elsewhere) keeps a single-slot local server from queueing
+1 on loopback, 64 elsewhere) keeps a single-slot local server from queueing
 requests until they time out.
 
 Structured output negotiates, per model of this endpoint, the best mode the
@@ -269,7 +269,7 @@ class LLMClient:
 
     @property
     def concurrency(self) -> int:
-        return self.settings.concurrency or (4 if self.endpoint.loopback else 64)
+        return self.settings.concurrency or (1 if self.endpoint.loopback else 64)
 
     @property
     def retry_timeouts(self) -> bool:
