@@ -367,3 +367,23 @@ async def test_an_outage_is_not_a_failed_fanout_candidate() -> None:
             await fanout(client_ask(llm, options), "q", options)
     finally:
         await llm.aclose()
+
+
+async def test_grammar_mode_bounds_free_text_and_a_resumed_swarm_keeps_the_mode(
+    tmp_path: Path, model_server: Any
+) -> None:
+    server = model_server(
+        ScriptedModel(plans={"many": ["a", "b", "c"]}), reject_formats={"json_schema": 500}, keep_log=True
+    )
+    swarm = Swarm.create("many parts", space=tmp_path)
+    outcome = await run(swarm, server, limits=Limits(max_calls=3), model={"max_tokens": 50})
+    assert outcome.status == "limit"
+    grammar = [r for r in server.log if response_mode(r) == "json_object_schema"]
+    plan_schema = grammar[0]["response_format"]["schema"]
+    assert plan_schema["properties"]["question"]["maxLength"] == 100  # 2 characters per token of the cap
+    assert plan_schema["properties"]["subdirectives"]["items"]["maxLength"] == 100
+    assert "maxLength" not in plan_schema["properties"]["needs_context"]
+    server.log.clear()
+    outcome = await run(swarm, server, limits=Limits(max_calls=50))
+    assert outcome.status == "finished", outcome.reason
+    assert "json_schema" not in {response_mode(r) for r in server.log}  # the found mode was remembered

@@ -60,6 +60,7 @@ __all__ = [
     "ChatResult",
     "Gate",
     "LLMClient",
+    "bounded_schema",
     "parse_structured",
     "request_digest",
     "retry_after_seconds",
@@ -171,6 +172,31 @@ def parse_structured(text: str, schema: type[T]) -> T:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "reply"
         raise ModelOutputError(f"reply does not match {schema.__name__}: {where}: {first['msg']}") from exc
+
+
+CHARS_PER_TOKEN = 2  # a free-text field may use about 2 characters per token of the call's cap
+
+
+def bounded_schema(schema: dict[str, Any], max_chars: int) -> dict[str, Any]:
+    """``schema`` with a ``maxLength`` on every free-text string that has none.
+
+    Sent to grammar-constrained servers (llama.cpp's ``json_object`` + ``schema``):
+    a grammar forces the string closed at ``maxLength``, so a model that rambles
+    still produces complete JSON within ``max_tokens`` instead of a reply cut off
+    mid-string. Validation is unchanged (the pydantic class has no such limit).
+    """
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {key: walk(value) for key, value in node.items()}
+            if out.get("type") == "string" and not {"enum", "const", "maxLength", "format"} & out.keys():
+                out["maxLength"] = max_chars
+            return out
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        return node
+
+    return walk(schema)  # type: ignore[no-any-return]
 
 
 def request_digest(messages: list[dict[str, str]], schema: type[BaseModel] | None) -> str:
@@ -357,7 +383,7 @@ class LLMClient:
             raise
 
     def _shape(
-        self, convo: list[dict[str, str]], schema: type[BaseModel] | None, mode: str
+        self, convo: list[dict[str, str]], schema: type[BaseModel] | None, mode: str, max_chars: int
     ) -> tuple[list[dict[str, str]], dict[str, Any]]:
         if schema is None:
             return one_system(convo), {}
@@ -367,7 +393,7 @@ class LLMClient:
             return one_system(convo), {"response_format": fmt}
         sent = one_system(convo, schema_prompt(schema))
         if mode == "json_object_schema":
-            return sent, {"response_format": {"type": "json_object", "schema": js}}
+            return sent, {"response_format": {"type": "json_object", "schema": bounded_schema(js, max_chars)}}
         if mode == "json_object":
             return sent, {"response_format": {"type": "json_object"}}
         return sent, {}
@@ -384,7 +410,7 @@ class LLMClient:
         while True:
             index = self._modes.get(call.model, 0) if schema is not None else len(RESPONSE_MODES) - 1
             mode = RESPONSE_MODES[index]
-            sent, extra = self._shape(convo, schema, mode)
+            sent, extra = self._shape(convo, schema, mode, call.max_tokens * CHARS_PER_TOKEN)
             call.sent, call.mode = sent, mode
             try:
                 return await self._complete(sent, call, temperature, stop, extra, gate)
