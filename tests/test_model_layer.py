@@ -380,8 +380,10 @@ async def test_grammar_mode_bounds_free_text_and_a_resumed_swarm_keeps_the_mode(
     assert outcome.status == "limit"
     grammar = [r for r in server.log if response_mode(r) == "json_object_schema"]
     plan_schema = grammar[0]["response_format"]["schema"]
-    assert plan_schema["properties"]["question"]["maxLength"] == 100  # 2 characters per token of the cap
-    assert plan_schema["properties"]["subdirectives"]["items"]["maxLength"] == 100
+    # 50 tokens x 2 characters shared by question (1 slot) and subdirectives (4), at least 32
+    assert plan_schema["properties"]["question"]["maxLength"] == 32
+    assert plan_schema["properties"]["subdirectives"]["items"]["maxLength"] == 32
+    assert plan_schema["properties"]["subdirectives"]["maxItems"] == 8
     assert "maxLength" not in plan_schema["properties"]["needs_context"]
     server.log.clear()
     outcome = await run(swarm, server, limits=Limits(max_calls=50))

@@ -174,23 +174,43 @@ def parse_structured(text: str, schema: type[T]) -> T:
         raise ModelOutputError(f"reply does not match {schema.__name__}: {where}: {first['msg']}") from exc
 
 
-CHARS_PER_TOKEN = 2  # a free-text field may use about 2 characters per token of the call's cap
+CHARS_PER_TOKEN = 2  # the free text of a reply may use about 2 characters per token of the call's cap
+ARRAY_SLOTS = 4  # an array of strings is budgeted like this many string fields
+MAX_ITEMS = 8
 
 
-def bounded_schema(schema: dict[str, Any], max_chars: int) -> dict[str, Any]:
-    """``schema`` with a ``maxLength`` on every free-text string that has none.
+def bounded_schema(schema: dict[str, Any], max_tokens: int) -> dict[str, Any]:
+    """``schema`` with a ``maxLength`` on every free-text string and a ``maxItems``
+    on every array that has none, shared out of the call's ``max_tokens``.
 
     Sent to grammar-constrained servers (llama.cpp's ``json_object`` + ``schema``):
-    a grammar forces the string closed at ``maxLength``, so a model that rambles
-    still produces complete JSON within ``max_tokens`` instead of a reply cut off
-    mid-string. Validation is unchanged (the pydantic class has no such limit).
+    a grammar forces the string (or list) closed at the bound, so a model that
+    rambles still produces complete JSON within ``max_tokens`` instead of a reply
+    cut off mid-string. Validation is unchanged (the pydantic class has no such limit).
     """
+
+    def is_text(node: dict[str, Any]) -> bool:
+        return node.get("type") == "string" and not {"enum", "const", "maxLength", "format"} & node.keys()
+
+    def slots(node: Any, weight: int = 1) -> int:
+        if isinstance(node, dict):
+            if is_text(node):
+                return weight
+            inner = ARRAY_SLOTS if node.get("type") == "array" else 1
+            return sum(slots(value, weight * inner if key == "items" else weight) for key, value in node.items())
+        if isinstance(node, list):
+            return sum(slots(item, weight) for item in node)
+        return 0
+
+    chars = max(32, max_tokens * CHARS_PER_TOKEN // max(1, slots(schema)))
 
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
             out = {key: walk(value) for key, value in node.items()}
-            if out.get("type") == "string" and not {"enum", "const", "maxLength", "format"} & out.keys():
-                out["maxLength"] = max_chars
+            if is_text(node):
+                out["maxLength"] = chars
+            if out.get("type") == "array" and "maxItems" not in out:
+                out["maxItems"] = MAX_ITEMS
             return out
         if isinstance(node, list):
             return [walk(item) for item in node]
@@ -383,7 +403,7 @@ class LLMClient:
             raise
 
     def _shape(
-        self, convo: list[dict[str, str]], schema: type[BaseModel] | None, mode: str, max_chars: int
+        self, convo: list[dict[str, str]], schema: type[BaseModel] | None, mode: str, max_tokens: int
     ) -> tuple[list[dict[str, str]], dict[str, Any]]:
         if schema is None:
             return one_system(convo), {}
@@ -393,7 +413,7 @@ class LLMClient:
             return one_system(convo), {"response_format": fmt}
         sent = one_system(convo, schema_prompt(schema))
         if mode == "json_object_schema":
-            return sent, {"response_format": {"type": "json_object", "schema": bounded_schema(js, max_chars)}}
+            return sent, {"response_format": {"type": "json_object", "schema": bounded_schema(js, max_tokens)}}
         if mode == "json_object":
             return sent, {"response_format": {"type": "json_object"}}
         return sent, {}
@@ -410,7 +430,7 @@ class LLMClient:
         while True:
             index = self._modes.get(call.model, 0) if schema is not None else len(RESPONSE_MODES) - 1
             mode = RESPONSE_MODES[index]
-            sent, extra = self._shape(convo, schema, mode, call.max_tokens * CHARS_PER_TOKEN)
+            sent, extra = self._shape(convo, schema, mode, call.max_tokens)
             call.sent, call.mode = sent, mode
             try:
                 return await self._complete(sent, call, temperature, stop, extra, gate)
