@@ -189,6 +189,9 @@ async def test_max_time_is_a_hard_stop_with_a_trickling_server(tmp_path: Path, m
     assert outcome.status == "limit" and "max_time" in outcome.reason
     assert elapsed < 2.0 + 8.0, elapsed  # within a few seconds of the limit, not the 300 s call timeout
     assert swarm.tree().status == SwarmStatus.STOPPED
+    cancelled = calls(swarm)[-1]
+    assert cancelled.error and "cancelled" in cancelled.attempt_log[-1].error
+    assert swarm.tree().usage.calls == server.requests  # the cancelled request is counted: it may be paid
     server.faults.clear()
     outcome = await run(swarm, server, limits=Limits(max_time=60.0))  # resumable
     assert outcome.status == "finished", outcome.reason

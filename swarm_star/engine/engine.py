@@ -187,10 +187,11 @@ class Engine:
                     purpose=purpose,
                     gate=functools.partial(self._reserve, held),
                 )
-            except Exception as exc:
+            except BaseException as exc:  # a cancelled call (hard stop) is recorded too: it may be paid
                 partial = getattr(exc, "partial", None)
                 if partial is not None and partial.attempt_log:
-                    self._record(self._call_record(node_id, key, purpose, partial, digest, replaces, self._redact(exc)))
+                    why = "cancelled: the run stopped" if isinstance(exc, asyncio.CancelledError) else self._redact(exc)
+                    self._record(self._call_record(node_id, key, purpose, partial, digest, replaces, why))
                 fallback = isinstance(exc, ModelError) and not isinstance(exc, ModelUnreachable)
                 if fallback and index < len(models) - 1:
                     continue

@@ -398,7 +398,7 @@ class LLMClient:
                         },
                     ]
             return call.result(text)
-        except Exception as exc:
+        except BaseException as exc:  # cancellation included: what was sent is still counted
             exc.partial = call.result("")  # type: ignore[attr-defined]
             raise
 
@@ -466,9 +466,10 @@ class LLMClient:
             call.log.append(record)
             started = time.perf_counter()
             wait: float | None = None
+            sent_at = 0.0
             try:
                 async with self._slot():
-                    started = time.perf_counter()
+                    started = sent_at = time.perf_counter()
                     # client.post is the SDK's documented low-level call: same transport, auth, errors
                     # and timeouts as chat.completions.create, minus its per-request params transform
                     # and model construction, which cost more CPU than the rest of a swarm step.
@@ -476,6 +477,11 @@ class LLMClient:
                     async with asyncio.timeout(timeout):
                         response = await self._client.post("/chat/completions", body=payload, cast_to=object)
                 record.status = 200
+            except asyncio.CancelledError:  # a hard stop: the request may have been processed (and paid)
+                self._count(
+                    call, record, None, "cancelled", "in flight when the run stopped", started, paid=sent_at > 0
+                )
+                raise
             except (TimeoutError, openai.APIConnectionError) as exc:
                 if not _timed_out(exc):
                     reason = _connection_reason(exc)
