@@ -255,6 +255,28 @@ async def test_divergent_request_under_a_recorded_key_calls_the_model_again(tmp_
     assert engine.state.calls[("0", "0:0")].replaces == old
 
 
+async def test_a_primitive_result_answers_only_its_own_request(tmp_path: Path) -> None:
+    swarm = Swarm.create("small thing", space=tmp_path)
+    actions, utils = load_spaces()
+    engine = Engine(store=swarm.store, state=swarm.state, llm=None, actions=actions, utils=utils, swarm_dir=tmp_path)
+    runs: list[str] = []
+
+    def work(tag: str) -> Any:
+        async def go() -> tuple[dict[str, Any], Usage]:
+            runs.append(tag)
+            return {"tag": tag}, Usage(calls=1)
+
+        return go
+
+    first = ActionContext(engine, swarm.state.nodes["0"], 0, "start")
+    assert await first.run_primitive("broadcast", "ask A", 1, work("A")) == {"tag": "A"}
+    again = ActionContext(engine, swarm.state.nodes["0"], 0, "resumed")  # the activation re-runs
+    assert await again.run_primitive("broadcast", "ask B", 1, work("B")) == {"tag": "B"}  # not A's result
+    same = ActionContext(engine, swarm.state.nodes["0"], 0, "resumed")
+    assert await same.run_primitive("broadcast", "ask B", 1, work("C")) == {"tag": "B"}  # recorded, not re-run
+    assert runs == ["A", "B"]
+
+
 # secrets
 
 

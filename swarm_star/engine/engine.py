@@ -285,6 +285,9 @@ class Engine:
         request: str,
         expected_calls: int,
         work: Callable[[], Awaitable[tuple[dict[str, Any], Usage]]],
+        *,
+        digest: str | None = None,
+        replaces: str | None = None,
     ) -> LLMCall:
         """Run a swarm primitive that makes its own requests (e.g. to hostfile agents)
         and journal its whole JSON result as one call record, usage included.
@@ -317,6 +320,8 @@ class Engine:
             usage=usage,
             attempts=1,
             latency_s=round(time.monotonic() - started, 4),
+            digest=digest,
+            replaces=replaces,
         )
         return self._record(call)
 
