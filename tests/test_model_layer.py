@@ -414,3 +414,17 @@ async def test_grammar_mode_bounds_free_text_and_a_resumed_swarm_keeps_the_mode(
     outcome = await run(swarm, server, limits=Limits(max_calls=50))
     assert outcome.status == "finished", outcome.reason
     assert "json_schema" not in {response_mode(r) for r in server.log}  # the found mode was remembered
+
+
+async def test_json_schema_is_strict_where_the_schema_allows_it(tmp_path: Path, model_server: Any) -> None:
+    server = model_server(ScriptedModel(), keep_log=True)
+    swarm = Swarm.create("small thing", space=tmp_path)
+    assert (await run(swarm, server)).status == "finished"
+    specs = {
+        r["response_format"]["json_schema"]["name"]: r["response_format"]["json_schema"]
+        for r in server.log
+        if response_mode(r) == "json_schema"
+    }
+    assert specs["RouteChoice"]["strict"] is True  # one required field: strict-compatible
+    assert specs["RouteChoice"]["schema"]["additionalProperties"] is False
+    assert "strict" not in specs["Plan"]  # optional fields with defaults: sent non-strict, unchanged

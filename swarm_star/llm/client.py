@@ -65,6 +65,7 @@ __all__ = [
     "request_digest",
     "retry_after_seconds",
     "schema_prompt",
+    "strict_schema",
     "strip_fence",
 ]
 
@@ -217,6 +218,30 @@ def bounded_schema(schema: dict[str, Any], max_tokens: int) -> dict[str, Any]:
         return node
 
     return walk(schema)  # type: ignore[no-any-return]
+
+
+def strict_schema(schema: dict[str, Any]) -> dict[str, Any] | None:
+    """The schema in OpenAI's strict form (every object closed, every property
+    required), or None when it cannot be strict without changing its meaning
+    (optional fields with defaults): then it is sent non-strict."""
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {key: walk(value) for key, value in node.items() if key != "default"}
+            if node.get("type") == "object" and "properties" in node:
+                props = node["properties"]
+                if set(node.get("required", ())) != set(props) or any("default" in p for p in props.values()):
+                    raise ValueError("not strict-compatible")
+                out["additionalProperties"] = False
+            return out
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        return node
+
+    try:
+        return walk(schema)  # type: ignore[no-any-return]
+    except ValueError:
+        return None
 
 
 def request_digest(messages: list[dict[str, str]], schema: type[BaseModel] | None) -> str:
@@ -409,7 +434,11 @@ class LLMClient:
             return one_system(convo), {}
         js = json_schema_of(schema)
         if mode == "json_schema":
-            fmt = {"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": js}}
+            strict = strict_schema(js)
+            spec: dict[str, Any] = {"name": schema.__name__, "schema": strict or js}
+            if strict is not None:
+                spec["strict"] = True
+            fmt = {"type": "json_schema", "json_schema": spec}
             return one_system(convo), {"response_format": fmt}
         sent = one_system(convo, schema_prompt(schema))
         if mode == "json_object_schema":
