@@ -51,7 +51,7 @@ def critical_calls(state: SwarmState, node_id: str) -> int:
 async def one_run(base_url: str, space: Path) -> tuple[float, float, SwarmState]:
     settings = SwarmSettings(limits=Limits(concurrency=512, max_nodes=1000, max_calls=5000, max_depth=12))
     swarm = Swarm.create("run the big program", space=space, settings=settings)
-    llm = LLMClient(Endpoint(base_url, "none", None), ModelSettings(base_url=base_url))
+    llm = LLMClient(Endpoint(base_url, "none", None), ModelSettings(base_url=base_url, concurrency=100_000))
     cpu0, wall0 = time.process_time(), time.perf_counter()
     outcome = await swarm.run(llm=llm, poll_interval=0.05)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0

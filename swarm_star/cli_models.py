@@ -34,7 +34,7 @@ def add_model_flags(p: argparse.ArgumentParser) -> None:
         "--model-concurrency",
         type=int,
         metavar="N",
-        help="requests in flight to the endpoint (default 4 on loopback, 64 elsewhere)",
+        help="requests in flight to the endpoint (default 1 on loopback, 64 elsewhere)",
     )
     g.add_argument(
         "--retry-timeouts",

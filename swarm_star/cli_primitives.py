@@ -166,7 +166,9 @@ def cmd_fanout(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         prompt = previous[0]
     else:
         prompt = _read_prompt(args.prompt)
-    settings = ModelSettings(base_url=args.base_url, timeout=args.timeout, max_retries=args.retries)
+    settings = ModelSettings(
+        base_url=args.base_url, timeout=args.timeout, max_retries=args.retries, concurrency=args.concurrency
+    )
     client = LLMClient(resolve_endpoint(settings), settings)
 
     async def go() -> FanoutResult:

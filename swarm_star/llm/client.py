@@ -12,7 +12,7 @@ DNS failures and timeouts that exhaust their retries raise
 Why the aiohttp transport: with the SDK's default HTTP client, thousands of
 concurrent requests collapse (see benchmarks/README.md); ``DefaultAioHttpClient``
 keeps high fan-out flat. A per-endpoint semaphore (``ModelSettings.concurrency``,
-4 on loopback, 64 elsewhere) keeps a single-slot local server from queueing
+1 on loopback, 64 elsewhere) keeps a single-slot local server from queueing
 requests until they time out.
 
 Structured output negotiates, per model of this endpoint, the best mode the
@@ -60,10 +60,12 @@ __all__ = [
     "ChatResult",
     "Gate",
     "LLMClient",
+    "bounded_schema",
     "parse_structured",
     "request_digest",
     "retry_after_seconds",
     "schema_prompt",
+    "strict_schema",
     "strip_fence",
 ]
 
@@ -173,6 +175,75 @@ def parse_structured(text: str, schema: type[T]) -> T:
         raise ModelOutputError(f"reply does not match {schema.__name__}: {where}: {first['msg']}") from exc
 
 
+CHARS_PER_TOKEN = 2  # the free text of a reply may use about 2 characters per token of the call's cap
+ARRAY_SLOTS = 4  # an array of strings is budgeted like this many string fields
+MAX_ITEMS = 8
+
+
+def bounded_schema(schema: dict[str, Any], max_tokens: int) -> dict[str, Any]:
+    """``schema`` with a ``maxLength`` on every free-text string and a ``maxItems``
+    on every array that has none, shared out of the call's ``max_tokens``.
+
+    Sent to grammar-constrained servers (llama.cpp's ``json_object`` + ``schema``):
+    a grammar forces the string (or list) closed at the bound, so a model that
+    rambles still produces complete JSON within ``max_tokens`` instead of a reply
+    cut off mid-string. Validation is unchanged (the pydantic class has no such limit).
+    """
+
+    def is_text(node: dict[str, Any]) -> bool:
+        return node.get("type") == "string" and not {"enum", "const", "maxLength", "format"} & node.keys()
+
+    def slots(node: Any, weight: int = 1) -> int:
+        if isinstance(node, dict):
+            if is_text(node):
+                return weight
+            inner = ARRAY_SLOTS if node.get("type") == "array" else 1
+            return sum(slots(value, weight * inner if key == "items" else weight) for key, value in node.items())
+        if isinstance(node, list):
+            return sum(slots(item, weight) for item in node)
+        return 0
+
+    chars = max(32, max_tokens * CHARS_PER_TOKEN // max(1, slots(schema)))
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {key: walk(value) for key, value in node.items()}
+            if is_text(node):
+                out["maxLength"] = chars
+            if out.get("type") == "array" and "maxItems" not in out:
+                out["maxItems"] = MAX_ITEMS
+            return out
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        return node
+
+    return walk(schema)  # type: ignore[no-any-return]
+
+
+def strict_schema(schema: dict[str, Any]) -> dict[str, Any] | None:
+    """The schema in OpenAI's strict form (every object closed, every property
+    required), or None when it cannot be strict without changing its meaning
+    (optional fields with defaults): then it is sent non-strict."""
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {key: walk(value) for key, value in node.items() if key != "default"}
+            if node.get("type") == "object" and "properties" in node:
+                props = node["properties"]
+                if set(node.get("required", ())) != set(props) or any("default" in p for p in props.values()):
+                    raise ValueError("not strict-compatible")
+                out["additionalProperties"] = False
+            return out
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        return node
+
+    try:
+        return walk(schema)  # type: ignore[no-any-return]
+    except ValueError:
+        return None
+
+
 def request_digest(messages: list[dict[str, str]], schema: type[BaseModel] | None) -> str:
     """What an action asked, as a short digest: the messages and the schema it wants.
     A recorded reply answers only a request with the same digest."""
@@ -269,7 +340,7 @@ class LLMClient:
 
     @property
     def concurrency(self) -> int:
-        return self.settings.concurrency or (4 if self.endpoint.loopback else 64)
+        return self.settings.concurrency or (1 if self.endpoint.loopback else 64)
 
     @property
     def retry_timeouts(self) -> bool:
@@ -352,22 +423,26 @@ class LLMClient:
                         },
                     ]
             return call.result(text)
-        except Exception as exc:
+        except BaseException as exc:  # cancellation included: what was sent is still counted
             exc.partial = call.result("")  # type: ignore[attr-defined]
             raise
 
     def _shape(
-        self, convo: list[dict[str, str]], schema: type[BaseModel] | None, mode: str
+        self, convo: list[dict[str, str]], schema: type[BaseModel] | None, mode: str, max_tokens: int
     ) -> tuple[list[dict[str, str]], dict[str, Any]]:
         if schema is None:
             return one_system(convo), {}
         js = json_schema_of(schema)
         if mode == "json_schema":
-            fmt = {"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": js}}
+            strict = strict_schema(js)
+            spec: dict[str, Any] = {"name": schema.__name__, "schema": strict or js}
+            if strict is not None:
+                spec["strict"] = True
+            fmt = {"type": "json_schema", "json_schema": spec}
             return one_system(convo), {"response_format": fmt}
         sent = one_system(convo, schema_prompt(schema))
         if mode == "json_object_schema":
-            return sent, {"response_format": {"type": "json_object", "schema": js}}
+            return sent, {"response_format": {"type": "json_object", "schema": bounded_schema(js, max_tokens)}}
         if mode == "json_object":
             return sent, {"response_format": {"type": "json_object"}}
         return sent, {}
@@ -384,7 +459,7 @@ class LLMClient:
         while True:
             index = self._modes.get(call.model, 0) if schema is not None else len(RESPONSE_MODES) - 1
             mode = RESPONSE_MODES[index]
-            sent, extra = self._shape(convo, schema, mode)
+            sent, extra = self._shape(convo, schema, mode, call.max_tokens)
             call.sent, call.mode = sent, mode
             try:
                 return await self._complete(sent, call, temperature, stop, extra, gate)
@@ -420,9 +495,10 @@ class LLMClient:
             call.log.append(record)
             started = time.perf_counter()
             wait: float | None = None
+            sent_at = 0.0
             try:
                 async with self._slot():
-                    started = time.perf_counter()
+                    started = sent_at = time.perf_counter()
                     # client.post is the SDK's documented low-level call: same transport, auth, errors
                     # and timeouts as chat.completions.create, minus its per-request params transform
                     # and model construction, which cost more CPU than the rest of a swarm step.
@@ -430,6 +506,11 @@ class LLMClient:
                     async with asyncio.timeout(timeout):
                         response = await self._client.post("/chat/completions", body=payload, cast_to=object)
                 record.status = 200
+            except asyncio.CancelledError:  # a hard stop: the request may have been processed (and paid)
+                self._count(
+                    call, record, None, "cancelled", "in flight when the run stopped", started, paid=sent_at > 0
+                )
+                raise
             except (TimeoutError, openai.APIConnectionError) as exc:
                 if not _timed_out(exc):
                     reason = _connection_reason(exc)

@@ -47,7 +47,7 @@ class ModelSettings(BaseModel):
     timeout: float = Field(60.0, gt=0, description="total deadline of one request, seconds")
     max_retries: int = Field(4, ge=0)
     concurrency: int | None = Field(
-        None, ge=1, description="requests in flight to the endpoint (default: 4 on loopback, 64 elsewhere)"
+        None, ge=1, description="requests in flight to the endpoint (default: 1 on loopback, 64 elsewhere)"
     )
     retry_timeouts: bool | None = Field(
         None, description="retry a timed-out request (default: not on loopback, where it only adds load)"

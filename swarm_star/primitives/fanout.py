@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-from swarm_star.errors import InputError, ModelError
+from swarm_star.errors import InputError, ModelError, ModelUnreachable
 from swarm_star.llm.client import ChatResult, LLMClient
 from swarm_star.models import Usage
 from swarm_star.primitives.aggregators import majority_vote
@@ -124,6 +124,8 @@ async def fanout(ask: Ask, prompt: str, options: FanoutOptions | None = None) ->
             began = time.perf_counter()
             try:
                 result = await ask(messages, options.candidate_temperature, "candidate")
+            except ModelUnreachable:  # an outage is not a failed candidate either: the swarm pauses
+                raise
             except ModelError as exc:  # a limit or a bug is not a failed candidate: it propagates
                 return Candidate(index, False, error=str(exc), latency_s=round(time.perf_counter() - began, 4))
         models.append(result.model)
@@ -208,6 +210,8 @@ async def _synthesis(
     for attempt in range(1, options.synthesis_attempts + 1):
         try:
             result = await ask(messages, options.synthesis_temperature, "synthesis")
+        except ModelUnreachable:
+            raise
         except ModelError as exc:
             error = str(exc)
             continue

@@ -128,7 +128,10 @@ def summary(event: SwarmEvent) -> str:
     if kind == "spawn":
         return f"{op.role.value} {op.action_id}: {short(op.directive, 60)}"
     if kind == "llm_call":
-        return f"{op.purpose} via {op.model} ({op.usage.tokens} tokens, {op.attempts} attempt(s))"
+        text = f"{op.purpose} via {op.model} ({op.usage.tokens} tokens, {op.attempts} attempt(s))"
+        if op.replaces:
+            text += " — asked again: the recorded reply answered a different request"
+        return text + (f" — failed: {short(op.error, 60)}" if op.error else "")
     if kind == "ask_user":
         return f"asks [{op.question_id}]: {short(op.question, 60)}"
     if kind == "user_answer":

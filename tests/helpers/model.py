@@ -10,8 +10,10 @@ TEST_KEY = "sk-test-DO-NOT-STORE-4242"
 
 
 def client_for(server: LocalOpenAIServer, **settings: object) -> LLMClient:
-    """A client for a scripted loopback server; unlike a real local model it serves
-    many requests at once, so the loopback concurrency default (4) is lifted."""
+    """A client for a scripted loopback server. Unlike a real local model it serves
+    many requests at once and a timeout there is an injected fault, so the loopback
+    defaults (1 request in flight, timed-out requests not retried) are lifted."""
     settings.setdefault("concurrency", 64)
+    settings.setdefault("retry_timeouts", True)
     ms = ModelSettings(base_url=server.base_url, **settings)  # type: ignore[arg-type]
     return LLMClient(Endpoint(server.base_url, TEST_KEY, None), ms)
