@@ -228,8 +228,15 @@ def test_read_only_space_and_swarm_are_one_line(tmp_path: Path, model_server) ->
         for item in (*path.iterdir(), path):
             item.chmod(item.stat().st_mode & 0o555)
     try:
+        readable = subprocess.run(  # a read-only store is still readable (see test_storage_faults)
+            [*_as_unprivileged(), sys.executable, "-m", "swarm_star", "--space", str(space), "tree", "r1"],
+            capture_output=True,
+            text=True,
+            env=_env(),
+            stdin=subprocess.DEVNULL,
+        )
+        assert readable.returncode == 0 and "organise a party" in readable.stdout, readable.stderr
         for argv in (
-            ["tree", "r1"],
             ["resume", "r1", "--no-input"],
             ["run", "a new one", "--base-url", server.base_url],
         ):

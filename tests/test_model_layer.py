@@ -142,7 +142,8 @@ async def test_repair_turn_then_named_failure(tmp_path: Path, model_server: Any)
     failed = calls(swarm)[0]
     assert failed.error and "does not match Plan" in failed.error and failed.response == ""
     assert failed.request[-1]["role"] == "user" and "invalid" in failed.request[-1]["content"]  # the repair turn
-    assert swarm.tree().usage.calls == server.requests == 2  # both paid attempts are counted
+    # two plan calls (an unusable plan is asked for once more), each with its repair turn: all paid, all counted
+    assert swarm.tree().usage.calls == server.requests == 4
 
 
 # usage and budgets
@@ -153,8 +154,10 @@ async def test_usage_counts_failed_and_abandoned_attempts(tmp_path: Path, model_
     swarm = Swarm.create("small thing", space=tmp_path)
     outcome = await run(swarm, server)
     assert outcome.status == "failed"
-    assert swarm.tree().usage.calls == server.requests == 4
-    assert swarm.tree().usage.tokens == 2 * 15  # the two answered completions (10 + 5 tokens each)
+    # the plan is asked twice (an unusable plan is re-asked once); each time a repair turn:
+    # 2 faults + 4 answered requests, every one counted
+    assert swarm.tree().usage.calls == server.requests == 6
+    assert swarm.tree().usage.tokens == 4 * 15  # the four answered completions (10 + 5 tokens each)
 
 
 async def test_concurrent_branches_cannot_overshoot_max_calls(tmp_path: Path, model_server: Any) -> None:
@@ -406,17 +409,22 @@ async def test_grammar_mode_bounds_free_text_and_a_resumed_swarm_keeps_the_mode(
     tmp_path: Path, model_server: Any
 ) -> None:
     server = model_server(
-        ScriptedModel(plans={"many": ["a", "b", "c"]}), reject_formats={"json_schema": 500}, keep_log=True
+        ScriptedModel(plans={"many": ["part a", "part b", "part c"]}),
+        reject_formats={"json_schema": 500},
+        keep_log=True,
     )
     swarm = Swarm.create("many parts", space=tmp_path)
     outcome = await run(swarm, server, limits=Limits(max_calls=3), model={"max_tokens": 50})
     assert outcome.status == "limit"
     grammar = [r for r in server.log if response_mode(r) == "json_object_schema"]
     plan_schema = grammar[0]["response_format"]["schema"]
-    # 50 tokens x 2 characters shared by question (1 slot) and subdirectives (4), at least 32
-    assert plan_schema["properties"]["question"]["maxLength"] == 32
-    assert plan_schema["properties"]["subdirectives"]["items"]["maxLength"] == 32
-    assert plan_schema["properties"]["subdirectives"]["maxItems"] == 8
+    # 50 tokens x 2 characters shared by every free-text slot, at least 32 each
+    props = plan_schema["properties"]
+    assert props["question"]["maxLength"] == 32
+    kinds = props["subdirectives"]["items"]["anyOf"]
+    assert [k["maxLength"] for k in kinds if k.get("type") == "string"] == [32]
+    assert plan_schema["$defs"]["Part"]["properties"]["task"]["maxLength"] == 32
+    assert props["subdirectives"]["maxItems"] == 8
     assert "maxLength" not in plan_schema["properties"]["needs_context"]
     server.log.clear()
     outcome = await run(swarm, server, limits=Limits(max_calls=50))

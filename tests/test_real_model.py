@@ -90,6 +90,7 @@ def test_doctor_finds_the_grammar_mode(smollm2: str) -> None:
 
 def _schemas() -> dict[str, type[BaseModel]]:
     """The schema of every structured purpose, taken from the action modules themselves."""
+    from swarm_star.coding import PythonFile
     from swarm_star.spaces.router import _choice_model
 
     actions, _ = load_spaces()
@@ -101,7 +102,7 @@ def _schemas() -> dict[str, type[BaseModel]]:
         "plan": of("planning.decompose_directive", "Plan"),
         "review": of("planning.review_reports", "Review"),
         "route": _choice_model(("answer", "code", "memory")),
-        "write code": of("code.write_python", "PythonFile"),
+        "write code": PythonFile,
         "phrase question": of("interaction.ask_user_questions", "Question"),
         "follow up": of("interaction.ask_user_questions", "FollowUp"),
     }

@@ -143,4 +143,4 @@ def test_run_says_where_the_report_and_workspace_are(tmp_path: Path, model_serve
     )
     assert code == 3  # the demo asks first
     text = out.getvalue()
-    assert "Report:    swarm-star report w1 -o w1-report.md" in text
+    assert "report w1 -o w1-report.md" in text
