@@ -22,7 +22,7 @@ from swarm_star.models import ModelSettings
 from swarm_star.primitives.aggregators import failure_report
 from swarm_star.primitives.fanout import Candidate, FanoutOptions, FanoutResult, client_ask, fanout, synthesize
 from swarm_star.primitives.patterns import broadcast, scatter_gather, tree_reduce
-from swarm_star.primitives.pool import AGENT_KEY_VARIABLE, AgentPool, AgentReply, PoolSettings
+from swarm_star.primitives.pool import AGENT_KEY_VARIABLE, DEFAULT_AGENT_MAX_TOKENS, AgentPool, AgentReply, PoolSettings
 
 __all__ = ["Progress", "add_primitive_commands", "cmd_agents", "cmd_fanout"]
 
@@ -134,7 +134,14 @@ def add_primitive_commands(sub: Any) -> None:
 
 
 def _call_tokens_flag(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--max-call-tokens", dest="max_tokens", type=int, metavar="K", help="most tokens per completion")
+    p.add_argument(
+        "--max-call-tokens",
+        dest="max_tokens",
+        type=int,
+        default=DEFAULT_AGENT_MAX_TOKENS,
+        metavar="K",
+        help="most tokens per completion",
+    )
     p.add_argument("--max-tokens", dest="max_tokens", type=int, help=argparse.SUPPRESS)  # old name
 
 

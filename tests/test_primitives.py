@@ -132,6 +132,16 @@ async def test_broadcast_reaches_every_agent_once_within_the_global_limit(farm_f
     assert sum(r.prompt_tokens for r in result.replies) == 24 * 7
 
 
+async def test_every_agent_request_is_capped_by_default(farm_factory: Any, tmp_path: Path) -> None:
+    """A hostfile request without max_tokens let an agent generate to its context limit."""
+    farm = farm_factory(3, responder=lambda index, body: str(body.get("max_tokens")))
+    async with pool_of(farm, tmp_path, PoolSettings(backoff=0.01)) as pool:
+        result = await broadcast(pool, "hello")
+    assert [r.text for r in result.replies] == ["1024"] * 3
+    async with pool_of(farm, tmp_path, PoolSettings(max_tokens=50, backoff=0.01)) as pool:
+        assert {r.text for r in (await broadcast(pool, "hello")).replies} == {"50"}
+
+
 async def test_per_agent_limit(farm_factory: Any, tmp_path: Path) -> None:
     farm = farm_factory(1, latency=0.03)
     async with pool_of(farm, tmp_path, PoolSettings(max_in_flight=50, per_agent=3)) as pool:

@@ -46,6 +46,11 @@ MIN_ATTEMPT_SECONDS = 1.0
 """The least time an attempt is given under a deadline, however many requests wait."""
 
 
+DEFAULT_AGENT_MAX_TOKENS = 1024
+"""Every agent request is capped (a model that rambles to its context limit costs minutes);
+``max_tokens=None`` sends no cap, for servers that reject the field."""
+
+
 @dataclass(frozen=True)
 class PoolSettings:
     """How the pool talks to its agents. ``api_key`` is sent as a bearer token, never stored."""
@@ -57,7 +62,7 @@ class PoolSettings:
     timeout: float = 60.0
     retries: int = 2
     backoff: float = 0.2
-    max_tokens: int | None = None
+    max_tokens: int | None = DEFAULT_AGENT_MAX_TOKENS
     temperature: float | None = None
     api_key: str | None = field(default=None, repr=False)
 
