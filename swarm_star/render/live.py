@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from swarm_star.models import NodeStatus, Question, SwarmEvent, SwarmNode, Usage
+from swarm_star.render.text import short, summary
 from swarm_star.state.projection import SwarmState, SwarmStatus
 
 if TYPE_CHECKING:
@@ -45,35 +46,10 @@ EVENT_LINES = 6
 REFRESH_SECONDS = 0.2
 
 
-def _short(text: str | None, width: int) -> str:
-    flat = " ".join((text or "").split())
-    return flat if len(flat) <= width else flat[: max(width - 1, 0)] + "…"
-
-
 def event_summary(event: SwarmEvent) -> str:
-    """One line for a frame, for the events pane and the ``watch`` log."""
-    op = event.op
-    kind = op.kind
-    node = getattr(op, "node_id", "-")
-    if kind == "spawn":
-        text = f"{op.role.value} {op.action_id}: {_short(op.directive, 60)}"
-    elif kind == "llm_call":
-        text = f"{op.purpose} via {op.model} ({op.usage.tokens} tokens)"
-    elif kind == "ask_user":
-        text = f"asks [{op.question_id}]: {_short(op.question, 60)}"
-    elif kind == "user_answer":
-        text = f"answer [{op.question_id}]: {_short(op.answer, 60)}"
-    elif kind == "terminate":
-        text = f"report: {_short(op.report, 60)}"
-    elif kind == "fail":
-        text = f"error: {_short(op.error, 60)}"
-    elif kind == "run_action":
-        text = f"activation {op.activation} ({op.reason})"
-    elif kind == "stop":
-        text = f"stopped: {op.reason}"
-    else:
-        text = kind
-    return f"[{event.frame:>5}] {node:<10} {text}"
+    """One line for a frame, for the events pane and the ``watch`` log (the words of ``history``)."""
+    node = getattr(event.op, "node_id", "-")
+    return f"[{event.frame:>5}] {node:<10} {summary(event)}"
 
 
 def _rollup(state: SwarmState) -> dict[str, tuple[Usage, int, bool]]:
@@ -106,7 +82,7 @@ def tree_lines(state: SwarmState, width: int = 100, max_lines: int | None = None
         extra = f" (+{count - 1} nodes)" if folded else ""
         head = f"{prefix}{branch}{mark} {node.id} {node.role.value}:{node.action_id.split('.')[-1]}"
         stats = f" ${used.cost:.4f} {used.calls}c{extra} — "
-        lines.append((head + stats + _short(node.directive, max(width - len(head) - len(stats), 10)), style))
+        lines.append((head + stats + short(node.directive, max(width - len(head) - len(stats), 10)), style))
         if folded:
             continue
         child_prefix = prefix + ("" if top else ("   " if last else "│  "))
@@ -354,7 +330,7 @@ async def follow(
     view = LiveTree(out, title=f"swarm {swarm.id}", state=state) if live else None
     finished = until or (lambda s: s.status in (SwarmStatus.FINISHED, SwarmStatus.FAILED))
     if view is None:
-        out.write(f"swarm {swarm.id}: {_short(state.record.directive, 80)}\n")
+        out.write(f"swarm {swarm.id}: {short(state.record.directive, 80)}\n")
     announced_stop: str | None = None
 
     def catch_up() -> None:
