@@ -211,7 +211,7 @@ def test_two_resumes_started_together(
     """Two ``resume`` processes at the same instant: one runs, the other says who holds it."""
     store_args = ["--store", backend] if backend == "cosmos" else []
     env = _space_env(backend, request)
-    server = model_server(ScriptedModel(plans={"twin": ["a", "b", "c"]}), latency=0.3)
+    server = model_server(ScriptedModel(plans={"twin": ["part a", "part b", "part c"]}), latency=0.3)
     settings = SwarmSettings(models=ModelSettings(base_url=server.base_url))
     swarm_id = Swarm.create("twin test", space=tmp_path, backend=backend, env=env, settings=settings).id
     args = [*store_args, "resume", swarm_id, "--no-input"]
