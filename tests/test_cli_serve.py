@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from swarm_star.api import Swarm
 from swarm_star.cli import main
@@ -49,6 +50,7 @@ def test_serve_starts_on_loopback_and_serves_the_space(tmp_path: Path) -> None:
         proc.wait(timeout=20)
 
 
+@pytest.mark.slow  # seconds each: run by .ci/run and `-m slow`
 def test_terminating_the_server_stops_its_swarms_resumably(tmp_path: Path, model_server) -> None:  # type: ignore[no-untyped-def]
     server = model_server(ScriptedModel(plans={"many": [f"part {i}" for i in range(8)]}), latency=0.3)
     proc, base = _serve(tmp_path, env={"OPENAI_API_KEY": "sk-test-serve"})

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import git
+import pytest
 
 from swarm_star.api import Swarm
 from swarm_star.models import CodeSettings, ModelSettings, NodeStatus, SwarmSettings, VerifySettings
@@ -78,6 +79,7 @@ async def test_a_failing_test_is_fixed_within_the_bound(tmp_path: Path, model_se
     assert "verdict" in kinds and kinds.index("verdict") < kinds.index("terminate")
 
 
+@pytest.mark.slow  # seconds each: run by .ci/run and `-m slow`
 async def test_fix_rounds_are_bounded_and_failure_is_reported(tmp_path: Path, model_server: Any) -> None:
     script = Coder(plans={"calculator": ["write calc.py with add"]}, routes={"": "code/write_python"})
     script.stubborn = True

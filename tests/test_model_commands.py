@@ -54,6 +54,7 @@ def test_doctor_says_refused_when_nothing_listens() -> None:
     assert "reachable    no" in out and "connection refused" in out
 
 
+@pytest.mark.slow  # seconds each: run by .ci/run and `-m slow`
 def test_unreachable_run_exits_5_and_resume_continues(tmp_path: Path, model_server: Any) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -8,10 +8,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from swarm_star.primitives import AgentPool, PoolSettings, broadcast
 from swarm_star.testing.agent_farm import AgentFarm
 
 
+@pytest.mark.slow  # seconds each: run by .ci/run and `-m slow`
 async def test_hanging_agents_do_not_starve_healthy_ones_under_a_deadline(tmp_path: Path) -> None:
     """40 agents, 30 % hang, 4 slots, a 60 s per-request timeout and an 8 s deadline.
 

@@ -75,6 +75,7 @@ async def _until(condition: Any, timeout: float = 30.0) -> None:
 # Item 1: the lease fences the writer.
 
 
+@pytest.mark.slow  # seconds each: run by .ci/run and `-m slow`
 async def test_a_call_longer_than_the_lease_keeps_the_lease(
     backend: str, tmp_path: Path, model_server: Any, request: pytest.FixtureRequest
 ) -> None:
@@ -149,6 +150,7 @@ def test_a_holder_in_another_pid_namespace_is_not_judged_by_its_pid(store: KVSto
 # Item 2: take the lease first, then load the state.
 
 
+@pytest.mark.slow  # seconds each: run by .ci/run and `-m slow`
 async def test_a_run_loads_its_state_only_after_taking_the_lease(
     backend: str, tmp_path: Path, model_server: Any, request: pytest.FixtureRequest
 ) -> None:

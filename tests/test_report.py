@@ -119,6 +119,7 @@ def test_report_command_each_format(demo_swarm: Swarm, tmp_path: Path) -> None:
     assert code == 2 and "cannot write" in err.getvalue()
 
 
+@pytest.mark.slow  # seconds each: run by .ci/run and `-m slow`
 def test_pdf_of_a_thousand_nodes(tmp_path: Path) -> None:
     state = write_big_tree(tmp_path, "big", (10, 10, 10))
     assert len(state.nodes) == 1111

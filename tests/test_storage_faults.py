@@ -39,6 +39,7 @@ def test_lone_surrogates_are_stored_as_replacement_characters(store: Any) -> Non
     assert dict(store.scan("t_")) == {"t_a": store.get("t_a"), "t_b": "z\ufffd"}
 
 
+@pytest.mark.slow  # seconds each: run by .ci/run and `-m slow`
 async def test_a_directive_with_a_lone_surrogate_runs_to_the_end(
     backend: str, tmp_path: Path, model_server: Any, request: pytest.FixtureRequest
 ) -> None:

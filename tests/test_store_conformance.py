@@ -122,6 +122,7 @@ def test_invalid_keys_are_rejected(store: KVStore, key: str) -> None:
         store.put(key, 1)
 
 
+@pytest.mark.slow  # seconds each: run by .ci/run and `-m slow`
 def test_concurrent_writers_lose_no_update(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """Several independent store handles increment one counter with compare-and-set."""
     first = make_store(backend, tmp_path, request)
