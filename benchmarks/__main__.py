@@ -9,11 +9,13 @@ from __future__ import annotations
 import importlib.util
 import sys
 
-from benchmarks import fanout_bench, makespan_bench, scale_bench, sse_bench, store_bench
+from benchmarks import fanout_bench, makespan_bench, scale_bench, sse_bench, startup_bench, store_bench
 
 
 def main() -> None:
     cosmos = "--cosmos" in sys.argv
+    print("== start-up: CLI commands as fresh processes ==")
+    startup_bench.run()
     print("== store: frames per second ==")
     if cosmos:
         from benchmarks.cosmos_server import running_cosmos_server
