@@ -43,7 +43,7 @@ def _rss_mb() -> float:
 async def grow(url: str, space: Path) -> tuple[Swarm, float, float]:
     limits = Limits(max_nodes=20_000, max_calls=100_000, max_depth=16, max_tokens=10**9, concurrency=256)
     swarm = Swarm.create("build the huge estate", space=space, settings=SwarmSettings(limits=limits))
-    llm = LLMClient(Endpoint(url, "none", None), ModelSettings(base_url=url))
+    llm = LLMClient(Endpoint(url, "none", None), ModelSettings(base_url=url, concurrency=512))
     cpu, wall = time.process_time(), time.perf_counter()
     outcome = await swarm.run(llm=llm, poll_interval=0.05)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu

@@ -28,6 +28,7 @@ from pydantic import BaseModel
 
 from swarm_star.briefing import AFTER_KEY
 from swarm_star.engine.context import ActionContext
+from swarm_star.engine.gc_tuning import tuned_gc
 from swarm_star.errors import LimitReached, ModelError, ModelUnreachable, SwarmStarError
 from swarm_star.llm.client import ChatResult, LLMClient
 from swarm_star.llm.redact import known_secrets, redact
@@ -89,8 +90,10 @@ class Engine:
         poll_interval: float = 0.25,
         lease_seconds: float = 30.0,
         lease: OwnerLease | None = None,
+        tune_gc: bool = True,
     ) -> None:
         self.store = store
+        self.tune_gc = tune_gc  # see engine/gc_tuning.py: collector tuned for the run, restored after
         self.log = SwarmLog(store)
         self.state = state
         self.llm = llm
@@ -452,6 +455,16 @@ class Engine:
         The lease comes first, then the state: a state read before the lease
         was taken may be stale by the time this process may write.
         """
+        with tuned_gc(self.tune_gc):
+            return await self._run(limits, interactive, on_question, retry)
+
+    async def _run(
+        self,
+        limits: Limits | None,
+        interactive: bool,
+        on_question: Callable[[SwarmNode, Question], None] | None,
+        retry: Iterable[str],
+    ) -> RunOutcome:
         if not self.lease.held:
             self.lease.acquire()
             self.state = self.log.replay()
