@@ -106,3 +106,78 @@ async def test_collector_tuning_is_shared_by_concurrent_runs() -> None:
     assert gc.get_threshold() == RUN_THRESHOLDS  # the outer run is still going
     outer.__exit__(None, None, None)
     assert gc.get_threshold() == saved and gc.get_freeze_count() == 0
+
+
+def test_a_store_of_the_first_format_still_reads(old_space: Path) -> None:
+    """tests/data/store_v1 was written before schema-2 frames: tree, history and replay still work."""
+    from swarm_star.api import Swarm
+    from swarm_star.models import NodeStatus
+
+    swarm = Swarm.open("v1swarm", space=old_space)
+    try:
+        tree = swarm.tree()
+        assert tree.status == "finished" and len(tree.nodes) == 8 and tree.frame_count == 50
+        assert all(n.status == NodeStatus.TERMINATED for n in tree.nodes.values())
+        assert swarm.log.nodes() == tree.nodes  # replay of the old frames = the stored projection
+        calls = [e.op for e in swarm.history() if e.op.kind == "llm_call"]
+        assert len(calls) == tree.usage.calls == 11
+        route = next(c for c in calls if c.purpose == "route")
+        assert "Options in actions:" in route.request[1]["content"]
+        assert swarm.tree(frame=10).frame_count == 11
+    finally:
+        swarm.close()
+
+
+async def test_schema_2_frames_decode_to_exactly_what_was_run(tmp_path: Path, model_server) -> None:
+    """Every stored frame decodes to the event the engine made; shared text is stored once."""
+    import json as _json
+
+    from swarm_star.api import Swarm
+    from swarm_star.state.frame_codec import FRAME_SCHEMA, TEXT_PREFIX
+    from swarm_star.state.history import HISTORY_PREFIX
+    from swarm_star.testing.scripted import ScriptedModel
+    from tests.helpers.model import client_for
+
+    plan = ["sort the letters", "sort the parcels", "recycle the flyers", "file the bills"]
+    server = model_server(ScriptedModel(plans={"sort": plan}))
+    swarm = Swarm.create("sort the mail", space=tmp_path)
+    made: list[dict] = []
+    llm = client_for(server)
+    try:
+        outcome = await swarm.run(llm=llm, on_event=lambda e: made.append(e.model_dump(mode="json")))
+    finally:
+        await llm.aclose()
+    assert outcome.status == "finished"
+    stored = dict(swarm.store.scan(HISTORY_PREFIX))
+    texts = dict(swarm.store.scan(TEXT_PREFIX))
+    assert {raw["schema_version"] for raw in stored.values()} == {FRAME_SCHEMA}
+    for event in made:
+        decoded = swarm.log.codec.decode(stored[f"{HISTORY_PREFIX}{event['frame']:09d}"])
+        assert {**decoded, "schema_version": 1} == event
+    routes = [e for e in made if e["op"]["kind"] == "llm_call" and e["op"]["purpose"] == "route"]
+    assert len(routes) >= 4
+    raw_route = stored[f"{HISTORY_PREFIX}{routes[0]['frame']:09d}"]
+    assert any("ref" in p for m in raw_route["op"]["request"] for p in m.get("parts", []) if isinstance(p, dict))
+    route_refs = [
+        p["ref"]
+        for e in routes
+        for m in stored[f"{HISTORY_PREFIX}{e['frame']:09d}"]["op"]["request"]
+        for p in m.get("parts", [])
+        if isinstance(p, dict)
+    ]
+    assert len(set(route_refs)) < len(routes) <= len(route_refs)  # one row per menu, however many routers used it
+    assert set(route_refs) <= {key.removeprefix(TEXT_PREFIX) for key in texts}
+    old_bytes = sum(len(_json.dumps(e)) for e in made)
+    new_bytes = sum(len(_json.dumps(v)) for v in [*stored.values(), *texts.values()])
+    assert new_bytes < 0.85 * old_bytes, (new_bytes, old_bytes)
+    route_old = sum(len(_json.dumps(e)) for e in routes)
+    route_new = sum(len(_json.dumps(stored[f"{HISTORY_PREFIX}{e['frame']:09d}"])) for e in routes)
+    assert route_new < 0.5 * route_old, (route_new, route_old)  # the menu is most of a router call
+    # read back through the public API as well
+    reopened = Swarm.open(swarm.id, space=tmp_path)
+    try:
+        assert reopened.tree().nodes == swarm.tree().nodes
+        assert [e.model_dump(mode="json") for e in reopened.history()][1:] == [{**e, "schema_version": 2} for e in made]
+    finally:
+        reopened.close()
+        swarm.close()

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from swarm_star.errors import StoreCorrupt, SwarmNotFound
 from swarm_star.models import SpaceLeaf, SwarmEvent, SwarmNode, SwarmRecord
+from swarm_star.state.frame_codec import FrameCodec
 from swarm_star.state.projection import SwarmState
 from swarm_star.store.base import ABSENT, KVStore, Put, StoreOp
 
@@ -51,6 +52,7 @@ class SwarmLog:
 
     def __init__(self, store: KVStore) -> None:
         self.store = store
+        self.codec = FrameCodec(store)  # schema-2 frames: shared prompt text stored once (frame_codec.py)
 
     # writing
 
@@ -74,7 +76,13 @@ class SwarmLog:
         """
         if not events:
             return
-        ops: list[StoreOp] = [Put(frame_key(event.frame), event.model_dump(mode="json")) for event in events]
+        ops: list[StoreOp] = []
+        shared: list[Put] = []
+        for event in events:
+            frame, texts = self.codec.encode(event.model_dump(mode="json"))
+            shared.extend(texts)
+            ops.append(Put(frame_key(event.frame), frame))
+        ops.extend(shared)
         for node_id in sorted(set(touched)):
             ops.append(Put(NODE_PREFIX + node_id, state.nodes[node_id].model_dump(mode="json")))
         for event in events:
@@ -84,7 +92,11 @@ class SwarmLog:
                 ops.append(Put(MEMORY_PREFIX + op.entry_id, {"folder": op.folder, **leaf.model_dump()}))
         ops.append(Put(META_KEY, self.meta(state)))
         ops.extend(extra)
-        self.store.commit(ops)
+        try:
+            self.store.commit(ops)
+        except BaseException:
+            self.codec.forget(shared)
+            raise
 
     @staticmethod
     def meta(state: SwarmState) -> dict[str, Any]:
@@ -114,12 +126,12 @@ class SwarmLog:
 
     def frame(self, number: int) -> SwarmEvent | None:
         raw = self.store.get(frame_key(number))
-        return None if raw is None else SwarmEvent.model_validate(raw)
+        return None if raw is None else SwarmEvent.model_validate(self.codec.decode(raw))
 
     def frames(self, start: int = 0, end: int | None = None) -> Iterator[SwarmEvent]:
         """Frames ``start`` .. ``end`` inclusive (all remaining when ``end`` is None)."""
         for _, raw in self.store.scan(HISTORY_PREFIX, start=frame_key(start)):
-            event = SwarmEvent.model_validate(raw)
+            event = SwarmEvent.model_validate(self.codec.decode(raw))
             if end is not None and event.frame > end:
                 break
             yield event
