@@ -181,3 +181,21 @@ async def test_schema_2_frames_decode_to_exactly_what_was_run(tmp_path: Path, mo
     finally:
         reopened.close()
         swarm.close()
+
+
+def test_sqlite_scan_pages_through_long_prefixes(tmp_path: Path) -> None:
+    """Scans read in pages (bounded memory); every row comes once, in key order, from ``start``."""
+    from swarm_star.store.base import Put
+    from swarm_star.store.sqlite import SCAN_PAGE, SqliteStore
+
+    store = SqliteStore(tmp_path / "s.db")
+    try:
+        count = SCAN_PAGE * 2 + 7
+        store.commit([Put(f"swarm_history_{i:09d}", {"frame": i}) for i in range(count)])
+        store.commit([Put("swarm_historz_x", 1), Put("swarm_histor", 2)])  # just outside the prefix
+        keys = [k for k, _ in store.scan("swarm_history_")]
+        assert keys == [f"swarm_history_{i:09d}" for i in range(count)]
+        tail = [v["frame"] for _, v in store.scan("swarm_history_", start=f"swarm_history_{SCAN_PAGE - 1:09d}")]
+        assert tail == list(range(SCAN_PAGE - 1, count))
+    finally:
+        store.close()
