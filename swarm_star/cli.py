@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from swarm_star.api import Swarm
+from swarm_star.cli_executor import add_executor_flags, executor_from
 from swarm_star.cli_models import MODEL_COMMANDS, add_model_commands, add_model_flags, check_prices, model_settings_from
 from swarm_star.cli_primitives import add_primitive_commands, cmd_agents, cmd_fanout
 from swarm_star.cli_serve import SERVE_COMMANDS, add_serve_commands, live_tree_for, where_to_look
@@ -124,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _limit_flags(p)
     add_model_flags(p)
+    add_executor_flags(p)
 
     p = sub.add_parser(
         "resume",
@@ -133,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("swarm_id")
     _limit_flags(p)
     add_model_flags(p)
+    add_executor_flags(p)
 
     p = sub.add_parser("questions", help="list pending questions")
     p.add_argument("swarm_id")
@@ -353,6 +356,7 @@ def _run_swarm(swarm: Swarm, args: argparse.Namespace, limits: Limits | None, ou
                     on_question=shown.on_question,
                     on_event=None if args.json else shown.on_event,
                     on_engine=grab,
+                    executor=executor_from(args),
                     **run_kw,
                 )
             )

@@ -22,7 +22,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
@@ -75,6 +75,12 @@ class RunOutcome:
     questions: list[tuple[str, Question]] = field(default_factory=list)
 
 
+class Executor(Protocol):
+    """Runs an activation elsewhere (see engine/ray_executor.py); returns its operations."""
+
+    async def activate(self, engine: Engine, ctx: ActionContext) -> list[Any]: ...
+
+
 class Engine:
     """Runs one swarm until it finishes, needs answers, hits a limit, or is interrupted."""
 
@@ -91,9 +97,11 @@ class Engine:
         lease_seconds: float = 30.0,
         lease: OwnerLease | None = None,
         tune_gc: bool = True,
+        executor: Executor | None = None,
     ) -> None:
         self.store = store
         self.tune_gc = tune_gc  # see engine/gc_tuning.py: collector tuned for the run, restored after
+        self.executor = executor  # None: activations run on this loop; else e.g. RayExecutor
         self.log = SwarmLog(store)
         self.state = state
         self.llm = llm
@@ -573,6 +581,8 @@ class Engine:
             self._tasks[task] = node.id
 
     async def _activate(self, ctx: ActionContext) -> list[Any]:
+        if self.executor is not None:
+            return await self.executor.activate(self, ctx)
         module = self.actions.module(ctx.node.action_id)
         return list(await module.run(ctx))
 
