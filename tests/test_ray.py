@@ -64,8 +64,9 @@ async def test_ray_runs_the_same_tree_as_in_process(tmp_path: Path, model_server
 
 
 async def test_a_worker_killed_mid_activation_is_retried(tmp_path: Path, model_server, ray_executor) -> None:
-    """Routers make two calls per activation: the worker is killed (SIGKILL) right after the
-    first call of node 0.0.0 is journaled. The retry replays that call from the frames."""
+    """Routers make two calls per activation: the worker process is killed (SIGKILL) right
+    after the first call of node 0.0.0 is journaled. Ray restarts the actor; the engine
+    re-submits the lost activations, which replay their journaled calls from the frames."""
     server = model_server(ScriptedModel(plans=PLAN), latency=0.4)
     swarm = Swarm.create("tidy the study room", space=tmp_path)
     killed: list[int] = []
@@ -73,7 +74,7 @@ async def test_a_worker_killed_mid_activation_is_retried(tmp_path: Path, model_s
     def on_event(event) -> None:  # type: ignore[no-untyped-def]
         op = event.op
         if op.kind == "llm_call" and op.node_id == "0.0.0" and not killed:
-            pid = ray_executor.workers.get("0.0.0")
+            pid = ray_executor.running.get("0.0.0")
             if pid is not None:
                 os.kill(pid, signal.SIGKILL)
                 killed.append(pid)
@@ -82,13 +83,14 @@ async def test_a_worker_killed_mid_activation_is_retried(tmp_path: Path, model_s
     outcome = await run(swarm, server, executor=ray_executor, on_event=on_event)
     assert killed, "the worker was not running when its first call was journaled"
     assert outcome.status == "finished", outcome
-    assert ray_executor.lost - lost_before == 1
+    lost = ray_executor.lost - lost_before
+    assert lost >= 1  # 0.0.0 and any activation sharing its worker process
     tree = swarm.tree()
     assert all(n.status == NodeStatus.TERMINATED for n in tree.nodes.values())
     keys = [e.op.call_key for e in swarm.history() if e.op.kind == "llm_call" and e.op.node_id == "0.0.0"]
     assert keys == sorted(set(keys)) and len(keys) == 2  # the journaled first call was not made again
-    # paid twice: at most the one call that was in flight when the worker died
-    assert tree.usage.calls <= server.requests <= tree.usage.calls + 1
+    # paid twice: at most the calls that were in flight when the worker died (one per lost activation)
+    assert tree.usage.calls <= server.requests <= tree.usage.calls + lost
 
 
 def test_cli_run_with_the_ray_executor(tmp_path: Path, model_server, ray_executor) -> None:

@@ -6,8 +6,9 @@ cluster (or of this machine) without us writing a scheduler, and a dead
 worker is reported to the caller instead of hanging it.
 
 How a remote activation runs: the engine submits the node, a snapshot of the
-swarm state and the model endpoint to a Ray *streaming generator* task. The
-task runs the action with an :class:`ActionContext` whose engine is a
+swarm state and the model endpoint to a *streaming generator* method of one of
+a pool of Ray actors (worker processes, one per CPU, each running many
+activations on its own event loop). The worker runs the action with an :class:`ActionContext` whose engine is a
 :class:`_WorkerEngine` — the real :meth:`Engine.call_model` (fallbacks, mode
 negotiation, usage of failed attempts), except that each finished call is
 yielded back at once instead of being written. The engine journals each call as
@@ -32,10 +33,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import queue
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -61,7 +60,14 @@ class WorkerLost(SwarmStarError):
 
 @dataclass
 class RayExecutor:
-    """Runs each activation as a Ray task. ``address=None`` starts a local Ray instance.
+    """Runs each activation on a pool of Ray actors. ``address=None`` starts a local Ray instance.
+
+    Why actors, not one task per activation: an activation mostly waits for the
+    model, and a Ray task holds a CPU slot while it waits, so 2 CPUs would run
+    2 activations at a time. Each actor is a worker process with its own event
+    loop that runs many activations at once (like the engine's loop does), one
+    actor per CPU (``workers``), so CPU-heavy actions run in parallel on
+    separate cores. Actors are restarted by Ray when their process dies.
 
     ``num_cpus`` applies to a local instance only; ``max_retries`` is how often the
     engine re-submits an activation whose worker died (its journaled calls are kept).
@@ -70,12 +76,14 @@ class RayExecutor:
     address: str | None = None
     num_cpus: int | None = 2
     max_retries: int = 2
-    workers: dict[str, int] = field(default_factory=dict)  # node id -> pid of the worker running it now
-    lost: int = 0  # workers lost mid-activation in this run (retried)
-    _remote: Any = field(default=None, repr=False)
+    workers: int | None = None  # actors in the pool; default: the cluster's CPUs
+    running: dict[str, int] = field(default_factory=dict)  # node id -> pid of the process running it now
+    lost: int = 0  # activations whose worker died mid-way in this executor's life (each retried)
+    _actors: list[Any] = field(default_factory=list, repr=False)
+    _load: list[int] = field(default_factory=list, repr=False)
 
     def start(self) -> None:
-        """Connect to (or start) Ray once; cheap when already connected."""
+        """Connect to (or start) Ray and the actor pool once; cheap when already up."""
         try:
             import ray
         except ImportError as exc:  # pragma: no cover - depends on the install
@@ -85,8 +93,13 @@ class RayExecutor:
                 ray.init(address=self.address, log_to_driver=False)
             else:
                 ray.init(num_cpus=self.num_cpus, include_dashboard=False, log_to_driver=False)
-        if self._remote is None:
-            self._remote = ray.remote(num_returns="streaming", max_retries=0)(_activation_stream)
+        if not self._actors:
+            count = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+            actor = ray.remote(max_restarts=-1, max_task_retries=0, max_concurrency=10_000)(_ActivationActor)
+            # num_cpus=0: an actor mostly waits for the model, and a CPU reservation per actor would
+            # make a second pool (another run in this process) wait forever for free CPUs.
+            self._actors = [actor.options(num_cpus=0).remote() for _ in range(count)]
+            self._load = [0] * count
 
     async def activate(self, engine: Engine, ctx: ActionContext) -> list[Any]:
         """Run one activation remotely; journal its calls as they arrive; return its ops."""
@@ -106,12 +119,14 @@ class RayExecutor:
                 endpoint=None if llm is None else llm.endpoint,
                 models=None if llm is None else llm.settings,
             )
-            stream = self._remote.remote(job)
+            slot = min(range(len(self._actors)), key=self._load.__getitem__)  # the least busy actor
+            self._load[slot] += 1
+            stream = self._actors[slot].activate.options(num_returns="streaming").remote(job)
             try:
                 async for ref in stream:
                     kind, value = await ref
                     if kind == "pid":
-                        self.workers[node_id] = value
+                        self.running[node_id] = value
                     elif kind == "call":
                         engine._record(value)  # journaled now: a crash after this does not repay it
                     elif kind == "ops":
@@ -119,18 +134,20 @@ class RayExecutor:
                     else:
                         raise _rebuild(value)
                 raise WorkerLost(f"the worker for node {node_id} ended without a result")
-            except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.RaySystemError):
+            except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError):
                 failures += 1
                 self.lost += 1
                 if failures > self.max_retries:
                     raise WorkerLost(
                         f"the Ray worker running node {node_id} died {failures} times; giving up on this activation"
                     ) from None
+                await asyncio.sleep(0.2 * failures)  # let Ray restart the actor
             except asyncio.CancelledError:
-                ray.cancel(stream, force=True)
+                ray.cancel(stream, force=False)
                 raise
             finally:
-                self.workers.pop(node_id, None)
+                self._load[slot] -= 1
+                self.running.pop(node_id, None)
 
 
 @dataclass
@@ -159,38 +176,33 @@ def _rebuild(error: dict[str, str]) -> Exception:
 # ---- worker side -------------------------------------------------------------------------
 
 
-def _activation_stream(job: _Job) -> Iterator[tuple[str, Any]]:
-    """The Ray task: run the activation on this worker's loop, yield calls as they finish."""
-    runtime = _WorkerRuntime.get()
-    items: queue.Queue[tuple[str, Any]] = queue.Queue()
-    asyncio.run_coroutine_threadsafe(runtime.run(job, items.put), runtime.loop)
-    yield ("pid", os.getpid())
-    while True:
-        item = items.get()
-        yield item
-        if item[0] != "call":
-            return
+class _ActivationActor:
+    """One worker process: runs many activations at once on its event loop, yields calls as they finish."""
+
+    def __init__(self) -> None:
+        self.runtime = _WorkerRuntime()
+
+    async def activate(self, job: _Job) -> AsyncIterator[tuple[str, Any]]:
+        items: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        task = asyncio.create_task(self.runtime.run(job, items.put_nowait))
+        try:
+            yield ("pid", os.getpid())
+            while True:
+                item = await items.get()
+                yield item
+                if item[0] != "call":
+                    return
+        finally:
+            task.cancel()
 
 
 class _WorkerRuntime:
-    """Per worker process: one event loop in a thread, the action spaces, and model clients
-    (kept across activations so connections and negotiated modes are reused)."""
-
-    _instance: _WorkerRuntime | None = None
-    _lock = threading.Lock()
+    """Per worker process: the action spaces and model clients, kept across activations so
+    modules are loaded once and connections and negotiated modes are reused."""
 
     def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        threading.Thread(target=self.loop.run_forever, name="swarm-star-worker", daemon=True).start()
         self.spaces: dict[str, tuple[Space, Space]] = {}
         self.clients: dict[tuple[Any, ...], LLMClient] = {}
-
-    @classmethod
-    def get(cls) -> _WorkerRuntime:
-        with cls._lock:
-            if cls._instance is None:
-                cls._instance = cls()
-            return cls._instance
 
     def _spaces(self, swarm_dir: str) -> tuple[Space, Space]:
         if swarm_dir not in self.spaces:
@@ -215,7 +227,7 @@ class _WorkerRuntime:
             engine = _WorkerEngine(job, actions, utils, self._client(job.endpoint, job.models), put)
             engine.load_own_actions()
             node = job.state.nodes[job.node_id]
-            ctx = ActionContext(engine, node, job.activation, job.reason)  # type: ignore[arg-type]
+            ctx = ActionContext(engine, node, job.activation, job.reason)
             module = engine.actions.module(node.action_id)
             ops = list(await module.run(ctx))
         except LimitReached as exc:
