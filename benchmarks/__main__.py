@@ -1,7 +1,8 @@
 """Run every benchmark: ``python -m benchmarks [--cosmos] [--skip-scale]``.
 
-The LangGraph comparison needs the bench extra (``pip install -e '.[bench]'``);
-without it that section says so and the others still run.
+The LangGraph comparison needs the bench extra (``pip install -e '.[bench]'``),
+the executor comparison the ray extra; without them those sections say so and
+the others still run.
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ from __future__ import annotations
 import importlib.util
 import sys
 
-from benchmarks import fanout_bench, makespan_bench, scale_bench, sse_bench, store_bench
+from benchmarks import fanout_bench, makespan_bench, scale_bench, sse_bench, startup_bench, store_bench
 
 
 def main() -> None:
     cosmos = "--cosmos" in sys.argv
+    print("== start-up: CLI commands as fresh processes ==")
+    startup_bench.run()
     print("== store: frames per second ==")
     if cosmos:
         from benchmarks.cosmos_server import running_cosmos_server
@@ -33,6 +36,13 @@ def main() -> None:
         from benchmarks import langgraph_bench
 
         langgraph_bench.run()
+    print("\n== executors: in-process vs Ray ==")
+    if importlib.util.find_spec("ray") is None:
+        print("skipped: Ray is not installed (pip install -e '.[ray]')")
+    else:
+        from benchmarks import ray_bench
+
+        ray_bench.run()
     if "--skip-scale" not in sys.argv:
         print("\n== scale: 10,000+ nodes ==")
         scale_bench.run()

@@ -110,7 +110,7 @@ class _Candidates:
 
 
 async def _one_fanout(base_url: str, n: int) -> tuple[float, float, float]:
-    client = LLMClient(Endpoint(base_url, "none", None), ModelSettings(base_url=base_url, concurrency=100_000))
+    client = LLMClient(Endpoint(base_url, "none", None), ModelSettings(base_url=base_url, concurrency=512))
     options = FanoutOptions(n=n, concurrency=n)
     try:
         started = time.perf_counter()

@@ -51,7 +51,7 @@ class RecordingClient(LLMClient):
     """The same client, remembering each request so the client-only cost can be measured."""
 
     def __init__(self, url: str) -> None:
-        super().__init__(Endpoint(url, "none", None), ModelSettings(base_url=url, concurrency=100_000))
+        super().__init__(Endpoint(url, "none", None), ModelSettings(base_url=url, concurrency=512))
         self.sent: list[tuple[list[dict[str, str]], Any]] = []
 
     async def chat(self, messages: list[dict[str, str]], **kwargs: Any) -> Any:
@@ -65,7 +65,7 @@ def _client(url: str) -> RecordingClient:
 
 async def client_floor(url: str, sent: list[tuple[list[dict[str, str]], Any]]) -> float:
     """CPU seconds for the same requests sent by the client alone, one at a time (no orchestration)."""
-    llm = LLMClient(Endpoint(url, "none", None), ModelSettings(base_url=url, concurrency=100_000))
+    llm = LLMClient(Endpoint(url, "none", None), ModelSettings(base_url=url, concurrency=512))
     gate = asyncio.Semaphore(1)
 
     async def one(messages: list[dict[str, str]], schema: Any) -> None:

@@ -12,8 +12,12 @@ frame. Run: ``python -m benchmarks.scale_bench``.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import resource
+import sqlite3
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -36,6 +40,34 @@ def script() -> ScriptedModel:
     )
 
 
+_CHILD_RSS = (
+    "import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True); "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)"
+)
+
+
+def command_rss_mb(argv: list[str]) -> float:
+    """Peak RSS (MB) of one command run as its own process."""
+    out = subprocess.run([sys.executable, "-c", _CHILD_RSS, *argv], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip())
+
+
+def store_figures(db: Path) -> dict[str, float]:
+    """File size after a WAL checkpoint, and bytes of history frames vs shared text rows."""
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        rows = conn.execute("SELECT substr(key, 1, 11), sum(length(key) + length(value)), count(*) FROM kv GROUP BY 1")
+        by_prefix = {prefix: (size, count) for prefix, size, count in rows}
+    frames = by_prefix.get("swarm_histo", (0, 0))
+    texts = by_prefix.get("swarm_text_", (0, 0))
+    return {
+        "file_mb": db.stat().st_size / 1e6,
+        "frames_mb": frames[0] / 1e6,
+        "shared_text_mb": texts[0] / 1e6,
+        "shared_text_rows": texts[1],
+    }
+
+
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -43,7 +75,7 @@ def _rss_mb() -> float:
 async def grow(url: str, space: Path) -> tuple[Swarm, float, float]:
     limits = Limits(max_nodes=20_000, max_calls=100_000, max_depth=16, max_tokens=10**9, concurrency=256)
     swarm = Swarm.create("build the huge estate", space=space, settings=SwarmSettings(limits=limits))
-    llm = LLMClient(Endpoint(url, "none", None), ModelSettings(base_url=url, concurrency=100_000))
+    llm = LLMClient(Endpoint(url, "none", None), ModelSettings(base_url=url, concurrency=512))
     cpu, wall = time.process_time(), time.perf_counter()
     outcome = await swarm.run(llm=llm, poll_interval=0.05)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -94,7 +126,27 @@ def run() -> dict[str, float]:
             f"read one history frame: {read_ms:.3f} ms; rebuild the tree at frame {frames // 2:,}: {half_s:.2f} s; "
             f"at the last frame: {full_s:.2f} s"
         )
+        swarm_id, space = swarm.id, Path(tmp)
         swarm.close()
+
+        db = next(space.rglob("*.db"))
+        figures = store_figures(db)
+        results.update({f"store_{k}": v for k, v in figures.items()}, bytes_per_call=db.stat().st_size / calls)
+        print(
+            f"store: {figures['file_mb']:.1f} MB file ({db.stat().st_size / calls:,.0f} B per model call); "
+            f"history frames {figures['frames_mb']:.1f} MB, shared prompt text {figures['shared_text_mb']:.2f} MB "
+            f"in {figures['shared_text_rows']:,} rows (target: under 15 MB)"
+        )
+        cli = [str(Path(sys.executable).parent / "swarm-star"), "--space", str(space)]
+        rss_history = command_rss_mb([*cli, "history", swarm_id, "--json"])
+        rss_tree = command_rss_mb([*cli, "tree", swarm_id, "--frame", str(frames // 2)])
+        rss_list = command_rss_mb([*cli, "list"])
+        results.update(rss_history_json_mb=rss_history, rss_tree_frame_mb=rss_tree, rss_list_mb=rss_list)
+        print(
+            f"peak RSS as a process: history --json {rss_history:.0f} MB, tree --frame {frames // 2:,} "
+            f"{rss_tree:.0f} MB, list {rss_list:.0f} MB (target: under 250 MB)"
+        )
+    print(json.dumps({k: round(v, 3) for k, v in results.items()}))
     return results
 
 

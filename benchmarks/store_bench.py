@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sqlite3
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -31,17 +32,20 @@ def _frame(i: int) -> tuple[dict, dict]:
     return event.model_dump(mode="json"), node
 
 
-def plain_sqlite(path: Path, frames: int, sync: str) -> float:
+def plain_sqlite(path: Path, frames: int, sync: str, per_commit: int = 1) -> float:
+    """Plain sqlite3 committing ``per_commit`` frames (each frame + its node row) per transaction."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={sync}")
     conn.execute("CREATE TABLE kv (key TEXT PRIMARY KEY, value BLOB)")
     payload = [_frame(i) for i in range(frames)]
     start = time.perf_counter()
-    for i, (event, node) in enumerate(payload):
+    for base in range(0, frames, per_commit):
         conn.execute("BEGIN IMMEDIATE")
-        conn.execute("REPLACE INTO kv VALUES (?, ?)", (f"swarm_history_{i:09d}", json.dumps(event)))
-        conn.execute("REPLACE INTO kv VALUES (?, ?)", (f"swarm_state_node_n{i}", json.dumps(node)))
+        for i in range(base, min(base + per_commit, frames)):
+            event, node = payload[i]
+            conn.execute("REPLACE INTO kv VALUES (?, ?)", (f"swarm_history_{i:09d}", json.dumps(event)))
+            conn.execute("REPLACE INTO kv VALUES (?, ?)", (f"swarm_state_node_n{i}", json.dumps(node)))
         conn.execute("COMMIT")
     elapsed = time.perf_counter() - start
     conn.close()
@@ -85,26 +89,43 @@ def swarm_log_frames(store: KVStore, frames: int) -> float:
     return frames / (time.perf_counter() - start)
 
 
-def run(frames: int = 2000, cosmos_env: dict[str, str] | None = None) -> dict[str, float]:
+def run(frames: int = 2000, cosmos_env: dict[str, str] | None = None, repeats: int = 3) -> dict[str, float]:
+    """Each of ours is compared with plain sqlite3 doing the same batching (1 frame per
+    transaction vs 1, 16 vs 16); variants alternate, median of ``repeats`` runs each."""
     results: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         for sync in ("FULL", "NORMAL"):
-            plain = plain_sqlite(d / f"plain-{sync}.db", frames, sync)
-            with SqliteStore(d / f"ours-{sync}.db", synchronous=sync) as s:  # type: ignore[arg-type]
-                single = store_frames(s, frames, 1)
-            with SqliteStore(d / f"batch-{sync}.db", synchronous=sync) as s:  # type: ignore[arg-type]
-                batched = store_frames(s, frames, 16)
-            with SqliteStore(d / f"log-{sync}.db", synchronous=sync) as s:  # type: ignore[arg-type]
-                logged = swarm_log_frames(s, frames)
-            results[f"plain_sqlite3_{sync}"] = plain
-            results[f"sqlitedict_single_{sync}"] = single
-            results[f"sqlitedict_batch16_{sync}"] = batched
-            results[f"swarmlog_append_{sync}"] = logged
-            print(f"synchronous={sync}: plain sqlite3 {plain:8.0f} frames/s")
-            print(f"  ours, 1 frame/commit   {single:8.0f} frames/s  ratio {single / plain:5.2f}")
-            print(f"  ours, 16 frames/commit {batched:8.0f} frames/s  ratio {batched / plain:5.2f}")
-            print(f"  SwarmLog.append (frame+node+meta) {logged:8.0f} frames/s  ratio {logged / plain:5.2f}")
+            runs: dict[str, list[float]] = {k: [] for k in ("plain1", "ours1", "plain16", "ours16", "log")}
+            for k in range(repeats):
+                runs["plain1"].append(plain_sqlite(d / f"plain1-{sync}-{k}.db", frames, sync, 1))
+                with SqliteStore(d / f"ours1-{sync}-{k}.db", synchronous=sync) as s:  # type: ignore[arg-type]
+                    runs["ours1"].append(store_frames(s, frames, 1))
+                runs["plain16"].append(plain_sqlite(d / f"plain16-{sync}-{k}.db", frames, sync, 16))
+                with SqliteStore(d / f"ours16-{sync}-{k}.db", synchronous=sync) as s:  # type: ignore[arg-type]
+                    runs["ours16"].append(store_frames(s, frames, 16))
+                with SqliteStore(d / f"log-{sync}-{k}.db", synchronous=sync) as s:  # type: ignore[arg-type]
+                    runs["log"].append(swarm_log_frames(s, frames))
+            m = {k: statistics.median(v) for k, v in runs.items()}
+            r1 = statistics.median(o / p for o, p in zip(runs["ours1"], runs["plain1"], strict=True))
+            r16 = statistics.median(o / p for o, p in zip(runs["ours16"], runs["plain16"], strict=True))
+            rlog = statistics.median(o / p for o, p in zip(runs["log"], runs["plain1"], strict=True))
+            results.update(
+                {
+                    f"plain_sqlite3_1_{sync}": m["plain1"],
+                    f"ours_1_{sync}": m["ours1"],
+                    f"ratio_1_{sync}": r1,
+                    f"plain_sqlite3_16_{sync}": m["plain16"],
+                    f"ours_16_{sync}": m["ours16"],
+                    f"ratio_16_{sync}": r16,
+                    f"swarmlog_append_{sync}": m["log"],
+                    f"ratio_swarmlog_{sync}": rlog,
+                }
+            )
+            print(f"synchronous={sync} (frames/s, median of {repeats} alternating runs; ratio = median of run ratios)")
+            print(f"  1 frame/commit:   plain sqlite3 {m['plain1']:8.0f}  ours {m['ours1']:8.0f}  ratio {r1:5.2f}")
+            print(f"  16 frames/commit: plain sqlite3 {m['plain16']:8.0f}  ours {m['ours16']:8.0f}  ratio {r16:5.2f}")
+            print(f"  SwarmLog.append (frame+node+meta, 1/commit) {m['log']:8.0f}  vs plain 1/commit {rlog:5.2f}")
     if cosmos_env:
         from swarm_star.store.cosmos import CosmosSettings, CosmosStore, open_cosmos_container
 

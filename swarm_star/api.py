@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from swarm_star.engine.engine import INBOX_PREFIX, Engine, RunOutcome
+from swarm_star.engine.engine import INBOX_PREFIX, Engine, Executor, RunOutcome
 from swarm_star.errors import ConfigError, ConflictError, InputError, QuestionNotFound
 from swarm_star.llm import LLMClient, resolve_endpoint
 from swarm_star.models import (
@@ -43,6 +43,15 @@ MAX_CONTEXT_FILES = 200
 MAX_FOLDER_FILE_BYTES = 200_000
 SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "venv", "build", "dist"})
 NOT_INGESTED = "(not ingested)"
+
+
+def _with_executor(executor: Executor, then: Callable[[Engine], None] | None) -> Callable[[Engine], None]:
+    def attach(engine: Engine) -> None:
+        engine.executor = executor
+        if then is not None:
+            then(engine)
+
+    return attach
 
 
 def load_spaces() -> tuple[Space, Space]:
@@ -285,18 +294,23 @@ class Swarm:
         poll_interval: float = 0.25,
         models: ModelSettings | None = None,
         retry: Sequence[str] = (),
+        executor: Executor | None = None,
     ) -> RunOutcome:
         """Run (or resume) until finished, failed, a limit, or pending questions.
 
-                ``limits`` replaces the stored limits (how a stopped swarm is resumed
-                with a raised budget). With ``interactive`` the run waits for answers
-                instead of stopping; ``on_question`` is told of each new question.
+        ``limits`` replaces the stored limits (how a stopped swarm is resumed
+        with a raised budget). With ``interactive`` the run waits for answers
+        instead of stopping; ``on_question`` is told of each new question.
         ``models`` replaces the stored model settings for this run only (a new
-                timeout or endpoint on resume); ``retry`` re-opens failed nodes first.
+        timeout or endpoint on resume); ``retry`` re-opens failed nodes first.
+        ``executor`` runs activations elsewhere (``RayExecutor``: as Ray tasks);
+        this process stays the only writer of the store.
 
-                The owner lease is taken before the history is read, so two resumes
-                started together cannot both run from the same state.
+        The owner lease is taken before the history is read, so two resumes
+        started together cannot both run from the same state.
         """
+        if executor is not None:  # e.g. RayExecutor: activations run as Ray tasks, this process writes
+            on_engine = _with_executor(executor, on_engine)
         lease = OwnerLease(self.store, seconds=lease_seconds(env))
         lease.acquire()
         try:

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from swarm_star.api import Swarm
+from swarm_star.cli_executor import add_executor_flags, executor_from
 from swarm_star.cli_models import add_model_commands, add_model_flags, check_prices, model_settings_from
 from swarm_star.cli_primitives import add_primitive_commands
 from swarm_star.cli_serve import add_serve_commands, live_tree_for, where_to_look
@@ -239,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _limit_flags(p, resume=False)
     add_model_flags(p)
+    add_executor_flags(p)
 
     p = command(
         "resume",
@@ -250,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     _model_flags(p, resume=True)
     _limit_flags(p, resume=True)
     add_model_flags(p)
+    add_executor_flags(p)
 
     p = command("questions", cmd_questions, help="list pending questions")
     p.add_argument("swarm_id", help="the swarm to ask")
@@ -593,6 +596,7 @@ def _run_swarm(
                 on_engine=attach,
                 models=models,
                 retry=retry,
+                executor=executor_from(args),
             )
         finally:
             if prompt is not None:

@@ -22,12 +22,13 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
 from swarm_star.briefing import AFTER_KEY
 from swarm_star.engine.context import ActionContext
+from swarm_star.engine.gc_tuning import tuned_gc
 from swarm_star.errors import LimitReached, ModelError, ModelUnreachable, SwarmStarError
 from swarm_star.llm.client import ChatResult, LLMClient
 from swarm_star.llm.redact import known_secrets, redact
@@ -74,6 +75,12 @@ class RunOutcome:
     questions: list[tuple[str, Question]] = field(default_factory=list)
 
 
+class Executor(Protocol):
+    """Runs an activation elsewhere (see engine/ray_executor.py); returns its operations."""
+
+    async def activate(self, engine: Engine, ctx: ActionContext) -> list[Any]: ...
+
+
 class Engine:
     """Runs one swarm until it finishes, needs answers, hits a limit, or is interrupted."""
 
@@ -89,8 +96,12 @@ class Engine:
         poll_interval: float = 0.25,
         lease_seconds: float = 30.0,
         lease: OwnerLease | None = None,
+        tune_gc: bool = True,
+        executor: Executor | None = None,
     ) -> None:
         self.store = store
+        self.tune_gc = tune_gc  # see engine/gc_tuning.py: collector tuned for the run, restored after
+        self.executor = executor  # None: activations run on this loop; else e.g. RayExecutor
         self.log = SwarmLog(store)
         self.state = state
         self.llm = llm
@@ -461,6 +472,16 @@ class Engine:
                 The lease comes first, then the state: a state read before the lease
                 was taken may be stale by the time this process may write.
         """
+        with tuned_gc(self.tune_gc):
+            return await self._run(limits, interactive, on_question, retry)
+
+    async def _run(
+        self,
+        limits: Limits | None,
+        interactive: bool,
+        on_question: Callable[[SwarmNode, Question], None] | None,
+        retry: Iterable[str],
+    ) -> RunOutcome:
         if not self.lease.held:
             self.lease.acquire()
             try:
@@ -573,6 +594,8 @@ class Engine:
             self._tasks[task] = node.id
 
     async def _activate(self, ctx: ActionContext) -> list[Any]:
+        if self.executor is not None:
+            return await self.executor.activate(self, ctx)
         module = self.actions.module(ctx.node.action_id)
         return list(await module.run(ctx))
 

@@ -43,9 +43,8 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import openai
 from pydantic import BaseModel, ValidationError
 
 from swarm_star.errors import ModelError, ModelOutputError, ModelUnreachable
@@ -53,6 +52,9 @@ from swarm_star.llm.endpoint import Endpoint
 from swarm_star.llm.prices import PriceBook
 from swarm_star.llm.redact import known_secrets, redact
 from swarm_star.models import Attempt, ModelSettings, Usage
+
+if TYPE_CHECKING:  # the SDK is imported where a client is built: read-only CLI paths never pay for it
+    import openai
 
 __all__ = [
     "PURPOSE_MAX_TOKENS",
@@ -323,6 +325,8 @@ class LLMClient:
     def __init__(self, endpoint: Endpoint, settings: ModelSettings) -> None:
         self.endpoint = endpoint
         self.settings = settings
+        import openai  # ~0.5 s of CPU: only paid by processes that call a model
+
         self._client = openai.AsyncOpenAI(
             api_key=endpoint.api_key,
             base_url=endpoint.base_url,
@@ -478,6 +482,8 @@ class LLMClient:
         extra: dict[str, Any],
         gate: Gate | None,
     ) -> str:
+        import openai  # already loaded by __init__; a dict lookup here
+
         attempt = 0
         limit = self.settings.max_retries
         timeout = self.settings.timeout

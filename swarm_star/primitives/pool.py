@@ -28,14 +28,15 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
-
-import aiohttp
+from typing import TYPE_CHECKING, Any
 
 from swarm_star.errors import InputError
 from swarm_star.llm.client import retry_after_seconds
 from swarm_star.models import SwarmSettings, Usage
 from swarm_star.primitives.hostfile import Agent, load_hostfile
+
+if TYPE_CHECKING:  # imported when a pool opens its session: CLI paths that only read stores skip it
+    import aiohttp
 
 __all__ = ["AGENT_KEY_VARIABLE", "AgentPool", "AgentReply", "Job", "PoolSettings", "messages_for", "replies_usage"]
 
@@ -146,6 +147,8 @@ class _Shared:
         return gate
 
     async def open(self) -> aiohttp.ClientSession:
+        import aiohttp
+
         if self.session is None or self.session.closed:
             connector = aiohttp.TCPConnector(limit=self.settings.max_in_flight, limit_per_host=self.settings.per_agent)
             self.session = aiohttp.ClientSession(connector=connector)
@@ -340,6 +343,8 @@ class AgentPool:
         return json.dumps(payload).encode()
 
     async def _post(self, agent: Agent, body: bytes, total: float) -> tuple[int, bytes, str | None]:
+        import aiohttp  # loaded by open() already
+
         shared = self._shared
         session = await shared.open()
         timeout = aiohttp.ClientTimeout(total=total, sock_connect=min(total, shared.settings.connect_timeout))

@@ -45,6 +45,7 @@ from swarm_star.models import Limits, ModelSettings, SwarmNode, SwarmSettings
 from swarm_star.serve.hub import SwarmHub
 from swarm_star.serve.openapi import openapi_document
 from swarm_star.serve.security import MAX_BODY_BYTES, BodyLimit, BrowserGuard, TokenGate
+from swarm_star.state.frame_codec import FrameCodec
 from swarm_star.state.history import NODE_PREFIX, frame_key
 from swarm_star.state.projection import SwarmState
 from swarm_star.store import Backend, KVStore
@@ -148,10 +149,11 @@ def block_frames(store: KVStore, first: int) -> list[dict[str, Any]]:
     """
     prefix = frame_key(first)[: -len(str(FRAME_BLOCK - 1))]
     out: list[dict[str, Any]] = []
+    codec = FrameCodec(store)  # schema-2 frames come back as the schema-1 dict (shared text resolved)
     for _, raw in store.scan(prefix, start=frame_key(first)):
         if not isinstance(raw, dict) or raw.get("frame") != first + len(out):
             break  # never skip a frame: stop at a gap
-        out.append(raw)
+        out.append(codec.decode(raw))
     return out
 
 

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ValidationError
 from swarm_star.errors import StoreCorrupt, StoreError, SwarmNotFound
 from swarm_star.models import Limits, SpaceLeaf, SwarmEvent, SwarmNode, SwarmRecord, Usage
 from swarm_star.models.operations import SaveMemory
+from swarm_star.state.frame_codec import FRAME_SCHEMA, FrameCodec
 from swarm_star.state.projection import SwarmState
 from swarm_star.store.base import ABSENT, KVStore, Put, StoreOp
 
@@ -73,17 +74,20 @@ def _without(raw: Any, loc: tuple[Any, ...]) -> None:
         raw.pop(loc[-1], None)
 
 
-def read_model(model: type[M], raw: Any, what: str) -> M:
-    """Validate a stored record of any supported version, or raise one clear line."""
+def read_model(model: type[M], raw: Any, what: str, *, newest: int = SCHEMA_VERSION) -> M:
+    """Validate a stored record of any supported version, or raise one clear line.
+
+    ``newest``: the newest format of this kind of record that this release reads
+    (history frames: :data:`~swarm_star.state.frame_codec.FRAME_SCHEMA`, decoded first).
+    """
     if not isinstance(raw, dict):
         raise StoreCorrupt(f"{what} is not a record")
     version = raw.get("schema_version", 0)
     if not isinstance(version, int):
         raise StoreCorrupt(f"{what} has an invalid schema_version {version!r}")
-    if version > SCHEMA_VERSION:
+    if version > newest:
         raise StoreError(
-            f"{what} was written by a newer Swarm Star (format {version}, this one reads up to "
-            f"{SCHEMA_VERSION}): upgrade"
+            f"{what} was written by a newer Swarm Star (format {version}, this one reads up to {newest}): upgrade"
         )
     while version < SCHEMA_VERSION:
         raw = MIGRATIONS[version](raw)
@@ -115,6 +119,18 @@ def _copy(raw: Any) -> Any:
     return raw
 
 
+def encode_frames(codec: FrameCodec, events: Iterable[SwarmEvent]) -> list[StoreOp]:
+    """The stored rows of ``events``: each frame in schema 2, then the shared text they
+    refer to that ``codec`` has not written before (see :mod:`swarm_star.state.frame_codec`)."""
+    frames: list[StoreOp] = []
+    shared: list[StoreOp] = []
+    for event in events:
+        frame, texts = codec.encode(event.model_dump(mode="json"))
+        shared.extend(texts)
+        frames.append(Put(frame_key(event.frame), frame))
+    return [*frames, *shared]
+
+
 def frame_key(frame: int) -> str:
     return f"{HISTORY_PREFIX}{frame:09d}"
 
@@ -124,6 +140,7 @@ class SwarmLog:
 
     def __init__(self, store: KVStore) -> None:
         self.store = store
+        self.codec = FrameCodec(store)  # schema-2 frames: shared prompt text stored once (frame_codec.py)
 
     # writing
 
@@ -145,8 +162,14 @@ class SwarmLog:
         nodes whose records changed; ``extra`` rides along in the same batch
         (e.g. deleting inbox answers the frames consumed, the lease's check).
         """
-        if events:
-            self.store.commit(self.batch(events, state, touched, extra))
+        if not events:
+            return
+        frames = encode_frames(self.codec, events)
+        try:
+            self.store.commit(self.batch(events, state, touched, extra, frames=frames))
+        except BaseException:
+            self.codec.forget([op for op in frames if isinstance(op, Put)])
+            raise
 
     @classmethod
     def batch(
@@ -155,9 +178,12 @@ class SwarmLog:
         state: SwarmState,
         touched: Iterable[str],
         extra: Iterable[StoreOp] = (),
+        *,
+        frames: list[StoreOp] | None = None,
     ) -> list[StoreOp]:
-        """The one atomic batch that persists ``events`` (see :meth:`append`)."""
-        ops: list[StoreOp] = [Put(frame_key(event.frame), event.model_dump(mode="json")) for event in events]
+        """The one atomic batch that persists ``events`` (see :meth:`append`); ``frames``
+        are the encoded frame rows and their shared text (default: encoded here)."""
+        ops: list[StoreOp] = list(frames if frames is not None else encode_frames(FrameCodec(None), events))
         for node_id in sorted(set(touched)):
             ops.append(Put(NODE_PREFIX + node_id, state.nodes[node_id].model_dump(mode="json")))
         for event in events:
@@ -200,12 +226,17 @@ class SwarmLog:
 
     def frame(self, number: int) -> SwarmEvent | None:
         raw = self.store.get(frame_key(number))
-        return None if raw is None else read_model(SwarmEvent, raw, f"frame {number}")
+        return (
+            None
+            if raw is None
+            else read_model(SwarmEvent, self.codec.decode(raw), f"frame {number}", newest=FRAME_SCHEMA)
+        )
 
     def frames(self, start: int = 0, end: int | None = None) -> Iterator[SwarmEvent]:
         """Frames ``start`` .. ``end`` inclusive (all remaining when ``end`` is None)."""
         for key, raw in self.store.scan(HISTORY_PREFIX, start=frame_key(start)):
-            event = read_model(SwarmEvent, raw, f"frame {int(key[len(HISTORY_PREFIX) :])}")
+            what = f"frame {int(key[len(HISTORY_PREFIX) :])}"
+            event = read_model(SwarmEvent, self.codec.decode(raw), what, newest=FRAME_SCHEMA)
             if end is not None and event.frame > end:
                 break
             yield event

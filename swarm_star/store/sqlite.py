@@ -43,6 +43,7 @@ __all__ = ["DEFAULT_DB_NAME", "SqliteStore"]
 
 DEFAULT_DB_NAME = "swarm_default_kv_store.db"
 TABLE = "kv"
+SCAN_PAGE = 512  # rows per query of a scan
 MAX_ROWS_PER_STATEMENT = 500  # 1,000 bound parameters, far below SQLite's limit
 Synchronous = Literal["OFF", "NORMAL", "FULL"]
 
@@ -210,15 +211,22 @@ class SqliteStore(KVStore):
         return json.loads(text), _version(text)
 
     def scan(self, prefix: str, start: str | None = None) -> Iterator[tuple[str, Any]]:
+        # Read in pages, not all at once: a 10,000-node history is ~40 MB of text, and
+        # `history` / a tree at a frame only need one frame at a time (issue 16).
         low = max(prefix, start) if start else prefix
         high = prefix + "\U0010ffff"
-        with self._lock:
-            rows = self._select(
-                f'SELECT key, value FROM "{TABLE}" WHERE key >= ? AND key < ? ORDER BY key',
-                (low, high),
-            )
-        for key, text in rows:
-            yield key, json.loads(text)
+        op = ">="
+        while True:
+            with self._lock:
+                rows = self._select(
+                    f'SELECT key, value FROM "{TABLE}" WHERE key {op} ? AND key < ? ORDER BY key LIMIT {SCAN_PAGE}',
+                    (low, high),
+                )
+            for key, text in rows:
+                yield key, json.loads(text)
+            if len(rows) < SCAN_PAGE:
+                return
+            low, op = rows[-1][0], ">"
 
     def commit(self, ops: Sequence[StoreOp]) -> None:
         encoded = [(op, encode_value(op.value) if isinstance(op, Put) else None) for op in ops if check_key(op.key)]

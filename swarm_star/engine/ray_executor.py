@@ -1,0 +1,263 @@
+"""Activations as Ray tasks; this process stays the single writer of the store.
+
+Why Ray: when actions do real CPU work (run tests, parse files), one event loop
+on one core is the limit; Ray spreads activations over the processes of a
+cluster (or of this machine) without us writing a scheduler, and a dead
+worker is reported to the caller instead of hanging it.
+
+How a remote activation runs: the engine submits the node, a snapshot of the
+swarm state and the model endpoint to a *streaming generator* method of one of
+a pool of Ray actors (worker processes, one per CPU, each running many
+activations on its own event loop). The worker runs the action with an :class:`ActionContext` whose engine is a
+:class:`_WorkerEngine` — the real :meth:`Engine.call_model` (fallbacks, mode
+negotiation, usage of failed attempts), except that each finished call is
+yielded back at once instead of being written. The engine journals each call as
+it arrives (a frame, committed at the next loop pass), and takes the action's
+operations from the final item. Nothing in a worker writes to the store.
+
+Failures: an action's exception comes back as an item and fails the node as it
+would in-process; limits and an unreachable endpoint pause the swarm as usual.
+A worker that dies (killed, out of memory, node lost) is retried by the engine,
+up to :attr:`RayExecutor.max_retries` times, with the state *as journaled so
+far*: the calls it completed and streamed back are replayed from the frames by
+key and digest, not paid again. What is paid twice is only a call that was in
+flight when the worker died (sent, not yet streamed back).
+
+Budgets: each worker reserves against the snapshot it was given, and the
+engine checks the limits as calls arrive; with many workers in flight the
+calls already sent can overshoot ``max_calls`` by at most the number of
+activations in flight (in-process runs reserve exactly).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from swarm_star.engine.context import ActionContext
+from swarm_star.engine.engine import Engine
+from swarm_star.errors import ConfigError, LimitReached, ModelUnreachable, SwarmStarError
+from swarm_star.models import LLMCall, Usage
+
+if TYPE_CHECKING:
+    from swarm_star.llm.client import LLMClient
+    from swarm_star.spaces import Space
+    from swarm_star.state.projection import SwarmState
+
+__all__ = ["EXECUTORS", "RayExecutor"]
+
+EXECUTORS = ("local", "ray")
+
+
+class WorkerLost(SwarmStarError):
+    """A Ray worker died mid-activation more often than the executor retries."""
+
+
+@dataclass
+class RayExecutor:
+    """Runs each activation on a pool of Ray actors. ``address=None`` starts a local Ray instance.
+
+    Why actors, not one task per activation: an activation mostly waits for the
+    model, and a Ray task holds a CPU slot while it waits, so 2 CPUs would run
+    2 activations at a time. Each actor is a worker process with its own event
+    loop that runs many activations at once (like the engine's loop does), one
+    actor per CPU (``workers``), so CPU-heavy actions run in parallel on
+    separate cores. Actors are restarted by Ray when their process dies.
+
+    ``num_cpus`` applies to a local instance only; ``max_retries`` is how often the
+    engine re-submits an activation whose worker died (its journaled calls are kept).
+    """
+
+    address: str | None = None
+    num_cpus: int | None = 2
+    max_retries: int = 2
+    workers: int | None = None  # actors in the pool; default: the cluster's CPUs
+    running: dict[str, int] = field(default_factory=dict)  # node id -> pid of the process running it now
+    lost: int = 0  # activations whose worker died mid-way in this executor's life (each retried)
+    _actors: list[Any] = field(default_factory=list, repr=False)
+    _load: list[int] = field(default_factory=list, repr=False)
+
+    def start(self) -> None:
+        """Connect to (or start) Ray and the actor pool once; cheap when already up."""
+        try:
+            import ray
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ConfigError("the ray executor needs Ray: pip install 'swarm-star[ray]'") from exc
+        if not ray.is_initialized():
+            if self.address:
+                ray.init(address=self.address, log_to_driver=False)
+            else:
+                ray.init(num_cpus=self.num_cpus, include_dashboard=False, log_to_driver=False)
+        if not self._actors:
+            count = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+            actor = ray.remote(max_restarts=-1, max_task_retries=0, max_concurrency=10_000)(_ActivationActor)
+            # num_cpus=0: an actor mostly waits for the model, and a CPU reservation per actor would
+            # make a second pool (another run in this process) wait forever for free CPUs.
+            self._actors = [actor.options(num_cpus=0).remote() for _ in range(count)]
+            self._load = [0] * count
+
+    async def activate(self, engine: Engine, ctx: ActionContext) -> list[Any]:
+        """Run one activation remotely; journal its calls as they arrive; return its ops."""
+        import ray
+
+        self.start()
+        llm = engine.llm
+        node_id = ctx.node.id
+        failures = 0
+        while True:
+            job = _Job(
+                state=engine.state,
+                node_id=node_id,
+                activation=ctx.activation,
+                reason=ctx.reason,
+                swarm_dir=str(engine.swarm_dir),
+                endpoint=None if llm is None else llm.endpoint,
+                models=None if llm is None else llm.settings,
+            )
+            slot = min(range(len(self._actors)), key=self._load.__getitem__)  # the least busy actor
+            self._load[slot] += 1
+            stream = self._actors[slot].activate.options(num_returns="streaming").remote(job)
+            try:
+                async for ref in stream:
+                    kind, value = await ref
+                    if kind == "pid":
+                        self.running[node_id] = value
+                    elif kind == "call":
+                        engine._record(value)  # journaled now: a crash after this does not repay it
+                    elif kind == "ops":
+                        return list(value)
+                    else:
+                        raise _rebuild(value)
+                raise WorkerLost(f"the worker for node {node_id} ended without a result")
+            except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError):
+                failures += 1
+                self.lost += 1
+                if failures > self.max_retries:
+                    raise WorkerLost(
+                        f"the Ray worker running node {node_id} died {failures} times; giving up on this activation"
+                    ) from None
+                await asyncio.sleep(0.2 * failures)  # let Ray restart the actor
+            except asyncio.CancelledError:
+                ray.cancel(stream, force=False)
+                raise
+            finally:
+                self._load[slot] -= 1
+                self.running.pop(node_id, None)
+
+
+@dataclass
+class _Job:
+    state: SwarmState
+    node_id: str
+    activation: int
+    reason: str
+    swarm_dir: str
+    endpoint: Any
+    models: Any
+
+
+def _rebuild(error: dict[str, str]) -> Exception:
+    """The worker's exception, as the engine's loop expects it (see Engine._wait_and_apply)."""
+    kind, message = error["kind"], error["message"]
+    if kind == "limit":
+        return LimitReached(error.get("limit", "max_calls"), message)
+    if kind == "unreachable":
+        return ModelUnreachable(message)
+    if kind == "swarm":
+        return SwarmStarError(message)
+    return RuntimeError(message)  # an action bug: the node fails with this message
+
+
+# ---- worker side -------------------------------------------------------------------------
+
+
+class _ActivationActor:
+    """One worker process: runs many activations at once on its event loop, yields calls as they finish."""
+
+    def __init__(self) -> None:
+        self.runtime = _WorkerRuntime()
+
+    async def activate(self, job: _Job) -> AsyncIterator[tuple[str, Any]]:
+        items: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        task = asyncio.create_task(self.runtime.run(job, items.put_nowait))
+        try:
+            yield ("pid", os.getpid())
+            while True:
+                item = await items.get()
+                yield item
+                if item[0] != "call":
+                    return
+        finally:
+            task.cancel()
+
+
+class _WorkerRuntime:
+    """Per worker process: the action spaces and model clients, kept across activations so
+    modules are loaded once and connections and negotiated modes are reused."""
+
+    def __init__(self) -> None:
+        self.spaces: dict[str, tuple[Space, Space]] = {}
+        self.clients: dict[tuple[Any, ...], LLMClient] = {}
+
+    def _spaces(self, swarm_dir: str) -> tuple[Space, Space]:
+        if swarm_dir not in self.spaces:
+            from swarm_star.api import load_spaces
+
+            self.spaces[swarm_dir] = load_spaces()
+        return self.spaces[swarm_dir]
+
+    def _client(self, endpoint: Any, models: Any) -> LLMClient | None:
+        if endpoint is None:
+            return None
+        from swarm_star.llm.client import LLMClient
+
+        key = (endpoint.base_url, endpoint.api_key, models.model_dump_json())
+        if key not in self.clients:
+            self.clients[key] = LLMClient(endpoint, models)
+        return self.clients[key]
+
+    async def run(self, job: _Job, put: Callable[[tuple[str, Any]], None]) -> None:
+        try:
+            actions, utils = self._spaces(job.swarm_dir)
+            engine = _WorkerEngine(job, actions, utils, self._client(job.endpoint, job.models), put)
+            engine.load_own_actions()
+            node = job.state.nodes[job.node_id]
+            ctx = ActionContext(engine, node, job.activation, job.reason)
+            module = engine.actions.module(node.action_id)
+            ops = list(await module.run(ctx))
+        except LimitReached as exc:
+            put(("error", {"kind": "limit", "limit": exc.limit, "message": str(exc)}))
+        except ModelUnreachable as exc:
+            put(("error", {"kind": "unreachable", "message": str(exc)}))
+        except SwarmStarError as exc:
+            put(("error", {"kind": "swarm", "message": str(exc)}))
+        except Exception as exc:
+            put(("error", {"kind": "crash", "message": f"{type(exc).__name__}: {exc}"}))
+        else:
+            put(("ops", ops))
+
+
+class _WorkerEngine(Engine):
+    """The engine's model-call path inside a worker: calls are streamed back, not written."""
+
+    def __init__(self, job: _Job, actions: Space, utils: Space, llm: LLMClient | None, put: Callable) -> None:
+        # Deliberately not Engine.__init__: a worker has no store, lease or loop pass of its own.
+        self.state = job.state
+        self.llm = llm
+        self.actions = actions
+        self.utils = utils
+        self.swarm_dir = Path(job.swarm_dir)
+        self._put = put
+        self._stopping = None
+        self._reserved = Usage()
+        self._modes_seeded = False
+        self._started = time.monotonic()
+
+    def _record(self, call: LLMCall) -> LLMCall:
+        self._put(("call", call))
+        return call
