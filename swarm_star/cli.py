@@ -354,7 +354,17 @@ def _raise_hint(swarm: Swarm, prefix: str) -> str:
     current = getattr(limits, name, None) if name else None
     if not name or current is None:
         return f"{prefix} resume {swarm.id} --max-calls N (raise the limit that stopped it)"
-    raised = current * 2 if isinstance(current, int) else round(float(current) * 2, 2)
+    # Double what is already used, not only the limit: a resume may have lowered the
+    # limit below the usage, and a hint under the usage would stop again at once.
+    usage = swarm.state.usage
+    used = {
+        "max_calls": usage.calls,
+        "max_tokens": usage.tokens,
+        "max_cost": usage.cost,
+        "max_nodes": len(swarm.state.nodes),
+    }.get(name, 0)
+    base = max(current, used)
+    raised = base * 2 if isinstance(current, int) else round(float(base) * 2, 2)
     return f"{prefix} resume {swarm.id} --{flag} {raised:g}"
 
 

@@ -337,6 +337,23 @@ def test_printed_hints_work_when_pasted(tmp_path: Path, server) -> None:  # type
     assert code in (0, 4) and json.loads(out)["usage"]["calls"] > 2, err
 
 
+def test_limit_hint_raises_above_what_is_already_used(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    """Bug: the hint doubled the limit given, not what was used: after `resume --max-calls 2`
+    on a swarm that had made 4 calls it said `--max-calls 4`, which stopped again at once."""
+    sp = str(tmp_path)
+    code, out, _ = cli("--space", sp, "run", "simple job", "--base-url", server.base_url, "--max-calls", "4")
+    assert code == EXIT["limit"]
+    swarm_id = next(line for line in out.splitlines() if " resume " in line).split()[-3]
+    code, out, _ = cli("--space", sp, "resume", swarm_id, "--max-calls", "2", "--json")
+    used = json.loads(out)["usage"]["calls"]
+    assert code == EXIT["limit"] and used >= 4
+    code, out, _ = cli("--space", sp, "resume", swarm_id, "--max-calls", "2")
+    hint = next(line for line in out.splitlines() if " resume " in line)
+    assert int(hint.split("--max-calls", 1)[1].split()[0]) > used, hint
+    code, out, err = cli(*_pasted(hint), "--json")
+    assert json.loads(out)["usage"]["calls"] > used, err  # the pasted hint makes progress
+
+
 def test_hint_prefix_carries_store_user_and_the_path_that_works(tmp_path: Path, monkeypatch) -> None:
     from swarm_star.cli import command_prefix
 
