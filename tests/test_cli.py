@@ -354,6 +354,19 @@ def test_limit_hint_raises_above_what_is_already_used(tmp_path: Path, server) ->
     assert json.loads(out)["usage"]["calls"] > used, err  # the pasted hint makes progress
 
 
+def test_resume_hints_repeat_the_run_only_model_flags(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    """Bug: `resume --base-url URL` (this run only) printed `then: swarm-star resume ID`,
+    which, pasted, went back to the stored endpoint (dead: that is why URL was given)."""
+    sp = str(tmp_path)
+    code, out, _ = cli("--space", sp, "run", "plan a trip", "--base-url", server.base_url, "--no-input")
+    assert code == EXIT["questions"]
+    swarm_id = _pasted(next(line for line in out.splitlines() if line.startswith("then:")).split(":", 1)[1])[-1]
+    code, out, _ = cli("--space", sp, "resume", swarm_id, "--base-url", server.base_url, "--model", "m2", "--no-input")
+    assert code == EXIT["questions"]
+    hint = _pasted(next(line for line in out.splitlines() if line.startswith("then:")).split(":", 1)[1])
+    assert hint[-5:] == [swarm_id, "--model", "m2", "--base-url", server.base_url], hint
+
+
 def test_hint_prefix_carries_store_user_and_the_path_that_works(tmp_path: Path, monkeypatch) -> None:
     from swarm_star.cli import command_prefix
 
