@@ -518,3 +518,15 @@ def test_resume_takes_model_flags(tmp_path: Path, server, model_server) -> None:
     )  # fmt: skip
     assert code == 0, err
     assert other.requests > 0 and server.requests == before
+
+
+def test_a_verdict_without_reasons_reads_cleanly() -> None:
+    """Bug: a passing verdict with no reasons showed as 'first passed: ' in history and the live log."""
+    from swarm_star.models.frame import SwarmEvent
+    from swarm_star.models.operations import Verdict
+    from swarm_star.render.text import summary
+
+    passed = SwarmEvent(frame=1, time=0.0, op=Verdict(node_id="0.0", stage="first", ok=True))
+    assert summary(passed) == "first passed"
+    failed = SwarmEvent(frame=2, time=0.0, op=Verdict(node_id="0.0", stage="repair", ok=False, reasons=["no tests"]))
+    assert summary(failed) == "repair failed: no tests"
