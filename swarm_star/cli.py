@@ -346,8 +346,20 @@ def _flag_for(limit: str) -> str:
     return {"max_tokens": "max-total-tokens", "concurrency": "node-concurrency"}.get(limit, limit.replace("_", "-"))
 
 
-def _raise_hint(swarm: Swarm, prefix: str) -> str:
-    """``resume ID --max-X N`` with the limit that stopped the run, raised."""
+def _run_only_flags(args: argparse.Namespace) -> str:
+    """`` --model M --base-url URL`` as given to ``resume``/``retry``: they apply to that run
+    only (the swarm keeps its stored endpoint), so a hint to resume must repeat them."""
+    parts = []
+    for flag, dest in (("--model", "model"), ("--base-url", "base_url")):
+        value = getattr(args, dest, None)
+        if value:
+            parts += [flag, shlex.quote(str(value))]
+    return "".join(f" {part}" for part in parts)
+
+
+def _raise_hint(swarm: Swarm, prefix: str, again: str = "") -> str:
+    """``resume ID --max-X N`` with the limit that stopped the run, raised (``again``:
+    the run-only model flags to repeat)."""
     limits = swarm.state.limits
     name = None
     last = swarm.log.frame(swarm.state.frame_count - 1) if swarm.state.frame_count else None
@@ -356,9 +368,19 @@ def _raise_hint(swarm: Swarm, prefix: str) -> str:
     flag = _flag_for(name or "")
     current = getattr(limits, name, None) if name else None
     if not name or current is None:
-        return f"{prefix} resume {swarm.id} --max-calls N (raise the limit that stopped it)"
-    raised = current * 2 if isinstance(current, int) else round(float(current) * 2, 2)
-    return f"{prefix} resume {swarm.id} --{flag} {raised:g}"
+        return f"{prefix} resume {swarm.id}{again} --max-calls N (raise the limit that stopped it)"
+    # Double what is already used, not only the limit: a resume may have lowered the
+    # limit below the usage, and a hint under the usage would stop again at once.
+    usage = swarm.state.usage
+    used = {
+        "max_calls": usage.calls,
+        "max_tokens": usage.tokens,
+        "max_cost": usage.cost,
+        "max_nodes": len(swarm.state.nodes),
+    }.get(name, 0)
+    base = max(current, used)
+    raised = base * 2 if isinstance(current, int) else round(float(base) * 2, 2)
+    return f"{prefix} resume {swarm.id}{again} --{flag} {raised:g}"
 
 
 # the live view and the inline prompt
@@ -578,6 +600,7 @@ def _run_swarm(
     view = LiveView(out, prompt)
     shown: Any = view if tree is None else TreeView(tree, prompt)
     prefix = command_prefix(args)
+    again = _run_only_flags(args) if models is not None else ""  # resume/retry: this run's endpoint
 
     def attach(engine: Engine) -> None:
         view.attach(engine)
@@ -609,7 +632,7 @@ def _run_swarm(
         with tree if tree is not None else contextlib.nullcontext():
             outcome = asyncio.run(go())
     except KeyboardInterrupt:
-        out.write(f"\ninterrupted; state saved. Continue with: {prefix} resume {swarm.id}\n")
+        out.write(f"\ninterrupted; state saved. Continue with: {prefix} resume {swarm.id}{again}\n")
         out.flush()
         return EXIT["interrupted"]
     if json_out:
@@ -622,11 +645,13 @@ def _run_swarm(
         out.write("\nQuestions are pending:\n")
         for node, q in outcome.questions:
             out.write(f"  [{q.id}] (node {node}) {q.text}\n")
-        out.write(f'Answer with: {prefix} answer {swarm.id} QUESTION_ID "TEXT"\nthen: {prefix} resume {swarm.id}\n')
+        out.write(
+            f'Answer with: {prefix} answer {swarm.id} QUESTION_ID "TEXT"\nthen: {prefix} resume {swarm.id}{again}\n'
+        )
     elif outcome.status == "limit":
-        out.write(f"\nStopped: {outcome.reason}. Raise it and continue:\n  {_raise_hint(swarm, prefix)}\n")
+        out.write(f"\nStopped: {outcome.reason}. Raise it and continue:\n  {_raise_hint(swarm, prefix, again)}\n")
     elif outcome.status == "unreachable":
-        out.write(f"\nPaused: {outcome.reason}. State saved; when it is back: {prefix} resume {swarm.id}\n")
+        out.write(f"\nPaused: {outcome.reason}. State saved; when it is back: {prefix} resume {swarm.id}{again}\n")
     else:
         out.write(f"\nThe swarm failed: {outcome.reason}\n")
         if any(n.status == "failed" for n in swarm.state.nodes.values()):

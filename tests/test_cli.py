@@ -337,6 +337,36 @@ def test_printed_hints_work_when_pasted(tmp_path: Path, server) -> None:  # type
     assert code in (0, 4) and json.loads(out)["usage"]["calls"] > 2, err
 
 
+def test_limit_hint_raises_above_what_is_already_used(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    """Bug: the hint doubled the limit given, not what was used: after `resume --max-calls 2`
+    on a swarm that had made 4 calls it said `--max-calls 4`, which stopped again at once."""
+    sp = str(tmp_path)
+    code, out, _ = cli("--space", sp, "run", "simple job", "--base-url", server.base_url, "--max-calls", "4")
+    assert code == EXIT["limit"]
+    swarm_id = next(line for line in out.splitlines() if " resume " in line).split()[-3]
+    code, out, _ = cli("--space", sp, "resume", swarm_id, "--max-calls", "2", "--json")
+    used = json.loads(out)["usage"]["calls"]
+    assert code == EXIT["limit"] and used >= 4
+    code, out, _ = cli("--space", sp, "resume", swarm_id, "--max-calls", "2")
+    hint = next(line for line in out.splitlines() if " resume " in line)
+    assert int(hint.split("--max-calls", 1)[1].split()[0]) > used, hint
+    code, out, err = cli(*_pasted(hint), "--json")
+    assert json.loads(out)["usage"]["calls"] > used, err  # the pasted hint makes progress
+
+
+def test_resume_hints_repeat_the_run_only_model_flags(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    """Bug: `resume --base-url URL` (this run only) printed `then: swarm-star resume ID`,
+    which, pasted, went back to the stored endpoint (dead: that is why URL was given)."""
+    sp = str(tmp_path)
+    code, out, _ = cli("--space", sp, "run", "plan a trip", "--base-url", server.base_url, "--no-input")
+    assert code == EXIT["questions"]
+    swarm_id = _pasted(next(line for line in out.splitlines() if line.startswith("then:")).split(":", 1)[1])[-1]
+    code, out, _ = cli("--space", sp, "resume", swarm_id, "--base-url", server.base_url, "--model", "m2", "--no-input")
+    assert code == EXIT["questions"]
+    hint = _pasted(next(line for line in out.splitlines() if line.startswith("then:")).split(":", 1)[1])
+    assert hint[-5:] == [swarm_id, "--model", "m2", "--base-url", server.base_url], hint
+
+
 def test_hint_prefix_carries_store_user_and_the_path_that_works(tmp_path: Path, monkeypatch) -> None:
     from swarm_star.cli import command_prefix
 
@@ -488,3 +518,15 @@ def test_resume_takes_model_flags(tmp_path: Path, server, model_server) -> None:
     )  # fmt: skip
     assert code == 0, err
     assert other.requests > 0 and server.requests == before
+
+
+def test_a_verdict_without_reasons_reads_cleanly() -> None:
+    """Bug: a passing verdict with no reasons showed as 'first passed: ' in history and the live log."""
+    from swarm_star.models.frame import SwarmEvent
+    from swarm_star.models.operations import Verdict
+    from swarm_star.render.text import summary
+
+    passed = SwarmEvent(frame=1, time=0.0, op=Verdict(node_id="0.0", stage="first", ok=True))
+    assert summary(passed) == "first passed"
+    failed = SwarmEvent(frame=2, time=0.0, op=Verdict(node_id="0.0", stage="repair", ok=False, reasons=["no tests"]))
+    assert summary(failed) == "repair failed: no tests"

@@ -8,6 +8,7 @@ import pty
 import select
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -44,6 +45,10 @@ def test_interactive_question_in_a_pty(tmp_path: Path, model_server) -> None:  #
     server = model_server(ScriptedModel(plans={"party": "How many guests?"}))
     pid, fd = pty.fork()
     if pid == 0:  # child: the real command on a terminal
+        # as from an interactive shell: a suite started in the background (`pytest &`,
+        # nohup, some CI runners) ignores SIGINT, and an ignored signal stays ignored
+        # across exec, so the Ctrl-C test hung there
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.execve(
             sys.executable,
             [
@@ -94,6 +99,10 @@ def _spawn_on_pty(*argv: str) -> tuple[int, int]:
     """``python -m swarm_star ARGV`` as the session leader of a new pseudo-terminal."""
     pid, fd = pty.fork()
     if pid == 0:  # child: the real command on a terminal
+        # as from an interactive shell: a suite started in the background (`pytest &`,
+        # nohup, some CI runners) ignores SIGINT, and an ignored signal stays ignored
+        # across exec, so the Ctrl-C test hung there
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.execve(sys.executable, [sys.executable, "-m", "swarm_star", *argv], _env())
     return pid, fd
 

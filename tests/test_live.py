@@ -207,3 +207,23 @@ def test_ctrl_c_at_the_inline_prompt_exits_at_once(tmp_path: Path, model_server)
     assert "interrupted; state saved" in rest and "Exception ignored" not in rest
     with Swarm.open("p1", space=tmp_path) as swarm:
         assert swarm.tree().status == "stopped"
+
+
+def test_the_live_tree_resumes_below_what_the_prompt_wrote(tmp_path: Path) -> None:
+    """After a hold (the inline prompt asked), the tree draws again *below* the prompt's
+    lines: restarting rich's display must not move the cursor up by the old tree's
+    height, which erased the question, the typed answer and "answered from another
+    terminal" from the screen."""
+    state = write_big_tree(tmp_path, "held", (3, 2))
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=100, height=40, color_system=None)
+    view = LiveTree(buffer, title="swarm held", state=state, console=console)
+    with view:
+        view.refresh(force=True)
+        view.hold(True)
+        buffer.write("\n? [0.0.0-q0] How many guests?\n> twelve\n")
+        mark = len(buffer.getvalue())
+        view.hold(False)
+        redraw = buffer.getvalue()[mark:]
+    assert "swarm held" in redraw  # the tree was drawn again
+    assert "\x1b[1A" not in redraw.split("swarm held", 1)[0]  # ...without climbing over the prompt

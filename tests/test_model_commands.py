@@ -45,6 +45,16 @@ def test_doctor_reports_the_negotiated_mode(model_server: Any) -> None:
     assert all(isinstance(r.get("max_tokens"), int) for r in server.log)
 
 
+def test_doctor_passes_against_the_scripted_model(model_server: Any) -> None:
+    """Bug: the scripted model (the demo's, and the README's local stand-in) answered
+    doctor's probe with ``"ok": ""``, so ``doctor`` failed with exit 1 against it: its
+    generic reply must fit the schema's types."""
+    server = model_server(ScriptedModel())
+    code, out, err = cli("doctor", "--base-url", server.base_url, "--model", "scripted")
+    assert code == 0, out + err
+    assert "reachable    yes" in out and "structured" in out
+
+
 def test_doctor_says_refused_when_nothing_listens() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -231,6 +231,7 @@ async def test_bad_input_is_4xx_json_with_the_cli_message(api: httpx.AsyncClient
     assert "already exists" in await error("POST", "/api/swarms", 400, json=dup)
     assert await error("GET", "/api/swarms/done1/tree?frame=99", 400) == "frame 99 does not exist (0..0)"
     assert "must be an integer" in await error("GET", "/api/swarms/done1/tree?frame=x", 400)
+    assert await error("GET", "/api/swarms/done1/tree?frame=-3", 400) == "query parameter frame must be at least 0"
     assert "between 1 and 1000" in await error("GET", "/api/swarms/done1/history?limit=0", 400)
     assert await error("GET", "/api/swarms/done1/frames/7", 400) == "frame 7 does not exist in swarm done1"
     assert await error("GET", "/api/swarms/done1/nodes/9.9", 400) == "no node '9.9' in swarm done1"

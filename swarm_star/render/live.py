@@ -221,7 +221,7 @@ class LiveTree:
             elif self.engine is not None:
                 self.engine.answer(question.id, text.strip() or "(no answer)")
             if live is not None:
-                live.start()
+                self._restart()
 
     async def _read_line(self, cancel: asyncio.Future[None]) -> str | None:
         """A line from stdin, or None when ``cancel`` is resolved first."""
@@ -287,8 +287,17 @@ class LiveTree:
         if on and live.is_started:
             live.stop()
         elif not on and not live.is_started:
-            live.start()
+            self._restart()
             self.refresh(force=True)
+
+    def _restart(self) -> None:
+        """Draw again below whatever was written while held. A fresh ``Live``: a stopped
+        one, started again, first climbs back over its last drawing's height, which
+        erased the lines written meanwhile (the question, the typed answer)."""
+        from rich.live import Live
+
+        self._live = Live(self.render(), console=self.console, auto_refresh=False, transient=False)
+        self._live.start()
 
     def refresh(self, force: bool = False) -> None:
         now = time.monotonic()

@@ -150,7 +150,8 @@ def summary(event: SwarmEvent) -> str:
         return f"memory {op.folder}: {short(op.title, 50)}"
     if kind == "verdict":
         who = f" ({op.model})" if op.model else ""
-        return f"{op.stage}{who} {'passed' if op.ok else 'failed'}: {short('; '.join(op.reasons), 50)}"
+        reasons = f": {short('; '.join(op.reasons), 50)}" if op.reasons else ""
+        return f"{op.stage}{who} {'passed' if op.ok else 'failed'}{reasons}"
     if kind == "action_created":
         return f"new action {op.action_id} ({op.path})"
     if kind == "retry":

@@ -137,7 +137,8 @@ def _int_param(request: Request, name: str, default: int | None, lo: int = 0, hi
     except ValueError as exc:
         raise InputError(f"query parameter {name} must be an integer, got {raw!r}") from exc
     if value < lo or (hi is not None and value > hi):
-        raise InputError(f"query parameter {name} must be between {lo} and {hi if hi is not None else 'any'}")
+        bounds = f"at least {lo}" if hi is None else f"between {lo} and {hi}"
+        raise InputError(f"query parameter {name} must be {bounds}")
     return value
 
 

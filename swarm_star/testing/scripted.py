@@ -139,4 +139,27 @@ class ScriptedModel:
         return {"prompts": [f"item: {item.strip()}" for item in items if item.strip()]}
 
     def _generic(self, schema: dict[str, Any]) -> dict[str, Any]:
-        return {key: "" for key in schema.get("properties", {})}
+        """A reply of the schema's shape: each field an empty value of its type (a schema
+        nobody scripted, e.g. doctor's probe, still gets a reply that validates)."""
+        return {key: _empty(prop) for key, prop in schema.get("properties", {}).items()}
+
+
+_EMPTY: dict[str, Any] = {"boolean": True, "integer": 0, "number": 0, "null": None}
+
+
+def _empty(prop: Any) -> Any:
+    if not isinstance(prop, dict):
+        return ""
+    if prop.get("enum"):
+        return prop["enum"][0]
+    kind = prop.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "array":
+        return []
+    if kind == "object":
+        return {}
+    if kind in _EMPTY:
+        value = _EMPTY[kind]
+        return max(value, prop.get("minimum", value)) if kind in ("integer", "number") else value
+    return ""
