@@ -492,9 +492,12 @@ def cmd_history(args: argparse.Namespace, out: TextIO) -> int:
                 raise InputError(f"frame {args.frame} does not exist in swarm {swarm.id}")
             out.write(json.dumps(event.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n")
             return 0
-        events = list(swarm.history(args.node))
+        events = swarm.history(args.node)  # streamed: a 10k-node history never sits in memory at once
         if args.json:
-            out.write(json.dumps([e.model_dump(mode="json") for e in events], ensure_ascii=False) + "\n")
+            out.write("[")
+            for i, e in enumerate(events):
+                out.write(("," if i else "") + json.dumps(e.model_dump(mode="json"), ensure_ascii=False))
+            out.write("]\n")
             return 0
         for e in events:
             stamp = time.strftime("%H:%M:%S", time.localtime(e.time))
