@@ -858,9 +858,12 @@ def cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return 0
         if args.node is not None and args.node not in swarm.state.nodes:
             raise InputError(f"no node {args.node!r} in swarm {swarm.id} (see: tree {swarm.id})")
-        events = swarm.history(args.node)
+        events = swarm.history(args.node)  # streamed: a 10k-node history never sits in memory at once
         if args.json:
-            out.write(json.dumps([e.model_dump(mode="json") for e in events], ensure_ascii=False) + "\n")
+            out.write("[")
+            for i, e in enumerate(events):
+                out.write(("," if i else "") + json.dumps(e.model_dump(mode="json"), ensure_ascii=False))
+            out.write("]\n")
             return 0
         width = terminal_width(out)
         for e in events:
