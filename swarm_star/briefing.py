@@ -44,6 +44,13 @@ LINE_CHARS = 240
 REPORT_CHARS = 1500
 ENTRY_CHARS = 600
 MEMORY_BUDGET = 3000
+CONTEXT_SCAN = 256
+"""The first memory entries are the user's context (saved by the root first): looked at for every node."""
+RECENT_SCAN = 400
+"""Of the entries saved by the swarm before a node was spawned, the newest this many are its candidates:
+the cost of a briefing stays flat however large the swarm grows (all of them made it quadratic)."""
+SCAN_CHARS = 4000
+"""Only the start of a long entry is cut to size or matched against the directive chain."""
 
 
 def _short(text: str, limit: int) -> str:
@@ -105,7 +112,18 @@ def _words(text: str) -> set[str]:
 
 
 def _render(entry: SaveMemory) -> str:
-    return f"- {entry.title}: {_short(entry.content, ENTRY_CHARS)}"
+    return f"- {entry.title}: {_short(entry.content[:SCAN_CHARS], ENTRY_CHARS)}"
+
+
+def _pool(ctx: ActionContext) -> list[SaveMemory]:
+    """The entries a briefing looks at: the context files, and the newest of the entries that
+    existed when this node was spawned (frame order, so a re-run activation sees the same ones)."""
+    entries = ctx.memory()
+    mark = ctx.node.memory_mark
+    mark = len(entries) if mark is None else min(mark, len(entries))  # None: a node from an older release
+    start = max(0, mark - RECENT_SCAN)
+    head = [e for e in entries[: min(CONTEXT_SCAN, start)] if e.folder == "context"]
+    return head + entries[start:mark]
 
 
 async def relevant_memory(ctx: ActionContext, *, budget: int = MEMORY_BUDGET, use_router: bool = True) -> str:
@@ -113,7 +131,7 @@ async def relevant_memory(ctx: ActionContext, *, budget: int = MEMORY_BUDGET, us
     shown = tuple(p.id for p in prerequisites(ctx))  # their reports have a section of their own
     candidates = [
         e
-        for e in ctx.memory()
+        for e in _pool(ctx)
         if _visible(ctx, e) and not any(e.node_id == s or e.node_id.startswith(s + ".") for s in shown)
     ]
     if not candidates:
@@ -139,7 +157,7 @@ async def relevant_memory(ctx: ActionContext, *, budget: int = MEMORY_BUDGET, us
     want = _words(" ".join(directive_chain(ctx)))
     ranked = sorted(
         (e for e in candidates if e not in chosen),
-        key=lambda e: (e.folder != "context", -len(want & _words(f"{e.title} {e.content}"))),
+        key=lambda e: (e.folder != "context", -len(want & _words(f"{e.title} {e.content[:SCAN_CHARS]}"))),
     )
     out, used = [], 0
     for entry in [*chosen, *ranked]:

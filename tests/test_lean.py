@@ -118,7 +118,9 @@ def test_a_store_of_the_first_format_still_reads(old_space: Path) -> None:
         tree = swarm.tree()
         assert tree.status == "finished" and len(tree.nodes) == 8 and tree.frame_count == 50
         assert all(n.status == NodeStatus.TERMINATED for n in tree.nodes.values())
-        assert swarm.log.nodes() == tree.nodes  # replay of the old frames = the stored projection
+        # replay of the old frames = the stored projection (memory_mark came later: replay adds it)
+        replayed = {k: n.model_copy(update={"memory_mark": None}) for k, n in tree.nodes.items()}
+        assert swarm.log.nodes() == replayed
         calls = [e.op for e in swarm.history() if e.op.kind == "llm_call"]
         assert len(calls) == tree.usage.calls == 11
         route = next(c for c in calls if c.purpose == "route")

@@ -94,6 +94,9 @@ class SwarmNode(BaseModel):
     depth: int = 0
     created_at: float
     updated_at: float
+    memory_mark: int | None = Field(
+        None, description="memory entries that existed when the node was spawned (what its briefing may show)"
+    )
     usage: Usage = Field(default_factory=Usage)
     activations: int = 0
     questions: list[Question] = Field(default_factory=list)

@@ -81,6 +81,7 @@ class SwarmState:
                 depth=parent.depth + 1 if parent else 0,
                 created_at=now,
                 updated_at=now,
+                memory_mark=len(self.memory),
             )
             if parent:
                 parent.children.append(op.node_id)
