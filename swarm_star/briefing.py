@@ -19,6 +19,7 @@ and finds its recorded model calls again.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING
 
@@ -46,10 +47,10 @@ ENTRY_CHARS = 600
 MEMORY_BUDGET = 3000
 CONTEXT_SCAN = 256
 """The first memory entries are the user's context (saved by the root first): looked at for every node."""
-RECENT_SCAN = 400
+RECENT_SCAN = 120
 """Of the entries saved by the swarm before a node was spawned, the newest this many are its candidates:
 the cost of a briefing stays flat however large the swarm grows (all of them made it quadratic)."""
-SCAN_CHARS = 4000
+SCAN_CHARS = 1500
 """Only the start of a long entry is cut to size or matched against the directive chain."""
 
 
@@ -107,12 +108,19 @@ def _visible(ctx: ActionContext, entry: SaveMemory) -> bool:
     return saver.status.done and saver.updated_at <= ctx.node.created_at
 
 
-def _words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[^\W_]{3,}", text.lower())}
+@functools.lru_cache(maxsize=4096)
+def _words(text: str) -> frozenset[str]:
+    """Words of 3+ letters (cached: the same entries are ranked for many nodes)."""
+    return frozenset(re.findall(r"[^\W_]{3,}", text.lower()))
 
 
 def _render(entry: SaveMemory) -> str:
-    return f"- {entry.title}: {_short(entry.content[:SCAN_CHARS], ENTRY_CHARS)}"
+    return _render_text(entry.title, entry.content)
+
+
+@functools.lru_cache(maxsize=4096)
+def _render_text(title: str, content: str) -> str:
+    return f"- {title}: {_short(content[:SCAN_CHARS], ENTRY_CHARS)}"
 
 
 def _pool(ctx: ActionContext) -> list[SaveMemory]:
