@@ -292,10 +292,18 @@ def test_resume_never_reopens_a_finished_or_failed_swarm(tmp_path: Path, server,
     code, out, _ = cli("--space", sp, "resume", "s1", "--json")
     assert code == 0
     from swarm_star.api import Swarm
+    from swarm_star.models import ResumeSwarm, StopSwarm, SwarmEvent
 
-    with Swarm.open("s1", space=sp) as swarm:  # what an older `resume --max-calls` left behind
-        damaged = swarm.run_sync(limits=swarm.state.limits)
-        assert damaged.status == "failed" and swarm.state.status == "stopped"
+    with Swarm.open("s1", space=sp) as swarm:
+        again = swarm.run_sync(limits=swarm.state.limits)  # the API does not re-open it either
+        assert again.status == "finished" and swarm.tree().status == "finished"
+        state = swarm.tree()  # what an older `resume --max-calls` left behind: a resume, then a stop
+        events = []
+        for op in (ResumeSwarm(limits=state.limits), StopSwarm(reason="nothing runnable")):
+            events.append(SwarmEvent(frame=state.frame_count, time=time.time(), op=op, nodes=[]))
+            state.apply(events[-1])
+        swarm.log.append(events, state, [])
+        assert swarm.tree().status == "stopped"
     code, out, err = cli("--space", sp, "resume", "s1")
     assert code == 0 and "nothing to resume" in out, (out, err)
     broken = model_server(lambda request: "not json at all")

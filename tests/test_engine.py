@@ -365,3 +365,17 @@ async def test_second_runner_is_refused_while_first_runs(tmp_path: Path, model_s
     with pytest.raises(ConflictError, match="another process"):
         await run(other, server)
     assert (await first).status == "finished"
+
+
+async def test_new_limits_do_not_reopen_a_finished_swarm(tmp_path: Path, model_server) -> None:
+    """Bug: Swarm.run(limits=...) on a finished swarm emitted a resume, found nothing to run,
+    and left the swarm `stopped` for good ("nothing runnable (inconsistent tree)")."""
+    server = model_server(ScriptedModel())
+    swarm = Swarm.create("simple job", space=tmp_path)
+    first = await run(swarm, server)
+    assert first.status == "finished"
+    frames = swarm.tree().frame_count
+    again = await run(swarm, server, limits=Limits(max_calls=3000))
+    assert again.status == "finished" and again.report == first.report
+    state = swarm.tree()
+    assert state.status == SwarmStatus.FINISHED and state.frame_count == frames

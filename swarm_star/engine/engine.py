@@ -468,9 +468,10 @@ class Engine:
         """Run until finished, failed, a limit, or (unless ``interactive``) open questions.
 
         ``retry``: failed nodes to re-open first (see :func:`retry_targets`).
+        A swarm whose root is done stays as it is (new limits do not re-open it).
 
-                The lease comes first, then the state: a state read before the lease
-                was taken may be stale by the time this process may write.
+        The lease comes first, then the state: a state read before the lease
+        was taken may be stale by the time this process may write.
         """
         with tuned_gc(self.tune_gc):
             return await self._run(limits, interactive, on_question, retry)
@@ -492,6 +493,11 @@ class Engine:
         self._started = time.monotonic()
         asked: set[str] = set()
         try:
+            root = self.state.root
+            if not retry and root is not None and root.status.done:  # finished or failed: nothing to run
+                if root.status == NodeStatus.TERMINATED:
+                    return RunOutcome("finished", None, root.report)
+                return RunOutcome("failed", root.error, root.report)
             self.load_own_actions()
             if self.state.status == SwarmStatus.STOPPED or limits is not None:
                 self.emit(ResumeSwarm(limits=limits or self.state.limits))
