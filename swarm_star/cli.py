@@ -595,7 +595,7 @@ def _run_swarm(
     json_out = getattr(args, "json", False)
     waiting = not args.no_input and not json_out and _stdin_tty()
     # On a terminal the live tree redraws in place (and asks inline); piped, the line log.
-    tree = None if json_out else live_tree_for(swarm, out, False)
+    tree = None if json_out else live_tree_for(swarm, out, waiting)
     prompt = InlinePrompt(out, sys.stdin.fileno(), tree.hold if tree is not None else None) if waiting else None
     view = LiveView(out, prompt)
     shown: Any = view if tree is None else TreeView(tree, prompt)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import pty
@@ -14,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 
 from swarm_star.api import Swarm
-from swarm_star.cli import main
+from swarm_star.cli import InlinePrompt, TreeView, main
 from swarm_star.models import ModelSettings, NodeStatus, SwarmSettings
 from swarm_star.render.live import LiveTree, tree_lines
 from swarm_star.state.history import SwarmLog
@@ -49,19 +50,32 @@ def test_live_tree_draws_counts_and_asks_inline(tmp_path: Path, model_server) ->
     settings = SwarmSettings(models=ModelSettings(base_url=server.base_url))
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=True, width=110, height=40, color_system=None)
-    answers = iter(["twelve people\n"])
+    read_end, write_end = os.pipe()  # the keyboard: the answer is typed ahead of the question
+    os.write(write_end, b"twelve people\n")
     with Swarm.create("organise a party", space=tmp_path, settings=settings) as swarm:
-        view = LiveTree(
-            buffer, title=f"swarm {swarm.id}", interactive=True, readline=lambda: next(answers), console=console
-        )
+        view = LiveTree(buffer, title=f"swarm {swarm.id}", interactive=True, console=console)
+        prompt = InlinePrompt(buffer, read_end, view.hold)
+        shown = TreeView(view, prompt)
 
         def grab(engine):  # type: ignore[no-untyped-def]
             view.engine = engine
+            prompt.engine = engine
 
-        with view:
-            outcome = swarm.run_sync(
-                interactive=True, on_event=view.on_event, on_question=view.on_question, on_engine=grab, env={}
-            )
+        async def go():  # type: ignore[no-untyped-def]
+            prompt.start()
+            try:
+                return await swarm.run(
+                    interactive=True, on_event=shown.on_event, on_question=shown.on_question, on_engine=grab, env={}
+                )
+            finally:
+                prompt.stop()
+
+        try:
+            with view:
+                outcome = asyncio.run(go())
+        finally:
+            os.close(read_end)
+            os.close(write_end)
         assert outcome.status == "finished"
         nodes = swarm.tree().nodes
     screen = buffer.getvalue()

@@ -15,7 +15,6 @@ store for ``swarm-star watch``.
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from collections import deque
 from collections.abc import Callable
@@ -123,8 +122,10 @@ class LiveTree:
 
     ``state`` is read when drawing: pass a callable returning the current
     state (the engine's, during a run) or let the tree keep its own by
-    applying frames (``watch``). Questions are asked inline with the display
-    paused, when ``interactive``; ``readline`` is injectable for tests.
+    applying frames (``watch``). The tree asks nothing itself: with
+    ``interactive`` an inline prompt (the CLI's ``InlinePrompt``) asks the
+    questions, holding the display through :meth:`hold`; without it, the tree
+    says how to answer from elsewhere.
     """
 
     def __init__(
@@ -134,7 +135,6 @@ class LiveTree:
         title: str,
         state: SwarmState | None = None,
         interactive: bool = False,
-        readline: Callable[[], str] | None = None,
         console: Console | None = None,
     ) -> None:
         from rich.console import Console
@@ -144,13 +144,10 @@ class LiveTree:
         self.own_state = state
         self.engine: Engine | None = None
         self.interactive = interactive
-        self._readline = readline
-        self._prompt: tuple[str, asyncio.Future[None]] | None = None
         self.events: deque[str] = deque(maxlen=EVENT_LINES)
         self.asked: list[Question] = []
         self._live: Live | None = None
         self._last_draw = 0.0
-        self._ask_lock: asyncio.Lock | None = None
         self._started = time.monotonic()
 
     @property
@@ -171,9 +168,6 @@ class LiveTree:
             # Milestones stay in the scrollback above the live tree: failures, and
             # what a node made of the user's answers (the redraw would lose them).
             self._print_above(event_summary(event), "red" if kind == "fail" else "yellow")
-        if kind == "user_answer" and self._prompt is not None and self._prompt[0] == event.op.question_id:
-            if not self._prompt[1].done():
-                self._prompt[1].set_result(None)  # answered from another terminal or the web view
         self.refresh(force=kind in ("ask_user", "user_answer", "stop"))
 
     def _asked(self, node_id: str) -> bool:
@@ -189,66 +183,6 @@ class LiveTree:
     def on_question(self, node: SwarmNode, question: Question) -> None:
         self.asked.append(question)
         self.refresh(force=True)
-        if self.interactive:
-            asyncio.get_running_loop().create_task(self._ask(question))
-
-    async def _ask(self, question: Question) -> None:
-        """Ask inline with the live display paused; an answer given elsewhere ends the prompt.
-
-        Standard input is read without a thread (``add_reader``), so the prompt
-        never holds the process open once the swarm is done, and Ctrl-C ends it at once.
-        """
-        if self._ask_lock is None:
-            self._ask_lock = asyncio.Lock()
-        async with self._ask_lock:
-            if self._answered(question.id):
-                return
-            live = self._live
-            if live is not None:
-                live.stop()
-            from rich.text import Text
-
-            self.console.print(Text.assemble("\n", ("?", "bold yellow"), f" [{question.id}] {question.text}"))
-            self.console.print(Text("> "), end="")
-            loop = asyncio.get_running_loop()
-            self._prompt = (question.id, loop.create_future())
-            try:
-                text = await self._read_line(self._prompt[1])
-            finally:
-                self._prompt = None
-            if text is None:
-                self.console.print(Text("(answered elsewhere)", style="yellow"))
-            elif self.engine is not None:
-                self.engine.answer(question.id, text.strip() or "(no answer)")
-            if live is not None:
-                self._restart()
-
-    async def _read_line(self, cancel: asyncio.Future[None]) -> str | None:
-        """A line from stdin, or None when ``cancel`` is resolved first."""
-        loop = asyncio.get_running_loop()
-        if self._readline is not None:  # injected (tests): a plain call in a worker thread
-            reader: asyncio.Future[str] = asyncio.ensure_future(loop.run_in_executor(None, self._readline))
-        else:
-            reader = loop.create_future()
-            fd = sys.stdin.fileno()
-
-            def readable() -> None:
-                if not reader.done():
-                    reader.set_result(sys.stdin.readline())
-
-            loop.add_reader(fd, readable)
-            reader.add_done_callback(lambda _: loop.remove_reader(fd))
-        done, _ = await asyncio.wait([reader, cancel], return_when=asyncio.FIRST_COMPLETED)
-        if reader in done:
-            return reader.result() or ""
-        reader.cancel()
-        return None
-
-    def _answered(self, question_id: str) -> bool:
-        state = self.state
-        if state is None:
-            return False
-        return not any(q.id == question_id for _, q in state.pending_questions())
 
     # drawing
 
