@@ -93,3 +93,49 @@ def test_serve_refuses_a_public_bind_without_a_token(tmp_path: Path, monkeypatch
     err = io.StringIO()
     assert main(["--space", str(tmp_path), "serve", "--port", "70000"], out=io.StringIO(), err=err) == 2
     assert "--port must be 0-65535" in err.getvalue()
+
+
+@pytest.mark.slow  # a real server, CLI reader processes and kill -9: seconds
+def test_cli_reads_while_serve_runs_lose_no_committed_frame(tmp_path: Path, model_server) -> None:  # type: ignore[no-untyped-def]
+    """Issue 19, item 1: the web view's reads open more handles in the server process while
+    `list` and `tree` read from terminals; after kill -9 of the server every frame the
+    server reported committed is still there and the database is intact."""
+    import sqlite3
+
+    server = model_server(ScriptedModel(plans={"many": [f"part {i}" for i in range(12)]}), latency=0.05)
+    proc, base = _serve(tmp_path, env={"OPENAI_API_KEY": "sk-test-serve"})
+    seen = 0
+    try:
+        body = {"directive": "many parts", "models": {"base_url": server.base_url}, "swarm_id": "busy"}
+        assert httpx.post(base + "/api/swarms", json=body, timeout=10).status_code == 201
+        deadline = time.monotonic() + 60
+        readers = 0
+        while seen < 60 and time.monotonic() < deadline:
+            got = httpx.get(base + "/api/swarms/busy", timeout=10).json()  # a second handle in the server
+            seen = max(seen, int(got["frames"]))
+            for command in (["list"], ["tree", "busy"]):
+                cli = subprocess.run(
+                    [sys.executable, "-m", "swarm_star", "--space", str(tmp_path), *command],
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                )
+                assert cli.returncode == 0, cli.stderr
+                readers += 1
+            if got["status"] == "finished":
+                break
+        assert seen >= 30 and readers >= 4
+        got = httpx.get(base + "/api/swarms/busy", timeout=10).json()
+        seen = max(seen, int(got["frames"]))
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    db = tmp_path / "busy" / "swarm_default_kv_store.db"
+    conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        conn.close()
+    with Swarm.open("busy", space=tmp_path) as swarm:
+        frames = sum(1 for _ in swarm.history())
+    assert frames >= seen, f"the server had committed {seen} frames, {frames} survived kill -9"

@@ -111,18 +111,20 @@ class SqliteStore(KVStore):
 
     def _check_header(self) -> None:
         """Refuse a non-SQLite or damaged file up front, before sqlitedict's thread trips
-        on it (an error while that thread connects is printed as a thread traceback)."""
+        on it (an error while that thread connects is printed as a thread traceback).
+
+        The check goes through SQLite, never a plain ``open()`` of the file: closing
+        any descriptor of the database file drops every POSIX lock this process holds
+        on it, SQLite's included, and another process would then checkpoint and
+        delete the WAL under a writer in this process (issue 19, item 1).
+        """
         try:
-            with self.path.open("rb") as fh:
-                head = fh.read(16)
+            if os.stat(self.path).st_size == 0:
+                return
         except FileNotFoundError:
             return
         except OSError as exc:
             raise StoreError(f"store {self.path} cannot be read: {exc.strerror}") from exc
-        if not head:
-            return
-        if head != b"SQLite format 3\x00":
-            raise StoreCorrupt(f"store {self.path} is corrupt or not a Swarm Star database")
         self._connect_read_only().close()
 
     def _connect_read_only(self) -> sqlite3.Connection:
@@ -132,7 +134,6 @@ class SqliteStore(KVStore):
         made (a read-only folder), ``immutable=1``, which reads the database
         file alone (a read-only store has no writer).
         """
-        self._check_file_header()
         uri = self.path.resolve().as_uri()
         failure: sqlite3.Error | None = None
         for params in ("mode=ro", "mode=ro&immutable=1"):
@@ -152,15 +153,6 @@ class SqliteStore(KVStore):
                 raise _translate(exc, self.path) from exc
         assert failure is not None
         raise _translate(failure, self.path) from failure
-
-    def _check_file_header(self) -> None:
-        try:
-            with self.path.open("rb") as fh:
-                head = fh.read(16)
-        except OSError as exc:
-            raise StoreError(f"store {self.path} cannot be read: {exc.strerror}") from exc
-        if head and head != b"SQLite format 3\x00":
-            raise StoreCorrupt(f"store {self.path} is corrupt or not a Swarm Star database")
 
     def _check_same_file(self) -> None:
         """A store whose file was deleted or replaced while open must not look fine:

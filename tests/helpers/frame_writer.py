@@ -1,8 +1,11 @@
 """A child process that appends history frames forever, to be killed with SIGKILL.
 
-Usage: python -m tests.helpers.frame_writer STORE_PATH
+Usage: python -m tests.helpers.frame_writer STORE_PATH [--second-handle]
 Each loop commits a few frames (spawn, run, llm call, terminate) plus the node
 records they change, exactly as the engine does, and prints the frame count.
+With ``--second-handle`` each loop also opens, reads and closes another handle
+on the same store in this process, as ``serve`` does for a read request while
+it runs the swarm.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from swarm_star.state.history import SwarmLog
 from swarm_star.store import SqliteStore
 
 
-def main(path: str) -> None:
+def main(path: str, second_handle: bool = False) -> None:
     store = SqliteStore(path)
     log = SwarmLog(store)
     if store.get("swarm_state_record") is None:
@@ -61,9 +64,12 @@ def main(path: str) -> None:
             events.append(event)
         touched = {node} | ({parent} if parent else set())
         log.append(events, state, touched)
+        if second_handle:
+            with SqliteStore(path) as other:
+                SwarmLog(other).read_meta()
         i += 1
         print(state.frame_count, flush=True)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], second_handle="--second-handle" in sys.argv[2:])
