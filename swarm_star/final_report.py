@@ -114,7 +114,10 @@ def workspace_commits(workspace: Path) -> list[str]:
         lines = []
         for commit in list(repo.iter_commits(max_count=MAX_COMMITS)):
             files = ", ".join(sorted(str(f) for f in commit.stats.files))
-            lines.append(f"{commit.hexsha[:10]} {commit.summary} ({files})")
+            summary = commit.summary  # GitPython types it str | bytes (bytes for a message it cannot decode)
+            if isinstance(summary, bytes):
+                summary = summary.decode("utf-8", "replace")
+            lines.append(f"{commit.hexsha[:10]} {summary} ({files})")
         return lines
     except (git.GitError, ValueError):
         return []

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from swarm_star.models import NodeRole, SwarmEvent, SwarmNode
+from swarm_star.models.operations import LLMCall
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer, TracerProvider
@@ -63,27 +64,26 @@ class SwarmTracer:
     def on_event(self, event: SwarmEvent) -> None:
         """Feed one frame (use as ``Swarm.run(on_event=...)``)."""
         op = event.op
-        kind = op.kind
-        if kind == "spawn":
+        if op.kind == "spawn":
             self._parents[op.node_id] = op.parent_id
             self._roles[op.node_id] = (op.role, op.action_id, op.directive)
             self._open(op.node_id, event)
-        elif kind == "run_action":
+        elif op.kind == "run_action":
             if op.node_id not in self._spans:  # an activation after a stop: the node's span continues
                 self._open(op.node_id, event)
-        elif kind == "llm_call":
-            self._chat(event)
-        elif kind in ("terminate", "fail"):
+        elif op.kind == "llm_call":
+            self._chat(event, op)
+        elif op.kind == "terminate" or op.kind == "fail":
             span = self._spans.pop(op.node_id, None) or self._open(op.node_id, event, pop=True)
-            if kind == "fail":
+            if op.kind == "fail":
                 from opentelemetry.trace import Status, StatusCode
 
                 span.set_status(Status(StatusCode.ERROR, op.error))
                 span.set_attribute("error.type", "swarm_star.node_failed")
-            span.set_attribute("swarm_star.node.status", "terminated" if kind == "terminate" else "failed")
+            span.set_attribute("swarm_star.node.status", "terminated" if op.kind == "terminate" else "failed")
             span.set_attribute("swarm_star.end_frame", event.frame)
             span.end(end_time=_ns(event.time))
-        elif kind == "stop":
+        elif op.kind == "stop":
             # a stopped run leaves nodes unfinished: close their spans; a resume reopens them
             for node_id in sorted(self._spans, key=lambda n: -n.count(".")):
                 span = self._spans.pop(node_id)
@@ -135,10 +135,9 @@ class SwarmTracer:
             self._spans[node_id] = span
         return span
 
-    def _chat(self, event: SwarmEvent) -> None:
+    def _chat(self, event: SwarmEvent, op: LLMCall) -> None:
         from opentelemetry import trace
 
-        op = event.op
         node_span = self._spans.get(op.node_id) or self._open(op.node_id, event)
         end = _ns(event.time)
         start = end - _ns(max(op.latency_s, 0.0))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -217,3 +218,30 @@ def test_run_needs_opt_in_and_stays_in_the_workspace(tmp_path: Path) -> None:
     assert first.output.strip() == str(ws.root)
     slow = ws.run([sys.executable, "-c", "import time; time.sleep(30)"], allowed=True, timeout=1)
     assert slow.timed_out and slow.exit_code is None and not slow.passed
+
+
+def test_a_commit_message_git_cannot_decode_is_shown_as_text(tmp_path: Path) -> None:
+    """GitPython types ``summary`` as ``str | bytes``; a commit whose encoding header names no
+    known codec is still listed as text by the final report and the git_log util."""
+    import importlib.util
+
+    from swarm_star.final_report import workspace_commits
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "a.txt").write_text("a\n")
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x"}
+    subprocess.run(["git", "-C", str(tmp_path), "add", "a.txt"], check=True)
+    # A commit whose encoding header names no codec Python knows: GitPython keeps its message as bytes.
+    subprocess.run(
+        ["git", "-C", str(tmp_path), "-c", "i18n.commitEncoding=no-such-codec", "commit", "-q", "-m", "a fix"],
+        check=True,
+        env={**os.environ, **env},
+    )
+    lines = workspace_commits(tmp_path)
+    assert len(lines) == 1 and "b'" not in lines[0] and "fix (a.txt)" in lines[0]
+    spec = importlib.util.spec_from_file_location("git_log", Path(__file__).parents[1] / "utils_space/git/git_log.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    shown = module.call(tmp_path)
+    assert "b'" not in shown and "fix" in shown

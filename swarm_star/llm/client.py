@@ -219,7 +219,7 @@ def bounded_schema(schema: dict[str, Any], max_tokens: int) -> dict[str, Any]:
             return [walk(item) for item in node]
         return node
 
-    return walk(schema)  # type: ignore[no-any-return]
+    return walk(schema)
 
 
 def strict_schema(schema: dict[str, Any]) -> dict[str, Any] | None:
@@ -241,7 +241,7 @@ def strict_schema(schema: dict[str, Any]) -> dict[str, Any] | None:
         return node
 
     try:
-        return walk(schema)  # type: ignore[no-any-return]
+        return walk(schema)
     except ValueError:
         return None
 

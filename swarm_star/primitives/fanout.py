@@ -110,20 +110,20 @@ def client_ask(client: LLMClient, options: FanoutOptions, role: str = "worker") 
 
 
 async def fanout(ask: Ask, prompt: str, options: FanoutOptions | None = None) -> FanoutResult:
-    """Sample ``options.n`` candidates concurrently, then synthesize (or vote)."""
-    options = options or FanoutOptions()
+    """Sample ``opts.n`` candidates concurrently, then synthesize (or vote)."""
+    opts: FanoutOptions = options or FanoutOptions()
     if not prompt.strip():
         raise InputError("the prompt is empty")
     started = time.perf_counter()
-    gate = asyncio.Semaphore(options.concurrency)
-    messages = messages_for(prompt, options.system)
+    gate = asyncio.Semaphore(opts.concurrency)
+    messages = messages_for(prompt, opts.system)
     models: list[str] = []
 
     async def sample(index: int) -> Candidate:
         async with gate:
             began = time.perf_counter()
             try:
-                result = await ask(messages, options.candidate_temperature, "candidate")
+                result = await ask(messages, opts.candidate_temperature, "candidate")
             except ModelUnreachable:  # an outage is not a failed candidate either: the swarm pauses
                 raise
             except ModelError as exc:  # a limit or a bug is not a failed candidate: it propagates
@@ -144,15 +144,15 @@ async def fanout(ask: Ask, prompt: str, options: FanoutOptions | None = None) ->
 
     # Let every started candidate finish even if one raises (a limit): calls in flight are
     # paid for either way, and finishing them gets them recorded; then the error propagates.
-    outcomes = await asyncio.gather(*(sample(i) for i in range(options.n)), return_exceptions=True)
+    outcomes = await asyncio.gather(*(sample(i) for i in range(opts.n)), return_exceptions=True)
     for outcome in outcomes:
         if isinstance(outcome, BaseException):
             raise outcome
     candidates = [o for o in outcomes if isinstance(o, Candidate)]
     sampled = time.perf_counter() - started
-    if options.model is None and models:
-        options = replace(options, model=models[0])
-    result = await synthesize(ask, prompt, candidates, options)
+    if opts.model is None and models:
+        opts = replace(opts, model=models[0])
+    result = await synthesize(ask, prompt, candidates, opts)
     result.meta["timings"]["candidates_s"] = round(sampled, 4)
     result.meta["timings"]["total_s"] = round(time.perf_counter() - started, 4)
     return result

@@ -161,10 +161,11 @@ class LiveTree:
     def on_event(self, event: SwarmEvent) -> None:
         if self.engine is None and self.own_state is not None and event.frame == self.own_state.frame_count:
             self.own_state.apply(event)
-        kind = event.op.kind
+        op = event.op
+        kind = op.kind
         if kind != "run_action":
             self.events.append(event_summary(event))
-        if kind == "fail" or (kind == "terminate" and self._asked(event.op.node_id)):
+        if op.kind == "fail" or (op.kind == "terminate" and self._asked(op.node_id)):
             # Milestones stay in the scrollback above the live tree: failures, and
             # what a node made of the user's answers (the redraw would lose them).
             self._print_above(event_summary(event), "red" if kind == "fail" else "yellow")

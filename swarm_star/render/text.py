@@ -124,39 +124,38 @@ def render_tree(state: SwarmState, *, width: int | None = None, depth: int | Non
 def summary(event: SwarmEvent) -> str:
     """What one frame did, in a few words."""
     op = event.op
-    kind = op.kind
-    if kind == "spawn":
+    if op.kind == "spawn":
         return f"{op.role.value} {op.action_id}: {short(op.directive, 60)}"
-    if kind == "llm_call":
+    if op.kind == "llm_call":
         text = f"{op.purpose} via {op.model} ({op.usage.tokens} tokens, {op.attempts} attempt(s))"
         if op.replaces:
             text += " — asked again: the recorded reply answered a different request"
         return text + (f" — failed: {short(op.error, 60)}" if op.error else "")
-    if kind == "ask_user":
+    if op.kind == "ask_user":
         return f"asks [{op.question_id}]: {short(op.question, 60)}"
-    if kind == "user_answer":
+    if op.kind == "user_answer":
         return f"answer [{op.question_id}]: {short(op.answer, 60)}"
-    if kind == "terminate":
+    if op.kind == "terminate":
         return f"report: {short(op.report, 60)}"
-    if kind == "fail":
+    if op.kind == "fail":
         return f"error: {short(op.error, 60)}"
-    if kind == "run_action":
+    if op.kind == "run_action":
         return f"activation {op.activation} ({op.reason})"
-    if kind == "stop":
+    if op.kind == "stop":
         return f"stopped: {op.reason}"
-    if kind == "resume":
+    if op.kind == "resume":
         return "resumed"
-    if kind == "save_memory":
+    if op.kind == "save_memory":
         return f"memory {op.folder}: {short(op.title, 50)}"
-    if kind == "verdict":
+    if op.kind == "verdict":
         who = f" ({op.model})" if op.model else ""
         reasons = f": {short('; '.join(op.reasons), 50)}" if op.reasons else ""
         return f"{op.stage}{who} {'passed' if op.ok else 'failed'}{reasons}"
-    if kind == "action_created":
+    if op.kind == "action_created":
         return f"new action {op.action_id} ({op.path})"
-    if kind == "retry":
+    if op.kind == "retry":
         return "retry: re-opened"
-    return kind
+    return str(event.op.kind)
 
 
 def event_line(event: SwarmEvent, width: int | None = None) -> str:

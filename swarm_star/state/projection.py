@@ -62,14 +62,13 @@ class SwarmState:
             raise ValueError(f"frame {event.frame} applied at position {self.frame_count}")
         self.frame_count += 1
         op, now = event.op, event.time
-        kind = op.kind
-        if kind == "stop":
+        if op.kind == "stop":
             self.status, self.stop_reason = SwarmStatus.STOPPED, op.reason
             return
-        if kind == "resume":
+        if op.kind == "resume":
             self.status, self.stop_reason, self.limits = SwarmStatus.RUNNING, None, op.limits
             return
-        if kind == "spawn":
+        if op.kind == "spawn":
             parent = self.nodes.get(op.parent_id) if op.parent_id else None
             self.nodes[op.node_id] = SwarmNode(
                 id=op.node_id,
@@ -89,43 +88,43 @@ class SwarmState:
             if self.status == SwarmStatus.CREATED:
                 self.status = SwarmStatus.RUNNING
             return
-        if kind == "save_memory":
+        if op.kind == "save_memory":
             self.memory[op.entry_id] = op
             return
         node = self.nodes[op.node_id]
         node.updated_at = now
-        if kind == "run_action":
+        if op.kind == "run_action":
             node.status = NodeStatus.RUNNING
-        elif kind == "llm_call":
+        elif op.kind == "llm_call":
             node.usage = node.usage.plus(op.usage)
             self.usage = self.usage.plus(op.usage)
             node.calls.append(op.call_key)
             self.calls[(node.id, op.call_key)] = op
-        elif kind == "verdict":
+        elif op.kind == "verdict":
             node.checks.append(Check(stage=op.stage, model=op.model, ok=op.ok, reasons=op.reasons))
-        elif kind == "ask_user":
+        elif op.kind == "ask_user":
             node.questions.append(Question(id=op.question_id, text=op.question))
             node.status = NodeStatus.WAITING_USER
             node.activations += 1
-        elif kind == "user_answer":
+        elif op.kind == "user_answer":
             for question in node.questions:
                 if question.id == op.question_id:
                     question.answer = op.answer
             node.status = NodeStatus.PENDING
-        elif kind == "await_children":
+        elif op.kind == "await_children":
             node.status = NodeStatus.WAITING_CHILDREN
             node.activations += 1
-        elif kind == "terminate":
+        elif op.kind == "terminate":
             node.status, node.report = NodeStatus.TERMINATED, op.report
             node.activations += 1
             if node.parent_id is None:
                 self.status = SwarmStatus.FINISHED
-        elif kind == "fail":
+        elif op.kind == "fail":
             node.status, node.error = NodeStatus.FAILED, op.error
             node.activations += 1
             if node.parent_id is None:
                 self.status = SwarmStatus.FAILED
-        elif kind == "retry":  # swarm-star retry: re-run a failed node; done managers above re-review
+        elif op.kind == "retry":  # swarm-star retry: re-run a failed node; done managers above re-review
             node.status = NodeStatus.WAITING_CHILDREN if node.children else NodeStatus.PENDING
             node.error = None
             parent = self.nodes.get(node.parent_id) if node.parent_id else None

@@ -14,7 +14,7 @@ import secrets
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from swarm_star.errors import ConfigError, ConflictError, InputError, SwarmNotFound
 from swarm_star.store.base import KVStore, StoreOp
@@ -66,7 +66,7 @@ class StoreLocator:
             except ValueError as exc:
                 raise ConfigError(f"SWARM_STAR_LOCK_TIMEOUT must be seconds, got {raw!r}") from exc
         self.lock_timeout = lock_timeout
-        self._container = None
+        self._container: Any = None
 
     def swarm_dir(self, swarm_id: str) -> Path:
         return self.space / validate_swarm_id(swarm_id)
@@ -133,7 +133,7 @@ class StoreLocator:
         )
         return sorted(row["pk"][len(prefix) :] for row in rows)
 
-    def _cosmos(self):  # type: ignore[no-untyped-def]
+    def _cosmos(self) -> Any:
         from swarm_star.store.cosmos import CosmosSettings, open_cosmos_container
 
         if self._container is None:
