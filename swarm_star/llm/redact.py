@@ -27,6 +27,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 __all__ = ["MASK", "SECRET_ENV_VARS", "known_secrets", "mask", "mask_json", "redact", "strip_url_credentials"]
@@ -74,10 +75,16 @@ def mask(text: str, secrets: Iterable[str]) -> str:
 def mask_json(encoded: str, secrets: Iterable[str]) -> str:
     """JSON text with each secret masked inside its strings (the secret as JSON escapes it)."""
     for secret in secrets:
-        needle = json.dumps(secret, ensure_ascii=False)[1:-1]
+        needle = _as_json(secret)
         if needle and needle in encoded:
             encoded = encoded.replace(needle, MASK)
     return encoded
+
+
+@lru_cache(maxsize=64)
+def _as_json(secret: str) -> str:
+    """``secret`` as it appears inside a JSON string (every stored value asks: computed once)."""
+    return json.dumps(secret, ensure_ascii=False)[1:-1]
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
