@@ -117,6 +117,13 @@ def test_malformed_hostfile_line_names_file_and_line(tmp_path: Path, line: str, 
     assert len(message) < len(str(path)) + 160  # a 10 MB line is not echoed back
 
 
+def test_an_agent_named_by_its_url_shows_no_credentials() -> None:
+    """An agent's name is stored with each of its replies and printed: ``https://user:pw@host`` named it
+    with the password (issue 19 item 6). The URL itself keeps them: they are how that agent authenticates."""
+    agent = parse_hostfile("https://bob:pw-DO-NOT-STORE-31@gpu-9.example/v1 role=critic\n")[0]
+    assert agent.name == "gpu-9.example" and "pw-DO-NOT-STORE-31" in agent.base_url
+
+
 def test_empty_or_missing_hostfile(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.write_text("# nothing\n\n")

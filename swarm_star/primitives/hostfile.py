@@ -25,6 +25,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from swarm_star.errors import HostfileError
+from swarm_star.llm.redact import strip_url_credentials
 
 __all__ = ["DEFAULT_PORT", "MAX_LINE", "Agent", "load_hostfile", "parse_hostfile"]
 
@@ -49,8 +50,10 @@ class Agent:
 
     @property
     def name(self) -> str:
-        """The ``node`` tag if given (what a scheduler calls the machine), else the address."""
-        return self.tags.get("node") or self.base_url.split("://", 1)[-1].removesuffix("/v1")
+        """The ``node`` tag if given (what a scheduler calls the machine), else the address
+        without credentials (the name is stored with every reply and printed)."""
+        address = strip_url_credentials(self.base_url)
+        return self.tags.get("node") or address.split("://", 1)[-1].removesuffix("/v1")
 
     def matches(self, tags: dict[str, str]) -> bool:
         return all(self.tags.get(k) == v for k, v in tags.items())
