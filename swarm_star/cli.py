@@ -38,7 +38,13 @@ from typing import Any, TextIO
 
 from swarm_star.api import Swarm
 from swarm_star.cli_executor import add_executor_flags, executor_from
-from swarm_star.cli_models import add_model_commands, add_model_flags, check_prices, model_settings_from
+from swarm_star.cli_models import (
+    add_model_commands,
+    add_model_flags,
+    check_prices,
+    model_settings_from,
+    note_stripped_url,
+)
 from swarm_star.cli_primitives import add_primitive_commands
 from swarm_star.cli_serve import add_serve_commands, live_tree_for, where_to_look
 from swarm_star.engine.engine import Engine, RunOutcome
@@ -727,6 +733,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     models = model_settings_from(
         args, ModelSettings(base_url=args.base_url, **({"default_model": args.model} if args.model else {}))
     )
+    note_stripped_url(args.base_url, models, err)
     limits = _limits_from(args, Limits()) or Limits()
     if args.candidates is not None and not 1 <= args.candidates <= 256:
         raise InputError(f"--candidates must be 1-256, got {args.candidates}")
@@ -784,6 +791,7 @@ def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 update={k: v for k, v in (("default_model", args.model), ("base_url", args.base_url)) if v}
             )
             models = ModelSettings.model_validate(models.model_dump())  # re-check the URL
+            note_stripped_url(args.base_url, models, err)
         models = model_settings_from(args, models)
         if limits is not None and limits.max_cost is not None:
             check_prices(models, limits)

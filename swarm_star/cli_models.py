@@ -99,6 +99,15 @@ def model_settings_from(args: argparse.Namespace, base: ModelSettings) -> ModelS
         raise InputError(f"invalid model setting {first['loc'][0]}: {first['msg']}") from exc
 
 
+def note_stripped_url(given: str | None, models: ModelSettings, err: TextIO) -> None:
+    """Say so when ``--base-url`` carried credentials that the settings stripped (they would be stored)."""
+    if given and models.base_url != given:
+        err.write(
+            f"swarm-star: note: --base-url: credentials removed from the URL, which is stored and shown as "
+            f"{models.base_url}; give a key with --api-key-env NAME\n"
+        )
+
+
 def check_prices(models: ModelSettings, limits: Limits | None, err: TextIO | None = None) -> list[str]:
     """Models of this swarm whose price is unknown. With ``--max-cost`` that is an error
     (the limit could never fire); otherwise it is said once on ``err``."""
@@ -212,6 +221,7 @@ async def _probe(models: ModelSettings, model: str | None) -> dict[str, Any]:
 def cmd_doctor(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     base = ModelSettings(base_url=args.base_url, **({"default_model": args.model} if args.model else {}))
     models = model_settings_from(args, base)
+    note_stripped_url(args.base_url, models, err)
     report = asyncio.run(_probe(models, args.model))
     ok = "mode" in report
     if args.json:

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from swarm_star.cli_models import note_stripped_url
 from swarm_star.errors import InputError, ModelError
 from swarm_star.llm import LLMClient, resolve_endpoint
 from swarm_star.models import ModelSettings
@@ -176,6 +177,7 @@ def cmd_fanout(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     settings = ModelSettings(
         base_url=args.base_url, timeout=args.timeout, max_retries=args.retries, concurrency=args.concurrency
     )
+    note_stripped_url(args.base_url, settings, err)
     client = LLMClient(resolve_endpoint(settings), settings)
 
     async def go() -> FanoutResult:

@@ -185,6 +185,27 @@ def test_bad_input_one_line_exit_2_no_change(tmp_path: Path, server, argv, messa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s0"]
 
 
+@pytest.mark.parametrize(
+    "line", ["a" * 64 + ":8000", "http://" + "b" * 70 + "/v1", "c" * (10 * 1024 * 1024)], ids=["label", "url", "10MB"]
+)
+def test_hostfile_names_beyond_dns_limits_are_one_line_errors(tmp_path: Path, line: str) -> None:
+    """Issue 19 item 12: a 64-character label (or a 10 MB line) passed the parser, and the first request
+    died in the resolver with an 83-line ``idna`` traceback (exit 1)."""
+    hosts = tmp_path / "hosts.txt"
+    hosts.write_text(f"# agents\n127.0.0.1:9 role=a\n{line}\n")
+    for argv in (
+        ["agents", "broadcast", "--hostfile", str(hosts), "-p", "hi", "--timeout", "2", "--retries", "0"],
+        ["run", "x", "--hostfile", str(hosts), "--base-url", "http://127.0.0.1:9/v1"],
+    ):
+        started = time.monotonic()
+        code, out, err = cli("--space", str(tmp_path / "space"), *argv)
+        assert code == EXIT["usage"], (argv[0], code, err[-300:])
+        assert err.startswith(f"swarm-star: error: {hosts}:3: ") and err.count("\n") == 1 and len(err) < 300, err[-300:]
+        assert "Traceback" not in err and "idna" not in err and out == ""
+        assert time.monotonic() - started < 10
+    assert not (tmp_path / "space").exists() or not any((tmp_path / "space").iterdir())
+
+
 def test_no_endpoint_is_one_clear_line(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     for name in ("OPENAI_API_KEY", "OPENROUTER_API_KEY", "OPENAI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)

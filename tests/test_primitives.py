@@ -97,7 +97,15 @@ def test_hostfile_parses_every_form(tmp_path: Path) -> None:
         ("bad!host", "expected host[:port]"),
         ("http://", "malformed URL"),
         ("a:1:2", "expected host[:port]"),
+        ("a" * 64 + ":8000", "label longer than 63 characters (64)"),
+        ("gpu-1." + "a" * 64, "label longer than 63 characters (64)"),
+        ("http://" + "b" * 64 + ":8000/v1", "label longer than 63 characters (64)"),
+        (".".join(["abcdefgh"] * 30), "host name longer than 253 characters (269)"),
+        ("gpu..1", "empty label"),
+        ("https://gpu-1:99999/v1", "malformed URL"),
+        ("a" * (10 * 1024 * 1024), "line too long (10,485,760 characters, at most 4,096)"),
     ],
+    ids=lambda v: v if len(v) < 40 else v[:20] + f"…({len(v)})",
 )
 def test_malformed_hostfile_line_names_file_and_line(tmp_path: Path, line: str, why: str) -> None:
     path = tmp_path / "hosts.txt"
@@ -106,6 +114,14 @@ def test_malformed_hostfile_line_names_file_and_line(tmp_path: Path, line: str, 
         load_hostfile(path)
     message = str(info.value)
     assert message.startswith(f"{path}:3: ") and why in message and "\n" not in message
+    assert len(message) < len(str(path)) + 160  # a 10 MB line is not echoed back
+
+
+def test_an_agent_named_by_its_url_shows_no_credentials() -> None:
+    """An agent's name is stored with each of its replies and printed: ``https://user:pw@host`` named it
+    with the password (issue 19 item 6). The URL itself keeps them: they are how that agent authenticates."""
+    agent = parse_hostfile("https://bob:pw-DO-NOT-STORE-31@gpu-9.example/v1 role=critic\n")[0]
+    assert agent.name == "gpu-9.example" and "pw-DO-NOT-STORE-31" in agent.base_url
 
 
 def test_empty_or_missing_hostfile(tmp_path: Path) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -145,3 +147,167 @@ def test_run_says_where_the_report_and_workspace_are(tmp_path: Path, model_serve
     assert code == 3  # the demo asks first
     text = out.getvalue()
     assert "report w1 -o w1-report.md" in text
+
+
+# Issue 19 items 4 and 5: reports never load a local file or a remote URL that model text names.
+
+RESOURCE_PAYLOADS = {
+    "local png": "![chart]({png})",
+    "etc hostname": "![host](/etc/hostname)",
+    "dev zero": "![zeros](/dev/zero)",
+    "remote image": "![pixel]({beacon}/pixel.png)",
+    "reference image": "![ref][pic]\n\n[pic]: {beacon}/ref.png",
+    "image in a table": "| chart |\n|---|\n| ![cell](/dev/zero) |",
+    "raw html": '<img src="{beacon}/raw.png"> <img src="/dev/zero"> <link rel="stylesheet" href="{beacon}/s.css">'
+    ' <iframe src="{beacon}/frame"></iframe> <div style="background:url({beacon}/bg.png)">x</div>'
+    ' <style>@import url({beacon}/i.css);</style> <svg><image href="{beacon}/svg.png"/></svg>',
+}
+LOADS_NOTHING = {
+    "html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "strong", "em", "code", "pre",
+    "blockquote", "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td", "hr", "br",
+}  # fmt: skip
+
+
+def _swarm_with_text(space: Path, swarm_id: str, text: str) -> None:
+    """A finished swarm whose leaf report and final report are ``text`` (as a model wrote it)."""
+    from swarm_star.models import NodeRole, Terminate
+    from tests.helpers.big_tree import TreeWriter
+
+    w = TreeWriter(space, swarm_id, directive="draw a chart")
+    w.node("0", None, NodeRole.ROOT, "draw a chart")
+    w.node("0.0", "0", NodeRole.ACTION, "draw it")
+    w.emit(Terminate(node_id="0.0", report=f"Here it is: {text}"), ["0.0"])
+    w.emit(Terminate(node_id="0", report=f"The chart:\n\n{text}\n\nDone."), ["0"])
+    w.commit()
+    w.close()
+
+
+def _report_in_a_process(space: Path, swarm_id: str, target: Path) -> tuple[int, str, float]:
+    """``swarm-star report`` in its own process, capped at 1 GiB of address space and 60 s."""
+    import resource
+    import subprocess
+    import sys
+    import time
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "swarm_star", "--space", str(space), "report", swarm_id, "-o", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=cap,
+    )
+    return done.returncode, done.stderr, time.monotonic() - started
+
+
+def _pdf_images(data: bytes) -> list[str]:
+    """Every image XObject in the PDF (on any page), by name."""
+    reader = PdfReader(io.BytesIO(data))
+    found = []
+    for page in reader.pages:
+        resources = page.get("/Resources") or {}
+        xobjects = resources.get("/XObject") or {}
+        for name, ref in xobjects.items():
+            if ref.get_object().get("/Subtype") == "/Image":
+                found.append(name)
+    return found
+
+
+@pytest.mark.parametrize("case", list(RESOURCE_PAYLOADS))
+def test_pdf_report_never_opens_what_model_text_points_at(tmp_path: Path, case: str) -> None:
+    """fpdf2 opened an image's src: a local PNG was embedded, /etc/hostname broke the export,
+    /dev/zero was read until the memory cap; an http(s) src was fetched."""
+    from tests.helpers.beacon import beacon, write_png
+
+    png = write_png(tmp_path / "chart.png")
+    with beacon() as server:
+        text = RESOURCE_PAYLOADS[case].format(png=png, beacon=server.url)
+        _swarm_with_text(tmp_path / "space", "img", text)
+        code, err, seconds = _report_in_a_process(tmp_path / "space", "img", tmp_path / "r.pdf")
+        assert code == 0, err[-2000:]
+        assert seconds < 30
+        assert server.hits == []
+    data = (tmp_path / "r.pdf").read_bytes()
+    assert _pdf_images(data) == [] and b"/Subtype /Image" not in data
+    words = " ".join((page.extract_text() or "") for page in PdfReader(io.BytesIO(data)).pages)
+    if "image" in case or case in ("local png", "etc hostname", "dev zero"):
+        alt = re.search(r"!\[(\w+)\]", text).group(1)  # type: ignore[union-attr]
+        assert f"[image: {alt}]" in " ".join(words.split())  # a visible placeholder where the image was
+
+
+class _ResourceTags(HTMLParser):
+    """Every element of a page and each attribute that could make a browser load something."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: set[str] = set()
+        self.loading: list[str] = []
+        self.styles: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        self._in_style = tag == "style"
+        for name, value in attrs:
+            allowed = (tag == "a" and name == "href") or (tag == "meta" and name in ("charset", "name", "content"))
+            allowed = allowed or (tag == "meta" and name == "http-equiv" and value == "Content-Security-Policy")
+            allowed = allowed or (tag == "html" and name == "lang")
+            if not allowed:
+                self.loading.append(f"<{tag} {name}={value!r}>")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_style = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_style:
+            self.styles.append(data)
+
+
+def test_html_report_has_no_element_that_loads_anything(tmp_path: Path) -> None:
+    """markdown-it turned ``![x](http://…)`` into an ``<img>`` the viewer's browser fetched (beacon hits)."""
+    from tests.helpers.beacon import write_png
+
+    png = write_png(tmp_path / "chart.png")
+    text = "\n\n".join(p.format(png=png, beacon="http://127.0.0.1:9") for p in RESOURCE_PAYLOADS.values())
+    _swarm_with_text(tmp_path, "img", text)
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["--space", str(tmp_path), "report", "img", "-o", str(tmp_path / "r.html")], out=out, err=err) == 0
+    page = (tmp_path / "r.html").read_text()
+    parser = _ResourceTags()
+    parser.feed(page)
+    assert parser.tags <= LOADS_NOTHING, parser.tags - LOADS_NOTHING
+    assert parser.loading == []
+    assert all("url(" not in css and "@import" not in css for css in parser.styles)
+    # the images are visible links, the raw markup visible text
+    for alt, src in (("chart", str(png)), ("host", "/etc/hostname"), ("pixel", "http://127.0.0.1:9/pixel.png")):
+        assert f'<a href="{src}">[image: {alt}]</a>' in page
+    assert "&lt;iframe src=" in page and "&lt;img src=&quot;/dev/zero&quot;&gt;" in page
+    # and wherever the file is opened, its policy lets it load nothing but its own style
+    assert "default-src 'none'; style-src 'unsafe-inline'" in page
+
+
+@pytest.mark.browser
+def test_html_report_opened_in_a_browser_fetches_nothing(tmp_path: Path) -> None:
+    """The viewer's browser fetched remote images named in model text (2 beacon hits in the issue)."""
+    from tests.helpers.beacon import beacon, write_png
+    from tests.test_web_view import CHROMIUM, CHROMIUM_ARGS, _need_browser
+
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    png = write_png(tmp_path / "chart.png")
+    with beacon() as server:
+        text = "\n\n".join(p.format(png=png, beacon=server.url) for p in RESOURCE_PAYLOADS.values())
+        _swarm_with_text(tmp_path, "img", text)
+        assert main(["--space", str(tmp_path), "report", "img", "-o", str(tmp_path / "r.html")]) == 0
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.goto((tmp_path / "r.html").as_uri(), wait_until="networkidle")
+            placeholders, images = page.locator("text=[image: pixel]").count(), page.locator("img").count()
+            browser.close()
+        assert server.hits == []
+    assert images == 0 and placeholders == 2  # in the leaf's report and in the final report

@@ -28,7 +28,9 @@ strings allowed), validated with pydantic, and repaired once.
 Every attempt the server answered is counted in the call's usage, failed and
 abandoned ones included; a failed call carries what it used on the exception
 (``exc.partial``) so the engine can record it. Errors are redacted of
-credentials before they leave this module.
+credentials before they leave this module, and a reply's text has the
+client's key and the configured keys masked (a server may repeat the
+``Authorization`` header it was sent).
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from pydantic import BaseModel, ValidationError
 from swarm_star.errors import ModelError, ModelOutputError, ModelUnreachable
 from swarm_star.llm.endpoint import Endpoint
 from swarm_star.llm.prices import PriceBook
-from swarm_star.llm.redact import known_secrets, redact
+from swarm_star.llm.redact import known_secrets, mask, redact
 from swarm_star.models import Attempt, ModelSettings, Usage
 
 if TYPE_CHECKING:  # the SDK is imported where a client is built: read-only CLI paths never pay for it
@@ -622,7 +624,7 @@ class LLMClient:
         if content is not None and not isinstance(content, str):
             record.error = "malformed: non-text content"
             raise ModelOutputError("model returned non-text content")
-        return content or ""
+        return mask(content or "", self._secrets)  # a reply that repeats the key it was sent keeps none of it
 
 
 def _retry_after(exc: openai.APIStatusError) -> float | None:

@@ -81,9 +81,11 @@ class ModelSettings(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _no_credentials_in_url(cls, value: str | None) -> str | None:
-        if value and "@" in value.split("//", 1)[-1].split("/", 1)[0]:
-            raise ValueError("base_url must not embed credentials; use an API key variable")
-        return value
+        """Settings are stored with the swarm: ``user:pass@`` and ``?api_key=…`` are stripped
+        here, on every path (CLI, HTTP, library); a key goes in a variable (``key_env``)."""
+        from swarm_star.llm.redact import strip_url_credentials  # the llm package imports this module
+
+        return strip_url_credentials(value) if value else value
 
 
 class VerifySettings(BaseModel):

@@ -16,6 +16,12 @@ requests not yet done`` (never under :data:`MIN_ATTEMPT_SECONDS`, never over
 while healthy agents wait in the queue. Every failure becomes an
 :class:`AgentReply` with ``ok=False`` and a one-line error; a 500 is never
 mistaken for empty text.
+
+Text from an agent passes the redaction boundary (:mod:`swarm_star.llm.redact`)
+as it enters: an error body is redacted before it is cut to a line (a 401 may
+quote the bearer key), a reply's text has the pool's key and the configured
+keys masked (an agent may repeat the ``Authorization`` header), so no
+reply, stored or printed, carries a key.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from swarm_star.errors import InputError
 from swarm_star.llm.client import retry_after_seconds
+from swarm_star.llm.redact import known_secrets, mask, redact
 from swarm_star.models import SwarmSettings, Usage
 from swarm_star.primitives.hostfile import Agent, load_hostfile
 
@@ -46,6 +53,9 @@ MAX_RETRY_AFTER = 30.0
 MIN_ATTEMPT_SECONDS = 1.0
 """The least time an attempt is given under a deadline, however many requests wait."""
 
+
+MAX_ERROR_BODY = 64 * 1024
+"""Bytes of an error body read for its one-line summary (a 10 MB error page is not redacted whole)."""
 
 DEFAULT_AGENT_MAX_TOKENS = 1024
 """Every agent request is capped (a model that rambles to its context limit costs minutes);
@@ -139,6 +149,7 @@ class _Shared:
         self.headers = {"Content-Type": "application/json"}
         if settings.api_key:
             self.headers["Authorization"] = f"Bearer {settings.api_key}"
+        self.secrets = known_secrets(extra=(settings.api_key or "",))
 
     def agent_gate(self, agent: Agent) -> asyncio.Semaphore:
         gate = self.per_agent.get(agent.base_url)
@@ -324,7 +335,7 @@ class AgentPool:
                 async with shared.agent_gate(agent), shared.in_flight:
                     timeout = settings.timeout if attempt_timeout is None else attempt_timeout()
                     status, raw, retry_after = await self._post(agent, body, timeout)
-                self._parse(status, raw, retry_after, reply)
+                _parse(status, raw, retry_after, reply, shared.secrets)
                 return
             except _Attempt as failure:
                 reply.error = str(failure)
@@ -356,29 +367,32 @@ class AgentPool:
         except TimeoutError as exc:
             raise _Attempt(f"timed out after {total:.3g} s", retry=True) from exc
         except aiohttp.ClientError as exc:
-            raise _Attempt(f"connection failed: {type(exc).__name__}: {_one_line(str(exc))}", retry=True) from exc
-
-    @staticmethod
-    def _parse(status: int, raw: bytes, retry_after: str | None, reply: AgentReply) -> None:
-        if status != 200:
-            wait = retry_after_seconds(retry_after, MAX_RETRY_AFTER)
-            detail = _one_line(raw.decode("utf-8", "replace"))[:120]
-            raise _Attempt(f"HTTP {status}: {detail}", retry=status in RETRYABLE_STATUS, wait=wait)
-        try:
-            data = json.loads(raw)
-            message = data["choices"][0]["message"]
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
-            raise _Attempt("malformed reply: not a chat completion JSON body", retry=True) from exc
-        if message.get("refusal"):
-            raise _Attempt(f"refused: {_one_line(str(message['refusal']))[:120]}", retry=False)
-        text = message.get("content")
-        if not isinstance(text, str) or not text.strip():
-            raise _Attempt("empty reply", retry=False)
-        usage = data.get("usage") or {}
-        reply.ok, reply.text, reply.error = True, text, None
-        reply.prompt_tokens = int(usage.get("prompt_tokens") or 0)
-        reply.completion_tokens = int(usage.get("completion_tokens") or 0)
+            detail = _line(str(exc), shared.secrets)
+            raise _Attempt(f"connection failed: {type(exc).__name__}: {detail}", retry=True) from exc
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
+def _parse(status: int, raw: bytes, retry_after: str | None, reply: AgentReply, secrets: Sequence[str]) -> None:
+    """Fill ``reply`` from an agent's answer, or raise the attempt's one-line failure."""
+    if status != 200:
+        wait = retry_after_seconds(retry_after, MAX_RETRY_AFTER)
+        detail = _line(raw[:MAX_ERROR_BODY].decode("utf-8", "replace"), secrets)
+        raise _Attempt(f"HTTP {status}: {detail}", retry=status in RETRYABLE_STATUS, wait=wait)
+    try:
+        data = json.loads(raw)
+        message = data["choices"][0]["message"]
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        raise _Attempt("malformed reply: not a chat completion JSON body", retry=True) from exc
+    if message.get("refusal"):
+        raise _Attempt(f"refused: {_line(str(message['refusal']), secrets)}", retry=False)
+    text = message.get("content")
+    if not isinstance(text, str) or not text.strip():
+        raise _Attempt("empty reply", retry=False)
+    usage = data.get("usage") or {}
+    reply.ok, reply.text, reply.error = True, mask(text, secrets), None
+    reply.prompt_tokens = int(usage.get("prompt_tokens") or 0)
+    reply.completion_tokens = int(usage.get("completion_tokens") or 0)
+
+
+def _line(text: str, secrets: Sequence[str]) -> str:
+    """An error text as kept: one line, redacted whole *before* it is cut (a cut key escapes the mask)."""
+    return redact(" ".join(text.split()), secrets)[:120]

@@ -10,6 +10,13 @@ so a report of a swarm that another process is running is consistent with its
 last commit. Markdown is the source: HTML is Markdown rendered by
 ``markdown-it-py`` with raw HTML disabled (text from models is never markup),
 and PDF is that HTML laid out by ``fpdf2`` (pure Python, no browser needed).
+
+A report never loads anything: fpdf2 opens an ``<img>``'s ``src`` as a local
+path or fetches it as a URL, and a browser fetches it too, so an image in
+model text (``![x](/etc/hostname)``) is rendered as a link labelled
+``[image: x]`` instead; raw HTML (``<img>``, ``<link>``, ``<iframe>``, CSS)
+is escaped text. The HTML page also carries a Content-Security-Policy that
+lets it load nothing but its own inline style, wherever it is opened.
 """
 
 from __future__ import annotations
@@ -18,12 +25,28 @@ import html
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from swarm_star.models import NodeRole, SwarmNode, Usage
 from swarm_star.state.history import SwarmLog
 
-__all__ = ["FORMATS", "MEDIA_TYPES", "Report", "WorkspaceCommit", "build_report", "render_report", "workspace_commits"]
+if TYPE_CHECKING:  # markdown-it is imported when a report is rendered, not when this module loads
+    from collections.abc import Sequence
+
+    from markdown_it.renderer import RendererHTML
+    from markdown_it.token import Token
+    from markdown_it.utils import EnvType, OptionsDict
+
+__all__ = [
+    "FORMATS",
+    "MEDIA_TYPES",
+    "Report",
+    "WorkspaceCommit",
+    "build_report",
+    "markdown_to_html",
+    "render_report",
+    "workspace_commits",
+]
 
 FORMATS = ("md", "html", "pdf")
 MEDIA_TYPES = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8", "pdf": "application/pdf"}
@@ -36,6 +59,8 @@ code,pre{background:#f4f6fa;border-radius:4px}pre{padding:.6rem;overflow:auto}
 table{border-collapse:collapse}td,th{border:1px solid #d5d9e2;padding:.25rem .6rem;text-align:left}
 th{background:#f4f6fa}blockquote{border-left:3px solid #c9cfdb;margin:0;padding-left:1rem;color:#3b4256}
 """
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+"""The HTML report loads nothing (no image, font, script, frame), wherever it is opened."""
 
 
 @dataclass(frozen=True)
@@ -252,14 +277,32 @@ def _markdown(r: Report, created_at: float) -> str:
     return "\n".join(out)
 
 
-def to_html(report: Report) -> str:
-    """The Markdown rendered to a standalone HTML page (model text is escaped, not trusted)."""
+def _image_as_link(
+    renderer: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    """An image becomes a visible link to where it points, never an ``<img>`` that a renderer would load."""
+    token = tokens[idx]
+    alt = renderer.renderInlineAsText(token.children or [], options, env).strip() or "no description"
+    href = html.escape(str(token.attrGet("src") or ""), quote=True)
+    return f'<a href="{href}">{html.escape(f"[image: {alt}]")}</a>'
+
+
+def markdown_to_html(text: str) -> str:
+    """The one Markdown-to-HTML step of every report format: raw HTML is escaped, images are links."""
     from markdown_it import MarkdownIt
 
-    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(report.markdown)
+    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    md.add_render_rule("image", _image_as_link)
+    return md.render(text)
+
+
+def to_html(report: Report) -> str:
+    """The Markdown rendered to a standalone HTML page (model text is escaped, not trusted)."""
+    body = markdown_to_html(report.markdown)
     title = html.escape(f"Swarm {report.swarm_id} — report")
     return (
-        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}"><title>{title}</title>'
         f'<meta name="viewport" content="width=device-width,initial-scale=1"><style>{_CSS}</style></head>'
         f"<body>\n{body}</body></html>\n"
     )
@@ -277,9 +320,8 @@ def to_pdf(report: Report) -> bytes:
     """The HTML laid out by fpdf2. A Unicode font is used when the system has DejaVu;
     otherwise the core font, with characters it lacks replaced."""
     from fpdf import FPDF
-    from markdown_it import MarkdownIt
 
-    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(report.markdown)
+    body = markdown_to_html(report.markdown)
     pdf = FPDF(format="A4")
     pdf.set_title(f"Swarm {report.swarm_id} report")
     pdf.set_creator("Swarm Star")

@@ -15,7 +15,8 @@ another key's version, which is how the owner lease fences every commit.
 
 Text is cleaned once, here, on its way in: :func:`encode_value` replaces lone
 UTF-16 surrogates (which a model reply or a file can carry, and which no UTF-8
-database accepts) with U+FFFD, so no code path can store them.
+database accepts) with U+FFFD, and masks the configured keys' exact values
+(:mod:`swarm_star.llm.redact`), so no code path can store either.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from __future__ import annotations
 import json
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from swarm_star.errors import StoreError
+from swarm_star.llm.redact import MASK, known_secrets, mask_json
 
 __all__ = ["ABSENT", "Check", "Delete", "KVStore", "Put", "StoreOp", "check_key", "clean_value", "encode_value"]
 
@@ -75,23 +78,26 @@ def check_key(key: str) -> str:
     return key
 
 
-def encode_value(value: Any) -> str:
+def encode_value(value: Any, secrets: Iterable[str] = ()) -> str:
     """JSON text of a value; the only serialization Swarm Star stores (never pickle).
 
     Lone surrogates become U+FFFD: they are not text in UTF-8, and storing one
     would fail every later commit of the same value (a swarm stuck for good).
+    Each of ``secrets`` (a store passes :attr:`KVStore.secrets`, the configured
+    keys) becomes ``[redacted]``: the redaction boundary of every record, on
+    both backends.
     """
     try:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise StoreError(f"value is not JSON-serializable: {exc}") from exc
-    return _SURROGATE.sub("\ufffd", text)
+    return mask_json(_SURROGATE.sub("\ufffd", text), secrets)
 
 
-def clean_value(value: Any) -> Any:
-    """``value`` as it will be stored: JSON-checked, lone surrogates replaced."""
-    text = encode_value(value)
-    return json.loads(text) if "\ufffd" in text else value
+def clean_value(value: Any, secrets: Iterable[str] = ()) -> Any:
+    """``value`` as it will be stored: JSON-checked, lone surrogates replaced, keys masked."""
+    text = encode_value(value, secrets)
+    return json.loads(text) if "\ufffd" in text or MASK in text else value
 
 
 class KVStore(ABC):
@@ -115,6 +121,12 @@ class KVStore(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release connections and threads. Idempotent."""
+
+    @cached_property
+    def secrets(self) -> tuple[str, ...]:
+        """The configured keys' values (from the environment when the store was opened),
+        masked in everything this store writes (see :func:`encode_value`)."""
+        return known_secrets()
 
     # Convenience methods, written once for every backend.
 

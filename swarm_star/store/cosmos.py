@@ -177,7 +177,7 @@ class CosmosStore(KVStore):
         return f"{self.partition}_{check_key(key)}"
 
     def _doc(self, key: str, value: Any) -> dict[str, Any]:
-        value = clean_value(value)  # JSON-only and no lone surrogates, same rule as SQLite
+        value = clean_value(value, self.secrets)  # JSON-only, no lone surrogates, keys masked: as on SQLite
         return {"id": self._id(key), "pk": self.partition, "key": key, "value": value}
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -278,7 +278,7 @@ class CosmosStore(KVStore):
         for op in ops:
             check_key(op.key)
             if isinstance(op, Put):
-                encode_value(op.value)
+                encode_value(op.value, self.secrets)
         if not ops:
             return
         if all(isinstance(op, Check) for op in ops):
@@ -353,7 +353,7 @@ class CosmosStore(KVStore):
     def _journaled(self, ops: Sequence[StoreOp]) -> None:
         conditional = any(op.if_version is not None for op in ops)
         payload = [
-            {"key": op.key, "value": clean_value(op.value)} if isinstance(op, Put) else {"key": op.key}
+            {"key": op.key, "value": clean_value(op.value, self.secrets)} if isinstance(op, Put) else {"key": op.key}
             for op in ops
             if not isinstance(op, Check)
         ]

@@ -31,6 +31,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
@@ -95,7 +96,7 @@ class SqliteStore(KVStore):
                 str(self.path),
                 tablename=TABLE,
                 journal_mode="WAL",
-                encode=encode_value,
+                encode=partial(encode_value, secrets=self.secrets),
                 decode=json.loads,
                 autocommit=False,
                 outer_stack=False,
@@ -221,7 +222,10 @@ class SqliteStore(KVStore):
             low, op = rows[-1][0], ">"
 
     def commit(self, ops: Sequence[StoreOp]) -> None:
-        encoded = [(op, encode_value(op.value) if isinstance(op, Put) else None) for op in ops if check_key(op.key)]
+        secrets = self.secrets
+        encoded = [
+            (op, encode_value(op.value, secrets) if isinstance(op, Put) else None) for op in ops if check_key(op.key)
+        ]
         if not encoded:
             return
         with self._lock:

@@ -4,8 +4,10 @@ One background thread serves every agent (one aiohttp app bound to N ports),
 so hundreds of agents cost one thread. Each agent can be given latency and a
 fault: ``"500"``, ``"429"`` (with Retry-After), ``"slow"`` (slower than any
 sane timeout), ``"drop"`` (connection closed mid-request), ``"malformed"``
-(a 200 whose body is not JSON), ``"empty"`` (empty content). ``flaky[i] = k``
-makes agent ``i`` fail its first ``k`` requests with a 500 and then recover.
+(a 200 whose body is not JSON), ``"empty"`` (empty content), ``"echo401"`` (a 401
+whose body repeats the bearer key it was sent, bare), ``"echo200"`` (a reply whose
+text repeats the ``Authorization`` header). ``flaky[i] = k`` makes agent ``i``
+fail its first ``k`` requests with a 500 and then recover.
 """
 
 from __future__ import annotations
@@ -140,6 +142,12 @@ class AgentFarm:
             return web.Response(text='{"choices": [{"message": {"content": "tru', content_type="application/json")
         if fault == "empty":
             return web.json_response(_completion({}, ""))
+        auth = request.headers.get("Authorization", "")
+        if fault == "echo401":
+            key = auth.split()[-1] if auth else ""
+            return web.json_response({"error": f"unauthorized: {key} is not a key of this server"}, status=401)
+        if fault == "echo200":
+            return web.json_response(_completion({}, f"You sent me Authorization: {auth}. Hello!"))
         raise ValueError(f"unknown fault {fault}")
 
 

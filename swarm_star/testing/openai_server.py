@@ -6,7 +6,9 @@ reply from the request JSON (typically from the response schema's name);
 faults can be queued or drawn at random: 500, 429 with Retry-After, a reply
 slower than the client's timeout, a dropped connection, truncated or
 schema-invalid JSON, refusals, a reply that trickles one byte a second and
-never ends, and a 401 whose body echoes the ``Authorization`` header.
+never ends, a 401 whose body echoes the ``Authorization`` header, and a 200
+whose reply text repeats it (``echo200``; a responder may return that fault for
+the requests it should hit).
 
 ``reject_formats`` makes it behave like servers that do not speak every
 structured-output mode: ``{"json_schema": 500}`` answers a json_schema request
@@ -41,7 +43,7 @@ class Reply:
 
 @dataclass
 class Fault:
-    """An injected failure. kind: 500, 429, slow, drop, truncated, invalid, refusal, trickle, echo401."""
+    """An injected failure. kind: 500, 429, slow, drop, truncated, invalid, refusal, trickle, echo401, echo200."""
 
     kind: str
     retry_after: float = 0.1
@@ -229,6 +231,9 @@ class LocalOpenAIServer:
             return web.json_response(
                 {"error": {"message": f"Incorrect API key provided: {auth} (key={auth.split()[-1]})"}}, status=401
             )
+        if fault.kind == "echo200":
+            auth = request.headers.get("Authorization", "")
+            return web.json_response(self._completion(body, f"Done. (You sent Authorization: {auth})", Reply("")))
         if fault.kind == "refusal":
             return web.json_response(self._completion(body, "", Reply(""), refusal="I can't help with that."))
         raise ValueError(f"unknown fault {fault.kind}")
