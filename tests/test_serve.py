@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from swarm_star.api import Swarm
-from swarm_star.errors import ConfigError
+from swarm_star.errors import ConfigError, InputError
 from swarm_star.models import ModelSettings, SwarmSettings
 from swarm_star.serve import create_app
 from swarm_star.serve.openapi import openapi_document
@@ -458,3 +458,48 @@ async def test_other_web_pages_cannot_drive_the_server(tmp_path: Path) -> None:
     with_token = create_app(space=tmp_path, env=ENV, token="t0k")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=with_token), base_url="http://swarm.lan") as client:
         assert (await client.get("/api/swarms", headers={"authorization": "Bearer t0k"})).status_code == 200
+
+
+async def test_ids_are_full_matched_deep_bodies_are_400_and_download_0_is_inline(
+    api: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """Issue 19, item 11: a trailing newline is no part of an id (``$`` admitted one),
+    a deeply nested body is bad input (it was a 500 RecursionError), and
+    ``?download=0`` sends the report inline (it sent an attachment)."""
+    from swarm_star.own_actions import static_problems
+    from swarm_star.store import StoreLocator, validate_swarm_id
+
+    Swarm.create("a thing", space=tmp_path, swarm_id="n1").close()
+    r = await api.post("/api/swarms", json={"directive": "x", "swarm_id": "n2\n", "start": False})
+    assert r.status_code == 400 and r.json()["error"].startswith("invalid swarm id 'n2\\n'"), r.text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["n1"]
+    for url in ("/api/swarms/n1%0A", "/api/swarms/n1%0A/tree", "/api/swarms/n1%0A/events?follow=0"):
+        r = await api.get(url)
+        assert r.status_code == 400 and r.json()["error"].startswith("invalid swarm id 'n1\\n'"), (url, r.text)
+    r = await api.get("/api/swarms/n1/nodes/0%0A")
+    assert r.status_code == 400 and r.json()["error"] == "no node '0\\n' in swarm n1"
+    r = await api.post("/api/swarms", json={"directive": "x", "start": False, "context": {"notes.txt\n": "hi"}})
+    assert r.status_code == 400 and "invalid context file name" in r.json()["error"]
+    with pytest.raises(InputError, match="invalid swarm id"):
+        validate_swarm_id("ok\n")
+    with pytest.raises(ConfigError, match="invalid user id"):
+        StoreLocator(tmp_path, user_id="bob\n")
+    assert static_problems("tool\n", "async def run(host, node):\n    return 'x'\n")[0].startswith("name ")
+
+    # deeply nested JSON: parsed or not by the JSON library, it is a 400, not a 500
+    for depth in (100_000, 500):
+        body = '{"directive": "x", "context": ' + "[" * depth + "]" * depth + "}"
+        r = await api.post("/api/swarms", content=body.encode())
+        assert r.status_code == 400, (depth, r.status_code, r.text)
+        assert r.json()["error"] == "the request body is nested too deeply (more than 32 levels)"
+        r = await api.post("/api/swarms/n1/resume", content=('{"limits": {"max_calls": ' + "[" * depth).encode())
+        assert r.status_code == 400, (depth, r.status_code, r.text)
+
+    # ?download= is a yes/no flag: 0 means inline
+    for value, attached in (("0", False), ("false", False), ("1", True), ("true", True)):
+        r = await api.get(f"/api/swarms/n1/report?format=md&download={value}")
+        assert r.status_code == 200, r.text
+        disposition = r.headers.get("content-disposition", "")
+        assert ("attachment" in disposition) is attached, (value, disposition)
+    r = await api.get("/api/swarms/n1/report?format=md&download=perhaps")
+    assert r.status_code == 400 and "download" in r.json()["error"]

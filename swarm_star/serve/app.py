@@ -55,7 +55,10 @@ __all__ = ["create_app"]
 STATIC_DIR = Path(__file__).parent / "static"
 HISTORY_PAGE_MAX = 1000
 FRAME_BLOCK = 1000  # frames per store read: one key prefix of the history (keys are zero-padded)
-CONTEXT_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
+# Ids and names are checked with fullmatch: `$` would admit a trailing newline.
+CONTEXT_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
+NODE_ID_RE = re.compile(r"[0-9.]{1,200}")
+MAX_BODY_DEPTH = 32  # nesting of a JSON body; the deepest valid body is a few levels
 STATUS_OF: list[tuple[type[SwarmStarError], int]] = [
     (InputError, 400),
     (ConfigError, 400),
@@ -114,18 +117,50 @@ def _validation_message(exc: ValidationError) -> str:
     return f"invalid request: {where}: {first.get('msg', 'invalid')}"
 
 
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests lists and objects, walked without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_BODY_DEPTH:
+            break
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 async def _body(request: Request, model: type[BaseModel]) -> Any:
     raw = await request.body()
+    too_deep = InputError(f"the request body is nested too deeply (more than {MAX_BODY_DEPTH} levels)")
     try:
         data = json.loads(raw or b"{}")
+    except RecursionError:
+        raise too_deep from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError("the request body is not valid JSON") from exc
     if not isinstance(data, dict):
         raise InputError("the request body must be a JSON object")
+    if _depth(data) > MAX_BODY_DEPTH:
+        raise too_deep
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise InputError(_validation_message(exc)) from exc
+
+
+def _flag_param(request: Request, name: str, default: bool) -> bool:
+    """A yes/no query parameter: 1/true/yes or 0/false/no (empty: the default)."""
+    raw = (request.query_params.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes"):
+        return True
+    if raw in ("0", "false", "no"):
+        return False
+    raise InputError(f"query parameter {name} must be 1 or 0 (true/false), got {raw!r}")
 
 
 def _int_param(request: Request, name: str, default: int | None, lo: int = 0, hi: int | None = None) -> int | None:
@@ -315,7 +350,7 @@ def create_app(
     def get_node(request: Request) -> JSONResponse:
         swarm_id, node_id = request.path_params["swarm_id"], request.path_params["node_id"]
         log = hub.log(swarm_id)
-        raw = log.store.get(NODE_PREFIX + node_id) if re.match(r"^[0-9.]{1,200}$", node_id) else None
+        raw = log.store.get(NODE_PREFIX + node_id) if NODE_ID_RE.fullmatch(node_id) else None
         if raw is None:
             raise InputError(f"no node {node_id!r} in swarm {swarm_id}")
         node = SwarmNode.model_validate(raw)
@@ -346,7 +381,7 @@ def create_app(
         report = build_report(swarm_id, log, hub.locator.swarm_dir(swarm_id) / "workspace")
         body = render_report(report, fmt)
         headers = {}
-        if request.query_params.get("download"):
+        if _flag_param(request, "download", False):
             headers["content-disposition"] = f'attachment; filename="{swarm_id}-report.{fmt}"'
         return Response(body, media_type=MEDIA_TYPES[fmt], headers=headers)
 
@@ -361,7 +396,7 @@ def create_app(
         with tempfile.TemporaryDirectory(prefix="swarm-star-context-") as tmp:
             paths = []
             for name, text in body.context.items():
-                if not CONTEXT_NAME_RE.match(name):
+                if not CONTEXT_NAME_RE.fullmatch(name):
                     raise InputError(f"invalid context file name {name!r}: letters, digits, '_', '.', '-'")
                 path = Path(tmp) / name
                 path.write_text(text, encoding="utf-8")
@@ -440,7 +475,7 @@ def create_app(
             if not last_id.strip().isdigit():
                 raise InputError(f"Last-Event-ID must be a frame number, got {last_id!r}")
             start = int(last_id) + 1
-        follow = request.query_params.get("follow", "1") not in ("0", "false", "no")
+        follow = _flag_param(request, "follow", True)
 
         def read(first: int) -> tuple[int, bytes, bool]:
             """Frames from ``first`` to the end of its block, as one chunk of events.

@@ -217,9 +217,17 @@ def openapi_document() -> dict[str, Any]:
                 "node": _query("node", "only frames touching this node", {"type": "string"}),
                 "kind": _query("kind", "only these operation kinds (comma-separated)", {"type": "string"}),
                 "format": _query("format", "report format", {"type": "string", "enum": ["md", "html", "pdf"]}),
-                "download": _query("download", "send as an attachment", {"type": "string"}),
+                "download": _query(
+                    "download",
+                    "1 sends it as an attachment, 0 (the default) inline",
+                    {"type": "string", "enum": ["0", "1", "true", "false", "yes", "no"]},
+                ),
                 "from": _query("from", "first frame to send (default 0)", {"type": "integer", "minimum": 0}),
-                "follow": _query("follow", "0 ends the stream once caught up", {"type": "string"}),
+                "follow": _query(
+                    "follow",
+                    "0 ends the stream once caught up (default 1)",
+                    {"type": "string", "enum": ["0", "1", "true", "false", "yes", "no"]},
+                ),
                 "last_event_id": {
                     "name": "Last-Event-ID",
                     "in": "header",
