@@ -503,3 +503,43 @@ async def test_ids_are_full_matched_deep_bodies_are_400_and_download_0_is_inline
         assert ("attachment" in disposition) is attached, (value, disposition)
     r = await api.get("/api/swarms/n1/report?format=md&download=perhaps")
     assert r.status_code == 400 and "download" in r.json()["error"]
+
+
+def _csp(header: str) -> dict[str, set[str]]:
+    """A Content-Security-Policy header as {directive: sources}."""
+    out: dict[str, set[str]] = {}
+    for part in header.split(";"):
+        words = part.split()
+        if words:
+            out[words[0]] = set(words[1:])
+    return out
+
+
+async def test_every_response_carries_a_content_security_policy(tmp_path: Path) -> None:
+    """Issue 19, item 5: the web view and the report it frames load images (and scripts,
+    styles, connections, frames) only from the server itself, whatever model text holds."""
+    from tests.helpers.big_tree import write_big_tree
+
+    write_big_tree(tmp_path, "b1", (2, 2))
+    app = create_app(space=tmp_path, env=ENV)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as client:
+        for url in ("/", "/static/app.js", "/static/app.css", "/api/swarms", "/api/swarms/b1/tree", "/nope"):
+            r = await client.get(url)
+            policy = _csp(r.headers["content-security-policy"])
+            for directive in ("img-src", "script-src", "style-src", "connect-src", "frame-src", "default-src"):
+                assert policy[directive] == {"'self'"}, (url, directive, policy)
+            assert policy["object-src"] == {"'none'"} and policy["base-uri"] == {"'none'"}
+            assert r.headers["x-content-type-options"] == "nosniff"
+            assert r.headers["referrer-policy"] == "no-referrer"
+        # the report (shown in the page's sandboxed frame or opened alone): no scripts, no
+        # remote anything; its own inline stylesheet only
+        for fmt in ("html", "md"):
+            r = await client.get(f"/api/swarms/b1/report?format={fmt}")
+            policy = _csp(r.headers["content-security-policy"])
+            assert policy["default-src"] == {"'none'"} and policy["img-src"] <= {"'self'"}, policy
+            assert "script-src" not in policy and "connect-src" not in policy
+    # the refusals of the guards carry it too
+    with_token = create_app(space=tmp_path, env=ENV, token="t0k")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=with_token), base_url="http://127.0.0.1") as client:
+        r = await client.get("/")
+        assert r.status_code == 401 and _csp(r.headers["content-security-policy"])["img-src"] == {"'self'"}

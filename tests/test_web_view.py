@@ -9,9 +9,14 @@ way). Under CI a missing browser is a failure; locally the test skips.
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -64,6 +69,8 @@ def test_web_view_live_tree_question_slider_and_report(tmp_path: Path, model_ser
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
+            # the server's Content-Security-Policy blocks nothing the page itself needs
+            page.on("console", lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None)
             page.goto(base + "/")
             page.fill("#create textarea[name=directive]", DIRECTIVE)
             page.fill("#create input[name=base_url]", server.base_url)
@@ -89,7 +96,7 @@ def test_web_view_live_tree_question_slider_and_report(tmp_path: Path, model_ser
             # answer on the page; the running swarm picks it up
             question.first.locator("textarea").fill(DEMO_ANSWER)
             question.first.locator("button").click()
-            page.wait_for_function("document.querySelectorAll('#tree .node').length >= 9")
+            expect(rows.nth(8)).to_be_attached(timeout=30_000)  # 9 nodes (no eval: the page's CSP forbids it)
             if page.locator("#status").inner_text() == "running":
                 page.screenshot(path=str(ARTIFACTS / "web-view-running.png"))
             expect(page.locator("#status")).to_have_text("finished", timeout=60_000)
@@ -174,3 +181,84 @@ def test_web_view_stays_usable_at_a_thousand_nodes(tmp_path: Path) -> None:
             page.screenshot(path=str(ARTIFACTS / "web-view-1111-nodes.png"))
         finally:
             browser.close()
+
+
+PIXEL = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+
+
+@contextmanager
+def beacon() -> Iterator[tuple[str, list[str]]]:
+    """A web server on another origin that serves a 1x1 PNG and records every path asked for."""
+    hits: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("content-type", "image/png")
+            self.send_header("content-length", str(len(PIXEL)))
+            self.end_headers()
+            self.wfile.write(PIXEL)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", hits
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+LOAD_IMAGE = """url => new Promise(done => {
+  const img = new Image();
+  img.onload = () => done("loaded");
+  img.onerror = () => done("blocked");
+  img.src = url;
+  document.body.append(img);
+})"""
+
+
+def test_web_view_and_reports_fetch_no_remote_image(tmp_path: Path) -> None:
+    """Issue 19, item 5: an image from elsewhere in model text is never fetched by the
+    browser, neither in the web view nor in the report (framed or opened alone): the
+    server's Content-Security-Policy allows images from itself only."""
+    _need_browser()
+    from playwright.sync_api import expect, sync_playwright
+
+    from swarm_star.models import NodeRole, Terminate
+    from tests.helpers.big_tree import TreeWriter
+
+    with beacon() as (elsewhere, hits):
+        w = TreeWriter(tmp_path, "img1", directive="show a picture")
+        w.node("0", None, NodeRole.ROOT, "show a picture")
+        report = f"Here it is: ![beacon]({elsewhere}/report.png) and <img src='{elsewhere}/raw.png'>"
+        w.emit(Terminate(node_id="0", report=report), ["0"])
+        w.commit()
+        w.close()
+        app = create_app(space=tmp_path, env={}, poll_interval=0.05)
+        with serving(app) as base, sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            try:
+                page = browser.new_page()
+                # the control: without the server's policy, the browser does fetch the beacon
+                assert page.evaluate(LOAD_IMAGE, f"{elsewhere}/control.png") == "loaded"
+                assert hits == ["/control.png"]
+
+                page.goto(base + "/#/swarm/img1")
+                expect(page.locator("#report")).to_be_visible(timeout=20_000)
+                framed = page.frame_locator("#report-frame")
+                expect(framed.locator("body")).to_contain_text("Here it is", timeout=20_000)
+                assert page.evaluate(LOAD_IMAGE, f"{elsewhere}/page.png") == "blocked"
+                page.goto(base + "/api/swarms/img1/report?format=html")
+                expect(page.locator("body")).to_contain_text("Here it is")
+                assert page.evaluate(LOAD_IMAGE, f"{elsewhere}/alone.png") == "blocked"
+                time.sleep(0.5)  # any late request would have arrived by now
+            finally:
+                browser.close()
+    assert hits == ["/control.png"], hits

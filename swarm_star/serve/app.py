@@ -44,7 +44,14 @@ from swarm_star.errors import (
 from swarm_star.models import Limits, ModelSettings, SwarmNode, SwarmSettings
 from swarm_star.serve.hub import SwarmHub
 from swarm_star.serve.openapi import openapi_document
-from swarm_star.serve.security import MAX_BODY_BYTES, BodyLimit, BrowserGuard, TokenGate
+from swarm_star.serve.security import (
+    MAX_BODY_BYTES,
+    REPORT_CSP,
+    BodyLimit,
+    BrowserGuard,
+    SecurityHeaders,
+    TokenGate,
+)
 from swarm_star.state.frame_codec import FrameCodec
 from swarm_star.state.history import NODE_PREFIX, frame_key
 from swarm_star.state.projection import SwarmState
@@ -380,7 +387,7 @@ def create_app(
         log = hub.log(swarm_id)
         report = build_report(swarm_id, log, hub.locator.swarm_dir(swarm_id) / "workspace")
         body = render_report(report, fmt)
-        headers = {}
+        headers = {"content-security-policy": REPORT_CSP}
         if _flag_param(request, "download", False):
             headers["content-disposition"] = f'attachment; filename="{swarm_id}-report.{fmt}"'
         return Response(body, media_type=MEDIA_TYPES[fmt], headers=headers)
@@ -556,6 +563,7 @@ def create_app(
     app = Starlette(
         routes=routes,
         middleware=[
+            Middleware(SecurityHeaders),
             Middleware(BrowserGuard, token=token),
             Middleware(TokenGate, token=token),
             Middleware(BodyLimit, limit=max_body),
