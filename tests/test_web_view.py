@@ -262,3 +262,44 @@ def test_web_view_and_reports_fetch_no_remote_image(tmp_path: Path) -> None:
             finally:
                 browser.close()
     assert hits == ["/control.png"], hits
+
+
+def test_web_view_drops_the_token_from_every_url(tmp_path: Path) -> None:
+    """Issue 19, item 13: opened as /?token=…, the page keeps the token out of the address
+    bar, the event-stream URL, the report frame and the export links (the HttpOnly cookie
+    the server set carries it from then on); a reload without it still works."""
+    _need_browser()
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.helpers.big_tree import write_big_tree
+
+    token = "tok-drop-me-123"
+    state = write_big_tree(tmp_path, "t1", (2, 2))
+    app = create_app(space=tmp_path, env={}, token=token, poll_interval=0.05)
+    with serving(app) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page()
+            requested: list[str] = []
+            page.on("request", lambda req: requested.append(req.url))
+            page.goto(f"{base}/?token={token}#/swarm/t1")
+            expect(page.locator("#tree .node")).to_have_count(len(state.nodes), timeout=20_000)
+            expect(page.locator("#conn")).to_have_class("conn on", timeout=20_000)  # the event stream is open
+            framed = page.frame_locator("#report-frame")
+            expect(framed.locator("body")).to_contain_text("the big tree is grown", timeout=20_000)
+            assert page.url == f"{base}/#/swarm/t1"
+            links = [page.get_attribute(f"#export-{fmt}", "href") or "" for fmt in ("md", "html", "pdf")]
+            frame_src = page.get_attribute("#report-frame", "src") or ""
+            events = [u for u in requested if "/events" in u]
+            assert events and all(link for link in links) and frame_src
+            assert not [u for u in [*links, frame_src, *events] if token in u], (links, frame_src, events)
+            assert [u for u in requested if token in u] == [f"{base}/?token={token}"], requested
+            # the export links work with the cookie alone
+            assert page.request.get(base + links[0]).status == 200
+            # a reload (no token in the address) still shows the swarm, live
+            page.reload()
+            expect(page.locator("#tree .node")).to_have_count(len(state.nodes), timeout=20_000)
+            expect(page.locator("#conn")).to_have_class("conn on", timeout=20_000)
+            expect(framed.locator("body")).to_contain_text("the big tree is grown", timeout=20_000)
+        finally:
+            browser.close()
