@@ -543,3 +543,119 @@ async def test_every_response_carries_a_content_security_policy(tmp_path: Path) 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=with_token), base_url="http://127.0.0.1") as client:
         r = await client.get("/")
         assert r.status_code == 401 and _csp(r.headers["content-security-policy"])["img-src"] == {"'self'"}
+
+
+def _write_wide_swarm(space: Path, swarm_id: str, leaves: int, text_bytes: int) -> int:
+    """A finished swarm of ``leaves`` leaves whose spawn and call frames each carry
+    ``text_bytes`` of directive: megabytes of events in one or two frame blocks."""
+    import random
+
+    from swarm_star.models import NodeRole, Terminate
+    from tests.helpers.big_tree import TreeWriter
+
+    rng = random.Random(7)
+    w = TreeWriter(space, swarm_id)
+    w.node("0", None, NodeRole.ROOT, "a wide swarm")
+    for i in range(leaves):
+        words = " ".join(f"{rng.getrandbits(40):x}" for _ in range(text_bytes // 11))
+        w.node(f"0.{i}", "0", NodeRole.ACTION, f"part {i}: {words}")
+        w.call(f"0.{i}")
+        w.emit(Terminate(node_id=f"0.{i}", report=f"done {i}"), [f"0.{i}"])
+        if i % 25 == 24:
+            w.commit()
+    w.emit(Terminate(node_id="0", report="all parts done"), ["0"])
+    w.commit()
+    count = w.state.frame_count
+    w.close()
+    return count
+
+
+def _stalled_client(base: str, path: str) -> Any:
+    """A raw connection that asks for ``path`` and then reads nothing (a tiny receive window)."""
+    import socket
+
+    host, port = base.removeprefix("http://").split(":")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((host, int(port)))
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
+    return sock
+
+
+def _event_ids(raw: bytes) -> list[int]:
+    """Frame numbers of the complete events in a (possibly cut) chunked HTTP response."""
+    _, _, rest = raw.partition(b"\r\n\r\n")
+    body = b""
+    while rest:
+        size_line, sep, rest = rest.partition(b"\r\n")
+        if not sep or not size_line.strip():
+            break
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0 or len(rest) < size:
+            body += rest[:size] if size else b""
+            break
+        body, rest = body + rest[:size], rest[size + 2 :]
+    text = body.decode("utf-8", "replace").replace("\r\n", "\n")
+    ids = []
+    for event in text.split("\n\n")[:-1]:  # the last piece may be cut
+        for line in event.split("\n"):
+            if line.startswith("id:"):
+                ids.append(int(line[3:].strip()))
+    return ids
+
+
+def test_stalled_event_stream_clients_cost_a_bounded_buffer_and_are_dropped(tmp_path: Path) -> None:
+    """Issue 19, item 14: a client that stops reading makes the server hold at most one
+    bounded chunk of events (it held a whole 1,000-frame block and more, per client);
+    past the send timeout it is disconnected, and Last-Event-ID resumes it with nothing
+    missed or repeated."""
+    import tracemalloc
+
+    from swarm_star.serve.app import SSE_CHUNK_BYTES
+    from tests.helpers.server import uvicorn_serving
+
+    total = _write_wide_swarm(tmp_path, "wide", leaves=300, text_bytes=6000)
+    url = "/api/swarms/wide/events"
+    clients = 12
+    app = create_app(space=tmp_path, env=ENV)
+    with uvicorn_serving(app, send_buffer=16384) as (base, server), httpx.Client(base_url=base) as client:
+        everything = client.get(url + "?follow=0", timeout=60).content
+        assert len(everything) > 3_000_000  # megabytes of events: a stalled client could pin them all
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            stalled = [_stalled_client(base, url) for _ in range(clients)]
+            held, buffered = 0, [0]
+            for _ in range(8):  # let the server push what it will into the stalled connections
+                time.sleep(0.5)
+                held = tracemalloc.get_traced_memory()[0] - before
+                buffered = [c.transport.get_write_buffer_size() for c in server.server_state.connections]
+            peak = tracemalloc.get_traced_memory()[1] - before
+            # others are served meanwhile, completely
+            again = read_events(client, url + "?follow=0", {}, None, lambda f: False)
+            assert [n for n, _ in again] == list(range(total))
+        finally:
+            tracemalloc.stop()
+        # what the connection buffers: the 64 KiB high-water mark of the server's flow control
+        # and the chunk written past it (the old stream wrote its whole 1,000-frame block)
+        assert max(buffered) <= 2 * SSE_CHUNK_BYTES + 64 * 1024, buffered
+        # held per stalled client: that, the next chunk waiting to be sent, and the connection's own
+        assert held / clients <= 5 * SSE_CHUNK_BYTES, f"{held / clients / 2**20:.1f} MiB held per stalled client"
+        assert peak / clients <= 20 * SSE_CHUNK_BYTES, f"{peak / clients / 2**20:.1f} MiB per client at the peak"
+        for sock in stalled:
+            sock.close()
+
+    # stalled past the send timeout: disconnected; what it got, plus a resume, is everything once
+    app = create_app(space=tmp_path, env=ENV, sse_send_timeout=1.0)
+    with uvicorn_serving(app, send_buffer=16384) as (base, _), httpx.Client(base_url=base) as client:
+        sock = _stalled_client(base, url)
+        time.sleep(2.5)
+        sock.settimeout(20)
+        raw = b""
+        while chunk := sock.recv(65536):  # the server closed it: the buffered part, then EOF
+            raw += chunk
+        sock.close()
+        got = _event_ids(raw)
+        assert got == list(range(len(got))) and 0 < len(got) < total
+        rest = read_events(client, url, {"last-event-id": str(got[-1])}, None, is_root_end)
+        assert got + [n for n, _ in rest] == list(range(total))

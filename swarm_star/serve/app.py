@@ -9,6 +9,7 @@ Every error is JSON ``{"error": "<the CLI's one-line message>", "status": N}``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import tempfile
@@ -21,7 +22,7 @@ from typing import Any
 import anyio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sse_starlette import ServerSentEvent
-from sse_starlette.sse import EventSourceResponse
+from sse_starlette.sse import EventSourceResponse, SendTimeoutError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -29,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from swarm_star.api import Swarm
 from swarm_star.errors import (
@@ -62,6 +64,13 @@ __all__ = ["create_app"]
 STATIC_DIR = Path(__file__).parent / "static"
 HISTORY_PAGE_MAX = 1000
 FRAME_BLOCK = 1000  # frames per store read: one key prefix of the history (keys are zero-padded)
+# Events per send to one client. A client that stops reading makes the server hold one
+# chunk waiting to be sent plus what its connection buffers (bounded by the server's flow
+# control), never a whole block; past SSE_SEND_TIMEOUT without progress it is dropped,
+# and it resumes with Last-Event-ID.
+SSE_CHUNK_BYTES = 64 * 1024
+SSE_READ_BLOCK = 100  # frames per store read of a stream: what one read holds while it encodes
+SSE_SEND_TIMEOUT = 30.0
 # Ids and names are checked with fullmatch: `$` would admit a trailing newline.
 CONTEXT_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
 NODE_ID_RE = re.compile(r"[0-9.]{1,200}")
@@ -184,20 +193,26 @@ def _int_param(request: Request, name: str, default: int | None, lo: int = 0, hi
     return value
 
 
-def block_frames(store: KVStore, first: int) -> list[dict[str, Any]]:
-    """Stored frames from ``first`` to the end of its block of 1,000, stopping at a gap.
+def iter_block_frames(store: KVStore, first: int, block: int = FRAME_BLOCK) -> Iterator[dict[str, Any]]:
+    """Stored frames from ``first`` to the end of its block (1,000, or 100 or 10), stopping at a gap.
 
-    The block is a key prefix, so the store scans at most 1,000 rows however
-    long the history is (a plain scan from ``first`` reads to the end).
+    The block is a key prefix, so the store scans at most ``block`` rows however
+    long the history is (a plain scan from ``first`` reads to the end). Lazy:
+    a reader that stops early decodes no more than it used.
     """
-    prefix = frame_key(first)[: -len(str(FRAME_BLOCK - 1))]
-    out: list[dict[str, Any]] = []
+    prefix = frame_key(first)[: -len(str(block - 1))]
     codec = FrameCodec(store)  # schema-2 frames come back as the schema-1 dict (shared text resolved)
+    expected = first
     for _, raw in store.scan(prefix, start=frame_key(first)):
-        if not isinstance(raw, dict) or raw.get("frame") != first + len(out):
-            break  # never skip a frame: stop at a gap
-        out.append(codec.decode(raw))
-    return out
+        if not isinstance(raw, dict) or raw.get("frame") != expected:
+            return  # never skip a frame: stop at a gap
+        yield codec.decode(raw)
+        expected += 1
+
+
+def block_frames(store: KVStore, first: int) -> list[dict[str, Any]]:
+    """:func:`iter_block_frames` as a list."""
+    return list(iter_block_frames(store, first))
 
 
 def raw_frames(store: KVStore, start: int = 0) -> Iterator[dict[str, Any]]:
@@ -237,6 +252,15 @@ def _meta_of(state: SwarmState) -> dict[str, Any]:
     }
 
 
+class EventStream(EventSourceResponse):
+    """An event stream that drops a client stalled past its send timeout without a
+    traceback: the client reconnects with Last-Event-ID and misses nothing."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with contextlib.suppress(SendTimeoutError):
+            await super().__call__(scope, receive, send)
+
+
 # the app
 
 
@@ -251,11 +275,13 @@ def create_app(
     max_body: int = MAX_BODY_BYTES,
     otel: bool = False,
     tracer_provider: Any = None,
+    sse_send_timeout: float = SSE_SEND_TIMEOUT,
 ) -> Starlette:
     """The ASGI app over one swarm space (and store backend).
 
     With ``otel`` (or a ``tracer_provider``) the swarms this server runs are
-    traced through OpenTelemetry (:mod:`swarm_star.telemetry`).
+    traced through OpenTelemetry (:mod:`swarm_star.telemetry`). An event-stream
+    client that accepts nothing for ``sse_send_timeout`` seconds is disconnected.
     """
     hub = SwarmHub(
         space=space,
@@ -485,17 +511,27 @@ def create_app(
         follow = _flag_param(request, "follow", True)
 
         def read(first: int) -> tuple[int, bytes, bool]:
-            """Frames from ``first`` to the end of its block, as one chunk of events.
+            """Events from frame ``first`` on, at most about ``SSE_CHUNK_BYTES`` of them
+            (always at least one frame), and whether more are stored already.
 
             Frames go out as stored (validated when written), without a round
             trip through pydantic.
             """
             chunks: list[bytes] = []
-            for raw in block_frames(log.store, first):
-                data = json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
-                chunks.append(ServerSentEvent(data=data, id=str(raw["frame"]), event="frame").encode())
-            full_block = first % FRAME_BLOCK + len(chunks) == FRAME_BLOCK
-            return first + len(chunks), b"".join(chunks), full_block
+            size = 0
+            frames = iter_block_frames(log.store, first, SSE_READ_BLOCK)
+            try:
+                for raw in frames:
+                    data = json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
+                    event = ServerSentEvent(data=data, id=str(raw["frame"]), event="frame").encode()
+                    chunks.append(event)
+                    size += len(event)
+                    if size >= SSE_CHUNK_BYTES:
+                        break
+            finally:
+                frames.close()
+            more = size >= SSE_CHUNK_BYTES or first % SSE_READ_BLOCK + len(chunks) == SSE_READ_BLOCK
+            return first + len(chunks), b"".join(chunks), more
 
         async def stream() -> AsyncIterator[bytes]:
             next_frame = start
@@ -510,7 +546,7 @@ def create_app(
                     return
                 await hub.wait(waiter, hub.poll_interval)
 
-        return EventSourceResponse(stream(), ping=15, send_timeout=30)
+        return EventStream(stream(), ping=15, send_timeout=sse_send_timeout)
 
     def openapi(request: Request) -> JSONResponse:
         return JSONResponse(openapi_document())
