@@ -12,6 +12,8 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +50,10 @@ async def wait_for(predicate: Any, timeout: float = 30.0, step: float = 0.05) ->
     raise AssertionError("condition not met in time")
 
 
-@pytest.fixture
-async def api(tmp_path: Path):  # type: ignore[no-untyped-def]
-    app = create_app(space=tmp_path, env=ENV, poll_interval=0.05)
+@asynccontextmanager
+async def api_client(space: Path, *base_urls: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app over ``space``, started with ``base_urls`` as the operator's endpoints."""
+    app = create_app(space=space, env=ENV, poll_interval=0.05, base_urls=base_urls)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
         client.app = app  # type: ignore[attr-defined]
@@ -58,148 +61,159 @@ async def api(tmp_path: Path):  # type: ignore[no-untyped-def]
     await app.state.hub.shutdown()
 
 
-async def test_create_answer_finish_and_read_everything(api: httpx.AsyncClient, model_server) -> None:
+@pytest.fixture
+async def api(tmp_path: Path):  # type: ignore[no-untyped-def]
+    async with api_client(tmp_path) as client:
+        yield client
+
+
+async def test_create_answer_finish_and_read_everything(tmp_path: Path, model_server) -> None:
     server = model_server(trip_model(), latency=0.02)
-    seen: list[str] = []
+    async with api_client(tmp_path, server.base_url) as api:
+        seen: list[str] = []
 
-    async def get(url: str, **kw: Any) -> httpx.Response:
-        r = await api.get(url, **kw)
-        seen.append(r.text if "pdf" not in url else "")
-        return r
+        async def get(url: str, **kw: Any) -> httpx.Response:
+            r = await api.get(url, **kw)
+            seen.append(r.text if "pdf" not in url else "")
+            return r
 
-    r = await api.post(
-        "/api/swarms",
-        json={
-            "directive": "plan a trip to Rome",
-            "context": {"notes.txt": "We like museums."},
-            "limits": {"max_calls": 200},
-            "models": {"base_url": server.base_url, "default_model": "scripted"},
-            "swarm_id": "trip1",
-        },
-    )
-    assert r.status_code == 201, r.text
-    assert r.json() == {"swarm_id": "trip1", "running": True}
+        r = await api.post(
+            "/api/swarms",
+            json={
+                "directive": "plan a trip to Rome",
+                "context": {"notes.txt": "We like museums."},
+                "limits": {"max_calls": 200},
+                "models": {"base_url": server.base_url, "default_model": "scripted"},
+                "swarm_id": "trip1",
+            },
+        )
+        assert r.status_code == 201, r.text
+        assert r.json() == {"swarm_id": "trip1", "running": True}
 
-    async def question() -> list[dict[str, Any]]:
-        return (await get("/api/swarms/trip1/questions")).json()
+        async def question() -> list[dict[str, Any]]:
+            return (await get("/api/swarms/trip1/questions")).json()
 
-    pending = await wait_for(question)
-    assert pending[0]["node"].startswith("0.") and "dates" in pending[0]["text"].lower()
-    # the rest of the tree keeps going while the question waits (it parks only its node)
-    r = await api.post(f"/api/swarms/trip1/questions/{pending[0]['id']}/answer", json={"text": "the first week of May"})
-    assert r.status_code == 200, r.text
+        pending = await wait_for(question)
+        assert pending[0]["node"].startswith("0.") and "dates" in pending[0]["text"].lower()
+        # the rest of the tree keeps going while the question waits (it parks only its node)
+        r = await api.post(
+            f"/api/swarms/trip1/questions/{pending[0]['id']}/answer", json={"text": "the first week of May"}
+        )
+        assert r.status_code == 200, r.text
 
-    async def finished() -> dict[str, Any] | None:
-        body = (await get("/api/swarms/trip1")).json()
-        return body if body["status"] == "finished" else None
+        async def finished() -> dict[str, Any] | None:
+            body = (await get("/api/swarms/trip1")).json()
+            return body if body["status"] == "finished" else None
 
-    summary = await wait_for(finished)
-    assert summary["report"].startswith("Done: plan a trip to Rome")
-    assert summary["settings"]["limits"]["max_calls"] == 200
+        summary = await wait_for(finished)
+        assert summary["report"].startswith("Done: plan a trip to Rome")
+        assert summary["settings"]["limits"]["max_calls"] == 200
 
-    listing = (await get("/api/swarms")).json()
-    assert [row["swarm_id"] for row in listing] == ["trip1"] and listing[0]["status"] == "finished"
+        listing = (await get("/api/swarms")).json()
+        assert [row["swarm_id"] for row in listing] == ["trip1"] and listing[0]["status"] == "finished"
 
-    tree = (await get("/api/swarms/trip1/tree")).json()
-    with Swarm.open("trip1", space=api.app.state.hub.space) as swarm:  # type: ignore[attr-defined]
-        state = swarm.tree()
-        assert tree["frame_count"] == state.frame_count
-        assert {n["id"] for n in tree["nodes"]} == set(state.nodes)
-        early = swarm.tree(5)
-    at5 = (await get("/api/swarms/trip1/tree", params={"frame": 5})).json()
-    assert at5["frame"] == 5 and {n["id"] for n in at5["nodes"]} == set(early.nodes)
-    assert {n["id"]: n["status"] for n in at5["nodes"]} == {k: v.status.value for k, v in early.nodes.items()}
+        tree = (await get("/api/swarms/trip1/tree")).json()
+        with Swarm.open("trip1", space=api.app.state.hub.space) as swarm:  # type: ignore[attr-defined]
+            state = swarm.tree()
+            assert tree["frame_count"] == state.frame_count
+            assert {n["id"] for n in tree["nodes"]} == set(state.nodes)
+            early = swarm.tree(5)
+        at5 = (await get("/api/swarms/trip1/tree", params={"frame": 5})).json()
+        assert at5["frame"] == 5 and {n["id"] for n in at5["nodes"]} == set(early.nodes)
+        assert {n["id"]: n["status"] for n in at5["nodes"]} == {k: v.status.value for k, v in early.nodes.items()}
 
-    # history: pages cover every frame once; filters by node and kind
-    frames, start = [], 0
-    while start is not None:
-        page = (await get("/api/swarms/trip1/history", params={"start": start, "limit": 7})).json()
-        frames += [f["frame"] for f in page["frames"]]
-        start = page["next_start"]
-    assert frames == list(range(state.frame_count))
-    calls = (await get("/api/swarms/trip1/history", params={"kind": "llm_call", "limit": 1000})).json()["frames"]
-    assert calls and all(f["op"]["kind"] == "llm_call" for f in calls)
-    assert len(calls) == state.usage.calls
-    only = (await get("/api/swarms/trip1/history", params={"node": "0.0", "limit": 1000})).json()["frames"]
-    assert only and all("0.0" in f["nodes"] for f in only)
-    assert (await get("/api/swarms/trip1/frames/0")).json()["op"]["kind"] == "spawn"
+        # history: pages cover every frame once; filters by node and kind
+        frames, start = [], 0
+        while start is not None:
+            page = (await get("/api/swarms/trip1/history", params={"start": start, "limit": 7})).json()
+            frames += [f["frame"] for f in page["frames"]]
+            start = page["next_start"]
+        assert frames == list(range(state.frame_count))
+        calls = (await get("/api/swarms/trip1/history", params={"kind": "llm_call", "limit": 1000})).json()["frames"]
+        assert calls and all(f["op"]["kind"] == "llm_call" for f in calls)
+        assert len(calls) == state.usage.calls
+        only = (await get("/api/swarms/trip1/history", params={"node": "0.0", "limit": 1000})).json()["frames"]
+        assert only and all("0.0" in f["nodes"] for f in only)
+        assert (await get("/api/swarms/trip1/frames/0")).json()["op"]["kind"] == "spawn"
 
-    # one node in full: its calls with what was sent and received
-    manager = (await get("/api/swarms/trip1/nodes/0.0")).json()
-    assert manager["directive"] == "plan a trip to Rome" and manager["report"].startswith("Done:")
-    assert manager["calls_detail"], manager
-    first = manager["calls_detail"][0]
-    assert first["request"][0]["role"] in ("system", "user") and first["response"]
-    assert manager["cost"] == pytest.approx(sum(c["usage"]["cost"] for c in manager["calls_detail"]))
+        # one node in full: its calls with what was sent and received
+        manager = (await get("/api/swarms/trip1/nodes/0.0")).json()
+        assert manager["directive"] == "plan a trip to Rome" and manager["report"].startswith("Done:")
+        assert manager["calls_detail"], manager
+        first = manager["calls_detail"][0]
+        assert first["request"][0]["role"] in ("system", "user") and first["response"]
+        assert manager["cost"] == pytest.approx(sum(c["usage"]["cost"] for c in manager["calls_detail"]))
 
-    # the report in each format
-    md = await get("/api/swarms/trip1/report", params={"format": "md"})
-    assert md.headers["content-type"].startswith("text/markdown")
-    assert "## Final report" in md.text and "the first week of May" in md.text
-    html = await get("/api/swarms/trip1/report", params={"format": "html"})
-    assert "<h2>Final report</h2>" in html.text
-    pdf = await get("/api/swarms/trip1/report", params={"format": "pdf", "download": "1"})
-    assert pdf.content.startswith(b"%PDF") and "attachment" in pdf.headers["content-disposition"]
+        # the report in each format
+        md = await get("/api/swarms/trip1/report", params={"format": "md"})
+        assert md.headers["content-type"].startswith("text/markdown")
+        assert "## Final report" in md.text and "the first week of May" in md.text
+        html = await get("/api/swarms/trip1/report", params={"format": "html"})
+        assert "<h2>Final report</h2>" in html.text
+        pdf = await get("/api/swarms/trip1/report", params={"format": "pdf", "download": "1"})
+        assert pdf.content.startswith(b"%PDF") and "attachment" in pdf.headers["content-disposition"]
 
-    # no API key anywhere in what the server said
-    assert not any(TEST_KEY in text for text in seen)
+        # no API key anywhere in what the server said
+        assert not any(TEST_KEY in text for text in seen)
 
 
-async def test_stop_and_resume_from_the_api(api: httpx.AsyncClient, model_server) -> None:
+async def test_stop_and_resume_from_the_api(tmp_path: Path, model_server) -> None:
     server = model_server(ScriptedModel(plans={"many": [f"part {i}" for i in range(6)]}), latency=0.2)
-    body = {"directive": "many parts", "models": {"base_url": server.base_url}, "swarm_id": "s1"}
-    assert (await api.post("/api/swarms", json=body)).status_code == 201
+    async with api_client(tmp_path, server.base_url) as api:
+        body = {"directive": "many parts", "models": {"base_url": server.base_url}, "swarm_id": "s1"}
+        assert (await api.post("/api/swarms", json=body)).status_code == 201
 
-    async def some_calls() -> bool:
-        return (await api.get("/api/swarms/s1")).json()["usage"]["calls"] >= 2
+        async def some_calls() -> bool:
+            return (await api.get("/api/swarms/s1")).json()["usage"]["calls"] >= 2
 
-    await wait_for(some_calls)
-    r = await api.post("/api/swarms/s1/stop")
-    assert r.status_code == 200, r.text
-    summary = (await api.get("/api/swarms/s1")).json()
-    assert summary["status"] == "stopped" and not summary["running_here"]
-    assert (await api.post("/api/swarms/s1/stop")).json()["error"] == "swarm s1 is not running"
+        await wait_for(some_calls)
+        r = await api.post("/api/swarms/s1/stop")
+        assert r.status_code == 200, r.text
+        summary = (await api.get("/api/swarms/s1")).json()
+        assert summary["status"] == "stopped" and not summary["running_here"]
+        assert (await api.post("/api/swarms/s1/stop")).json()["error"] == "swarm s1 is not running"
 
-    r = await api.post("/api/swarms/s1/resume", json={"limits": {"max_calls": 500}})
-    assert r.status_code == 200, r.text
-    assert (await api.post("/api/swarms/s1/resume", json={})).status_code == 409  # already running here
+        r = await api.post("/api/swarms/s1/resume", json={"limits": {"max_calls": 500}})
+        assert r.status_code == 200, r.text
+        assert (await api.post("/api/swarms/s1/resume", json={})).status_code == 409  # already running here
 
-    async def finished() -> bool:
-        return (await api.get("/api/swarms/s1")).json()["status"] == "finished"
+        async def finished() -> bool:
+            return (await api.get("/api/swarms/s1")).json()["status"] == "finished"
 
-    await wait_for(finished)
-    assert (await api.get("/api/swarms/s1")).json()["settings"]["limits"]["max_calls"] == 1000
-    tree = (await api.get("/api/swarms/s1/tree")).json()
-    assert all(n["status"] == "terminated" for n in tree["nodes"])
-    r = await api.post("/api/swarms/s1/resume", json={})
-    assert r.status_code == 409 and r.json()["error"] == "swarm s1 already finished; nothing to resume"
+        await wait_for(finished)
+        assert (await api.get("/api/swarms/s1")).json()["settings"]["limits"]["max_calls"] == 1000
+        tree = (await api.get("/api/swarms/s1/tree")).json()
+        assert all(n["status"] == "terminated" for n in tree["nodes"])
+        r = await api.post("/api/swarms/s1/resume", json={})
+        assert r.status_code == 409 and r.json()["error"] == "swarm s1 already finished; nothing to resume"
 
 
-async def test_retry_failed_nodes_from_the_api(api: httpx.AsyncClient, model_server) -> None:
+async def test_retry_failed_nodes_from_the_api(tmp_path: Path, model_server) -> None:
     scripted = ScriptedModel(plans={"two": ["good part", "bad part"]}, routes={"bad": None})
     server = model_server(scripted)
-    body = {"directive": "two parts", "models": {"base_url": server.base_url}, "swarm_id": "r1"}
-    assert (await api.post("/api/swarms", json=body)).status_code == 201
+    async with api_client(tmp_path, server.base_url) as api:
+        body = {"directive": "two parts", "models": {"base_url": server.base_url}, "swarm_id": "r1"}
+        assert (await api.post("/api/swarms", json=body)).status_code == 201
 
-    async def settled() -> Any:
-        summary = (await api.get("/api/swarms/r1")).json()
-        return summary if summary["status"] in ("finished", "failed") and not summary["running_here"] else None
+        async def settled() -> Any:
+            summary = (await api.get("/api/swarms/r1")).json()
+            return summary if summary["status"] in ("finished", "failed") and not summary["running_here"] else None
 
-    first = await wait_for(settled)
-    tree = (await api.get("/api/swarms/r1/tree")).json()
-    assert any(n["status"] == "failed" for n in tree["nodes"]), first
-    scripted.routes.clear()  # the cause is gone
-    r = await api.post("/api/swarms/r1/retry", json={})
-    assert r.status_code == 200, r.text
-    assert r.json()["retried"] and r.json()["running"]
+        first = await wait_for(settled)
+        tree = (await api.get("/api/swarms/r1/tree")).json()
+        assert any(n["status"] == "failed" for n in tree["nodes"]), first
+        scripted.routes.clear()  # the cause is gone
+        r = await api.post("/api/swarms/r1/retry", json={})
+        assert r.status_code == 200, r.text
+        assert r.json()["retried"] and r.json()["running"]
 
-    async def finished() -> bool:
-        s = (await api.get("/api/swarms/r1")).json()
-        return s["status"] == "finished" and not s["running_here"]
+        async def finished() -> bool:
+            s = (await api.get("/api/swarms/r1")).json()
+            return s["status"] == "finished" and not s["running_here"]
 
-    await wait_for(finished)
-    kinds = [f["op"]["kind"] for f in (await api.get("/api/swarms/r1/history?limit=1000")).json()["frames"]]
-    assert "retry" in kinds
+        await wait_for(finished)
+        kinds = [f["op"]["kind"] for f in (await api.get("/api/swarms/r1/history?limit=1000")).json()["frames"]]
+        assert "retry" in kinds
 
 
 async def test_bad_input_is_4xx_json_with_the_cli_message(api: httpx.AsyncClient, tmp_path: Path, model_server) -> None:
@@ -227,7 +241,7 @@ async def test_bad_input_is_4xx_json_with_the_cli_message(api: httpx.AsyncClient
     assert "context file name" in await error(
         "POST", "/api/swarms", 400, json={"directive": "x", "context": {"../etc/passwd": "x"}}
     )
-    dup = {"directive": "again", "swarm_id": "done1", "models": {"base_url": server.base_url}, "start": False}
+    dup = {"directive": "again", "swarm_id": "done1", "start": False}
     assert "already exists" in await error("POST", "/api/swarms", 400, json=dup)
     assert await error("GET", "/api/swarms/done1/tree?frame=99", 400) == "frame 99 does not exist (0..0)"
     assert "must be an integer" in await error("GET", "/api/swarms/done1/tree?frame=x", 400)
@@ -356,7 +370,7 @@ def is_root_end(frame: dict[str, Any]) -> bool:
 def test_sse_reconnects_with_last_event_id_and_gets_every_frame_once(tmp_path: Path, model_server) -> None:
     subs = [f"part {i}" for i in range(10)]
     server = model_server(ScriptedModel(plans={"many": subs}), latency=0.05)
-    app = create_app(space=tmp_path, env=ENV, poll_interval=0.05)
+    app = create_app(space=tmp_path, env=ENV, poll_interval=0.05, base_urls=[server.base_url])
     with serving(app) as base, httpx.Client(base_url=base) as client:
         body = {"directive": "many parts", "models": {"base_url": server.base_url}, "swarm_id": "live"}
         assert client.post("/api/swarms", json=body).status_code == 201
@@ -659,3 +673,123 @@ def test_stalled_event_stream_clients_cost_a_bounded_buffer_and_are_dropped(tmp_
         assert got == list(range(len(got))) and 0 < len(got) < total
         rest = read_events(client, url, {"last-event-id": str(got[-1])}, None, is_root_end)
         assert got + [n for n, _ in rest] == list(range(total))
+
+
+async def test_requests_use_only_the_operators_endpoints_and_name_no_variable(tmp_path: Path, model_server) -> None:
+    """Issue 19, item 2: a request cannot make the server send an environment variable,
+    as a bearer key, to a URL of its choosing (COSMOS_KEY reached such a URL), nor learn
+    which variables exist (an unset one answered "not set"). It picks among the endpoints
+    the operator listed when starting the server, which come with the operator's keys."""
+    secrets_env = {**ENV, "COSMOS_KEY": "cosmos-secret-1", "OPERATOR_MODEL_KEY": "op-key-7"}
+    trap = model_server(ScriptedModel())  # a server the client chose
+    good = model_server(ScriptedModel())  # the operator's
+
+    async def refused(client: httpx.AsyncClient, body: dict[str, Any]) -> str:
+        r = await client.post("/api/swarms", json=body)
+        assert r.status_code == 400, r.text
+        return r.json()["error"]
+
+    # whatever the server was started with: no variable named, no unlisted URL
+    plain = create_app(space=tmp_path, env=secrets_env)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=plain), base_url="http://127.0.0.1") as client:
+        answers = {
+            await refused(client, {"directive": "x", "models": {"base_url": trap.base_url, "key_env": name}})
+            for name in ("COSMOS_KEY", "NO_SUCH_VARIABLE_19", "OPENAI_API_KEY")
+        }
+        assert len(answers) == 1, answers  # the same answer whether the variable exists or not
+        assert next(iter(answers)).startswith("models.key_env cannot be set over HTTP")
+        error = await refused(client, {"directive": "x", "models": {"base_url": trap.base_url}})
+        assert error.startswith(f"models.base_url '{trap.base_url}' is not an endpoint this server offers")
+        assert "https://api.openai.com/v1" in error  # what it does offer: the environment's endpoint
+        assert (await client.get("/api/swarms")).json() == []
+    await plain.state.hub.shutdown()
+    assert trap.requests == 0 and good.requests == 0
+
+    app = create_app(
+        space=tmp_path,
+        env=secrets_env,
+        base_urls=[good.base_url],
+        api_key_env="OPERATOR_MODEL_KEY",
+        default_model="operator-model",
+        poll_interval=0.05,
+    )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as client:
+        assert "is not an endpoint this server offers" in await refused(
+            client, {"directive": "x", "models": {"base_url": trap.base_url}}
+        )
+        # by its URL (written another way) or by default: the operator's endpoint, key and model
+        body = {"directive": "a small thing", "swarm_id": "by-url", "models": {"base_url": good.base_url + "/"}}
+        assert (await client.post("/api/swarms", json=body)).status_code == 201
+        assert (
+            await client.post("/api/swarms", json={"directive": "a small thing", "swarm_id": "by-default"})
+        ).status_code == 201
+        # the environment's endpoint is offered too (not started here: it is the real OpenAI)
+        env_pick = {
+            "directive": "x",
+            "swarm_id": "env",
+            "start": False,
+            "models": {"base_url": "https://api.openai.com/v1"},
+        }
+        assert (await client.post("/api/swarms", json=env_pick)).status_code == 201
+
+        async def settled() -> bool:
+            rows = {r["swarm_id"]: r for r in (await client.get("/api/swarms")).json()}
+            return all(
+                rows[s]["status"] == "finished" and not rows[s]["running_here"] for s in ("by-url", "by-default")
+            )
+
+        await wait_for(settled)
+        for swarm_id in ("by-url", "by-default"):
+            models = (await client.get(f"/api/swarms/{swarm_id}")).json()["settings"]["models"]
+            assert models["base_url"] == good.base_url and models["key_env"] is None
+            assert models["default_model"] == "operator-model"
+        assert (await client.get("/api/swarms/env")).json()["settings"]["models"]["base_url"] == (
+            "https://api.openai.com/v1"
+        )
+        sent = len(good.authorizations)
+        assert sent > 0 and set(good.authorizations) == {"Bearer op-key-7"}
+
+        # swarms recorded elsewhere (by the CLI) run here only on a listed endpoint, with the operator's key
+        for swarm_id, url in (("cli-trap", trap.base_url), ("cli-good", good.base_url)):
+            models = ModelSettings(base_url=url, key_env="COSMOS_KEY")
+            Swarm.create(
+                "a small thing", space=tmp_path, swarm_id=swarm_id, settings=SwarmSettings(models=models)
+            ).close()
+        r = await client.post("/api/swarms/cli-trap/resume", json={})
+        assert r.status_code == 400 and r.json()["error"] == (
+            f"swarm cli-trap uses the model endpoint {trap.base_url}, which this server does not offer: "
+            f"resume it from the CLI, or start serve with --base-url {trap.base_url}"
+        )
+        assert not (await client.get("/api/swarms/cli-trap")).json()["running_here"]
+        assert (await client.post("/api/swarms/cli-good/resume", json={})).status_code == 200
+
+        async def cli_good_done() -> bool:
+            s = (await client.get("/api/swarms/cli-good")).json()
+            return s["status"] == "finished" and not s["running_here"]
+
+        await wait_for(cli_good_done)
+        assert len(good.authorizations) > sent and set(good.authorizations) == {"Bearer op-key-7"}
+    await app.state.hub.shutdown()
+    assert trap.requests == 0
+
+
+def test_the_operator_list_is_checked_when_the_server_starts() -> None:
+    from swarm_star.serve.endpoints import ServedEndpoints
+
+    env = {"MY_KEY": "k"}
+    with pytest.raises(ConfigError, match="--api-key-env MY_KEY needs --base-url"):
+        ServedEndpoints.configure((), "MY_KEY", env=env)
+    with pytest.raises(ConfigError, match="--api-key-env UNSET_19: that environment variable is not set"):
+        ServedEndpoints.configure(["http://127.0.0.1:8000/v1"], "UNSET_19", env=env)
+    with pytest.raises(ConfigError, match="expected an http"):
+        ServedEndpoints.configure(["127.0.0.1:8000"], env=env)
+    with pytest.raises(ConfigError, match="must not embed credentials"):
+        ServedEndpoints.configure(["http://user:pw@127.0.0.1:8000/v1"], env=env)
+    none = ServedEndpoints.configure(env={})
+    assert none.offered == []
+    with pytest.raises(InputError, match="this server offers no model endpoint"):
+        none.for_request(ModelSettings())
+    two = ServedEndpoints.configure(
+        ["http://127.0.0.1:8000/v1", "http://127.0.0.1:8000/v1/"], env={"OPENROUTER_API_KEY": "o"}
+    )
+    assert two.offered == ["http://127.0.0.1:8000/v1", "https://openrouter.ai/api/v1"]

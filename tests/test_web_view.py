@@ -62,7 +62,7 @@ def test_web_view_live_tree_question_slider_and_report(tmp_path: Path, model_ser
     from playwright.sync_api import expect, sync_playwright
 
     server = model_server(demo_model(), latency=0.25)
-    app = create_app(space=tmp_path, env={"OPENAI_API_KEY": TEST_KEY}, poll_interval=0.05)
+    app = create_app(space=tmp_path, env={"OPENAI_API_KEY": TEST_KEY}, poll_interval=0.05, base_urls=[server.base_url])
     with serving(app) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:

@@ -14,7 +14,7 @@ import json
 import re
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Generator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -90,7 +90,8 @@ STATUS_OF: list[tuple[type[SwarmStarError], int]] = [
 
 
 class CreateBody(BaseModel):
-    """POST /api/swarms. No API keys here: the server's environment supplies them."""
+    """POST /api/swarms. No API keys or key variables here: ``models.base_url`` picks one of
+    the endpoints the operator listed (:mod:`swarm_star.serve.endpoints`), which come with their keys."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -193,7 +194,7 @@ def _int_param(request: Request, name: str, default: int | None, lo: int = 0, hi
     return value
 
 
-def iter_block_frames(store: KVStore, first: int, block: int = FRAME_BLOCK) -> Iterator[dict[str, Any]]:
+def iter_block_frames(store: KVStore, first: int, block: int = FRAME_BLOCK) -> Generator[dict[str, Any], None, None]:
     """Stored frames from ``first`` to the end of its block (1,000, or 100 or 10), stopping at a gap.
 
     The block is a key prefix, so the store scans at most ``block`` rows however
@@ -276,13 +277,24 @@ def create_app(
     otel: bool = False,
     tracer_provider: Any = None,
     sse_send_timeout: float = SSE_SEND_TIMEOUT,
+    base_urls: Sequence[str] = (),
+    api_key_env: str | None = None,
+    default_model: str | None = None,
 ) -> Starlette:
     """The ASGI app over one swarm space (and store backend).
 
     With ``otel`` (or a ``tracer_provider``) the swarms this server runs are
     traced through OpenTelemetry (:mod:`swarm_star.telemetry`). An event-stream
     client that accepts nothing for ``sse_send_timeout`` seconds is disconnected.
+
+    Swarms run here use only the model endpoints the operator lists: ``base_urls``
+    (the first is the default; ``api_key_env`` names the variable whose key they
+    get) and the endpoint ``env`` configures (``OPENAI_*``, ``OPENROUTER_*``).
+    ``default_model`` is for requests that name none. A ConfigError says what is wrong.
     """
+    from swarm_star.serve.endpoints import ServedEndpoints
+
+    endpoints = ServedEndpoints.configure(base_urls, api_key_env, default_model, env)
     hub = SwarmHub(
         space=space,
         backend=backend,
@@ -291,6 +303,7 @@ def create_app(
         poll_interval=poll_interval,
         otel=otel,
         tracer_provider=tracer_provider,
+        endpoints=endpoints,
     )
 
     # reading (sync: run in the thread pool)
@@ -424,8 +437,9 @@ def create_app(
         body: CreateBody = await _body(request, CreateBody)
         from swarm_star.llm import resolve_endpoint
 
-        resolve_endpoint(body.models, env)  # fail fast, before anything is created
-        settings = SwarmSettings(limits=body.limits, models=body.models)
+        models = hub.endpoints.for_request(body.models)  # an endpoint the operator listed, no key variable
+        resolve_endpoint(hub.endpoints.for_run(models, body.swarm_id or "new"), env)  # fail fast, before creating
+        settings = SwarmSettings(limits=body.limits, models=models)
         with tempfile.TemporaryDirectory(prefix="swarm-star-context-") as tmp:
             paths = []
             for name, text in body.context.items():

@@ -252,7 +252,11 @@ def openapi_document() -> dict[str, Any]:
                         "limits": limits,
                         "models": {
                             "type": "object",
-                            "description": "ModelSettings (no keys: they come from the server's environment)",
+                            "description": (
+                                "ModelSettings. base_url must be one of the endpoints the server was started with "
+                                "(serve --base-url, and the environment's OPENAI_*/OPENROUTER_* endpoint; default: "
+                                "the first), which come with their keys; key_env is refused (400)"
+                            ),
                         },
                         "swarm_id": {"type": "string"},
                         "start": {"type": "boolean", "default": True},
