@@ -27,9 +27,9 @@ from benchmarks.model_process import model_process
 from benchmarks.scale_bench import script
 
 
-def _start_server(space: str) -> tuple[subprocess.Popen[str], str]:
+def _start_server(space: str, model_url: str) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "swarm_star", "--space", space, "serve", "--port", "0"],
+        [sys.executable, "-m", "swarm_star", "--space", space, "serve", "--port", "0", "--base-url", model_url],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -60,7 +60,7 @@ def _run_elsewhere(space: str, model_url: str) -> subprocess.Popen[str]:
 def run(elsewhere: bool = False) -> dict[str, float]:
     """Follow the scale swarm over SSE; run by the server itself, or (``elsewhere``) by another process."""
     with tempfile.TemporaryDirectory() as space, model_process(script(), 0.0) as model_url:
-        server, base = _start_server(space)
+        server, base = _start_server(space, model_url)
         runner = None
         try:
             with httpx.Client(base_url=base, timeout=httpx.Timeout(120.0)) as client:

@@ -39,13 +39,31 @@ def add_serve_commands(sub: Any) -> None:
         help="HTTP API, live events and the web view over the swarm space",
         description=(
             "Serve the swarm space over HTTP: REST, Server-Sent Events of every frame, and the web view at /. "
-            "Binds to loopback; any other address needs a token (--token or $SWARM_STAR_TOKEN)."
+            "Binds to loopback; any other address needs a token (--token or $SWARM_STAR_TOKEN). "
+            "Swarms the server runs use only the model endpoints listed here: each --base-url (the first is "
+            "the default; --api-key-env NAME sends $NAME to them) and the endpoint the environment configures "
+            "(OPENAI_API_KEY / OPENAI_BASE_URL / OPENROUTER_API_KEY, each key to its own provider). A request "
+            "may pick one of them by its URL; it can never name another URL or an environment variable "
+            "(400), and a swarm recorded with an unlisted endpoint is resumed from the CLI, not over HTTP."
         ),
     )
     p.set_defaults(handler=cmd_serve)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
     p.add_argument("--token", help="require this token on every request (default $SWARM_STAR_TOKEN)")
+    p.add_argument(
+        "--base-url",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a model endpoint requests may choose (repeatable; the first is the default)",
+    )
+    p.add_argument("--model", metavar="NAME", help="the model of swarms whose request names none")
+    p.add_argument(
+        "--api-key-env",
+        metavar="NAME",
+        help="send the key in $NAME to the --base-url endpoints (keys otherwise go only to their own provider)",
+    )
     p.add_argument(
         "--otel",
         action="store_true",
@@ -111,7 +129,16 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             import opentelemetry.trace  # noqa: F401
         except ImportError as exc:
             raise ConfigError("--otel needs the otel extra: pip install 'swarm-star[otel]'") from exc
-    app = create_app(space=args.space, backend=args.store, user_id=args.user, token=token, otel=args.otel)
+    app = create_app(
+        space=args.space,
+        backend=args.store,
+        user_id=args.user,
+        token=token,
+        otel=args.otel,
+        base_urls=args.base_url,
+        api_key_env=args.api_key_env,
+        default_model=args.model,
+    )
     server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning"))
 
     async def announce_and_serve() -> None:
@@ -123,6 +150,10 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             host = f"[{args.host}]" if ":" in args.host else args.host
             out.write(f"Swarm Star serving {app.state.hub.space} at http://{host}:{port}/\n")
             out.write("  web view: /   API: /api/swarms   OpenAPI: /api/openapi.json   Ctrl-C stops\n")
+            from swarm_star.serve.endpoints import shown
+
+            offered = [shown(url) for url in app.state.hub.endpoints.offered]
+            out.write(f"  model endpoints: {', '.join(offered) if offered else 'none (see serve --help)'}\n")
             out.flush()
         await task
 

@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 OWN_FOLDER = "own"
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")  # fullmatch: `$` admits a trailing newline
 _README = "# own\n\nActions this swarm created for itself (validated before use); they exist in this swarm only.\n"
 _CHECK = r"""
 import importlib.util, inspect, json, sys
@@ -80,7 +80,7 @@ def module_kind(swarm_dir: Path) -> str:
 
 def static_problems(name: str, code: str) -> list[str]:
     """What is wrong with the module before anything runs (empty: nothing found)."""
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         return [f"name {name[:60]!r} must be a lowercase identifier (a-z, 0-9, _; at most 40)"]
     try:
         tree = ast.parse(code)

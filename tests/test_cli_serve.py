@@ -38,8 +38,12 @@ def _serve(space: Path, *flags: str, env: dict[str, str] | None = None) -> tuple
 
 def test_serve_starts_on_loopback_and_serves_the_space(tmp_path: Path) -> None:
     Swarm.create("a thing", space=tmp_path, swarm_id="s1").close()
-    proc, base = _serve(tmp_path)
+    no_env_endpoint = {"OPENAI_API_KEY": "", "OPENAI_BASE_URL": "", "OPENROUTER_API_KEY": ""}
+    proc, base = _serve(tmp_path, "--base-url", "http://127.0.0.1:9/v1", env=no_env_endpoint)
     try:
+        assert proc.stdout is not None
+        proc.stdout.readline()  # the API line
+        assert proc.stdout.readline() == "  model endpoints: http://127.0.0.1:9/v1\n"
         rows = httpx.get(base + "/api/swarms", timeout=10).json()
         assert [r["swarm_id"] for r in rows] == ["s1"]
         page = httpx.get(base + "/", timeout=10)
@@ -53,7 +57,7 @@ def test_serve_starts_on_loopback_and_serves_the_space(tmp_path: Path) -> None:
 @pytest.mark.slow  # seconds each: run by .ci/run and `-m slow`
 def test_terminating_the_server_stops_its_swarms_resumably(tmp_path: Path, model_server) -> None:  # type: ignore[no-untyped-def]
     server = model_server(ScriptedModel(plans={"many": [f"part {i}" for i in range(8)]}), latency=0.3)
-    proc, base = _serve(tmp_path, env={"OPENAI_API_KEY": "sk-test-serve"})
+    proc, base = _serve(tmp_path, "--base-url", server.base_url, env={"OPENAI_API_KEY": "sk-test-serve"})
     try:
         body = {"directive": "many parts", "models": {"base_url": server.base_url}, "swarm_id": "long"}
         assert httpx.post(base + "/api/swarms", json=body, timeout=10).status_code == 201
@@ -93,6 +97,16 @@ def test_serve_refuses_a_public_bind_without_a_token(tmp_path: Path, monkeypatch
     err = io.StringIO()
     assert main(["--space", str(tmp_path), "serve", "--port", "70000"], out=io.StringIO(), err=err) == 2
     assert "--port must be 0-65535" in err.getvalue()
+    # the operator's model endpoints are checked before the server starts (issue 19, item 2)
+    monkeypatch.delenv("UNSET_KEY_19", raising=False)
+    for flags, message in (
+        (["--api-key-env", "UNSET_KEY_19"], "--api-key-env UNSET_KEY_19 needs --base-url"),
+        (["--base-url", "http://127.0.0.1:8000/v1", "--api-key-env", "UNSET_KEY_19"], "is not set"),
+        (["--base-url", "localhost:8000"], "expected an http(s) URL"),
+    ):
+        err = io.StringIO()
+        assert main(["--space", str(tmp_path), "serve", *flags], out=io.StringIO(), err=err) == 2, flags
+        assert err.getvalue().startswith("swarm-star: error: ") and message in err.getvalue(), err.getvalue()
 
 
 @pytest.mark.slow  # a real server, CLI reader processes and kill -9: seconds
@@ -103,7 +117,7 @@ def test_cli_reads_while_serve_runs_lose_no_committed_frame(tmp_path: Path, mode
     import sqlite3
 
     server = model_server(ScriptedModel(plans={"many": [f"part {i}" for i in range(12)]}), latency=0.05)
-    proc, base = _serve(tmp_path, env={"OPENAI_API_KEY": "sk-test-serve"})
+    proc, base = _serve(tmp_path, "--base-url", server.base_url, env={"OPENAI_API_KEY": "sk-test-serve"})
     seen = 0
     try:
         body = {"directive": "many parts", "models": {"base_url": server.base_url}, "swarm_id": "busy"}

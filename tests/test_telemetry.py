@@ -91,7 +91,7 @@ async def test_the_server_traces_the_swarms_it_runs(tmp_path: Path, model_server
 
     server = model_server(ScriptedModel(plans={"two": ["a part", "b part"]}))
     provider, exporter = _provider()
-    app = create_app(space=tmp_path, env={}, tracer_provider=provider, poll_interval=0.05)
+    app = create_app(space=tmp_path, env={}, tracer_provider=provider, poll_interval=0.05, base_urls=[server.base_url])
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as client:
         body = {"directive": "two parts", "models": {"base_url": server.base_url}, "swarm_id": "o1"}
         assert (await client.post("/api/swarms", json=body)).status_code == 201

@@ -9,11 +9,12 @@ Every error is JSON ``{"error": "<the CLI's one-line message>", "status": N}``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Generator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 import anyio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sse_starlette import ServerSentEvent
-from sse_starlette.sse import EventSourceResponse
+from sse_starlette.sse import EventSourceResponse, SendTimeoutError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -29,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from swarm_star.api import Swarm
 from swarm_star.errors import (
@@ -44,7 +46,14 @@ from swarm_star.errors import (
 from swarm_star.models import Limits, ModelSettings, SwarmNode, SwarmSettings
 from swarm_star.serve.hub import SwarmHub
 from swarm_star.serve.openapi import openapi_document
-from swarm_star.serve.security import MAX_BODY_BYTES, BodyLimit, BrowserGuard, TokenGate
+from swarm_star.serve.security import (
+    MAX_BODY_BYTES,
+    REPORT_CSP,
+    BodyLimit,
+    BrowserGuard,
+    SecurityHeaders,
+    TokenGate,
+)
 from swarm_star.state.frame_codec import FrameCodec
 from swarm_star.state.history import NODE_PREFIX, frame_key
 from swarm_star.state.projection import SwarmState
@@ -55,7 +64,17 @@ __all__ = ["create_app"]
 STATIC_DIR = Path(__file__).parent / "static"
 HISTORY_PAGE_MAX = 1000
 FRAME_BLOCK = 1000  # frames per store read: one key prefix of the history (keys are zero-padded)
-CONTEXT_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
+# Events per send to one client. A client that stops reading makes the server hold one
+# chunk waiting to be sent plus what its connection buffers (bounded by the server's flow
+# control), never a whole block; past SSE_SEND_TIMEOUT without progress it is dropped,
+# and it resumes with Last-Event-ID.
+SSE_CHUNK_BYTES = 64 * 1024
+SSE_READ_BLOCK = 100  # frames per store read of a stream: what one read holds while it encodes
+SSE_SEND_TIMEOUT = 30.0
+# Ids and names are checked with fullmatch: `$` would admit a trailing newline.
+CONTEXT_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
+NODE_ID_RE = re.compile(r"[0-9.]{1,200}")
+MAX_BODY_DEPTH = 32  # nesting of a JSON body; the deepest valid body is a few levels
 STATUS_OF: list[tuple[type[SwarmStarError], int]] = [
     (InputError, 400),
     (ConfigError, 400),
@@ -71,7 +90,8 @@ STATUS_OF: list[tuple[type[SwarmStarError], int]] = [
 
 
 class CreateBody(BaseModel):
-    """POST /api/swarms. No API keys here: the server's environment supplies them."""
+    """POST /api/swarms. No API keys or key variables here: ``models.base_url`` picks one of
+    the endpoints the operator listed (:mod:`swarm_star.serve.endpoints`), which come with their keys."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -114,18 +134,50 @@ def _validation_message(exc: ValidationError) -> str:
     return f"invalid request: {where}: {first.get('msg', 'invalid')}"
 
 
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests lists and objects, walked without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_BODY_DEPTH:
+            break
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 async def _body(request: Request, model: type[BaseModel]) -> Any:
     raw = await request.body()
+    too_deep = InputError(f"the request body is nested too deeply (more than {MAX_BODY_DEPTH} levels)")
     try:
         data = json.loads(raw or b"{}")
+    except RecursionError:
+        raise too_deep from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError("the request body is not valid JSON") from exc
     if not isinstance(data, dict):
         raise InputError("the request body must be a JSON object")
+    if _depth(data) > MAX_BODY_DEPTH:
+        raise too_deep
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise InputError(_validation_message(exc)) from exc
+
+
+def _flag_param(request: Request, name: str, default: bool) -> bool:
+    """A yes/no query parameter: 1/true/yes or 0/false/no (empty: the default)."""
+    raw = (request.query_params.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes"):
+        return True
+    if raw in ("0", "false", "no"):
+        return False
+    raise InputError(f"query parameter {name} must be 1 or 0 (true/false), got {raw!r}")
 
 
 def _int_param(request: Request, name: str, default: int | None, lo: int = 0, hi: int | None = None) -> int | None:
@@ -142,20 +194,26 @@ def _int_param(request: Request, name: str, default: int | None, lo: int = 0, hi
     return value
 
 
-def block_frames(store: KVStore, first: int) -> list[dict[str, Any]]:
-    """Stored frames from ``first`` to the end of its block of 1,000, stopping at a gap.
+def iter_block_frames(store: KVStore, first: int, block: int = FRAME_BLOCK) -> Generator[dict[str, Any], None, None]:
+    """Stored frames from ``first`` to the end of its block (1,000, or 100 or 10), stopping at a gap.
 
-    The block is a key prefix, so the store scans at most 1,000 rows however
-    long the history is (a plain scan from ``first`` reads to the end).
+    The block is a key prefix, so the store scans at most ``block`` rows however
+    long the history is (a plain scan from ``first`` reads to the end). Lazy:
+    a reader that stops early decodes no more than it used.
     """
-    prefix = frame_key(first)[: -len(str(FRAME_BLOCK - 1))]
-    out: list[dict[str, Any]] = []
+    prefix = frame_key(first)[: -len(str(block - 1))]
     codec = FrameCodec(store)  # schema-2 frames come back as the schema-1 dict (shared text resolved)
+    expected = first
     for _, raw in store.scan(prefix, start=frame_key(first)):
-        if not isinstance(raw, dict) or raw.get("frame") != first + len(out):
-            break  # never skip a frame: stop at a gap
-        out.append(codec.decode(raw))
-    return out
+        if not isinstance(raw, dict) or raw.get("frame") != expected:
+            return  # never skip a frame: stop at a gap
+        yield codec.decode(raw)
+        expected += 1
+
+
+def block_frames(store: KVStore, first: int) -> list[dict[str, Any]]:
+    """:func:`iter_block_frames` as a list."""
+    return list(iter_block_frames(store, first))
 
 
 def raw_frames(store: KVStore, start: int = 0) -> Iterator[dict[str, Any]]:
@@ -195,6 +253,15 @@ def _meta_of(state: SwarmState) -> dict[str, Any]:
     }
 
 
+class EventStream(EventSourceResponse):
+    """An event stream that drops a client stalled past its send timeout without a
+    traceback: the client reconnects with Last-Event-ID and misses nothing."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with contextlib.suppress(SendTimeoutError):
+            await super().__call__(scope, receive, send)
+
+
 # the app
 
 
@@ -209,12 +276,25 @@ def create_app(
     max_body: int = MAX_BODY_BYTES,
     otel: bool = False,
     tracer_provider: Any = None,
+    sse_send_timeout: float = SSE_SEND_TIMEOUT,
+    base_urls: Sequence[str] = (),
+    api_key_env: str | None = None,
+    default_model: str | None = None,
 ) -> Starlette:
     """The ASGI app over one swarm space (and store backend).
 
     With ``otel`` (or a ``tracer_provider``) the swarms this server runs are
-    traced through OpenTelemetry (:mod:`swarm_star.telemetry`).
+    traced through OpenTelemetry (:mod:`swarm_star.telemetry`). An event-stream
+    client that accepts nothing for ``sse_send_timeout`` seconds is disconnected.
+
+    Swarms run here use only the model endpoints the operator lists: ``base_urls``
+    (the first is the default; ``api_key_env`` names the variable whose key they
+    get) and the endpoint ``env`` configures (``OPENAI_*``, ``OPENROUTER_*``).
+    ``default_model`` is for requests that name none. A ConfigError says what is wrong.
     """
+    from swarm_star.serve.endpoints import ServedEndpoints
+
+    endpoints = ServedEndpoints.configure(base_urls, api_key_env, default_model, env)
     hub = SwarmHub(
         space=space,
         backend=backend,
@@ -223,6 +303,7 @@ def create_app(
         poll_interval=poll_interval,
         otel=otel,
         tracer_provider=tracer_provider,
+        endpoints=endpoints,
     )
 
     # reading (sync: run in the thread pool)
@@ -315,7 +396,7 @@ def create_app(
     def get_node(request: Request) -> JSONResponse:
         swarm_id, node_id = request.path_params["swarm_id"], request.path_params["node_id"]
         log = hub.log(swarm_id)
-        raw = log.store.get(NODE_PREFIX + node_id) if re.match(r"^[0-9.]{1,200}$", node_id) else None
+        raw = log.store.get(NODE_PREFIX + node_id) if NODE_ID_RE.fullmatch(node_id) else None
         if raw is None:
             raise InputError(f"no node {node_id!r} in swarm {swarm_id}")
         node = SwarmNode.model_validate(raw)
@@ -345,8 +426,8 @@ def create_app(
         log = hub.log(swarm_id)
         report = build_report(swarm_id, log, hub.locator.swarm_dir(swarm_id) / "workspace")
         body = render_report(report, fmt)
-        headers = {}
-        if request.query_params.get("download"):
+        headers = {"content-security-policy": REPORT_CSP}
+        if _flag_param(request, "download", False):
             headers["content-disposition"] = f'attachment; filename="{swarm_id}-report.{fmt}"'
         return Response(body, media_type=MEDIA_TYPES[fmt], headers=headers)
 
@@ -356,12 +437,13 @@ def create_app(
         body: CreateBody = await _body(request, CreateBody)
         from swarm_star.llm import resolve_endpoint
 
-        resolve_endpoint(body.models, env)  # fail fast, before anything is created
-        settings = SwarmSettings(limits=body.limits, models=body.models)
+        models = hub.endpoints.for_request(body.models)  # an endpoint the operator listed, no key variable
+        resolve_endpoint(hub.endpoints.for_run(models, body.swarm_id or "new"), env)  # fail fast, before creating
+        settings = SwarmSettings(limits=body.limits, models=models)
         with tempfile.TemporaryDirectory(prefix="swarm-star-context-") as tmp:
             paths = []
             for name, text in body.context.items():
-                if not CONTEXT_NAME_RE.match(name):
+                if not CONTEXT_NAME_RE.fullmatch(name):
                     raise InputError(f"invalid context file name {name!r}: letters, digits, '_', '.', '-'")
                 path = Path(tmp) / name
                 path.write_text(text, encoding="utf-8")
@@ -440,20 +522,30 @@ def create_app(
             if not last_id.strip().isdigit():
                 raise InputError(f"Last-Event-ID must be a frame number, got {last_id!r}")
             start = int(last_id) + 1
-        follow = request.query_params.get("follow", "1") not in ("0", "false", "no")
+        follow = _flag_param(request, "follow", True)
 
         def read(first: int) -> tuple[int, bytes, bool]:
-            """Frames from ``first`` to the end of its block, as one chunk of events.
+            """Events from frame ``first`` on, at most about ``SSE_CHUNK_BYTES`` of them
+            (always at least one frame), and whether more are stored already.
 
             Frames go out as stored (validated when written), without a round
             trip through pydantic.
             """
             chunks: list[bytes] = []
-            for raw in block_frames(log.store, first):
-                data = json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
-                chunks.append(ServerSentEvent(data=data, id=str(raw["frame"]), event="frame").encode())
-            full_block = first % FRAME_BLOCK + len(chunks) == FRAME_BLOCK
-            return first + len(chunks), b"".join(chunks), full_block
+            size = 0
+            frames = iter_block_frames(log.store, first, SSE_READ_BLOCK)
+            try:
+                for raw in frames:
+                    data = json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
+                    event = ServerSentEvent(data=data, id=str(raw["frame"]), event="frame").encode()
+                    chunks.append(event)
+                    size += len(event)
+                    if size >= SSE_CHUNK_BYTES:
+                        break
+            finally:
+                frames.close()
+            more = size >= SSE_CHUNK_BYTES or first % SSE_READ_BLOCK + len(chunks) == SSE_READ_BLOCK
+            return first + len(chunks), b"".join(chunks), more
 
         async def stream() -> AsyncIterator[bytes]:
             next_frame = start
@@ -468,7 +560,7 @@ def create_app(
                     return
                 await hub.wait(waiter, hub.poll_interval)
 
-        return EventSourceResponse(stream(), ping=15, send_timeout=30)
+        return EventStream(stream(), ping=15, send_timeout=sse_send_timeout)
 
     def openapi(request: Request) -> JSONResponse:
         return JSONResponse(openapi_document())
@@ -521,6 +613,7 @@ def create_app(
     app = Starlette(
         routes=routes,
         middleware=[
+            Middleware(SecurityHeaders),
             Middleware(BrowserGuard, token=token),
             Middleware(TokenGate, token=token),
             Middleware(BodyLimit, limit=max_body),

@@ -23,6 +23,7 @@ from swarm_star.api import Swarm
 from swarm_star.engine.engine import INBOX_PREFIX, Engine, RunOutcome
 from swarm_star.errors import ConflictError, SwarmStarError
 from swarm_star.models import Limits, NodeStatus, Question, SwarmEvent, SwarmNode
+from swarm_star.serve.endpoints import ServedEndpoints
 from swarm_star.state.history import SwarmLog
 from swarm_star.state.lease import OWNER_KEY
 from swarm_star.store import Backend, KVStore, StoreLocator, resolve_space
@@ -66,6 +67,7 @@ class SwarmHub:
         poll_interval: float = 0.25,
         tracer_provider: Any = None,
         otel: bool = False,
+        endpoints: ServedEndpoints | None = None,
     ) -> None:
         self.otel = otel or tracer_provider is not None
         self.tracer_provider = tracer_provider
@@ -74,6 +76,7 @@ class SwarmHub:
         self.user_id = user_id
         self.env = env
         self.poll_interval = poll_interval
+        self.endpoints = endpoints if endpoints is not None else ServedEndpoints.configure(env=env)
         self.locator = StoreLocator(self.space, backend, user_id=user_id, env=env)
         self.runs: dict[str, RunHandle] = {}
         self.last_runs: dict[str, RunRecord] = {}
@@ -144,7 +147,9 @@ class SwarmHub:
         """Run (or resume) a swarm as a task of this server's event loop.
 
         The run is interactive: a question parks its node and the run waits
-        for an answer from the page or the API instead of stopping.
+        for an answer from the page or the API instead of stopping. Its model
+        endpoint and key come from the operator's list (:mod:`.endpoints`): a
+        swarm recorded with another endpoint is an InputError (a 400).
         """
         if self.is_running_here(swarm_id):
             raise ConflictError(f"swarm {swarm_id} is already running in this server")
@@ -152,6 +157,11 @@ class SwarmHub:
         if owner is not None:
             raise ConflictError(f"swarm is being run by another process (pid {owner['pid']} on {owner['host']})")
         swarm = Swarm.open(swarm_id, space=self.space, backend=self.backend, user_id=self.user_id, env=self.env)
+        try:
+            models = self.endpoints.for_run(swarm.log.record().settings.models, swarm_id)
+        except SwarmStarError:
+            swarm.close()
+            raise
         handle: RunHandle
         tracer = None
         if self.otel:  # spans through the OpenTelemetry SDK (the otel extra)
@@ -177,6 +187,7 @@ class SwarmHub:
                     on_engine=on_engine,
                     env=self.env,
                     poll_interval=self.poll_interval,
+                    models=models,
                 )
                 self.last_runs[swarm_id] = RunRecord(outcome.status, outcome.reason)
                 return outcome

@@ -217,9 +217,17 @@ def openapi_document() -> dict[str, Any]:
                 "node": _query("node", "only frames touching this node", {"type": "string"}),
                 "kind": _query("kind", "only these operation kinds (comma-separated)", {"type": "string"}),
                 "format": _query("format", "report format", {"type": "string", "enum": ["md", "html", "pdf"]}),
-                "download": _query("download", "send as an attachment", {"type": "string"}),
+                "download": _query(
+                    "download",
+                    "1 sends it as an attachment, 0 (the default) inline",
+                    {"type": "string", "enum": ["0", "1", "true", "false", "yes", "no"]},
+                ),
                 "from": _query("from", "first frame to send (default 0)", {"type": "integer", "minimum": 0}),
-                "follow": _query("follow", "0 ends the stream once caught up", {"type": "string"}),
+                "follow": _query(
+                    "follow",
+                    "0 ends the stream once caught up (default 1)",
+                    {"type": "string", "enum": ["0", "1", "true", "false", "yes", "no"]},
+                ),
                 "last_event_id": {
                     "name": "Last-Event-ID",
                     "in": "header",
@@ -244,7 +252,11 @@ def openapi_document() -> dict[str, Any]:
                         "limits": limits,
                         "models": {
                             "type": "object",
-                            "description": "ModelSettings (no keys: they come from the server's environment)",
+                            "description": (
+                                "ModelSettings. base_url must be one of the endpoints the server was started with "
+                                "(serve --base-url, and the environment's OPENAI_*/OPENROUTER_* endpoint; default: "
+                                "the first), which come with their keys; key_env is refused (400)"
+                            ),
                         },
                         "swarm_id": {"type": "string"},
                         "start": {"type": "boolean", "default": True},

@@ -5,7 +5,10 @@ prompts and reports. On loopback only local users reach it; anywhere else a
 token is required and checked on every request, the event stream included
 (``EventSource`` cannot set headers, so ``?token=`` is accepted too, and
 answered with an HttpOnly cookie the page's later requests carry). Bodies
-are read up to a bound before any handler sees them.
+are read up to a bound before any handler sees them. Every response says
+what the browser may load for it (a Content-Security-Policy): the web view
+only its own scripts, styles, images, connections and frames, so markup in
+model text could not fetch a remote image (a beacon) or run anything.
 """
 
 from __future__ import annotations
@@ -20,11 +23,34 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from swarm_star.errors import ConfigError
 
-__all__ = ["MAX_BODY_BYTES", "TOKEN_ENV", "BodyLimit", "BrowserGuard", "TokenGate", "check_bind", "is_loopback"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "REPORT_CSP",
+    "TOKEN_ENV",
+    "WEB_VIEW_CSP",
+    "BodyLimit",
+    "BrowserGuard",
+    "SecurityHeaders",
+    "TokenGate",
+    "check_bind",
+    "is_loopback",
+]
 
 MAX_BODY_BYTES = 2_000_000
 TOKEN_ENV = "SWARM_STAR_TOKEN"
 COOKIE = "swarm_star_token"
+# The web view: everything from this server only (no inline script or style, no plugins,
+# no <base>, framed only by itself). A response that sets its own policy keeps it.
+WEB_VIEW_CSP = (
+    "default-src 'self'; img-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
+)
+# A report (framed by the web view, or opened alone): no script at all, nothing remote;
+# its own inline stylesheet is the one thing it needs.
+REPORT_CSP = (
+    "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'self'"
+)
 
 
 def is_loopback(host: str) -> bool:
@@ -180,3 +206,28 @@ class BrowserGuard:
             await _send_json(send, 403, "requests from an opaque origin may not change swarms")
             return
         await self.app(scope, receive, send)
+
+
+class SecurityHeaders:
+    """ASGI middleware: every response carries a Content-Security-Policy (the web view's,
+    unless the response set its own), ``nosniff`` and no ``Referer`` to anywhere."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                if b"content-security-policy" not in names:
+                    headers.append((b"content-security-policy", WEB_VIEW_CSP.encode()))
+                headers += [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -23,7 +23,8 @@ from swarm_star.store.sqlite import DEFAULT_DB_NAME, SqliteStore
 __all__ = ["Backend", "StoreLocator", "resolve_space", "validate_swarm_id"]
 
 Backend = Literal["sqlite", "cosmos"]
-SWARM_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,63}$")
+SWARM_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,63}")  # always fullmatch: `$` admits a trailing newline
+USER_ID_RE = re.compile(r"[A-Za-z0-9-]{1,40}")
 
 
 def resolve_space(space: str | Path | None = None, env: Mapping[str, str] | None = None) -> Path:
@@ -34,7 +35,7 @@ def resolve_space(space: str | Path | None = None, env: Mapping[str, str] | None
 
 
 def validate_swarm_id(swarm_id: str) -> str:
-    if not SWARM_ID_RE.match(swarm_id or ""):
+    if not SWARM_ID_RE.fullmatch(swarm_id or ""):
         raise InputError(f"invalid swarm id {swarm_id!r}: letters, digits, '.' and '-', at most 64 characters")
     return swarm_id
 
@@ -53,7 +54,7 @@ class StoreLocator:
     ) -> None:
         if backend not in ("sqlite", "cosmos"):
             raise ConfigError(f"unknown store backend {backend!r}: use sqlite or cosmos")
-        if not re.match(r"^[A-Za-z0-9-]{1,40}$", user_id):
+        if not USER_ID_RE.fullmatch(user_id):
             raise ConfigError(f"invalid user id {user_id!r}")
         self.space = space
         self.backend = backend
@@ -122,7 +123,7 @@ class StoreLocator:
             if not self.space.is_dir():
                 return []
             return sorted(
-                p.parent.name for p in self.space.glob(f"*/{DEFAULT_DB_NAME}") if SWARM_ID_RE.match(p.parent.name)
+                p.parent.name for p in self.space.glob(f"*/{DEFAULT_DB_NAME}") if SWARM_ID_RE.fullmatch(p.parent.name)
             )
         container = self._cosmos()
         prefix = f"{self.user_id}_"

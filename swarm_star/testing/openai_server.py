@@ -91,6 +91,7 @@ class LocalOpenAIServer:
     in_flight: int = 0
     log: list[dict[str, Any]] = field(default_factory=list)
     keep_log: bool = False
+    authorizations: list[str] = field(default_factory=list)  # each request's Authorization header: which key came
 
     def __post_init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -149,6 +150,7 @@ class LocalOpenAIServer:
         with self._lock:
             self.requests += 1
             self.in_flight += 1
+            self.authorizations.append(request.headers.get("Authorization", ""))
             if self.keep_log:
                 self.log.append(body)
         try:

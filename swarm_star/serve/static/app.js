@@ -9,8 +9,16 @@
 "use strict";
 
 const $ = (sel) => document.querySelector(sel);
+// Opened as /?token=…: the server answered with an HttpOnly cookie that carries the token
+// from now on, so it leaves the address bar (history, screen shares, Referer) at once. The
+// page's own fetches still send it as a header; URLs (event stream, report, exports) never do.
 const params = new URLSearchParams(location.search);
 const TOKEN = params.get("token") || "";
+if (params.has("token")) {
+  params.delete("token");
+  const rest = params.toString();
+  history.replaceState(history.state, "", location.pathname + (rest ? "?" + rest : "") + location.hash);
+}
 const DONE = new Set(["terminated", "failed"]);
 
 function api(path, opts = {}) {
@@ -26,10 +34,6 @@ function api(path, opts = {}) {
     if (!r.ok) throw new Error((data && data.error) || r.statusText);
     return data;
   });
-}
-
-function withToken(path) {
-  return TOKEN ? path + (path.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(TOKEN) : path;
 }
 
 function el(tag, cls, text) {
@@ -280,7 +284,7 @@ async function openSwarm(id) {
 
 function openStream(id, from) {
   closeStream();
-  const es = new EventSource(withToken(`/api/swarms/${id}/events?from=${from}`));
+  const es = new EventSource(`/api/swarms/${id}/events?from=${from}`);
   state.es = es;
   es.onopen = () => $("#conn").classList.add("on");
   es.onerror = () => $("#conn").classList.remove("on");
@@ -351,11 +355,11 @@ function showReport() {
   $("#report").hidden = false;
   for (const fmt of ["md", "html", "pdf"]) {
     const a = $("#export-" + fmt);
-    a.href = withToken(`/api/swarms/${id}/report?format=${fmt}&download=1`);
+    a.href = `/api/swarms/${id}/report?format=${fmt}&download=1`;
   }
   if (reportShown !== id + ":" + state.proj.frameCount) {
     reportShown = id + ":" + state.proj.frameCount;
-    $("#report-frame").src = withToken(`/api/swarms/${id}/report?format=html`);
+    $("#report-frame").src = `/api/swarms/${id}/report?format=html`;
   }
 }
 
