@@ -73,8 +73,9 @@ BatchMode = Literal["auto", "transactional", "journal"]
 JOURNAL_KEY = "__journal"
 MAX_TRANSACTIONAL_OPS = 100
 KILL_HOOK_ENV = "SWARM_STAR_TEST_KILL_JOURNAL"
-"""Test hook, ``J:K``: SIGKILL this process during its J-th journal roll-forward,
-after K of its operations are applied (how the crash suite picks its instant)."""
+"""Test hook, ``J:K`` or ``J:K:STOP``: SIGKILL (or SIGSTOP, to freeze a writer for a
+takeover) this process during its J-th journal roll-forward, after K of its
+operations are applied (how the crash suite picks its instant)."""
 
 _log = logging.getLogger("swarm_star.store")
 
@@ -482,22 +483,22 @@ class CosmosStore(KVStore):
         return True
 
     def _roll_forward(self, journal: dict[str, Any]) -> None:
-        kill_at = self._kill_hook()
+        kill_at, sig = self._kill_hook()
         for i, entry in enumerate(journal["ops"]):
             if kill_at is not None and i == kill_at:
-                os.kill(os.getpid(), signal.SIGKILL)
+                os.kill(os.getpid(), sig)
             op: StoreOp = Put(entry["key"], entry["value"]) if "value" in entry else Delete(entry["key"])
             self._apply(op)
         self._release_journal(journal)
 
-    def _kill_hook(self) -> int | None:
-        """Where the crash suite's ``SWARM_STAR_TEST_KILL_JOURNAL`` wants this roll-forward killed."""
+    def _kill_hook(self) -> tuple[int | None, signal.Signals]:
+        """Where (and with which signal) the crash suite's ``SWARM_STAR_TEST_KILL_JOURNAL``
+        wants this roll-forward stopped."""
         self._journals_applied += 1
-        spec = os.environ.get(KILL_HOOK_ENV)
-        if not spec:
-            return None
-        journal, _, ops = spec.partition(":")
-        return int(ops or 0) if int(journal) == self._journals_applied else None
+        journal, _, rest = os.environ.get(KILL_HOOK_ENV, "").partition(":")
+        ops, _, how = rest.partition(":")
+        sig = signal.SIGSTOP if how == "STOP" else signal.SIGKILL
+        return (int(ops or 0) if journal and int(journal) == self._journals_applied else None), sig
 
     def _release_journal(self, journal: dict[str, Any]) -> None:
         try:
