@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import subprocess
 import sys
 import threading
@@ -373,3 +374,98 @@ def test_cosmos_a_journal_is_taken_over_by_one_process_only(cosmos_container: An
     fast.commit([Put("x_meta", "next batch"), Put("x_more", 1)])
     assert slow._take_over(dict(seen_by_both))  # its claim fails: nothing re-applied
     assert fast.get("x_meta") == "next batch"
+
+
+def _stopped(pid: int) -> bool:
+    """Has process ``pid`` been stopped by a signal (state ``T`` in /proc)?"""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2] in "Tt"
+
+
+@pytest.mark.slow  # about 40 s: the frozen writer's journal is taken over only after 15 s
+@pytest.mark.parametrize("freeze_at", ["3:0:STOP", "3:1:STOP"])
+def test_cosmos_writer_frozen_after_its_commit_point_cannot_overwrite_the_new_owner(
+    tmp_path: Path, model_server: Any, cosmos_env: dict[str, str], freeze_at: str
+) -> None:
+    """Issue 19 item 3. Writer A is frozen (SIGSTOP) inside the roll-forward of its first
+    engine batch, after the commit point (before any, or after one, of its operations is
+    applied). Its lease expires; B takes the swarm over (rolling A's journal forward) and
+    finishes it. Continued, A must not write anything: before the fix its stale upserts
+    of the node records and ``swarm_state_meta`` landed after B's, and the finished swarm
+    read as `running` at frame 2."""
+    from swarm_star.store.cosmos import CosmosSettings, CosmosStore, open_cosmos_container
+
+    server = model_server(ScriptedModel(plans={"city": ["north", "south", "east"]}))
+    swarm_id = f"f-{uuid.uuid4().hex[:8]}"
+    frozen = _cli(
+        tmp_path,
+        # A 15 s lease: no renewal (a journal of its own) comes before the third journal,
+        # and B waits no longer than for A's journal, which is taken over after 15 s.
+        {**cosmos_env, "SWARM_STAR_LEASE_SECONDS": "15", "SWARM_STAR_TEST_KILL_JOURNAL": freeze_at},
+        *("--store", "cosmos", "run", "plan a city", "--swarm-id", swarm_id),
+        *("--base-url", server.base_url, "--no-input"),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _stopped(frozen.pid):
+            assert frozen.poll() is None and time.monotonic() < deadline, "the writer never froze"
+            time.sleep(0.05)
+        store = CosmosStore(open_cosmos_container(CosmosSettings(cosmos_env)), user_id="local", swarm_id=swarm_id)
+        while owner_status(store).alive:  # A's lease lapses (it cannot renew while frozen)
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        resumed = _cli(tmp_path, cosmos_env, "--store", "cosmos", "resume", swarm_id, "--no-input")
+        code, err = _finish(resumed, timeout=240)
+        assert code == 0, err
+        finished = SwarmLog(store).read_meta()
+        assert finished is not None and finished["status"] == "finished"
+    finally:
+        frozen.send_signal(signal.SIGCONT)  # A continues its roll-forward, then its run
+    code, err = _finish(frozen)
+    assert code != 0 and "lost the swarm's owner lease" in err, (code, err)
+    assert "Traceback" not in err
+    assert SwarmLog(store).read_meta() == finished  # nothing of A's landed after B's
+    keys = _consistent(store)
+    assert len(keys) == len(set(keys))
+    assert store.get(OWNER_KEY) == {"released": True}  # B's release, not A's stale lease
+    rows = _cli_json(tmp_path, cosmos_env, "--store", "cosmos", "list")
+    assert [r["status"] for r in rows if r["swarm_id"] == swarm_id] == ["finished"]
+
+
+def test_cosmos_a_stale_roll_forward_writes_nothing(cosmos_container: Any) -> None:
+    """Issue 19 item 3, in one process: a committed journal's operations carry the ETag
+    each item had at the commit point. The writer that took the journal over rolls it
+    forward and writes on; the frozen writer's late roll-forward then lands nowhere, and
+    no reader lays a superseded operation over a newer value."""
+    from swarm_star.store.cosmos import CosmosStore
+
+    swarm = f"s-{uuid.uuid4().hex[:12]}"
+    frozen = CosmosStore(container=cosmos_container, user_id="test", swarm_id=swarm)
+    frozen.commit([Put("x_meta", "frame 1"), Put("x_node", "node at 1"), Put("x_inbox", "answer")])
+    etags = {key: frozen.get_versioned(key)[1] for key in ("x_meta", "x_node", "x_inbox")}  # type: ignore[index]
+    ops = [
+        {"key": "x_meta", "value": "frame 2", "etag": etags["x_meta"]},
+        {"key": "x_node", "value": "node at 2", "etag": etags["x_node"]},
+        {"key": "x_new", "value": "created at 2", "etag": None},
+        {"key": "x_inbox", "etag": etags["x_inbox"]},
+    ]
+    journal = frozen._acquire_journal(ops, "committed")  # committed; the writer freezes here
+    reader = CosmosStore(container=cosmos_container, user_id="test", swarm_id=swarm)
+    assert dict(reader.scan("x_")) == {"x_meta": "frame 2", "x_node": "node at 2", "x_new": "created at 2"}
+
+    journal["holder"] = {"pid": _dead_pid(), "started": "1", **machine_identity()}  # as if expired
+    seen = cosmos_container.replace_item(journal["id"], journal)
+    owner = CosmosStore(container=cosmos_container, user_id="test", swarm_id=swarm)
+    assert owner._take_over(dict(seen))  # rolls it forward
+    owner.commit([Put("x_meta", "frame 9"), Put("x_node", "node at 9")])
+    frozen._roll_forward(dict(journal))  # the frozen writer continues: every write is refused
+    after = {"x_meta": "frame 9", "x_node": "node at 9", "x_new": "created at 2"}
+    assert dict(reader.scan("x_")) == after
+
+    # A committed journal whose items were written since (by a transactional batch, which
+    # does not roll journals forward) is not laid over them by readers.
+    etag = reader.get_versioned("x_meta")[1]  # type: ignore[index]
+    late = owner._acquire_journal([{"key": "x_meta", "value": "stale", "etag": etag}], "committed")
+    owner._apply(Put("x_meta", "frame 10"))
+    assert reader.get("x_meta") == "frame 10" and dict(reader.scan("x_"))["x_meta"] == "frame 10"
+    owner._release_journal(late)
