@@ -213,21 +213,94 @@ def test_two_resumes_started_together(
 ) -> None:
     """Two ``resume`` processes at the same instant: one runs, the other says who holds it."""
     store_args = ["--store", backend] if backend == "cosmos" else []
-    env = _space_env(backend, request)
-    server = model_server(ScriptedModel(plans={"twin": ["part a", "part b", "part c"]}), latency=0.3)
+    # A 2 s lease: the loser waits at most one lease for it (item 15), the run lasts longer.
+    env = _space_env(backend, request, SWARM_STAR_LEASE_SECONDS="2")
+    server = model_server(ScriptedModel(plans={"twin": ["part a", "part b", "part c"]}), latency=0.6)
     settings = SwarmSettings(models=ModelSettings(base_url=server.base_url))
     swarm_id = Swarm.create("twin test", space=tmp_path, backend=backend, env=env, settings=settings).id
     args = [*store_args, "resume", swarm_id, "--no-input"]
     procs = [_cli(tmp_path, env, *args) for _ in range(2)]
     results = [_finish(p) for p in procs]
     codes = sorted(code for code, _ in results)
-    assert codes == [0, 2], results  # the CLI reports a swarm held elsewhere as a usage error
-    loser = next(err for code, err in results if code == 2)
+    assert codes == [0, 6], results  # 6: another process runs this swarm
+    loser = next(err for code, err in results if code == 6)
     assert "being run by another process" in loser and "Traceback" not in loser
     frames = _cli_json(tmp_path, env, *store_args, "history", swarm_id)
     assert [f["frame"] for f in frames] == list(range(len(frames)))
     keys = [(f["op"]["node_id"], f["op"]["call_key"]) for f in frames if f["op"]["kind"] == "llm_call"]
     assert len(keys) == len(set(keys)) == server.requests
+
+
+# Issue 19 item 15: a swarm another process holds.
+
+
+def _swarm_for(server: Any, backend: str, tmp_path: Path, env: dict[str, str], directive: str) -> str:
+    settings = SwarmSettings(models=ModelSettings(base_url=server.base_url))
+    with Swarm.create(directive, space=tmp_path, backend=backend, env=env, settings=settings) as swarm:
+        return swarm.id
+
+
+def _until_requests(server: Any, count: int, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while server.requests < count:
+        assert proc.poll() is None and time.monotonic() < deadline, "the owner never called the model"
+        time.sleep(0.02)
+
+
+@pytest.mark.slow  # seconds each: a lease is waited out
+def test_resume_waits_out_a_silent_owners_lease_and_the_old_owner_exits_6(
+    backend: str, tmp_path: Path, model_server: Any, request: pytest.FixtureRequest
+) -> None:
+    """The owner went silent (SIGSTOP: to this machine its pid lives, but it renews
+    nothing) with its lease still valid. `resume` says it waits for that lease, takes the
+    swarm over once it expires and finishes it (it used to refuse at once, exit 2).
+    Continued, the old owner stops with "lost the swarm's owner lease", exit 6 (it was 2,
+    a usage error)."""
+    store_args = ["--store", backend] if backend == "cosmos" else []
+    # An 8 s lease: still valid when the second process has started (2-3 s on Cosmos).
+    env = _space_env(backend, request, SWARM_STAR_LEASE_SECONDS="8")
+    server = model_server(ScriptedModel(plans={"relay": ["leg one", "leg two"]}), latency=5.0)
+    swarm_id = _swarm_for(server, backend, tmp_path, env, "relay test")
+    owner = _cli(tmp_path, env, *store_args, "resume", swarm_id, "--no-input")
+    try:
+        _until_requests(server, 1, owner)  # the owner waits for its first reply
+        owner.send_signal(signal.SIGSTOP)
+        server.latency = 0
+        code, err = _finish(_cli(tmp_path, env, *store_args, "resume", swarm_id, "--no-input"), timeout=180)
+        assert code == 0, err
+        assert "waiting up to" in err and "for the previous owner's lease to expire" in err, err
+    finally:
+        owner.send_signal(signal.SIGCONT)
+    code, err = _finish(owner)
+    assert code == 6 and "lost the swarm's owner lease" in err and "Traceback" not in err, (code, err)
+    frames = _cli_json(tmp_path, env, *store_args, "history", swarm_id)
+    assert [f["frame"] for f in frames] == list(range(len(frames)))
+    assert frames[-1]["op"]["kind"] == "terminate" and frames[-1]["op"]["node_id"] == "0"
+
+
+@pytest.mark.slow  # seconds each: a lease is waited for
+def test_resume_of_a_swarm_being_run_waits_one_lease_then_refuses_with_6(
+    backend: str, tmp_path: Path, model_server: Any, request: pytest.FixtureRequest
+) -> None:
+    """The owner is alive and renewing: `resume` waits up to one lease (saying so), then
+    refuses in one line with exit 6, and the owner's run is untouched."""
+    store_args = ["--store", backend] if backend == "cosmos" else []
+    env = _space_env(backend, request, SWARM_STAR_LEASE_SECONDS="2")
+    server = model_server(ScriptedModel(plans={"busy": ["part one"]}), latency=30.0)
+    swarm_id = _swarm_for(server, backend, tmp_path, env, "busy test")
+    owner = _cli(tmp_path, env, *store_args, "resume", swarm_id, "--no-input")
+    try:
+        _until_requests(server, 1, owner)
+        started = time.monotonic()
+        code, err = _finish(_cli(tmp_path, env, *store_args, "resume", swarm_id, "--no-input"))
+        waited = time.monotonic() - started
+    finally:
+        server.latency = 0
+    assert code == 6, err
+    assert "waiting up to" in err and "being run by another process" in err and "Traceback" not in err, err
+    assert 1.2 < waited < 20, waited  # a renewed lease has over 1.3 s left: the wait is at least that
+    code, err = _finish(owner)
+    assert code == 0, err
 
 
 # Item 3 and 14: the Cosmos journal.
@@ -422,7 +495,7 @@ def test_cosmos_writer_frozen_after_its_commit_point_cannot_overwrite_the_new_ow
     finally:
         frozen.send_signal(signal.SIGCONT)  # A continues its roll-forward, then its run
     code, err = _finish(frozen)
-    assert code != 0 and "lost the swarm's owner lease" in err, (code, err)
+    assert code == 6 and "lost the swarm's owner lease" in err, (code, err)  # 6: another process runs it
     assert "Traceback" not in err
     assert SwarmLog(store).read_meta() == finished  # nothing of A's landed after B's
     keys = _consistent(store)
