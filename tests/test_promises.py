@@ -286,7 +286,7 @@ def test_resume_of_a_swarm_being_run_waits_one_lease_then_refuses_with_6(
     refuses in one line with exit 6, and the owner's run is untouched."""
     store_args = ["--store", backend] if backend == "cosmos" else []
     env = _space_env(backend, request, SWARM_STAR_LEASE_SECONDS="2")
-    server = model_server(ScriptedModel(plans={"busy": ["part one"]}), latency=30.0)
+    server = model_server(ScriptedModel(plans={"busy": ["part one"]}), latency=8.0)
     swarm_id = _swarm_for(server, backend, tmp_path, env, "busy test")
     owner = _cli(tmp_path, env, *store_args, "resume", swarm_id, "--no-input")
     try:
