@@ -16,6 +16,9 @@ Exit codes (stable, documented in the README)::
     2    usage error (bad arguments, bad input, unknown swarm, node or question)
     3    questions pending (answer them, then resume)
     4    a limit was reached (resume with a raised limit)
+    5    the model endpoint is unreachable (the swarm is paused; resume when it is back)
+    6    another process runs the swarm (it held the owner lease through resume's wait,
+         or took it over during this run: nothing more was written)
     130  interrupted (Ctrl-C); state is saved, resume continues
 """
 
@@ -25,6 +28,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import shlex
 import shutil
@@ -36,7 +40,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from swarm_star.api import Swarm
+from swarm_star.api import Swarm, lease_seconds
 from swarm_star.cli_executor import add_executor_flags, executor_from
 from swarm_star.cli_models import (
     add_model_commands,
@@ -52,6 +56,8 @@ from swarm_star.errors import (
     ConfigError,
     ConflictError,
     InputError,
+    LeaseHeld,
+    LeaseLost,
     QuestionNotFound,
     SwarmNotFound,
     SwarmStarError,
@@ -70,6 +76,7 @@ EXIT = {
     "questions": 3,
     "limit": 4,
     "unreachable": 5,
+    "held": 6,
     "interrupted": 130,
 }
 OUTCOME_EXIT = {"finished": 0, "failed": 1, "questions": 3, "limit": 4, "unreachable": 5}
@@ -198,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="swarm-star",
         description="Run a persistent, recursive tree of LLM agents from one directive.",
         epilog="Exit codes: 0 ok, 1 failure, 2 usage error, 3 questions pending, 4 limit reached, "
-        "5 model endpoint unreachable, 130 interrupted.",
+        "5 model endpoint unreachable, 6 another process runs the swarm, 130 interrupted.",
         formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"swarm-star {_version()}")
@@ -768,8 +775,25 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return _run_swarm(swarm, args, None, out)
 
 
+def wait_for_owner(swarm: Swarm, err: TextIO) -> None:
+    """``resume``/``retry`` of a swarm whose owner lease is still valid: its owner may have
+    just died on another machine (or froze), so wait up to one lease, saying so, before
+    refusing (LeaseHeld, exit 6). Called before the state is read: the owner may finish."""
+    from swarm_star.state.lease import OwnerStatus, wait_while_held
+
+    def notify(owner: OwnerStatus, seconds: float) -> None:
+        err.write(
+            f"swarm-star: swarm {swarm.id} is held by pid {owner.pid} on {owner.host}: "
+            f"waiting up to {math.ceil(seconds)} s for the previous owner's lease to expire…\n"
+        )
+        err.flush()
+
+    wait_while_held(swarm.store, lease_seconds(), notify)
+
+
 def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     with _open(args) as swarm:
+        wait_for_owner(swarm, err)
         status = swarm.state.status
         root = swarm.state.root
         if root is not None and root.status.done:  # also heals a swarm an older resume left `stopped`
@@ -1008,6 +1032,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         return handler(args, out, err)
     except BrokenPipeError:  # `swarm-star history ID | head`: the reader has all it wanted
         return EXIT["ok"]
+    except (LeaseHeld, LeaseLost) as exc:  # another process runs this swarm
+        if args.verbose:
+            raise
+        err.write(f"swarm-star: error: {exc}\n")
+        return EXIT["held"]
     except USAGE_ERRORS as exc:
         if args.verbose:
             raise

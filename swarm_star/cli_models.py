@@ -255,10 +255,11 @@ def cmd_doctor(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_retry(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from swarm_star.api import Swarm
-    from swarm_star.cli import _limits_from, _run_swarm
+    from swarm_star.cli import _limits_from, _run_swarm, wait_for_owner
     from swarm_star.engine.engine import retry_targets
 
     with Swarm.open(args.swarm_id, space=args.space, backend=args.store, user_id=args.user) as swarm:
+        wait_for_owner(swarm, err)
         state = swarm.state
         if args.node is not None and args.node not in state.nodes:
             raise InputError(f"no node {args.node!r} in swarm {swarm.id}")

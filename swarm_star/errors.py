@@ -15,6 +15,7 @@ only ever need to know this tree::
     │   ├── StoreCorrupt       the store file is not a readable database
     │   ├── StoreUnavailable   the backend cannot be reached / rejected credentials
     │   └── ConflictError      a compare-and-set or create lost a race
+    │       ├── LeaseHeld      another live process runs the swarm (holds its owner lease)
     │       └── LeaseLost      another process took over the swarm; this one may not write
     ├── ModelError             the model endpoint failed after retries
     │   ├── ModelOutputError   the model answered, but not in the asked shape
@@ -33,6 +34,7 @@ __all__ = [
     "ConflictError",
     "HostfileError",
     "InputError",
+    "LeaseHeld",
     "LeaseLost",
     "LimitReached",
     "ModelError",
@@ -92,6 +94,10 @@ class StoreUnavailable(StoreError):
 
 class ConflictError(StoreError):
     """A compare-and-set or create-if-absent lost to another writer."""
+
+
+class LeaseHeld(ConflictError):
+    """Another live process holds the swarm's owner lease, so this one may not run it."""
 
 
 class LeaseLost(ConflictError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import subprocess
 import sys
 import threading
@@ -212,21 +213,94 @@ def test_two_resumes_started_together(
 ) -> None:
     """Two ``resume`` processes at the same instant: one runs, the other says who holds it."""
     store_args = ["--store", backend] if backend == "cosmos" else []
-    env = _space_env(backend, request)
-    server = model_server(ScriptedModel(plans={"twin": ["part a", "part b", "part c"]}), latency=0.3)
+    # A 2 s lease: the loser waits at most one lease for it (item 15), the run lasts longer.
+    env = _space_env(backend, request, SWARM_STAR_LEASE_SECONDS="2")
+    server = model_server(ScriptedModel(plans={"twin": ["part a", "part b", "part c"]}), latency=0.6)
     settings = SwarmSettings(models=ModelSettings(base_url=server.base_url))
     swarm_id = Swarm.create("twin test", space=tmp_path, backend=backend, env=env, settings=settings).id
     args = [*store_args, "resume", swarm_id, "--no-input"]
     procs = [_cli(tmp_path, env, *args) for _ in range(2)]
     results = [_finish(p) for p in procs]
     codes = sorted(code for code, _ in results)
-    assert codes == [0, 2], results  # the CLI reports a swarm held elsewhere as a usage error
-    loser = next(err for code, err in results if code == 2)
+    assert codes == [0, 6], results  # 6: another process runs this swarm
+    loser = next(err for code, err in results if code == 6)
     assert "being run by another process" in loser and "Traceback" not in loser
     frames = _cli_json(tmp_path, env, *store_args, "history", swarm_id)
     assert [f["frame"] for f in frames] == list(range(len(frames)))
     keys = [(f["op"]["node_id"], f["op"]["call_key"]) for f in frames if f["op"]["kind"] == "llm_call"]
     assert len(keys) == len(set(keys)) == server.requests
+
+
+# Issue 19 item 15: a swarm another process holds.
+
+
+def _swarm_for(server: Any, backend: str, tmp_path: Path, env: dict[str, str], directive: str) -> str:
+    settings = SwarmSettings(models=ModelSettings(base_url=server.base_url))
+    with Swarm.create(directive, space=tmp_path, backend=backend, env=env, settings=settings) as swarm:
+        return swarm.id
+
+
+def _until_requests(server: Any, count: int, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while server.requests < count:
+        assert proc.poll() is None and time.monotonic() < deadline, "the owner never called the model"
+        time.sleep(0.02)
+
+
+@pytest.mark.slow  # seconds each: a lease is waited out
+def test_resume_waits_out_a_silent_owners_lease_and_the_old_owner_exits_6(
+    backend: str, tmp_path: Path, model_server: Any, request: pytest.FixtureRequest
+) -> None:
+    """The owner went silent (SIGSTOP: to this machine its pid lives, but it renews
+    nothing) with its lease still valid. `resume` says it waits for that lease, takes the
+    swarm over once it expires and finishes it (it used to refuse at once, exit 2).
+    Continued, the old owner stops with "lost the swarm's owner lease", exit 6 (it was 2,
+    a usage error)."""
+    store_args = ["--store", backend] if backend == "cosmos" else []
+    # An 8 s lease: still valid when the second process has started (2-3 s on Cosmos).
+    env = _space_env(backend, request, SWARM_STAR_LEASE_SECONDS="8")
+    server = model_server(ScriptedModel(plans={"relay": ["leg one", "leg two"]}), latency=5.0)
+    swarm_id = _swarm_for(server, backend, tmp_path, env, "relay test")
+    owner = _cli(tmp_path, env, *store_args, "resume", swarm_id, "--no-input")
+    try:
+        _until_requests(server, 1, owner)  # the owner waits for its first reply
+        owner.send_signal(signal.SIGSTOP)
+        server.latency = 0
+        code, err = _finish(_cli(tmp_path, env, *store_args, "resume", swarm_id, "--no-input"), timeout=180)
+        assert code == 0, err
+        assert "waiting up to" in err and "for the previous owner's lease to expire" in err, err
+    finally:
+        owner.send_signal(signal.SIGCONT)
+    code, err = _finish(owner)
+    assert code == 6 and "lost the swarm's owner lease" in err and "Traceback" not in err, (code, err)
+    frames = _cli_json(tmp_path, env, *store_args, "history", swarm_id)
+    assert [f["frame"] for f in frames] == list(range(len(frames)))
+    assert frames[-1]["op"]["kind"] == "terminate" and frames[-1]["op"]["node_id"] == "0"
+
+
+@pytest.mark.slow  # seconds each: a lease is waited for
+def test_resume_of_a_swarm_being_run_waits_one_lease_then_refuses_with_6(
+    backend: str, tmp_path: Path, model_server: Any, request: pytest.FixtureRequest
+) -> None:
+    """The owner is alive and renewing: `resume` waits up to one lease (saying so), then
+    refuses in one line with exit 6, and the owner's run is untouched."""
+    store_args = ["--store", backend] if backend == "cosmos" else []
+    env = _space_env(backend, request, SWARM_STAR_LEASE_SECONDS="2")
+    server = model_server(ScriptedModel(plans={"busy": ["part one"]}), latency=8.0)
+    swarm_id = _swarm_for(server, backend, tmp_path, env, "busy test")
+    owner = _cli(tmp_path, env, *store_args, "resume", swarm_id, "--no-input")
+    try:
+        _until_requests(server, 1, owner)
+        started = time.monotonic()
+        code, err = _finish(_cli(tmp_path, env, *store_args, "resume", swarm_id, "--no-input"))
+        waited = time.monotonic() - started
+    finally:
+        server.latency = 0
+    assert code == 6, err
+    assert "waiting up to" in err and "being run by another process" in err and "Traceback" not in err, err
+    assert 1.2 < waited < 20, waited  # a renewed lease has over 1.3 s left: the wait is at least that
+    code, err = _finish(owner)
+    assert code == 0, err
 
 
 # Item 3 and 14: the Cosmos journal.
@@ -373,3 +447,98 @@ def test_cosmos_a_journal_is_taken_over_by_one_process_only(cosmos_container: An
     fast.commit([Put("x_meta", "next batch"), Put("x_more", 1)])
     assert slow._take_over(dict(seen_by_both))  # its claim fails: nothing re-applied
     assert fast.get("x_meta") == "next batch"
+
+
+def _stopped(pid: int) -> bool:
+    """Has process ``pid`` been stopped by a signal (state ``T`` in /proc)?"""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2] in "Tt"
+
+
+@pytest.mark.slow  # about 40 s: the frozen writer's journal is taken over only after 15 s
+@pytest.mark.parametrize("freeze_at", ["3:0:STOP", "3:1:STOP"])
+def test_cosmos_writer_frozen_after_its_commit_point_cannot_overwrite_the_new_owner(
+    tmp_path: Path, model_server: Any, cosmos_env: dict[str, str], freeze_at: str
+) -> None:
+    """Issue 19 item 3. Writer A is frozen (SIGSTOP) inside the roll-forward of its first
+    engine batch, after the commit point (before any, or after one, of its operations is
+    applied). Its lease expires; B takes the swarm over (rolling A's journal forward) and
+    finishes it. Continued, A must not write anything: before the fix its stale upserts
+    of the node records and ``swarm_state_meta`` landed after B's, and the finished swarm
+    read as `running` at frame 2."""
+    from swarm_star.store.cosmos import CosmosSettings, CosmosStore, open_cosmos_container
+
+    server = model_server(ScriptedModel(plans={"city": ["north", "south", "east"]}))
+    swarm_id = f"f-{uuid.uuid4().hex[:8]}"
+    frozen = _cli(
+        tmp_path,
+        # A 15 s lease: no renewal (a journal of its own) comes before the third journal,
+        # and B waits no longer than for A's journal, which is taken over after 15 s.
+        {**cosmos_env, "SWARM_STAR_LEASE_SECONDS": "15", "SWARM_STAR_TEST_KILL_JOURNAL": freeze_at},
+        *("--store", "cosmos", "run", "plan a city", "--swarm-id", swarm_id),
+        *("--base-url", server.base_url, "--no-input"),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _stopped(frozen.pid):
+            assert frozen.poll() is None and time.monotonic() < deadline, "the writer never froze"
+            time.sleep(0.05)
+        store = CosmosStore(open_cosmos_container(CosmosSettings(cosmos_env)), user_id="local", swarm_id=swarm_id)
+        while owner_status(store).alive:  # A's lease lapses (it cannot renew while frozen)
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        resumed = _cli(tmp_path, cosmos_env, "--store", "cosmos", "resume", swarm_id, "--no-input")
+        code, err = _finish(resumed, timeout=240)
+        assert code == 0, err
+        finished = SwarmLog(store).read_meta()
+        assert finished is not None and finished["status"] == "finished"
+    finally:
+        frozen.send_signal(signal.SIGCONT)  # A continues its roll-forward, then its run
+    code, err = _finish(frozen)
+    assert code == 6 and "lost the swarm's owner lease" in err, (code, err)  # 6: another process runs it
+    assert "Traceback" not in err
+    assert SwarmLog(store).read_meta() == finished  # nothing of A's landed after B's
+    keys = _consistent(store)
+    assert len(keys) == len(set(keys))
+    assert store.get(OWNER_KEY) == {"released": True}  # B's release, not A's stale lease
+    rows = _cli_json(tmp_path, cosmos_env, "--store", "cosmos", "list")
+    assert [r["status"] for r in rows if r["swarm_id"] == swarm_id] == ["finished"]
+
+
+def test_cosmos_a_stale_roll_forward_writes_nothing(cosmos_container: Any) -> None:
+    """Issue 19 item 3, in one process: a committed journal's operations carry the ETag
+    each item had at the commit point. The writer that took the journal over rolls it
+    forward and writes on; the frozen writer's late roll-forward then lands nowhere, and
+    no reader lays a superseded operation over a newer value."""
+    from swarm_star.store.cosmos import CosmosStore
+
+    swarm = f"s-{uuid.uuid4().hex[:12]}"
+    frozen = CosmosStore(container=cosmos_container, user_id="test", swarm_id=swarm)
+    frozen.commit([Put("x_meta", "frame 1"), Put("x_node", "node at 1"), Put("x_inbox", "answer")])
+    etags = {key: frozen.get_versioned(key)[1] for key in ("x_meta", "x_node", "x_inbox")}  # type: ignore[index]
+    ops = [
+        {"key": "x_meta", "value": "frame 2", "etag": etags["x_meta"]},
+        {"key": "x_node", "value": "node at 2", "etag": etags["x_node"]},
+        {"key": "x_new", "value": "created at 2", "etag": None},
+        {"key": "x_inbox", "etag": etags["x_inbox"]},
+    ]
+    journal = frozen._acquire_journal(ops, "committed")  # committed; the writer freezes here
+    reader = CosmosStore(container=cosmos_container, user_id="test", swarm_id=swarm)
+    assert dict(reader.scan("x_")) == {"x_meta": "frame 2", "x_node": "node at 2", "x_new": "created at 2"}
+
+    journal["holder"] = {"pid": _dead_pid(), "started": "1", **machine_identity()}  # as if expired
+    seen = cosmos_container.replace_item(journal["id"], journal)
+    owner = CosmosStore(container=cosmos_container, user_id="test", swarm_id=swarm)
+    assert owner._take_over(dict(seen))  # rolls it forward
+    owner.commit([Put("x_meta", "frame 9"), Put("x_node", "node at 9")])
+    frozen._roll_forward(dict(journal))  # the frozen writer continues: every write is refused
+    after = {"x_meta": "frame 9", "x_node": "node at 9", "x_new": "created at 2"}
+    assert dict(reader.scan("x_")) == after
+
+    # A committed journal whose items were written since (by a transactional batch, which
+    # does not roll journals forward) is not laid over them by readers.
+    etag = reader.get_versioned("x_meta")[1]  # type: ignore[index]
+    late = owner._acquire_journal([{"key": "x_meta", "value": "stale", "etag": etag}], "committed")
+    owner._apply(Put("x_meta", "frame 10"))
+    assert reader.get("x_meta") == "frame 10" and dict(reader.scan("x_"))["x_meta"] == "frame 10"
+    owner._release_journal(late)

@@ -18,6 +18,10 @@ just a convention:
   whose process is gone or whose pid now belongs to a different process. A
   holder in another container with the same hostname is never judged by a pid
   it cannot see.
+
+:func:`wait_while_held` is how a ``resume`` treats a lease that is still valid:
+its holder may have just died elsewhere (or froze), so the lease is waited
+out, at most one lease, before it refuses.
 """
 
 from __future__ import annotations
@@ -26,15 +30,15 @@ import contextlib
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from swarm_star.errors import ConflictError, LeaseLost, StoreError
+from swarm_star.errors import ConflictError, LeaseHeld, LeaseLost, StoreError
 from swarm_star.store.base import Check, KVStore, StoreOp
 from swarm_star.store.identity import holder_gone, process_identity
 
-__all__ = ["OWNER_KEY", "OwnerLease", "OwnerStatus", "holder_alive", "owner_status"]
+__all__ = ["OWNER_KEY", "OwnerLease", "OwnerStatus", "holder_alive", "owner_status", "wait_while_held"]
 
 OWNER_KEY = "swarm_state_owner"
 
@@ -74,12 +78,34 @@ def owner_status(store: KVStore) -> OwnerStatus:
     )
 
 
-def _held_by(held: dict[str, Any]) -> ConflictError:
+def _held_by(held: dict[str, Any]) -> LeaseHeld:
     until = time.strftime("%H:%M:%S", time.localtime(float(held.get("expires", 0))))
-    return ConflictError(
+    return LeaseHeld(
         f"swarm is being run by another process (pid {held.get('pid')} on {held.get('host')}, "
         f"lease renewed until {until})"
     )
+
+
+def wait_while_held(store: KVStore, limit: float, notify: Callable[[OwnerStatus, float], None]) -> None:
+    """Return once no live process holds the swarm's lease; LeaseHeld if one still does
+    after the wait.
+
+    A holder that stopped renewing (died on another machine, or froze) frees it when
+    its lease expires: that is waited for, at most ``limit`` seconds (one lease), with
+    ``notify(status, seconds)`` called once first. A holder that is alive keeps renewing,
+    so it still holds the lease then, and the caller is refused.
+    """
+    status = owner_status(store)
+    if not status.alive:
+        return
+    seconds = min(max(0.0, (status.expires or 0.0) - time.time()), limit) + 0.5
+    notify(status, seconds)
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(0.5, left))
+        if not owner_status(store).alive:
+            return
+    raise _held_by(store.get(OWNER_KEY) or {})
 
 
 class OwnerLease:
@@ -103,7 +129,7 @@ class OwnerLease:
         return {"token": self.token, **process_identity(), "expires": time.time() + self.seconds}
 
     def acquire(self) -> None:
-        """Take the lease (and start renewing it) or raise ConflictError naming the holder."""
+        """Take the lease (and start renewing it) or raise LeaseHeld naming the holder."""
         with self._lock:
             found = self.store.get_versioned(OWNER_KEY)
             version = None

@@ -15,17 +15,30 @@ Atomic batches, two ways (chosen once per store, ``batch_mode="auto"`` probes):
   partition key only as a request header while that server reads it from each
   operation, so every batch answers 500; and it would not roll back a failed
   batch anyway). The batch is first written as one journal item, which also
-  serialises writers of the partition. Conditions are checked under it, the
-  journal is flipped to ``committed`` (the single-item write that is the commit
-  point), the operations are applied, and the journal is deleted.
+  serialises writers of the partition. Under it, one query reads the ETag of
+  every item the batch names; conditions are checked against them, each
+  operation records its item's ETag (or that it is absent), and the journal is
+  flipped to ``committed`` (the single-item write, on the journal's own ETag,
+  that is the commit point). The operations are then applied, each *only over
+  the ETag it recorded* (replace/delete if-match, create for an absent item),
+  and the journal is deleted.
+
+  So an operation lands once, whoever rolls the journal forward first, and
+  never over a later write: a writer frozen inside its roll-forward whose
+  journal was taken over (and whose swarm a new owner has written on since)
+  writes nothing when it continues. The one write such a writer could still
+  make is a create of an item the batch created that a later batch deleted;
+  no batch deletes an item that a batch creates (only inbox answers are
+  deleted, and ``answer`` writes them alone, outside any journal).
 
   Readers read *through* the journal: every read is one query that returns
   the items asked for together with the journal, and a committed journal's
-  operations are laid over what it returns. So a reader sees a batch whole or
-  not at all, whatever the age of the journal and whether its writer is alive
-  (a writer killed after applying 2 of 8 operations leaves a state no reader
-  can see). A writer that finds a committed journal rolls it forward before
-  its own batch; puts and deletes are idempotent, so twice is harmless.
+  operations that are still pending (their item still has the recorded ETag,
+  or is still absent) are laid over what it returns. So a reader sees a batch
+  whole or not at all, whatever the age of the journal and whether its writer
+  is alive (a writer killed after applying 2 of 8 operations leaves a state no
+  reader can see), and never an operation laid over a newer value. A writer
+  that finds a committed journal rolls it forward before its own batch.
 
   Whose journal may be taken over: one older than ``lease_seconds``, or one
   whose holder provably no longer runs (same host, boot and PID namespace, pid
@@ -73,8 +86,9 @@ BatchMode = Literal["auto", "transactional", "journal"]
 JOURNAL_KEY = "__journal"
 MAX_TRANSACTIONAL_OPS = 100
 KILL_HOOK_ENV = "SWARM_STAR_TEST_KILL_JOURNAL"
-"""Test hook, ``J:K``: SIGKILL this process during its J-th journal roll-forward,
-after K of its operations are applied (how the crash suite picks its instant)."""
+"""Test hook, ``J:K`` or ``J:K:STOP``: SIGKILL (or SIGSTOP, to freeze a writer for a
+takeover) this process during its J-th journal roll-forward, after K of its
+operations are applied (how the crash suite picks its instant)."""
 
 _log = logging.getLogger("swarm_star.store")
 
@@ -217,11 +231,11 @@ class CosmosStore(KVStore):
         rows = self._query("c.id = @id", [{"name": "@id", "value": item_id}])
         return rows[0] if rows else None
 
-    def _query(self, where: str, params: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _query(self, where: str, params: list[dict[str, Any]], fields: str = "*") -> list[dict[str, Any]]:
         """Query this swarm's partition. The ``c.pk`` filter is in the text as well as
         in the request: real Cosmos DB scopes by the header alone, the test server
         ignores the header and rejects queries whose text names no partition key."""
-        sql = f"SELECT * FROM c WHERE c.pk = @pk AND {where}"
+        sql = f"SELECT {fields} FROM c WHERE c.pk = @pk AND {where}"
         params = [{"name": "@pk", "value": self.partition}, *params]
         return self._call(
             "query",
@@ -248,8 +262,9 @@ class CosmosStore(KVStore):
             elif "key" in row and wanted(row["key"]):
                 found[row["key"]] = (row["value"], row["_etag"])
         if journal is not None and journal.get("state") == "committed":
+            stored = {key: version for key, (_, version) in found.items()}
             for entry in journal.get("ops", []):
-                if not wanted(entry["key"]):
+                if not wanted(entry["key"]) or not _pending(entry, stored.get(entry["key"])):
                     continue
                 if "value" in entry:
                     found[entry["key"]] = (entry["value"], f"journal-{journal['_etag']}")
@@ -351,36 +366,40 @@ class CosmosStore(KVStore):
             raise _translate(exc, f"delete {op.key}") from exc
 
     def _journaled(self, ops: Sequence[StoreOp]) -> None:
-        conditional = any(op.if_version is not None for op in ops)
+        writes = {op.key: op for op in ops if not isinstance(op, Check)}  # the last op on a key wins
         payload = [
             {"key": op.key, "value": clean_value(op.value, self.secrets)} if isinstance(op, Put) else {"key": op.key}
-            for op in ops
-            if not isinstance(op, Check)
+            for op in writes.values()
         ]
-        journal = self._acquire_journal(payload, "pending" if conditional else "committed")
-        if conditional:
-            try:
-                for op in ops:
-                    if op.if_version is None:
-                        continue
-                    found = self._read_item(self._id(op.key))
-                    current = ABSENT if found is None else found["_etag"]
-                    if current != op.if_version:
-                        what = "already exists" if op.if_version == ABSENT else "changed"
-                        raise ConflictError(f"{op.key} {what} (compare-and-set lost)")
-            except BaseException:
-                self._release_journal(journal)
-                raise
-            journal["state"] = "committed"
-            journal = self._call(
-                "journal commit",
-                self._container.replace_item,
-                journal["id"],
-                journal,
-                etag=journal["_etag"],
-                match_condition=_if_match(),
+        journal = self._acquire_journal(payload, "pending")
+        try:
+            versions = self._versions({op.key for op in ops})
+            for op in ops:
+                if op.if_version is not None and versions.get(op.key, ABSENT) != op.if_version:
+                    what = "already exists" if op.if_version == ABSENT else "changed"
+                    raise ConflictError(f"{op.key} {what} (compare-and-set lost)")
+        except BaseException:
+            self._release_journal(journal)
+            raise
+        # Each operation keeps the ETag its item has now (None: absent), so rolling the
+        # journal forward writes an item only over that version (see _apply_entry).
+        journal["ops"] = [{**entry, "etag": versions.get(entry["key"])} for entry in payload]
+        journal["state"] = "committed"
+        try:  # the commit point: only over our own pending journal, not one that was taken over
+            journal = self._container.replace_item(
+                journal["id"], journal, etag=journal["_etag"], match_condition=_if_match()
             )
+        except cosmos_exc.CosmosResourceNotFoundError as exc:
+            raise ConflictError("journal commit: taken over by another writer") from exc
+        except (AzureError, OSError) as exc:
+            raise _translate(exc, "journal commit") from exc
         self._roll_forward(journal)
+
+    def _versions(self, keys: set[str]) -> dict[str, str]:
+        """The current ETag of each of ``keys`` that exists, in one query."""
+        ids = [self._id(key) for key in sorted(keys)]
+        rows = self._query("ARRAY_CONTAINS(@ids, c.id)", [{"name": "@ids", "value": ids}], fields="c.key, c._etag")
+        return {row["key"]: row["_etag"] for row in rows}
 
     def _check_all(self, ops: Sequence[StoreOp]) -> None:
         """A batch of checks only: raise ConflictError unless all hold (writes nothing)."""
@@ -456,9 +475,10 @@ class CosmosStore(KVStore):
         """Finish (committed) or drop (pending) an abandoned journal; False if it is live.
 
         The journal is first *claimed* (rewritten with us as holder, on its
-        ETag), so one process takes it over: two rolling the same journal
-        forward at once could let the slower one re-apply old values over the
-        next batch of the faster. Readers never take over (they read through).
+        ETag), so one process takes it over (a slower one, or the frozen writer
+        itself, re-applying it later writes nothing: each operation is
+        conditional on its item's ETag at the commit point, see
+        :meth:`_apply_entry`). Readers never take over (they read through).
         """
         if not self._abandoned(journal):
             return False
@@ -482,22 +502,48 @@ class CosmosStore(KVStore):
         return True
 
     def _roll_forward(self, journal: dict[str, Any]) -> None:
-        kill_at = self._kill_hook()
+        kill_at, sig = self._kill_hook()
         for i, entry in enumerate(journal["ops"]):
             if kill_at is not None and i == kill_at:
-                os.kill(os.getpid(), signal.SIGKILL)
-            op: StoreOp = Put(entry["key"], entry["value"]) if "value" in entry else Delete(entry["key"])
-            self._apply(op)
+                os.kill(os.getpid(), sig)
+            self._apply_entry(entry)
         self._release_journal(journal)
 
-    def _kill_hook(self) -> int | None:
-        """Where the crash suite's ``SWARM_STAR_TEST_KILL_JOURNAL`` wants this roll-forward killed."""
+    def _apply_entry(self, entry: dict[str, Any]) -> None:
+        """Apply one operation of a committed journal, conditional on the ETag its item had
+        at the commit point: it lands once, whoever rolls the journal forward first, and
+        never over a later write. So a writer frozen here that lost the journal to a
+        takeover (and the swarm to a new owner) writes nothing when it continues."""
+        key = entry["key"]
+        if "etag" not in entry:  # a journal written before ETags were recorded: as it was then
+            self._apply(Put(key, entry["value"]) if "value" in entry else Delete(key))
+            return
+        etag = entry["etag"]
+        try:
+            if "value" in entry:
+                doc = self._doc(key, entry["value"])
+                if etag is None:
+                    self._container.create_item(doc)
+                else:
+                    self._container.replace_item(doc["id"], doc, etag=etag, match_condition=_if_match())
+            elif etag is not None:
+                self._container.delete_item(
+                    self._id(key), partition_key=self.partition, etag=etag, match_condition=_if_match()
+                )
+        except cosmos_exc.CosmosHttpResponseError as exc:
+            if exc.status_code not in (404, 409, 412):  # applied already, or written since: done
+                raise _translate(exc, f"roll forward {key}") from exc
+        except (AzureError, OSError) as exc:
+            raise _translate(exc, f"roll forward {key}") from exc
+
+    def _kill_hook(self) -> tuple[int | None, signal.Signals]:
+        """Where (and with which signal) the crash suite's ``SWARM_STAR_TEST_KILL_JOURNAL``
+        wants this roll-forward stopped."""
         self._journals_applied += 1
-        spec = os.environ.get(KILL_HOOK_ENV)
-        if not spec:
-            return None
-        journal, _, ops = spec.partition(":")
-        return int(ops or 0) if int(journal) == self._journals_applied else None
+        journal, _, rest = os.environ.get(KILL_HOOK_ENV, "").partition(":")
+        ops, _, how = rest.partition(":")
+        sig = signal.SIGSTOP if how == "STOP" else signal.SIGKILL
+        return (int(ops or 0) if journal and int(journal) == self._journals_applied else None), sig
 
     def _release_journal(self, journal: dict[str, Any]) -> None:
         try:
@@ -533,3 +579,10 @@ class CosmosStore(KVStore):
 
 def _if_match() -> MatchConditions:
     return MatchConditions.IfNotModified
+
+
+def _pending(entry: dict[str, Any], stored: str | None) -> bool:
+    """Is this committed journal operation not applied yet? Its item still has the ETag
+    it had at the commit point (None: still absent). Journals from before ETags were
+    recorded carry none: their operations always count as pending."""
+    return "etag" not in entry or entry["etag"] == stored
