@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from swarm_star.api import Swarm, load_spaces
 from swarm_star.engine.context import ActionContext
 from swarm_star.engine.engine import Engine
-from swarm_star.errors import ModelOutputError
+from swarm_star.errors import ModelError, ModelOutputError
 from swarm_star.llm import Endpoint, LLMClient, resolve_endpoint
 from swarm_star.llm.client import parse_structured, request_digest
 from swarm_star.llm.endpoint import NO_KEY
@@ -144,6 +144,46 @@ async def test_repair_turn_then_named_failure(tmp_path: Path, model_server: Any)
     assert failed.request[-1]["role"] == "user" and "invalid" in failed.request[-1]["content"]  # the repair turn
     # two plan calls (an unusable plan is asked for once more), each with its repair turn: all paid, all counted
     assert swarm.tree().usage.calls == server.requests == 4
+
+
+class HalfEmoji(ScriptedModel):
+    """Half an emoji (a lone high surrogate, sent as the JSON escape ``\\ud83d``) in every
+    text reply: what servers that split a multi-byte character across tokens send."""
+
+    def _text(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> str:
+        return f"Answer to: {directive} \ud83d"
+
+
+async def test_a_lone_surrogate_in_a_reply_becomes_u_fffd_and_the_call_succeeds(
+    tmp_path: Path, model_server: Any
+) -> None:
+    """#19 item 9: it failed the call ("malformed body after 5 attempts") and the swarm."""
+    server = model_server(HalfEmoji(plans={"tidy": ["sort the books \ud83d", "dust the shelves"]}))
+    swarm = Swarm.create("tidy the study", space=tmp_path)
+    outcome = await run(swarm, server)
+    assert outcome.status == "finished", outcome.reason
+    nodes = swarm.tree().nodes
+    answers = [n for n in nodes.values() if n.action_id == "core.answer"]
+    assert len(answers) == 2 and all((n.report or "").endswith(" \ufffd") for n in answers)
+    assert any(n.directive == "sort the books \ufffd" for n in nodes.values())  # a structured reply too
+    texts = [n.directive + (n.report or "") for n in nodes.values()]
+    assert not any("\ud800" <= ch <= "\udfff" for text in texts for ch in text)
+    assert swarm.log.nodes() == nodes  # what the run kept in memory is what it stored
+    assert swarm.tree().usage.calls == server.requests  # no phantom calls
+
+
+async def test_a_request_that_cannot_be_encoded_is_not_counted_as_a_call(model_server: Any) -> None:
+    """#19 item 9: a request body that could not even be encoded counted as 5 paid 'malformed' calls."""
+    server = model_server(ScriptedModel())
+    llm = client_for(server)
+    try:
+        with pytest.raises(ModelError, match="could not be encoded") as caught:
+            await llm.chat([{"role": "user", "content": "half an emoji: \ud83d"}])
+    finally:
+        await llm.aclose()
+    partial = caught.value.partial  # type: ignore[attr-defined]
+    assert server.requests == 0 and partial.usage.calls == 0
+    assert len(partial.attempt_log) == 1 and partial.attempt_log[0].status is None  # not retried: it cannot succeed
 
 
 # usage and budgets

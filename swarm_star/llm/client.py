@@ -52,6 +52,7 @@ from swarm_star.llm.endpoint import Endpoint
 from swarm_star.llm.prices import PriceBook
 from swarm_star.llm.redact import known_secrets, redact
 from swarm_star.models import Attempt, ModelSettings, Usage
+from swarm_star.text import clean_data, clean_text
 
 if TYPE_CHECKING:  # the SDK is imported where a client is built: read-only CLI paths never pay for it
     import openai
@@ -164,9 +165,10 @@ def _loads_lenient(body: str) -> Any:
 
 
 def parse_structured(text: str, schema: type[T]) -> T:
-    """Validate a model reply against ``schema``: fences stripped, lenient JSON, then pydantic."""
+    """Validate a model reply against ``schema``: fences stripped, lenient JSON, then pydantic.
+    A lone surrogate the JSON spells as an escape (``"\\ud83d"``) becomes U+FFFD."""
     try:
-        data = _loads_lenient(strip_fence(text))
+        data = clean_data(_loads_lenient(strip_fence(text)))
     except json.JSONDecodeError as exc:
         raise ModelOutputError(f"reply does not match {schema.__name__}: not a JSON object ({exc.msg})") from exc
     try:
@@ -553,6 +555,9 @@ class LLMClient:
                 message = self.redact(_short(exc))
                 self._count(call, record, None, type(exc).__name__, message, started)
                 raise ModelError(f"model call failed: {message}") from None
+            except UnicodeEncodeError as exc:  # raised before sending: nothing reached the server
+                self._count(call, record, None, "unencodable", _short(exc), started, paid=False)
+                raise ModelError(f"the request could not be encoded (not sent): {_short(exc)[:120]}") from None
             except ValueError:  # a 200 whose body is not JSON (cut off, or not an API at all)
                 self._count(call, record, 200, "malformed", "reply body is not JSON", started)
                 if attempt > limit:
@@ -612,13 +617,14 @@ class LLMClient:
             message = choice["message"]
             content = message.get("content")
             refusal = message.get("refusal")
+            content = clean_text(content) if isinstance(content, str) else content  # half an emoji: U+FFFD
             call.finish_reason = choice.get("finish_reason")
         except (TypeError, KeyError, IndexError, AttributeError) as exc:
             record.error = "malformed: no choices"
             raise ModelOutputError("model returned no choices (not a chat completion)") from exc
         if refusal:
             record.error = "refusal"
-            raise ModelOutputError(f"model refused: {self.redact(str(refusal))[:200]}")
+            raise ModelOutputError(f"model refused: {self.redact(clean_text(str(refusal)))[:200]}")
         if content is not None and not isinstance(content, str):
             record.error = "malformed: non-text content"
             raise ModelOutputError("model returned non-text content")
@@ -673,4 +679,4 @@ def _backoff(attempt: int) -> float:
 
 def _short(exc: BaseException) -> str:
     text = getattr(exc, "message", None) or str(exc)
-    return " ".join(str(text).split())[:300]
+    return clean_text(" ".join(str(text).split())[:300])

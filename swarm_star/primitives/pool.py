@@ -34,6 +34,7 @@ from swarm_star.errors import InputError
 from swarm_star.llm.client import retry_after_seconds
 from swarm_star.models import SwarmSettings, Usage
 from swarm_star.primitives.hostfile import Agent, load_hostfile
+from swarm_star.text import clean_text
 
 if TYPE_CHECKING:  # imported when a pool opens its session: CLI paths that only read stores skip it
     import aiohttp
@@ -375,10 +376,10 @@ class AgentPool:
         if not isinstance(text, str) or not text.strip():
             raise _Attempt("empty reply", retry=False)
         usage = data.get("usage") or {}
-        reply.ok, reply.text, reply.error = True, text, None
+        reply.ok, reply.text, reply.error = True, clean_text(text), None  # half an emoji becomes U+FFFD
         reply.prompt_tokens = int(usage.get("prompt_tokens") or 0)
         reply.completion_tokens = int(usage.get("completion_tokens") or 0)
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    return clean_text(" ".join(text.split()))

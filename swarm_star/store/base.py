@@ -21,13 +21,13 @@ database accepts) with U+FFFD, so no code path can store them.
 from __future__ import annotations
 
 import json
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from swarm_star.errors import StoreError
+from swarm_star.text import LONE_SURROGATE
 
 __all__ = ["ABSENT", "Check", "Delete", "KVStore", "Put", "StoreOp", "check_key", "clean_value", "encode_value"]
 
@@ -65,8 +65,6 @@ class Check:
 
 StoreOp = Put | Delete | Check
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
 
 def check_key(key: str) -> str:
     """Reject keys that one of the backends could not store faithfully."""
@@ -85,7 +83,7 @@ def encode_value(value: Any) -> str:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise StoreError(f"value is not JSON-serializable: {exc}") from exc
-    return _SURROGATE.sub("\ufffd", text)
+    return LONE_SURROGATE.sub("\ufffd", text)
 
 
 def clean_value(value: Any) -> Any:
