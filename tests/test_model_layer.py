@@ -28,7 +28,7 @@ from swarm_star.llm.endpoint import NO_KEY
 from swarm_star.llm.redact import redact
 from swarm_star.models import Limits, LLMCall, ModelSettings, Usage
 from swarm_star.state.projection import SwarmStatus
-from swarm_star.testing import Fault
+from swarm_star.testing import Fault, Reply
 from swarm_star.testing.openai_server import response_mode
 from swarm_star.testing.scripted import ScriptedModel
 from tests.helpers.model import TEST_KEY, client_for
@@ -208,6 +208,48 @@ async def test_concurrent_branches_cannot_overshoot_max_calls(tmp_path: Path, mo
     assert outcome.status == "limit" and "max_calls" in outcome.reason
     assert server.requests <= 5  # reserved before sending: the bound is exact for calls
     assert swarm.tree().usage.calls == server.requests
+
+
+class WorstCaseUsage(ScriptedModel):
+    """Scripted replies, with usage counted as high as a real server could count it:
+    every UTF-8 byte of the prompt (message texts and the response format's JSON) a
+    token — a byte-level BPE tokenizer (GPT, Llama 3, Qwen) never makes a token of less
+    than a byte — plus a chat template's overhead (8 a message, 32 a request), and a
+    completion that uses its whole ``max_tokens``."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.reported = 0
+
+    def __call__(self, request: dict[str, Any]) -> Any:
+        reply = super().__call__(request)
+        content = reply.content if isinstance(reply, Reply) else reply
+        messages = request["messages"]
+        prompt = sum(len(str(m.get("content") or "").encode()) for m in messages) + 8 * len(messages) + 32
+        if "response_format" in request:
+            prompt += len(json.dumps(request["response_format"], separators=(",", ":")).encode())
+        completion = int(request["max_tokens"])
+        with self._lock:
+            self.reported += prompt + completion
+        return Reply(content, prompt_tokens=prompt, completion_tokens=completion)
+
+
+async def test_max_tokens_holds_under_concurrency_even_in_the_worst_case(tmp_path: Path, model_server: Any) -> None:
+    """#19 item 10: 16 in flight overshot --max-total-tokens 40000 by 5,854. Every attempt reserves
+    the most it can use (prompt bytes + template + max_tokens) and starts only if that fits."""
+    model = WorstCaseUsage(plans={"many": [f"part {i}" for i in range(8)]})
+    server = model_server(model, latency=0.05)
+    swarm = Swarm.create("many parts", space=tmp_path)
+    limit = 12_000  # a whole run needs ~39,000; before the fix this one used 19,039
+    outcome = await run(swarm, server, limits=Limits(max_tokens=limit, concurrency=16))
+    assert outcome.status == "limit" and "max_tokens" in outcome.reason, outcome
+    used = swarm.tree().usage
+    assert used.calls == server.requests and used.tokens == model.reported  # every answered request counted
+    assert limit // 2 < used.tokens <= limit, used.tokens  # the bound holds, and the budget was used
+    stop = [e.op for e in swarm.history() if e.op.kind == "stop"][-1]
+    assert stop.limit == "max_tokens" and swarm.tree().status == SwarmStatus.STOPPED
+    outcome = await run(swarm, server, limits=Limits(max_tokens=10_000_000, concurrency=16))  # resumable
+    assert outcome.status == "finished", outcome.reason
 
 
 async def test_max_calls_two_with_many_branches(tmp_path: Path, model_server: Any) -> None:

@@ -97,7 +97,7 @@ _FORMAT_WORDS = ("response_format", "json_schema", "schema", "json_object")
 _STEP_DOWN_STATUS = (400, 404, 422)
 
 Gate = Callable[[str, int, int], None]
-"""Called before every attempt with (model, estimated prompt tokens, max_tokens); raises to stop."""
+"""Called before every attempt with (model, most prompt tokens it can cost, max_tokens); raises to stop."""
 
 
 @dataclass
@@ -267,9 +267,24 @@ def one_system(messages: list[dict[str, str]], extra: str | None = None) -> list
     return ([{"role": "system", "content": "\n\n".join(parts)}] if parts else []) + rest
 
 
-def estimate_tokens(messages: list[dict[str, str]]) -> int:
-    """A cautious prompt-size estimate for budget reservation (~3 characters a token)."""
-    return sum(len(m.get("content") or "") for m in messages) // 3 + 4 * len(messages) + 8
+TEMPLATE_TOKENS_PER_MESSAGE = 8  # a chat template's role markers and separators, per message
+TEMPLATE_TOKENS_PER_REQUEST = 32  # its framing and any default system text, per request
+
+
+def estimate_tokens(messages: list[dict[str, str]], extra: dict[str, Any] | None = None) -> int:
+    """The most prompt tokens a request can cost, reserved against the budget before it is sent.
+
+    An upper bound, not an average: a byte-level BPE tokenizer (GPT, Llama 3, Qwen)
+    never makes a token of less than one byte, so the UTF-8 size of every text sent
+    (the messages and the response format's JSON, which providers count as prompt)
+    plus a chat template's overhead bounds what a server can count (an average of
+    ~3 characters a token let requests in flight overshoot the limit, #19).
+    """
+    size = sum(len(str(m.get("content") or "").encode("utf-8", "surrogatepass")) for m in messages)
+    fmt = (extra or {}).get("response_format")
+    if fmt is not None:
+        size += len(json.dumps(fmt, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+    return size + TEMPLATE_TOKENS_PER_MESSAGE * len(messages) + TEMPLATE_TOKENS_PER_REQUEST
 
 
 def max_tokens_for(purpose: str | None, role: str, settings: ModelSettings, endpoint: Endpoint) -> int:
@@ -494,7 +509,7 @@ class LLMClient:
             payload["temperature"] = temperature
         if stop:
             payload["stop"] = stop
-        prompt_estimate = estimate_tokens(messages)
+        prompt_estimate = estimate_tokens(messages, extra)
         while True:
             attempt += 1
             if gate is not None:
