@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from swarm_star.api import Swarm
-from swarm_star.cli_executor import add_executor_flags, executor_from
+from swarm_star.cli_executor import add_executor_flags, executor_scope
 from swarm_star.cli_models import add_model_commands, add_model_flags, check_prices, model_settings_from
 from swarm_star.cli_primitives import add_primitive_commands
 from swarm_star.cli_serve import add_serve_commands, live_tree_for, where_to_look
@@ -192,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="swarm-star",
         description="Run a persistent, recursive tree of LLM agents from one directive.",
         epilog="Exit codes: 0 ok, 1 failure, 2 usage error, 3 questions pending, 4 limit reached, "
-        "5 model endpoint unreachable, 130 interrupted.",
+        "5 model endpoint or Ray cluster unreachable, 130 interrupted.",
         formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"swarm-star {_version()}")
@@ -607,7 +607,7 @@ def _run_swarm(
         if tree is not None:
             tree.engine = engine
 
-    async def go() -> RunOutcome:
+    async def go(executor: Any) -> RunOutcome:
         if prompt is not None:
             prompt.start()
         try:
@@ -619,7 +619,7 @@ def _run_swarm(
                 on_engine=attach,
                 models=models,
                 retry=retry,
-                executor=executor_from(args),
+                executor=executor,
             )
         finally:
             if prompt is not None:
@@ -629,8 +629,8 @@ def _run_swarm(
         out.write(f"swarm {swarm.id}: {short(swarm.state.record.directive, 80)}\n")
         out.flush()
     try:
-        with tree if tree is not None else contextlib.nullcontext():
-            outcome = asyncio.run(go())
+        with executor_scope(args) as executor, tree if tree is not None else contextlib.nullcontext():
+            outcome = asyncio.run(go(executor))
     except KeyboardInterrupt:
         out.write(f"\ninterrupted; state saved. Continue with: {prefix} resume {swarm.id}{again}\n")
         out.flush()

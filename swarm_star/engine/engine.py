@@ -29,7 +29,7 @@ from pydantic import BaseModel
 from swarm_star.briefing import AFTER_KEY
 from swarm_star.engine.context import ActionContext
 from swarm_star.engine.gc_tuning import tuned_gc
-from swarm_star.errors import LimitReached, ModelError, ModelUnreachable, SwarmStarError
+from swarm_star.errors import ExecutorUnreachable, LimitReached, ModelError, ModelUnreachable, SwarmStarError
 from swarm_star.llm.client import ChatResult, LLMClient
 from swarm_star.llm.redact import known_secrets, redact
 from swarm_star.models import (
@@ -63,6 +63,7 @@ from swarm_star.store.base import Delete, KVStore, StoreOp
 __all__ = ["INBOX_PREFIX", "Engine", "RunOutcome", "retry_targets"]
 
 INBOX_PREFIX = "swarm_inbox_"
+Outage = ModelUnreachable | ExecutorUnreachable  # pauses the swarm (resumable), never fails a node
 
 
 @dataclass
@@ -119,7 +120,7 @@ class Engine:
         self._wake = asyncio.Event()
         self._local_answers: list[tuple[str, str]] = []
         self._started = time.monotonic()
-        self._stopping: LimitReached | ModelUnreachable | None = None
+        self._stopping: LimitReached | Outage | None = None
         self._reserved = Usage()  # budget held by calls in flight (see _reserve)
         self._modes_seeded = False
         self._next_inbox_scan = 0.0
@@ -639,7 +640,7 @@ class Engine:
             node_id = self._tasks.pop(task)
             try:
                 ops = task.result()
-            except (LimitReached, ModelUnreachable) as exc:  # pause, don't fail: the node re-runs on resume
+            except (LimitReached, ModelUnreachable, ExecutorUnreachable) as exc:  # pause: the node re-runs on resume
                 self._stopping = self._stopping or exc
                 continue
             except asyncio.CancelledError:
@@ -692,10 +693,10 @@ class Engine:
         else:
             self.emit(Fail(node_id=node_id, error="action returned no outcome"))
 
-    def _stop_for_limit(self, exc: LimitReached | ModelUnreachable) -> RunOutcome:
-        """Stop resumably: a limit (``limit``) or an unreachable endpoint (``unreachable``)."""
+    def _stop_for_limit(self, exc: LimitReached | Outage) -> RunOutcome:
+        """Stop resumably: a limit (``limit``), or an unreachable endpoint or cluster (``unreachable``)."""
         reason = self._redact(exc)
-        if isinstance(exc, ModelUnreachable):
+        if isinstance(exc, ModelUnreachable | ExecutorUnreachable):
             self.emit(StopSwarm(reason=reason))
             self.flush()
             return RunOutcome("unreachable", reason)
