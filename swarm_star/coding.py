@@ -110,7 +110,7 @@ async def start_snapshot(ctx: ActionContext, workspace: Workspace) -> Snapshot:
     """The workspace's HEAD when this activation first ran, journaled like a command run."""
 
     async def work() -> tuple[dict[str, Any], Usage]:
-        return {"head": await asyncio.to_thread(workspace.head)}, Usage()
+        return {"head": workspace.head()}, Usage()  # a cheap read under .git: no thread needed
 
     stored = await ctx.run_primitive("workspace start", "the commit this activation starts from", 0, work)
     return Snapshot(stored["head"])
@@ -211,7 +211,8 @@ async def code_attempt(
     ``at``: what the model is shown, shared by the attempts of one activation (default:
     where this activation started, see :func:`start_snapshot`)."""
     workspace = Workspace(ctx.workspace)
-    at = at or await start_snapshot(ctx, workspace)
+    if at is None:
+        at = await start_snapshot(ctx, workspace)
     work = CodeWork()
     extra = ""
     if notes:
