@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from swarm_star.api import Swarm, lease_seconds
-from swarm_star.cli_executor import add_executor_flags, executor_from
+from swarm_star.cli_executor import add_executor_flags, executor_scope
 from swarm_star.cli_models import (
     add_model_commands,
     add_model_flags,
@@ -205,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="swarm-star",
         description="Run a persistent, recursive tree of LLM agents from one directive.",
         epilog="Exit codes: 0 ok, 1 failure, 2 usage error, 3 questions pending, 4 limit reached, "
-        "5 model endpoint unreachable, 6 another process runs the swarm, 130 interrupted.",
+        "5 model endpoint or Ray cluster unreachable, 6 another process runs the swarm, 130 interrupted.",
         formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"swarm-star {_version()}")
@@ -620,7 +620,7 @@ def _run_swarm(
         if tree is not None:
             tree.engine = engine
 
-    async def go() -> RunOutcome:
+    async def go(executor: Any) -> RunOutcome:
         if prompt is not None:
             prompt.start()
         try:
@@ -632,7 +632,7 @@ def _run_swarm(
                 on_engine=attach,
                 models=models,
                 retry=retry,
-                executor=executor_from(args),
+                executor=executor,
             )
         finally:
             if prompt is not None:
@@ -642,8 +642,8 @@ def _run_swarm(
         out.write(f"swarm {swarm.id}: {short(swarm.state.record.directive, 80)}\n")
         out.flush()
     try:
-        with tree if tree is not None else contextlib.nullcontext():
-            outcome = asyncio.run(go())
+        with executor_scope(args) as executor, tree if tree is not None else contextlib.nullcontext():
+            outcome = asyncio.run(go(executor))
     except KeyboardInterrupt:
         out.write(f"\ninterrupted; state saved. Continue with: {prefix} resume {swarm.id}{again}\n")
         out.flush()

@@ -7,9 +7,12 @@ when ``--executor ray`` is given (the flags themselves cost nothing).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
+from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["add_executor_flags", "executor_from"]
+__all__ = ["add_executor_flags", "executor_from", "executor_scope"]
 
 
 def add_executor_flags(p: argparse.ArgumentParser) -> None:
@@ -37,3 +40,23 @@ def executor_from(args: argparse.Namespace) -> Any:
     from swarm_star.engine.ray_executor import RayExecutor
 
     return RayExecutor(address=address)
+
+
+@contextlib.contextmanager
+def executor_scope(args: argparse.Namespace) -> Iterator[Any]:
+    """The executor the flags ask for, for one command; a Ray instance it started is shut down after.
+
+    Ray's driver prints worker-death notices on ``sys.stdout`` from a thread of its
+    own, whatever ``ray.init`` is told; meanwhile ``sys.stdout`` points at stderr,
+    so the command's stdout (the ``out`` it was given) carries only its own output,
+    e.g. nothing but the JSON of ``run --json``.
+    """
+    executor = executor_from(args)
+    if executor is None:
+        yield None
+        return
+    with contextlib.redirect_stdout(sys.stderr):
+        try:
+            yield executor
+        finally:
+            executor.close()

@@ -10,6 +10,12 @@ committed, and — only with ``allow_exec`` — the tests run; while they fail, 
 model gets the output tail and fixes the code, at most ``code.fix_rounds``
 times. Command runs are journaled like model calls (``ActionContext.run_primitive``),
 so a re-run after a crash sees the same results and asks the same questions.
+
+What the model is shown is a :class:`Snapshot`, never the live working tree: the
+commit the activation started from (journaled, so a re-run finds it again), then
+the activation's own latest commit. After a kill the workspace already holds the
+node's own commit; a prompt built from it would differ from the recorded one,
+and the recorded call would be paid again.
 """
 
 from __future__ import annotations
@@ -35,10 +41,12 @@ __all__ = [
     "CodeWork",
     "Edit",
     "PythonFile",
+    "Snapshot",
     "apply_change",
     "check_command",
     "code_attempt",
     "run_command",
+    "start_snapshot",
     "workspace_view",
 ]
 
@@ -86,6 +94,28 @@ class CodeWork:
         return "\n".join(lines)
 
 
+@dataclass
+class Snapshot:
+    """The commit the model's view of the workspace is read from (None: before the first commit)."""
+
+    sha: str | None
+
+    def advance(self, change: Change) -> None:
+        """Show the activation's own change from now on (a re-run finds the same commit)."""
+        if change.sha is not None:
+            self.sha = change.sha
+
+
+async def start_snapshot(ctx: ActionContext, workspace: Workspace) -> Snapshot:
+    """The workspace's HEAD when this activation first ran, journaled like a command run."""
+
+    async def work() -> tuple[dict[str, Any], Usage]:
+        return {"head": workspace.head()}, Usage()  # a cheap read under .git: no thread needed
+
+    stored = await ctx.run_primitive("workspace start", "the commit this activation starts from", 0, work)
+    return Snapshot(stored["head"])
+
+
 def apply_change(workspace: Workspace, spec: PythonFile, change_id: str | None = None) -> Change:
     """Commit one :class:`PythonFile` (the path is checked before anything is written)."""
     if spec.edits:
@@ -94,9 +124,10 @@ def apply_change(workspace: Workspace, spec: PythonFile, change_id: str | None =
     return workspace.write(spec.path, spec.code, spec.commit_message, change_id=change_id)
 
 
-def workspace_view(workspace: Workspace, directive: str, limit: int = VIEW_CHARS) -> str:
-    """The file list, then the text of the files most likely to matter (named ones first)."""
-    files = workspace.files()
+def workspace_view(workspace: Workspace, directive: str, at: Snapshot, limit: int = VIEW_CHARS) -> str:
+    """The file list, then the text of the files most likely to matter (named ones first),
+    as commit ``at`` has them."""
+    files = workspace.files_at(at.sha)
     if not files:
         return "The workspace is empty."
     named = [f for f in files if f in directive or f.rsplit("/", 1)[-1] in directive]
@@ -105,7 +136,7 @@ def workspace_view(workspace: Workspace, directive: str, limit: int = VIEW_CHARS
     budget = limit
     for name in [*named, *rest]:
         try:
-            text = workspace.read(name, budget)
+            text = workspace.read_at(at.sha, name, budget)
         except WorkspaceError:
             continue
         parts.append(f"--- {name}\n{text}")
@@ -116,12 +147,15 @@ def workspace_view(workspace: Workspace, directive: str, limit: int = VIEW_CHARS
     return "\n".join(parts)
 
 
-def check_command(ctx: ActionContext, workspace: Workspace, changed: str | None) -> list[str] | None:
+def check_command(
+    ctx: ActionContext, workspace: Workspace, changed: str | None, at: Snapshot | None = None
+) -> list[str] | None:
     """The command that checks the workspace: the user's, else pytest if there are tests,
-    else running the changed Python file; None if there is nothing to run."""
+    else running the changed Python file; None if there is nothing to run. ``at``: decide
+    from that commit's files (a re-run decides the same), else from the working tree."""
     if ctx.settings.code.test_command:
         return list(ctx.settings.code.test_command)
-    files = workspace.files()
+    files = workspace.files_at(at.sha) if at is not None else workspace.files()
     if any(f.rsplit("/", 1)[-1].startswith("test_") or f.endswith("_test.py") for f in files):
         return [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
     if changed and changed.endswith(".py"):
@@ -145,7 +179,7 @@ async def run_command(ctx: ActionContext, workspace: Workspace, argv: list[str])
 
 
 async def _ask_change(
-    ctx: ActionContext, workspace: Workspace, model: str | None, extra: str, purpose: str
+    ctx: ActionContext, workspace: Workspace, at: Snapshot, model: str | None, extra: str, purpose: str
 ) -> tuple[PythonFile, str]:
     """The model's change, and an id for it that a re-run after a crash computes again
     (the node and the recorded call's key), so the workspace can find its commit."""
@@ -159,7 +193,7 @@ async def _ask_change(
             },
             {
                 "role": "user",
-                "content": f"Task: {ctx.node.directive}\n\n{workspace_view(workspace, ctx.node.directive)}{extra}",
+                "content": f"Task: {ctx.node.directive}\n\n{workspace_view(workspace, ctx.node.directive, at)}{extra}",
             },
         ],
         purpose=purpose,
@@ -170,30 +204,39 @@ async def _ask_change(
     return parse_structured(call.response, PythonFile), f"{ctx.node.id}@{call.call_key}"
 
 
-async def code_attempt(ctx: ActionContext, model: str | None, notes: list[str]) -> Attempt[CodeWork]:
-    """One attempt: change, then (opt-in) test and fix up to ``code.fix_rounds`` times."""
+async def code_attempt(
+    ctx: ActionContext, model: str | None, notes: list[str], at: Snapshot | None = None
+) -> Attempt[CodeWork]:
+    """One attempt: change, then (opt-in) test and fix up to ``code.fix_rounds`` times.
+    ``at``: what the model is shown, shared by the attempts of one activation (default:
+    where this activation started, see :func:`start_snapshot`)."""
     workspace = Workspace(ctx.workspace)
+    if at is None:
+        at = await start_snapshot(ctx, workspace)
     work = CodeWork()
     extra = ""
     if notes:
         extra = "\n\nA reviewer rejected the previous attempt:\n" + "\n".join(f"- {n}" for n in notes)
     try:
-        spec, change_id = await _ask_change(ctx, workspace, model, extra, "write code" if not notes else "repair code")
+        purpose = "write code" if not notes else "repair code"
+        spec, change_id = await _ask_change(ctx, workspace, at, model, extra, purpose)
         work.changes.append(apply_change(workspace, spec, change_id))
-        argv = check_command(ctx, workspace, spec.path) if ctx.settings.allow_exec else None
+        at.advance(work.changes[-1])
+        argv = check_command(ctx, workspace, spec.path, at) if ctx.settings.allow_exec else None
         if argv is not None:
             work.test = await run_command(ctx, workspace, argv)
             while not work.test.passed and work.fixes < ctx.settings.code.fix_rounds:
                 work.fixes += 1
                 tail = work.test.summary()[-ctx.settings.code.output_cap :]
                 fix, change_id = await _ask_change(
-                    ctx, workspace, model, f"{extra}\n\nThe tests fail:\n{tail}", "fix code"
+                    ctx, workspace, at, model, f"{extra}\n\nThe tests fail:\n{tail}", "fix code"
                 )
                 work.changes.append(apply_change(workspace, fix, change_id))
-                work.test = await run_command(ctx, workspace, check_command(ctx, workspace, fix.path) or argv)
+                at.advance(work.changes[-1])
+                work.test = await run_command(ctx, workspace, check_command(ctx, workspace, fix.path, at) or argv)
     except (WorkspaceError, ModelOutputError) as exc:
         return Attempt(work, error=str(exc))
-    text = _judged(ctx, workspace, work)
+    text = _judged(ctx, workspace, work, at)
     if work.test is not None and not work.test.passed:
         last = next((line for line in reversed(work.test.output.splitlines()) if line.strip()), "")
         failed = "timed out" if work.test.timed_out else f"exit {work.test.exit_code}"
@@ -201,15 +244,19 @@ async def code_attempt(ctx: ActionContext, model: str | None, notes: list[str]) 
     return Attempt(work, text)
 
 
-def _judged(ctx: ActionContext, workspace: Workspace, work: CodeWork) -> str:
-    """What the verifier reads: the changed files as committed now, and the test outcome."""
+def _judged(ctx: ActionContext, workspace: Workspace, work: CodeWork, at: Snapshot) -> str:
+    """What the verifier reads: the changed files as commit ``at`` has them (a re-run reads
+    the same), and the test outcome."""
     seen: list[str] = []
     for change in work.changes:
         if change.path not in seen:
             seen.append(change.path)
     parts = []
     for path in seen:
-        text = workspace.committed(path)
-        parts.append(f"--- {path}\n{text if text is not None else '(missing)'}")
+        try:
+            text = workspace.read_at(at.sha, path, limit=None)
+        except WorkspaceError:
+            text = "(missing)"
+        parts.append(f"--- {path}\n{text}")
     parts.append(work.report(ctx.settings.allow_exec).split("\n")[-1] if work.test is None else work.test.summary())
     return "\n".join(parts)

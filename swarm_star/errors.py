@@ -20,6 +20,7 @@ only ever need to know this tree::
     ├── ModelError             the model endpoint failed after retries
     │   ├── ModelOutputError   the model answered, but not in the asked shape
     │   └── ModelUnreachable   refused, DNS, timed out: the swarm pauses (resumable)
+    ├── ExecutorUnreachable    the Ray cluster running activations is gone: the swarm pauses
     ├── SpaceError             an action/util/memory space is malformed
     ├── WorkspaceError         a path outside the workspace, or exec not allowed
     └── LimitReached           a budget (calls, tokens, cost, time, nodes, depth) ran out
@@ -32,6 +33,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "ConflictError",
+    "ExecutorUnreachable",
     "HostfileError",
     "InputError",
     "LeaseHeld",
@@ -117,6 +119,14 @@ class ModelUnreachable(ModelError):
 
     Not the tree's fault: the engine stops the swarm as resumable ``stopped``
     instead of failing the node that happened to be calling.
+    """
+
+
+class ExecutorUnreachable(SwarmStarError):
+    """The cluster that runs activations (Ray) is gone, not merely one of its workers.
+
+    Lost infrastructure is an outage, not the tree's failure: like
+    :class:`ModelUnreachable`, the engine stops the swarm as resumable ``stopped``.
     """
 
 

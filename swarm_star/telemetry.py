@@ -4,8 +4,9 @@ Why: Phoenix, Langfuse or any OTLP collector can then show a swarm next to
 the rest of a system. Spans follow the GenAI semantic conventions: a leaf
 action is an ``execute_tool`` span, every other node (root, managers,
 routers) an ``invoke_agent`` span, and each recorded model call a ``chat``
-span with ``gen_ai.*`` attributes, parented to its node; every span carries
-the frame number that opened it (``swarm_star.frame``).
+span with ``gen_ai.*`` attributes, parented to its node (a journaled step that
+sent no request, such as a command run, makes none); every span carries the
+frame number that opened it (``swarm_star.frame``).
 
 Spans are made from history frames, so the same code traces a live run
 (``SwarmTracer.on_event`` as the run's ``on_event``) and exports a finished
@@ -71,7 +72,7 @@ class SwarmTracer:
         elif op.kind == "run_action":
             if op.node_id not in self._spans:  # an activation after a stop: the node's span continues
                 self._open(op.node_id, event)
-        elif op.kind == "llm_call":
+        elif op.kind == "llm_call" and (op.attempt_log or op.usage.calls):  # not a step that sent nothing
             self._chat(event, op)
         elif op.kind == "terminate" or op.kind == "fail":
             span = self._spans.pop(op.node_id, None) or self._open(op.node_id, event, pop=True)

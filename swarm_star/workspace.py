@@ -169,6 +169,35 @@ class Workspace:
         except UnicodeDecodeError as exc:
             raise WorkspaceError(f"{relative!r} is not UTF-8 text") from exc
 
+    def head(self) -> str | None:
+        """The commit HEAD names, or None before the first commit."""
+        return self.repo.head.commit.hexsha if self.repo.head.is_valid() else None
+
+    def files_at(self, sha: str | None) -> list[str]:
+        """Relative paths of the regular files of commit ``sha`` (None: none yet), sorted."""
+        if sha is None:
+            return []
+        out = [
+            str(item.path)
+            for item in self.repo.commit(sha).tree.traverse()
+            if isinstance(item, git.Blob) and item.mode != git.Blob.link_mode
+        ]
+        return sorted(out)[:MAX_LISTED_FILES]
+
+    def read_at(self, sha: str | None, relative: str, limit: int | None = MAX_READ_CHARS) -> str:
+        """A file's text as commit ``sha`` has it (at most ``limit`` characters; None: all)."""
+        clean = check_path(relative)
+        try:
+            blob = self.repo.commit(sha).tree / clean if sha is not None else None
+        except KeyError:
+            blob = None
+        if not isinstance(blob, git.Blob) or blob.mode == git.Blob.link_mode:
+            raise WorkspaceError(f"no file {relative!r} in the workspace at {str(sha)[:10]}")
+        try:
+            return bytes(blob.data_stream.read()).decode("utf-8")[:limit]
+        except UnicodeDecodeError as exc:
+            raise WorkspaceError(f"{relative!r} is not UTF-8 text") from exc
+
     def committed(self, relative: str) -> str | None:
         """The file's text at HEAD, or None if HEAD does not have it."""
         clean = check_path(relative)

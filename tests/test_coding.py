@@ -73,7 +73,7 @@ async def test_a_failing_test_is_fixed_within_the_bound(tmp_path: Path, model_se
     assert [c.summary for c in repo.iter_commits()] == ["Fix add", "Add calc", "Seed test_calc.py"]
     state = swarm.tree()
     purposes = [state.calls[(node.id, k)].purpose for k in node.calls]
-    assert purposes == ["write code", "run tests", "fix code", "run tests", "verify"]
+    assert purposes == ["workspace start", "write code", "run tests", "fix code", "run tests", "verify"]
     assert [(c.stage, c.ok) for c in node.checks] == [("first", True)]
     kinds = [e.op.kind for e in swarm.history(node.id)]
     assert "verdict" in kinds and kinds.index("verdict") < kinds.index("terminate")
@@ -156,6 +156,7 @@ async def test_failing_verdict_repair_then_fallback_all_in_frames(tmp_path: Path
     state = swarm.tree()
     calls = [(state.calls[(node.id, k)].purpose, state.calls[(node.id, k)].model) for k in node.calls]
     assert calls == [
+        ("workspace start", "workspace start"),  # journaled: what the model is shown (#19 item 7)
         ("write code", "primary-model"),
         ("verify", "judge-model"),
         ("repair code", "primary-model"),
@@ -163,7 +164,7 @@ async def test_failing_verdict_repair_then_fallback_all_in_frames(tmp_path: Path
         ("write code", "backup-model"),
         ("verify", "judge-model"),
     ]
-    repair_request = state.calls[(node.id, node.calls[2])].request[-1]["content"]
+    repair_request = state.calls[(node.id, node.calls[3])].request[-1]["content"]
     assert "A reviewer rejected the previous attempt:\n- add subtracts instead of adding" in repair_request
     verdicts = [e.op for e in swarm.history(node.id) if e.op.kind == "verdict"]
     assert [v.ok for v in verdicts] == [False, False, True]

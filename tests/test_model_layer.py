@@ -21,14 +21,14 @@ from pydantic import BaseModel
 from swarm_star.api import Swarm, load_spaces
 from swarm_star.engine.context import ActionContext
 from swarm_star.engine.engine import Engine
-from swarm_star.errors import ModelOutputError
+from swarm_star.errors import ModelError, ModelOutputError
 from swarm_star.llm import Endpoint, LLMClient, resolve_endpoint
 from swarm_star.llm.client import parse_structured, request_digest
 from swarm_star.llm.endpoint import NO_KEY
 from swarm_star.llm.redact import redact
 from swarm_star.models import Limits, LLMCall, ModelSettings, Usage
 from swarm_star.state.projection import SwarmStatus
-from swarm_star.testing import Fault
+from swarm_star.testing import Fault, Reply
 from swarm_star.testing.openai_server import response_mode
 from swarm_star.testing.scripted import ScriptedModel
 from tests.helpers.model import TEST_KEY, client_for
@@ -146,6 +146,46 @@ async def test_repair_turn_then_named_failure(tmp_path: Path, model_server: Any)
     assert swarm.tree().usage.calls == server.requests == 4
 
 
+class HalfEmoji(ScriptedModel):
+    """Half an emoji (a lone high surrogate, sent as the JSON escape ``\\ud83d``) in every
+    text reply: what servers that split a multi-byte character across tokens send."""
+
+    def _text(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> str:
+        return f"Answer to: {directive} \ud83d"
+
+
+async def test_a_lone_surrogate_in_a_reply_becomes_u_fffd_and_the_call_succeeds(
+    tmp_path: Path, model_server: Any
+) -> None:
+    """#19 item 9: it failed the call ("malformed body after 5 attempts") and the swarm."""
+    server = model_server(HalfEmoji(plans={"tidy": ["sort the books \ud83d", "dust the shelves"]}))
+    swarm = Swarm.create("tidy the study", space=tmp_path)
+    outcome = await run(swarm, server)
+    assert outcome.status == "finished", outcome.reason
+    nodes = swarm.tree().nodes
+    answers = [n for n in nodes.values() if n.action_id == "core.answer"]
+    assert len(answers) == 2 and all((n.report or "").endswith(" \ufffd") for n in answers)
+    assert any(n.directive == "sort the books \ufffd" for n in nodes.values())  # a structured reply too
+    texts = [n.directive + (n.report or "") for n in nodes.values()]
+    assert not any("\ud800" <= ch <= "\udfff" for text in texts for ch in text)
+    assert swarm.log.nodes() == nodes  # what the run kept in memory is what it stored
+    assert swarm.tree().usage.calls == server.requests  # no phantom calls
+
+
+async def test_a_request_that_cannot_be_encoded_is_not_counted_as_a_call(model_server: Any) -> None:
+    """#19 item 9: a request body that could not even be encoded counted as 5 paid 'malformed' calls."""
+    server = model_server(ScriptedModel())
+    llm = client_for(server)
+    try:
+        with pytest.raises(ModelError, match="could not be encoded") as caught:
+            await llm.chat([{"role": "user", "content": "half an emoji: \ud83d"}])
+    finally:
+        await llm.aclose()
+    partial = caught.value.partial  # type: ignore[attr-defined]
+    assert server.requests == 0 and partial.usage.calls == 0
+    assert len(partial.attempt_log) == 1 and partial.attempt_log[0].status is None  # not retried: it cannot succeed
+
+
 # usage and budgets
 
 
@@ -168,6 +208,48 @@ async def test_concurrent_branches_cannot_overshoot_max_calls(tmp_path: Path, mo
     assert outcome.status == "limit" and "max_calls" in outcome.reason
     assert server.requests <= 5  # reserved before sending: the bound is exact for calls
     assert swarm.tree().usage.calls == server.requests
+
+
+class WorstCaseUsage(ScriptedModel):
+    """Scripted replies, with usage counted as high as a real server could count it:
+    every UTF-8 byte of the prompt (message texts and the response format's JSON) a
+    token — a byte-level BPE tokenizer (GPT, Llama 3, Qwen) never makes a token of less
+    than a byte — plus a chat template's overhead (8 a message, 32 a request), and a
+    completion that uses its whole ``max_tokens``."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.reported = 0
+
+    def __call__(self, request: dict[str, Any]) -> Any:
+        reply = super().__call__(request)
+        content = reply.content if isinstance(reply, Reply) else reply
+        messages = request["messages"]
+        prompt = sum(len(str(m.get("content") or "").encode()) for m in messages) + 8 * len(messages) + 32
+        if "response_format" in request:
+            prompt += len(json.dumps(request["response_format"], separators=(",", ":")).encode())
+        completion = int(request["max_tokens"])
+        with self._lock:
+            self.reported += prompt + completion
+        return Reply(content, prompt_tokens=prompt, completion_tokens=completion)
+
+
+async def test_max_tokens_holds_under_concurrency_even_in_the_worst_case(tmp_path: Path, model_server: Any) -> None:
+    """#19 item 10: 16 in flight overshot --max-total-tokens 40000 by 5,854. Every attempt reserves
+    the most it can use (prompt bytes + template + max_tokens) and starts only if that fits."""
+    model = WorstCaseUsage(plans={"many": [f"part {i}" for i in range(8)]})
+    server = model_server(model, latency=0.05)
+    swarm = Swarm.create("many parts", space=tmp_path)
+    limit = 12_000  # a whole run needs ~39,000; before the fix this one used 19,039
+    outcome = await run(swarm, server, limits=Limits(max_tokens=limit, concurrency=16))
+    assert outcome.status == "limit" and "max_tokens" in outcome.reason, outcome
+    used = swarm.tree().usage
+    assert used.calls == server.requests and used.tokens == model.reported  # every answered request counted
+    assert limit // 2 < used.tokens <= limit, used.tokens  # the bound holds, and the budget was used
+    stop = [e.op for e in swarm.history() if e.op.kind == "stop"][-1]
+    assert stop.limit == "max_tokens" and swarm.tree().status == SwarmStatus.STOPPED
+    outcome = await run(swarm, server, limits=Limits(max_tokens=10_000_000, concurrency=16))  # resumable
+    assert outcome.status == "finished", outcome.reason
 
 
 async def test_max_calls_two_with_many_branches(tmp_path: Path, model_server: Any) -> None:

@@ -158,6 +158,14 @@ async def test_every_agent_request_is_capped_by_default(farm_factory: Any, tmp_p
         assert {r.text for r in (await broadcast(pool, "hello")).replies} == {"50"}
 
 
+async def test_half_an_emoji_from_an_agent_becomes_u_fffd(farm_factory: Any, tmp_path: Path) -> None:
+    """#19 item 9: a lone surrogate (sent as the JSON escape ``\\ud83d``) is replaced where it enters."""
+    farm = farm_factory(2, responder=lambda index, body: f"agent {index} \ud83d")
+    async with pool_of(farm, tmp_path, PoolSettings(backoff=0.01)) as pool:
+        result = await broadcast(pool, "hello")
+    assert [r.text for r in result.replies] == ["agent 0 \ufffd", "agent 1 \ufffd"]
+
+
 async def test_per_agent_limit(farm_factory: Any, tmp_path: Path) -> None:
     farm = farm_factory(1, latency=0.03)
     async with pool_of(farm, tmp_path, PoolSettings(max_in_flight=50, per_agent=3)) as pool:

@@ -207,6 +207,43 @@ async def test_kill_between_staging_and_committing_then_resume_commits_it(tmp_pa
     assert "(unchanged" not in (writer.report or "")
 
 
+async def test_kill_after_the_commit_pays_no_recorded_call_again(tmp_path: Path, model_server: Any) -> None:
+    """#19 item 7: the write call's prompt showed the live workspace, which after the kill already
+    held the node's own commit, so the re-run asked something else and paid the call again."""
+    server = model_server(_coder())
+    space = tmp_path / "crash"
+    crashed = Swarm.create("code things", space=space)
+    crashed.close()
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.helpers.crash_after_commit", str(space), crashed.id, server.base_url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == -9 and "committed pkg/hello.py" in proc.stdout, proc.stderr[-2000:]
+    repo = git.Repo(space / crashed.id / "workspace")
+    assert [c.summary for c in repo.iter_commits()] == ["Add hello script"]
+
+    with Swarm.open(crashed.id, space=space) as swarm:
+        before = swarm.state.frame_count
+        calls = [e.op for e in swarm.history() if e.op.kind == "llm_call" and e.op.error is None]
+        assert any(c.purpose == "write code" for c in calls)  # the write call was recorded before the kill
+        recorded = {(c.node_id, c.call_key) for c in calls}
+        requests = server.requests
+        llm = client_for(server)
+        try:
+            assert (await swarm.run(llm=llm)).status == "finished"
+        finally:
+            await llm.aclose()
+        again = [e.op for e in swarm.history() if e.frame >= before and e.op.kind == "llm_call"]
+        writer = next(n for n in swarm.tree().nodes.values() if n.action_id == "code.write_python")
+    assert not [c for c in again if (c.node_id, c.call_key) in recorded or c.replaces]  # nothing recorded re-asked
+    assert server.requests - requests == sum(c.usage.calls for c in again)  # only new calls were sent
+    assert [c.summary for c in repo.iter_commits()] == ["Add hello script"]
+    assert writer.status == NodeStatus.TERMINATED and "(unchanged" not in (writer.report or "")
+
+
 def test_run_needs_opt_in_and_stays_in_the_workspace(tmp_path: Path) -> None:
     ws = Workspace(tmp_path / "ws")
     ws.write("where.py", "import os\nprint(os.getcwd())\nprint('x' * 10000)\n", "Add where")

@@ -1,6 +1,7 @@
 """Write or edit a source file in the swarm's git workspace, one commit per change.
 
-The model sees the workspace (files and their text) and answers with a whole
+The model sees the workspace (files and their text, as committed when the
+activation started, then with its own commits) and answers with a whole
 file or search/replace edits. Paths are checked before anything is written.
 With ``allow_exec`` the tests run and failures are fixed within a bound;
 without it the report says the code was not run. By default the result is
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from swarm_star.coding import CodeWork, code_attempt
+from swarm_star.coding import CodeWork, code_attempt, start_snapshot
 from swarm_star.engine.context import ActionContext
 from swarm_star.spaces import LeafSpec
 from swarm_star.verify import checked
@@ -26,12 +27,14 @@ SPEC = LeafSpec(
 
 
 async def run(ctx: ActionContext) -> list[Any]:
-    result = await checked(ctx, lambda model, notes: code_attempt(ctx, model, notes))
+    workspace = Workspace(ctx.workspace)
+    at = await start_snapshot(ctx, workspace)  # what the model sees: never the live tree (a re-run sees the same)
+    result = await checked(ctx, lambda model, notes: code_attempt(ctx, model, notes, at))
     work = result.attempt.result or CodeWork()
     ops: list[Any] = list(result.verdicts)
     shown = None
     if work.changes and work.changes[-1].created and len(work.changes) == 1:
-        shown = Workspace(ctx.workspace).committed(work.changes[-1].path)
+        shown = workspace.read_at(work.changes[-1].sha, work.changes[-1].path, limit=None)
     report = work.report(ctx.settings.allow_exec, show_code=shown)
     if result.attempt.error is not None or result.verified is False:
         why = result.attempt.error if result.verified is None else result.note()

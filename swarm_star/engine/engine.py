@@ -29,7 +29,7 @@ from pydantic import BaseModel
 from swarm_star.briefing import AFTER_KEY
 from swarm_star.engine.context import ActionContext
 from swarm_star.engine.gc_tuning import tuned_gc
-from swarm_star.errors import LimitReached, ModelError, ModelUnreachable, SwarmStarError
+from swarm_star.errors import ExecutorUnreachable, LimitReached, ModelError, ModelUnreachable, SwarmStarError
 from swarm_star.llm.client import ChatResult, LLMClient
 from swarm_star.llm.redact import known_secrets, redact
 from swarm_star.models import (
@@ -63,6 +63,7 @@ from swarm_star.store.base import Delete, KVStore, StoreOp
 __all__ = ["INBOX_PREFIX", "Engine", "RunOutcome", "retry_targets"]
 
 INBOX_PREFIX = "swarm_inbox_"
+Outage = ModelUnreachable | ExecutorUnreachable  # pauses the swarm (resumable), never fails a node
 
 
 @dataclass
@@ -119,7 +120,7 @@ class Engine:
         self._wake = asyncio.Event()
         self._local_answers: list[tuple[str, str]] = []
         self._started = time.monotonic()
-        self._stopping: LimitReached | ModelUnreachable | None = None
+        self._stopping: LimitReached | Outage | None = None
         self._reserved = Usage()  # budget held by calls in flight (see _reserve)
         self._modes_seeded = False
         self._next_inbox_scan = 0.0
@@ -322,12 +323,12 @@ class Engine:
                 self.llm.remember_mode(call.model, call.mode)
 
     def _reserve(self, held: list[Usage], model: str, prompt_tokens: int, max_tokens: int) -> None:
-        """Before an attempt is sent: reserve one call and its worst-case tokens and cost.
+        """Before an attempt is sent: reserve one call and the most tokens and cost it can use.
 
-        Calls are exact: committed + reserved never exceeds ``max_calls``. Tokens and
-        cost are reserved as estimates (prompt size / 3 + ``max_tokens``); an attempt
-        starts only while committed + others' reservations are under the limit, so the
-        overshoot is at most one call's estimate plus the estimates' error.
+        An attempt starts only if what is used, what calls in flight reserved and its
+        own reservation all fit the limit. Calls are exact. Tokens and cost hold as long
+        as no request costs more than reserved: ``prompt_tokens`` is an upper bound for
+        byte-level tokenizers (see ``estimate_tokens``) and ``max_tokens`` caps the reply.
         """
         if self._stopping is not None:
             raise self._stopping
@@ -335,11 +336,20 @@ class Engine:
         limits, used, reserved = self.state.limits, self.state.usage, self._reserved
         if used.calls + reserved.calls + 1 > limits.max_calls:
             raise LimitReached("max_calls", f"{used.calls} model calls made, {reserved.calls} in flight")
-        if used.tokens + reserved.tokens >= limits.max_tokens:
-            raise LimitReached("max_tokens", f"{used.tokens} tokens used, {reserved.tokens} reserved in flight")
-        if limits.max_cost is not None and used.cost + reserved.cost >= limits.max_cost:
-            raise LimitReached("max_cost", f"${used.cost:.4f} spent, ${reserved.cost:.4f} reserved in flight")
+        need = prompt_tokens + max_tokens
+        if used.tokens + reserved.tokens + need > limits.max_tokens:
+            raise LimitReached(
+                "max_tokens",
+                f"{used.tokens} tokens used, {reserved.tokens} reserved in flight, "
+                f"the next request may use {need} (prompt up to {prompt_tokens} + reply cap {max_tokens})",
+            )
         cost = self.llm.prices.cost(model, prompt_tokens, max_tokens) if self.llm is not None else None
+        if limits.max_cost is not None and used.cost + reserved.cost + (cost or 0.0) > limits.max_cost:
+            raise LimitReached(
+                "max_cost",
+                f"${used.cost:.4f} spent, ${reserved.cost:.4f} reserved in flight, "
+                f"the next request may cost ${cost or 0.0:.4f}",
+            )
         share = Usage(calls=1, prompt_tokens=prompt_tokens, completion_tokens=max_tokens, cost=cost or 0.0)
         held.append(share)
         self._reserved = self._reserved.plus(share)
@@ -630,7 +640,7 @@ class Engine:
             node_id = self._tasks.pop(task)
             try:
                 ops = task.result()
-            except (LimitReached, ModelUnreachable) as exc:  # pause, don't fail: the node re-runs on resume
+            except (LimitReached, ModelUnreachable, ExecutorUnreachable) as exc:  # pause: the node re-runs on resume
                 self._stopping = self._stopping or exc
                 continue
             except asyncio.CancelledError:
@@ -683,10 +693,10 @@ class Engine:
         else:
             self.emit(Fail(node_id=node_id, error="action returned no outcome"))
 
-    def _stop_for_limit(self, exc: LimitReached | ModelUnreachable) -> RunOutcome:
-        """Stop resumably: a limit (``limit``) or an unreachable endpoint (``unreachable``)."""
+    def _stop_for_limit(self, exc: LimitReached | Outage) -> RunOutcome:
+        """Stop resumably: a limit (``limit``), or an unreachable endpoint or cluster (``unreachable``)."""
         reason = self._redact(exc)
-        if isinstance(exc, ModelUnreachable):
+        if isinstance(exc, ModelUnreachable | ExecutorUnreachable):
             self.emit(StopSwarm(reason=reason))
             self.flush()
             return RunOutcome("unreachable", reason)

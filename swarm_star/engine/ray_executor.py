@@ -17,11 +17,20 @@ operations from the final item. Nothing in a worker writes to the store.
 
 Failures: an action's exception comes back as an item and fails the node as it
 would in-process; limits and an unreachable endpoint pause the swarm as usual.
-A worker that dies (killed, out of memory, node lost) is retried by the engine,
-up to :attr:`RayExecutor.max_retries` times, with the state *as journaled so
-far*: the calls it completed and streamed back are replayed from the frames by
-key and digest, not paid again. What is paid twice is only a call that was in
-flight when the worker died (sent, not yet streamed back).
+Lost infrastructure is an outage, never a failed part: a worker that dies
+(killed, out of memory, node lost) is re-submitted by the engine, without
+limit while the cluster lives, with the state *as journaled so far*: the calls
+it completed and streamed back are replayed from the frames by key and digest,
+not paid again. What is paid twice is only a call that was in flight when the
+worker died (sent, not yet streamed back). When the cluster itself is gone (its
+GCS refuses connections, or no node is alive) the activation raises
+:class:`~swarm_star.errors.ExecutorUnreachable` and the swarm pauses, resumable,
+like it does for an unreachable model endpoint.
+
+Output: Ray's driver prints worker-death notices on ``sys.stdout`` from a
+thread of its own (``log_to_driver=False`` does not stop those); the CLI points
+``sys.stdout`` at stderr while it runs a swarm on Ray (see ``cli_executor``),
+so its stdout carries only its own output.
 
 Budgets: each worker reserves against the snapshot it was given, and the
 engine checks the limits as calls arrive; with many workers in flight the
@@ -32,7 +41,9 @@ activations in flight (in-process runs reserve exactly).
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -41,7 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 from swarm_star.engine.context import ActionContext
 from swarm_star.engine.engine import Engine
-from swarm_star.errors import ConfigError, LimitReached, ModelUnreachable, SwarmStarError
+from swarm_star.errors import ConfigError, ExecutorUnreachable, LimitReached, ModelUnreachable, SwarmStarError
 from swarm_star.models import LLMCall, Usage
 
 if TYPE_CHECKING:
@@ -52,10 +63,12 @@ if TYPE_CHECKING:
 __all__ = ["EXECUTORS", "RayExecutor"]
 
 EXECUTORS = ("local", "ray")
+MAX_BACKOFF = 5.0  # seconds between re-submissions of an activation whose worker keeps dying
+PROBE_TIMEOUT = 3.0  # seconds to wait for the cluster's GCS to accept a connection
 
 
 class WorkerLost(SwarmStarError):
-    """A Ray worker died mid-activation more often than the executor retries."""
+    """A Ray worker's stream ended without a result (neither an error nor the operations)."""
 
 
 @dataclass
@@ -69,18 +82,19 @@ class RayExecutor:
     actor per CPU (``workers``), so CPU-heavy actions run in parallel on
     separate cores. Actors are restarted by Ray when their process dies.
 
-    ``num_cpus`` applies to a local instance only; ``max_retries`` is how often the
-    engine re-submits an activation whose worker died (its journaled calls are kept).
+    ``num_cpus`` applies to a local instance only. An activation whose worker died is
+    re-submitted (its journaled calls are kept) for as long as the cluster lives.
     """
 
     address: str | None = None
     num_cpus: int | None = 2
-    max_retries: int = 2
     workers: int | None = None  # actors in the pool; default: the cluster's CPUs
     running: dict[str, int] = field(default_factory=dict)  # node id -> pid of the process running it now
-    lost: int = 0  # activations whose worker died mid-way in this executor's life (each retried)
+    lost: int = 0  # activations whose worker died mid-way in this executor's life (each re-submitted)
     _actors: list[Any] = field(default_factory=list, repr=False)
     _load: list[int] = field(default_factory=list, repr=False)
+    _started_ray: bool = field(default=False, repr=False)
+    _gone: str | None = field(default=None, repr=False)  # why the cluster is known to be gone
 
     def start(self) -> None:
         """Connect to (or start) Ray and the actor pool once; cheap when already up."""
@@ -89,10 +103,12 @@ class RayExecutor:
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise ConfigError("the ray executor needs Ray: pip install 'swarm-star[ray]'") from exc
         if not ray.is_initialized():
+            quiet: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING}
             if self.address:
-                ray.init(address=self.address, log_to_driver=False)
+                ray.init(address=self.address, **quiet)
             else:
-                ray.init(num_cpus=self.num_cpus, include_dashboard=False, log_to_driver=False)
+                ray.init(num_cpus=self.num_cpus, include_dashboard=False, **quiet)
+            self._started_ray = True
         if not self._actors:
             count = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
             actor = ray.remote(max_restarts=-1, max_task_retries=0, max_concurrency=10_000)(_ActivationActor)
@@ -101,10 +117,23 @@ class RayExecutor:
             self._actors = [actor.options(num_cpus=0).remote() for _ in range(count)]
             self._load = [0] * count
 
+    def close(self) -> None:
+        """Shut down the Ray instance this executor started (one it connected to stays up)."""
+        import ray
+
+        if self._started_ray and ray.is_initialized():
+            ray.shutdown()
+        self._started_ray, self._gone = False, None
+        self._actors, self._load = [], []
+
     async def activate(self, engine: Engine, ctx: ActionContext) -> list[Any]:
         """Run one activation remotely; journal its calls as they arrive; return its ops."""
         import ray
 
+        if self._gone is not None:  # known gone: look again before submitting anything to it
+            self._gone = await asyncio.to_thread(cluster_gone)
+            if self._gone is not None:
+                raise ExecutorUnreachable(f"{self._gone}; the swarm is paused, resume when it is back")
         self.start()
         llm = engine.llm
         node_id = ctx.node.id
@@ -137,17 +166,42 @@ class RayExecutor:
             except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError):
                 failures += 1
                 self.lost += 1
-                if failures > self.max_retries:
-                    raise WorkerLost(
-                        f"the Ray worker running node {node_id} died {failures} times; giving up on this activation"
-                    ) from None
-                await asyncio.sleep(0.2 * failures)  # let Ray restart the actor
+                if self._gone is None:  # another activation may have looked already
+                    self._gone = await asyncio.to_thread(cluster_gone)
+                if self._gone is not None:
+                    raise ExecutorUnreachable(f"{self._gone}; the swarm is paused, resume when it is back") from None
+                await asyncio.sleep(min(MAX_BACKOFF, 0.2 * failures))  # let Ray restart the actor
             except asyncio.CancelledError:
                 ray.cancel(stream, force=False)
                 raise
             finally:
                 self._load[slot] -= 1
                 self.running.pop(node_id, None)
+
+
+def cluster_gone() -> str | None:
+    """Why the connected Ray cluster is gone, or None while it lives.
+
+    Gone: its GCS (the head's control store) refuses connections, or no node is
+    alive. A TCP connect decides the first because Ray's own calls block while
+    the GCS is away (and Ray ends the driver process after about a minute).
+    """
+    import ray
+
+    if not ray.is_initialized():
+        return "the Ray cluster is not connected"
+    try:
+        gcs = ray.get_runtime_context().gcs_address
+    except Exception:  # Ray Client mode has no GCS address here: judge by the connection alone
+        return None
+    host, _, port = str(gcs).rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=PROBE_TIMEOUT).close()
+    except (OSError, ValueError) as exc:
+        return f"the Ray cluster is unreachable (its GCS at {gcs}: {getattr(exc, 'strerror', None) or exc})"
+    if not any(node.get("Alive") for node in ray.nodes()):
+        return "the Ray cluster has no live node"
+    return None
 
 
 @dataclass

@@ -54,6 +54,7 @@ from swarm_star.llm.endpoint import Endpoint
 from swarm_star.llm.prices import PriceBook
 from swarm_star.llm.redact import known_secrets, mask, redact
 from swarm_star.models import Attempt, ModelSettings, Usage
+from swarm_star.text import clean_data, clean_text
 
 if TYPE_CHECKING:  # the SDK is imported where a client is built: read-only CLI paths never pay for it
     import openai
@@ -98,7 +99,7 @@ _FORMAT_WORDS = ("response_format", "json_schema", "schema", "json_object")
 _STEP_DOWN_STATUS = (400, 404, 422)
 
 Gate = Callable[[str, int, int], None]
-"""Called before every attempt with (model, estimated prompt tokens, max_tokens); raises to stop."""
+"""Called before every attempt with (model, most prompt tokens it can cost, max_tokens); raises to stop."""
 
 
 @dataclass
@@ -166,9 +167,10 @@ def _loads_lenient(body: str) -> Any:
 
 
 def parse_structured(text: str, schema: type[T]) -> T:
-    """Validate a model reply against ``schema``: fences stripped, lenient JSON, then pydantic."""
+    """Validate a model reply against ``schema``: fences stripped, lenient JSON, then pydantic.
+    A lone surrogate the JSON spells as an escape (``"\\ud83d"``) becomes U+FFFD."""
     try:
-        data = _loads_lenient(strip_fence(text))
+        data = clean_data(_loads_lenient(strip_fence(text)))
     except json.JSONDecodeError as exc:
         raise ModelOutputError(f"reply does not match {schema.__name__}: not a JSON object ({exc.msg})") from exc
     try:
@@ -267,9 +269,24 @@ def one_system(messages: list[dict[str, str]], extra: str | None = None) -> list
     return ([{"role": "system", "content": "\n\n".join(parts)}] if parts else []) + rest
 
 
-def estimate_tokens(messages: list[dict[str, str]]) -> int:
-    """A cautious prompt-size estimate for budget reservation (~3 characters a token)."""
-    return sum(len(m.get("content") or "") for m in messages) // 3 + 4 * len(messages) + 8
+TEMPLATE_TOKENS_PER_MESSAGE = 8  # a chat template's role markers and separators, per message
+TEMPLATE_TOKENS_PER_REQUEST = 32  # its framing and any default system text, per request
+
+
+def estimate_tokens(messages: list[dict[str, str]], extra: dict[str, Any] | None = None) -> int:
+    """The most prompt tokens a request can cost, reserved against the budget before it is sent.
+
+    An upper bound, not an average: a byte-level BPE tokenizer (GPT, Llama 3, Qwen)
+    never makes a token of less than one byte, so the UTF-8 size of every text sent
+    (the messages and the response format's JSON, which providers count as prompt)
+    plus a chat template's overhead bounds what a server can count (an average of
+    ~3 characters a token let requests in flight overshoot the limit, #19).
+    """
+    size = sum(len(str(m.get("content") or "").encode("utf-8", "surrogatepass")) for m in messages)
+    fmt = (extra or {}).get("response_format")
+    if fmt is not None:
+        size += len(json.dumps(fmt, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+    return size + TEMPLATE_TOKENS_PER_MESSAGE * len(messages) + TEMPLATE_TOKENS_PER_REQUEST
 
 
 def max_tokens_for(purpose: str | None, role: str, settings: ModelSettings, endpoint: Endpoint) -> int:
@@ -494,7 +511,7 @@ class LLMClient:
             payload["temperature"] = temperature
         if stop:
             payload["stop"] = stop
-        prompt_estimate = estimate_tokens(messages)
+        prompt_estimate = estimate_tokens(messages, extra)
         while True:
             attempt += 1
             if gate is not None:
@@ -555,6 +572,9 @@ class LLMClient:
                 message = self.redact(_short(exc))
                 self._count(call, record, None, type(exc).__name__, message, started)
                 raise ModelError(f"model call failed: {message}") from None
+            except UnicodeEncodeError as exc:  # raised before sending: nothing reached the server
+                self._count(call, record, None, "unencodable", _short(exc), started, paid=False)
+                raise ModelError(f"the request could not be encoded (not sent): {_short(exc)[:120]}") from None
             except ValueError:  # a 200 whose body is not JSON (cut off, or not an API at all)
                 self._count(call, record, 200, "malformed", "reply body is not JSON", started)
                 if attempt > limit:
@@ -614,13 +634,14 @@ class LLMClient:
             message = choice["message"]
             content = message.get("content")
             refusal = message.get("refusal")
+            content = clean_text(content) if isinstance(content, str) else content  # half an emoji: U+FFFD
             call.finish_reason = choice.get("finish_reason")
         except (TypeError, KeyError, IndexError, AttributeError) as exc:
             record.error = "malformed: no choices"
             raise ModelOutputError("model returned no choices (not a chat completion)") from exc
         if refusal:
             record.error = "refusal"
-            raise ModelOutputError(f"model refused: {self.redact(str(refusal))[:200]}")
+            raise ModelOutputError(f"model refused: {self.redact(clean_text(str(refusal)))[:200]}")
         if content is not None and not isinstance(content, str):
             record.error = "malformed: non-text content"
             raise ModelOutputError("model returned non-text content")
@@ -675,4 +696,4 @@ def _backoff(attempt: int) -> float:
 
 def _short(exc: BaseException) -> str:
     text = getattr(exc, "message", None) or str(exc)
-    return " ".join(str(text).split())[:300]
+    return clean_text(" ".join(str(text).split())[:300])

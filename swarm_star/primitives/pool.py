@@ -41,6 +41,7 @@ from swarm_star.llm.client import retry_after_seconds
 from swarm_star.llm.redact import known_secrets, mask, redact
 from swarm_star.models import SwarmSettings, Usage
 from swarm_star.primitives.hostfile import Agent, load_hostfile
+from swarm_star.text import clean_text
 
 if TYPE_CHECKING:  # imported when a pool opens its session: CLI paths that only read stores skip it
     import aiohttp
@@ -388,11 +389,11 @@ def _parse(status: int, raw: bytes, retry_after: str | None, reply: AgentReply, 
     if not isinstance(text, str) or not text.strip():
         raise _Attempt("empty reply", retry=False)
     usage = data.get("usage") or {}
-    reply.ok, reply.text, reply.error = True, mask(text, secrets), None
+    reply.ok, reply.text, reply.error = True, mask(clean_text(text), secrets), None  # half an emoji becomes U+FFFD
     reply.prompt_tokens = int(usage.get("prompt_tokens") or 0)
     reply.completion_tokens = int(usage.get("completion_tokens") or 0)
 
 
 def _line(text: str, secrets: Sequence[str]) -> str:
     """An error text as kept: one line, redacted whole *before* it is cut (a cut key escapes the mask)."""
-    return redact(" ".join(text.split()), secrets)[:120]
+    return redact(clean_text(" ".join(text.split())), secrets)[:120]

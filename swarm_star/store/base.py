@@ -22,7 +22,6 @@ database accepts) with U+FFFD, and masks the configured keys' exact values
 from __future__ import annotations
 
 import json
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from typing import Any
 
 from swarm_star.errors import StoreError
 from swarm_star.llm.redact import MASK, known_secrets, mask_json
+from swarm_star.text import LONE_SURROGATE
 
 __all__ = ["ABSENT", "Check", "Delete", "KVStore", "Put", "StoreOp", "check_key", "clean_value", "encode_value"]
 
@@ -68,8 +68,6 @@ class Check:
 
 StoreOp = Put | Delete | Check
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
 
 def check_key(key: str) -> str:
     """Reject keys that one of the backends could not store faithfully."""
@@ -91,7 +89,7 @@ def encode_value(value: Any, secrets: Iterable[str] = ()) -> str:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise StoreError(f"value is not JSON-serializable: {exc}") from exc
-    return mask_json(_SURROGATE.sub("\ufffd", text), secrets)
+    return mask_json(LONE_SURROGATE.sub("\ufffd", text), secrets)
 
 
 def clean_value(value: Any, secrets: Iterable[str] = ()) -> Any:
