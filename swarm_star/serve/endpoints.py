@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from swarm_star.errors import ConfigError, InputError
 from swarm_star.llm.endpoint import resolve_endpoint
+from swarm_star.llm.redact import strip_url_credentials
 from swarm_star.models import ModelSettings
 
 __all__ = ["NO_ENDPOINT", "ServedEndpoints", "shown"]
@@ -63,8 +64,10 @@ def _checked_url(url: str) -> str:
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"--base-url {shown(url)!r}: expected an http(s) URL such as http://127.0.0.1:8000/v1")
+    if strip_url_credentials(url.strip()) != url.strip():  # a record would drop them silently: say so here
+        raise ConfigError(f"--base-url {shown(url)!r}: must not embed credentials; give the key with --api-key-env")
     try:
-        ModelSettings(base_url=url.strip())  # the record's own rules (no credentials in the URL)
+        ModelSettings(base_url=url.strip())  # the record's own rules
     except ValidationError as exc:
         message = exc.errors()[0]["msg"].removeprefix("Value error, ")
         raise ConfigError(f"--base-url {shown(url)!r}: {message}") from exc
