@@ -89,7 +89,7 @@ def test_doctor_finds_the_grammar_mode(smollm2: str) -> None:
 
 def _schemas() -> dict[str, type[BaseModel]]:
     """The schema of every structured purpose, taken from the action modules themselves."""
-    from swarm_star.coding import PythonFile
+    from swarm_star.kit.coding import PythonFile
     from swarm_star.spaces.router import _choice_model
 
     actions, _ = load_spaces()

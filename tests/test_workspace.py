@@ -12,9 +12,9 @@ import pytest
 
 from swarm_star.api import Swarm
 from swarm_star.errors import WorkspaceError
+from swarm_star.kit.workspace import Workspace, check_path
 from swarm_star.models import NodeStatus
 from swarm_star.testing.scripted import ScriptedModel
-from swarm_star.workspace import Workspace, check_path
 from tests.helpers.model import client_for
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,8 +15,8 @@ from pydantic import BaseModel, Field
 
 from swarm_star.engine.context import ActionContext
 from swarm_star.errors import SpaceError
+from swarm_star.kit.own_actions import install_action
 from swarm_star.models import ActionCreated
-from swarm_star.own_actions import install_action
 from swarm_star.spaces import LeafSpec
 
 SPEC = LeafSpec(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from swarm_star.briefing import brief
 from swarm_star.engine.context import ActionContext
-from swarm_star.quality import report_junk
+from swarm_star.engine.quality import report_junk
+from swarm_star.kit.briefing import brief
+from swarm_star.kit.verify import Attempt, checked
 from swarm_star.spaces import LeafSpec
-from swarm_star.verify import Attempt, checked
 
 SPEC = LeafSpec(
     name="answer",

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from swarm_star.engine.context import ActionContext
-from swarm_star.final_report import compose_final_report
+from swarm_star.engine.quality import report_junk
+from swarm_star.kit.final_report import compose_final_report
 from swarm_star.models import NodeRole
-from swarm_star.quality import report_junk
 from swarm_star.spaces import LeafSpec
 
 SPEC = LeafSpec(

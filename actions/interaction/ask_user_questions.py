@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from swarm_star.briefing import brief
 from swarm_star.engine.context import ActionContext
+from swarm_star.kit.briefing import brief
 from swarm_star.spaces import LeafSpec
 
 SPEC = LeafSpec(

@@ -6,9 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from swarm_star.briefing import brief
 from swarm_star.engine.context import ActionContext
-from swarm_star.quality import report_junk
+from swarm_star.engine.quality import report_junk
+from swarm_star.kit.briefing import brief
 from swarm_star.spaces import LeafSpec
 
 SPEC = LeafSpec(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from swarm_star.briefing import directive_chain
 from swarm_star.engine.context import ActionContext
+from swarm_star.kit.briefing import directive_chain
 from swarm_star.spaces import LeafSpec
 from swarm_star.spaces.memory import memory_space
 from swarm_star.spaces.router import route

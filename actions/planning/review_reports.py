@@ -18,11 +18,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from swarm_star.briefing import brief
 from swarm_star.engine.context import ActionContext
+from swarm_star.engine.quality import directive_junk, report_junk
 from swarm_star.errors import ModelOutputError
+from swarm_star.kit.briefing import brief
 from swarm_star.models import NodeRole, NodeStatus, SwarmNode
-from swarm_star.quality import directive_junk, report_junk
 from swarm_star.spaces import LeafSpec
 
 SPEC = LeafSpec(

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from swarm_star.briefing import brief
 from swarm_star.engine.context import ActionContext, is_refusal
+from swarm_star.kit.briefing import brief
 from swarm_star.models import NodeRole
 from swarm_star.spaces import LeafSpec
 from swarm_star.spaces.router import route

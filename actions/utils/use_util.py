@@ -6,9 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from swarm_star.briefing import brief
 from swarm_star.engine.context import ActionContext
 from swarm_star.errors import SwarmStarError
+from swarm_star.kit.briefing import brief
 from swarm_star.spaces import LeafSpec
 from swarm_star.spaces.router import route
 

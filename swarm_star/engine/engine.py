@@ -26,10 +26,12 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from swarm_star.briefing import AFTER_KEY
 from swarm_star.engine.context import ActionContext
 from swarm_star.engine.gc_tuning import tuned_gc
+from swarm_star.engine.quality import report_junk
 from swarm_star.errors import LimitReached, ModelError, ModelUnreachable, SwarmStarError
+from swarm_star.kit.briefing import AFTER_KEY
+from swarm_star.kit.own_actions import OWN_FOLDER, module_kind, own_actions_dir
 from swarm_star.llm.client import ChatResult, LLMClient
 from swarm_star.llm.redact import known_secrets, redact
 from swarm_star.models import (
@@ -52,8 +54,6 @@ from swarm_star.models import (
     UserAnswer,
 )
 from swarm_star.models.operations import SETTLING_KINDS, Operation
-from swarm_star.own_actions import OWN_FOLDER, module_kind, own_actions_dir
-from swarm_star.quality import report_junk
 from swarm_star.spaces import Space, merge_folder
 from swarm_star.state.history import SwarmLog
 from swarm_star.state.lease import OwnerLease

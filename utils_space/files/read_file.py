@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from swarm_star.kit.workspace import Workspace
 from swarm_star.spaces import LeafSpec
-from swarm_star.workspace import Workspace
 
 SPEC = LeafSpec(
     name="read_file",

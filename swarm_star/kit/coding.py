@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from swarm_star.errors import ModelOutputError, WorkspaceError
+from swarm_star.kit.verify import Attempt
+from swarm_star.kit.workspace import Change, CommandResult, Workspace
 from swarm_star.llm.client import parse_structured
 from swarm_star.models import Usage
-from swarm_star.verify import Attempt
-from swarm_star.workspace import Change, CommandResult, Workspace
 
 if TYPE_CHECKING:
     from swarm_star.engine.context import ActionContext

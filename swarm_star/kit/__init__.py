@@ -1,0 +1,1 @@
+"""What actions import: the helpers the installed and the swarm's own actions share."""
