@@ -27,8 +27,8 @@ from pydantic import BaseModel, Field
 from swarm_star.engine.context import ActionContext, normalize_directive
 from swarm_star.engine.quality import directive_junk, report_junk
 from swarm_star.errors import ModelOutputError
-from swarm_star.kit.briefing import AFTER_KEY, brief
-from swarm_star.models import NodeRole
+from swarm_star.kit.briefing import brief
+from swarm_star.models import AFTER_KEY, NodeRole
 from swarm_star.spaces import LeafSpec
 
 SPEC = LeafSpec(

@@ -30,11 +30,10 @@ from swarm_star.engine.context import ActionContext
 from swarm_star.engine.gc_tuning import tuned_gc
 from swarm_star.engine.quality import report_junk
 from swarm_star.errors import LimitReached, ModelError, ModelUnreachable, SwarmStarError
-from swarm_star.kit.briefing import AFTER_KEY
-from swarm_star.kit.own_actions import OWN_FOLDER, module_kind, own_actions_dir
 from swarm_star.llm.client import ChatResult, LLMClient
 from swarm_star.llm.redact import known_secrets, redact
 from swarm_star.models import (
+    AFTER_KEY,
     AwaitChildren,
     Fail,
     Limits,
@@ -54,7 +53,8 @@ from swarm_star.models import (
     UserAnswer,
 )
 from swarm_star.models.operations import SETTLING_KINDS, Operation
-from swarm_star.spaces import Space, merge_folder
+from swarm_star.spaces import Space
+from swarm_star.spaces.own import graft_own_actions
 from swarm_star.state.history import SwarmLog
 from swarm_star.state.lease import OwnerLease
 from swarm_star.state.projection import SwarmState, SwarmStatus
@@ -144,11 +144,10 @@ class Engine:
         return event
 
     def load_own_actions(self) -> None:
-        """Graft this swarm's own actions into its action space (opt-in only; see own_actions)."""
+        """Graft this swarm's own actions into its action space (opt-in only; see spaces/own.py)."""
         settings = self.state.record.settings
-        folder = own_actions_dir(self.swarm_dir)
-        if settings.allow_exec and settings.code.create_actions and folder.is_dir():
-            merge_folder(self.actions, folder, OWN_FOLDER, "run", module_kind(self.swarm_dir))
+        if settings.allow_exec and settings.code.create_actions:
+            graft_own_actions(self.actions, self.swarm_dir)
 
     def flush(self) -> None:
         if not self._buffer and not self._extra_ops:

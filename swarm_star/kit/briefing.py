@@ -23,13 +23,12 @@ import functools
 import re
 from typing import TYPE_CHECKING
 
-from swarm_star.models import NodeStatus, SaveMemory, SwarmNode
+from swarm_star.models import AFTER_KEY, NodeStatus, SaveMemory, SwarmNode
 
 if TYPE_CHECKING:
     from swarm_star.engine.context import ActionContext
 
 __all__ = [
-    "AFTER_KEY",
     "CHAIN_LEVELS",
     "MEMORY_BUDGET",
     "brief",
@@ -39,7 +38,6 @@ __all__ = [
     "relevant_memory",
 ]
 
-AFTER_KEY = "after"
 CHAIN_LEVELS = 6
 LINE_CHARS = 240
 REPORT_CHARS = 1500
