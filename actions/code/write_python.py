@@ -11,11 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from swarm_star.engine.context import ActionContext
-from swarm_star.kit.coding import CodeWork, code_attempt
-from swarm_star.kit.verify import checked
-from swarm_star.kit.workspace import Workspace
-from swarm_star.spaces import LeafSpec
+from swarm_star.kit import ActionContext, CodeWork, LeafSpec, Workspace, checked, code_attempt
 
 SPEC = LeafSpec(
     name="write_python",

@@ -53,6 +53,7 @@ from swarm_star.models import (
     UserAnswer,
 )
 from swarm_star.models.operations import SETTLING_KINDS, Operation
+from swarm_star.prompts.purpose import Purpose
 from swarm_star.spaces import Space
 from swarm_star.spaces.own import graft_own_actions
 from swarm_star.state.history import SwarmLog
@@ -237,7 +238,7 @@ class Engine:
         self,
         node_id: str,
         key: str,
-        purpose: str,
+        purpose: Purpose | str,
         messages: list[dict[str, str]],
         *,
         role: str,
@@ -285,7 +286,7 @@ class Engine:
         self,
         node_id: str,
         key: str,
-        purpose: str,
+        purpose: Purpose | str,
         result: ChatResult,
         digest: str | None,
         replaces: str | None,
@@ -361,7 +362,7 @@ class Engine:
         self,
         node_id: str,
         key: str,
-        purpose: str,
+        purpose: Purpose | str,
         request: str,
         expected_calls: int,
         work: Callable[[], Awaitable[tuple[dict[str, Any], Usage]]],
