@@ -162,14 +162,13 @@ class Engine:
                 callback(event)
 
     def _note_runnable(self, op: Operation) -> None:
-        kind = op.kind
-        if kind == "spawn" or kind == "user_answer":
+        if op.kind == "spawn" or op.kind == "user_answer":  # op.kind (not a copy of it) narrows the union
             self._runnable.add(op.node_id)
-        elif kind == "await_children":
+        elif op.kind == "await_children":
             self._check_parent_ready(op.node_id)
-        elif kind in ("terminate", "fail"):
+        elif op.kind == "terminate" or op.kind == "fail":
             node = self.state.nodes[op.node_id]
-            if kind == "terminate":
+            if op.kind == "terminate":
                 self._remember_result(node, op.artifacts)
             if node.parent_id is not None:
                 self._wake_dependents(node.parent_id, node.id)
@@ -616,9 +615,10 @@ class Engine:
         """
         self._wake.clear()
         waker = asyncio.create_task(self._wake.wait())
+        waiting: list[asyncio.Task[Any]] = [*self._tasks, waker]
         try:
             done, _ = await asyncio.wait(
-                [*self._tasks, waker],
+                waiting,
                 timeout=self.poll_interval,
                 return_when=asyncio.FIRST_COMPLETED,
             )

@@ -103,6 +103,11 @@ def _written(memory: Mapping[str, SaveMemory], router: SwarmNode) -> list[str]:
     return found
 
 
+def _text(value: str | bytes) -> str:
+    """GitPython types a commit's summary ``str | bytes`` (bytes: a message it could not decode)."""
+    return value if isinstance(value, str) else value.decode("utf-8", "replace")
+
+
 def workspace_commits(workspace: Path) -> list[str]:
     """``sha message (files)`` lines of the swarm's workspace repo, newest first."""
     if not (workspace / ".git").is_dir():
@@ -114,7 +119,7 @@ def workspace_commits(workspace: Path) -> list[str]:
         lines = []
         for commit in list(repo.iter_commits(max_count=MAX_COMMITS)):
             files = ", ".join(sorted(str(f) for f in commit.stats.files))
-            lines.append(f"{commit.hexsha[:10]} {commit.summary} ({files})")
+            lines.append(f"{commit.hexsha[:10]} {_text(commit.summary)} ({files})")
         return lines
     except (git.GitError, ValueError):
         return []

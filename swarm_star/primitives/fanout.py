@@ -114,12 +114,13 @@ async def fanout(ask: Ask, prompt: str, options: FanoutOptions | None = None) ->
     gate = asyncio.Semaphore(options.concurrency)
     messages = messages_for(prompt, options.system)
     models: list[str] = []
+    temperature = options.candidate_temperature
 
     async def sample(index: int) -> Candidate:
         async with gate:
             began = time.perf_counter()
             try:
-                result = await ask(messages, options.candidate_temperature, Purpose.CANDIDATE)
+                result = await ask(messages, temperature, Purpose.CANDIDATE)
             except ModelUnreachable:  # an outage is not a failed candidate either: the swarm pauses
                 raise
             except ModelError as exc:  # a limit or a bug is not a failed candidate: it propagates

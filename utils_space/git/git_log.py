@@ -15,4 +15,9 @@ def call(workspace: Path) -> str:
     repo = Workspace(workspace).repo
     if not repo.head.is_valid():
         return "(no commits yet)"
-    return "\n".join(f"{c.hexsha[:10]} {c.summary}" for c in repo.iter_commits(max_count=20))
+    lines = []
+    for commit in repo.iter_commits(max_count=20):
+        summary = commit.summary  # str | bytes (bytes: a message GitPython could not decode)
+        text = summary if isinstance(summary, str) else summary.decode("utf-8", "replace")
+        lines.append(f"{commit.hexsha[:10]} {text}")
+    return "\n".join(lines)
