@@ -32,7 +32,8 @@ from typing import Annotated, Any, Literal, TypedDict
 from pydantic import BaseModel
 
 from benchmarks.model_process import model_process
-from swarm_star.api import Swarm, load_spaces
+from swarm_star import prompts
+from swarm_star.api import Swarm
 from swarm_star.llm import Endpoint, LLMClient
 from swarm_star.models import Limits, ModelSettings, SwarmSettings
 from swarm_star.testing.scripted import ScriptedModel
@@ -188,9 +189,8 @@ def build_graph(llm: LLMClient, plan_model: type[BaseModel], review_model: type[
 async def langgraph_run(url: str, folder: Path, server_calls: Any) -> tuple[float, float, int, int, float]:
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-    actions, _ = load_spaces()
-    plan_model = actions.module("planning.decompose_directive").Plan
-    review_model = actions.module("planning.review_reports").Review
+    plan_model = prompts.planning.Plan
+    review_model = prompts.review.Review
     folder.mkdir(parents=True, exist_ok=True)
     llm = _client(url)
     before = server_calls()

@@ -10,9 +10,9 @@ import git
 import pytest
 
 from swarm_star.api import Swarm
+from swarm_star.kit.workspace import Workspace
 from swarm_star.models import CodeSettings, ModelSettings, NodeStatus, SwarmSettings, VerifySettings
 from swarm_star.testing.scripted import ScriptedModel
-from swarm_star.workspace import Workspace
 from tests.helpers.model import client_for
 
 TEST_FILE = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"

@@ -10,8 +10,8 @@ import pytest
 from swarm_star.api import Swarm, load_spaces
 from swarm_star.engine.engine import Engine
 from swarm_star.errors import SpaceError
+from swarm_star.kit.own_actions import install_action
 from swarm_star.models import CodeSettings, NodeStatus, SwarmSettings
-from swarm_star.own_actions import install_action
 from swarm_star.spaces import find_space_dir
 from swarm_star.testing.scripted import ScriptedModel
 from tests.helpers.model import client_for

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from swarm_star.api import Swarm, load_spaces
+from swarm_star.engine.quality import directive_junk, report_junk
 from swarm_star.errors import InputError, SpaceError
 from swarm_star.models import NodeStatus, SwarmSettings
-from swarm_star.quality import directive_junk, report_junk
 from swarm_star.spaces import LeafSpec, load_space
 from swarm_star.spaces.needs import met_needs
 from swarm_star.testing.openai_server import request_schema

@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from swarm_star.api import Swarm, load_spaces
+from swarm_star.api import Swarm
 from swarm_star.cli import main
 from swarm_star.errors import ModelError
 from swarm_star.llm import Endpoint, LLMClient
@@ -88,22 +88,16 @@ def test_doctor_finds_the_grammar_mode(smollm2: str) -> None:
 
 
 def _schemas() -> dict[str, type[BaseModel]]:
-    """The schema of every structured purpose, taken from the action modules themselves."""
-    from swarm_star.coding import PythonFile
-    from swarm_star.spaces.router import _choice_model
-
-    actions, _ = load_spaces()
-
-    def of(leaf: str, name: str) -> type[BaseModel]:
-        return getattr(actions.module(leaf), name)  # type: ignore[no-any-return]
+    """The schema of every structured purpose, taken from where the actions take them (prompts/)."""
+    from swarm_star import prompts
 
     return {
-        "plan": of("planning.decompose_directive", "Plan"),
-        "review": of("planning.review_reports", "Review"),
-        "route": _choice_model(("answer", "code", "memory")),
-        "write code": PythonFile,
-        "phrase question": of("interaction.ask_user_questions", "Question"),
-        "follow up": of("interaction.ask_user_questions", "FollowUp"),
+        "plan": prompts.planning.Plan,
+        "review": prompts.review.Review,
+        "route": prompts.routing.choice_schema(("answer", "code", "memory")),
+        "write code": prompts.code.PythonFile,
+        "phrase question": prompts.worker.Question,
+        "follow up": prompts.worker.FollowUp,
     }
 
 

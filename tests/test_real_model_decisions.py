@@ -16,8 +16,8 @@ import pytest
 
 from swarm_star.api import Swarm
 from swarm_star.cli import main
+from swarm_star.engine.quality import directive_junk, report_junk
 from swarm_star.models import NodeRole, NodeStatus
-from swarm_star.quality import directive_junk, report_junk
 
 real_model = pytest.importorskip("tests.test_real_model", reason="the real-model tier's fixtures (#12) are not here")
 proxy = real_model.proxy  # the fixtures: pytest finds them by name in this module

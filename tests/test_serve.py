@@ -480,7 +480,7 @@ async def test_ids_are_full_matched_deep_bodies_are_400_and_download_0_is_inline
     """Issue 19, item 11: a trailing newline is no part of an id (``$`` admitted one),
     a deeply nested body is bad input (it was a 500 RecursionError), and
     ``?download=0`` sends the report inline (it sent an attachment)."""
-    from swarm_star.own_actions import static_problems
+    from swarm_star.kit.own_actions import static_problems
     from swarm_star.store import StoreLocator, validate_swarm_id
 
     Swarm.create("a thing", space=tmp_path, swarm_id="n1").close()

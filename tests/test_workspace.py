@@ -13,9 +13,9 @@ import pytest
 
 from swarm_star.api import Swarm
 from swarm_star.errors import WorkspaceError
+from swarm_star.kit.workspace import Workspace, check_path
 from swarm_star.models import NodeStatus
 from swarm_star.testing.scripted import ScriptedModel
-from swarm_star.workspace import Workspace, check_path
 from tests.helpers.model import client_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -262,7 +262,7 @@ def test_a_commit_message_git_cannot_decode_is_shown_as_text(tmp_path: Path) -> 
     known codec is still listed as text by the final report and the git_log util."""
     import importlib.util
 
-    from swarm_star.final_report import workspace_commits
+    from swarm_star.kit.final_report import workspace_commits
 
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     (tmp_path / "a.txt").write_text("a\n")

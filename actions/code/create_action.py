@@ -11,37 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
-
-from swarm_star.engine.context import ActionContext
-from swarm_star.errors import SpaceError
-from swarm_star.models import ActionCreated
-from swarm_star.own_actions import install_action
-from swarm_star.spaces import LeafSpec
+from swarm_star.kit import ActionContext, ActionCreated, LeafSpec, Purpose, SpaceError, install_action, prompts
 
 SPEC = LeafSpec(
     name="create_action",
     description="Create a new reusable action for this swarm (a Python module, possibly using the util "
     "space) when no existing action fits a recurring kind of task.",
 )
-
-CONTRACT = """An action is one Python module:
-    from swarm_star.spaces import LeafSpec
-    SPEC = LeafSpec(name="<name>", description="<when a router should pick it>")
-    async def run(ctx):
-        # ctx.node.directive: the task; ctx.workspace: the swarm's workspace folder (a Path)
-        # await ctx.ask_model([{"role": "user", "content": "..."}], purpose="...") -> str
-        # utils: ctx.utils.module("<util id>").call(ctx.workspace, **args) -> str
-        return [ctx.terminate("<report>")]   # or [ctx.fail("<one-line reason>")]
-Use only the standard library, swarm_star and the utils listed."""
-
-
-class NewAction(BaseModel):
-    """The module the model proposes."""
-
-    name: str = Field(description="lowercase identifier, e.g. 'count_todos'")
-    description: str = Field(description="one line: when a router should pick this action")
-    code: str = Field(description="the whole Python module")
 
 
 async def run(ctx: ActionContext) -> list[Any]:
@@ -50,13 +26,10 @@ async def run(ctx: ActionContext) -> list[Any]:
         return [ctx.fail("creating actions is off (opt in with --allow-exec and code.create_actions)")]
     utils = "\n".join(f"- {leaf.id}: {leaf.description} args {leaf.input_schema}" for leaf in ctx.utils.leaves())
     proposal = await ctx.ask_model(
-        [
-            {"role": "system", "content": f"Write a new Swarm Star action.\n{CONTRACT}\n\nUtils:\n{utils}"},
-            {"role": "user", "content": f"Task: {ctx.node.directive}"},
-        ],
-        purpose="create action",
+        prompts.code.create_action_messages(ctx.node.directive, utils),
+        purpose=Purpose.CREATE_ACTION,
         role="worker",
-        schema=NewAction,
+        schema=prompts.code.NewAction,
     )
     try:
         created = install_action(ctx.swarm_dir, proposal.name, proposal.code, allowed=allowed)

@@ -10,10 +10,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from swarm_star.coding import NOT_RUN, run_command
-from swarm_star.engine.context import ActionContext
-from swarm_star.spaces import LeafSpec
-from swarm_star.workspace import Workspace
+from swarm_star.kit import NOT_RUN, ActionContext, LeafSpec, Workspace, run_command
 
 SPEC = LeafSpec(
     name="run_tests",

@@ -12,11 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from swarm_star.coding import CodeWork, code_attempt, start_snapshot
-from swarm_star.engine.context import ActionContext
-from swarm_star.spaces import LeafSpec
-from swarm_star.verify import checked
-from swarm_star.workspace import Workspace
+from swarm_star.kit import ActionContext, CodeWork, LeafSpec, Workspace, checked, code_attempt, start_snapshot
 
 SPEC = LeafSpec(
     name="write_python",

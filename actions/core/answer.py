@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from swarm_star.briefing import brief
-from swarm_star.engine.context import ActionContext
-from swarm_star.quality import report_junk
-from swarm_star.spaces import LeafSpec
-from swarm_star.verify import Attempt, checked
+from swarm_star.kit import ActionContext, Attempt, LeafSpec, Purpose, brief, checked, prompts, report_junk
 
 SPEC = LeafSpec(
     name="answer",
@@ -21,16 +17,9 @@ async def run(ctx: ActionContext) -> list[Any]:
     briefing = await brief(ctx)
 
     async def produce(model: str | None, fix: list[str]) -> Attempt[str]:
-        repair = "\n\nA reviewer rejected a previous answer:\n" + "\n".join(f"- {n}" for n in fix) if fix else ""
         reply = await ctx.ask_model(
-            [
-                {
-                    "role": "system",
-                    "content": "Do the task. Reply with the result only, complete and concise.",
-                },
-                {"role": "user", "content": f"Task: {ctx.node.directive}\n\n{briefing}{repair}".strip()},
-            ],
-            purpose="answer" if not fix else "repair answer",
+            prompts.worker.answer_messages(ctx.node.directive, briefing, fix),
+            purpose=Purpose.ANSWER if not fix else Purpose.REPAIR_ANSWER,
             role="worker",
             model=model,
         )

@@ -10,11 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from swarm_star.engine.context import ActionContext
-from swarm_star.final_report import compose_final_report
-from swarm_star.models import NodeRole
-from swarm_star.quality import report_junk
-from swarm_star.spaces import LeafSpec
+from swarm_star.kit import ActionContext, LeafSpec, NodeRole, compose_final_report, ids, report_junk
 
 SPEC = LeafSpec(
     name="root",
@@ -29,7 +25,7 @@ async def run(ctx: ActionContext) -> list[Any]:
         ops: list[Any] = [ctx.save_memory("context", "Directive", ctx.node.directive)]
         for name, content in sorted(ctx.node.context.get("files", {}).items()):
             ops.append(ctx.save_memory("context", f"File {name}", content))
-        ops.append(ctx.spawn(NodeRole.MANAGER, "planning.decompose_directive", ctx.node.directive, {"round": 1}))
+        ops.append(ctx.spawn(NodeRole.MANAGER, ids.MANAGER, ctx.node.directive, {"round": 1}))
         return ops
     last = children[-1]
     if last.report is None:

@@ -7,28 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
-
-from swarm_star.briefing import brief
-from swarm_star.engine.context import ActionContext
-from swarm_star.spaces import LeafSpec
+from swarm_star.kit import ActionContext, LeafSpec, Purpose, brief, prompts
 
 SPEC = LeafSpec(
     name="ask_user_questions",
     description="Ask the user for facts, preferences or decisions that only they can provide.",
 )
-
-
-class FollowUp(BaseModel):
-    """Whether the answers so far are enough."""
-
-    enough: bool
-    follow_up: str = Field("", description="the next question, if not enough")
-    summary: str = Field("", description="what was learned, if enough")
-
-
-class Question(BaseModel):
-    question: str
 
 
 async def run(ctx: ActionContext) -> list[Any]:
@@ -37,26 +21,17 @@ async def run(ctx: ActionContext) -> list[Any]:
         question = ctx.node.context.get("question")
         if not question:
             asked = await ctx.ask_model(
-                [
-                    {
-                        "role": "user",
-                        "content": f"Write one clear question to the user for: {ctx.node.directive}"
-                        + (f"\n\n{briefing}" if (briefing := await brief(ctx)) else ""),
-                    }
-                ],
-                purpose="phrase question",
-                schema=Question,
+                prompts.worker.question_messages(ctx.node.directive, await brief(ctx)),
+                purpose=Purpose.PHRASE_QUESTION,
+                schema=prompts.worker.Question,
             )
             question = asked.question.strip() or ctx.node.directive
         return [ctx.ask(question)]
-    transcript = "\n".join(f"Q: {q}\nA: {a}" for q, a in answers)
+    transcript = prompts.worker.transcript(answers)
     verdict = await ctx.ask_model(
-        [
-            {"role": "system", "content": "Decide whether these answers settle the question."},
-            {"role": "user", "content": f"Need: {ctx.node.directive}\n\n{transcript}"},
-        ],
-        purpose="follow up",
-        schema=FollowUp,
+        prompts.worker.follow_up_messages(ctx.node.directive, transcript),
+        purpose=Purpose.FOLLOW_UP,
+        schema=prompts.worker.FollowUp,
     )
     limit = ctx.limits.max_questions
     if not verdict.enough and verdict.follow_up.strip() and len(answers) < limit:

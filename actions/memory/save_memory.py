@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
-
-from swarm_star.briefing import brief
-from swarm_star.engine.context import ActionContext
-from swarm_star.quality import report_junk
-from swarm_star.spaces import LeafSpec
+from swarm_star.kit import ActionContext, LeafSpec, Purpose, brief, prompts, report_junk
 
 SPEC = LeafSpec(
     name="save_memory",
@@ -17,21 +12,11 @@ SPEC = LeafSpec(
 )
 
 
-class MemoryNote(BaseModel):
-    title: str
-    content: str
-
-
 async def run(ctx: ActionContext) -> list[Any]:
     note = await ctx.ask_model(
-        [
-            {
-                "role": "user",
-                "content": f"Write a short titled note to remember for: {ctx.node.directive}\n\n{await brief(ctx)}",
-            }
-        ],
-        purpose="memory note",
-        schema=MemoryNote,
+        prompts.worker.note_messages(ctx.node.directive, await brief(ctx)),
+        purpose=Purpose.MEMORY_NOTE,
+        schema=prompts.worker.MemoryNote,
     )
     title = note.title.strip() or ctx.node.directive[:60]
     junk = report_junk(note.content)

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from swarm_star.briefing import directive_chain
-from swarm_star.engine.context import ActionContext
-from swarm_star.spaces import LeafSpec
-from swarm_star.spaces.memory import memory_space
-from swarm_star.spaces.router import route
+from swarm_star.kit import ActionContext, LeafSpec, Purpose, directive_chain, memory_space, prompts, route
 
 SPEC = LeafSpec(
     name="search_memory",
@@ -23,9 +19,9 @@ async def run(ctx: ActionContext) -> list[Any]:
         ctx,
         space,
         ctx.node.directive,
-        purpose="memory route",
+        purpose=Purpose.MEMORY_ROUTE,
         max_backtracks=ctx.limits.max_backtracks,
-        context="Where the task comes from:\n" + "\n".join(chain) if len(chain) > 1 else "",
+        context=prompts.briefing.chain_context(chain) if len(chain) > 1 else "",
     )
     if result.leaf is None:
         return [ctx.terminate("nothing relevant in memory (" + "; ".join(result.trail) + ")")]

@@ -22,44 +22,28 @@ from __future__ import annotations
 import graphlib
 from typing import Any
 
-from pydantic import BaseModel, Field
-
-from swarm_star.briefing import AFTER_KEY, brief
-from swarm_star.engine.context import ActionContext, normalize_directive
-from swarm_star.errors import ModelOutputError
-from swarm_star.models import NodeRole
-from swarm_star.quality import directive_junk, report_junk
-from swarm_star.spaces import LeafSpec
+from swarm_star.kit import (
+    AFTER_KEY,
+    ActionContext,
+    LeafSpec,
+    ModelOutputError,
+    NodeRole,
+    Purpose,
+    brief,
+    directive_junk,
+    ids,
+    normalize_directive,
+    prompts,
+    report_junk,
+)
 
 SPEC = LeafSpec(
     name="decompose_directive",
     description="Manager: splits a directive into sub-directives (parallel, or ordered where one needs another).",
     routable=False,
 )
-ASK = "interaction.ask_user_questions"
-SELF = "planning.decompose_directive"
 MAX_SUBDIRECTIVES = 8
 EARLIER_CHARS = 3000
-
-
-class Part(BaseModel):
-    """One sub-directive and the parts it needs first."""
-
-    task: str = Field(description="the sub-directive, a complete instruction")
-    after: list[int | str] = Field(
-        default_factory=list, description="numbers (1-based) of the parts that must finish first"
-    )
-
-
-class Plan(BaseModel):
-    """The planner's decision for one directive."""
-
-    needs_context: bool = Field(description="true only if facts only the user has are missing")
-    question: str = Field("", description="the question for the user, if needs_context")
-    subdirectives: list[Part | str] = Field(
-        default_factory=list,
-        description="the parts in order; a plain string is a part with no prerequisites",
-    )
 
 
 class PlanRejected(Exception):
@@ -68,13 +52,13 @@ class PlanRejected(Exception):
 
 async def run(ctx: ActionContext) -> list[Any]:
     children = ctx.children()
-    work = [c for c in children if c.action_id != ASK]
-    if work and work[-1].action_id == SELF:  # the next round finished: its outcome is ours
+    work = [c for c in children if c.action_id != ids.ASK_USER]
+    if work and work[-1].action_id == ids.MANAGER:  # the next round finished: its outcome is ours
         return next_round_outcome(ctx, work[-1])
     if work:
-        review = ctx.actions.module("planning.review_reports")
+        review = ctx.actions.module(ids.REVIEW)
         return await review.review(ctx, work)
-    return await plan(ctx, [c for c in children if c.action_id == ASK])
+    return await plan(ctx, [c for c in children if c.action_id == ids.ASK_USER])
 
 
 def next_round_outcome(ctx: ActionContext, last: Any) -> list[Any]:
@@ -91,31 +75,19 @@ def next_round_outcome(ctx: ActionContext, last: Any) -> list[Any]:
 async def plan(ctx: ActionContext, asked: list[Any]) -> list[Any]:
     answers = "\n".join(f"- {c.report}" for c in asked if c.report)
     briefing = await brief(ctx)
-    earlier = ""
-    if ctx.node.context.get("previous_report"):
-        earlier += f"\n\nThe previous round achieved:\n{str(ctx.node.context['previous_report'])[:EARLIER_CHARS]}"
-    if ctx.node.context.get("previous_errors"):
-        errors = str(ctx.node.context["previous_errors"])[:EARLIER_CHARS]
-        earlier += f"\n\nThe previous round failed like this (plan differently):\n{errors}"
-    messages = [
-        {
-            "role": "system",
-            "content": "You are a manager. Split the directive into sub-directives (at most "
-            f"{MAX_SUBDIRECTIVES}); a small directive is one sub-directive. Parts run in parallel "
-            "unless a part lists in 'after' the numbers of the parts whose results it needs. "
-            "Ask the user only if facts only they have are missing.",
-        },
-        {
-            "role": "user",
-            "content": f"Directive: {ctx.node.directive}\n\n{briefing or '(no further context)'}{earlier}\n\n"
-            f"User answers:\n{answers or '(none)'}",
-        },
-    ]
+    previous = ctx.node.context
+    earlier = prompts.planning.earlier_rounds(
+        str(previous["previous_report"])[:EARLIER_CHARS] if previous.get("previous_report") else "",
+        str(previous["previous_errors"])[:EARLIER_CHARS] if previous.get("previous_errors") else "",
+    )
+    messages = prompts.planning.plan_messages(
+        ctx.node.directive, briefing, earlier, answers, max_parts=MAX_SUBDIRECTIVES
+    )
     rejected = ""
     for attempt in (1, 2):
-        purpose = "plan" if attempt == 1 else "plan again"
+        purpose = Purpose.PLAN if attempt == 1 else Purpose.PLAN_AGAIN
         try:
-            decision = await ctx.ask_model(messages, purpose=purpose, role="planner", schema=Plan)
+            decision = await ctx.ask_model(messages, purpose=purpose, role="planner", schema=prompts.planning.Plan)
         except ModelOutputError as exc:  # unreadable: rejected like any bad plan, asked once more
             if str(exc).startswith("model refused"):
                 raise  # a refusal is an answer: asking again would only pay for it twice
@@ -125,25 +97,17 @@ async def plan(ctx: ActionContext, asked: list[Any]) -> list[Any]:
                 raise PlanRejected(str(unreadable))
             if decision.needs_context and decision.question.strip() and not asked:
                 question = decision.question.strip()
-                return [ctx.spawn(NodeRole.ACTION, ASK, question, {"question": question})]
+                return [ctx.spawn(NodeRole.ACTION, ids.ASK_USER, question, {"question": question})]
             proposed = decision.subdirectives
             if attempt == 2 and not proposed:
                 proposed = [ctx.node.directive]  # no parts twice: the directive is its own one part
             parts = validate_plan(ctx, proposed)
         except PlanRejected as exc:
             rejected = str(exc)
-            messages = [
-                *messages[:1],
-                {
-                    "role": "user",
-                    "content": f"{messages[1]['content']}\n\nYour previous plan was rejected: {rejected}. "
-                    "Give a corrected plan: complete, distinct instructions, 'after' only naming existing parts, "
-                    "no cycles.",
-                },
-            ]
+            messages = prompts.planning.replan_messages(messages, rejected)
             continue
         spawns = [
-            ctx.spawn(NodeRole.ROUTER, "routing.route_action", task, {"round": ctx.node.context.get("round", 1)})
+            ctx.spawn(NodeRole.ROUTER, ids.ROUTER, task, {"round": ctx.node.context.get("round", 1)})
             for task, _ in parts
         ]
         for spawn, (_, needs) in zip(spawns, parts, strict=True):
@@ -153,7 +117,7 @@ async def plan(ctx: ActionContext, asked: list[Any]) -> list[Any]:
     return [ctx.fail(f"no usable plan after asking twice: {rejected}")]
 
 
-def _part_number(ref: int | str, items: list[Part]) -> int | None:
+def _part_number(ref: int | str, items: list[prompts.planning.Part]) -> int | None:
     """A reference as a part number: an int, digits ("2", "part 2"), or a part's own text."""
     if isinstance(ref, int):
         return ref
@@ -165,13 +129,13 @@ def _part_number(ref: int | str, items: list[Part]) -> int | None:
     return next((i for i, item in enumerate(items, 1) if normalize_directive(item.task) == key), None)
 
 
-def validate_plan(ctx: ActionContext, proposed: list[Part | str]) -> list[tuple[str, list[int]]]:
+def validate_plan(ctx: ActionContext, proposed: list[prompts.planning.Part | str]) -> list[tuple[str, list[int]]]:
     """Usable parts as ``(task, indices of prerequisites)``, or PlanRejected saying why.
 
     Junk and duplicate parts are dropped (a dependency on a dropped part is
     dropped with it); an unknown reference or a cycle rejects the whole plan.
     """
-    items = [p if isinstance(p, Part) else Part(task=p) for p in proposed]
+    items = [p if isinstance(p, prompts.planning.Part) else prompts.planning.Part(task=p) for p in proposed]
     own = normalize_directive(ctx.node.directive)
     seen = {normalize_directive(a.directive) for a in ctx.ancestors()} - {own}
     kept: dict[int, str] = {}  # 1-based number in the proposal -> task

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from swarm_star.engine.context import ActionContext, normalize_directive
-from swarm_star.models import NodeRole
-from swarm_star.spaces import LeafSpec
+from swarm_star.kit import ActionContext, LeafSpec, NodeRole, ids, normalize_directive
 
 SPEC = LeafSpec(
     name="delegate",
@@ -26,7 +24,7 @@ async def run(ctx: ActionContext) -> list[Any]:
         )
     key = normalize_directive(ctx.node.directive)
     for ancestor in ctx.ancestors():
-        if ancestor.action_id == "planning.decompose_directive" and normalize_directive(ancestor.directive) == key:
+        if ancestor.action_id == ids.MANAGER and normalize_directive(ancestor.directive) == key:
             # not a failure of the work: the router should pick a doing action instead
             return [ctx.refuse("this directive already has its own manager; it cannot be split further")]
-    return [ctx.spawn(NodeRole.MANAGER, "planning.decompose_directive", ctx.node.directive, {"round": 1})]
+    return [ctx.spawn(NodeRole.MANAGER, ids.MANAGER, ctx.node.directive, {"round": 1})]

@@ -16,30 +16,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
-
-from swarm_star.briefing import brief
-from swarm_star.engine.context import ActionContext
-from swarm_star.errors import ModelOutputError
-from swarm_star.models import NodeRole, NodeStatus, SwarmNode
-from swarm_star.quality import directive_junk, report_junk
-from swarm_star.spaces import LeafSpec
+from swarm_star.kit import (
+    ActionContext,
+    LeafSpec,
+    ModelOutputError,
+    NodeRole,
+    NodeStatus,
+    Purpose,
+    SwarmNode,
+    brief,
+    directive_junk,
+    ids,
+    prompts,
+    report_junk,
+)
 
 SPEC = LeafSpec(
     name="review_reports",
     description="Manager review: judges children's reports against the directive and re-plans if needed.",
     routable=False,
 )
-MANAGER = "planning.decompose_directive"
 CHILD_REPORT_CHARS = 1500
-
-
-class Review(BaseModel):
-    """The reviewer's verdict on one round."""
-
-    directive_met: bool
-    report: str = Field(description="consolidated report of what was achieved")
-    next_directive: str = Field("", description="what still needs doing, if not met")
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -63,9 +60,11 @@ def describe(children: list[SwarmNode]) -> str:
     lines = []
     for child in children:
         if usable(child):
-            lines.append(f"- [{child.id}] {child.directive}\n  report: {(child.report or '')[:CHILD_REPORT_CHARS]}")
+            lines.append(
+                prompts.review.report_entry(child.id, child.directive, (child.report or "")[:CHILD_REPORT_CHARS])
+            )
         else:
-            lines.append(f"- [{child.id}] FAILED: {child.directive}\n  error: {trouble(child)}")
+            lines.append(prompts.review.failed_entry(child.id, child.directive, trouble(child)))
     return "\n".join(lines)
 
 
@@ -85,24 +84,12 @@ def failures_note(children: list[SwarmNode]) -> str:
     return f"\n\nPartly done: {len(bad)} of {len(children)} parts failed:\n{lines}"
 
 
-async def ask_reviewer(ctx: ActionContext, children: list[SwarmNode], briefing: str) -> Review:
+async def ask_reviewer(ctx: ActionContext, children: list[SwarmNode], briefing: str) -> prompts.review.Review:
     return await ctx.ask_model(
-        [
-            {
-                "role": "system",
-                "content": "You review the reports of workers against the directive. "
-                "Write one consolidated report of what was achieved (the content itself, not a "
-                "summary of who did what). If something essential is missing or failed, say what "
-                "still needs doing in next_directive.",
-            },
-            {
-                "role": "user",
-                "content": f"Directive: {ctx.node.directive}\n\n{briefing}\n\nReports:\n{describe(children)}",
-            },
-        ],
-        purpose="review",
+        prompts.review.review_messages(ctx.node.directive, briefing, describe(children)),
+        purpose=Purpose.REVIEW,
         role="reviewer",
-        schema=Review,
+        schema=prompts.review.Review,
     )
 
 
@@ -114,7 +101,7 @@ async def review(ctx: ActionContext, children: list[SwarmNode]) -> list[Any]:
             return [
                 ctx.spawn(
                     NodeRole.MANAGER,
-                    MANAGER,
+                    ids.MANAGER,
                     ctx.node.directive,
                     {"round": round_no + 1, "previous_errors": errors},
                 )
@@ -142,7 +129,7 @@ async def review(ctx: ActionContext, children: list[SwarmNode]) -> list[Any]:
     return [
         ctx.spawn(
             NodeRole.MANAGER,
-            MANAGER,
+            ids.MANAGER,
             next_directive,
             {"round": round_no + 1, "previous_report": report},
         )

@@ -11,11 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from swarm_star.briefing import brief
-from swarm_star.engine.context import ActionContext, is_refusal
-from swarm_star.models import NodeRole
-from swarm_star.spaces import LeafSpec
-from swarm_star.spaces.router import route
+from swarm_star.kit import ActionContext, LeafSpec, NodeRole, Purpose, brief, is_refusal, route
 
 SPEC = LeafSpec(
     name="route_action",
@@ -39,7 +35,7 @@ async def run(ctx: ActionContext) -> list[Any]:
         ctx,
         ctx.actions,
         ctx.node.directive,
-        purpose="route" if not refused else "route again",
+        purpose=Purpose.ROUTE if not refused else Purpose.ROUTE_AGAIN,
         max_backtracks=ctx.limits.max_backtracks,
         context=await brief(ctx),
         exclude=frozenset(c.action_id for c in refused),

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from swarm_star.engine.context import ActionContext
-from swarm_star.llm.client import ChatResult
-from swarm_star.primitives.fanout import FanoutOptions, fanout
-from swarm_star.spaces import LeafSpec
+from swarm_star.kit import ActionContext, ChatResult, FanoutOptions, LeafSpec, fanout, prompts
 
 SPEC = LeafSpec(
     name="fanout_synthesis",
@@ -23,7 +20,7 @@ SPEC = LeafSpec(
 
 async def run(ctx: ActionContext) -> list[Any]:
     n = ctx.settings.fanout_candidates
-    options = FanoutOptions(n=n, concurrency=min(n, 16), system="Do the task. Reply with the result only.")
+    options = FanoutOptions(n=n, concurrency=min(n, 16), system=prompts.swarm.FANOUT_SYSTEM)
 
     async def ask(messages: list[dict[str, str]], temperature: float | None, purpose: str) -> ChatResult:
         call = await ctx.call_model(messages, purpose=purpose, role="worker", temperature=temperature)

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from swarm_star.engine.context import ActionContext
-from swarm_star.models import Usage
-from swarm_star.primitives.aggregators import failure_report
-from swarm_star.primitives.patterns import broadcast
-from swarm_star.primitives.pool import AgentPool, AgentReply, replies_usage
-from swarm_star.spaces import LeafSpec
+from swarm_star.kit import (
+    ActionContext,
+    AgentPool,
+    AgentReply,
+    LeafSpec,
+    Purpose,
+    Usage,
+    broadcast,
+    failure_report,
+    replies_usage,
+)
 
 SPEC = LeafSpec(
     name="hostfile_broadcast",
@@ -33,7 +38,7 @@ async def run(ctx: ActionContext) -> list[Any]:
             result = await broadcast(pool, prompt, reduce=True)
         return result.to_json(), replies_usage([*result.replies, result.reduced])
 
-    data = await ctx.run_primitive("broadcast", prompt, len(pool) + 1, work)
+    data = await ctx.run_primitive(Purpose.BROADCAST, prompt, len(pool) + 1, work)
     replies = [AgentReply.from_json(r) for r in data["replies"]]
     summary = failure_report(replies).summary()
     reduced = AgentReply.from_json(data["reduced"]) if data["reduced"] else None

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
-
-from swarm_star.engine.context import ActionContext
-from swarm_star.models import Usage
-from swarm_star.primitives.aggregators import failure_report
-from swarm_star.primitives.patterns import scatter_gather
-from swarm_star.primitives.pool import AgentPool, AgentReply, replies_usage
-from swarm_star.spaces import LeafSpec
-
-MAX_PROMPTS = 1000
+from swarm_star.kit import (
+    ActionContext,
+    AgentPool,
+    AgentReply,
+    LeafSpec,
+    Purpose,
+    Usage,
+    failure_report,
+    prompts,
+    replies_usage,
+    scatter_gather,
+)
 
 SPEC = LeafSpec(
     name="hostfile_scatter",
@@ -23,37 +25,24 @@ SPEC = LeafSpec(
 )
 
 
-class ScatterPlan(BaseModel):
-    """One self-contained prompt per item of the batch."""
-
-    prompts: list[str] = Field(description="one complete, self-contained prompt per item", max_length=MAX_PROMPTS)
-
-
 async def run(ctx: ActionContext) -> list[Any]:
     pool = AgentPool.for_swarm(ctx.settings)
     plan = await ctx.ask_model(
-        [
-            {
-                "role": "system",
-                "content": "Split the batch task into one self-contained prompt per item. "
-                "Each prompt must make sense on its own.",
-            },
-            {"role": "user", "content": f"Task: {ctx.node.directive}"},
-        ],
-        purpose="split batch",
+        prompts.swarm.split_messages(ctx.node.directive),
+        purpose=Purpose.SPLIT_BATCH,
         role="planner",
-        schema=ScatterPlan,
+        schema=prompts.swarm.ScatterPlan,
     )
-    prompts = [p for p in plan.prompts if p.strip()]
-    if not prompts:
+    items = [p for p in plan.prompts if p.strip()]
+    if not items:
         return [ctx.fail("the batch could not be split into prompts")]
 
     async def work() -> tuple[dict[str, Any], Usage]:
         async with pool:
-            replies = await scatter_gather(pool, prompts)
-        return {"prompts": prompts, "replies": [r.to_json() for r in replies]}, replies_usage(replies)
+            replies = await scatter_gather(pool, items)
+        return {"prompts": items, "replies": [r.to_json() for r in replies]}, replies_usage(replies)
 
-    data = await ctx.run_primitive("scatter", "\n".join(prompts), len(prompts), work)
+    data = await ctx.run_primitive(Purpose.SCATTER, "\n".join(items), len(items), work)
     replies = [AgentReply.from_json(r) for r in data["replies"]]
     if not any(r.ok for r in replies):
         return [ctx.fail(f"scatter: {failure_report(replies).summary()}")]

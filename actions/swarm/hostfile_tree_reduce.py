@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from swarm_star.engine.context import ActionContext
-from swarm_star.models import Usage
-from swarm_star.primitives.patterns import tree_reduce
-from swarm_star.primitives.pool import AgentPool, AgentReply, replies_usage
-from swarm_star.spaces import LeafSpec
+from swarm_star.kit import ActionContext, AgentPool, AgentReply, LeafSpec, Purpose, Usage, replies_usage, tree_reduce
 
 SPEC = LeafSpec(
     name="hostfile_tree_reduce",
@@ -30,7 +26,7 @@ async def run(ctx: ActionContext) -> list[Any]:
             result = await tree_reduce(pool, prompt, fan_in=fan_in)
         return result.to_json(), replies_usage([*result.leaves, *(r for level in result.levels for r in level)])
 
-    data = await ctx.run_primitive("tree_reduce", prompt, expected, work)
+    data = await ctx.run_primitive(Purpose.TREE_REDUCE, prompt, expected, work)
     leaves = [AgentReply.from_json(r) for r in data["leaves"]]
     failed_groups = data["failed_groups"]
     if data["final"] is None:

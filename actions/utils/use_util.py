@@ -4,22 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
-
-from swarm_star.briefing import brief
-from swarm_star.engine.context import ActionContext
-from swarm_star.errors import SwarmStarError
-from swarm_star.spaces import LeafSpec
-from swarm_star.spaces.router import route
+from swarm_star.kit import ActionContext, LeafSpec, Purpose, SwarmStarError, brief, prompts, route
 
 SPEC = LeafSpec(
     name="use_util",
     description="Inspect the workspace (list or read files, git log) or measure text with a helper function.",
 )
-
-
-class UtilArgs(BaseModel):
-    args: dict[str, str] = Field(default_factory=dict)
 
 
 async def run(ctx: ActionContext) -> list[Any]:
@@ -29,7 +19,7 @@ async def run(ctx: ActionContext) -> list[Any]:
         ctx,
         ctx.utils,
         ctx.node.directive,
-        purpose="util route",
+        purpose=Purpose.UTIL_ROUTE,
         max_backtracks=limits.max_backtracks,
         context=briefing,
     )
@@ -37,15 +27,9 @@ async def run(ctx: ActionContext) -> list[Any]:
         return [ctx.fail("no util fits this directive (" + "; ".join(result.trail) + ")")]
     leaf = result.leaf
     filled = await ctx.ask_model(
-        [
-            {
-                "role": "user",
-                "content": f"Task: {ctx.node.directive}\nFill the arguments {leaf.input_schema} for {leaf.name}."
-                + (f"\n\n{briefing}" if briefing else ""),
-            }
-        ],
-        purpose="util args",
-        schema=UtilArgs,
+        prompts.worker.util_args_messages(ctx.node.directive, leaf.name, leaf.input_schema, briefing),
+        purpose=Purpose.UTIL_ARGS,
+        schema=prompts.worker.UtilArgs,
     )
     func = ctx.utils.module(leaf.id).call
     allowed = set(leaf.input_schema)

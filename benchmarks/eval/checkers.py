@@ -14,7 +14,7 @@ from pathlib import Path
 
 from benchmarks.eval.tasks import Task
 from swarm_star.errors import WorkspaceError
-from swarm_star.workspace import Workspace
+from swarm_star.kit.workspace import Workspace
 
 __all__ = ["check_code", "check_reasoning", "extract_answer", "extract_code"]
 

@@ -36,6 +36,7 @@ from swarm_star.models import (
     Terminate,
     Usage,
 )
+from swarm_star.prompts.purpose import Purpose
 
 if TYPE_CHECKING:
     from swarm_star.engine.engine import Engine
@@ -129,7 +130,7 @@ class ActionContext:
         self,
         messages: list[dict[str, str]],
         *,
-        purpose: str,
+        purpose: Purpose | str,
         role: str = ...,
         schema: type[T],
         temperature: float | None = ...,
@@ -141,7 +142,7 @@ class ActionContext:
         self,
         messages: list[dict[str, str]],
         *,
-        purpose: str,
+        purpose: Purpose | str,
         role: str = ...,
         schema: None = ...,
         temperature: float | None = ...,
@@ -152,14 +153,16 @@ class ActionContext:
         self,
         messages: list[dict[str, str]],
         *,
-        purpose: str,
+        purpose: Purpose | str,
         role: str = "worker",
         schema: type[BaseModel] | None = None,
         temperature: float | None = None,
         model: str | None = None,
     ) -> Any:
         """Call the model (or replay the recorded reply). ``role`` picks the models
-        (``[primary, *fallbacks]``); ``model`` pins one of them."""
+        (``[primary, *fallbacks]``); ``model`` pins one of them. ``purpose`` labels the
+        call in its frame; a :class:`~swarm_star.prompts.Purpose` also sets its completion
+        cap (any other label gets the default cap)."""
         recorded = await self.call_model(
             messages, purpose=purpose, role=role, schema=schema, temperature=temperature, model=model
         )
@@ -177,7 +180,7 @@ class ActionContext:
         self,
         messages: list[dict[str, str]],
         *,
-        purpose: str,
+        purpose: Purpose | str,
         role: str = "worker",
         schema: type[BaseModel] | None = None,
         temperature: float | None = None,
@@ -213,7 +216,7 @@ class ActionContext:
 
     async def run_primitive(
         self,
-        purpose: str,
+        purpose: Purpose | str,
         request: str,
         expected_calls: int,
         work: Callable[[], Awaitable[tuple[dict[str, Any], Usage]]],

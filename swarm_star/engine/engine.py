@@ -26,13 +26,14 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from swarm_star.briefing import AFTER_KEY
 from swarm_star.engine.context import ActionContext
 from swarm_star.engine.gc_tuning import tuned_gc
+from swarm_star.engine.quality import report_junk
 from swarm_star.errors import ExecutorUnreachable, LimitReached, ModelError, ModelUnreachable, SwarmStarError
 from swarm_star.llm.client import ChatResult, LLMClient
 from swarm_star.llm.redact import known_secrets, redact
 from swarm_star.models import (
+    AFTER_KEY,
     AwaitChildren,
     Fail,
     Limits,
@@ -52,9 +53,9 @@ from swarm_star.models import (
     UserAnswer,
 )
 from swarm_star.models.operations import SETTLING_KINDS, Operation
-from swarm_star.own_actions import OWN_FOLDER, module_kind, own_actions_dir
-from swarm_star.quality import report_junk
-from swarm_star.spaces import Space, merge_folder
+from swarm_star.prompts.purpose import Purpose
+from swarm_star.spaces import Space
+from swarm_star.spaces.own import graft_own_actions
 from swarm_star.state.history import SwarmLog
 from swarm_star.state.lease import OwnerLease
 from swarm_star.state.projection import SwarmState, SwarmStatus
@@ -145,11 +146,10 @@ class Engine:
         return event
 
     def load_own_actions(self) -> None:
-        """Graft this swarm's own actions into its action space (opt-in only; see own_actions)."""
+        """Graft this swarm's own actions into its action space (opt-in only; see spaces/own.py)."""
         settings = self.state.record.settings
-        folder = own_actions_dir(self.swarm_dir)
-        if settings.allow_exec and settings.code.create_actions and folder.is_dir():
-            merge_folder(self.actions, folder, OWN_FOLDER, "run", module_kind(self.swarm_dir))
+        if settings.allow_exec and settings.code.create_actions:
+            graft_own_actions(self.actions, self.swarm_dir)
 
     def flush(self) -> None:
         if not self._buffer and not self._extra_ops:
@@ -163,14 +163,13 @@ class Engine:
                 callback(event)
 
     def _note_runnable(self, op: Operation) -> None:
-        kind = op.kind
-        if kind == "spawn" or kind == "user_answer":
+        if op.kind == "spawn" or op.kind == "user_answer":  # op.kind (not a copy of it) narrows the union
             self._runnable.add(op.node_id)
-        elif kind == "await_children":
+        elif op.kind == "await_children":
             self._check_parent_ready(op.node_id)
-        elif kind in ("terminate", "fail"):
+        elif op.kind == "terminate" or op.kind == "fail":
             node = self.state.nodes[op.node_id]
-            if kind == "terminate":
+            if op.kind == "terminate":
                 self._remember_result(node, op.artifacts)
             if node.parent_id is not None:
                 self._wake_dependents(node.parent_id, node.id)
@@ -239,7 +238,7 @@ class Engine:
         self,
         node_id: str,
         key: str,
-        purpose: str,
+        purpose: Purpose | str,
         messages: list[dict[str, str]],
         *,
         role: str,
@@ -287,7 +286,7 @@ class Engine:
         self,
         node_id: str,
         key: str,
-        purpose: str,
+        purpose: Purpose | str,
         result: ChatResult,
         digest: str | None,
         replaces: str | None,
@@ -372,7 +371,7 @@ class Engine:
         self,
         node_id: str,
         key: str,
-        purpose: str,
+        purpose: Purpose | str,
         request: str,
         expected_calls: int,
         work: Callable[[], Awaitable[tuple[dict[str, Any], Usage]]],
@@ -626,9 +625,10 @@ class Engine:
         """
         self._wake.clear()
         waker = asyncio.create_task(self._wake.wait())
+        waiting: list[asyncio.Task[Any]] = [*self._tasks, waker]
         try:
             done, _ = await asyncio.wait(
-                [*self._tasks, waker],
+                waiting,
                 timeout=self.poll_interval,
                 return_when=asyncio.FIRST_COMPLETED,
             )

@@ -21,8 +21,8 @@ server accepts, and remembers it: ``json_schema`` → ``json_object`` with a
 in the prompt → text with the schema in the prompt. A mode is stepped down on
 400/404/422, and on a 5xx whose body names the response format; a rejected mode
 never consumes the retry budget. Every request carries exactly one system
-message (a schema prompt is merged into it) and a ``max_tokens`` cap chosen per
-purpose. Replies are parsed leniently (code fences stripped, raw newlines in
+message (a schema prompt is merged into it) and a ``max_tokens`` cap chosen by
+the call's :class:`~swarm_star.prompts.Purpose`. Replies are parsed leniently (code fences stripped, raw newlines in
 strings allowed), validated with pydantic, and repaired once.
 
 Every attempt the server answered is counted in the call's usage, failed and
@@ -54,13 +54,15 @@ from swarm_star.llm.endpoint import Endpoint
 from swarm_star.llm.prices import PriceBook
 from swarm_star.llm.redact import known_secrets, mask, redact
 from swarm_star.models import Attempt, ModelSettings, Usage
+from swarm_star.prompts.purpose import Purpose
+from swarm_star.prompts.structured import REPAIR, SCHEMA_PROMPT
 from swarm_star.text import clean_data, clean_text
 
 if TYPE_CHECKING:  # the SDK is imported where a client is built: read-only CLI paths never pay for it
     import openai
 
 __all__ = [
-    "PURPOSE_MAX_TOKENS",
+    "DEFAULT_MAX_TOKENS",
     "RESPONSE_MODES",
     "ChatResult",
     "Gate",
@@ -78,22 +80,7 @@ T = TypeVar("T", bound=BaseModel)
 RESPONSE_MODES = ("json_schema", "json_object_schema", "json_object", "text")
 MAX_RETRY_AFTER = 60.0
 DEFAULT_MAX_TOKENS = 1024
-# Completion caps per purpose (the action's ``purpose``, matched by substring):
-# a route is one word in JSON, a plan or a review a paragraph or two, code the most.
-PURPOSE_MAX_TOKENS: dict[str, int] = {
-    "route": 96,
-    "plan": 1024,
-    "review": 1024,
-    "code": 4096,
-    "question": 256,
-    "follow up": 512,
-    "split": 1024,
-    "args": 512,
-    "note": 768,
-    "answer": 1536,
-    "synthesis": 2048,
-    "candidate": 1536,
-}
+"""The cap of a call whose purpose is not a :class:`~swarm_star.prompts.Purpose` (each member names its own)."""
 # A 5xx naming one of these is the server rejecting the response format, not a fault.
 _FORMAT_WORDS = ("response_format", "json_schema", "schema", "json_object")
 _STEP_DOWN_STATUS = (400, 404, 422)
@@ -124,15 +111,8 @@ def json_schema_of(schema: type[BaseModel]) -> dict[str, Any]:
     return schema.model_json_schema()
 
 
-SCHEMA_MARKER = "matches this JSON schema:\n"
-
-
 def schema_prompt(schema: type[BaseModel]) -> str:
-    return (
-        "Reply with only a JSON object (no prose, no code fences) that "
-        + SCHEMA_MARKER
-        + json.dumps(json_schema_of(schema), separators=(",", ":"))
-    )
+    return SCHEMA_PROMPT + json.dumps(json_schema_of(schema), separators=(",", ":"))
 
 
 _FENCE = re.compile(r"^\s*```[A-Za-z]*\s*(.*?)\s*```\s*$", re.S)
@@ -289,17 +269,15 @@ def estimate_tokens(messages: list[dict[str, str]], extra: dict[str, Any] | None
     return size + TEMPLATE_TOKENS_PER_MESSAGE * len(messages) + TEMPLATE_TOKENS_PER_REQUEST
 
 
-def max_tokens_for(purpose: str | None, role: str, settings: ModelSettings, endpoint: Endpoint) -> int:
-    """The completion cap: the role's override, else ``--max-call-tokens``, else the purpose's."""
+def max_tokens_for(purpose: Purpose | str | None, role: str, settings: ModelSettings, endpoint: Endpoint) -> int:
+    """The completion cap: the role's override, else ``--max-call-tokens``, else the purpose's
+    (a :class:`Purpose` member's own cap; any other label gets :data:`DEFAULT_MAX_TOKENS`)."""
     if role in settings.role_max_tokens:
         return settings.role_max_tokens[role]
     if settings.max_tokens or endpoint.max_tokens:
         return int(settings.max_tokens or endpoint.max_tokens)  # type: ignore[arg-type]
-    text = (purpose or "").lower()
-    for word, cap in PURPOSE_MAX_TOKENS.items():
-        if word in text:
-            return cap
-    return DEFAULT_MAX_TOKENS
+    cap = purpose.max_tokens if isinstance(purpose, Purpose) else None
+    return cap or DEFAULT_MAX_TOKENS
 
 
 class _Rejected(Exception):
@@ -390,7 +368,7 @@ class LLMClient:
         if mode in RESPONSE_MODES:
             self._modes[model] = max(self._modes.get(model, 0), RESPONSE_MODES.index(mode))
 
-    def max_tokens_for(self, purpose: str | None, role: str) -> int:
+    def max_tokens_for(self, purpose: Purpose | str | None, role: str) -> int:
         return max_tokens_for(purpose, role, self.settings, self.endpoint)
 
     def price(self, model: str, prompt: int, completion: int) -> float:
@@ -415,7 +393,7 @@ class LLMClient:
         max_tokens: int | None = None,
         stop: list[str] | None = None,
         model: str | None = None,
-        purpose: str | None = None,
+        purpose: Purpose | str | None = None,
         gate: Gate | None = None,
     ) -> ChatResult:
         """One logical call: negotiation, retries and one repair request.
@@ -442,7 +420,7 @@ class LLMClient:
                         {"role": "assistant", "content": text[:2000]},
                         {
                             "role": "user",
-                            "content": f"That reply was invalid ({exc}). Reply again with only the JSON object.",
+                            "content": REPAIR.format(error=exc),
                         },
                     ]
             return call.result(text)

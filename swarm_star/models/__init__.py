@@ -6,7 +6,7 @@ migrate old swarm spaces instead of misreading them.
 
 from swarm_star.models.config import CodeSettings, Limits, ModelSettings, SwarmRecord, SwarmSettings, VerifySettings
 from swarm_star.models.frame import SwarmEvent
-from swarm_star.models.node import Check, NodeRole, NodeStatus, Question, SwarmNode, Usage
+from swarm_star.models.node import AFTER_KEY, Check, NodeRole, NodeStatus, Question, SwarmNode, Usage
 from swarm_star.models.operations import (
     ActionCreated,
     AskUser,
@@ -30,6 +30,7 @@ from swarm_star.models.space import SpaceEntry, SpaceFolder, SpaceLeaf
 SCHEMA_VERSION = 1
 
 __all__ = [
+    "AFTER_KEY",
     "SCHEMA_VERSION",
     "ActionCreated",
     "AskUser",

@@ -77,6 +77,14 @@ class Check(BaseModel):
     reasons: list[str] = Field(default_factory=list)
 
 
+AFTER_KEY = "after"
+"""The key of :attr:`SwarmNode.context` listing the ids of the sibling parts a node waits for.
+
+Set by the planner when it spawns a dependent part; read by the engine (a part
+starts when they are done, and is skipped if one failed) and by the briefing
+(their reports are shown to the part)."""
+
+
 class SwarmNode(BaseModel):
     """One node of the tree. Its fields are a projection of the history frames."""
 

@@ -27,18 +27,14 @@ from swarm_star.llm.client import ChatResult, LLMClient
 from swarm_star.models import Usage
 from swarm_star.primitives.aggregators import majority_vote
 from swarm_star.primitives.pool import messages_for
+from swarm_star.prompts.purpose import Purpose
+from swarm_star.prompts.swarm import SYNTHESIS_PROMPT
 
 __all__ = ["Ask", "Candidate", "FanoutOptions", "FanoutResult", "client_ask", "fanout", "synthesize"]
 
 Ask = Callable[[list[dict[str, str]], float | None, str], Awaitable[ChatResult]]
-"""(messages, temperature, purpose) -> reply; purpose is "candidate" or "synthesis"."""
+"""(messages, temperature, purpose) -> reply; purpose is ``Purpose.CANDIDATE`` or ``Purpose.SYNTHESIS``."""
 MAX_CANDIDATES = 256
-
-SYNTHESIS_PROMPT = (
-    "Task: {prompt}\n\nIndependent attempts at this task follow. Write the single best final "
-    "answer: keep what is correct, fix what is wrong, resolve disagreements, and do not "
-    "mention the attempts.\n\n{candidates}"
-)
 
 
 @dataclass(frozen=True)
@@ -110,7 +106,7 @@ def client_ask(client: LLMClient, options: FanoutOptions, role: str = "worker") 
 
 
 async def fanout(ask: Ask, prompt: str, options: FanoutOptions | None = None) -> FanoutResult:
-    """Sample ``opts.n`` candidates concurrently, then synthesize (or vote)."""
+    """Sample ``options.n`` candidates concurrently, then synthesize (or vote)."""
     opts: FanoutOptions = options or FanoutOptions()
     if not prompt.strip():
         raise InputError("the prompt is empty")
@@ -118,12 +114,13 @@ async def fanout(ask: Ask, prompt: str, options: FanoutOptions | None = None) ->
     gate = asyncio.Semaphore(opts.concurrency)
     messages = messages_for(prompt, opts.system)
     models: list[str] = []
+    temperature = opts.candidate_temperature
 
     async def sample(index: int) -> Candidate:
         async with gate:
             began = time.perf_counter()
             try:
-                result = await ask(messages, opts.candidate_temperature, "candidate")
+                result = await ask(messages, temperature, Purpose.CANDIDATE)
             except ModelUnreachable:  # an outage is not a failed candidate either: the swarm pauses
                 raise
             except ModelError as exc:  # a limit or a bug is not a failed candidate: it propagates
@@ -209,7 +206,7 @@ async def _synthesis(
     error = "synthesis failed"
     for attempt in range(1, options.synthesis_attempts + 1):
         try:
-            result = await ask(messages, options.synthesis_temperature, "synthesis")
+            result = await ask(messages, options.synthesis_temperature, Purpose.SYNTHESIS)
         except ModelUnreachable:
             raise
         except ModelError as exc:

@@ -10,7 +10,8 @@
 
 Failures are data here, not exceptions: every result lists its failed
 replies, and a step whose inputs all failed says so instead of inventing text.
-Every result has ``to_json()`` so it can be stored with a swarm node.
+Every result has ``to_json()`` so it can be stored with a swarm node. The
+default templates are ``prompts/swarm.py``'s.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from swarm_star.errors import InputError
 from swarm_star.primitives.pool import AgentPool, AgentReply, OnReply, messages_for
+from swarm_star.prompts.swarm import BOARD_PROMPT, REDUCE_PROMPT, TREE_PROMPT
 
 __all__ = [
     "BlackboardResult",
@@ -38,19 +40,6 @@ __all__ = [
     "unchanged",
 ]
 
-REDUCE_PROMPT = (
-    "Task: {prompt}\n\nHere are {count} answers from different agents. Combine them into one "
-    "answer that keeps what is correct and useful in each and resolves disagreements.\n\n{answers}"
-)
-TREE_PROMPT = (
-    "Task: {prompt}\n\nSummarize these {count} partial answers into one answer to the task, "
-    "keeping every distinct fact or point.\n\n{answers}"
-)
-BOARD_PROMPT = (
-    "Task: {task}\n\nShared board (round {round}):\n{board}\n\nRewrite the section "
-    "'{section}' to move the task forward, consistent with the other sections. Reply with "
-    "the new text of that section only."
-)
 MAX_BLACKBOARD_ROUNDS = 50
 
 

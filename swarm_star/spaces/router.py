@@ -8,17 +8,19 @@ Only options that can work are shown: a leaf whose declared ``needs`` the
 swarm does not meet (no hostfile, execution not allowed, ...) is hidden, and
 so is a folder left without a usable leaf. ``exclude`` hides leaves already
 tried (a leaf that refused the directive). ``context`` (where the task comes
-from, what is known) goes into every prompt of the walk.
+from, what is known) goes into every prompt of the walk; the words of the
+prompt and its reply schema are ``prompts/routing.py``'s.
 """
 
 from __future__ import annotations
 
-import functools
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field
 
 from swarm_star.models import SpaceFolder, SpaceLeaf
+from swarm_star.prompts import routing as prompts
+from swarm_star.prompts.purpose import Purpose
 from swarm_star.spaces.loader import ROOT_ID, Space
 from swarm_star.spaces.needs import met_needs
 
@@ -43,27 +45,18 @@ def _usable(space: Space, entry_id: str, met: frozenset[str], exclude: frozenset
     return any(_usable(space, c, met, exclude) for c in entry.children)
 
 
-@functools.lru_cache(maxsize=512)
-def _choice_model(names: tuple[str, ...]) -> type[BaseModel]:
-    """One pydantic class per menu, reused: building classes and schemas is costly."""
-    choice = Literal[(*names, "none")]  # type: ignore[valid-type]
-    # no free-text "reason": a small model fills it to the context limit (#12); the choice is enough
-    return create_model("RouteChoice", choice=(choice, ...))
-
-
 async def route(
     ctx: ActionContext,
     space: Space,
     directive: str,
     *,
-    purpose: str,
+    purpose: Purpose | str,
     max_backtracks: int,
     context: str = "",
     exclude: frozenset[str] = frozenset(),
 ) -> RouteResult:
     """Descend from the root to a usable leaf fitting ``directive``, or give up."""
     met = met_needs(ctx.settings, ctx.swarm_dir)
-    about = f"\n\n{context.strip()}" if context.strip() else ""
     unviable: set[str] = set()
     path = [ROOT_ID]
     trail: list[str] = []
@@ -74,20 +67,12 @@ async def route(
         options = [c for c in space.children(folder.id) if c.id not in unviable and _usable(space, c.id, met, exclude)]
         picked = None
         if options:
-            menu = "\n".join(f"- {c.name}{'/' if isinstance(c, SpaceFolder) else ''}: {c.description}" for c in options)
-            schema = _choice_model(tuple(c.name for c in options))
+            menu = "\n".join(
+                prompts.menu_line(c.name, c.description, folder=isinstance(c, SpaceFolder)) for c in options
+            )
+            schema = prompts.choice_schema(tuple(c.name for c in options))
             answer = await ctx.ask_model(
-                [
-                    {
-                        "role": "system",
-                        "content": f"You route a task through a tree of {space.kind}. Pick the one "
-                        "option that fits the task best, or 'none' if none fits.",
-                    },
-                    {
-                        "role": "user",
-                        "content": f"Task: {directive}{about}\n\nOptions in {folder.name}:\n{menu}",
-                    },
-                ],
+                prompts.route_messages(space.kind, directive, context, folder.name, menu),
                 purpose=purpose,
                 role="router",
                 schema=schema,

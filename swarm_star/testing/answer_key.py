@@ -14,11 +14,16 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from swarm_star.prompts.briefing import CHAIN_HEADER, MEMORY_HEADER, PREREQUISITES_HEADER
+from swarm_star.prompts.labels import DIRECTIVE, USER_ANSWERS
+from swarm_star.prompts.planning import NO_CONTEXT
 from swarm_star.testing.scripted import ScriptedModel
 
 __all__ = ["AnswerKeyModel", "task_tag"]
 
 _TAG = re.compile(r"\[task ([^\]\s]+)\]")
+_AFTER_DIRECTIVE = (NO_CONTEXT, CHAIN_HEADER, PREREQUISITES_HEADER, MEMORY_HEADER, USER_ANSWERS)
+"""What may follow the directive in the planner's request (see ``prompts/planning.py``)."""
 
 
 def task_tag(task_id: str) -> str:
@@ -44,7 +49,9 @@ class AnswerKeyModel(ScriptedModel):
 
     def _plan(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
         body = str(request["messages"][-1]["content"])
-        whole = body.split("Directive: ", 1)[-1].split("\n\nContext:", 1)[0]
+        whole = body.split(DIRECTIVE, 1)[-1]
+        for section in _AFTER_DIRECTIVE:  # the directive may span lines: it ends where the next section starts
+            whole = whole.split(f"\n\n{section}", 1)[0]
         return {"needs_context": False, "question": "", "subdirectives": [whole]}
 
     def _text(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> str:

@@ -29,6 +29,8 @@ from typing import Any
 
 from aiohttp import web
 
+from swarm_star.prompts.labels import SCHEMA_MARKER
+
 __all__ = ["Fault", "LocalOpenAIServer", "Reply", "Responder", "request_schema", "response_mode"]
 
 
@@ -63,9 +65,8 @@ def request_schema(request: dict[str, Any]) -> tuple[str | None, dict[str, Any] 
         return fmt["schema"].get("title"), fmt["schema"]
     for message in request.get("messages", []):
         content = str(message.get("content", ""))
-        marker = "matches this JSON schema:\n"
-        if marker in content:
-            schema = json.loads(content.split(marker, 1)[1])
+        if SCHEMA_MARKER in content:
+            schema = json.loads(content.split(SCHEMA_MARKER, 1)[1])
             return schema.get("title"), schema
     return None, None
 

@@ -3,7 +3,9 @@
 Replies depend only on the request (schema asked for, directive in the
 prompt), never on arrival order, so a swarm run against it builds the same
 tree every time, whatever the concurrency: that is what lets tests compare a
-crashed-and-resumed run with a clean one.
+crashed-and-resumed run with a clean one. What it reads in a request (the labels,
+the reply schemas' class names) it imports from ``swarm_star.prompts``, so a
+reworded label cannot silently stop it from recognising a request.
 """
 
 from __future__ import annotations
@@ -14,11 +16,40 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from swarm_star.prompts.code import PythonFile
+from swarm_star.prompts.labels import (
+    DIRECTIVE_LABELS,
+    NO_ANSWERS,
+    QA_ANSWER,
+    REPORT,
+    REPORTS,
+    ROUTE_CHOICE,
+    USER_ANSWERS,
+)
+from swarm_star.prompts.planning import Plan
+from swarm_star.prompts.review import Review
+from swarm_star.prompts.swarm import ScatterPlan
+from swarm_star.prompts.verify import ResultVerdict
+from swarm_star.prompts.worker import FollowUp, MemoryNote, Question, UtilArgs
 from swarm_star.testing.openai_server import Reply, request_schema
 
 __all__ = ["ScriptedModel", "directive_of"]
 
-_DIRECTIVE = re.compile(r"^(?:Directive|Task|Need): (.*)$", re.M)
+_DIRECTIVE = re.compile("^(?:" + "|".join(re.escape(label) for label in DIRECTIVE_LABELS) + ")(.*)$", re.M)
+_HANDLERS = {
+    Plan.__name__: "_plan",
+    ROUTE_CHOICE: "_routechoice",
+    Review.__name__: "_review",
+    FollowUp.__name__: "_followup",
+    Question.__name__: "_question",
+    PythonFile.__name__: "_pythonfile",
+    ResultVerdict.__name__: "_resultverdict",
+    MemoryNote.__name__: "_memorynote",
+    UtilArgs.__name__: "_utilargs",
+    ScatterPlan.__name__: "_scatterplan",
+}
+"""The reply schema's class name (imported, so a renamed class still finds its handler) -> handler.
+Any other schema ``X`` is handled by a method ``_x`` if a subclass defines one, else :meth:`_generic`."""
 
 
 def directive_of(request: dict[str, Any]) -> str:
@@ -62,7 +93,7 @@ class ScriptedModel:
         directive = directive_of(request)
         with self._lock:
             self.calls[name or "text"] += 1
-        handler = getattr(self, f"_{(name or 'text').lower()}", None)
+        handler = getattr(self, _HANDLERS.get(name or "", f"_{(name or 'text').lower()}"), None)
         if handler is None:
             return self._generic(schema or {})
         return handler(request, directive, schema or {})
@@ -72,7 +103,7 @@ class ScriptedModel:
 
     def _plan(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
         body = str(request["messages"][-1]["content"])
-        answered = "User answers:\n(none)" not in body
+        answered = USER_ANSWERS + NO_ANSWERS not in body
         plan = _lookup(self.plans, directive)
         if isinstance(plan, str):
             if not answered:
@@ -95,7 +126,7 @@ class ScriptedModel:
         return {"choice": "none", "reason": f"{target} not here"}
 
     def _review(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
-        reports = str(request["messages"][-1]["content"]).split("Reports:\n", 1)[-1]
+        reports = str(request["messages"][-1]["content"]).split(REPORTS, 1)[-1]
         for key in self.replan:
             if key.lower() in directive.lower() and "follow-up" not in directive.lower():
                 return {
@@ -103,7 +134,7 @@ class ScriptedModel:
                     "report": "partial",
                     "next_directive": f"follow-up: finish {directive}",
                 }
-        lines = [line.strip() for line in reports.splitlines() if line.strip().startswith("report:")]
+        lines = [line.strip() for line in reports.splitlines() if line.strip().startswith(REPORT.strip())]
         return {
             "directive_met": True,
             "report": f"Done: {directive} ({len(lines)} parts)",
@@ -111,7 +142,7 @@ class ScriptedModel:
         }
 
     def _followup(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
-        answer = str(request["messages"][-1]["content"]).rsplit("A: ", 1)[-1]
+        answer = str(request["messages"][-1]["content"]).rsplit(QA_ANSWER, 1)[-1]
         return {"enough": True, "follow_up": "", "summary": f"The user answered: {answer}"}
 
     def _question(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:

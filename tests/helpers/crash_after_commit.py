@@ -15,7 +15,7 @@ import sys
 
 from swarm_star.api import Swarm
 from swarm_star.engine.engine import Engine
-from swarm_star.workspace import Workspace
+from swarm_star.kit.workspace import Workspace
 from tests.helpers.model import TEST_KEY
 
 committed: list[str] = []

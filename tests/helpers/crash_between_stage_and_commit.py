@@ -13,7 +13,7 @@ import signal
 import sys
 
 from swarm_star.api import Swarm
-from swarm_star.workspace import Workspace
+from swarm_star.kit.workspace import Workspace
 from tests.helpers.model import TEST_KEY
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from swarm_star.spaces import LeafSpec
+from swarm_star.kit import LeafSpec
 
 SPEC = LeafSpec(name="list_files", description="List all files in the workspace.", needs=("workspace",))
 

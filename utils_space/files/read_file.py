@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from swarm_star.spaces import LeafSpec
-from swarm_star.workspace import Workspace
+from swarm_star.kit import LeafSpec, Workspace
 
 SPEC = LeafSpec(
     name="read_file",

@@ -103,6 +103,11 @@ def _written(memory: Mapping[str, SaveMemory], router: SwarmNode) -> list[str]:
     return found
 
 
+def _text(value: str | bytes) -> str:
+    """GitPython types a commit's summary ``str | bytes`` (bytes: a message it could not decode)."""
+    return value if isinstance(value, str) else value.decode("utf-8", "replace")
+
+
 def workspace_commits(workspace: Path) -> list[str]:
     """``sha message (files)`` lines of the swarm's workspace repo, newest first."""
     if not (workspace / ".git").is_dir():
@@ -114,10 +119,7 @@ def workspace_commits(workspace: Path) -> list[str]:
         lines = []
         for commit in list(repo.iter_commits(max_count=MAX_COMMITS)):
             files = ", ".join(sorted(str(f) for f in commit.stats.files))
-            summary = commit.summary  # GitPython types it str | bytes (bytes for a message it cannot decode)
-            if isinstance(summary, bytes):
-                summary = summary.decode("utf-8", "replace")
-            lines.append(f"{commit.hexsha[:10]} {summary} ({files})")
+            lines.append(f"{commit.hexsha[:10]} {_text(commit.summary)} ({files})")
         return lines
     except (git.GitError, ValueError):
         return []

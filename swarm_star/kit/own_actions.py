@@ -9,7 +9,8 @@ import runs model-written code, so this needs ``allow_exec``), and only then
 moved into ``swarm_space/<swarm_id>/actions/``. The engine grafts that folder
 into this swarm's action space as the category ``own`` (and does so again on
 resume), only when the swarm opted in (``allow_exec`` and
-``code.create_actions``).
+``code.create_actions``); where the folder is and how it loads is
+``spaces/own.py``, which the engine uses without importing the kit.
 """
 
 from __future__ import annotations
@@ -26,17 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from swarm_star.errors import SpaceError
+from swarm_star.spaces.own import OWN_FOLDER, own_actions_dir
 
-__all__ = [
-    "OWN_FOLDER",
-    "CreatedAction",
-    "install_action",
-    "module_kind",
-    "own_actions_dir",
-    "static_problems",
-]
+__all__ = ["CreatedAction", "install_action", "static_problems"]
 
-OWN_FOLDER = "own"
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")  # fullmatch: `$` admits a trailing newline
 _README = "# own\n\nActions this swarm created for itself (validated before use); they exist in this swarm only.\n"
 _CHECK = r"""
@@ -67,15 +61,6 @@ class CreatedAction:
     path: Path
     sha256: str
     existed: bool
-
-
-def own_actions_dir(swarm_dir: Path) -> Path:
-    return swarm_dir / "actions"
-
-
-def module_kind(swarm_dir: Path) -> str:
-    """A module-name prefix unique to this swarm, so two swarms' ``own.x`` never collide."""
-    return "own_" + hashlib.sha1(str(swarm_dir.resolve()).encode()).hexdigest()[:12]
 
 
 def static_problems(name: str, code: str) -> list[str]:

@@ -6,6 +6,11 @@ rules (no model call): they reject what is evidently not content -- empty
 text, punctuation or numbers only, placeholders such as ``"Report"`` or
 ``"test"``, error strings such as ``"FAILED,"`` or ``"Error: ..."``, bare
 timestamps -- and let everything else through.
+
+Why in the engine: the engine applies :func:`report_junk` at its own boundary
+(a part whose prerequisite reported junk is skipped; junk is not saved to
+memory), and it never imports the kit. Actions get both checks from
+``swarm_star.kit``.
 """
 
 from __future__ import annotations

@@ -23,9 +23,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, Field
-
 from swarm_star.models import Verdict
+from swarm_star.prompts.purpose import Purpose
+from swarm_star.prompts.verify import ResultVerdict, judge_messages
 
 if TYPE_CHECKING:
     from swarm_star.engine.context import ActionContext
@@ -34,13 +34,6 @@ __all__ = ["Attempt", "Checked", "ResultVerdict", "checked", "judge"]
 
 T = TypeVar("T")
 MAX_JUDGED_CHARS = 12_000
-
-
-class ResultVerdict(BaseModel):
-    """What the verifier model answers."""
-
-    ok: bool = Field(description="true only if the result fully does what the directive asks")
-    reasons: list[str] = Field(default_factory=list, description="what is wrong or missing; empty if ok")
 
 
 @dataclass
@@ -80,15 +73,8 @@ Produce = Callable[[str | None, list[str]], Awaitable[Attempt[T]]]
 async def judge(ctx: ActionContext, text: str, *, role: str) -> ResultVerdict:
     """One verifier call: does ``text`` do what the node's directive asks?"""
     return await ctx.ask_model(
-        [
-            {
-                "role": "system",
-                "content": "You check another worker's result. Judge strictly against the task: is it "
-                "correct and complete? Give concrete reasons for anything wrong or missing.",
-            },
-            {"role": "user", "content": f"Task: {ctx.node.directive}\n\nResult:\n{text[:MAX_JUDGED_CHARS]}"},
-        ],
-        purpose="verify",
+        judge_messages(ctx.node.directive, text[:MAX_JUDGED_CHARS]),
+        purpose=Purpose.VERIFY,
         role=role,
         schema=ResultVerdict,
     )

@@ -23,13 +23,14 @@ import functools
 import re
 from typing import TYPE_CHECKING
 
-from swarm_star.models import NodeStatus, SaveMemory, SwarmNode
+from swarm_star.models import AFTER_KEY, NodeStatus, SaveMemory, SwarmNode
+from swarm_star.prompts import briefing as prompts
+from swarm_star.prompts.purpose import Purpose
 
 if TYPE_CHECKING:
     from swarm_star.engine.context import ActionContext
 
 __all__ = [
-    "AFTER_KEY",
     "CHAIN_LEVELS",
     "MEMORY_BUDGET",
     "brief",
@@ -39,7 +40,6 @@ __all__ = [
     "relevant_memory",
 ]
 
-AFTER_KEY = "after"
 CHAIN_LEVELS = 6
 LINE_CHARS = 240
 REPORT_CHARS = 1500
@@ -156,9 +156,9 @@ async def relevant_memory(ctx: ActionContext, *, budget: int = MEMORY_BUDGET, us
             ctx,
             memory_space(candidates, ctx.nodes),
             ctx.node.directive,
-            purpose="memory for prompt",
+            purpose=Purpose.MEMORY_FOR_PROMPT,
             max_backtracks=ctx.limits.max_backtracks,
-            context="Where the task comes from:\n" + "\n".join(directive_chain(ctx)),
+            context=prompts.chain_context(directive_chain(ctx)),
         )
         if walk.leaf is not None:
             chosen += [e for e in candidates if e.entry_id == walk.leaf.id]
@@ -178,19 +178,7 @@ async def relevant_memory(ctx: ActionContext, *, budget: int = MEMORY_BUDGET, us
 
 
 async def brief(ctx: ActionContext, *, memory: bool = True, use_router: bool = True) -> str:
-    """The briefing block for a prompt (empty sections left out)."""
-    sections = []
-    chain = directive_chain(ctx)
-    if len(chain) > 1:
-        sections.append(
-            "Where this task comes from (the goal first, this task last):\n"
-            + "\n".join(f"{i}. {d}" for i, d in enumerate(chain, 1))
-        )
-    needed = prerequisite_reports(ctx)
-    if needed:
-        sections.append("Results of the parts this task builds on:\n" + needed)
-    if memory:
-        known = await relevant_memory(ctx, use_router=use_router)
-        if known:
-            sections.append("Known context (from memory):\n" + known)
-    return "\n\n".join(sections)
+    """The briefing block for a prompt (empty sections left out; the words are prompts/briefing.py's)."""
+    chain, needed = directive_chain(ctx), prerequisite_reports(ctx)  # read before the memory walk awaits
+    known = await relevant_memory(ctx, use_router=use_router) if memory else ""
+    return prompts.briefing_block(chain, needed, known)

@@ -25,13 +25,13 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
-
 from swarm_star.errors import ModelOutputError, WorkspaceError
+from swarm_star.kit.verify import Attempt
+from swarm_star.kit.workspace import Change, CommandResult, Workspace
 from swarm_star.llm.client import parse_structured
 from swarm_star.models import Usage
-from swarm_star.verify import Attempt
-from swarm_star.workspace import Change, CommandResult, Workspace
+from swarm_star.prompts.code import Edit, PythonFile, change_messages, rejected_note, tests_fail_note
+from swarm_star.prompts.purpose import Purpose
 
 if TYPE_CHECKING:
     from swarm_star.engine.context import ActionContext
@@ -53,22 +53,6 @@ __all__ = [
 NOT_RUN = "not executed (execution is off unless the user opts in with --allow-exec)"
 VIEW_CHARS = 12_000
 TEXT_SUFFIXES = (".py", ".md", ".txt", ".toml", ".cfg", ".ini", ".json", ".yaml", ".yml")
-
-
-class Edit(BaseModel):
-    """Replace one exact, unique piece of an existing file."""
-
-    old: str = Field(description="exact text currently in the file (must occur once)")
-    new: str
-
-
-class PythonFile(BaseModel):
-    """One change to one file: ``code`` (the whole file) or ``edits`` to an existing file."""
-
-    path: str = Field(description="relative path inside the workspace, e.g. 'tools/parse.py'")
-    code: str = Field("", description="the whole new file content; leave empty when giving edits")
-    edits: list[Edit] = Field(default_factory=list, description="search/replace edits to an existing file")
-    commit_message: str = Field(description="one line saying what the change does")
 
 
 @dataclass
@@ -174,28 +158,17 @@ async def run_command(ctx: ActionContext, workspace: Workspace, argv: list[str])
         return {"exit_code": result.exit_code, "output": result.output, "timed_out": result.timed_out}, Usage()
 
     shown = [a if a != sys.executable else "python" for a in argv]
-    stored = await ctx.run_primitive("run tests", " ".join(shown), 0, work)
+    stored = await ctx.run_primitive(Purpose.RUN_TESTS, " ".join(shown), 0, work)
     return CommandResult(shown, stored["exit_code"], stored["output"], bool(stored["timed_out"]))
 
 
 async def _ask_change(
-    ctx: ActionContext, workspace: Workspace, at: Snapshot, model: str | None, extra: str, purpose: str
+    ctx: ActionContext, workspace: Workspace, at: Snapshot, model: str | None, extra: str, purpose: Purpose
 ) -> tuple[PythonFile, str]:
     """The model's change, and an id for it that a re-run after a crash computes again
     (the node and the recorded call's key), so the workspace can find its commit."""
     call = await ctx.call_model(
-        [
-            {
-                "role": "system",
-                "content": "You change code in a git workspace. Reply with one file change: a relative path "
-                "(forward slashes, inside the workspace) and either the whole file in 'code' or "
-                "search/replace 'edits' to an existing file, plus a one-line commit message.",
-            },
-            {
-                "role": "user",
-                "content": f"Task: {ctx.node.directive}\n\n{workspace_view(workspace, ctx.node.directive, at)}{extra}",
-            },
-        ],
+        change_messages(ctx.node.directive, workspace_view(workspace, ctx.node.directive, at), extra),
         purpose=purpose,
         role=ctx.settings.verify.worker_role,
         schema=PythonFile,
@@ -216,9 +189,9 @@ async def code_attempt(
     work = CodeWork()
     extra = ""
     if notes:
-        extra = "\n\nA reviewer rejected the previous attempt:\n" + "\n".join(f"- {n}" for n in notes)
+        extra = rejected_note(notes)
     try:
-        purpose = "write code" if not notes else "repair code"
+        purpose = Purpose.WRITE_CODE if not notes else Purpose.REPAIR_CODE
         spec, change_id = await _ask_change(ctx, workspace, at, model, extra, purpose)
         work.changes.append(apply_change(workspace, spec, change_id))
         at.advance(work.changes[-1])
@@ -229,7 +202,7 @@ async def code_attempt(
                 work.fixes += 1
                 tail = work.test.summary()[-ctx.settings.code.output_cap :]
                 fix, change_id = await _ask_change(
-                    ctx, workspace, at, model, f"{extra}\n\nThe tests fail:\n{tail}", "fix code"
+                    ctx, workspace, at, model, extra + tests_fail_note(tail), Purpose.FIX_CODE
                 )
                 work.changes.append(apply_change(workspace, fix, change_id))
                 at.advance(work.changes[-1])

@@ -1,0 +1,90 @@
+"""What actions import: the one door between ``actions/``, ``utils_space/`` and the library.
+
+An action module (installed, or one a swarm wrote for itself) imports from
+``swarm_star.kit`` only; a test checks it for the installed trees. What is
+here is the contract between the library and its actions, so it is written
+down once, in ``__all__``:
+
+- the activation's view and its operations: :class:`ActionContext` (read the tree,
+  call the model, spawn, terminate, fail, ask), :func:`is_refusal`,
+  :func:`normalize_directive`, :data:`AFTER_KEY`, the model types and errors;
+- what a node is told: :func:`brief`, :func:`directive_chain`; the words of every
+  prompt: :mod:`prompts <swarm_star.prompts>` and :class:`Purpose`;
+- checks and repairs: :func:`checked` / :class:`Attempt` (verify, repair, fall back),
+  :func:`report_junk` / :func:`directive_junk` (is a model's text usable);
+- code: :func:`code_attempt`, :class:`CodeWork`, :func:`run_command`, :data:`NOT_RUN`,
+  :class:`Workspace`, :func:`install_action` (a swarm's own actions);
+- spaces and primitives: :class:`LeafSpec`, :func:`route`, :func:`memory_space`,
+  :mod:`ids <swarm_star.spaces.ids>` (the action ids code names), fan-out and the
+  hostfile patterns, :func:`compose_final_report`.
+
+The kit sits above the engine: the engine never imports it (what both need,
+such as :data:`AFTER_KEY` or :func:`report_junk`, lives below, in ``models``,
+``engine/quality.py`` or ``spaces``).
+"""
+
+from swarm_star import prompts
+from swarm_star.engine.context import ActionContext, is_refusal, normalize_directive
+from swarm_star.engine.quality import directive_junk, report_junk
+from swarm_star.errors import ModelOutputError, SpaceError, SwarmStarError
+from swarm_star.kit.briefing import brief, directive_chain
+from swarm_star.kit.coding import NOT_RUN, CodeWork, code_attempt, run_command, start_snapshot
+from swarm_star.kit.final_report import compose_final_report
+from swarm_star.kit.own_actions import install_action
+from swarm_star.kit.verify import Attempt, checked
+from swarm_star.kit.workspace import Workspace
+from swarm_star.llm.client import ChatResult
+from swarm_star.models import AFTER_KEY, ActionCreated, NodeRole, NodeStatus, SwarmNode, Usage
+from swarm_star.primitives.aggregators import failure_report
+from swarm_star.primitives.fanout import FanoutOptions, fanout
+from swarm_star.primitives.patterns import broadcast, scatter_gather, tree_reduce
+from swarm_star.primitives.pool import AgentPool, AgentReply, replies_usage
+from swarm_star.prompts import Purpose
+from swarm_star.spaces import LeafSpec, ids
+from swarm_star.spaces.memory import memory_space
+from swarm_star.spaces.router import route
+
+__all__ = [
+    "AFTER_KEY",
+    "NOT_RUN",
+    "ActionContext",
+    "ActionCreated",
+    "AgentPool",
+    "AgentReply",
+    "Attempt",
+    "ChatResult",
+    "CodeWork",
+    "FanoutOptions",
+    "LeafSpec",
+    "ModelOutputError",
+    "NodeRole",
+    "NodeStatus",
+    "Purpose",
+    "SpaceError",
+    "SwarmNode",
+    "SwarmStarError",
+    "Usage",
+    "Workspace",
+    "brief",
+    "broadcast",
+    "checked",
+    "code_attempt",
+    "compose_final_report",
+    "directive_chain",
+    "directive_junk",
+    "failure_report",
+    "fanout",
+    "ids",
+    "install_action",
+    "is_refusal",
+    "memory_space",
+    "normalize_directive",
+    "prompts",
+    "replies_usage",
+    "report_junk",
+    "route",
+    "run_command",
+    "scatter_gather",
+    "start_snapshot",
+    "tree_reduce",
+]

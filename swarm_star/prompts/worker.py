@@ -1,0 +1,96 @@
+"""The workers' prompts: answer, ask the user, keep a note, fill a util's arguments.
+
+Each template here is one leaf action's request (``core/answer``,
+``interaction/ask_user_questions``, ``memory/save_memory``, ``utils/use_util``);
+code has its own module (:mod:`swarm_star.prompts.code`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from swarm_star.prompts.labels import NEED, QA_ANSWER, QA_QUESTION, TASK
+
+__all__ = [
+    "ANSWER_SYSTEM",
+    "FOLLOW_UP_SYSTEM",
+    "FollowUp",
+    "MemoryNote",
+    "Question",
+    "UtilArgs",
+    "answer_messages",
+    "follow_up_messages",
+    "note_messages",
+    "question_messages",
+    "transcript",
+    "util_args_messages",
+]
+
+ANSWER_SYSTEM = "Do the task. Reply with the result only, complete and concise."
+REJECTED_ANSWER = "\n\nA reviewer rejected a previous answer:\n"
+FOLLOW_UP_SYSTEM = "Decide whether these answers settle the question."
+
+
+class Question(BaseModel):
+    question: str
+
+
+class FollowUp(BaseModel):
+    """Whether the answers so far are enough."""
+
+    enough: bool
+    follow_up: str = Field("", description="the next question, if not enough")
+    summary: str = Field("", description="what was learned, if enough")
+
+
+class MemoryNote(BaseModel):
+    title: str
+    content: str
+
+
+class UtilArgs(BaseModel):
+    args: dict[str, str] = Field(default_factory=dict)
+
+
+def answer_messages(directive: str, briefing: str, notes: list[str]) -> list[dict[str, str]]:
+    """Do the task; ``notes`` are a verifier's reasons when this is a repair."""
+    repair = REJECTED_ANSWER + "\n".join(f"- {n}" for n in notes) if notes else ""
+    return [
+        {"role": "system", "content": ANSWER_SYSTEM},
+        {"role": "user", "content": f"{TASK}{directive}\n\n{briefing}{repair}".strip()},
+    ]
+
+
+def question_messages(directive: str, briefing: str) -> list[dict[str, str]]:
+    """Phrase the one question to ask the user."""
+    about = f"\n\n{briefing}" if briefing else ""
+    return [{"role": "user", "content": f"Write one clear question to the user for: {directive}{about}"}]
+
+
+def transcript(answers: Iterable[tuple[str, str]]) -> str:
+    """The questions asked so far and the user's answers."""
+    return "\n".join(f"{QA_QUESTION}{q}\n{QA_ANSWER}{a}" for q, a in answers)
+
+
+def follow_up_messages(directive: str, asked: str) -> list[dict[str, str]]:
+    """Are the answers in ``asked`` (a :func:`transcript`) enough, or what to ask next."""
+    return [
+        {"role": "system", "content": FOLLOW_UP_SYSTEM},
+        {"role": "user", "content": f"{NEED}{directive}\n\n{asked}"},
+    ]
+
+
+def note_messages(directive: str, briefing: str) -> list[dict[str, str]]:
+    """Write a titled note for the memory space."""
+    return [{"role": "user", "content": f"Write a short titled note to remember for: {directive}\n\n{briefing}"}]
+
+
+def util_args_messages(
+    directive: str, name: str, input_schema: Mapping[str, Any], briefing: str
+) -> list[dict[str, str]]:
+    """Fill the arguments of the util ``name`` (its ``input_schema`` is shown as it is)."""
+    about = f"\n\n{briefing}" if briefing else ""
+    return [{"role": "user", "content": f"{TASK}{directive}\nFill the arguments {input_schema} for {name}.{about}"}]
