@@ -91,7 +91,7 @@ async def test_two_context_files_are_both_stored_and_planned_with(tmp_path: Path
 
 
 def test_a_folder_is_ingested_file_by_file(tmp_path: Path) -> None:
-    from swarm_star.api import MAX_FOLDER_FILE_BYTES, NOT_INGESTED, _read_context
+    from swarm_star.api.swarm import MAX_FOLDER_FILE_BYTES, NOT_INGESTED, _read_context
 
     docs = tmp_path / "docs"
     (docs / "guide").mkdir(parents=True)
@@ -115,7 +115,7 @@ def test_a_folder_is_ingested_file_by_file(tmp_path: Path) -> None:
 def test_a_git_repository_is_ingested_from_its_head_commit(tmp_path: Path) -> None:
     import git
 
-    from swarm_star.api import _read_context
+    from swarm_star.api.swarm import _read_context
 
     folder = tmp_path / "proj"
     folder.mkdir()
@@ -136,7 +136,7 @@ def test_a_git_repository_is_ingested_from_its_head_commit(tmp_path: Path) -> No
 def test_an_empty_repository_or_missing_path_is_a_clear_error(tmp_path: Path) -> None:
     import git
 
-    from swarm_star.api import _read_context
+    from swarm_star.api.swarm import _read_context
 
     git.Repo.init(tmp_path / "empty")
     with pytest.raises(InputError, match="cannot read git repository"):

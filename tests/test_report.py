@@ -10,7 +10,7 @@ from pypdf import PdfReader
 
 from swarm_star.api import Swarm
 from swarm_star.cli import main
-from swarm_star.demo import DEMO_ANSWER, DIRECTIVE, demo_model
+from swarm_star.cli.demo import DEMO_ANSWER, DIRECTIVE, demo_model
 from swarm_star.models import ModelSettings, SwarmSettings
 from swarm_star.render.report import build_report, render_report, to_html
 from swarm_star.testing.scripted import ScriptedModel

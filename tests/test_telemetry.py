@@ -10,7 +10,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from swarm_star.api import Swarm
-from swarm_star.demo import DEMO_ANSWER, DIRECTIVE, demo_model
+from swarm_star.cli.demo import DEMO_ANSWER, DIRECTIVE, demo_model
 from swarm_star.models import ModelSettings, SwarmSettings
 from swarm_star.telemetry import SwarmTracer, export_swarm
 from swarm_star.testing.scripted import ScriptedModel

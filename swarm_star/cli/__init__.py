@@ -37,10 +37,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from swarm_star.api import Swarm
-from swarm_star.cli_executor import add_executor_flags, executor_from
-from swarm_star.cli_models import add_model_commands, add_model_flags, check_prices, model_settings_from
-from swarm_star.cli_primitives import add_primitive_commands
-from swarm_star.cli_serve import add_serve_commands, live_tree_for, where_to_look
+from swarm_star.cli.executor import add_executor_flags, executor_from
+from swarm_star.cli.models import add_model_commands, add_model_flags, check_prices, model_settings_from
+from swarm_star.cli.primitives import add_primitive_commands
+from swarm_star.cli.serve import add_serve_commands, live_tree_for, where_to_look
 from swarm_star.engine.engine import Engine, RunOutcome
 from swarm_star.errors import (
     ConfigError,
@@ -959,7 +959,7 @@ def cmd_spaces(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from swarm_star.demo import run_demo
+    from swarm_star.cli.demo import run_demo
 
     return run_demo(space=args.space, out=out, prefix=command_prefix(args))
 
