@@ -376,7 +376,7 @@ def test_resume_hints_repeat_the_run_only_model_flags(tmp_path: Path, server) ->
 
 
 def test_hint_prefix_carries_store_user_and_the_path_that_works(tmp_path: Path, monkeypatch) -> None:
-    from swarm_star.cli import command_prefix
+    from swarm_star.cli.hints import command_prefix
 
     args = argparse.Namespace(space=str(tmp_path), store="cosmos", user="ann")
     assert command_prefix(args) == f"swarm-star --space {tmp_path} --store cosmos --user ann"

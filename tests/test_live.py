@@ -15,7 +15,8 @@ from pathlib import Path
 from rich.console import Console
 
 from swarm_star.api import Swarm
-from swarm_star.cli import InlinePrompt, TreeView, main
+from swarm_star.cli import main
+from swarm_star.cli.interact import InlinePrompt, TreeView
 from swarm_star.models import ModelSettings, NodeStatus, SwarmSettings
 from swarm_star.render.live import LiveTree, tree_lines
 from swarm_star.state.history import SwarmLog

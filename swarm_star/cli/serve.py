@@ -1,6 +1,6 @@
 """CLI commands to see and steer swarms: ``serve``, ``report`` and ``watch``.
 
-Registered from :mod:`swarm_star.cli` with :func:`add_serve_commands`. The web
+Registered by :mod:`swarm_star.cli.parser` with :func:`add_serve_commands`. The web
 stack (Starlette, uvicorn) and the PDF library are imported only inside the
 commands that need them, so ``swarm-star --help`` stays fast.
 """
@@ -17,17 +17,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 from swarm_star.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
-    from swarm_star.api import Swarm
-    from swarm_star.render.live import LiveTree
+    pass
 
-__all__ = [
-    "add_serve_commands",
-    "cmd_report",
-    "cmd_serve",
-    "cmd_watch",
-    "live_tree_for",
-    "where_to_look",
-]
+__all__ = ["add_serve_commands", "cmd_report", "cmd_serve", "cmd_watch"]
 
 DEFAULT_PORT = 8765
 
@@ -71,26 +63,6 @@ def add_serve_commands(sub: Any) -> None:
     p.add_argument("swarm_id", help="the swarm to follow")
     p.add_argument("--from", dest="start", type=int, default=None, metavar="N", help="replay from frame N")
     p.add_argument("--once", action="store_true", help="print what is there and exit (no following)")
-
-
-def live_tree_for(swarm: Swarm, out: TextIO, interactive: bool) -> LiveTree | None:
-    """The rich live tree when ``out`` is a terminal (not dumb), else None: the line log stays."""
-    isatty = getattr(out, "isatty", None)
-    if not (isatty and isatty()) or os.environ.get("TERM") == "dumb":
-        return None
-    from swarm_star.render.live import LiveTree
-
-    return LiveTree(out, title=f"swarm {swarm.id}", interactive=interactive)
-
-
-def where_to_look(swarm: Swarm, prefix: str = "swarm-star") -> str:
-    """The closing lines of ``run``/``resume``: where the report and the workspace are
-    (``prefix``: the command and global flags that reach this swarm, so the hint can be pasted)."""
-    lines = [f"\nReport:    {prefix} report {swarm.id} -o {swarm.id}-report.md   (also .html or .pdf)\n"]
-    workspace = swarm.locator.swarm_dir(swarm.id) / "workspace"
-    if workspace.exists():
-        lines.append(f"Workspace: {workspace}\n")
-    return "".join(lines)
 
 
 def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
