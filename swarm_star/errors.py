@@ -1,36 +1,54 @@
-"""Every exception Swarm Star raises on purpose lives here.
+"""Every exception Swarm Star raises on purpose lives here, with its exit code and HTTP status.
 
 Dependency errors (sqlite3, azure-cosmos, openai, aiohttp) are translated at
 the boundary where they happen (``raise StoreError(...) from exc``) so callers
-only ever need to know this tree::
+only ever need to know this tree (exit code for the CLI, status for HTTP)::
 
-    SwarmStarError
-    ├── ConfigError            bad settings, limits, missing model endpoint
-    ├── InputError             a user mistake: empty directive, unreadable file
-    │   └── HostfileError      a malformed hostfile line (names file and line)
-    ├── SwarmNotFound          unknown swarm id
-    ├── QuestionNotFound       answer to a question that is not pending
-    ├── StoreError             the kv-store failed
-    │   ├── StoreLocked        another process holds the store
-    │   ├── StoreCorrupt       the store file is not a readable database
-    │   ├── StoreUnavailable   the backend cannot be reached / rejected credentials
-    │   └── ConflictError      a compare-and-set or create lost a race
-    │       └── LeaseLost      another process took over the swarm; this one may not write
-    ├── ModelError             the model endpoint failed after retries
-    │   ├── ModelOutputError   the model answered, but not in the asked shape
-    │   └── ModelUnreachable   refused, DNS, timed out: the swarm pauses (resumable)
-    ├── SpaceError             an action/util/memory space is malformed
-    ├── WorkspaceError         a path outside the workspace, or exec not allowed
-    └── LimitReached           a budget (calls, tokens, cost, time, nodes, depth) ran out
+    SwarmStarError                  1  500
+    ├── ConfigError                 2  400  bad settings, limits, missing model endpoint
+    ├── InputError                  2  400  a user mistake: empty directive, unreadable file
+    │   └── HostfileError           2  400  a malformed hostfile line (names file and line)
+    ├── SwarmNotFound               2  404  unknown swarm id
+    ├── QuestionNotFound            2  404  answer to a question that is not pending
+    ├── StatusConflict              2  409  the swarm's status does not allow this now
+    │   ├── AlreadyRunning          2  409  a live process (or this server) runs the swarm
+    │   ├── NotRunning              2  409  stop of a swarm nobody runs here
+    │   ├── AlreadyFinished         0  409  resume of a finished swarm: it stays finished
+    │   └── AlreadyFailed           1  409  resume of a failed swarm: `retry` re-runs failed nodes
+    ├── StoreError                  1  500  the kv-store failed
+    │   ├── StoreLocked             1  503  another process holds the store
+    │   ├── StoreCorrupt            1  500  the store file is not a readable database
+    │   ├── StoreUnavailable        1  503  the backend cannot be reached / rejected credentials
+    │   └── ConflictError           2  409  a compare-and-set or create lost a race
+    │       └── LeaseLost           2  409  another process took over the swarm; this one may not write
+    ├── ModelError                  1  500  the model endpoint failed after retries
+    │   ├── ModelOutputError        1  500  the model answered, but not in the asked shape
+    │   └── ModelUnreachable        5  500  refused, DNS, timed out: the swarm pauses (resumable)
+    ├── SpaceError                  1  500  an action/util/memory space is malformed
+    ├── WorkspaceError              1  500  a path outside the workspace, or exec not allowed
+    └── LimitReached                4  500  a budget (calls, tokens, cost, time, nodes, depth) ran out
+
+The exit codes are :class:`ExitCode`; a run's outcome maps to the same codes
+(finished 0, failed 1, questions 3, limit 4, unreachable 5). The CLI prints
+``swarm-star: error: <message>`` and exits with ``exit_code``; the HTTP server
+answers ``{"error": <message>, "status": http_status}``. ``AlreadyFinished``
+exits 0: asking to resume a finished swarm is not a failure, nothing is done.
 
 Every message is one line fit to show a user as-is.
 """
 
 from __future__ import annotations
 
+from enum import IntEnum
+from typing import ClassVar
+
 __all__ = [
+    "AlreadyFailed",
+    "AlreadyFinished",
+    "AlreadyRunning",
     "ConfigError",
     "ConflictError",
+    "ExitCode",
     "HostfileError",
     "InputError",
     "LeaseLost",
@@ -38,8 +56,10 @@ __all__ = [
     "ModelError",
     "ModelOutputError",
     "ModelUnreachable",
+    "NotRunning",
     "QuestionNotFound",
     "SpaceError",
+    "StatusConflict",
     "StoreCorrupt",
     "StoreError",
     "StoreLocked",
@@ -50,16 +70,37 @@ __all__ = [
 ]
 
 
+class ExitCode(IntEnum):
+    """The command's exit codes (stable, documented in the README)."""
+
+    OK = 0  # the swarm finished; a read command worked; output cut by a closed pipe
+    FAILURE = 1  # the swarm failed, or the store or model failed
+    USAGE = 2  # bad arguments or input, unknown swarm, node or question, a swarm busy elsewhere
+    QUESTIONS = 3  # questions pending: answer them, then resume
+    LIMIT = 4  # a limit was reached: resume with a raised limit
+    UNREACHABLE = 5  # the model endpoint cannot be reached: the swarm is paused, resume later
+    INTERRUPTED = 130  # Ctrl-C: state saved, resume continues
+
+
 class SwarmStarError(Exception):
     """Base of every error Swarm Star raises deliberately."""
+
+    exit_code: ClassVar[ExitCode] = ExitCode.FAILURE
+    http_status: ClassVar[int] = 500
 
 
 class ConfigError(SwarmStarError):
     """Settings are invalid or incomplete (limits, model endpoint, store choice)."""
 
+    exit_code = ExitCode.USAGE
+    http_status = 400
+
 
 class InputError(SwarmStarError):
     """The user gave something unusable (empty directive, unreadable context file)."""
+
+    exit_code = ExitCode.USAGE
+    http_status = 400
 
 
 class HostfileError(InputError):
@@ -69,9 +110,42 @@ class HostfileError(InputError):
 class SwarmNotFound(SwarmStarError):
     """No swarm with that id exists in the swarm space."""
 
+    exit_code = ExitCode.USAGE
+    http_status = 404
+
 
 class QuestionNotFound(SwarmStarError):
     """The question id is unknown or already answered."""
+
+    exit_code = ExitCode.USAGE
+    http_status = 404
+
+
+class StatusConflict(SwarmStarError):
+    """The swarm's status does not allow this now (running, not running, finished, failed)."""
+
+    exit_code = ExitCode.USAGE
+    http_status = 409
+
+
+class AlreadyRunning(StatusConflict):
+    """A live process (or this server) runs the swarm; its owner lease is held."""
+
+
+class NotRunning(StatusConflict):
+    """A stop was asked for a swarm that nobody runs here."""
+
+
+class AlreadyFinished(StatusConflict):
+    """Resume of a finished swarm: it stays finished, nothing is done (exit 0)."""
+
+    exit_code = ExitCode.OK
+
+
+class AlreadyFailed(StatusConflict):
+    """Resume of a failed swarm: resume continues stopped or waiting swarms; ``retry`` re-runs failed nodes."""
+
+    exit_code = ExitCode.FAILURE
 
 
 class StoreError(SwarmStarError):
@@ -81,6 +155,8 @@ class StoreError(SwarmStarError):
 class StoreLocked(StoreError):
     """Another process holds a lock on the store for longer than we wait."""
 
+    http_status = 503
+
 
 class StoreCorrupt(StoreError):
     """The store file exists but is not a database we can read."""
@@ -89,9 +165,14 @@ class StoreCorrupt(StoreError):
 class StoreUnavailable(StoreError):
     """The backend cannot be reached or rejected our credentials."""
 
+    http_status = 503
+
 
 class ConflictError(StoreError):
     """A compare-and-set or create-if-absent lost to another writer."""
+
+    exit_code = ExitCode.USAGE
+    http_status = 409
 
 
 class LeaseLost(ConflictError):
@@ -113,6 +194,8 @@ class ModelUnreachable(ModelError):
     instead of failing the node that happened to be calling.
     """
 
+    exit_code = ExitCode.UNREACHABLE
+
 
 class SpaceError(SwarmStarError):
     """An action, util or memory space tree is malformed."""
@@ -124,6 +207,8 @@ class WorkspaceError(SwarmStarError):
 
 class LimitReached(SwarmStarError):
     """A run budget ran out; ``limit`` names which one (e.g. ``max_calls``)."""
+
+    exit_code = ExitCode.LIMIT
 
     def __init__(self, limit: str, detail: str = "") -> None:
         self.limit = limit

@@ -291,11 +291,11 @@ def test_resume_never_reopens_a_finished_or_failed_swarm(tmp_path: Path, server,
     assert json.loads(out)[0]["status"] == "finished"
     code, out, _ = cli("--space", sp, "resume", "s1", "--json")
     assert code == 0
-    from swarm_star.api import Swarm
+    from swarm_star.api import RunOptions, Swarm
     from swarm_star.models import ResumeSwarm, StopSwarm, SwarmEvent
 
     with Swarm.open("s1", space=sp) as swarm:
-        again = swarm.run_sync(limits=swarm.state.limits)  # the API does not re-open it either
+        again = swarm.run_sync(RunOptions(limits=swarm.state.limits))  # the API does not re-open it either
         assert again.status == "finished" and swarm.tree().status == "finished"
         state = swarm.tree()  # what an older `resume --max-calls` left behind: a resume, then a stop
         events = []

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from swarm_star.api import Swarm, load_spaces
+from swarm_star.api import RunOptions, Swarm, load_spaces
 from swarm_star.errors import InputError, SpaceError
 from swarm_star.models import NodeStatus, SwarmSettings
 from swarm_star.quality import directive_junk, report_junk
@@ -24,7 +24,7 @@ from tests.helpers.model import client_for
 async def run(swarm: Swarm, server: Any, **kw: Any) -> Any:
     llm = client_for(server)
     try:
-        return await swarm.run(llm=llm, **kw)
+        return await swarm.run(RunOptions(llm=llm, **kw))
     finally:
         await llm.aclose()
 

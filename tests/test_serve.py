@@ -202,6 +202,42 @@ async def test_retry_failed_nodes_from_the_api(api: httpx.AsyncClient, model_ser
     assert "retry" in kinds
 
 
+async def test_resume_right_after_a_cli_run_was_killed(api: httpx.AsyncClient, tmp_path: Path, model_server) -> None:
+    """Issue 20: after `kill -9` of a `swarm-star run`, the CLI resumed at once (the lease's
+    holder is provably gone) while POST /resume answered 409 "being run by another process"
+    until the lease expired (30 s): serve had an owner rule of its own. Both ask the API's."""
+    server = model_server(ScriptedModel(plans={"party": ["book a room", "buy snacks"]}), latency=5.0)
+    cmd = [
+        sys.executable, "-m", "swarm_star", "--space", str(tmp_path), "run", "plan a party",
+        "--swarm-id", "k9", "--base-url", server.base_url, "--no-input", "--json",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**_clean_env(), **ENV})
+    try:
+
+        async def asked() -> bool:
+            assert proc.poll() is None, "the CLI run ended before it was killed"
+            return server.requests >= 1
+
+        await wait_for(asked)  # the CLI holds the lease, inside its first model call
+        r = await api.post("/api/swarms/k9/resume", json={})
+        assert r.status_code == 409 and "being run by another process" in r.json()["error"], r.text
+    finally:
+        proc.kill()  # SIGKILL: the lease stays in the store, unreleased and unexpired
+        proc.wait(timeout=30)
+    server.latency = 0
+    with Swarm.open("k9", space=tmp_path) as swarm:
+        assert not swarm.owner().alive  # what `swarm-star resume` goes by: it would resume now
+    assert (await api.get("/api/swarms/k9")).json()["run_elsewhere"] is None
+    r = await api.post("/api/swarms/k9/resume", json={})
+    assert r.status_code == 200 and r.json()["running"], r.text
+
+    async def finished() -> bool:
+        s = (await api.get("/api/swarms/k9")).json()
+        return s["status"] == "finished" and not s["running_here"]
+
+    await wait_for(finished)
+
+
 async def test_bad_input_is_4xx_json_with_the_cli_message(api: httpx.AsyncClient, tmp_path: Path, model_server) -> None:
     server = model_server(ScriptedModel())
     settings = SwarmSettings(models=ModelSettings(base_url=server.base_url))

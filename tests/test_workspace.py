@@ -10,7 +10,7 @@ from typing import Any
 import git
 import pytest
 
-from swarm_star.api import Swarm
+from swarm_star.api import RunOptions, Swarm
 from swarm_star.errors import WorkspaceError
 from swarm_star.models import NodeStatus
 from swarm_star.testing.scripted import ScriptedModel
@@ -167,7 +167,7 @@ async def test_kill_between_staging_and_committing_then_resume_commits_it(tmp_pa
     clean = Swarm.create("code things", space=tmp_path / "clean")
     llm = client_for(server)
     try:
-        assert (await clean.run(llm=llm)).status == "finished"
+        assert (await clean.run(RunOptions(llm=llm))).status == "finished"
     finally:
         await llm.aclose()
     clean_writer = next(n for n in clean.tree().nodes.values() if n.action_id == "code.write_python")
@@ -192,7 +192,7 @@ async def test_kill_between_staging_and_committing_then_resume_commits_it(tmp_pa
     with Swarm.open(crashed.id, space=space) as swarm:
         llm = client_for(server)
         try:
-            assert (await swarm.run(llm=llm)).status == "finished"
+            assert (await swarm.run(RunOptions(llm=llm))).status == "finished"
         finally:
             await llm.aclose()
         writer = next(n for n in swarm.tree().nodes.values() if n.action_id == "code.write_python")

@@ -1,8 +1,12 @@
-"""The public Python API: create a swarm, run it, answer it, read its tree and history.
+"""The :class:`Swarm`: create or open a swarm, run it, answer it, read its tree and history.
 
-Async first (``Swarm.run``), with ``Swarm.run_sync`` for scripts. A model
-client may be passed in (tests, custom transports); otherwise one is built
-from the swarm's model settings and the environment, and closed afterwards.
+Runs are async: ``Swarm.run`` (and ``resume``, ``retry``) return a
+:class:`~swarm_star.api.handle.RunHandle` on the running event loop, to
+``await`` for the outcome; ``Swarm.run_sync`` is for scripts. A model client
+may be passed in (``RunOptions(llm=...)``: tests, custom transports);
+otherwise one is built from the swarm's model settings and the environment,
+and closed afterwards. The rules the CLI and the HTTP server share live in
+:mod:`swarm_star.api.rules`; the methods here apply them.
 """
 
 from __future__ import annotations
@@ -14,13 +18,14 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
+from swarm_star.api import rules
 from swarm_star.api.context_files import read_context
-from swarm_star.engine.engine import INBOX_PREFIX, Engine, Executor, RunOutcome
+from swarm_star.api.handle import RunHandle
+from swarm_star.api.options import RunOptions
+from swarm_star.engine.engine import INBOX_PREFIX, Engine, RunOutcome
 from swarm_star.errors import ConfigError, ConflictError, InputError, QuestionNotFound
 from swarm_star.llm import LLMClient, resolve_endpoint
 from swarm_star.models import (
-    Limits,
-    ModelSettings,
     NodeRole,
     Question,
     Spawn,
@@ -31,22 +36,13 @@ from swarm_star.models import (
 )
 from swarm_star.spaces import Space, find_space_dir, load_space
 from swarm_star.state.history import SwarmLog
-from swarm_star.state.lease import OwnerLease
+from swarm_star.state.lease import OwnerLease, OwnerStatus
 from swarm_star.state.projection import SwarmState
 from swarm_star.store import Backend, KVStore, StoreLocator, resolve_space, validate_swarm_id
 
-__all__ = ["ROOT_ID", "Swarm", "lease_seconds", "load_spaces", "new_swarm_id"]
+__all__ = ["ROOT_ID", "Swarm", "lease_seconds", "load_spaces", "locate", "new_swarm_id"]
 
 ROOT_ID = "0"
-
-
-def _with_executor(executor: Executor, then: Callable[[Engine], None] | None) -> Callable[[Engine], None]:
-    def attach(engine: Engine) -> None:
-        engine.executor = executor
-        if then is not None:
-            then(engine)
-
-    return attach
 
 
 def load_spaces() -> tuple[Space, Space]:
@@ -55,6 +51,17 @@ def load_spaces() -> tuple[Space, Space]:
         load_space(find_space_dir("actions"), "actions", "run"),
         load_space(find_space_dir("utils_space"), "utils", "call"),
     )
+
+
+def locate(
+    space: str | Path | None = None,
+    backend: Backend = "sqlite",
+    user_id: str = "local",
+    env: Mapping[str, str] | None = None,
+) -> StoreLocator:
+    """Where the swarms of a space live: ``space`` (default ``$SWARM_SPACE`` or
+    ``./swarm_space``) on ``backend``, for ``user_id`` (partitions Cosmos DB)."""
+    return StoreLocator(resolve_space(space, env), backend, user_id=user_id, env=env)
 
 
 def lease_seconds(env: Mapping[str, str] | None = None) -> float:
@@ -118,7 +125,7 @@ class Swarm:
             raise InputError("the directive is empty: say what the swarm should do")
         files = read_context(context_files)  # before anything is written
         swarm_id = validate_swarm_id(swarm_id or new_swarm_id())
-        locator = StoreLocator(resolve_space(space, env), backend, user_id=user_id, env=env)
+        locator = locate(space, backend, user_id, env)
         record = SwarmRecord(
             swarm_id=swarm_id,
             user_id=user_id,
@@ -154,7 +161,7 @@ class Swarm:
         env: Mapping[str, str] | None = None,
     ) -> Swarm:
         """Open an existing swarm; SwarmNotFound if there is none with that id."""
-        locator = StoreLocator(resolve_space(space, env), backend, user_id=user_id, env=env)
+        locator = locate(space, backend, user_id, env)
         return cls(locator, swarm_id, locator.open(swarm_id))
 
     def close(self) -> None:
@@ -172,64 +179,74 @@ class Swarm:
     def settings(self) -> SwarmSettings:
         return self.state.record.settings
 
-    async def run(
-        self,
-        *,
-        llm: LLMClient | None = None,
-        limits: Limits | None = None,
-        interactive: bool = False,
-        on_question: Callable[[SwarmNode, Question], None] | None = None,
-        on_event: Callable[[SwarmEvent], None] | None = None,
-        on_engine: Callable[[Engine], None] | None = None,
-        env: Mapping[str, str] | None = None,
-        poll_interval: float = 0.25,
-        models: ModelSettings | None = None,
-        retry: Sequence[str] = (),
-        executor: Executor | None = None,
-    ) -> RunOutcome:
+    @property
+    def workspace(self) -> Path:
+        """The swarm's workspace folder (a git repository once an action wrote to it)."""
+        return self.locator.swarm_dir(self.id) / "workspace"
+
+    def run(self, options: RunOptions | None = None) -> RunHandle:
         """Run (or resume) until finished, failed, a limit, or pending questions.
 
-        ``limits`` replaces the stored limits (how a stopped swarm is resumed
-        with a raised budget). With ``interactive`` the run waits for answers
-        instead of stopping; ``on_question`` is told of each new question.
-        ``models`` replaces the stored model settings for this run only (a new
-        timeout or endpoint on resume); ``retry`` re-opens failed nodes first.
-        ``executor`` runs activations elsewhere (``RayExecutor``: as Ray tasks);
-        this process stays the only writer of the store.
-
-        The owner lease is taken before the history is read, so two resumes
-        started together cannot both run from the same state.
+        Call it on the event loop that is to run the swarm; ``await`` the
+        handle for the :class:`RunOutcome`. The owner lease is taken here,
+        before the history is read (AlreadyRunning while a live process holds
+        it), so two runs started together cannot both run from the same state.
+        A swarm whose root is done stays as it is (new limits do not re-open
+        it): the outcome says finished or failed and nothing is written.
         """
-        if executor is not None:  # e.g. RayExecutor: activations run as Ray tasks, this process writes
-            on_engine = _with_executor(executor, on_engine)
-        lease = OwnerLease(self.store, seconds=lease_seconds(env))
+        return self._start(options or RunOptions())
+
+    def resume(self, options: RunOptions | None = None) -> RunHandle:
+        """Continue a stopped or waiting swarm; AlreadyFinished / AlreadyFailed for a
+        settled one (see :func:`~swarm_star.api.rules.check_resumable`)."""
+        self.check_resumable()
+        return self._start(options or RunOptions())
+
+    def retry(self, node_id: str | None = None, options: RunOptions | None = None) -> RunHandle:
+        """Re-open the failed nodes of ``node_id``'s subtree (the whole tree by default)
+        and run; ``handle.retried`` names them. InputError when nothing failed there.
+        The targets come from the stored node records (no replay); the run reads
+        the history again once it holds the lease."""
+        targets = rules.retry_plan(self.id, rules.stored_nodes(self.log), node_id)
+        return self._start(options or RunOptions(), tuple(targets))
+
+    def check_resumable(self) -> None:
+        """Raise AlreadyFinished or AlreadyFailed if ``resume`` would refuse this swarm."""
+        rules.check_resumable(self.id, self.state)
+
+    def run_sync(
+        self, options: RunOptions | None = None, *, on_frame: Callable[[SwarmEvent], None] | None = None
+    ) -> RunOutcome:
+        """``run`` for synchronous callers: runs its own event loop until the run ends;
+        ``on_frame`` is subscribed to the run's frames (``RunHandle.subscribe``)."""
+
+        async def go() -> RunOutcome:
+            handle = self.run(options)
+            if on_frame is not None:
+                handle.subscribe(on_frame)
+            return await handle
+
+        return asyncio.run(go())
+
+    def _start(self, options: RunOptions, retry: tuple[str, ...] = ()) -> RunHandle:
+        asyncio.get_running_loop()  # RuntimeError now, not a lease held by a run that never starts
+        lease = OwnerLease(self.store, seconds=lease_seconds(options.env))
         lease.acquire()
-        try:
-            return await self._run_leased(
-                lease, llm, limits, interactive, on_question, on_event, on_engine, env, poll_interval, models, retry
-            )
-        finally:
-            lease.release()
+        handle = RunHandle(self.id, options, retry)
+        handle._start(self._run_leased(lease, options, retry, handle), lease.release)
+        return handle
 
     async def _run_leased(
-        self,
-        lease: OwnerLease,
-        llm: LLMClient | None,
-        limits: Limits | None,
-        interactive: bool,
-        on_question: Callable[[SwarmNode, Question], None] | None,
-        on_event: Callable[[SwarmEvent], None] | None,
-        on_engine: Callable[[Engine], None] | None,
-        env: Mapping[str, str] | None,
-        poll_interval: float,
-        models: ModelSettings | None,
-        retry: Sequence[str],
+        self, lease: OwnerLease, options: RunOptions, retry: tuple[str, ...], handle: RunHandle
     ) -> RunOutcome:
-        self.state = self.log.replay()
-        own_client = llm is None
+        self.state = self.log.replay()  # only now: the lease is ours, nobody else writes
+        done = rules.settled(self.state)
+        if done is not None and not retry:
+            return done
+        llm = options.llm
         if llm is None:
-            chosen = models or self.settings.models
-            llm = LLMClient(resolve_endpoint(chosen, env), chosen)
+            chosen = options.models or self.settings.models
+            llm = LLMClient(resolve_endpoint(chosen, options.env), chosen)
         actions, utils = load_spaces()
         engine = Engine(
             store=self.store,
@@ -238,23 +255,20 @@ class Swarm:
             actions=actions,
             utils=utils,
             swarm_dir=self.locator.swarm_dir(self.id),
-            poll_interval=poll_interval,
+            poll_interval=options.poll_interval,
             lease=lease,
+            tune_gc=options.tune_gc,
+            executor=options.executor,
         )
-        if on_event is not None:
-            engine.subscribe(on_event)
-        if on_engine is not None:
-            on_engine(engine)
+        handle._bind(engine)
         try:
-            return await engine.run(limits=limits, interactive=interactive, on_question=on_question, retry=retry)
+            return await engine.run(
+                limits=options.limits, interactive=options.interactive, on_question=handle._question, retry=retry
+            )
         finally:
             self.state = engine.state
-            if own_client:
+            if options.llm is None:
                 await llm.aclose()
-
-    def run_sync(self, **kwargs: object) -> RunOutcome:
-        """``run`` for synchronous callers."""
-        return asyncio.run(self.run(**kwargs))  # type: ignore[arg-type]
 
     # questions
 
@@ -262,9 +276,7 @@ class Swarm:
         """Questions still waiting for an answer (answers already queued excluded).
 
         Read from the stored node records, not by replaying the history."""
-        state = self.log.load()
-        queued = {key[len(INBOX_PREFIX) :] for key in self.store.keys(INBOX_PREFIX)}
-        return [(n, q) for n, q in state.pending_questions() if q.id not in queued]
+        return rules.pending_questions(self.log)
 
     def answer(self, question_id: str, text: str) -> None:
         """Queue an answer; a running swarm picks it up within its poll interval,
@@ -277,6 +289,20 @@ class Swarm:
 
     # reading
 
+    def owner(self) -> OwnerStatus:
+        """Who holds the swarm's owner lease and whether that process is alive."""
+        return rules.owner(self.store)
+
+    def memory_space(self) -> Space:
+        """The swarm's memory space as the routers see it (context files, results, notes)."""
+        from swarm_star.spaces.memory import memory_space
+
+        return memory_space(self.state.memory.values())
+
+    def frame(self, number: int) -> SwarmEvent | None:
+        """One frame of the history, None if there is no such frame."""
+        return self.log.frame(number)
+
     def tree(self, frame: int | None = None) -> SwarmState:
         """The state now, or as it was right after frame ``frame`` (a replay: it
         includes the recorded calls; ``questions`` reads the stored projection)."""
@@ -287,8 +313,8 @@ class Swarm:
             if node_id is None or node_id in event.nodes:
                 yield event
 
-    async def watch(self, *, start: int = 0, poll: float = 0.5) -> AsyncIterator[SwarmEvent]:
-        """Tail the history as frames are committed (works from another process too)."""
+    async def tail(self, *, start: int = 0, poll: float = 0.5) -> AsyncIterator[SwarmEvent]:
+        """Follow the history as frames are committed (works from another process too)."""
         next_frame = start
         while True:
             for event in self.log.frames(next_frame):

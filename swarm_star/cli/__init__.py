@@ -5,14 +5,10 @@ The parser is built in :mod:`swarm_star.cli.parser` from the command modules
 module dispatches and turns errors into one line and an exit code. What is
 shown comes from :mod:`swarm_star.render.text`.
 
-Exit codes (stable, documented in the README)::
-
-    0    success (the swarm finished; a read command worked; output cut by a closed pipe)
-    1    failure (the swarm failed, the store or model failed)
-    2    usage error (bad arguments, bad input, unknown swarm, node or question)
-    3    questions pending (answer them, then resume)
-    4    a limit was reached (resume with a raised limit)
-    130  interrupted (Ctrl-C); state is saved, resume continues
+Exit codes are :class:`~swarm_star.errors.ExitCode` (stable, documented in the
+README): each error class carries its own ``exit_code``, and a run's outcome
+maps to the same table (``cli.run.OUTCOME_EXIT``). ``EXIT`` is that table by
+lower-case name (``ExitCode.USAGE == 2``).
 """
 
 from __future__ import annotations
@@ -23,24 +19,17 @@ import os
 import sqlite3
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import TextIO
 
 from swarm_star.cli.flags import UsageError
 from swarm_star.cli.parser import build_parser
-from swarm_star.cli.run import EXIT
-from swarm_star.errors import (
-    ConfigError,
-    ConflictError,
-    InputError,
-    QuestionNotFound,
-    SwarmNotFound,
-    SwarmStarError,
-)
+from swarm_star.errors import ExitCode, SwarmStarError
 
 __all__ = ["EXIT", "build_parser", "main", "run_main"]
 
-USAGE_ERRORS = (InputError, ConfigError, SwarmNotFound, QuestionNotFound, ConflictError)
+EXIT: Mapping[str, int] = MappingProxyType({code.name.lower(): int(code) for code in ExitCode})
 
 Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
 
@@ -66,40 +55,35 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
             args = parser.parse_args(argv)
     except UsageError as exc:
         err.write(f"swarm-star: error: {exc}\n")
-        return EXIT["usage"]
+        return ExitCode.USAGE
     except SystemExit as exc:  # --help, --version
         return int(exc.code or 0)
     if args.command is None:
         parser.print_help(out)
-        return EXIT["usage"]
+        return ExitCode.USAGE
     handler: Handler = args.handler
     try:
         return handler(args, out, err)
     except BrokenPipeError:  # `swarm-star history ID | head`: the reader has all it wanted
-        return EXIT["ok"]
-    except USAGE_ERRORS as exc:
-        if args.verbose:
-            raise
-        err.write(f"swarm-star: error: {exc}\n")
-        return EXIT["usage"]
+        return ExitCode.OK
     except SwarmStarError as exc:
         if args.verbose:
             raise
         err.write(f"swarm-star: error: {exc}\n")
-        return EXIT["failure"]
+        return exc.exit_code
     except sqlite3.Error as exc:  # a store error the store did not translate
         if args.verbose:
             raise
         err.write(f"swarm-star: error: store: {exc}\n")
-        return EXIT["failure"]
+        return ExitCode.FAILURE
     except OSError as exc:
         if args.verbose:
             raise
         err.write(f"swarm-star: error: {_os_error(exc)}\n")
-        return EXIT["usage"] if isinstance(exc, NotADirectoryError | FileExistsError) else EXIT["failure"]
+        return ExitCode.USAGE if isinstance(exc, NotADirectoryError | FileExistsError) else ExitCode.FAILURE
     except KeyboardInterrupt:
         err.write("swarm-star: interrupted\n")
-        return EXIT["interrupted"]
+        return ExitCode.INTERRUPTED
 
 
 def _quiet_store_threads(args: threading.ExceptHookArgs) -> None:
@@ -113,14 +97,14 @@ def _quiet_store_threads(args: threading.ExceptHookArgs) -> None:
 def run_main() -> None:
     """Console-script entry point."""
     threading.excepthook = _quiet_store_threads
-    code = EXIT["ok"]  # a pipe closed before main returned: the reader has what it wanted
+    code: int = ExitCode.OK  # a pipe closed before main returned: the reader has what it wanted
     try:
         code = main()
         sys.stdout.flush()
     except BrokenPipeError:
         pass
     except KeyboardInterrupt:
-        code = EXIT["interrupted"]
+        code = ExitCode.INTERRUPTED
     _quiet_stdout()
     sys.exit(code)
 

@@ -12,10 +12,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from swarm_star.api import Swarm
+from swarm_star.api import RunOptions, Swarm
 from swarm_star.cli.flags import HelpFormatter
-from swarm_star.cli.hints import command_prefix
-from swarm_star.cli.run import run_swarm
+from swarm_star.cli.hints import command_prefix, prefix_for
+from swarm_star.cli.run import Screen, run_swarm
+from swarm_star.errors import ExitCode
 from swarm_star.models import ModelSettings, SwarmSettings
 
 if TYPE_CHECKING:  # the scripted server (aiohttp) is imported when the demo runs, not for --help
@@ -66,7 +67,8 @@ def run_demo(
     interactive: bool | None = None,
     prefix: str | None = None,
 ) -> int:
-    """Run the demo swarm; ``prefix`` is how hints should call the command (see ``cli.hints.command_prefix``)."""
+    """Run the demo swarm through the API, as ``run`` would show it; ``prefix`` is how hints
+    call the command (default: ``swarm-star`` with ``--space``)."""
     from swarm_star.testing import LocalOpenAIServer
 
     out = out or sys.stdout
@@ -82,16 +84,16 @@ def run_demo(
         swarm = Swarm.create(DIRECTIVE, settings=settings, space=space)
         with swarm:
             tty = sys.stdin.isatty() if interactive is None else interactive
-            args = argparse.Namespace(no_input=not tty, json=False, space=space)
+            cmd = prefix or prefix_for(space)
+            screen = Screen(cmd, no_input=not tty)
             if not tty:
                 out.write(f"(stdin is not a terminal: the demo answers its question itself with {DEMO_ANSWER!r})\n")
-            code = run_swarm(swarm, args, None, out)
-            if code == 3:  # not a terminal: answer for the user, then resume
+            code = run_swarm(swarm, out, screen, swarm.run, RunOptions())
+            if code == ExitCode.QUESTIONS:  # not a terminal: answer for the user, then resume
                 for _, question in swarm.questions():
                     out.write(f"\n> answering [{question.id}]: {DEMO_ANSWER}\n")
                     swarm.answer(question.id, DEMO_ANSWER)
-                code = run_swarm(swarm, args, None, out)
-            cmd = prefix or command_prefix(args)
+                code = run_swarm(swarm, out, screen, swarm.resume, RunOptions())
             out.write(
                 "\nInspect what happened:\n"
                 f"  {cmd} tree {swarm.id}\n"

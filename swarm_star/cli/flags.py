@@ -9,11 +9,16 @@ parsed flags into what the API takes.
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
 
-from swarm_star.api import Swarm
+from pydantic import ValidationError
+
+from swarm_star.api import Swarm, ray_executor, resolve_space
 from swarm_star.errors import InputError
 from swarm_star.models import Limits
+
+if TYPE_CHECKING:
+    from swarm_star.api import Executor
 
 __all__ = [
     "ArgParser",
@@ -46,7 +51,7 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str:
         if action.default in (None, False, [], argparse.SUPPRESS) or "%(default)" in (action.help or ""):
             return action.help or ""
-        return super()._get_help_string(action)
+        return super()._get_help_string(action) or ""
 
 
 def global_flags(p: argparse.ArgumentParser, *, after_command: bool) -> None:
@@ -157,15 +162,13 @@ def limits_from(args: argparse.Namespace, base: Limits) -> Limits | None:
         return None
     try:
         return Limits.model_validate({**base.model_dump(), **changes})
-    except ValueError as exc:
-        first = exc.errors()[0] if hasattr(exc, "errors") else {"loc": ("?",), "msg": str(exc)}  # type: ignore[union-attr]
+    except ValidationError as exc:
+        first = exc.errors()[0]
         raise InputError(f"invalid limit --{flag_for(str(first['loc'][0]))}: {first['msg']}") from exc
 
 
 def check_space(args: argparse.Namespace) -> None:
     """A ``--space`` that is a file is a usage error, said before anything is created."""
-    from swarm_star.store import resolve_space
-
     space = resolve_space(args.space)
     if space.exists() and not space.is_dir():
         raise InputError(f"the swarm space {space} is a file, not a folder (see --space, $SWARM_SPACE)")
@@ -191,12 +194,10 @@ def add_executor_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
-def executor_from(args: argparse.Namespace) -> Any:
-    """The executor the flags ask for (None: in-process)."""
+def executor_from(args: argparse.Namespace) -> Executor | None:
+    """The executor the flags ask for (None: in-process; Ray is imported only for ``ray``)."""
     executor = getattr(args, "executor", "local")
     address = getattr(args, "ray_address", None)
     if executor != "ray" and not address:
         return None
-    from swarm_star.engine.ray_executor import RayExecutor
-
-    return RayExecutor(address=address)
+    return ray_executor(address)

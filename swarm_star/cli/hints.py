@@ -9,11 +9,12 @@ import os
 import shlex
 import shutil
 import sys
+from pathlib import Path
 
-from swarm_star.api import Swarm
+from swarm_star.api import Swarm, resolve_space
 from swarm_star.cli.flags import flag_for
 
-__all__ = ["command_prefix", "program", "raise_hint", "run_only_flags", "where_to_look"]
+__all__ = ["command_prefix", "prefix_for", "program", "raise_hint", "run_only_flags", "where_to_look"]
 
 
 def program() -> str:
@@ -34,15 +35,18 @@ def program() -> str:
 
 def command_prefix(args: argparse.Namespace) -> str:
     """The program plus the global flags of this invocation, for hints the user can paste."""
-    from swarm_star.store import resolve_space
+    return prefix_for(getattr(args, "space", None), getattr(args, "store", "sqlite"), getattr(args, "user", "local"))
 
+
+def prefix_for(space: str | Path | None = None, store: str = "sqlite", user: str = "local") -> str:
+    """The program plus the global flags that reach a swarm in ``space`` on ``store`` for ``user``."""
     parts = [program()]
-    if getattr(args, "space", None):
-        parts += ["--space", shlex.quote(str(resolve_space(args.space)))]
-    if getattr(args, "store", "sqlite") != "sqlite":
-        parts += ["--store", args.store]
-    if getattr(args, "user", "local") != "local":
-        parts += ["--user", shlex.quote(args.user)]
+    if space:
+        parts += ["--space", shlex.quote(str(resolve_space(space)))]
+    if store != "sqlite":
+        parts += ["--store", store]
+    if user != "local":
+        parts += ["--user", shlex.quote(user)]
     return " ".join(parts)
 
 
@@ -62,7 +66,7 @@ def raise_hint(swarm: Swarm, prefix: str, again: str = "") -> str:
     the run-only model flags to repeat)."""
     limits = swarm.state.limits
     name = None
-    last = swarm.log.frame(swarm.state.frame_count - 1) if swarm.state.frame_count else None
+    last = swarm.frame(swarm.state.frame_count - 1) if swarm.state.frame_count else None
     if last is not None and last.op.kind == "stop":
         name = getattr(last.op, "limit", None)
     flag = flag_for(name or "")
@@ -87,7 +91,7 @@ def where_to_look(swarm: Swarm, prefix: str = "swarm-star") -> str:
     """The closing lines of ``run``/``resume``: where the report and the workspace are
     (``prefix``: the command and global flags that reach this swarm, so the hint can be pasted)."""
     lines = [f"\nReport:    {prefix} report {swarm.id} -o {swarm.id}-report.md   (also .html or .pdf)\n"]
-    workspace = swarm.locator.swarm_dir(swarm.id) / "workspace"
+    workspace = swarm.workspace
     if workspace.exists():
         lines.append(f"Workspace: {workspace}\n")
     return "".join(lines)

@@ -7,10 +7,10 @@ import json
 import time
 from typing import Any, TextIO
 
-from swarm_star.api import Swarm
+from swarm_star.api import Swarm, list_swarms, load_spaces, locate
 from swarm_star.cli.flags import HelpFormatter, check_space, open_swarm
 from swarm_star.cli.hints import command_prefix
-from swarm_star.errors import InputError, SwarmStarError
+from swarm_star.errors import InputError
 from swarm_star.render.text import age, event_line, fit, render_tree, short, terminal_width, usage_line
 
 __all__ = ["add_inspect_commands"]
@@ -118,7 +118,7 @@ def cmd_tree(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     with open_swarm(args) as swarm:
         if args.frame is not None:
-            event = swarm.log.frame(args.frame)
+            event = swarm.frame(args.frame)
             if event is None:
                 raise InputError(f"frame {args.frame} does not exist in swarm {swarm.id}")
             out.write(json.dumps(event.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n")
@@ -138,87 +138,32 @@ def cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-def _owner_text(status: str, store: Any) -> tuple[str, dict[str, Any]]:
-    """``running (pid 12 on host)`` when a live process holds the swarm, ``stopped (owner gone)``
-    when the record says running but its owner's lease has lapsed."""
-    from swarm_star.state.lease import owner_status
-
-    owner = owner_status(store)
-    info = {"alive": owner.alive, "pid": owner.pid, "host": owner.host}
-    if status == "running":
-        if owner.alive:
-            return f"running (pid {owner.pid} on {owner.host})", info
-        return "stopped (owner gone)", info
-    return status, info
-
-
 def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from swarm_star.state.history import SwarmLog
-    from swarm_star.store import StoreLocator, resolve_space
-
     check_space(args)
-    locator = StoreLocator(resolve_space(args.space), args.store, user_id=args.user)
-    rows = []
-    for swarm_id in locator.list_swarm_ids():
-        try:  # one damaged swarm is reported in its own row, never breaks the list
-            with locator.open(swarm_id) as store:
-                log = SwarmLog(store)
-                record, meta = log.record(), log.read_meta() or {}
-                shown, owner = _owner_text(meta.get("status", "created"), store)
-        except SwarmStarError as exc:
-            rows.append(
-                {
-                    "swarm_id": swarm_id,
-                    "status": "damaged",
-                    "shown": "damaged",
-                    "owner": None,
-                    "directive": str(exc),
-                    "created_at": time.time(),
-                    "cost": 0.0,
-                    "unpriced_calls": 0,
-                    "nodes": 0,
-                    "error": str(exc),
-                }
-            )
-            continue
-        rows.append(
-            {
-                "swarm_id": swarm_id,
-                "status": meta.get("status", "created"),
-                "shown": shown,
-                "owner": owner,
-                "directive": record.directive,
-                "created_at": record.created_at,
-                "cost": (meta.get("usage") or {}).get("cost", 0.0),
-                "unpriced_calls": (meta.get("usage") or {}).get("unpriced_calls", 0),
-                "nodes": meta.get("nodes", 0),
-            }
-        )
+    where = locate(args.space, args.store, args.user)
+    rows = list_swarms(where)
     if args.json:
-        out.write(json.dumps([{k: v for k, v in r.items() if k != "shown"} for r in rows], indent=2) + "\n")
+        out.write(json.dumps([row.to_json() for row in rows], indent=2) + "\n")
         return 0
     if not rows:
-        where = str(locator.space) if args.store == "sqlite" else f"Cosmos DB for user {args.user!r}"
-        out.write(f"no swarms in {where}\n")
+        place = str(where.space) if args.store == "sqlite" else f"Cosmos DB for user {args.user!r}"
+        out.write(f"no swarms in {place}\n")
     width = terminal_width(out)
     for row in rows:
-        when = age(time.time() - row["created_at"])
-        cost = f"${row['cost']:.4f}{'+?' if row['unpriced_calls'] else ''}"
-        line = f"{row['swarm_id']:<26} {row['shown']:<9} {when:>5}  {cost}  {short(row['directive'], 50)}"
+        when = age(time.time() - row.created_at)
+        cost = f"${row.cost:.4f}{'+?' if row.unpriced_calls else ''}"
+        line = f"{row.swarm_id:<26} {row.shown:<9} {when:>5}  {cost}  {short(row.directive, 50)}"
         out.write(fit(line, width) + "\n")
     return 0
 
 
 def cmd_spaces(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from swarm_star.api import load_spaces
-    from swarm_star.spaces.memory import memory_space
-
     actions, utils = load_spaces()
     if args.which == "memory":
         if not args.swarm:
             raise InputError("the memory space belongs to a swarm: add --swarm ID")
         with Swarm.open(args.swarm, space=args.space, backend=args.store, user_id=args.user) as swarm:
-            space = memory_space(swarm.state.memory.values())
+            space = swarm.memory_space()
     else:
         space = actions if args.which == "action" else utils
     out.write("\n".join(space.render()) + "\n")

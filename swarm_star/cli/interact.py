@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
-from swarm_star.engine.engine import Engine
+from swarm_star.api import RunHandle
 from swarm_star.models import Question, SwarmEvent, SwarmNode
 from swarm_star.render.text import fit, short, summary, terminal_width, usage_line
 
@@ -36,7 +36,7 @@ class InlinePrompt:
         self.out = out
         self.fd = fd
         self.hold = hold  # hold(True) before the prompt writes, hold(False) when it has nothing to show
-        self.engine: Engine | None = None
+        self.run: RunHandle | None = None  # the run whose questions it asks
         self.queue: list[Question] = []
         self.current: Question | None = None
         self.mine: dict[str, str] = {}
@@ -56,7 +56,7 @@ class InlinePrompt:
             self._loop = None
 
     def _pending(self, question_id: str) -> bool:
-        return self.engine is not None and any(q.id == question_id for _, q in self.engine.state.pending_questions())
+        return self.run is not None and any(q.id == question_id for _, q in self.run.pending_questions())
 
     def ask(self, question: Question) -> None:
         self.queue.append(question)
@@ -122,8 +122,8 @@ class InlinePrompt:
     def _submit(self, question: Question, text: str) -> None:
         text = text or "(no answer)"
         self.mine[question.id] = text
-        if self.engine is not None:
-            self.engine.answer(question.id, text)
+        if self.run is not None:
+            self.run.answer(question.id, text)
         self._show_next()
 
     def on_event(self, event: SwarmEvent) -> None:
@@ -149,14 +149,15 @@ class LiveView:
     def __init__(self, out: TextIO, prompt: InlinePrompt | None) -> None:
         self.out = out
         self.prompt = prompt
-        self.engine: Engine | None = None
+        self.run: RunHandle | None = None
         self.width = terminal_width(out)
         self._last_totals = 0.0
 
-    def attach(self, engine: Engine) -> None:
-        self.engine = engine
+    def follow(self, run: RunHandle) -> None:
+        """Show ``run`` (its live totals) and let the prompt answer its questions."""
+        self.run = run
         if self.prompt is not None:
-            self.prompt.engine = engine
+            self.prompt.run = run
 
     def on_event(self, event: SwarmEvent) -> None:
         kind = event.op.kind
@@ -164,9 +165,10 @@ class LiveView:
         if kind in ("spawn", "terminate", "fail", "ask_user", "user_answer", "stop"):
             self.out.write(fit(f"  [{event.frame:>5}] {node:<12} {summary(event)}", self.width) + "\n")
         now = time.monotonic()
-        if self.engine is not None and (now - self._last_totals > 2 or (kind == "terminate" and node == "0")):
+        state = self.run.state if self.run is not None else None
+        if state is not None and (now - self._last_totals > 2 or (kind == "terminate" and node == "0")):
             self._last_totals = now
-            self.out.write(f"          ── {usage_line(self.engine.state)}\n")
+            self.out.write(f"          ── {usage_line(state)}\n")
         if self.prompt is not None:
             self.prompt.on_event(event)
         self.out.flush()

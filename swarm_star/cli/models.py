@@ -14,6 +14,8 @@ import json
 import time
 from typing import Any, TextIO
 
+from pydantic import ValidationError
+
 from swarm_star.errors import ConfigError, InputError, ModelError, ModelUnreachable
 from swarm_star.models import Limits, ModelSettings
 
@@ -94,8 +96,8 @@ def model_settings_from(args: argparse.Namespace, base: ModelSettings) -> ModelS
         return base
     try:
         return ModelSettings.model_validate({**base.model_dump(), **changes})
-    except ValueError as exc:
-        first = exc.errors()[0] if hasattr(exc, "errors") else {"loc": ("?",), "msg": str(exc)}  # type: ignore[union-attr]
+    except ValidationError as exc:
+        first = exc.errors()[0]
         raise InputError(f"invalid model setting {first['loc'][0]}: {first['msg']}") from exc
 
 

@@ -7,11 +7,12 @@ import asyncio
 import contextlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from swarm_star.api import Swarm
+from swarm_star.api import RunHandle, RunOptions, RunOutcome, Swarm
 from swarm_star.cli.flags import (
     HelpFormatter,
     add_executor_flags,
@@ -25,25 +26,31 @@ from swarm_star.cli.flags import (
 from swarm_star.cli.hints import command_prefix, raise_hint, run_only_flags, where_to_look
 from swarm_star.cli.interact import InlinePrompt, LiveView, TreeView, live_tree_for, stdin_tty
 from swarm_star.cli.models import add_model_flags, check_prices, model_settings_from
-from swarm_star.engine.engine import Engine, RunOutcome
-from swarm_star.errors import InputError
+from swarm_star.errors import AlreadyFinished, ExitCode, InputError
 from swarm_star.models import Limits, ModelSettings, SwarmSettings
 from swarm_star.models.config import CodeSettings
 from swarm_star.primitives.hostfile import load_hostfile
 from swarm_star.render.text import short, usage_line
 
-__all__ = ["OUTCOME_EXIT", "add_retry_command", "add_run_commands", "cmd_resume", "cmd_retry", "cmd_run", "run_swarm"]
+__all__ = [
+    "OUTCOME_EXIT",
+    "Screen",
+    "add_retry_command",
+    "add_run_commands",
+    "cmd_resume",
+    "cmd_retry",
+    "cmd_run",
+    "run_swarm",
+    "screen_from",
+]
 
-EXIT = {
-    "ok": 0,
-    "failure": 1,
-    "usage": 2,
-    "questions": 3,
-    "limit": 4,
-    "unreachable": 5,
-    "interrupted": 130,
+OUTCOME_EXIT = {
+    "finished": ExitCode.OK,
+    "failed": ExitCode.FAILURE,
+    "questions": ExitCode.QUESTIONS,
+    "limit": ExitCode.LIMIT,
+    "unreachable": ExitCode.UNREACHABLE,
 }
-OUTCOME_EXIT = {"finished": 0, "failed": 1, "questions": 3, "limit": 4, "unreachable": 5}
 MAX_DIRECTIVE_BYTES = 1_000_000
 
 
@@ -134,60 +141,69 @@ def outcome_json(swarm: Swarm, outcome: RunOutcome) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Screen:
+    """How a run is shown here: ``prefix`` reaches this swarm in pasteable hints, ``again``
+    are the run-only flags a hint to resume must repeat; ``json_out`` prints one JSON
+    object instead of the live view; ``no_input`` never waits for answers."""
+
+    prefix: str
+    json_out: bool = False
+    no_input: bool = False
+    again: str = ""
+
+
+def screen_from(args: argparse.Namespace, *, again: str = "") -> Screen:
+    return Screen(command_prefix(args), bool(getattr(args, "json", False)), bool(args.no_input), again)
+
+
 def run_swarm(
     swarm: Swarm,
-    args: argparse.Namespace,
-    limits: Limits | None,
     out: TextIO,
-    *,
-    models: ModelSettings | None = None,
-    retry: Sequence[str] = (),
+    screen: Screen,
+    start: Callable[[RunOptions], RunHandle],
+    options: RunOptions,
 ) -> int:
+    """Start a run with ``start(options)`` (``swarm.run``, ``resume`` or a ``retry``), show it
+    until it ends, say what to do next, and return the exit code of its outcome."""
     # Wait for answers only when someone can type them here; --json never prompts
     # (it is for scripts: it returns with the questions, exit 3).
-    json_out = getattr(args, "json", False)
-    waiting = not args.no_input and not json_out and stdin_tty()
+    json_out = screen.json_out
+    waiting = not screen.no_input and not json_out and stdin_tty()
     # On a terminal the live tree redraws in place (and asks inline); piped, the line log.
     tree = None if json_out else live_tree_for(swarm, out, waiting)
     prompt = InlinePrompt(out, sys.stdin.fileno(), tree.hold if tree is not None else None) if waiting else None
     view = LiveView(out, prompt)
     shown: Any = view if tree is None else TreeView(tree, prompt)
-    prefix = command_prefix(args)
-    again = run_only_flags(args) if models is not None else ""  # resume/retry: this run's endpoint
-
-    def attach(engine: Engine) -> None:
-        view.attach(engine)
-        if tree is not None:
-            tree.engine = engine
+    prefix, again = screen.prefix, screen.again
 
     async def go() -> RunOutcome:
+        handle = start(replace(options, interactive=waiting))  # refused here: nothing shown yet
+        if not json_out:
+            if handle.retried:
+                out.write(f"retrying {', '.join(handle.retried)}\n")
+            out.write(f"swarm {swarm.id}: {short(swarm.state.record.directive, 80)}\n")
+            out.flush()
+            handle.subscribe(shown.on_event)
+        handle.on_question(shown.on_question)
+        view.follow(handle)
+        if tree is not None:
+            tree.source = handle
         if prompt is not None:
             prompt.start()
         try:
-            return await swarm.run(
-                limits=limits,
-                interactive=waiting,
-                on_question=shown.on_question,
-                on_event=None if json_out else shown.on_event,
-                on_engine=attach,
-                models=models,
-                retry=retry,
-                executor=executor_from(args),
-            )
+            with tree if tree is not None else contextlib.nullcontext():
+                return await handle
         finally:
             if prompt is not None:
                 prompt.stop()
 
-    if not json_out:
-        out.write(f"swarm {swarm.id}: {short(swarm.state.record.directive, 80)}\n")
-        out.flush()
     try:
-        with tree if tree is not None else contextlib.nullcontext():
-            outcome = asyncio.run(go())
+        outcome = asyncio.run(go())
     except KeyboardInterrupt:
         out.write(f"\ninterrupted; state saved. Continue with: {prefix} resume {swarm.id}{again}\n")
         out.flush()
-        return EXIT["interrupted"]
+        return ExitCode.INTERRUPTED
     if json_out:
         out.write(json.dumps(outcome_json(swarm, outcome), indent=2) + "\n")
         return OUTCOME_EXIT[outcome.status]
@@ -275,25 +291,16 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         user_id=args.user,
     )
     with swarm:
-        return run_swarm(swarm, args, None, out)
+        return run_swarm(swarm, out, screen_from(args), swarm.run, RunOptions(executor=executor_from(args)))
 
 
 def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     with open_swarm(args) as swarm:
-        status = swarm.state.status
-        root = swarm.state.root
-        if root is not None and root.status.done:  # also heals a swarm an older resume left `stopped`
-            status = "finished" if root.status == "terminated" else "failed"
-        if status == "finished":  # never re-open a finished swarm, even with new limits
-            out.write(f"swarm {swarm.id} already finished; nothing to resume\n")
-            return EXIT["ok"]
-        if status == "failed":
-            error = short(swarm.state.root.error if swarm.state.root else "", 80)
-            err.write(
-                f"swarm-star: swarm {swarm.id} failed ({error}); resume continues only stopped or waiting"
-                " swarms: use `retry` to run failed nodes again\n"
-            )
-            return EXIT["failure"]
+        try:  # a finished swarm stays finished, even with new limits: not an error, nothing to do
+            swarm.check_resumable()
+        except AlreadyFinished as exc:
+            out.write(f"{exc}\n")
+            return exc.exit_code
         limits = limits_from(args, swarm.state.limits)
         models = swarm.settings.models
         if args.model or args.base_url:
@@ -304,23 +311,16 @@ def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         models = model_settings_from(args, models)
         if limits is not None and limits.max_cost is not None:
             check_prices(models, limits)
-        return run_swarm(swarm, args, limits, out, models=models)
+        options = RunOptions(limits=limits, models=models, executor=executor_from(args))
+        return run_swarm(swarm, out, screen_from(args, again=run_only_flags(args)), swarm.resume, options)
 
 
 def cmd_retry(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from swarm_star.engine.engine import retry_targets
-
-    with Swarm.open(args.swarm_id, space=args.space, backend=args.store, user_id=args.user) as swarm:
+    with open_swarm(args) as swarm:
         state = swarm.state
-        if args.node is not None and args.node not in state.nodes:
-            raise InputError(f"no node {args.node!r} in swarm {swarm.id}")
-        targets = retry_targets(state, args.node)
-        if not targets:
-            where = f"node {args.node}'s subtree" if args.node else f"swarm {swarm.id}"
-            raise InputError(f"nothing to retry: no failed node in {where}")
         limits = limits_from(args, state.limits)
         models = model_settings_from(args, swarm.settings.models)
         check_prices(models, limits or state.limits, None if args.json else err)
-        if not args.json:
-            out.write(f"retrying {', '.join(targets)}\n")
-        return run_swarm(swarm, args, limits, out, retry=targets, models=models)
+        options = RunOptions(limits=limits, models=models)
+        screen = screen_from(args, again=run_only_flags(args))
+        return run_swarm(swarm, out, screen, lambda given: swarm.retry(args.node, given), options)

@@ -12,12 +12,10 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
+from swarm_star.cli.flags import open_swarm
 from swarm_star.errors import ConfigError, InputError
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["add_serve_commands", "cmd_report", "cmd_serve", "cmd_watch"]
 
@@ -107,16 +105,13 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from swarm_star.render.report import build_report, render_report
-    from swarm_star.state.history import SwarmLog
-    from swarm_star.store import StoreLocator, resolve_space
 
     fmt = args.format
     if fmt is None and args.output:
         fmt = {".html": "html", ".htm": "html", ".pdf": "pdf"}.get(Path(args.output).suffix.lower(), "md")
     fmt = fmt or "md"
-    locator = StoreLocator(resolve_space(args.space), args.store, user_id=args.user)
-    with locator.open(args.swarm_id) as store:
-        report = build_report(args.swarm_id, SwarmLog(store), locator.swarm_dir(args.swarm_id) / "workspace")
+    with open_swarm(args) as swarm:
+        report = build_report(swarm.id, swarm.log, swarm.workspace)
     try:
         body = render_report(report, fmt)
     except ImportError as exc:
@@ -135,10 +130,9 @@ def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from swarm_star.api import Swarm
     from swarm_star.render.live import follow
 
-    with Swarm.open(args.swarm_id, space=args.space, backend=args.store, user_id=args.user) as swarm:
+    with open_swarm(args) as swarm:
         start = args.start if args.start is not None else 0
         if start < 0:
             raise InputError(f"--from must be a frame number, got {start}")

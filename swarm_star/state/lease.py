@@ -30,7 +30,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from swarm_star.errors import ConflictError, LeaseLost, StoreError
+from swarm_star.errors import AlreadyRunning, ConflictError, LeaseLost, StoreError
 from swarm_star.store.base import Check, KVStore, StoreOp
 from swarm_star.store.identity import holder_gone, process_identity
 
@@ -74,9 +74,9 @@ def owner_status(store: KVStore) -> OwnerStatus:
     )
 
 
-def _held_by(held: dict[str, Any]) -> ConflictError:
+def _held_by(held: dict[str, Any]) -> AlreadyRunning:
     until = time.strftime("%H:%M:%S", time.localtime(float(held.get("expires", 0))))
-    return ConflictError(
+    return AlreadyRunning(
         f"swarm is being run by another process (pid {held.get('pid')} on {held.get('host')}, "
         f"lease renewed until {until})"
     )
@@ -103,7 +103,7 @@ class OwnerLease:
         return {"token": self.token, **process_identity(), "expires": time.time() + self.seconds}
 
     def acquire(self) -> None:
-        """Take the lease (and start renewing it) or raise ConflictError naming the holder."""
+        """Take the lease (and start renewing it) or raise AlreadyRunning naming the holder."""
         with self._lock:
             found = self.store.get_versioned(OWNER_KEY)
             version = None
