@@ -65,6 +65,17 @@ def test_library_import_stays_light() -> None:
     assert out.stdout.strip() == "False"
 
 
+def test_importing_one_module_does_not_load_the_package() -> None:
+    """Issue 20: ``import swarm_star.errors`` loaded 277 modules (the package ``__init__``
+    imported the API, the engine and the model client); its names now load on first use."""
+    code = "import sys, swarm_star.errors; print(sorted(m for m in sys.modules if m.startswith('swarm_star')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "['swarm_star', 'swarm_star.errors']"
+    code = "import swarm_star as s; print(s.Swarm.__module__, s.RunOptions.__name__, 'Swarm' in dir(s))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split() == ["swarm_star.api.swarm", "RunOptions", "True"]
+
+
 async def test_run_tunes_the_collector_and_restores_it(tmp_path: Path, model_server) -> None:
     """During a run gen-0 collections are rarer and start-up objects are frozen; after it, the
     process's own settings are back (a library user's collector is not left changed)."""
