@@ -173,6 +173,8 @@ async def test_stop_and_resume_from_the_api(api: httpx.AsyncClient, model_server
     assert all(n["status"] == "terminated" for n in tree["nodes"])
     r = await api.post("/api/swarms/s1/resume", json={})
     assert r.status_code == 409 and r.json()["error"] == "swarm s1 already finished; nothing to resume"
+    r = await api.post("/api/swarms/s1/resume", json={"limits": {"max_calls": 3000}})  # as `resume --max-calls`
+    assert r.status_code == 409 and r.json()["error"] == "swarm s1 already finished; nothing to resume"
 
 
 async def test_retry_failed_nodes_from_the_api(api: httpx.AsyncClient, model_server) -> None:
