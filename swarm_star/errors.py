@@ -83,49 +83,45 @@ class ExitCode(IntEnum):
 
 
 class SwarmStarError(Exception):
-    """Base of every error Swarm Star raises deliberately."""
+    """Base of every error Swarm Star raises deliberately.
+
+    A subclass names its exit code and HTTP status where it differs from its
+    base's: ``class InputError(SwarmStarError, exit_code=ExitCode.USAGE, http_status=400)``.
+    """
 
     exit_code: ClassVar[ExitCode] = ExitCode.FAILURE
     http_status: ClassVar[int] = 500
 
+    def __init_subclass__(cls, *, exit_code: ExitCode | None = None, http_status: int | None = None) -> None:
+        super().__init_subclass__()
+        if exit_code is not None:
+            cls.exit_code = exit_code
+        if http_status is not None:
+            cls.http_status = http_status
 
-class ConfigError(SwarmStarError):
+
+class ConfigError(SwarmStarError, exit_code=ExitCode.USAGE, http_status=400):
     """Settings are invalid or incomplete (limits, model endpoint, store choice)."""
 
-    exit_code = ExitCode.USAGE
-    http_status = 400
 
-
-class InputError(SwarmStarError):
+class InputError(SwarmStarError, exit_code=ExitCode.USAGE, http_status=400):
     """The user gave something unusable (empty directive, unreadable context file)."""
-
-    exit_code = ExitCode.USAGE
-    http_status = 400
 
 
 class HostfileError(InputError):
     """A hostfile line could not be parsed; the message names file and line number."""
 
 
-class SwarmNotFound(SwarmStarError):
+class SwarmNotFound(SwarmStarError, exit_code=ExitCode.USAGE, http_status=404):
     """No swarm with that id exists in the swarm space."""
 
-    exit_code = ExitCode.USAGE
-    http_status = 404
 
-
-class QuestionNotFound(SwarmStarError):
+class QuestionNotFound(SwarmStarError, exit_code=ExitCode.USAGE, http_status=404):
     """The question id is unknown or already answered."""
 
-    exit_code = ExitCode.USAGE
-    http_status = 404
 
-
-class StatusConflict(SwarmStarError):
+class StatusConflict(SwarmStarError, exit_code=ExitCode.USAGE, http_status=409):
     """The swarm's status does not allow this now (running, not running, finished, failed)."""
-
-    exit_code = ExitCode.USAGE
-    http_status = 409
 
 
 class AlreadyRunning(StatusConflict):
@@ -136,43 +132,32 @@ class NotRunning(StatusConflict):
     """A stop was asked for a swarm that nobody runs here."""
 
 
-class AlreadyFinished(StatusConflict):
+class AlreadyFinished(StatusConflict, exit_code=ExitCode.OK):
     """Resume of a finished swarm: it stays finished, nothing is done (exit 0)."""
 
-    exit_code = ExitCode.OK
 
-
-class AlreadyFailed(StatusConflict):
+class AlreadyFailed(StatusConflict, exit_code=ExitCode.FAILURE):
     """Resume of a failed swarm: resume continues stopped or waiting swarms; ``retry`` re-runs failed nodes."""
-
-    exit_code = ExitCode.FAILURE
 
 
 class StoreError(SwarmStarError):
     """The kv-store failed; the swarm's data is unchanged by the failed call."""
 
 
-class StoreLocked(StoreError):
+class StoreLocked(StoreError, http_status=503):
     """Another process holds a lock on the store for longer than we wait."""
-
-    http_status = 503
 
 
 class StoreCorrupt(StoreError):
     """The store file exists but is not a database we can read."""
 
 
-class StoreUnavailable(StoreError):
+class StoreUnavailable(StoreError, http_status=503):
     """The backend cannot be reached or rejected our credentials."""
 
-    http_status = 503
 
-
-class ConflictError(StoreError):
+class ConflictError(StoreError, exit_code=ExitCode.USAGE, http_status=409):
     """A compare-and-set or create-if-absent lost to another writer."""
-
-    exit_code = ExitCode.USAGE
-    http_status = 409
 
 
 class LeaseLost(ConflictError):
@@ -187,14 +172,12 @@ class ModelOutputError(ModelError):
     """The model answered but the answer did not fit the requested schema."""
 
 
-class ModelUnreachable(ModelError):
+class ModelUnreachable(ModelError, exit_code=ExitCode.UNREACHABLE):
     """The endpoint could not be reached (refused, DNS, timed out) after retries.
 
     Not the tree's fault: the engine stops the swarm as resumable ``stopped``
     instead of failing the node that happened to be calling.
     """
-
-    exit_code = ExitCode.UNREACHABLE
 
 
 class SpaceError(SwarmStarError):
@@ -205,10 +188,8 @@ class WorkspaceError(SwarmStarError):
     """A file path escapes the swarm workspace, or execution was not opted in."""
 
 
-class LimitReached(SwarmStarError):
+class LimitReached(SwarmStarError, exit_code=ExitCode.LIMIT):
     """A run budget ran out; ``limit`` names which one (e.g. ``max_calls``)."""
-
-    exit_code = ExitCode.LIMIT
 
     def __init__(self, limit: str, detail: str = "") -> None:
         self.limit = limit

@@ -48,6 +48,15 @@ async def wait_for(predicate: Any, timeout: float = 30.0, step: float = 0.05) ->
     raise AssertionError("condition not met in time")
 
 
+def cli_run(space: Path, server: Any, directive: str, swarm_id: str, output: int = subprocess.PIPE) -> Any:
+    """``swarm-star run`` in a process of its own (no input, JSON out), against ``server``."""
+    cmd = [
+        sys.executable, "-m", "swarm_star", "--space", str(space), "run", directive,
+        "--swarm-id", swarm_id, "--base-url", server.base_url, "--no-input", "--json",
+    ]  # fmt: skip
+    return subprocess.Popen(cmd, stdout=output, stderr=output, env={**_clean_env(), **ENV})
+
+
 @pytest.fixture
 async def api(tmp_path: Path):  # type: ignore[no-untyped-def]
     app = create_app(space=tmp_path, env=ENV, poll_interval=0.05)
@@ -209,11 +218,7 @@ async def test_resume_right_after_a_cli_run_was_killed(api: httpx.AsyncClient, t
     holder is provably gone) while POST /resume answered 409 "being run by another process"
     until the lease expired (30 s): serve had an owner rule of its own. Both ask the API's."""
     server = model_server(ScriptedModel(plans={"party": ["book a room", "buy snacks"]}), latency=5.0)
-    cmd = [
-        sys.executable, "-m", "swarm_star", "--space", str(tmp_path), "run", "plan a party",
-        "--swarm-id", "k9", "--base-url", server.base_url, "--no-input", "--json",
-    ]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**_clean_env(), **ENV})
+    proc = cli_run(tmp_path, server, "plan a party", "k9", output=subprocess.DEVNULL)
     try:
 
         async def asked() -> bool:
@@ -418,11 +423,7 @@ def test_sse_reconnects_with_last_event_id_and_gets_every_frame_once(tmp_path: P
 
 def test_sse_follows_a_swarm_run_by_another_process(tmp_path: Path, model_server) -> None:
     server = model_server(ScriptedModel(plans={"many": [f"part {i}" for i in range(8)]}), latency=0.1)
-    cmd = [
-        sys.executable, "-m", "swarm_star", "--space", str(tmp_path), "run", "many parts elsewhere",
-        "--swarm-id", "elsewhere", "--base-url", server.base_url, "--no-input", "--json",
-    ]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**_clean_env(), **ENV})
+    proc = cli_run(tmp_path, server, "many parts elsewhere", "elsewhere")
     try:
         deadline = time.monotonic() + 30
         while not (tmp_path / "elsewhere").exists():

@@ -34,12 +34,17 @@ class SwarmRow:
     status: str
     directive: str
     created_at: float
-    cost: float = 0.0
-    unpriced_calls: int = 0
-    nodes: int = 0
-    frames: int = 0
-    owner: OwnerStatus | None = None
+    cost: float
+    unpriced_calls: int
+    nodes: int
+    frames: int
+    owner: OwnerStatus | None
     error: str | None = None
+
+    @classmethod
+    def damaged(cls, swarm_id: str, error: str) -> SwarmRow:
+        """The row of a swarm whose store cannot be read: the error stands where the directive would."""
+        return cls(swarm_id, DAMAGED, error, time.time(), 0.0, 0, 0, 0, None, error)
 
     @property
     def shown(self) -> str:
@@ -84,7 +89,7 @@ def list_swarms(where: StoreLocator, *, reader: Reader | None = None) -> list[Sw
             with read(swarm_id) as store:
                 rows.append(_row(swarm_id, store))
         except SwarmStarError as exc:
-            rows.append(SwarmRow(swarm_id, DAMAGED, str(exc), time.time(), error=str(exc)))
+            rows.append(SwarmRow.damaged(swarm_id, str(exc)))
     return rows
 
 
