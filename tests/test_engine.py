@@ -380,3 +380,25 @@ async def test_new_limits_do_not_reopen_a_finished_swarm(tmp_path: Path, model_s
     assert again.status == "finished" and again.report == first.report
     state = swarm.tree()
     assert state.status == SwarmStatus.FINISHED and state.frame_count == frames
+
+
+async def test_a_run_stopped_before_it_started_holds_nothing(tmp_path: Path) -> None:
+    """Swarm.run takes the lease at once (a refusal comes back to the caller); a run stopped
+    before its task ever ran still releases it, and writes nothing."""
+    from swarm_star.errors import AlreadyRunning, QuestionNotFound
+
+    swarm = Swarm.create("never started", space=tmp_path)
+    other = Swarm.open(swarm.id, space=tmp_path)
+    handle = swarm.run(RunOptions(env={}))
+    assert swarm.owner().alive and not handle.done()
+    with pytest.raises(AlreadyRunning, match="another process"):
+        other.run(RunOptions(env={}))
+    with pytest.raises(QuestionNotFound):
+        handle.answer("0-q0", "too early")  # nothing was asked: the run has not loaded its state
+    await handle.stop()
+    assert handle.done() and not swarm.owner().alive
+    with pytest.raises(asyncio.CancelledError):
+        await handle
+    assert swarm.tree().frame_count == 1
+    other.close()
+    swarm.close()

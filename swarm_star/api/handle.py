@@ -14,12 +14,11 @@ that code next awaits, so callbacks given to :meth:`RunHandle.subscribe` and
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any
 
 from swarm_star.engine.engine import Engine, RunOutcome
-from swarm_star.errors import NotRunning
+from swarm_star.errors import NotRunning, QuestionNotFound
 from swarm_star.models import Question, SwarmEvent, SwarmNode
 
 if TYPE_CHECKING:
@@ -46,7 +45,6 @@ class RunHandle:
         self._on_frame: list[FrameCallback] = []
         self._on_question: list[QuestionCallback] = []
         self._engine: Engine | None = None
-        self._early_answers: list[tuple[str, str]] = []
         self._next_frame = asyncio.Event()
         self._task: asyncio.Task[RunOutcome] | None = None
 
@@ -87,10 +85,9 @@ class RunHandle:
         and the frames say which answer was. From another process, use
         ``Swarm.answer`` (the store's inbox).
         """
-        if self._engine is None:
-            self._early_answers.append((question_id, text))
-        else:
-            self._engine.answer(question_id, text)
+        if self._engine is None:  # nothing was asked yet: the run has not loaded its state
+            raise QuestionNotFound(f"no pending question {question_id!r} in swarm {self.swarm_id}")
+        self._engine.answer(question_id, text)
 
     def wake(self) -> None:
         """An answer was queued in the store (``Swarm.answer``): read the inbox now,
@@ -104,8 +101,7 @@ class RunHandle:
         if task is None or task.done():
             raise NotRunning(f"swarm {self.swarm_id} is not running")
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await asyncio.wait([task])  # however it ends; its outcome or error is for whoever awaits the handle
 
     def done(self) -> bool:
         """The run has ended (finished, stopped, failed, or raised)."""
@@ -124,8 +120,10 @@ class RunHandle:
         task = asyncio.get_running_loop().create_task(body, name=f"swarm-star run {self.swarm_id}")
 
         def finished(_: asyncio.Task[RunOutcome]) -> None:
-            on_done()
-            self._notify()
+            try:
+                on_done()
+            finally:
+                self._notify()
 
         task.add_done_callback(finished)
         self._task = task
@@ -134,9 +132,6 @@ class RunHandle:
         """The engine exists: frames and answers flow through it from now on."""
         self._engine = engine
         engine.subscribe(self._frame)
-        for question_id, text in self._early_answers:
-            engine.answer(question_id, text)
-        self._early_answers.clear()
 
     def _frame(self, event: SwarmEvent) -> None:
         for callback in list(self._on_frame):

@@ -211,8 +211,9 @@ class Swarm:
         return self._start(options or RunOptions(), tuple(targets))
 
     def check_resumable(self) -> None:
-        """Raise AlreadyFinished or AlreadyFailed if ``resume`` would refuse this swarm."""
-        rules.check_resumable(self.id, self.state)
+        """Raise AlreadyFinished or AlreadyFailed if ``resume`` would refuse this swarm
+        (judged from the stored node records: no replay of the history)."""
+        rules.check_resumable(self.id, rules.stored_nodes(self.log))
 
     def run_sync(
         self, options: RunOptions | None = None, *, on_frame: Callable[[SwarmEvent], None] | None = None
