@@ -33,7 +33,7 @@ from pydantic import BaseModel
 
 from benchmarks.model_process import model_process
 from swarm_star import prompts
-from swarm_star.api import Swarm
+from swarm_star.api import RunOptions, Swarm
 from swarm_star.llm import Endpoint, LLMClient
 from swarm_star.models import Limits, ModelSettings, SwarmSettings
 from swarm_star.testing.scripted import ScriptedModel
@@ -95,7 +95,7 @@ async def swarm_star_run(url: str, folder: Path) -> tuple[float, float, int, int
     swarm = Swarm.create("run the big job", space=folder, settings=settings)
     llm = _client(url)
     cpu, wall = time.process_time(), time.perf_counter()
-    outcome = await swarm.run(llm=llm, poll_interval=0.05)
+    outcome = await swarm.run(RunOptions(llm=llm, poll_interval=0.05))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     await llm.aclose()
     assert outcome.status == "finished", outcome

@@ -21,7 +21,7 @@ import aiohttp
 import openai
 
 from benchmarks.model_process import model_process
-from swarm_star.api import Swarm
+from swarm_star.api import RunOptions, Swarm
 from swarm_star.llm import Endpoint, LLMClient
 from swarm_star.models import Limits, ModelSettings, SwarmSettings
 from swarm_star.state.projection import SwarmState
@@ -54,7 +54,7 @@ async def one_run(base_url: str, space: Path, tune_gc: bool = True) -> tuple[flo
     swarm = Swarm.create("run the big program", space=space, settings=settings)
     llm = LLMClient(Endpoint(base_url, "none", None), ModelSettings(base_url=base_url, concurrency=512))
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    outcome = await swarm.run(llm=llm, poll_interval=0.05, on_engine=lambda e: setattr(e, "tune_gc", tune_gc))
+    outcome = await swarm.run(RunOptions(llm=llm, poll_interval=0.05, tune_gc=tune_gc))
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     await llm.aclose()
     assert outcome.status == "finished", outcome

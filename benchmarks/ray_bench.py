@@ -23,7 +23,7 @@ from pathlib import Path
 from benchmarks.makespan_bench import critical_calls
 from benchmarks.makespan_bench import script as tree_script
 from benchmarks.model_process import model_process
-from swarm_star.api import Swarm
+from swarm_star.api import RunOptions, Swarm
 from swarm_star.llm import Endpoint, LLMClient
 from swarm_star.models import Limits, ModelSettings, SwarmSettings
 from swarm_star.testing.scripted import ScriptedModel
@@ -66,7 +66,7 @@ async def _run(url: str, space: Path, directive: str, executor, *, own: bool) ->
         (folder / "burn.py").write_text(BURN_ACTION)
     llm = LLMClient(Endpoint(url, "none", None), ModelSettings(base_url=url, concurrency=512))
     started = time.perf_counter()
-    outcome = await swarm.run(llm=llm, poll_interval=0.05, executor=executor)
+    outcome = await swarm.run(RunOptions(llm=llm, poll_interval=0.05, executor=executor))
     wall = time.perf_counter() - started
     await llm.aclose()
     assert outcome.status == "finished", (outcome, [n.error for n in swarm.tree().nodes.values() if n.error])

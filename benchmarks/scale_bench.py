@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from benchmarks.model_process import model_process
-from swarm_star.api import Swarm
+from swarm_star.api import RunOptions, Swarm
 from swarm_star.llm import Endpoint, LLMClient
 from swarm_star.models import Limits, ModelSettings, SwarmSettings
 from swarm_star.testing.scripted import ScriptedModel
@@ -77,7 +77,7 @@ async def grow(url: str, space: Path) -> tuple[Swarm, float, float]:
     swarm = Swarm.create("build the huge estate", space=space, settings=SwarmSettings(limits=limits))
     llm = LLMClient(Endpoint(url, "none", None), ModelSettings(base_url=url, concurrency=512))
     cpu, wall = time.process_time(), time.perf_counter()
-    outcome = await swarm.run(llm=llm, poll_interval=0.05)
+    outcome = await swarm.run(RunOptions(llm=llm, poll_interval=0.05))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     await llm.aclose()
     assert outcome.status == "finished", outcome

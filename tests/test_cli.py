@@ -312,11 +312,11 @@ def test_resume_never_reopens_a_finished_or_failed_swarm(tmp_path: Path, server,
     assert json.loads(out)[0]["status"] == "finished"
     code, out, _ = cli("--space", sp, "resume", "s1", "--json")
     assert code == 0
-    from swarm_star.api import Swarm
+    from swarm_star.api import RunOptions, Swarm
     from swarm_star.models import ResumeSwarm, StopSwarm, SwarmEvent
 
     with Swarm.open("s1", space=sp) as swarm:
-        again = swarm.run_sync(limits=swarm.state.limits)  # the API does not re-open it either
+        again = swarm.run_sync(RunOptions(limits=swarm.state.limits))  # the API does not re-open it either
         assert again.status == "finished" and swarm.tree().status == "finished"
         state = swarm.tree()  # what an older `resume --max-calls` left behind: a resume, then a stop
         events = []
@@ -397,7 +397,7 @@ def test_resume_hints_repeat_the_run_only_model_flags(tmp_path: Path, server) ->
 
 
 def test_hint_prefix_carries_store_user_and_the_path_that_works(tmp_path: Path, monkeypatch) -> None:
-    from swarm_star.cli import command_prefix
+    from swarm_star.cli.hints import command_prefix
 
     args = argparse.Namespace(space=str(tmp_path), store="cosmos", user="ann")
     assert command_prefix(args) == f"swarm-star --space {tmp_path} --store cosmos --user ann"

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from swarm_star.api import Swarm
+from swarm_star.api import RunOptions, Swarm
 from swarm_star.cli import main
 from swarm_star.testing.scripted import ScriptedModel
 
@@ -72,7 +72,7 @@ def test_terminating_the_server_stops_its_swarms_resumably(tmp_path: Path, model
         state = swarm.tree()
         assert state.status == "stopped" and state.stop_reason == "interrupted"
         assert not state.nodes["0"].status.done
-        assert swarm.run_sync(env={}).status == "finished"  # nothing lost: it resumes to the end
+        assert swarm.run_sync(RunOptions(env={})).status == "finished"  # nothing lost: it resumes to the end
 
 
 def test_serve_with_a_token_from_the_environment(tmp_path: Path) -> None:

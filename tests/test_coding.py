@@ -9,7 +9,7 @@ from typing import Any
 import git
 import pytest
 
-from swarm_star.api import Swarm
+from swarm_star.api import RunOptions, Swarm
 from swarm_star.kit.workspace import Workspace
 from swarm_star.models import CodeSettings, ModelSettings, NodeStatus, SwarmSettings, VerifySettings
 from swarm_star.testing.scripted import ScriptedModel
@@ -42,7 +42,7 @@ class Coder(ScriptedModel):
 async def _run(swarm: Swarm, server: Any, **settings: Any) -> Any:
     llm = client_for(server, **settings)
     try:
-        return await swarm.run(llm=llm)
+        return await swarm.run(RunOptions(llm=llm))
     finally:
         await llm.aclose()
 

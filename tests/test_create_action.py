@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from swarm_star.api import Swarm, load_spaces
+from swarm_star.api import RunOptions, Swarm, load_spaces
 from swarm_star.engine.engine import Engine
 from swarm_star.errors import SpaceError
 from swarm_star.kit.own_actions import install_action
@@ -67,7 +67,7 @@ def _settings(**kw: Any) -> SwarmSettings:
 async def _run(swarm: Swarm, server: Any) -> Any:
     llm = client_for(server)
     try:
-        return await swarm.run(llm=llm)
+        return await swarm.run(RunOptions(llm=llm))
     finally:
         await llm.aclose()
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from swarm_star.api import Swarm, load_spaces
+from swarm_star.api import RunOptions, Swarm, load_spaces
 from swarm_star.engine.quality import directive_junk, report_junk
 from swarm_star.errors import InputError, SpaceError
 from swarm_star.models import NodeStatus, SwarmSettings
@@ -24,7 +24,7 @@ from tests.helpers.model import client_for
 async def run(swarm: Swarm, server: Any, **kw: Any) -> Any:
     llm = client_for(server)
     try:
-        return await swarm.run(llm=llm, **kw)
+        return await swarm.run(RunOptions(llm=llm, **kw))
     finally:
         await llm.aclose()
 
@@ -91,7 +91,7 @@ async def test_two_context_files_are_both_stored_and_planned_with(tmp_path: Path
 
 
 def test_a_folder_is_ingested_file_by_file(tmp_path: Path) -> None:
-    from swarm_star.api import MAX_FOLDER_FILE_BYTES, NOT_INGESTED, _read_context
+    from swarm_star.api.context_files import MAX_FOLDER_FILE_BYTES, NOT_INGESTED, read_context
 
     docs = tmp_path / "docs"
     (docs / "guide").mkdir(parents=True)
@@ -103,7 +103,7 @@ def test_a_folder_is_ingested_file_by_file(tmp_path: Path) -> None:
     (docs / "huge.log").write_text("x" * (MAX_FOLDER_FILE_BYTES + 1))
     single = tmp_path / "readme.md"
     single.write_text("a file with the same name")
-    files = _read_context([docs, single])
+    files = read_context([docs, single])
     assert files["docs/readme.md"] == "top level"
     assert files["docs/guide/setup.txt"] == "install it"
     assert files["readme.md"] == "a file with the same name"
@@ -115,7 +115,7 @@ def test_a_folder_is_ingested_file_by_file(tmp_path: Path) -> None:
 def test_a_git_repository_is_ingested_from_its_head_commit(tmp_path: Path) -> None:
     import git
 
-    from swarm_star.api import _read_context
+    from swarm_star.api.context_files import read_context
 
     folder = tmp_path / "proj"
     folder.mkdir()
@@ -129,20 +129,20 @@ def test_a_git_repository_is_ingested_from_its_head_commit(tmp_path: Path) -> No
     repo.index.add(["src/app.py", "README.md"])
     repo.index.commit("initial")
     (folder / "scratch.txt").write_text("not tracked")
-    files = _read_context([folder])
+    files = read_context([folder])
     assert files == {"proj/README.md": "# proj\n", "proj/src/app.py": "print('app')\n"}
 
 
 def test_an_empty_repository_or_missing_path_is_a_clear_error(tmp_path: Path) -> None:
     import git
 
-    from swarm_star.api import _read_context
+    from swarm_star.api.context_files import read_context
 
     git.Repo.init(tmp_path / "empty")
     with pytest.raises(InputError, match="cannot read git repository"):
-        _read_context([tmp_path / "empty"])
+        read_context([tmp_path / "empty"])
     with pytest.raises(InputError, match="cannot read context file"):
-        _read_context([tmp_path / "nope.md"])
+        read_context([tmp_path / "nope.md"])
 
 
 async def test_a_folder_as_context_reaches_memory(tmp_path: Path, model_server: Any) -> None:

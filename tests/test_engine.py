@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from swarm_star.api import Swarm
+from swarm_star.api import RunOptions, Swarm
 from swarm_star.models import Limits, NodeStatus, SwarmSettings
 from swarm_star.state.projection import SwarmStatus
 from swarm_star.testing import Fault
@@ -19,7 +19,7 @@ from tests.helpers.model import TEST_KEY, client_for
 async def run(swarm: Swarm, server, **kw):  # type: ignore[no-untyped-def]
     llm = client_for(server, **kw.pop("model", {}))
     try:
-        return await swarm.run(llm=llm, **kw)
+        return await swarm.run(RunOptions(llm=llm, **kw))
     finally:
         await llm.aclose()
 
@@ -99,17 +99,18 @@ async def test_interactive_answer_while_running(tmp_path: Path, model_server) ->
     server = model_server(script)
     swarm = Swarm.create("organise a party", space=tmp_path)
     seen = []
+    llm = client_for(server)
+    try:
+        handle = swarm.run(RunOptions(llm=llm, interactive=True))
 
-    def on_question(node, question):  # type: ignore[no-untyped-def]
-        seen.append(question.id)
-        engine.answer(question.id, "twelve")
+        def on_question(node, question):  # type: ignore[no-untyped-def]
+            seen.append(question.id)
+            handle.answer(question.id, "twelve")
 
-    def grab(e):  # type: ignore[no-untyped-def]
-        nonlocal engine
-        engine = e
-
-    engine = None
-    outcome = await run(swarm, server, interactive=True, on_question=on_question, on_engine=grab)
+        handle.on_question(on_question)
+        outcome = await handle
+    finally:
+        await llm.aclose()
     assert outcome.status == "finished"
     assert len(seen) == 1
     asker = next(n for n in swarm.tree().nodes.values() if n.questions)
@@ -355,14 +356,14 @@ async def test_time_travel_rebuilds_earlier_tree(tmp_path: Path, model_server) -
 
 
 async def test_second_runner_is_refused_while_first_runs(tmp_path: Path, model_server) -> None:
-    from swarm_star.errors import ConflictError
+    from swarm_star.errors import AlreadyRunning
 
     server = model_server(ScriptedModel(plans={"slow": ["part a", "part b"]}), latency=0.3)
     swarm = Swarm.create("slow job", space=tmp_path)
     other = Swarm.open(swarm.id, space=tmp_path)
     first = asyncio.create_task(run(swarm, server))
     await asyncio.sleep(0.2)
-    with pytest.raises(ConflictError, match="another process"):
+    with pytest.raises(AlreadyRunning, match="another process"):
         await run(other, server)
     assert (await first).status == "finished"
 
@@ -379,3 +380,25 @@ async def test_new_limits_do_not_reopen_a_finished_swarm(tmp_path: Path, model_s
     assert again.status == "finished" and again.report == first.report
     state = swarm.tree()
     assert state.status == SwarmStatus.FINISHED and state.frame_count == frames
+
+
+async def test_a_run_stopped_before_it_started_holds_nothing(tmp_path: Path) -> None:
+    """Swarm.run takes the lease at once (a refusal comes back to the caller); a run stopped
+    before its task ever ran still releases it, and writes nothing."""
+    from swarm_star.errors import AlreadyRunning, QuestionNotFound
+
+    swarm = Swarm.create("never started", space=tmp_path)
+    other = Swarm.open(swarm.id, space=tmp_path)
+    handle = swarm.run(RunOptions(env={}))
+    assert swarm.owner().alive and not handle.done()
+    with pytest.raises(AlreadyRunning, match="another process"):
+        other.run(RunOptions(env={}))
+    with pytest.raises(QuestionNotFound):
+        handle.answer("0-q0", "too early")  # nothing was asked: the run has not loaded its state
+    await handle.stop()
+    assert handle.done() and not swarm.owner().alive
+    with pytest.raises(asyncio.CancelledError):
+        await handle
+    assert swarm.tree().frame_count == 1
+    other.close()
+    swarm.close()

@@ -65,12 +65,23 @@ def test_library_import_stays_light() -> None:
     assert out.stdout.strip() == "False"
 
 
+def test_importing_one_module_does_not_load_the_package() -> None:
+    """Issue 20: ``import swarm_star.errors`` loaded 277 modules (the package ``__init__``
+    imported the API, the engine and the model client); its names now load on first use."""
+    code = "import sys, swarm_star.errors; print(sorted(m for m in sys.modules if m.startswith('swarm_star')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "['swarm_star', 'swarm_star.errors']"
+    code = "import swarm_star as s; print(s.Swarm.__module__, s.RunOptions.__name__, 'Swarm' in dir(s))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split() == ["swarm_star.api.swarm", "RunOptions", "True"]
+
+
 async def test_run_tunes_the_collector_and_restores_it(tmp_path: Path, model_server) -> None:
     """During a run gen-0 collections are rarer and start-up objects are frozen; after it, the
     process's own settings are back (a library user's collector is not left changed)."""
     import gc
 
-    from swarm_star.api import Swarm
+    from swarm_star.api import RunOptions, Swarm
     from swarm_star.engine.gc_tuning import RUN_THRESHOLDS
     from swarm_star.testing.scripted import ScriptedModel
     from tests.helpers.model import client_for
@@ -82,7 +93,9 @@ async def test_run_tunes_the_collector_and_restores_it(tmp_path: Path, model_ser
     seen: list[tuple[tuple[int, ...], int]] = []
     llm = client_for(server)
     try:
-        outcome = await swarm.run(llm=llm, on_event=lambda _e: seen.append((gc.get_threshold(), gc.get_freeze_count())))
+        run = swarm.run(RunOptions(llm=llm))
+        run.subscribe(lambda _e: seen.append((gc.get_threshold(), gc.get_freeze_count())))
+        outcome = await run
         after = gc.get_threshold(), gc.get_freeze_count()
     finally:
         await llm.aclose()
@@ -134,7 +147,7 @@ async def test_schema_2_frames_decode_to_exactly_what_was_run(tmp_path: Path, mo
     """Every stored frame decodes to the event the engine made; shared text is stored once."""
     import json as _json
 
-    from swarm_star.api import Swarm
+    from swarm_star.api import RunOptions, Swarm
     from swarm_star.state.frame_codec import FRAME_SCHEMA, TEXT_PREFIX
     from swarm_star.state.history import HISTORY_PREFIX
     from swarm_star.testing.scripted import ScriptedModel
@@ -146,7 +159,9 @@ async def test_schema_2_frames_decode_to_exactly_what_was_run(tmp_path: Path, mo
     made: list[dict] = []
     llm = client_for(server)
     try:
-        outcome = await swarm.run(llm=llm, on_event=lambda e: made.append(e.model_dump(mode="json")))
+        run = swarm.run(RunOptions(llm=llm))
+        run.subscribe(lambda e: made.append(e.model_dump(mode="json")))
+        outcome = await run
     finally:
         await llm.aclose()
     assert outcome.status == "finished"

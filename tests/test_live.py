@@ -14,8 +14,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from swarm_star.api import Swarm
-from swarm_star.cli import InlinePrompt, TreeView, main
+from swarm_star.api import RunOptions, Swarm
+from swarm_star.cli import main
+from swarm_star.cli.interact import InlinePrompt, TreeView
 from swarm_star.models import ModelSettings, NodeStatus, SwarmSettings
 from swarm_star.render.live import LiveTree, tree_lines
 from swarm_star.state.history import SwarmLog
@@ -57,16 +58,14 @@ def test_live_tree_draws_counts_and_asks_inline(tmp_path: Path, model_server) ->
         prompt = InlinePrompt(buffer, read_end, view.hold)
         shown = TreeView(view, prompt)
 
-        def grab(engine):  # type: ignore[no-untyped-def]
-            view.engine = engine
-            prompt.engine = engine
-
         async def go():  # type: ignore[no-untyped-def]
+            handle = swarm.run(RunOptions(interactive=True, env={}))
+            view.source = prompt.run = handle
+            handle.subscribe(shown.on_event)
+            handle.on_question(shown.on_question)
             prompt.start()
             try:
-                return await swarm.run(
-                    interactive=True, on_event=shown.on_event, on_question=shown.on_question, on_engine=grab, env={}
-                )
+                return await handle
             finally:
                 prompt.stop()
 

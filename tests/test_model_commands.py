@@ -12,7 +12,7 @@ import pytest
 
 from swarm_star.api import Swarm
 from swarm_star.cli import build_parser, main
-from swarm_star.cli_models import check_prices, model_settings_from
+from swarm_star.cli.models import check_prices, model_settings_from
 from swarm_star.models import ModelSettings, NodeStatus
 from swarm_star.testing.scripted import ScriptedModel
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from swarm_star.api import Swarm, load_spaces
+from swarm_star.api import RunOptions, Swarm, load_spaces
 from swarm_star.engine.context import ActionContext
 from swarm_star.engine.engine import Engine
 from swarm_star.errors import ModelError, ModelOutputError
@@ -37,7 +37,7 @@ from tests.helpers.model import TEST_KEY, client_for
 async def run(swarm: Swarm, server: Any, **kw: Any) -> Any:
     llm = client_for(server, **kw.pop("model", {}))
     try:
-        return await swarm.run(llm=llm, **kw)
+        return await swarm.run(RunOptions(llm=llm, **kw))
     finally:
         await llm.aclose()
 
@@ -304,7 +304,7 @@ async def test_connection_refused_pauses_the_swarm_and_resume_finishes(tmp_path:
     url = f"http://127.0.0.1:{_closed_port()}/v1"
     llm = LLMClient(Endpoint(url, TEST_KEY, None), ModelSettings(base_url=url, max_retries=1))
     try:
-        outcome = await swarm.run(llm=llm)
+        outcome = await swarm.run(RunOptions(llm=llm))
     finally:
         await llm.aclose()
     assert outcome.status == "unreachable"
@@ -448,7 +448,7 @@ async def test_unpriced_calls_are_counted(tmp_path: Path, model_server: Any) -> 
     )
     llm.prices._endpoint = Endpoint("https://example.invalid/v1", "k", None)  # price it like a hosted model
     try:
-        outcome = await swarm.run(llm=llm)
+        outcome = await swarm.run(RunOptions(llm=llm))
     finally:
         await llm.aclose()
     assert outcome.status == "finished"

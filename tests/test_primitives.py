@@ -443,7 +443,7 @@ def test_best_of_top_k_concat_and_failure_report() -> None:
 
 
 def test_progress_bar_draws_on_a_terminal_only() -> None:
-    from swarm_star.cli_primitives import Progress
+    from swarm_star.cli.primitives import Progress
 
     stream = io.StringIO()
     bar = Progress("broadcast", 4, stream, enabled=True)

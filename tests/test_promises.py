@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from swarm_star.api import Swarm
-from swarm_star.errors import ConflictError, LeaseLost
+from swarm_star.api import RunOptions, Swarm
+from swarm_star.errors import AlreadyRunning, LeaseLost
 from swarm_star.models import ModelSettings, SwarmSettings
 from swarm_star.state.history import SwarmLog
 from swarm_star.state.lease import OWNER_KEY, OwnerLease, owner_status
@@ -44,7 +44,7 @@ def _space_env(backend: str, request: pytest.FixtureRequest, **extra: str) -> di
 async def _run(swarm: Swarm, server: Any, **kw: Any) -> Any:
     llm = client_for(server)
     try:
-        return await swarm.run(llm=llm, **kw)
+        return await swarm.run(RunOptions(llm=llm, **kw))
     finally:
         await llm.aclose()
 
@@ -90,7 +90,7 @@ async def test_a_call_longer_than_the_lease_keeps_the_lease(
     await asyncio.sleep(3.0)  # longer than the lease, still inside the first call
     assert owner_status(swarm.store).alive
     other = Swarm.open(swarm.id, space=tmp_path, backend=backend, env=env)
-    with pytest.raises(ConflictError, match="being run by another process"):
+    with pytest.raises(AlreadyRunning, match="being run by another process"):
         await _run(other, server, env=env)
     outcome = await first
     assert outcome.status == "finished", outcome
@@ -128,11 +128,11 @@ def test_a_holder_in_another_pid_namespace_is_not_judged_by_its_pid(store: KVSto
     here = machine_identity()
     held = {"token": "t", "pid": _dead_pid(), "started": "1", **here, "expires": time.time() + 60}
     store.put(OWNER_KEY, {**held, "pidns": "pid:[4026599999]"})
-    with pytest.raises(ConflictError, match="being run by another process"):
+    with pytest.raises(AlreadyRunning, match="being run by another process"):
         OwnerLease(store).acquire()
     assert owner_status(store).alive
     store.put(OWNER_KEY, {**held, "boot": "another-boot"})
-    with pytest.raises(ConflictError):
+    with pytest.raises(AlreadyRunning):
         OwnerLease(store).acquire()
     # Same host, boot and namespace, pid gone: free at once (resume right after kill -9).
     store.put(OWNER_KEY, held)
@@ -164,7 +164,7 @@ async def test_a_run_loads_its_state_only_after_taking_the_lease(
     b = Swarm.open(created.id, space=tmp_path, backend=backend, env=env)
     results: list[Any] = []
 
-    def a_runs_in_between(engine: Any) -> None:
+    def a_runs_in_between() -> None:
         def go() -> None:
             try:
                 results.append(asyncio.run(_run(a, server, env=env)))
@@ -175,9 +175,15 @@ async def test_a_run_loads_its_state_only_after_taking_the_lease(
         thread.start()
         thread.join(120)
 
-    outcome = await _run(b, server, env=env, on_engine=a_runs_in_between)
+    llm = client_for(server)
+    try:
+        handle = b.run(RunOptions(llm=llm, env=env))  # B holds the lease; it has read nothing yet
+        a_runs_in_between()
+        outcome = await handle
+    finally:
+        await llm.aclose()
     assert outcome.status == "finished"
-    assert isinstance(results[0], ConflictError), results
+    assert isinstance(results[0], AlreadyRunning), results
     keys = _consistent(b.store)
     assert len(keys) == len(set(keys)) == server.requests  # no call paid twice
     for s in (a, b, created):

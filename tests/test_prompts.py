@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from swarm_star import prompts
-from swarm_star.api import Swarm, load_spaces
+from swarm_star.api import RunOptions, Swarm, load_spaces
 from swarm_star.engine import ActionContext, Engine
 from swarm_star.errors import SwarmStarError
 from swarm_star.llm.client import DEFAULT_MAX_TOKENS
@@ -123,7 +123,7 @@ async def test_frames_store_the_purpose_as_its_plain_label(tmp_path: Path, model
     swarm = Swarm.create("two things", space=tmp_path)
     llm = client_for(server)
     try:
-        assert (await swarm.run(llm=llm)).status == "finished"
+        assert (await swarm.run(RunOptions(llm=llm))).status == "finished"
     finally:
         await llm.aclose()
     stored = [json.loads(e.model_dump_json())["op"] for e in swarm.history() if e.op.kind == "llm_call"]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from swarm_star.api import Swarm
+from swarm_star.api import RunOptions, Swarm
 from swarm_star.models import NodeStatus
 from swarm_star.testing.scripted import ScriptedModel
 from tests.helpers.model import client_for
@@ -54,10 +54,13 @@ def shape(swarm: Swarm) -> dict[str, tuple]:
     }
 
 
-async def run(swarm: Swarm, server, **kw):  # type: ignore[no-untyped-def]
+async def run(swarm: Swarm, server, on_event=None, **kw):  # type: ignore[no-untyped-def]
     llm = client_for(server)
     try:
-        return await swarm.run(llm=llm, poll_interval=0.02, **kw)
+        handle = swarm.run(RunOptions(llm=llm, poll_interval=0.02, **kw))
+        if on_event is not None:
+            handle.subscribe(on_event)
+        return await handle
     finally:
         await llm.aclose()
 

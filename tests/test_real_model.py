@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from swarm_star.api import Swarm
+from swarm_star.api import RunOptions, Swarm
 from swarm_star.cli import main
 from swarm_star.errors import ModelError
 from swarm_star.llm import Endpoint, LLMClient
@@ -200,7 +200,7 @@ async def test_hard_max_time_against_the_real_model(proxy: CountingProxy, tmp_pa
 
     started = time.monotonic()
     try:
-        outcome = await swarm.run(llm=llm, limits=Limits(max_time=4.0))
+        outcome = await swarm.run(RunOptions(llm=llm, limits=Limits(max_time=4.0)))
     finally:
         await llm.aclose()
     assert time.monotonic() - started < 4.0 + 10.0

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from swarm_star.api import Swarm
+from swarm_star.api import RunOptions, Swarm
 from swarm_star.cli import main
-from swarm_star.demo import DEMO_ANSWER, DIRECTIVE, demo_model
+from swarm_star.cli.demo import DEMO_ANSWER, DIRECTIVE, demo_model
 from swarm_star.models import ModelSettings, SwarmSettings
 from swarm_star.render.report import build_report, render_report, to_html
 from swarm_star.testing.scripted import ScriptedModel
@@ -25,9 +25,9 @@ def demo_swarm(tmp_path: Path, model_server) -> Swarm:  # type: ignore[no-untype
     server = model_server(demo_model())
     settings = SwarmSettings(models=ModelSettings(base_url=server.base_url))
     swarm = Swarm.create(DIRECTIVE, space=tmp_path, swarm_id="demo", settings=settings)
-    assert swarm.run_sync(env={}).status == "questions"
+    assert swarm.run_sync(RunOptions(env={})).status == "questions"
     swarm.answer(swarm.questions()[0][1].id, DEMO_ANSWER)
-    assert swarm.run_sync(env={}).status == "finished"
+    assert swarm.run_sync(RunOptions(env={})).status == "finished"
     yield swarm
     swarm.close()
 
@@ -65,7 +65,7 @@ def test_failures_are_listed_with_their_errors(tmp_path: Path, model_server) -> 
     server = model_server(ScriptedModel(plans={"split": ["impossible part", "another"]}, routes={"impossible": None}))
     settings = SwarmSettings(models=ModelSettings(base_url=server.base_url))
     with Swarm.create("split the work", space=tmp_path, swarm_id="f1", settings=settings) as swarm:
-        swarm.run_sync(env={})
+        swarm.run_sync(RunOptions(env={}))
         failed = [n for n in swarm.tree().nodes.values() if n.error]
         assert failed
         md = build_report("f1", swarm.log).markdown

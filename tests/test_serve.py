@@ -50,6 +50,15 @@ async def wait_for(predicate: Any, timeout: float = 30.0, step: float = 0.05) ->
     raise AssertionError("condition not met in time")
 
 
+def cli_run(space: Path, server: Any, directive: str, swarm_id: str, output: int = subprocess.PIPE) -> Any:
+    """``swarm-star run`` in a process of its own (no input, JSON out), against ``server``."""
+    cmd = [
+        sys.executable, "-m", "swarm_star", "--space", str(space), "run", directive,
+        "--swarm-id", swarm_id, "--base-url", server.base_url, "--no-input", "--json",
+    ]  # fmt: skip
+    return subprocess.Popen(cmd, stdout=output, stderr=output, env={**_clean_env(), **ENV})
+
+
 @asynccontextmanager
 async def api_client(space: Path, *base_urls: str) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the app over ``space``, started with ``base_urls`` as the operator's endpoints."""
@@ -186,6 +195,8 @@ async def test_stop_and_resume_from_the_api(tmp_path: Path, model_server) -> Non
         assert all(n["status"] == "terminated" for n in tree["nodes"])
         r = await api.post("/api/swarms/s1/resume", json={})
         assert r.status_code == 409 and r.json()["error"] == "swarm s1 already finished; nothing to resume"
+        r = await api.post("/api/swarms/s1/resume", json={"limits": {"max_calls": 3000}})  # as `resume --max-calls`
+        assert r.status_code == 409 and r.json()["error"] == "swarm s1 already finished; nothing to resume"
 
 
 async def test_retry_failed_nodes_from_the_api(tmp_path: Path, model_server) -> None:
@@ -214,6 +225,39 @@ async def test_retry_failed_nodes_from_the_api(tmp_path: Path, model_server) -> 
         await wait_for(finished)
         kinds = [f["op"]["kind"] for f in (await api.get("/api/swarms/r1/history?limit=1000")).json()["frames"]]
         assert "retry" in kinds
+
+
+async def test_resume_right_after_a_cli_run_was_killed(tmp_path: Path, model_server) -> None:
+    """Issue 20: after `kill -9` of a `swarm-star run`, the CLI resumed at once (the lease's
+    holder is provably gone) while POST /resume answered 409 "being run by another process"
+    until the lease expired (30 s): serve had an owner rule of its own. Both ask the API's."""
+    server = model_server(ScriptedModel(plans={"party": ["book a room", "buy snacks"]}), latency=5.0)
+    async with api_client(tmp_path, server.base_url) as api:
+        proc = cli_run(tmp_path, server, "plan a party", "k9", output=subprocess.DEVNULL)
+        try:
+
+            async def asked() -> bool:
+                assert proc.poll() is None, "the CLI run ended before it was killed"
+                return server.requests >= 1
+
+            await wait_for(asked)  # the CLI holds the lease, inside its first model call
+            r = await api.post("/api/swarms/k9/resume", json={})
+            assert r.status_code == 409 and "being run by another process" in r.json()["error"], r.text
+        finally:
+            proc.kill()  # SIGKILL: the lease stays in the store, unreleased and unexpired
+            proc.wait(timeout=30)
+        server.latency = 0
+        with Swarm.open("k9", space=tmp_path) as swarm:
+            assert not swarm.owner().alive  # what `swarm-star resume` goes by: it would resume now
+        assert (await api.get("/api/swarms/k9")).json()["run_elsewhere"] is None
+        r = await api.post("/api/swarms/k9/resume", json={})
+        assert r.status_code == 200 and r.json()["running"], r.text
+
+        async def finished() -> bool:
+            s = (await api.get("/api/swarms/k9")).json()
+            return s["status"] == "finished" and not s["running_here"]
+
+        await wait_for(finished)
 
 
 async def test_bad_input_is_4xx_json_with_the_cli_message(api: httpx.AsyncClient, tmp_path: Path, model_server) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from swarm_star.api import Swarm
+from swarm_star.api import RunOptions, Swarm
 from swarm_star.errors import InputError, StoreError
 from swarm_star.models import ModelSettings, SwarmSettings
 from swarm_star.state.history import SwarmLog
@@ -50,7 +50,7 @@ async def test_a_directive_with_a_lone_surrogate_runs_to_the_end(
     swarm = Swarm.create(f"odd text {LONE} \udcff", space=tmp_path, backend=backend, env=env)
     llm = client_for(server)
     try:
-        outcome = await swarm.run(llm=llm, env=env)
+        outcome = await swarm.run(RunOptions(llm=llm, env=env))
     finally:
         await llm.aclose()
     assert outcome.status == "finished", outcome
@@ -248,7 +248,7 @@ async def test_a_store_deleted_mid_run_is_an_error_not_finished(tmp_path: Path, 
     server = model_server(ScriptedModel(plans={"gone": ["part one", "part two"]}), latency=1.0)
     swarm = Swarm.create("gone mid-run", space=tmp_path)
     llm = client_for(server)
-    run = asyncio.create_task(swarm.run(llm=llm))
+    run = swarm.run(RunOptions(llm=llm))
     deadline = time.monotonic() + 30
     while server.requests < 1:
         assert time.monotonic() < deadline
@@ -274,7 +274,7 @@ async def test_questions_and_answer_read_the_projection_not_the_history(tmp_path
     swarm = Swarm.create("plan a trip", space=tmp_path, swarm_id="trip")
     llm = client_for(server)
     try:
-        assert (await swarm.run(llm=llm)).status == "questions"
+        assert (await swarm.run(RunOptions(llm=llm))).status == "questions"
     finally:
         await llm.aclose()
     projected, replayed = swarm.log.load(), swarm.log.replay()

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from swarm_star.api import Swarm
+from swarm_star.api import RunOptions, Swarm
 from swarm_star.cli import main
 from swarm_star.models import Limits, NodeStatus, SwarmSettings
 from swarm_star.testing import Fault
@@ -134,7 +134,7 @@ async def test_misbehaving_model_ends_cleanly(tmp_path: Path, model_server: Any,
     swarm = Swarm.create("plan a city", space=tmp_path, settings=SwarmSettings(limits=Limits(max_time=60)))
     llm = client_for(server, timeout=0.4, max_retries=2, retry_timeouts=True)  # a slow reply is a fault to retry
     try:
-        outcome = await asyncio.wait_for(swarm.run(llm=llm), 90)
+        outcome = await asyncio.wait_for(swarm.run(RunOptions(llm=llm)), 90)
     finally:
         await llm.aclose()
     assert model.faults, "the seed injected no fault"
@@ -178,7 +178,7 @@ async def test_random_valid_model_hundred_runs_stay_bounded(tmp_path: Path, mode
         swarm = Swarm.create(f"random run {seed}", space=tmp_path / str(seed), settings=SwarmSettings(limits=limits))
         llm = client_for(server)
         try:
-            outcome = await asyncio.wait_for(swarm.run(llm=llm), 60)
+            outcome = await asyncio.wait_for(swarm.run(RunOptions(llm=llm)), 60)
         finally:
             await llm.aclose()
         outcomes[outcome.status] = outcomes.get(outcome.status, 0) + 1

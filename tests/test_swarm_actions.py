@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from swarm_star.api import Swarm, load_spaces
+from swarm_star.api import RunOptions, Swarm, load_spaces
 from swarm_star.cli import main
 from swarm_star.engine.context import ActionContext
 from swarm_star.engine.engine import Engine
@@ -37,7 +37,7 @@ def farm(tmp_path: Path) -> Any:
 async def _run(swarm: Swarm, server: Any, **kw: Any) -> Any:
     llm = client_for(server)
     try:
-        return await swarm.run(llm=llm, **kw)
+        return await swarm.run(RunOptions(llm=llm, **kw))
     finally:
         await llm.aclose()
 

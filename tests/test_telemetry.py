@@ -9,8 +9,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from swarm_star.api import Swarm
-from swarm_star.demo import DEMO_ANSWER, DIRECTIVE, demo_model
+from swarm_star.api import RunOptions, Swarm
+from swarm_star.cli.demo import DEMO_ANSWER, DIRECTIVE, demo_model
 from swarm_star.models import ModelSettings, SwarmSettings
 from swarm_star.telemetry import SwarmTracer, export_swarm
 from swarm_star.testing.scripted import ScriptedModel
@@ -29,9 +29,9 @@ def test_live_run_gives_one_span_per_node_and_per_model_call(tmp_path: Path, mod
     settings = SwarmSettings(models=ModelSettings(base_url=server.base_url, default_model="scripted"))
     with Swarm.create(DIRECTIVE, space=tmp_path, settings=settings) as swarm:
         tracer = SwarmTracer(swarm.id, provider, nodes=swarm.state.nodes)
-        assert swarm.run_sync(on_event=tracer.on_event, env={}).status == "questions"
+        assert swarm.run_sync(RunOptions(env={}), on_frame=tracer.on_event).status == "questions"
         swarm.answer(swarm.questions()[0][1].id, DEMO_ANSWER)
-        assert swarm.run_sync(on_event=tracer.on_event, env={}).status == "finished"
+        assert swarm.run_sync(RunOptions(env={}), on_frame=tracer.on_event).status == "finished"
         state = swarm.tree()
         frames = {e.frame: e for e in swarm.history()}
     spans = exporter.get_finished_spans()
@@ -70,7 +70,7 @@ def test_export_after_the_fact_and_failures_are_errors(tmp_path: Path, model_ser
     server = model_server(ScriptedModel(plans={"split": ["impossible part", "fine part"]}, routes={"impossible": None}))
     settings = SwarmSettings(models=ModelSettings(base_url=server.base_url))
     with Swarm.create("split the work", space=tmp_path, settings=settings) as swarm:
-        swarm.run_sync(env={})
+        swarm.run_sync(RunOptions(env={}))
         state = swarm.tree()
         provider, exporter = _provider()
         assert export_swarm(swarm.id, swarm.log, provider) == state.frame_count

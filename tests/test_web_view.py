@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from swarm_star.demo import DEMO_ANSWER, DIRECTIVE, demo_model
+from swarm_star.cli.demo import DEMO_ANSWER, DIRECTIVE, demo_model
 from swarm_star.serve import create_app
 from tests.helpers.model import TEST_KEY
 from tests.helpers.server import serving

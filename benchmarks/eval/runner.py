@@ -18,7 +18,7 @@ from typing import Any
 
 from benchmarks.eval.checkers import check_code, check_reasoning
 from benchmarks.eval.tasks import Task
-from swarm_star.api import Swarm
+from swarm_star.api import RunOptions, Swarm
 from swarm_star.errors import SwarmStarError
 from swarm_star.llm import LLMClient
 from swarm_star.models import Limits, SwarmSettings
@@ -76,7 +76,7 @@ async def _one(
     swarm = Swarm.create(task.directive, space=space, settings=settings)
     try:
         try:
-            outcome = await swarm.run(llm=llm)
+            outcome = await swarm.run(RunOptions(llm=llm))
         except SwarmStarError as exc:
             outcome = None
             cause: str | None = f"error: {type(exc).__name__}"

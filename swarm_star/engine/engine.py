@@ -61,7 +61,7 @@ from swarm_star.state.lease import OwnerLease
 from swarm_star.state.projection import SwarmState, SwarmStatus
 from swarm_star.store.base import Delete, KVStore, StoreOp
 
-__all__ = ["INBOX_PREFIX", "Engine", "RunOutcome", "retry_targets"]
+__all__ = ["INBOX_PREFIX", "Engine", "Executor", "RunOutcome"]
 
 INBOX_PREFIX = "swarm_inbox_"
 Outage = ModelUnreachable | ExecutorUnreachable  # pauses the swarm (resumable), never fails a node
@@ -81,6 +81,9 @@ class Executor(Protocol):
     """Runs an activation elsewhere (see engine/ray_executor.py); returns its operations."""
 
     async def activate(self, engine: Engine, ctx: ActionContext) -> list[Any]: ...
+
+    def close(self) -> None:
+        """Release what the executor started (a Ray instance it began is shut down)."""
 
 
 class Engine:
@@ -447,6 +450,11 @@ class Engine:
         self._local_answers.append((question_id, text))
         self._wake.set()
 
+    def wake(self) -> None:
+        """An answer was queued in the store's inbox: read it at the next pass, not at the next poll."""
+        self._next_inbox_scan = 0.0
+        self._wake.set()
+
     def _take_answers(self) -> None:
         answers = list(self._local_answers)
         self._local_answers.clear()
@@ -476,8 +484,9 @@ class Engine:
     ) -> RunOutcome:
         """Run until finished, failed, a limit, or (unless ``interactive``) open questions.
 
-        ``retry``: failed nodes to re-open first (see :func:`retry_targets`).
-        A swarm whose root is done stays as it is (new limits do not re-open it).
+        ``retry``: failed nodes to re-open first (``swarm_star.api.rules.retry_targets``
+        picks them). Whether a settled swarm runs at all is the API's rule
+        (``swarm_star.api.rules.settled``): the engine runs what it is given.
 
         The lease comes first, then the state: a state read before the lease
         was taken may be stale by the time this process may write.
@@ -502,11 +511,6 @@ class Engine:
         self._started = time.monotonic()
         asked: set[str] = set()
         try:
-            root = self.state.root
-            if not retry and root is not None and root.status.done:  # finished or failed: nothing to run
-                if root.status == NodeStatus.TERMINATED:
-                    return RunOutcome("finished", None, root.report)
-                return RunOutcome("failed", root.error, root.report)
             self.load_own_actions()
             if self.state.status == SwarmStatus.STOPPED or limits is not None:
                 self.emit(ResumeSwarm(limits=limits or self.state.limits))
@@ -719,32 +723,6 @@ class Engine:
         if self.state.status == SwarmStatus.FINISHED:
             return RunOutcome("finished", None, root.report)
         return RunOutcome("failed", root.error, root.report)
-
-
-def retry_targets(state: SwarmState, node_id: str | None = None) -> list[str]:
-    """The failed nodes to re-open for ``swarm-star retry``: in ``node_id``'s subtree
-    (the whole tree by default), each failed node with no failed node below it.
-    Failed nodes above them re-open as their ancestors, to re-review."""
-    root = node_id or (state.root.id if state.root else None)
-    if root is None or root not in state.nodes:
-        return []
-    out, stack = [], [root]
-    while stack:
-        node = state.nodes[stack.pop()]
-        stack.extend(node.children)
-        if node.status == NodeStatus.FAILED and not _failed_below(state, node.id):
-            out.append(node.id)
-    return sorted(out, key=_tree_order)
-
-
-def _failed_below(state: SwarmState, node_id: str) -> bool:
-    stack = list(state.nodes[node_id].children)
-    while stack:
-        node = state.nodes[stack.pop()]
-        if node.status == NodeStatus.FAILED:
-            return True
-        stack.extend(node.children)
-    return False
 
 
 def _tree_order(node_id: str) -> tuple[int, ...]:

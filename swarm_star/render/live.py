@@ -6,8 +6,8 @@ waiting counts, per-node status and cost, finished subtrees collapsed to one
 line, the newest events at the bottom, and it fits the terminal's height.
 
 :class:`LiveTree` has the same small interface as the CLI's line view
-(``on_event(event)``, ``on_question(node, question)``, an ``engine``
-attribute), so ``run``/``resume`` pick one or the other by whether stdout is a
+(``on_event(event)``, ``on_question(node, question)``, a ``source`` of the
+live state such as the run's handle), so ``run``/``resume`` pick one or the other by whether stdout is a
 terminal. :func:`follow` drives it (or a line log, off a terminal) from the
 store for ``swarm-star watch``.
 """
@@ -18,7 +18,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from swarm_star.models import NodeStatus, Question, SwarmEvent, SwarmNode, Usage
 from swarm_star.render.text import short, summary
@@ -29,9 +29,8 @@ if TYPE_CHECKING:
     from rich.live import Live
 
     from swarm_star.api import Swarm
-    from swarm_star.engine.engine import Engine
 
-__all__ = ["LiveTree", "event_summary", "follow", "tree_lines"]
+__all__ = ["LiveTree", "StateSource", "event_summary", "follow", "tree_lines"]
 
 STATUS_STYLE = {
     NodeStatus.PENDING: ("·", "dim"),
@@ -43,6 +42,13 @@ STATUS_STYLE = {
 }
 EVENT_LINES = 6
 REFRESH_SECONDS = 0.2
+
+
+class StateSource(Protocol):
+    """Whatever holds the live state of a run (``api.RunHandle``): None until it is loaded."""
+
+    @property
+    def state(self) -> SwarmState | None: ...
 
 
 def event_summary(event: SwarmEvent) -> str:
@@ -120,8 +126,8 @@ def _counts(state: SwarmState) -> str:
 class LiveTree:
     """A live, in-place tree on a terminal. Feed it frames with :meth:`on_event`.
 
-    ``state`` is read when drawing: pass a callable returning the current
-    state (the engine's, during a run) or let the tree keep its own by
+    ``state`` is read when drawing: set ``source`` to what holds the live
+    state (the run's handle, during a run) or let the tree keep its own by
     applying frames (``watch``). The tree asks nothing itself: with
     ``interactive`` an inline prompt (the CLI's ``InlinePrompt``) asks the
     questions, holding the display through :meth:`hold`; without it, the tree
@@ -142,7 +148,7 @@ class LiveTree:
         self.console = console or Console(file=out, force_terminal=None)
         self.title = title
         self.own_state = state
-        self.engine: Engine | None = None
+        self.source: StateSource | None = None
         self.interactive = interactive
         self.events: deque[str] = deque(maxlen=EVENT_LINES)
         self.asked: list[Question] = []
@@ -152,14 +158,14 @@ class LiveTree:
 
     @property
     def state(self) -> SwarmState | None:
-        if self.engine is not None:
-            return self.engine.state
+        if self.source is not None:
+            return self.source.state
         return self.own_state
 
     # the CLI view interface
 
     def on_event(self, event: SwarmEvent) -> None:
-        if self.engine is None and self.own_state is not None and event.frame == self.own_state.frame_count:
+        if self.source is None and self.own_state is not None and event.frame == self.own_state.frame_count:
             self.own_state.apply(event)
         op = event.op
         kind = op.kind

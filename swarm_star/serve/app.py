@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Generator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,17 +33,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from swarm_star.api import Swarm
-from swarm_star.errors import (
-    ConfigError,
-    ConflictError,
-    InputError,
-    QuestionNotFound,
-    StoreLocked,
-    StoreUnavailable,
-    SwarmNotFound,
-    SwarmStarError,
-)
+from swarm_star.api import Swarm, list_swarms, rules
+from swarm_star.errors import AlreadyRunning, InputError, SwarmStarError
 from swarm_star.models import Limits, ModelSettings, SwarmNode, SwarmSettings
 from swarm_star.serve.hub import SwarmHub
 from swarm_star.serve.openapi import openapi_document
@@ -75,15 +67,6 @@ SSE_SEND_TIMEOUT = 30.0
 CONTEXT_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
 NODE_ID_RE = re.compile(r"[0-9.]{1,200}")
 MAX_BODY_DEPTH = 32  # nesting of a JSON body; the deepest valid body is a few levels
-STATUS_OF: list[tuple[type[SwarmStarError], int]] = [
-    (InputError, 400),
-    (ConfigError, 400),
-    (SwarmNotFound, 404),
-    (QuestionNotFound, 404),
-    (ConflictError, 409),
-    (StoreLocked, 503),
-    (StoreUnavailable, 503),
-]
 
 
 # request bodies
@@ -308,24 +291,9 @@ def create_app(
 
     # reading (sync: run in the thread pool)
 
-    def list_swarms(request: Request) -> JSONResponse:
-        rows = []
-        for swarm_id in hub.swarm_ids():
-            with hub.peek(swarm_id) as log:
-                record, meta = log.record(), log.read_meta() or {}
-            rows.append(
-                {
-                    "swarm_id": swarm_id,
-                    "status": meta.get("status", "created"),
-                    "directive": record.directive,
-                    "created_at": record.created_at,
-                    "cost": (meta.get("usage") or {}).get("cost", 0.0),
-                    "nodes": meta.get("nodes", 0),
-                    "frames": meta.get("frame_count", 0),
-                    "running_here": hub.is_running_here(swarm_id),
-                }
-            )
-        return JSONResponse(rows)
+    def get_swarms(request: Request) -> JSONResponse:
+        rows = list_swarms(hub.locator, reader=hub.peek)
+        return JSONResponse([{**row.to_json(), "running_here": hub.is_running_here(row.swarm_id)} for row in rows])
 
     def get_swarm(request: Request) -> JSONResponse:
         swarm_id = request.path_params["swarm_id"]
@@ -462,7 +430,7 @@ def create_app(
             )
         swarm.close()
         if body.start:
-            hub.start(swarm.id)
+            hub.start(swarm.id, Swarm.run)
         return JSONResponse({"swarm_id": swarm.id, "running": body.start}, status_code=201)
 
     async def answer_question(request: Request) -> JSONResponse:
@@ -474,9 +442,7 @@ def create_app(
                 swarm.answer(question_id, body.text)
 
         await anyio.to_thread.run_sync(record)
-        handle = hub.runs.get(swarm_id)
-        if handle is not None and handle.engine is not None and not handle.task.done():
-            handle.engine._wake.set()  # pick the inbox up now, not at the next poll
+        hub.wake(swarm_id)  # a run of this server picks the inbox up now, not at the next poll
         return JSONResponse({"question_id": question_id, "queued": True, "running": hub.is_running_here(swarm_id)})
 
     async def stop_swarm(request: Request) -> JSONResponse:
@@ -496,22 +462,19 @@ def create_app(
                 limits = Limits.model_validate({**(meta.get("limits") or {}), **body.limits})
             except ValidationError as exc:
                 raise InputError(_validation_message(exc).replace("invalid request", "invalid limit")) from exc
-        if meta.get("status") in ("finished", "failed") and limits is None:
-            raise ConflictError(f"swarm {swarm_id} already {meta.get('status')}; nothing to resume")
-        hub.start(swarm_id, limits=limits)
+        rules.check_resumable(swarm_id, rules.stored_nodes(log))  # the swarm's state first, then its endpoint
+        hub.start(swarm_id, lambda swarm, options: swarm.resume(replace(options, limits=limits)))
         return JSONResponse({"swarm_id": swarm_id, "running": True})
 
     async def retry_swarm(request: Request) -> JSONResponse:
-        from swarm_star.serve.steer import retry_failed
-
         swarm_id = request.path_params["swarm_id"]
         body: RetryBody = await _body(request, RetryBody)
-        hub.log(swarm_id)
+        log = hub.log(swarm_id)
         if hub.is_running_here(swarm_id):
-            raise ConflictError(f"swarm {swarm_id} is running; stop it before retrying failed nodes")
-        retried = await anyio.to_thread.run_sync(lambda: retry_failed(hub, swarm_id, body.node))
-        hub.start(swarm_id, retry=retried)
-        return JSONResponse({"swarm_id": swarm_id, "retried": retried, "running": True})
+            raise AlreadyRunning(f"swarm {swarm_id} is running; stop it before retrying failed nodes")
+        rules.retry_plan(swarm_id, rules.stored_nodes(log), body.node)  # nothing to retry: before the endpoint
+        handle = hub.start(swarm_id, lambda swarm, options: swarm.retry(body.node, options))
+        return JSONResponse({"swarm_id": swarm_id, "retried": list(handle.retried), "running": True})
 
     async def events(request: Request) -> EventSourceResponse:
         swarm_id = request.path_params["swarm_id"]
@@ -571,10 +534,8 @@ def create_app(
     # errors
 
     async def on_swarm_error(request: Request, exc: Exception) -> JSONResponse:
-        for cls, status in STATUS_OF:
-            if isinstance(exc, cls):
-                return _error(status, str(exc))
-        return _error(500, str(exc))
+        status = exc.http_status if isinstance(exc, SwarmStarError) else 500  # each class carries its own
+        return _error(status, str(exc))
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
@@ -594,7 +555,7 @@ def create_app(
     routes = [
         Route("/", index),
         Route("/api/openapi.json", openapi),
-        Route("/api/swarms", list_swarms, methods=["GET"]),
+        Route("/api/swarms", get_swarms, methods=["GET"]),
         Route("/api/swarms", create_swarm, methods=["POST"]),
         Route(S, get_swarm),
         Route(S + "/tree", get_tree),

@@ -5,7 +5,8 @@ Why a hub: the HTTP app must (a) read any swarm in the space, whoever runs it,
 streams the moment a frame is committed here, while still polling the store
 for swarms another process runs. Reading goes through the store and
 :class:`~swarm_star.state.history.SwarmLog`; driving (create, run, answer,
-stop, resume, retry) goes through :mod:`swarm_star.api` only.
+stop, resume, retry) and the rules (who owns a swarm, which questions are
+pending, what may be resumed or retried) go through :mod:`swarm_star.api` only.
 """
 
 from __future__ import annotations
@@ -13,37 +14,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-import time
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from swarm_star.api import Swarm
-from swarm_star.engine.engine import INBOX_PREFIX, Engine, RunOutcome
-from swarm_star.errors import ConflictError, SwarmStarError
-from swarm_star.models import Limits, NodeStatus, Question, SwarmEvent, SwarmNode
+from swarm_star.api import RunHandle, RunOptions, Swarm, locate
+from swarm_star.api.rules import owner, pending_questions
+from swarm_star.errors import AlreadyRunning, NotRunning, SwarmStarError
+from swarm_star.models import Question, SwarmNode
 from swarm_star.serve.endpoints import ServedEndpoints
 from swarm_star.state.history import SwarmLog
-from swarm_star.state.lease import OWNER_KEY
-from swarm_star.store import Backend, KVStore, StoreLocator, resolve_space
+from swarm_star.store import Backend, KVStore, resolve_space
 
-__all__ = ["RunHandle", "SwarmHub"]
+__all__ = ["Run", "SwarmHub"]
 
 
 @dataclass
-class RunHandle:
-    """A swarm this server is running: its task, its engine once started, its last outcome."""
+class Run:
+    """A swarm this server runs: the API's handle, and the task that records how it ended."""
 
-    swarm_id: str
-    task: asyncio.Task[RunOutcome | None]
-    engine: Engine | None = None
-    frames: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def notify(self) -> None:
-        """Wake every waiter of the current generation; later waiters get a fresh event."""
-        current, self.frames = self.frames, asyncio.Event()
-        current.set()
+    handle: RunHandle
+    task: asyncio.Task[None]
 
 
 @dataclass
@@ -77,8 +69,8 @@ class SwarmHub:
         self.env = env
         self.poll_interval = poll_interval
         self.endpoints = endpoints if endpoints is not None else ServedEndpoints.configure(env=env)
-        self.locator = StoreLocator(self.space, backend, user_id=user_id, env=env)
-        self.runs: dict[str, RunHandle] = {}
+        self.locator = locate(self.space, backend, user_id, env)
+        self.runs: dict[str, Run] = {}
         self.last_runs: dict[str, RunRecord] = {}
         self._stores: dict[str, KVStore] = {}
         self._stores_lock = threading.Lock()
@@ -98,53 +90,43 @@ class SwarmHub:
         return SwarmLog(self.store(swarm_id))
 
     @contextlib.contextmanager
-    def peek(self, swarm_id: str) -> Iterator[SwarmLog]:
+    def peek(self, swarm_id: str) -> Iterator[KVStore]:
         """A short read (listing): the shared handle if one is open, else a store opened and closed here,
         so listing a space of many swarms does not keep a connection per swarm."""
         with self._stores_lock:
             shared = self._stores.get(swarm_id)
         if shared is not None:
-            yield SwarmLog(shared)
+            yield shared
             return
         store = self.locator.open(swarm_id)
         try:
-            yield SwarmLog(store)
+            yield store
         finally:
             store.close()
 
-    def swarm_ids(self) -> list[str]:
-        return self.locator.list_swarm_ids()
-
     def pending_questions(self, swarm_id: str) -> list[tuple[SwarmNode, Question]]:
-        """Unanswered questions from the committed node records, queued answers excluded.
-
-        Same rule as ``Swarm.questions`` without replaying every frame on each request.
-        """
-        log = self.log(swarm_id)
-        queued = {key[len(INBOX_PREFIX) :] for key in log.store.keys(INBOX_PREFIX)}
-        return [
-            (node, q)
-            for node in log.nodes().values()
-            if node.status == NodeStatus.WAITING_USER
-            for q in node.questions
-            if q.answer is None and q.id not in queued
-        ]
+        """Unanswered questions, queued answers excluded (the API's rule, from the node records)."""
+        return pending_questions(self.log(swarm_id))
 
     def owner(self, swarm_id: str) -> dict[str, Any] | None:
-        """The live lease holder of a swarm run elsewhere (pid, host), or None."""
-        held = self.store(swarm_id).get(OWNER_KEY)
-        if not held or held.get("released") or float(held.get("expires", 0)) < time.time():
-            return None
-        return {"pid": held.get("pid"), "host": held.get("host")}
+        """The live lease holder of a swarm run elsewhere (pid, host), or None.
+
+        The API's rule (the lease's expiry, and on this machine whether the
+        holder's process still exists), so a swarm whose process was killed is
+        free here as soon as it is for the CLI."""
+        held = owner(self.store(swarm_id))
+        return {"pid": held.pid, "host": held.host} if held.alive else None
 
     # driving
 
     def is_running_here(self, swarm_id: str) -> bool:
-        handle = self.runs.get(swarm_id)
-        return handle is not None and not handle.task.done()
+        run = self.runs.get(swarm_id)
+        return run is not None and not run.task.done()
 
-    def start(self, swarm_id: str, *, limits: Limits | None = None, retry: Sequence[str] = ()) -> RunHandle:
-        """Run (or resume) a swarm as a task of this server's event loop.
+    def start(self, swarm_id: str, begin: Callable[[Swarm, RunOptions], RunHandle]) -> RunHandle:
+        """Start a run of a swarm as a task of this server's event loop: ``begin(swarm, options)``
+        is ``Swarm.run``, ``Swarm.resume`` or a ``Swarm.retry`` (each refuses with the API's
+        rules: AlreadyRunning, AlreadyFinished, AlreadyFailed, nothing to retry).
 
         The run is interactive: a question parks its node and the run waits
         for an answer from the page or the API instead of stopping. Its model
@@ -152,84 +134,66 @@ class SwarmHub:
         swarm recorded with another endpoint is an InputError (a 400).
         """
         if self.is_running_here(swarm_id):
-            raise ConflictError(f"swarm {swarm_id} is already running in this server")
-        owner = self.owner(swarm_id)
-        if owner is not None:
-            raise ConflictError(f"swarm is being run by another process (pid {owner['pid']} on {owner['host']})")
+            raise AlreadyRunning(f"swarm {swarm_id} is already running in this server")
         swarm = Swarm.open(swarm_id, space=self.space, backend=self.backend, user_id=self.user_id, env=self.env)
         try:
             models = self.endpoints.for_run(swarm.log.record().settings.models, swarm_id)
-        except SwarmStarError:
+            options = RunOptions(interactive=True, env=self.env, poll_interval=self.poll_interval, models=models)
+            handle = begin(swarm, options)
+        except BaseException:
             swarm.close()
             raise
-        handle: RunHandle
         tracer = None
         if self.otel:  # spans through the OpenTelemetry SDK (the otel extra)
             from swarm_star.telemetry import SwarmTracer
 
             tracer = SwarmTracer(swarm_id, self.tracer_provider, nodes=swarm.state.nodes)
+            handle.subscribe(tracer.on_event)
 
-        def on_event(event: SwarmEvent) -> None:
-            handle.notify()
-            if tracer is not None:
-                tracer.on_event(event)
-
-        def on_engine(engine: Engine) -> None:
-            handle.engine = engine
-
-        async def body() -> RunOutcome | None:
+        async def settle() -> None:
             try:
-                outcome = await swarm.run(
-                    limits=limits,
-                    retry=retry,
-                    interactive=True,
-                    on_event=on_event,
-                    on_engine=on_engine,
-                    env=self.env,
-                    poll_interval=self.poll_interval,
-                    models=models,
-                )
+                outcome = await handle
                 self.last_runs[swarm_id] = RunRecord(outcome.status, outcome.reason)
-                return outcome
             except asyncio.CancelledError:
                 self.last_runs[swarm_id] = RunRecord("stopped", "stopped from the server")
-                return None
             except SwarmStarError as exc:
                 self.last_runs[swarm_id] = RunRecord("error", str(exc))
-                return None
             finally:
                 swarm.close()
-                handle.notify()
                 if tracer is not None:
                     tracer.close()
 
-        handle = RunHandle(swarm_id, asyncio.get_running_loop().create_task(body()))
-        self.runs[swarm_id] = handle
+        self.runs[swarm_id] = Run(handle, asyncio.get_running_loop().create_task(settle()))
         return handle
+
+    def wake(self, swarm_id: str) -> None:
+        """An answer was queued for a swarm: if this server runs it, it reads it now."""
+        if self.is_running_here(swarm_id):
+            self.runs[swarm_id].handle.wake()
 
     async def stop(self, swarm_id: str) -> None:
         """Stop a swarm this server runs; its state is saved and it can be resumed."""
-        handle = self.runs.get(swarm_id)
-        if handle is None or handle.task.done():
-            owner = self.owner(swarm_id)
-            if owner is not None:
-                raise ConflictError(
-                    f"swarm {swarm_id} is run by another process (pid {owner['pid']} on {owner['host']}); stop it there"
+        run = self.runs.get(swarm_id)
+        if run is None or run.task.done():
+            held = self.owner(swarm_id)
+            if held is not None:
+                raise AlreadyRunning(
+                    f"swarm {swarm_id} is run by another process (pid {held['pid']} on {held['host']}); stop it there"
                 )
-            raise ConflictError(f"swarm {swarm_id} is not running")
-        handle.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await handle.task
+            raise NotRunning(f"swarm {swarm_id} is not running")
+        with contextlib.suppress(NotRunning):  # it may have ended meanwhile
+            await run.handle.stop()
+        await run.task
 
     def frame_waiter(self, swarm_id: str) -> asyncio.Event | None:
         """Take this *before* reading the store: set once the next frame is committed here.
 
         None for swarms not run by this server (the caller polls the store).
         """
-        handle = self.runs.get(swarm_id)
-        if handle is None or handle.task.done():
+        run = self.runs.get(swarm_id)
+        if run is None or run.task.done():
             return None
-        return handle.frames
+        return run.handle.next_frame()
 
     async def wait(self, waiter: asyncio.Event | None, timeout: float) -> None:
         """Wait for ``waiter`` (from :meth:`frame_waiter`) or ``timeout`` seconds."""

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from swarm_star.errors import ConflictError, LeaseHeld, LeaseLost, StoreError
+from swarm_star.errors import AlreadyRunning, ConflictError, LeaseLost, StoreError
 from swarm_star.store.base import Check, KVStore, StoreOp
 from swarm_star.store.identity import holder_gone, process_identity
 
@@ -78,16 +78,16 @@ def owner_status(store: KVStore) -> OwnerStatus:
     )
 
 
-def _held_by(held: dict[str, Any]) -> LeaseHeld:
+def _held_by(held: dict[str, Any]) -> AlreadyRunning:
     until = time.strftime("%H:%M:%S", time.localtime(float(held.get("expires", 0))))
-    return LeaseHeld(
+    return AlreadyRunning(
         f"swarm is being run by another process (pid {held.get('pid')} on {held.get('host')}, "
         f"lease renewed until {until})"
     )
 
 
 def wait_while_held(store: KVStore, limit: float, notify: Callable[[OwnerStatus, float], None]) -> None:
-    """Return once no live process holds the swarm's lease; LeaseHeld if one still does
+    """Return once no live process holds the swarm's lease; AlreadyRunning if one still does
     after the wait.
 
     A holder that stopped renewing (died on another machine, or froze) frees it when
@@ -129,7 +129,7 @@ class OwnerLease:
         return {"token": self.token, **process_identity(), "expires": time.time() + self.seconds}
 
     def acquire(self) -> None:
-        """Take the lease (and start renewing it) or raise LeaseHeld naming the holder."""
+        """Take the lease (and start renewing it) or raise AlreadyRunning naming the holder."""
         with self._lock:
             found = self.store.get_versioned(OWNER_KEY)
             version = None

@@ -12,7 +12,7 @@ import asyncio
 import shutil
 from pathlib import Path
 
-from swarm_star.api import Swarm
+from swarm_star.api import RunOptions, Swarm
 from swarm_star.llm import Endpoint, LLMClient
 from swarm_star.models import ModelSettings
 from swarm_star.testing import LocalOpenAIServer
@@ -27,7 +27,7 @@ async def main() -> None:
     with LocalOpenAIServer(script) as server:
         swarm = Swarm.create("tidy the study room", space=HERE, swarm_id="v1swarm")
         llm = LLMClient(Endpoint(server.base_url, "none", None), ModelSettings(base_url=server.base_url))
-        outcome = await swarm.run(llm=llm, poll_interval=0.02)
+        outcome = await swarm.run(RunOptions(llm=llm, poll_interval=0.02))
         await llm.aclose()
         print(outcome.status, len(swarm.tree().nodes), "nodes", swarm.tree().frame_count, "frames")
         swarm.close()

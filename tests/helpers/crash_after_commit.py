@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 
-from swarm_star.api import Swarm
+from swarm_star.api import RunOptions, Swarm
 from swarm_star.engine.engine import Engine
 from swarm_star.kit.workspace import Workspace
 from tests.helpers.model import TEST_KEY
@@ -49,7 +49,7 @@ async def main(space: str, swarm_id: str, base_url: str) -> None:
     Engine.flush = _flush_then_die(Engine.flush)  # type: ignore[method-assign]
     llm = LLMClient(Endpoint(base_url, TEST_KEY, None), ModelSettings(base_url=base_url, concurrency=8))
     with Swarm.open(swarm_id, space=space) as swarm:
-        await swarm.run(llm=llm)
+        await swarm.run(RunOptions(llm=llm))
 
 
 if __name__ == "__main__":

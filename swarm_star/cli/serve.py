@@ -1,6 +1,6 @@
 """CLI commands to see and steer swarms: ``serve``, ``report`` and ``watch``.
 
-Registered from :mod:`swarm_star.cli` with :func:`add_serve_commands`. The web
+Registered by :mod:`swarm_star.cli.parser` with :func:`add_serve_commands`. The web
 stack (Starlette, uvicorn) and the PDF library are imported only inside the
 commands that need them, so ``swarm-star --help`` stays fast.
 """
@@ -12,22 +12,12 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
+from swarm_star.cli.flags import open_swarm
 from swarm_star.errors import ConfigError, InputError
 
-if TYPE_CHECKING:
-    from swarm_star.api import Swarm
-    from swarm_star.render.live import LiveTree
-
-__all__ = [
-    "add_serve_commands",
-    "cmd_report",
-    "cmd_serve",
-    "cmd_watch",
-    "live_tree_for",
-    "where_to_look",
-]
+__all__ = ["add_serve_commands", "cmd_report", "cmd_serve", "cmd_watch"]
 
 DEFAULT_PORT = 8765
 
@@ -91,26 +81,6 @@ def add_serve_commands(sub: Any) -> None:
     p.add_argument("--once", action="store_true", help="print what is there and exit (no following)")
 
 
-def live_tree_for(swarm: Swarm, out: TextIO, interactive: bool) -> LiveTree | None:
-    """The rich live tree when ``out`` is a terminal (not dumb), else None: the line log stays."""
-    isatty = getattr(out, "isatty", None)
-    if not (isatty and isatty()) or os.environ.get("TERM") == "dumb":
-        return None
-    from swarm_star.render.live import LiveTree
-
-    return LiveTree(out, title=f"swarm {swarm.id}", interactive=interactive)
-
-
-def where_to_look(swarm: Swarm, prefix: str = "swarm-star") -> str:
-    """The closing lines of ``run``/``resume``: where the report and the workspace are
-    (``prefix``: the command and global flags that reach this swarm, so the hint can be pasted)."""
-    lines = [f"\nReport:    {prefix} report {swarm.id} -o {swarm.id}-report.md   (also .html or .pdf)\n"]
-    workspace = swarm.locator.swarm_dir(swarm.id) / "workspace"
-    if workspace.exists():
-        lines.append(f"Workspace: {workspace}\n")
-    return "".join(lines)
-
-
 def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from swarm_star.serve.security import TOKEN_ENV, check_bind
 
@@ -166,16 +136,13 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from swarm_star.render.report import build_report, render_report
-    from swarm_star.state.history import SwarmLog
-    from swarm_star.store import StoreLocator, resolve_space
 
     fmt = args.format
     if fmt is None and args.output:
         fmt = {".html": "html", ".htm": "html", ".pdf": "pdf"}.get(Path(args.output).suffix.lower(), "md")
     fmt = fmt or "md"
-    locator = StoreLocator(resolve_space(args.space), args.store, user_id=args.user)
-    with locator.open(args.swarm_id) as store:
-        report = build_report(args.swarm_id, SwarmLog(store), locator.swarm_dir(args.swarm_id) / "workspace")
+    with open_swarm(args) as swarm:
+        report = build_report(swarm.id, swarm.log, swarm.workspace)
     try:
         body = render_report(report, fmt)
     except ImportError as exc:
@@ -194,10 +161,9 @@ def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from swarm_star.api import Swarm
     from swarm_star.render.live import follow
 
-    with Swarm.open(args.swarm_id, space=args.space, backend=args.store, user_id=args.user) as swarm:
+    with open_swarm(args) as swarm:
         start = args.start if args.start is not None else 0
         if start < 0:
             raise InputError(f"--from must be a frame number, got {start}")

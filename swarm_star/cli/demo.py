@@ -10,20 +10,40 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from swarm_star.api import Swarm
+from swarm_star.api import RunOptions, Swarm
+from swarm_star.cli.flags import HelpFormatter
+from swarm_star.cli.hints import command_prefix, prefix_for
+from swarm_star.cli.run import Screen, run_swarm
+from swarm_star.errors import ExitCode
 from swarm_star.models import ModelSettings, SwarmSettings
-from swarm_star.testing import LocalOpenAIServer
-from swarm_star.testing.scripted import ScriptedModel
 
-__all__ = ["demo_model", "run_demo"]
+if TYPE_CHECKING:  # the scripted server (aiohttp) is imported when the demo runs, not for --help
+    from swarm_star.testing.scripted import ScriptedModel
+
+__all__ = ["add_demo_command", "cmd_demo", "demo_model", "run_demo"]
 
 DIRECTIVE = "Plan a one-day offsite for our team"
 DEMO_ANSWER = "8 people, in Lisbon, budget 1200 EUR"
 
 
+def add_demo_command(sub: Any) -> None:
+    p = sub.add_parser(
+        "demo",
+        formatter_class=HelpFormatter,
+        help="run a complete swarm locally with a scripted model (no API key)",
+    )
+    p.set_defaults(handler=cmd_demo)
+
+
+def cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    return run_demo(space=args.space, out=out, prefix=command_prefix(args))
+
+
 def demo_model() -> ScriptedModel:
+    from swarm_star.testing.scripted import ScriptedModel
+
     return ScriptedModel(
         plans={
             "offsite": "How many people are coming, where, and with what budget?",
@@ -47,8 +67,9 @@ def run_demo(
     interactive: bool | None = None,
     prefix: str | None = None,
 ) -> int:
-    """Run the demo swarm; ``prefix`` is how hints should call the command (see ``cli.command_prefix``)."""
-    from swarm_star.cli import _run_swarm, command_prefix
+    """Run the demo swarm through the API, as ``run`` would show it; ``prefix`` is how hints
+    call the command (default: ``swarm-star`` with ``--space``)."""
+    from swarm_star.testing import LocalOpenAIServer
 
     out = out or sys.stdout
     server = LocalOpenAIServer(demo_model(), latency=0.15)
@@ -63,16 +84,16 @@ def run_demo(
         swarm = Swarm.create(DIRECTIVE, settings=settings, space=space)
         with swarm:
             tty = sys.stdin.isatty() if interactive is None else interactive
-            args = argparse.Namespace(no_input=not tty, json=False, space=space)
+            cmd = prefix or prefix_for(space)
+            screen = Screen(cmd, no_input=not tty)
             if not tty:
                 out.write(f"(stdin is not a terminal: the demo answers its question itself with {DEMO_ANSWER!r})\n")
-            code = _run_swarm(swarm, args, None, out)
-            if code == 3:  # not a terminal: answer for the user, then resume
+            code = run_swarm(swarm, out, screen, swarm.run, RunOptions())
+            if code == ExitCode.QUESTIONS:  # not a terminal: answer for the user, then resume
                 for _, question in swarm.questions():
                     out.write(f"\n> answering [{question.id}]: {DEMO_ANSWER}\n")
                     swarm.answer(question.id, DEMO_ANSWER)
-                code = _run_swarm(swarm, args, None, out)
-            cmd = prefix or command_prefix(args)
+                code = run_swarm(swarm, out, screen, swarm.resume, RunOptions())
             out.write(
                 "\nInspect what happened:\n"
                 f"  {cmd} tree {swarm.id}\n"

@@ -1,7 +1,7 @@
-"""CLI pieces about models: the per-call flags, ``doctor`` and ``retry``.
+"""CLI pieces about models: the per-call flags, prices and ``doctor``.
 
-Registered from :mod:`swarm_star.cli` in a few lines (``add_model_flags``,
-``add_model_commands``, through ``COMMAND_GROUPS``). Heavy imports (the openai SDK,
+Registered by :mod:`swarm_star.cli.parser` (``add_model_commands``); ``run``,
+``resume`` and ``retry`` add ``add_model_flags``. Heavy imports (the openai SDK,
 the price library) happen inside the commands, so ``swarm-star --help``
 stays fast.
 """
@@ -13,6 +13,8 @@ import asyncio
 import json
 import time
 from typing import Any, TextIO
+
+from pydantic import ValidationError
 
 from swarm_star.errors import ConfigError, InputError, ModelError, ModelUnreachable
 from swarm_star.models import Limits, ModelSettings
@@ -94,8 +96,8 @@ def model_settings_from(args: argparse.Namespace, base: ModelSettings) -> ModelS
         return base
     try:
         return ModelSettings.model_validate({**base.model_dump(), **changes})
-    except ValueError as exc:
-        first = exc.errors()[0] if hasattr(exc, "errors") else {"loc": ("?",), "msg": str(exc)}  # type: ignore[union-attr]
+    except ValidationError as exc:
+        first = exc.errors()[0]
         raise InputError(f"invalid model setting {first['loc'][0]}: {first['msg']}") from exc
 
 
@@ -132,8 +134,6 @@ def check_prices(models: ModelSettings, limits: Limits | None, err: TextIO | Non
 
 
 def add_model_commands(sub: Any) -> None:
-    from swarm_star.cli import _limit_flags
-
     p = sub.add_parser(
         "doctor",
         help="probe the model endpoint once: reachable, model, structured-output mode, latency",
@@ -143,18 +143,6 @@ def add_model_commands(sub: Any) -> None:
     p.add_argument("--model", metavar="M", help="model to probe (default: the configured one)")
     p.add_argument("--base-url", metavar="URL", help="OpenAI-compatible endpoint")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    add_model_flags(p)
-
-    p = sub.add_parser(
-        "retry",
-        help="re-run failed nodes (one node, or every failed node) and re-review above them",
-        description="Re-open failed nodes: a failed leaf runs again, a failed manager re-reviews; "
-        "finished or failed managers above them re-review once they are done. Recorded in the history.",
-    )
-    p.set_defaults(handler=cmd_retry)
-    p.add_argument("swarm_id", help="the swarm whose failed nodes to re-run")
-    p.add_argument("node", nargs="?", help="retry the failed nodes in this node's subtree (default: the whole tree)")
-    _limit_flags(p, resume=True)
     add_model_flags(p)
 
 
@@ -248,28 +236,3 @@ def cmd_doctor(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         f"timed-out calls retried: {retry}\n"
     )
     return 0
-
-
-# retry
-
-
-def cmd_retry(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from swarm_star.api import Swarm
-    from swarm_star.cli import _limits_from, _run_swarm, wait_for_owner
-    from swarm_star.engine.engine import retry_targets
-
-    with Swarm.open(args.swarm_id, space=args.space, backend=args.store, user_id=args.user) as swarm:
-        wait_for_owner(swarm, err)
-        state = swarm.state
-        if args.node is not None and args.node not in state.nodes:
-            raise InputError(f"no node {args.node!r} in swarm {swarm.id}")
-        targets = retry_targets(state, args.node)
-        if not targets:
-            where = f"node {args.node}'s subtree" if args.node else f"swarm {swarm.id}"
-            raise InputError(f"nothing to retry: no failed node in {where}")
-        limits = _limits_from(args, state.limits)
-        models = model_settings_from(args, swarm.settings.models)
-        check_prices(models, limits or state.limits, None if args.json else err)
-        if not args.json:
-            out.write(f"retrying {', '.join(targets)}\n")
-        return _run_swarm(swarm, args, limits, out, retry=targets, models=models)

@@ -1,6 +1,6 @@
 """``swarm-star fanout`` and ``swarm-star agents ...``: the primitives without a swarm.
 
-Kept apart from :mod:`swarm_star.cli` because these commands need no store:
+Kept apart from the swarm commands because these commands need no store:
 they talk to models and print. The exit codes are the same table: 0 when
 there is an answer, 1 when every call failed, 2 for bad input.
 """
@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from swarm_star.cli_models import note_stripped_url
+from swarm_star.cli.flags import HelpFormatter
+from swarm_star.cli.models import note_stripped_url
 from swarm_star.errors import InputError, ModelError
 from swarm_star.llm import LLMClient, resolve_endpoint
 from swarm_star.models import ModelSettings
@@ -62,8 +63,6 @@ class Progress:
 
 def add_primitive_commands(sub: Any) -> None:
     """Register ``fanout`` and ``agents`` on the main parser's subcommands."""
-    from swarm_star.cli import HelpFormatter
-
     p = sub.add_parser(
         "fanout",
         help="sample N candidates from a model in parallel and synthesize one answer",

@@ -1,0 +1,110 @@
+"""The swarms of a swarm space, one typed row each: what ``list`` and ``GET /api/swarms`` show.
+
+Each row is read from the swarm's stored projection (record, meta, owner
+lease), never by replaying its history, so listing a space costs a few reads
+per swarm. A swarm whose store cannot be read gets a ``damaged`` row naming
+the error: one broken swarm never breaks the list.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from swarm_star.api.rules import owner
+from swarm_star.errors import SwarmStarError
+from swarm_star.state.history import SwarmLog
+from swarm_star.state.lease import OwnerStatus
+from swarm_star.store import KVStore, StoreLocator
+
+__all__ = ["SwarmRow", "list_swarms"]
+
+DAMAGED = "damaged"
+
+
+@dataclass(frozen=True)
+class SwarmRow:
+    """One swarm of a space. ``status`` is the stored one (``damaged``: unreadable, see
+    ``error``); ``owner`` is its lease holder, alive or not (None when never held)."""
+
+    swarm_id: str
+    status: str
+    directive: str
+    created_at: float
+    cost: float
+    unpriced_calls: int
+    nodes: int
+    frames: int
+    owner: OwnerStatus | None
+    error: str | None = None
+
+    @classmethod
+    def damaged(cls, swarm_id: str, error: str) -> SwarmRow:
+        """The row of a swarm whose store cannot be read: the error stands where the directive would."""
+        return cls(swarm_id, DAMAGED, error, time.time(), 0.0, 0, 0, 0, None, error)
+
+    @property
+    def shown(self) -> str:
+        """The status as ``list`` shows it: ``running (pid P on H)`` while a live process
+        holds the swarm, ``stopped (owner gone)`` when its record says running but the
+        process that ran it is gone."""
+        if self.status != "running" or self.owner is None:
+            return self.status
+        if self.owner.alive:
+            return f"running (pid {self.owner.pid} on {self.owner.host})"
+        return "stopped (owner gone)"
+
+    def to_json(self) -> dict[str, Any]:
+        """The row as JSON (``owner``: ``{"alive", "pid", "host"}``; ``error`` only when damaged)."""
+        held = self.owner
+        row: dict[str, Any] = {
+            "swarm_id": self.swarm_id,
+            "status": self.status,
+            "owner": None if held is None else {"alive": held.alive, "pid": held.pid, "host": held.host},
+            "directive": self.directive,
+            "created_at": self.created_at,
+            "cost": self.cost,
+            "unpriced_calls": self.unpriced_calls,
+            "nodes": self.nodes,
+            "frames": self.frames,
+        }
+        if self.error is not None:
+            row["error"] = self.error
+        return row
+
+
+Reader = Callable[[str], AbstractContextManager[KVStore]]
+
+
+def list_swarms(where: StoreLocator, *, reader: Reader | None = None) -> list[SwarmRow]:
+    """Every swarm ``where`` holds, by id. ``reader(swarm_id)`` lends a store to read
+    (default: open it and close it again)."""
+    read: Reader = reader or where.open
+    rows = []
+    for swarm_id in where.list_swarm_ids():
+        try:  # one damaged swarm is reported in its own row, never breaks the list
+            with read(swarm_id) as store:
+                rows.append(_row(swarm_id, store))
+        except SwarmStarError as exc:
+            rows.append(SwarmRow.damaged(swarm_id, str(exc)))
+    return rows
+
+
+def _row(swarm_id: str, store: KVStore) -> SwarmRow:
+    log = SwarmLog(store)
+    record, meta = log.record(), log.read_meta() or {}
+    usage = meta.get("usage") or {}
+    return SwarmRow(
+        swarm_id=swarm_id,
+        status=meta.get("status", "created"),
+        directive=record.directive,
+        created_at=record.created_at,
+        cost=usage.get("cost", 0.0),
+        unpriced_calls=usage.get("unpriced_calls", 0),
+        nodes=meta.get("nodes", 0),
+        frames=meta.get("frame_count", 0),
+        owner=owner(store),
+    )

@@ -1,0 +1,227 @@
+"""Flag builders shared by the commands, and reading the flags back into settings.
+
+``global_flags`` (``--space/--store/--user/--verbose``), the limit flags of
+``run``/``resume``/``retry``, ``--model/--base-url``, the executor flags; and
+``limits_from``/``executor_from``/``open_swarm``/``check_space``, which turn
+parsed flags into what the API takes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+
+from swarm_star.api import Swarm, ray_executor, resolve_space
+from swarm_star.errors import InputError
+from swarm_star.models import Limits
+
+if TYPE_CHECKING:
+    from swarm_star.api import Executor
+
+__all__ = [
+    "ArgParser",
+    "HelpFormatter",
+    "UsageError",
+    "add_executor_flags",
+    "check_space",
+    "executor_from",
+    "executor_scope",
+    "flag_for",
+    "global_flags",
+    "limit_flags",
+    "limits_from",
+    "model_flags",
+    "open_swarm",
+]
+
+
+class UsageError(Exception):
+    """argparse errors, turned into exit code 2 instead of SystemExit."""
+
+
+class ArgParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows ``(default: …)`` for arguments that have a real default, never ``None``/``False``."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default in (None, False, [], argparse.SUPPRESS) or "%(default)" in (action.help or ""):
+            return action.help or ""
+        return super()._get_help_string(action) or ""
+
+
+def global_flags(p: argparse.ArgumentParser, *, after_command: bool) -> None:
+    """``--space/--store/--user/--verbose``: before the command (with defaults) and after it
+    (without defaults, so a value given before the command is not overwritten)."""
+    keep = argparse.SUPPRESS if after_command else None
+    g = p.add_argument_group("global options (also accepted before the command)") if after_command else p
+    g.add_argument(
+        "--space", metavar="DIR", default=keep, help="swarm space folder (default $SWARM_SPACE or ./swarm_space)"
+    )
+    g.add_argument(
+        "--store",
+        choices=["sqlite", "cosmos"],
+        default=keep if after_command else "sqlite",
+        help="kv-store backend (default sqlite; cosmos reads COSMOS_* from the environment)",
+    )
+    g.add_argument(
+        "--user",
+        metavar="ID",
+        default=keep if after_command else "local",
+        help="user id: partitions Cosmos DB (default local)",
+    )
+    g.add_argument(
+        "--verbose",
+        action="store_true",
+        default=keep if after_command else False,
+        help="show the full traceback of an error",
+    )
+
+
+def limit_flags(p: argparse.ArgumentParser, *, resume: bool) -> None:
+    fields = Limits.model_fields
+
+    def default(name: str) -> str:
+        if resume:
+            return "replaces the stored value"
+        value = fields[name].default
+        return f"default {value}" if value is not None else "default: none"
+
+    title = "limits (a run stops cleanly at the first one reached"
+    title += "; given here they replace the stored ones)" if resume else ")"
+    g = p.add_argument_group(title)
+    g.add_argument("--max-depth", type=int, metavar="N", help=f"deepest level of the tree ({default('max_depth')})")
+    g.add_argument("--max-nodes", type=int, metavar="N", help=f"most nodes in the tree ({default('max_nodes')})")
+    g.add_argument("--max-calls", type=int, metavar="N", help=f"most model calls ({default('max_calls')})")
+    g.add_argument(
+        "--max-total-tokens",
+        dest="max_tokens",
+        type=int,
+        metavar="N",
+        help=f"most tokens over all calls, prompt + completion ({default('max_tokens')})",
+    )
+    g.add_argument("--max-tokens", dest="max_tokens", type=int, help=argparse.SUPPRESS)  # old name
+    g.add_argument(
+        "--max-cost", type=float, metavar="USD", help=f"most spend, from the price table ({default('max_cost')})"
+    )
+    g.add_argument("--max-time", type=float, metavar="SEC", help=f"wall time of this run ({default('max_time')})")
+    g.add_argument(
+        "--max-rounds", type=int, metavar="N", help=f"manager review/re-plan rounds ({default('max_rounds')})"
+    )
+    g.add_argument(
+        "--node-concurrency",
+        dest="concurrency",
+        type=int,
+        metavar="N",
+        help=f"node activations in flight at once ({default('concurrency')})",
+    )
+    g.add_argument("--concurrency", dest="concurrency", type=int, help=argparse.SUPPRESS)  # old name
+    p.add_argument(
+        "--no-input",
+        action="store_true",
+        help="never wait for answers: exit 3 when questions are pending",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object (see README) instead of the live view; implies --no-input",
+    )
+
+
+def model_flags(p: argparse.ArgumentParser, *, resume: bool) -> None:
+    scope = " for this run (the stored setting is kept)" if resume else ""
+    p.add_argument("--model", metavar="M", help=f"model for every role{scope}")
+    p.add_argument("--base-url", metavar="URL", help=f"OpenAI-compatible endpoint, e.g. a local vLLM{scope}")
+
+
+def flag_for(limit: str) -> str:
+    """The command-line flag (without ``--``) that sets the ``Limits`` field ``limit``."""
+    return {"max_tokens": "max-total-tokens", "concurrency": "node-concurrency"}.get(limit, limit.replace("_", "-"))
+
+
+def limits_from(args: argparse.Namespace, base: Limits) -> Limits | None:
+    changes = {
+        name: getattr(args, name)
+        for name in (
+            "max_depth",
+            "max_nodes",
+            "max_calls",
+            "max_tokens",
+            "max_cost",
+            "max_time",
+            "max_rounds",
+            "concurrency",
+        )
+        if getattr(args, name, None) is not None
+    }
+    if not changes:
+        return None
+    try:
+        return Limits.model_validate({**base.model_dump(), **changes})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InputError(f"invalid limit --{flag_for(str(first['loc'][0]))}: {first['msg']}") from exc
+
+
+def check_space(args: argparse.Namespace) -> None:
+    """A ``--space`` that is a file is a usage error, said before anything is created."""
+    space = resolve_space(args.space)
+    if space.exists() and not space.is_dir():
+        raise InputError(f"the swarm space {space} is a file, not a folder (see --space, $SWARM_SPACE)")
+
+
+def open_swarm(args: argparse.Namespace) -> Swarm:
+    return Swarm.open(args.swarm_id, space=args.space, backend=args.store, user_id=args.user)
+
+
+def add_executor_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("where activations run")
+    g.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="local: in this process (default); ray: as Ray tasks, this process still writes the store",
+    )
+    g.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="Ray cluster to use (e.g. ray://head:10001 or auto; implies --executor ray); "
+        "default: start a local Ray instance",
+    )
+
+
+def executor_from(args: argparse.Namespace) -> Executor | None:
+    """The executor the flags ask for (None: in-process; Ray is imported only for ``ray``)."""
+    executor = getattr(args, "executor", "local")
+    address = getattr(args, "ray_address", None)
+    if executor != "ray" and not address:
+        return None
+    return ray_executor(address)
+
+
+@contextlib.contextmanager
+def executor_scope(args: argparse.Namespace) -> Iterator[Executor | None]:
+    """The executor the flags ask for, for one command; a Ray instance it started is shut down after.
+
+    Ray's driver prints worker-death notices on ``sys.stdout`` from a thread of its
+    own, whatever ``ray.init`` is told; meanwhile ``sys.stdout`` points at stderr,
+    so the command's stdout (the ``out`` it was given) carries only its own output,
+    e.g. nothing but the JSON of ``run --json``.
+    """
+    executor = executor_from(args)
+    if executor is None:
+        yield None
+        return
+    with contextlib.redirect_stdout(sys.stderr):
+        try:
+            yield executor
+        finally:
+            executor.close()

@@ -1,0 +1,170 @@
+"""Reading commands: ``questions``, ``answer``, ``tree``, ``history``, ``list``, ``spaces``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Any, TextIO
+
+from swarm_star.api import Swarm, list_swarms, load_spaces, locate
+from swarm_star.cli.flags import HelpFormatter, check_space, open_swarm
+from swarm_star.cli.hints import command_prefix
+from swarm_star.errors import InputError
+from swarm_star.render.text import age, event_line, fit, render_tree, short, terminal_width, usage_line
+
+__all__ = ["add_inspect_commands"]
+
+
+def add_inspect_commands(sub: Any) -> None:
+    """``questions``, ``answer``, ``tree``, ``history``, ``list`` and ``spaces``."""
+
+    def command(name: str, handler: Any, **kw: Any) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = sub.add_parser(name, formatter_class=HelpFormatter, **kw)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = command("questions", cmd_questions, help="list pending questions")
+    p.add_argument("swarm_id", help="the swarm to ask")
+    p.add_argument("--json", action="store_true", help='print a list of {"id", "node", "text"}')
+
+    p = command(
+        "answer",
+        cmd_answer,
+        help="answer a pending question",
+        description="Record an answer; a running swarm picks it up within its poll interval "
+        "(0.25 s), a stopped one on resume.",
+    )
+    p.add_argument("swarm_id", help="the swarm that asked")
+    p.add_argument("question_id", help="the question's id, e.g. 0.1-q0 (see `questions`)")
+    p.add_argument("text", help="the answer")
+
+    p = command("tree", cmd_tree, help="print the tree now or at frame N")
+    p.add_argument("swarm_id", help="the swarm to show")
+    p.add_argument("--frame", type=int, metavar="N", help="show the tree as it was right after frame N")
+    p.add_argument("--depth", type=int, metavar="N", help="show nodes down to depth N only (the root is 0)")
+    p.add_argument("--json", action="store_true", help="print the state and every node as JSON")
+
+    p = command("history", cmd_history, help="list frames, or show one frame in full")
+    p.add_argument("swarm_id", help="the swarm to show")
+    p.add_argument("frame", nargs="?", type=int, help="show this frame in full")
+    p.add_argument("--node", metavar="NODE_ID", help="only frames touching this node")
+    p.add_argument("--json", action="store_true", help="print frames as JSON")
+
+    p = command("list", cmd_list, help="list the swarms in the swarm space")
+    p.add_argument("--json", action="store_true", help="print a list of objects")
+
+    p = command("spaces", cmd_spaces, help="print the action, memory or util space")
+    p.add_argument(
+        "which", nargs="?", choices=["action", "memory", "util"], default="action", help="which space to print"
+    )
+    p.add_argument("--swarm", metavar="ID", help="swarm whose memory space to show")
+
+
+def cmd_questions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    with open_swarm(args) as swarm:
+        pending = swarm.questions()
+        if args.json:
+            out.write(json.dumps([{"id": q.id, "node": n.id, "text": q.text} for n, q in pending], indent=2) + "\n")
+            return 0
+        if not pending:
+            out.write("no pending questions\n")
+        for node, q in pending:
+            out.write(f"[{q.id}] (node {node.id}) {q.text}\n")
+        if pending:
+            out.write(f'Answer with: {command_prefix(args)} answer {swarm.id} QUESTION_ID "TEXT"\n')
+    return 0
+
+
+def cmd_answer(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    with open_swarm(args) as swarm:
+        swarm.answer(args.question_id, args.text)
+        out.write(
+            f"answer recorded for {args.question_id}; a running swarm picks it up within 0.25 s, "
+            f"otherwise: {command_prefix(args)} resume {swarm.id}\n"
+        )
+    return 0
+
+
+def cmd_tree(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.depth is not None and args.depth < 0:
+        raise InputError(f"--depth must be 0 or more, got {args.depth}")
+    with open_swarm(args) as swarm:
+        if args.frame is not None and not 0 <= args.frame < swarm.state.frame_count:
+            raise InputError(f"frame {args.frame} does not exist (0..{swarm.state.frame_count - 1})")
+        state = swarm.tree(args.frame)
+        if args.json:
+            out.write(
+                json.dumps(
+                    {
+                        "swarm_id": swarm.id,
+                        "frame": state.frame_count - 1,
+                        "status": state.status,
+                        "usage": state.usage.model_dump(),
+                        "nodes": [n.model_dump(mode="json") for n in state.nodes.values()],
+                    },
+                    indent=2,
+                )
+                + "\n"
+            )
+            return 0
+        width = terminal_width(out)
+        head = f"swarm {swarm.id} [{state.status}] at frame {state.frame_count - 1} — {usage_line(state)}"
+        out.write(fit(head, width))
+        out.write("\n" + "\n".join(render_tree(state, width=width, depth=args.depth)) + "\n")
+    return 0
+
+
+def cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    with open_swarm(args) as swarm:
+        if args.frame is not None:
+            event = swarm.frame(args.frame)
+            if event is None:
+                raise InputError(f"frame {args.frame} does not exist in swarm {swarm.id}")
+            out.write(json.dumps(event.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n")
+            return 0
+        if args.node is not None and args.node not in swarm.state.nodes:
+            raise InputError(f"no node {args.node!r} in swarm {swarm.id} (see: tree {swarm.id})")
+        events = swarm.history(args.node)  # streamed: a 10k-node history never sits in memory at once
+        if args.json:
+            out.write("[")
+            for i, e in enumerate(events):
+                out.write(("," if i else "") + json.dumps(e.model_dump(mode="json"), ensure_ascii=False))
+            out.write("]\n")
+            return 0
+        width = terminal_width(out)
+        for e in events:
+            out.write(event_line(e, width) + "\n")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    check_space(args)
+    where = locate(args.space, args.store, args.user)
+    rows = list_swarms(where)
+    if args.json:
+        out.write(json.dumps([row.to_json() for row in rows], indent=2) + "\n")
+        return 0
+    if not rows:
+        place = str(where.space) if args.store == "sqlite" else f"Cosmos DB for user {args.user!r}"
+        out.write(f"no swarms in {place}\n")
+    width = terminal_width(out)
+    for row in rows:
+        when = age(time.time() - row.created_at)
+        cost = f"${row.cost:.4f}{'+?' if row.unpriced_calls else ''}"
+        line = f"{row.swarm_id:<26} {row.shown:<9} {when:>5}  {cost}  {short(row.directive, 50)}"
+        out.write(fit(line, width) + "\n")
+    return 0
+
+
+def cmd_spaces(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    actions, utils = load_spaces()
+    if args.which == "memory":
+        if not args.swarm:
+            raise InputError("the memory space belongs to a swarm: add --swarm ID")
+        with Swarm.open(args.swarm, space=args.space, backend=args.store, user_id=args.user) as swarm:
+            space = swarm.memory_space()
+    else:
+        space = actions if args.which == "action" else utils
+    out.write("\n".join(space.render()) + "\n")
+    return 0

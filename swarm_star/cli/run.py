@@ -1,0 +1,345 @@
+"""``run``, ``resume`` and ``retry``: start a swarm, show it while it runs, say what to do next."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TextIO
+
+from swarm_star.api import OwnerStatus, RunHandle, RunOptions, RunOutcome, Swarm
+from swarm_star.cli.flags import (
+    HelpFormatter,
+    add_executor_flags,
+    check_space,
+    executor_scope,
+    limit_flags,
+    limits_from,
+    model_flags,
+    open_swarm,
+)
+from swarm_star.cli.hints import command_prefix, raise_hint, run_only_flags, where_to_look
+from swarm_star.cli.interact import InlinePrompt, LiveView, TreeView, live_tree_for, stdin_tty
+from swarm_star.cli.models import add_model_flags, check_prices, model_settings_from, note_stripped_url
+from swarm_star.errors import AlreadyFinished, ExitCode, InputError
+from swarm_star.models import Limits, ModelSettings, SwarmSettings
+from swarm_star.models.config import CodeSettings
+from swarm_star.primitives.hostfile import load_hostfile
+from swarm_star.render.text import short, usage_line
+
+__all__ = [
+    "OUTCOME_EXIT",
+    "Screen",
+    "add_retry_command",
+    "add_run_commands",
+    "cmd_resume",
+    "cmd_retry",
+    "cmd_run",
+    "run_swarm",
+    "screen_from",
+]
+
+OUTCOME_EXIT = {
+    "finished": ExitCode.OK,
+    "failed": ExitCode.FAILURE,
+    "questions": ExitCode.QUESTIONS,
+    "limit": ExitCode.LIMIT,
+    "unreachable": ExitCode.UNREACHABLE,
+}
+MAX_DIRECTIVE_BYTES = 1_000_000
+
+
+def add_run_commands(sub: Any) -> None:
+    """``run`` and ``resume``."""
+
+    def command(name: str, handler: Any, **kw: Any) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = sub.add_parser(name, formatter_class=HelpFormatter, **kw)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = command(
+        "run",
+        cmd_run,
+        help="spawn a directive and run the swarm",
+        description="Spawn a root directive and run the swarm until it reports.",
+    )
+    p.add_argument("directive", nargs="?", help="what the swarm should do ('-' reads it from standard input)")
+    p.add_argument("--directive-file", metavar="FILE", help="read the directive from FILE (for long directives)")
+    p.add_argument(
+        "--context",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="context file, folder or git repository for the memory space (repeatable; UTF-8 files "
+        "up to 1,000,000 bytes each, 1.5 MB in all)",
+    )
+    p.add_argument(
+        "--swarm-id",
+        metavar="ID",
+        help="choose the swarm id: letters, digits, '.' and '-' (default: time-based)",
+    )
+    model_flags(p, resume=False)
+    p.add_argument("--hostfile", metavar="FILE", help="LLM endpoints for the swarm's broadcast/scatter actions")
+    p.add_argument("--candidates", type=int, metavar="N", help="candidates per fan-out synthesis (default 5)")
+    p.add_argument(
+        "--allow-exec",
+        action="store_true",
+        help="let actions run the code they write (in the workspace)",
+    )
+    p.add_argument(
+        "--create-actions",
+        action="store_true",
+        help="with --allow-exec: let the swarm add validated actions to its own action space",
+    )
+    limit_flags(p, resume=False)
+    add_model_flags(p)
+    add_executor_flags(p)
+
+    p = command(
+        "resume",
+        cmd_resume,
+        help="continue an interrupted, stopped or waiting swarm",
+        description="Continue a stopped or waiting swarm. A finished swarm stays finished.",
+    )
+    p.add_argument("swarm_id", help="the swarm to continue")
+    model_flags(p, resume=True)
+    limit_flags(p, resume=True)
+    add_model_flags(p)
+    add_executor_flags(p)
+
+
+def add_retry_command(sub: Any) -> None:
+    p = sub.add_parser(
+        "retry",
+        help="re-run failed nodes (one node, or every failed node) and re-review above them",
+        description="Re-open failed nodes: a failed leaf runs again, a failed manager re-reviews; "
+        "finished or failed managers above them re-review once they are done. Recorded in the history.",
+    )
+    p.set_defaults(handler=cmd_retry)
+    p.add_argument("swarm_id", help="the swarm whose failed nodes to re-run")
+    p.add_argument("node", nargs="?", help="retry the failed nodes in this node's subtree (default: the whole tree)")
+    limit_flags(p, resume=True)
+    add_model_flags(p)
+
+
+def outcome_json(swarm: Swarm, outcome: RunOutcome) -> dict[str, Any]:
+    state = swarm.state
+    return {
+        "swarm_id": swarm.id,
+        "status": outcome.status,
+        "reason": outcome.reason,
+        "report": outcome.report,
+        "questions": [{"id": q.id, "node": node, "text": q.text} for node, q in outcome.questions],
+        "usage": state.usage.model_dump(),
+        "nodes": len(state.nodes),
+        "frames": state.frame_count,
+    }
+
+
+@dataclass(frozen=True)
+class Screen:
+    """How a run is shown here: ``prefix`` reaches this swarm in pasteable hints, ``again``
+    are the run-only flags a hint to resume must repeat; ``json_out`` prints one JSON
+    object instead of the live view; ``no_input`` never waits for answers."""
+
+    prefix: str
+    json_out: bool = False
+    no_input: bool = False
+    again: str = ""
+
+
+def screen_from(args: argparse.Namespace, *, again: str = "") -> Screen:
+    return Screen(command_prefix(args), bool(getattr(args, "json", False)), bool(args.no_input), again)
+
+
+def run_swarm(
+    swarm: Swarm,
+    out: TextIO,
+    screen: Screen,
+    start: Callable[[RunOptions], RunHandle],
+    options: RunOptions,
+) -> int:
+    """Start a run with ``start(options)`` (``swarm.run``, ``resume`` or a ``retry``), show it
+    until it ends, say what to do next, and return the exit code of its outcome."""
+    # Wait for answers only when someone can type them here; --json never prompts
+    # (it is for scripts: it returns with the questions, exit 3).
+    json_out = screen.json_out
+    waiting = not screen.no_input and not json_out and stdin_tty()
+    # On a terminal the live tree redraws in place (and asks inline); piped, the line log.
+    tree = None if json_out else live_tree_for(swarm, out, waiting)
+    prompt = InlinePrompt(out, sys.stdin.fileno(), tree.hold if tree is not None else None) if waiting else None
+    view = LiveView(out, prompt)
+    shown: Any = view if tree is None else TreeView(tree, prompt)
+    prefix, again = screen.prefix, screen.again
+
+    async def go() -> RunOutcome:
+        handle = start(replace(options, interactive=waiting))  # refused here: nothing shown yet
+        if not json_out:
+            if handle.retried:
+                out.write(f"retrying {', '.join(handle.retried)}\n")
+            out.write(f"swarm {swarm.id}: {short(swarm.state.record.directive, 80)}\n")
+            out.flush()
+            handle.subscribe(shown.on_event)
+        handle.on_question(shown.on_question)
+        view.follow(handle)
+        if tree is not None:
+            tree.source = handle
+        if prompt is not None:
+            prompt.start()
+        try:
+            with tree if tree is not None else contextlib.nullcontext():
+                return await handle
+        finally:
+            if prompt is not None:
+                prompt.stop()
+
+    try:
+        outcome = asyncio.run(go())
+    except KeyboardInterrupt:
+        out.write(f"\ninterrupted; state saved. Continue with: {prefix} resume {swarm.id}{again}\n")
+        out.flush()
+        return ExitCode.INTERRUPTED
+    if json_out:
+        out.write(json.dumps(outcome_json(swarm, outcome), indent=2) + "\n")
+        return OUTCOME_EXIT[outcome.status]
+    out.write(f"\n{usage_line(swarm.state)}\n")
+    if outcome.status == "finished":
+        out.write(f"\nFinal report:\n{outcome.report}\n")
+    elif outcome.status == "questions":
+        out.write("\nQuestions are pending:\n")
+        for node, q in outcome.questions:
+            out.write(f"  [{q.id}] (node {node}) {q.text}\n")
+        out.write(
+            f'Answer with: {prefix} answer {swarm.id} QUESTION_ID "TEXT"\nthen: {prefix} resume {swarm.id}{again}\n'
+        )
+    elif outcome.status == "limit":
+        out.write(f"\nStopped: {outcome.reason}. Raise it and continue:\n  {raise_hint(swarm, prefix, again)}\n")
+    elif outcome.status == "unreachable":
+        out.write(f"\nPaused: {outcome.reason}. State saved; when it is back: {prefix} resume {swarm.id}{again}\n")
+    else:
+        out.write(f"\nThe swarm failed: {outcome.reason}\n")
+        if any(n.status == "failed" for n in swarm.state.nodes.values()):
+            out.write(f"Re-run the failed nodes with: {prefix} retry {swarm.id}\n")
+    out.write(where_to_look(swarm, prefix))
+    return OUTCOME_EXIT[outcome.status]
+
+
+def _directive(args: argparse.Namespace) -> str:
+    """The directive from the argument, standard input (``-``) or ``--directive-file``."""
+    if args.directive_file is not None:
+        if args.directive is not None:
+            raise InputError("give the directive either as an argument or with --directive-file, not both")
+        path = Path(args.directive_file)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read directive file {path}: {exc.strerror or exc}") from exc
+    elif args.directive == "-":
+        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+        path = Path("<stdin>")
+    elif args.directive is None:
+        raise InputError("say what the swarm should do: run TEXT, run - (standard input) or --directive-file FILE")
+    else:
+        return str(args.directive)
+    if len(data) > MAX_DIRECTIVE_BYTES:
+        raise InputError(f"the directive from {path} is larger than {MAX_DIRECTIVE_BYTES:,} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"the directive from {path} is not UTF-8 text") from exc
+
+
+def owner_notice(swarm: Swarm, err: TextIO) -> Callable[[OwnerStatus, float], None]:
+    """What ``resume``/``retry`` say while they wait for a lease that is still held."""
+
+    def notify(owner: OwnerStatus, seconds: float) -> None:
+        err.write(
+            f"swarm-star: swarm {swarm.id} is held by pid {owner.pid} on {owner.host}: "
+            f"waiting up to {math.ceil(seconds)} s for the previous owner's lease to expire…\n"
+        )
+        err.flush()
+
+    return notify
+
+
+def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    check_space(args)
+    directive = _directive(args)
+    models = model_settings_from(
+        args, ModelSettings(base_url=args.base_url, **({"default_model": args.model} if args.model else {}))
+    )
+    note_stripped_url(args.base_url, models, err)
+    limits = limits_from(args, Limits()) or Limits()
+    if args.candidates is not None and not 1 <= args.candidates <= 256:
+        raise InputError(f"--candidates must be 1-256, got {args.candidates}")
+    if args.create_actions and not args.allow_exec:
+        raise InputError("--create-actions needs --allow-exec (a new action is code the swarm runs)")
+    hostfile = None
+    if args.hostfile:
+        hostfile = str(Path(args.hostfile).resolve())
+        load_hostfile(hostfile)  # a malformed hostfile is a usage error now, not a failed node later
+    settings = SwarmSettings(
+        limits=limits,
+        models=models,
+        allow_exec=args.allow_exec,
+        code=CodeSettings(create_actions=args.create_actions),
+        hostfile=hostfile,
+        **({"fanout_candidates": args.candidates} if args.candidates is not None else {}),
+    )
+    from swarm_star.llm import resolve_endpoint
+
+    resolve_endpoint(models)  # fail fast, before anything is created
+    check_prices(models, limits, None if args.json else err)  # --max-cost needs known prices
+    swarm = Swarm.create(
+        directive,
+        context_files=args.context,
+        settings=settings,
+        space=args.space,
+        backend=args.store,
+        swarm_id=args.swarm_id,
+        user_id=args.user,
+    )
+    with swarm, executor_scope(args) as executor:
+        return run_swarm(swarm, out, screen_from(args), swarm.run, RunOptions(executor=executor))
+
+
+def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    with open_swarm(args) as swarm:
+        swarm.wait_for_owner(owner_notice(swarm, err))  # before the state is read: the owner may finish
+        try:  # a finished swarm stays finished, even with new limits: not an error, nothing to do
+            swarm.check_resumable()
+        except AlreadyFinished as exc:
+            out.write(f"{exc}\n")
+            return exc.exit_code
+        limits = limits_from(args, swarm.state.limits)
+        models = swarm.settings.models
+        if args.model or args.base_url:
+            models = models.model_copy(
+                update={k: v for k, v in (("default_model", args.model), ("base_url", args.base_url)) if v}
+            )
+            models = ModelSettings.model_validate(models.model_dump())  # re-check the URL
+            note_stripped_url(args.base_url, models, err)
+        models = model_settings_from(args, models)
+        if limits is not None and limits.max_cost is not None:
+            check_prices(models, limits)
+        with executor_scope(args) as executor:
+            options = RunOptions(limits=limits, models=models, executor=executor)
+            return run_swarm(swarm, out, screen_from(args, again=run_only_flags(args)), swarm.resume, options)
+
+
+def cmd_retry(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    with open_swarm(args) as swarm:
+        swarm.wait_for_owner(owner_notice(swarm, err))
+        state = swarm.state
+        limits = limits_from(args, state.limits)
+        models = model_settings_from(args, swarm.settings.models)
+        check_prices(models, limits or state.limits, None if args.json else err)
+        options = RunOptions(limits=limits, models=models)
+        screen = screen_from(args, again=run_only_flags(args))
+        return run_swarm(swarm, out, screen, lambda given: swarm.retry(args.node, given), options)
