@@ -669,7 +669,7 @@ def test_stalled_event_stream_clients_cost_a_bounded_buffer_and_are_dropped(tmp_
     missed or repeated."""
     import tracemalloc
 
-    from swarm_star.serve.app import SSE_CHUNK_BYTES
+    from swarm_star.serve.events import SSE_CHUNK_BYTES
     from tests.helpers.server import uvicorn_serving
 
     total = _write_wide_swarm(tmp_path, "wide", leaves=300, text_bytes=6000)

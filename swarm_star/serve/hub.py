@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from starlette.requests import Request
+
 from swarm_star.api import RunHandle, RunOptions, Swarm, locate
 from swarm_star.api.rules import owner, pending_questions
 from swarm_star.errors import AlreadyRunning, NotRunning, SwarmStarError
@@ -27,7 +29,7 @@ from swarm_star.serve.endpoints import ServedEndpoints
 from swarm_star.state.history import SwarmLog
 from swarm_star.store import Backend, KVStore, resolve_space
 
-__all__ = ["Run", "SwarmHub"]
+__all__ = ["Run", "SwarmHub", "hub_of"]
 
 
 @dataclass
@@ -214,3 +216,9 @@ class SwarmHub:
                 with contextlib.suppress(SwarmStarError):
                     store.close()
             self._stores.clear()
+
+
+def hub_of(request: Request) -> SwarmHub:
+    """The hub of the app that serves ``request`` (set by ``create_app``)."""
+    hub: SwarmHub = request.app.state.hub
+    return hub

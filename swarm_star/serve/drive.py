@@ -1,0 +1,116 @@
+"""The driving handlers (POST): create, answer, stop, resume, retry.
+
+They run on the event loop that runs swarms (async), since they start and
+stop runs there; store writes go to a worker thread. The rules (may it be
+resumed, which nodes a retry re-opens) are the API's, called here, never
+copied.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import anyio
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from swarm_star.api import Swarm, rules
+from swarm_star.errors import AlreadyRunning, InputError
+from swarm_star.models import Limits, SwarmSettings
+from swarm_star.serve.hub import hub_of
+from swarm_star.serve.inputs import AnswerBody, CreateBody, ResumeBody, RetryBody, read_body, validation_message
+
+__all__ = ["answer_question", "create_swarm", "resume_swarm", "retry_swarm", "stop_swarm"]
+
+# Names are checked with fullmatch: `$` would admit a trailing newline.
+CONTEXT_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
+
+
+async def create_swarm(request: Request) -> JSONResponse:
+    hub = hub_of(request)
+    env = hub.env
+    body: CreateBody = await read_body(request, CreateBody)
+    from swarm_star.llm import resolve_endpoint
+
+    models = hub.endpoints.for_request(body.models)  # an endpoint the operator listed, no key variable
+    resolve_endpoint(hub.endpoints.for_run(models, body.swarm_id or "new"), env)  # fail fast, before creating
+    settings = SwarmSettings(limits=body.limits, models=models)
+    with tempfile.TemporaryDirectory(prefix="swarm-star-context-") as tmp:
+        paths = []
+        for name, text in body.context.items():
+            if not CONTEXT_NAME_RE.fullmatch(name):
+                raise InputError(f"invalid context file name {name!r}: letters, digits, '_', '.', '-'")
+            path = Path(tmp) / name
+            path.write_text(text, encoding="utf-8")
+            paths.append(path)
+        swarm = await anyio.to_thread.run_sync(
+            lambda: Swarm.create(
+                body.directive,
+                context_files=paths,
+                settings=settings,
+                space=hub.space,
+                backend=hub.backend,
+                swarm_id=body.swarm_id,
+                user_id=hub.user_id,
+                env=env,
+            )
+        )
+    swarm.close()
+    if body.start:
+        hub.start(swarm.id, Swarm.run)
+    return JSONResponse({"swarm_id": swarm.id, "running": body.start}, status_code=201)
+
+
+async def answer_question(request: Request) -> JSONResponse:
+    hub = hub_of(request)
+    swarm_id, question_id = request.path_params["swarm_id"], request.path_params["question_id"]
+    body: AnswerBody = await read_body(request, AnswerBody)
+
+    def record() -> None:
+        with Swarm.open(swarm_id, space=hub.space, backend=hub.backend, user_id=hub.user_id, env=hub.env) as swarm:
+            swarm.answer(question_id, body.text)
+
+    await anyio.to_thread.run_sync(record)
+    hub.wake(swarm_id)  # a run of this server picks the inbox up now, not at the next poll
+    return JSONResponse({"question_id": question_id, "queued": True, "running": hub.is_running_here(swarm_id)})
+
+
+async def stop_swarm(request: Request) -> JSONResponse:
+    hub = hub_of(request)
+    swarm_id = request.path_params["swarm_id"]
+    hub.log(swarm_id)  # 404 for an unknown swarm
+    await hub.stop(swarm_id)
+    return JSONResponse({"swarm_id": swarm_id, "running": False})
+
+
+async def resume_swarm(request: Request) -> JSONResponse:
+    hub = hub_of(request)
+    swarm_id = request.path_params["swarm_id"]
+    body: ResumeBody = await read_body(request, ResumeBody)
+    log = hub.log(swarm_id)
+    meta = log.read_meta() or {}
+    limits = None
+    if body.limits:
+        try:
+            limits = Limits.model_validate({**(meta.get("limits") or {}), **body.limits})
+        except ValidationError as exc:
+            raise InputError(validation_message(exc).replace("invalid request", "invalid limit")) from exc
+    rules.check_resumable(swarm_id, rules.stored_nodes(log))  # the swarm's state first, then its endpoint
+    hub.start(swarm_id, lambda swarm, options: swarm.resume(replace(options, limits=limits)))
+    return JSONResponse({"swarm_id": swarm_id, "running": True})
+
+
+async def retry_swarm(request: Request) -> JSONResponse:
+    hub = hub_of(request)
+    swarm_id = request.path_params["swarm_id"]
+    body: RetryBody = await read_body(request, RetryBody)
+    log = hub.log(swarm_id)
+    if hub.is_running_here(swarm_id):
+        raise AlreadyRunning(f"swarm {swarm_id} is running; stop it before retrying failed nodes")
+    rules.retry_plan(swarm_id, rules.stored_nodes(log), body.node)  # nothing to retry: before the endpoint
+    handle = hub.start(swarm_id, lambda swarm, options: swarm.retry(body.node, options))
+    return JSONResponse({"swarm_id": swarm_id, "retried": list(handle.retried), "running": True})
