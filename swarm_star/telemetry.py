@@ -27,7 +27,7 @@ from swarm_star.models.operations import LLMCall
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer, TracerProvider
 
-    from swarm_star.state.history import SwarmLog
+    from swarm_star.state.reader import SwarmReader
 
 __all__ = ["OTEL_ENV", "SwarmTracer", "export_swarm"]
 
@@ -171,7 +171,7 @@ class SwarmTracer:
             self._spans.pop(node_id).end()
 
 
-def export_swarm(swarm_id: str, log: SwarmLog, tracer_provider: TracerProvider | None = None) -> int:
+def export_swarm(swarm_id: str, log: SwarmReader, tracer_provider: TracerProvider | None = None) -> int:
     """Trace a stored swarm from its frames (any swarm, finished or not). Returns frames read."""
     tracer = SwarmTracer(swarm_id, tracer_provider)
     count = 0

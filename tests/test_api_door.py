@@ -2,7 +2,9 @@
 
 * ``cli/`` never imports the engine, the state or the store: what it runs and
   reads, it gets from ``api`` (and models, errors, render for showing it).
-* ``serve/`` never imports the engine (drives through ``api``) nor the CLI.
+* ``serve/`` never imports the engine, the state, the store nor the CLI: it
+  drives and reads through ``api`` (reads through ``api.SwarmReader``, which
+  alone knows the store's keys and frame format).
 * ``api/`` never imports ``cli`` or ``serve``.
 * No module imports back into the CLI's entry module (``swarm_star.cli``'s
   ``__init__``) except ``python -m swarm_star``, and the CLI's modules import
@@ -56,7 +58,11 @@ def test_the_cli_reaches_swarms_only_through_the_api() -> None:
 
 def test_serve_drives_through_the_api_and_api_knows_no_client() -> None:
     serve = {
-        module: [name for name in names if _under(name, "swarm_star.engine", "swarm_star.cli")]
+        module: [
+            name
+            for name in names
+            if _under(name, "swarm_star.engine", "swarm_star.state", "swarm_star.store", "swarm_star.cli")
+        ]
         for module, names in _modules("serve").items()
     }
     assert not any(serve.values()), {m: n for m, n in serve.items() if n}

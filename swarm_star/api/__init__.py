@@ -7,7 +7,9 @@
   (:mod:`swarm_star.api.handle`);
 * :func:`list_swarms` / :class:`SwarmRow` — the swarms of a space (:mod:`swarm_star.api.listing`);
 * :mod:`swarm_star.api.rules` — each rule the clients share, once;
-* :mod:`swarm_star.api.context_files` — ``--context`` ingestion.
+* :mod:`swarm_star.api.context_files` — ``--context`` ingestion;
+* :class:`SwarmReader` — one swarm's store as read, without a replay
+  (:mod:`swarm_star.state.reader`: the key layout and the frame codec are its business).
 """
 
 from swarm_star.api.handle import RunHandle
@@ -16,16 +18,19 @@ from swarm_star.api.options import RunOptions, ray_executor
 from swarm_star.api.swarm import ROOT_ID, Swarm, lease_seconds, load_spaces, locate, new_swarm_id
 from swarm_star.engine.engine import Executor, RunOutcome
 from swarm_star.state.lease import OwnerStatus
-from swarm_star.store import resolve_space
+from swarm_star.state.reader import SwarmReader
+from swarm_star.store import Backend, resolve_space
 
 __all__ = [
     "ROOT_ID",
+    "Backend",
     "Executor",
     "OwnerStatus",
     "RunHandle",
     "RunOptions",
     "RunOutcome",
     "Swarm",
+    "SwarmReader",
     "SwarmRow",
     "lease_seconds",
     "list_swarms",

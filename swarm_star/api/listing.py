@@ -9,16 +9,16 @@ the error: one broken swarm never breaks the list.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from swarm_star.api.rules import owner
 from swarm_star.errors import SwarmStarError
-from swarm_star.state.history import SwarmLog
 from swarm_star.state.lease import OwnerStatus
-from swarm_star.store import KVStore, StoreLocator
+from swarm_star.state.reader import SwarmReader
+from swarm_star.store import StoreLocator
 
 __all__ = ["SwarmRow", "list_swarms"]
 
@@ -76,25 +76,30 @@ class SwarmRow:
         return row
 
 
-Reader = Callable[[str], AbstractContextManager[KVStore]]
+Reader = Callable[[str], AbstractContextManager[SwarmReader]]
 
 
 def list_swarms(where: StoreLocator, *, reader: Reader | None = None) -> list[SwarmRow]:
-    """Every swarm ``where`` holds, by id. ``reader(swarm_id)`` lends a store to read
-    (default: open it and close it again)."""
-    read: Reader = reader or where.open
+    """Every swarm ``where`` holds, by id. ``reader(swarm_id)`` lends a reader of the swarm
+    (default: its store opened for the row and closed again)."""
+    read: Reader = reader or (lambda swarm_id: _opened(where, swarm_id))
     rows = []
     for swarm_id in where.list_swarm_ids():
         try:  # one damaged swarm is reported in its own row, never breaks the list
-            with read(swarm_id) as store:
-                rows.append(_row(swarm_id, store))
+            with read(swarm_id) as log:
+                rows.append(_row(swarm_id, log))
         except SwarmStarError as exc:
             rows.append(SwarmRow.damaged(swarm_id, str(exc)))
     return rows
 
 
-def _row(swarm_id: str, store: KVStore) -> SwarmRow:
-    log = SwarmLog(store)
+@contextmanager
+def _opened(where: StoreLocator, swarm_id: str) -> Iterator[SwarmReader]:
+    with SwarmReader(where.open(swarm_id)) as log:
+        yield log
+
+
+def _row(swarm_id: str, log: SwarmReader) -> SwarmRow:
     record, meta = log.record(), log.read_meta() or {}
     usage = meta.get("usage") or {}
     return SwarmRow(
@@ -106,5 +111,5 @@ def _row(swarm_id: str, store: KVStore) -> SwarmRow:
         unpriced_calls=usage.get("unpriced_calls", 0),
         nodes=meta.get("nodes", 0),
         frames=meta.get("frame_count", 0),
-        owner=owner(store),
+        owner=owner(log.store),
     )

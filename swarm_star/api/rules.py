@@ -21,9 +21,9 @@ from swarm_star.engine.engine import INBOX_PREFIX, RunOutcome
 from swarm_star.errors import AlreadyFailed, AlreadyFinished, InputError
 from swarm_star.models import NodeStatus, Question, SwarmNode
 from swarm_star.render.text import short
-from swarm_star.state.history import SwarmLog
 from swarm_star.state.lease import OwnerStatus, owner_status, wait_while_held
 from swarm_star.state.projection import SwarmState
+from swarm_star.state.reader import SwarmReader
 from swarm_star.store import KVStore
 
 __all__ = [
@@ -109,7 +109,7 @@ def queued_answers(store: KVStore) -> set[str]:
     return {key[len(INBOX_PREFIX) :] for key in store.keys(INBOX_PREFIX)}
 
 
-def pending_questions(log: SwarmLog, state: SwarmState | None = None) -> list[tuple[SwarmNode, Question]]:
+def pending_questions(log: SwarmReader, state: SwarmState | None = None) -> list[tuple[SwarmNode, Question]]:
     """Questions still waiting for an answer, answers already queued excluded.
 
     Read from the stored node records (no replay of the history) unless a
@@ -120,7 +120,7 @@ def pending_questions(log: SwarmLog, state: SwarmState | None = None) -> list[tu
     return [(node, q) for node, q in state.pending_questions() if q.id not in queued]
 
 
-def stored_nodes(log: SwarmLog) -> SwarmState:
+def stored_nodes(log: SwarmReader) -> SwarmState:
     """The record and the stored node records as a state (no history replay, no memory):
     enough for the questions and the retry targets, at a cost that does not grow with
     the number of frames."""

@@ -38,6 +38,7 @@ from swarm_star.spaces import Space, find_space_dir, load_space
 from swarm_star.state.history import SwarmLog
 from swarm_star.state.lease import OwnerLease, OwnerStatus
 from swarm_star.state.projection import SwarmState
+from swarm_star.state.reader import SwarmReader
 from swarm_star.store import Backend, KVStore, StoreLocator, resolve_space, validate_swarm_id
 
 __all__ = ["ROOT_ID", "Swarm", "lease_seconds", "load_spaces", "locate", "new_swarm_id"]
@@ -307,6 +308,12 @@ class Swarm:
         from swarm_star.spaces.memory import memory_space
 
         return memory_space(self.state.memory.values())
+
+    @property
+    def reader(self) -> SwarmReader:
+        """The swarm's store as read, without a replay: its stored records (meta, node
+        records, ``frame_count``, ``node``) and its history."""
+        return self.log
 
     def frame(self, number: int) -> SwarmEvent | None:
         """One frame of the history, None if there is no such frame."""

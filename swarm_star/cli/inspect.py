@@ -90,8 +90,9 @@ def cmd_tree(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.depth is not None and args.depth < 0:
         raise InputError(f"--depth must be 0 or more, got {args.depth}")
     with open_swarm(args) as swarm:
-        if args.frame is not None and not 0 <= args.frame < swarm.state.frame_count:
-            raise InputError(f"frame {args.frame} does not exist (0..{swarm.state.frame_count - 1})")
+        count = swarm.reader.frame_count()  # from the stored meta: the one replay is the tree's
+        if args.frame is not None and not 0 <= args.frame < count:
+            raise InputError(f"frame {args.frame} does not exist (0..{count - 1})")
         state = swarm.tree(args.frame)
         if args.json:
             out.write(
@@ -123,7 +124,7 @@ def cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 raise InputError(f"frame {args.frame} does not exist in swarm {swarm.id}")
             out.write(json.dumps(event.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n")
             return 0
-        if args.node is not None and args.node not in swarm.state.nodes:
+        if args.node is not None and swarm.reader.node(args.node) is None:  # a stored record, no replay
             raise InputError(f"no node {args.node!r} in swarm {swarm.id} (see: tree {swarm.id})")
         events = swarm.history(args.node)  # streamed: a 10k-node history never sits in memory at once
         if args.json:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from swarm_star.models import NodeRole, SwarmNode, Usage
-from swarm_star.state.history import SwarmLog
+from swarm_star.state.reader import SwarmReader
 
 if TYPE_CHECKING:  # markdown-it is imported when a report is rendered, not when this module loads
     from collections.abc import Sequence
@@ -163,7 +163,7 @@ def _money(value: float) -> str:
     return f"${value:.4f}"
 
 
-def build_report(swarm_id: str, log: SwarmLog, workspace: Path | None = None) -> Report:
+def build_report(swarm_id: str, log: SwarmReader, workspace: Path | None = None) -> Report:
     """Collect the report of one swarm from its store (and its workspace repository)."""
     record, meta = log.record(), log.read_meta() or {}
     nodes = log.nodes()

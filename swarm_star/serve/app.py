@@ -1,11 +1,12 @@
-"""The HTTP API and the web view, as one Starlette app.
+"""The HTTP API and the web view, as one Starlette app: routes, middleware, error handlers.
 
-Routes are listed explicitly in :func:`create_app`; the handlers live in
-:mod:`.read` (GET), :mod:`.drive` (create, answer, stop, resume, retry) and
-:mod:`.events` (the event stream), each taking what it needs from
-``request.app.state``. The OpenAPI description in
-:mod:`swarm_star.serve.openapi` lists the same routes (a test holds them
-equal). Every error is JSON ``{"error": "<the CLI's one-line message>", "status": N}``.
+The routes are listed in :func:`routes`; the handlers live in :mod:`.read`
+(GET), :mod:`.drive` (create, answer, stop, resume, retry) and :mod:`.events`
+(the event stream), each taking what it needs from ``request.app.state``
+(``hub``: the swarm space, runs and readers; ``sse_send_timeout``). Each
+handler declares its OpenAPI operation, and ``/api/openapi.json`` is
+generated from the app's routes (:mod:`.openapi`). Every error is JSON
+``{"error": "<the CLI's one-line message>", "status": N}``.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from swarm_star.api import Backend
 from swarm_star.errors import SwarmStarError
 from swarm_star.serve import drive, read
 from swarm_star.serve.events import SSE_SEND_TIMEOUT, events
 from swarm_star.serve.hub import SwarmHub
-from swarm_star.serve.openapi import openapi_document
+from swarm_star.serve.openapi import openapi_document, operation
 from swarm_star.serve.security import (
     MAX_BODY_BYTES,
     BodyLimit,
@@ -36,7 +38,6 @@ from swarm_star.serve.security import (
     SecurityHeaders,
     TokenGate,
 )
-from swarm_star.store import Backend
 
 __all__ = ["create_app"]
 
@@ -47,10 +48,12 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message, "status": status}, status_code=status)
 
 
+@operation("This description")
 def openapi(request: Request) -> JSONResponse:
-    return JSONResponse(openapi_document())
+    return JSONResponse(openapi_document(request.app.routes))
 
 
+@operation("The web view", ok="HTML page", media={"text/html": {"type": "string"}}, public=True)
 def index(request: Request) -> Response:
     return FileResponse(STATIC_DIR / "index.html", headers={"cache-control": "no-store"})
 
@@ -81,6 +84,8 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 
 
 def routes() -> list[Route | Mount]:
+    """Every route of the app. A route added here is in ``/api/openapi.json`` with the
+    operation its handler declares (a test requires one for every route)."""
     S = "/api/swarms/{swarm_id}"
     return [
         Route("/", index),

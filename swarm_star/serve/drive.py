@@ -23,6 +23,7 @@ from swarm_star.errors import AlreadyRunning, InputError
 from swarm_star.models import Limits, SwarmSettings
 from swarm_star.serve.hub import hub_of
 from swarm_star.serve.inputs import AnswerBody, CreateBody, ResumeBody, RetryBody, read_body, validation_message
+from swarm_star.serve.openapi import operation
 
 __all__ = ["answer_question", "create_swarm", "resume_swarm", "retry_swarm", "stop_swarm"]
 
@@ -30,6 +31,13 @@ __all__ = ["answer_question", "create_swarm", "resume_swarm", "retry_swarm", "st
 CONTEXT_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
 
 
+@operation(
+    "Create a swarm and start it in the server",
+    body=CreateBody,
+    errors=[400, 409, 413],
+    status=201,
+    ok="created",
+)
 async def create_swarm(request: Request) -> JSONResponse:
     hub = hub_of(request)
     env = hub.env
@@ -65,6 +73,11 @@ async def create_swarm(request: Request) -> JSONResponse:
     return JSONResponse({"swarm_id": swarm.id, "running": body.start}, status_code=201)
 
 
+@operation(
+    "Answer a question (a running swarm picks it up at once; else on resume)",
+    body=AnswerBody,
+    errors=[400, 404, 413],
+)
 async def answer_question(request: Request) -> JSONResponse:
     hub = hub_of(request)
     swarm_id, question_id = request.path_params["swarm_id"], request.path_params["question_id"]
@@ -79,19 +92,21 @@ async def answer_question(request: Request) -> JSONResponse:
     return JSONResponse({"question_id": question_id, "queued": True, "running": hub.is_running_here(swarm_id)})
 
 
+@operation("Stop a swarm this server runs (state saved)", errors=[404, 409])
 async def stop_swarm(request: Request) -> JSONResponse:
     hub = hub_of(request)
     swarm_id = request.path_params["swarm_id"]
-    hub.log(swarm_id)  # 404 for an unknown swarm
+    hub.reader(swarm_id)  # 404 for an unknown swarm
     await hub.stop(swarm_id)
     return JSONResponse({"swarm_id": swarm_id, "running": False})
 
 
+@operation("Resume in this server, optionally with raised limits", body=ResumeBody, errors=[400, 404, 409])
 async def resume_swarm(request: Request) -> JSONResponse:
     hub = hub_of(request)
     swarm_id = request.path_params["swarm_id"]
     body: ResumeBody = await read_body(request, ResumeBody)
-    log = hub.log(swarm_id)
+    log = hub.reader(swarm_id)
     meta = log.read_meta() or {}
     limits = None
     if body.limits:
@@ -104,11 +119,12 @@ async def resume_swarm(request: Request) -> JSONResponse:
     return JSONResponse({"swarm_id": swarm_id, "running": True})
 
 
+@operation("Re-run failed nodes (one, or all) and resume", body=RetryBody, errors=[400, 404, 409])
 async def retry_swarm(request: Request) -> JSONResponse:
     hub = hub_of(request)
     swarm_id = request.path_params["swarm_id"]
     body: RetryBody = await read_body(request, RetryBody)
-    log = hub.log(swarm_id)
+    log = hub.reader(swarm_id)
     if hub.is_running_here(swarm_id):
         raise AlreadyRunning(f"swarm {swarm_id} is running; stop it before retrying failed nodes")
     rules.retry_plan(swarm_id, rules.stored_nodes(log), body.node)  # nothing to retry: before the endpoint

@@ -20,8 +20,8 @@ from starlette.types import Receive, Scope, Send
 
 from swarm_star.errors import InputError
 from swarm_star.serve.hub import hub_of
-from swarm_star.serve.inputs import flag_param, int_param
-from swarm_star.serve.read import iter_block_frames
+from swarm_star.serve.inputs import FlagParam, IntParam, TextParam
+from swarm_star.serve.openapi import operation
 
 __all__ = ["SSE_CHUNK_BYTES", "SSE_READ_BLOCK", "SSE_SEND_TIMEOUT", "EventStream", "events"]
 
@@ -32,6 +32,9 @@ __all__ = ["SSE_CHUNK_BYTES", "SSE_READ_BLOCK", "SSE_SEND_TIMEOUT", "EventStream
 SSE_CHUNK_BYTES = 64 * 1024
 SSE_READ_BLOCK = 100  # frames per store read of a stream: what one read holds while it encodes
 SSE_SEND_TIMEOUT = 30.0
+FROM = IntParam("from", "first frame to send (default 0)", default=0)
+FOLLOW = FlagParam("follow", "0 ends the stream once caught up (default 1)", default=True)
+LAST_EVENT_ID = TextParam("Last-Event-ID", "the last frame received; the stream continues after it", where="header")
 
 
 class EventStream(EventSourceResponse):
@@ -43,17 +46,29 @@ class EventStream(EventSourceResponse):
             await super().__call__(scope, receive, send)
 
 
+@operation(
+    "Server-Sent Events: every committed frame in order",
+    description=(
+        "Each committed frame is one event `frame` whose id is the frame number and whose data is the "
+        "frame's JSON. Reconnect with `Last-Event-ID` (or `?from=N`) to continue with no frame missed "
+        "or repeated. Works for swarms run by another process too (the store is polled)."
+    ),
+    params=[FROM, FOLLOW, LAST_EVENT_ID],
+    errors=[400, 404],
+    ok="event stream",
+    media={"text/event-stream": {"type": "string"}},
+)
 async def events(request: Request) -> EventSourceResponse:
     hub = hub_of(request)
     swarm_id = request.path_params["swarm_id"]
-    log = hub.log(swarm_id)  # 404 before the stream starts
-    start = int_param(request, "from", 0) or 0
-    last_id = request.headers.get("last-event-id")
+    log = hub.reader(swarm_id)  # 404 before the stream starts
+    start = FROM.read(request) or 0
+    last_id = LAST_EVENT_ID.read(request)
     if last_id:
         if not last_id.strip().isdigit():
             raise InputError(f"Last-Event-ID must be a frame number, got {last_id!r}")
         start = int(last_id) + 1
-    follow = flag_param(request, "follow", True)
+    follow = FOLLOW.read(request)
 
     def read(first: int) -> tuple[int, bytes, bool]:
         """Events from frame ``first`` on, at most about ``SSE_CHUNK_BYTES`` of them
@@ -64,7 +79,7 @@ async def events(request: Request) -> EventSourceResponse:
         """
         chunks: list[bytes] = []
         size = 0
-        frames = iter_block_frames(log.store, first, SSE_READ_BLOCK)
+        frames = log.frame_block(first, SSE_READ_BLOCK)
         try:
             for raw in frames:
                 data = json.dumps(raw, ensure_ascii=False, separators=(",", ":"))

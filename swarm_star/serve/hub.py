@@ -3,10 +3,12 @@
 Why a hub: the HTTP app must (a) read any swarm in the space, whoever runs it,
 (b) run swarms in its own event loop and stop them again, and (c) wake event
 streams the moment a frame is committed here, while still polling the store
-for swarms another process runs. Reading goes through the store and
-:class:`~swarm_star.state.history.SwarmLog`; driving (create, run, answer,
-stop, resume, retry) and the rules (who owns a swarm, which questions are
-pending, what may be resumed or retried) go through :mod:`swarm_star.api` only.
+for swarms another process runs. Everything goes through :mod:`swarm_star.api`:
+reading through its :class:`~swarm_star.api.SwarmReader` (which alone knows the
+store's keys and frame format), driving (create, run, answer, stop, resume,
+retry) through :class:`~swarm_star.api.Swarm`, and the rules (who owns a swarm,
+which questions are pending, what may be resumed or retried) through
+:mod:`swarm_star.api.rules`.
 """
 
 from __future__ import annotations
@@ -21,13 +23,11 @@ from typing import Any
 
 from starlette.requests import Request
 
-from swarm_star.api import RunHandle, RunOptions, Swarm, locate
+from swarm_star.api import Backend, RunHandle, RunOptions, Swarm, SwarmReader, locate, resolve_space
 from swarm_star.api.rules import owner, pending_questions
 from swarm_star.errors import AlreadyRunning, NotRunning, SwarmStarError
 from swarm_star.models import Question, SwarmNode
 from swarm_star.serve.endpoints import ServedEndpoints
-from swarm_star.state.history import SwarmLog
-from swarm_star.store import Backend, KVStore, resolve_space
 
 __all__ = ["Run", "SwarmHub", "hub_of"]
 
@@ -74,41 +74,41 @@ class SwarmHub:
         self.locator = locate(self.space, backend, user_id, env)
         self.runs: dict[str, Run] = {}
         self.last_runs: dict[str, RunRecord] = {}
-        self._stores: dict[str, KVStore] = {}
-        self._stores_lock = threading.Lock()
+        self._handles: dict[str, SwarmReader] = {}  # one open store per swarm read here
+        self._handles_lock = threading.Lock()
 
     # reading
 
-    def store(self, swarm_id: str) -> KVStore:
-        """A shared read handle on a swarm's store (thread-safe; closed at shutdown)."""
-        with self._stores_lock:
-            store = self._stores.get(swarm_id)
-            if store is None:
-                store = self.locator.open(swarm_id)
-                self._stores[swarm_id] = store
-            return store
+    def _handle(self, swarm_id: str) -> SwarmReader:
+        """The shared read handle on a swarm's store (thread-safe; closed at shutdown);
+        SwarmNotFound for an unknown swarm."""
+        with self._handles_lock:
+            handle = self._handles.get(swarm_id)
+            if handle is None:
+                handle = SwarmReader(self.locator.open(swarm_id))
+                self._handles[swarm_id] = handle
+            return handle
 
-    def log(self, swarm_id: str) -> SwarmLog:
-        return SwarmLog(self.store(swarm_id))
+    def reader(self, swarm_id: str) -> SwarmReader:
+        """A reader for one request over the shared handle: its cache of decoded text
+        lives as long as the request, never for the server's lifetime."""
+        return SwarmReader(self._handle(swarm_id).store)
 
     @contextlib.contextmanager
-    def peek(self, swarm_id: str) -> Iterator[KVStore]:
+    def peek(self, swarm_id: str) -> Iterator[SwarmReader]:
         """A short read (listing): the shared handle if one is open, else a store opened and closed here,
         so listing a space of many swarms does not keep a connection per swarm."""
-        with self._stores_lock:
-            shared = self._stores.get(swarm_id)
+        with self._handles_lock:
+            shared = self._handles.get(swarm_id)
         if shared is not None:
-            yield shared
+            yield SwarmReader(shared.store)
             return
-        store = self.locator.open(swarm_id)
-        try:
-            yield store
-        finally:
-            store.close()
+        with SwarmReader(self.locator.open(swarm_id)) as reader:
+            yield reader
 
     def pending_questions(self, swarm_id: str) -> list[tuple[SwarmNode, Question]]:
         """Unanswered questions, queued answers excluded (the API's rule, from the node records)."""
-        return pending_questions(self.log(swarm_id))
+        return pending_questions(self.reader(swarm_id))
 
     def owner(self, swarm_id: str) -> dict[str, Any] | None:
         """The live lease holder of a swarm run elsewhere (pid, host), or None.
@@ -116,7 +116,7 @@ class SwarmHub:
         The API's rule (the lease's expiry, and on this machine whether the
         holder's process still exists), so a swarm whose process was killed is
         free here as soon as it is for the CLI."""
-        held = owner(self.store(swarm_id))
+        held = owner(self._handle(swarm_id).store)
         return {"pid": held.pid, "host": held.host} if held.alive else None
 
     # driving
@@ -211,11 +211,11 @@ class SwarmHub:
             if self.is_running_here(swarm_id):
                 with contextlib.suppress(SwarmStarError):
                     await self.stop(swarm_id)
-        with self._stores_lock:
-            for store in self._stores.values():
+        with self._handles_lock:
+            for handle in self._handles.values():
                 with contextlib.suppress(SwarmStarError):
-                    store.close()
-            self._stores.clear()
+                    handle.close()
+            self._handles.clear()
 
 
 def hub_of(request: Request) -> SwarmHub:

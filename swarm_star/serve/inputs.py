@@ -3,12 +3,18 @@
 A body is parsed here, once, for every handler: valid JSON, an object, at
 most :data:`MAX_BODY_DEPTH` levels deep, then the model (extra fields are
 refused). Every failure is an InputError with one line that names the field.
+
+Both are declared once and serve twice: a handler reads its parameters
+through the objects it declares (:class:`IntParam`, :class:`FlagParam`,
+:class:`TextParam`) and validates its body with its model, and the OpenAPI
+document (:mod:`.openapi`) is generated from the same objects and models.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
@@ -20,8 +26,12 @@ __all__ = [
     "MAX_BODY_DEPTH",
     "AnswerBody",
     "CreateBody",
+    "FlagParam",
+    "IntParam",
+    "Param",
     "ResumeBody",
     "RetryBody",
+    "TextParam",
     "flag_param",
     "int_param",
     "read_body",
@@ -35,35 +45,114 @@ MAX_BODY_DEPTH = 32  # nesting of a JSON body; the deepest valid body is a few l
 
 
 class CreateBody(BaseModel):
-    """POST /api/swarms. No API keys or key variables here: ``models.base_url`` picks one of
-    the endpoints the operator listed (:mod:`swarm_star.serve.endpoints`), which come with their keys."""
+    """A swarm to create, started in the server unless ``start`` is false. No API keys or key
+    variables: ``models.base_url`` picks one of the endpoints the server was started with."""
 
     model_config = ConfigDict(extra="forbid")
 
-    directive: str = Field(max_length=100_000)
+    directive: str = Field(max_length=100_000, description="what the swarm should do")
     context: dict[str, str] = Field(default_factory=dict, description="file name -> UTF-8 text")
     limits: Limits = Field(default_factory=Limits)
-    models: ModelSettings = Field(default_factory=ModelSettings)
-    swarm_id: str | None = None
-    start: bool = True
+    models: ModelSettings = Field(
+        default_factory=ModelSettings,
+        description=(
+            "base_url must be one of the endpoints the server was started with (serve --base-url, and the "
+            "environment's OPENAI_*/OPENROUTER_* endpoint; default: the first), which come with their keys; "
+            "key_env is refused (400)"
+        ),
+    )
+    swarm_id: str | None = Field(default=None, description="the new swarm's id (default: a fresh one)")
+    start: bool = Field(default=True, description="start running it at once")
 
 
 class AnswerBody(BaseModel):
+    """The answer to a pending question."""
+
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(max_length=100_000)
 
 
 class ResumeBody(BaseModel):
+    """Resume, optionally with limits raised over the stored ones."""
+
     model_config = ConfigDict(extra="forbid")
 
-    limits: dict[str, Any] | None = None
+    limits: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "any Limits field: max_depth, max_nodes, max_calls, max_tokens, max_cost, max_time, max_rounds, concurrency"
+        ),
+    )
 
 
 class RetryBody(BaseModel):
+    """Which failed nodes to re-run: those of ``node``'s subtree (default: the whole tree)."""
+
     model_config = ConfigDict(extra="forbid")
 
     node: str | None = None
+
+
+# query parameters (and headers)
+
+_FLAG_VALUES = ["0", "1", "true", "false", "yes", "no"]
+
+
+@dataclass(frozen=True)
+class IntParam:
+    """A whole-number query parameter, at least ``lo`` (and at most ``hi``)."""
+
+    name: str
+    description: str
+    default: int | None = None
+    lo: int = 0
+    hi: int | None = None
+    where: Literal["query", "header"] = "query"
+
+    def read(self, request: Request) -> int | None:
+        return int_param(request, self.name, self.default, self.lo, self.hi)
+
+    def schema(self) -> dict[str, Any]:
+        bounds = {"minimum": self.lo} if self.hi is None else {"minimum": self.lo, "maximum": self.hi}
+        return {"type": "integer", **bounds}
+
+
+@dataclass(frozen=True)
+class FlagParam:
+    """A yes/no query parameter (see :func:`flag_param`)."""
+
+    name: str
+    description: str
+    default: bool
+    where: Literal["query", "header"] = "query"
+
+    def read(self, request: Request) -> bool:
+        return flag_param(request, self.name, self.default)
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "enum": _FLAG_VALUES}
+
+
+@dataclass(frozen=True)
+class TextParam:
+    """A text query parameter or header, passed through as sent (None when absent or empty);
+    ``choices`` documents the values its handler accepts."""
+
+    name: str
+    description: str
+    choices: tuple[str, ...] = ()
+    where: Literal["query", "header"] = "query"
+
+    def read(self, request: Request) -> str | None:
+        source = request.query_params if self.where == "query" else request.headers
+        return source.get(self.name) or None
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "enum": list(self.choices)} if self.choices else {"type": "string"}
+
+
+Param = IntParam | FlagParam | TextParam
 
 
 # parsing

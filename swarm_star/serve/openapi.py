@@ -1,196 +1,222 @@
-"""The OpenAPI 3.1 description of the HTTP API, written out (Starlette has no generator).
+"""The OpenAPI 3.1 description of the HTTP API, generated from the routes and the request models.
 
-A test compares these paths and methods with the app's routes, so the
-description cannot drift from what the server answers.
+Starlette has no generator, and a hand-kept description drifts. Here each
+handler declares its :class:`Operation` with :func:`operation` (summary,
+request body model, query parameters, errors, response), right where it is
+written; :func:`openapi_document` walks the app's routes and builds the
+description from those declarations: paths and methods from the routes,
+path parameters from the route's path, body schemas from the pydantic
+models (the ones the handler validates with), query parameters from the
+objects the handler reads them through (:mod:`.inputs`). A route whose
+handler declares nothing is still listed, with a summary from its docstring;
+a test requires every route to declare one.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-__all__ = ["openapi_document"]
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+from starlette.convertors import FloatConvertor, IntegerConvertor
+from starlette.routing import BaseRoute, Route
 
-_ERROR = {"$ref": "#/components/schemas/Error"}
+from swarm_star.serve.inputs import Param
+
+__all__ = ["JSON_LIST", "JSON_OBJECT", "Operation", "openapi_document", "operation", "operation_of"]
+
+JSON_OBJECT: dict[str, Any] = {"type": "object"}
+JSON_LIST: dict[str, Any] = {"type": "array", "items": {"type": "object"}}
+ERROR_TEXT = {
+    400: "bad input, or an unknown frame or node (the CLI's one-line message)",
+    401: "missing or wrong token",
+    403: "a change requested from another web origin, or a non-loopback Host without a token",
+    404: "unknown swarm or question",
+    409: "conflict: running, not running, or run by another process",
+    413: "request body too large",
+    503: "the store is locked or unreachable",
+}
+PATH_PARAMS = {
+    "swarm_id": "swarm id",
+    "node_id": "node id such as 0.1.2",
+    "question_id": "question id",
+    "frame": "frame number",
+}
+_ERROR_REF = {"$ref": "#/components/schemas/Error"}
+_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error", "status"],
+    "properties": {"error": {"type": "string"}, "status": {"type": "integer"}},
+}
+_ATTRIBUTE = "openapi_operation"
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+@dataclass(frozen=True)
+class Operation:
+    """What one handler documents about itself.
+
+    ``returns``: the JSON schema of a JSON response (default: an object), or a
+    pydantic model (its serialization schema); ``media``: the content of a non-JSON response
+    instead (media type -> schema). ``errors``: the statuses it may answer
+    besides 401/403, which every non-``public`` route may (token, origin).
+    """
+
+    summary: str
+    description: str | None = None
+    body: type[BaseModel] | None = None
+    params: tuple[Param, ...] = ()
+    errors: tuple[int, ...] = ()
+    status: int = 200
+    ok: str = "OK"
+    returns: Mapping[str, Any] | type[BaseModel] | None = None
+    media: Mapping[str, Mapping[str, Any]] | None = None
+    public: bool = False
 
 
-def _errors(*codes: int) -> dict[str, Any]:
-    text = {
-        400: "bad input, or an unknown frame or node (the CLI's one-line message)",
-        401: "missing or wrong token",
-        403: "a change requested from another web origin, or a non-loopback Host without a token",
-        404: "unknown swarm or question",
-        409: "conflict: running, not running, or run by another process",
-        413: "request body too large",
-        503: "the store is locked or unreachable",
-    }
-    return {str(c): _json(_ERROR, text[c]) for c in codes}
+def operation(
+    summary: str,
+    *,
+    description: str | None = None,
+    body: type[BaseModel] | None = None,
+    params: Sequence[Param] = (),
+    errors: Sequence[int] = (),
+    status: int = 200,
+    ok: str = "OK",
+    returns: Mapping[str, Any] | type[BaseModel] | None = None,
+    media: Mapping[str, Mapping[str, Any]] | None = None,
+    public: bool = False,
+) -> Callable[[F], F]:
+    """Declare a handler's :class:`Operation` (the handler itself is returned unchanged)."""
+    declared = Operation(summary, description, body, tuple(params), tuple(errors), status, ok, returns, media, public)
+
+    def attach(handler: F) -> F:
+        setattr(handler, _ATTRIBUTE, declared)
+        return handler
+
+    return attach
 
 
-def _op(summary: str, ok: dict[str, Any], *errors: int, params: list[str] = (), body: str | None = None) -> dict:  # type: ignore[assignment]
-    op: dict[str, Any] = {"summary": summary, "responses": {"200": ok, **_errors(401, 403, *errors)}}
+def operation_of(handler: Callable[..., Any]) -> Operation | None:
+    """The operation ``handler`` declared with :func:`operation`, if any."""
+    declared = getattr(handler, _ATTRIBUTE, None)
+    return declared if isinstance(declared, Operation) else None
+
+
+def _fallback(handler: Callable[..., Any]) -> Operation:
+    """A route whose handler declares nothing: listed with its docstring's first line."""
+    doc = inspect.getdoc(handler) or str(getattr(handler, "__name__", "undocumented"))
+    return Operation(summary=doc.splitlines()[0])
+
+
+def routed_operations(routes: Sequence[BaseRoute]) -> list[tuple[str, str, Route, Operation]]:
+    """``(openapi path, method, route, operation)`` for every method of every route (HEAD,
+    which Starlette adds to GET, left out); mounts (static files) are not API routes."""
+    out = []
+    for route in routes:
+        if not isinstance(route, Route):
+            continue
+        path = _openapi_path(route)
+        declared = operation_of(route.endpoint) or _fallback(route.endpoint)
+        for method in sorted(route.methods or ()):
+            if method != "HEAD":
+                out.append((path, method.lower(), route, declared))
+    return out
+
+
+def _openapi_path(route: Route) -> str:
+    """``/frames/{frame:int}`` -> ``/frames/{frame}``."""
+    path = route.path
+    for name in route.param_convertors:
+        start = path.find("{" + name + ":")
+        if start >= 0:
+            path = path[:start] + "{" + name + "}" + path[path.index("}", start) + 1 :]
+    return path
+
+
+def _path_params(route: Route) -> list[dict[str, Any]]:
+    params = []
+    for name, convertor in route.param_convertors.items():
+        schema: dict[str, Any] = {"type": "string"}
+        if isinstance(convertor, IntegerConvertor):
+            schema = {"type": "integer", "minimum": 0}
+        elif isinstance(convertor, FloatConvertor):
+            schema = {"type": "number"}
+        params.append(
+            {"name": name, "in": "path", "required": True, "description": PATH_PARAMS.get(name, name), "schema": schema}
+        )
+    return params
+
+
+def _share(param: dict[str, Any], shared: dict[str, dict[str, Any]]) -> str:
+    key = f"{param['in']}.{param['name']}"
+    if shared.setdefault(key, param) != param:
+        raise ValueError(f"two routes describe the {param['in']} parameter {param['name']!r} differently")
+    return key
+
+
+def _json(schema: Mapping[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": dict(schema)}}}
+
+
+def _operation(
+    route: Route,
+    declared: Operation,
+    refs: Mapping[Any, Any],
+    shared: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    """One operation; its parameters go to ``shared`` (components/parameters, keyed
+    ``in.name``) and the operation refers to them."""
+    op: dict[str, Any] = {"summary": declared.summary}
+    if declared.description:
+        op["description"] = declared.description
+    params = _path_params(route) + [
+        {"name": p.name, "in": p.where, "required": False, "description": p.description, "schema": p.schema()}
+        for p in declared.params
+    ]
     if params:
-        op["parameters"] = [{"$ref": f"#/components/parameters/{p}"} for p in params]
-    if body:
+        op["parameters"] = [{"$ref": f"#/components/parameters/{_share(param, shared)}"} for param in params]
+    if declared.body is not None:
         op["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}},
+            "content": {"application/json": {"schema": refs[(declared.body, "validation")]}},
         }
+    if declared.media is not None:
+        ok: dict[str, Any] = {
+            "description": declared.ok,
+            "content": {media: {"schema": dict(schema)} for media, schema in declared.media.items()},
+        }
+    elif isinstance(declared.returns, type):
+        ok = _json(refs[(declared.returns, "serialization")], declared.ok)
+    else:
+        ok = _json(declared.returns or JSON_OBJECT, declared.ok)
+    errors = sorted(set(declared.errors) | (set() if declared.public else {401, 403}))
+    op["responses"] = {str(declared.status): ok, **{str(c): _json(_ERROR_REF, ERROR_TEXT[c]) for c in errors}}
     return op
 
 
-def _path_param(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "description": description,
-        "schema": schema or {"type": "string"},
-    }
+def openapi_document(routes: Sequence[BaseRoute] | None = None) -> dict[str, Any]:
+    """The whole description of ``routes`` (default: the app's own), as a JSON-ready dict."""
+    if routes is None:
+        from swarm_star.serve.app import routes as app_routes
 
-
-def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
-
-
-def openapi_document() -> dict[str, Any]:
-    """The whole description, as a JSON-ready dict."""
-    obj = {"type": "object"}
-    S = "/api/swarms/{swarm_id}"
-    sid = ["swarm_id"]
-    paths: dict[str, Any] = {
-        "/api/swarms": {
-            "get": _op("List the swarms in the swarm space", _json({"type": "array", "items": obj})),
-            "post": {
-                **_op("Create a swarm and start it in the server", _json(obj), 400, 409, 413, body="CreateSwarm"),
-                "responses": {"201": _json(obj, "created"), **_errors(400, 401, 403, 409, 413)},
-            },
-        },
-        S: {"get": _op("One swarm: directive, settings, status, usage, final report", _json(obj), 404, params=sid)},
-        S + "/tree": {
-            "get": _op(
-                "The tree now, or as it was right after frame N",
-                _json({"$ref": "#/components/schemas/Tree"}),
-                400,
-                404,
-                params=[*sid, "frame"],
-            )
-        },
-        S + "/history": {
-            "get": _op(
-                "Frames, paged (start, limit) and filtered by node and kind",
-                _json(obj),
-                400,
-                404,
-                params=[*sid, "start", "limit", "node", "kind"],
-            )
-        },
-        S + "/frames/{frame}": {
-            "get": _op(
-                "One frame in full",
-                _json({"$ref": "#/components/schemas/Frame"}),
-                400,
-                404,
-                params=[*sid, "frame_path"],
-            )
-        },
-        S + "/nodes/{node_id}": {
-            "get": _op(
-                "One node in full: directive, report, error, model calls (sent and received), cost",
-                _json(obj),
-                400,
-                404,
-                params=[*sid, "node_id"],
-            )
-        },
-        S + "/questions": {
-            "get": _op("Questions waiting for the user", _json({"type": "array", "items": obj}), 404, params=sid)
-        },
-        S + "/questions/{question_id}/answer": {
-            "post": _op(
-                "Answer a question (a running swarm picks it up at once; else on resume)",
-                _json(obj),
-                400,
-                404,
-                413,
-                params=[*sid, "question_id"],
-                body="Answer",
-            )
-        },
-        S + "/stop": {"post": _op("Stop a swarm this server runs (state saved)", _json(obj), 404, 409, params=sid)},
-        S + "/resume": {
-            "post": _op(
-                "Resume in this server, optionally with raised limits",
-                _json(obj),
-                400,
-                404,
-                409,
-                params=sid,
-                body="Resume",
-            )
-        },
-        S + "/retry": {
-            "post": _op(
-                "Re-run failed nodes (one, or all) and resume", _json(obj), 400, 404, 409, params=sid, body="Retry"
-            )
-        },
-        S + "/report": {
-            "get": {
-                **_op(
-                    "The final report: Markdown, HTML or PDF",
-                    {"description": "the report"},
-                    400,
-                    404,
-                    params=[*sid, "format", "download"],
-                ),
-                "responses": {
-                    "200": {
-                        "description": "the report",
-                        "content": {
-                            "text/markdown": {"schema": {"type": "string"}},
-                            "text/html": {"schema": {"type": "string"}},
-                            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
-                        },
-                    },
-                    **_errors(400, 401, 403, 404),
-                },
-            }
-        },
-        S + "/events": {
-            "get": {
-                **_op(
-                    "Server-Sent Events: every committed frame in order",
-                    {"description": "event stream"},
-                    400,
-                    404,
-                    params=[*sid, "from", "follow", "last_event_id"],
-                ),
-                "description": (
-                    "Each committed frame is one event `frame` whose id is the frame number and whose data is the "
-                    "frame's JSON. Reconnect with `Last-Event-ID` (or `?from=N`) to continue with no frame missed "
-                    "or repeated. Works for swarms run by another process too (the store is polled)."
-                ),
-                "responses": {
-                    "200": {
-                        "description": "event stream",
-                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
-                    },
-                    **_errors(400, 401, 403, 404),
-                },
-            }
-        },
-        "/api/openapi.json": {"get": _op("This description", _json(obj))},
-        "/": {"get": {"summary": "The web view", "responses": {"200": {"description": "HTML page"}}}},
-    }
-    limits = {
-        "type": "object",
-        "description": (
-            "any Limits field: max_depth, max_nodes, max_calls, max_tokens, max_cost, max_time, max_rounds, concurrency"
-        ),
-    }
+        routes = app_routes()
+    operations = routed_operations(routes)
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = []
+    for _, _, _, declared in operations:
+        if declared.body is not None:
+            models.append((declared.body, "validation"))
+        if isinstance(declared.returns, type):
+            models.append((declared.returns, "serialization"))
+    refs, defs = models_json_schema(list(dict.fromkeys(models)), ref_template="#/components/schemas/{model}")
+    paths: dict[str, dict[str, Any]] = {}
+    parameters: dict[str, dict[str, Any]] = {}
+    for path, method, route, declared in operations:
+        paths.setdefault(path, {})[method] = _operation(route, declared, refs, parameters)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -204,91 +230,7 @@ def openapi_document() -> dict[str, Any]:
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "required when the server has a token"}
             },
-            "parameters": {
-                "swarm_id": _path_param("swarm_id", "swarm id"),
-                "node_id": _path_param("node_id", "node id such as 0.1.2"),
-                "question_id": _path_param("question_id", "question id"),
-                "frame_path": _path_param("frame", "frame number", {"type": "integer", "minimum": 0}),
-                "frame": _query("frame", "show the tree right after this frame", {"type": "integer", "minimum": 0}),
-                "start": _query("start", "first frame number to consider", {"type": "integer", "minimum": 0}),
-                "limit": _query(
-                    "limit", "frames per page (1-1000)", {"type": "integer", "minimum": 1, "maximum": 1000}
-                ),
-                "node": _query("node", "only frames touching this node", {"type": "string"}),
-                "kind": _query("kind", "only these operation kinds (comma-separated)", {"type": "string"}),
-                "format": _query("format", "report format", {"type": "string", "enum": ["md", "html", "pdf"]}),
-                "download": _query(
-                    "download",
-                    "1 sends it as an attachment, 0 (the default) inline",
-                    {"type": "string", "enum": ["0", "1", "true", "false", "yes", "no"]},
-                ),
-                "from": _query("from", "first frame to send (default 0)", {"type": "integer", "minimum": 0}),
-                "follow": _query(
-                    "follow",
-                    "0 ends the stream once caught up (default 1)",
-                    {"type": "string", "enum": ["0", "1", "true", "false", "yes", "no"]},
-                ),
-                "last_event_id": {
-                    "name": "Last-Event-ID",
-                    "in": "header",
-                    "required": False,
-                    "description": "the last frame received; the stream continues after it",
-                    "schema": {"type": "string"},
-                },
-            },
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "required": ["error", "status"],
-                    "properties": {"error": {"type": "string"}, "status": {"type": "integer"}},
-                },
-                "CreateSwarm": {
-                    "type": "object",
-                    "required": ["directive"],
-                    "additionalProperties": False,
-                    "properties": {
-                        "directive": {"type": "string"},
-                        "context": {"type": "object", "additionalProperties": {"type": "string"}},
-                        "limits": limits,
-                        "models": {
-                            "type": "object",
-                            "description": (
-                                "ModelSettings. base_url must be one of the endpoints the server was started with "
-                                "(serve --base-url, and the environment's OPENAI_*/OPENROUTER_* endpoint; default: "
-                                "the first), which come with their keys; key_env is refused (400)"
-                            ),
-                        },
-                        "swarm_id": {"type": "string"},
-                        "start": {"type": "boolean", "default": True},
-                    },
-                },
-                "Answer": {
-                    "type": "object",
-                    "required": ["text"],
-                    "additionalProperties": False,
-                    "properties": {"text": {"type": "string"}},
-                },
-                "Resume": {"type": "object", "additionalProperties": False, "properties": {"limits": limits}},
-                "Retry": {"type": "object", "additionalProperties": False, "properties": {"node": {"type": "string"}}},
-                "Tree": {
-                    "type": "object",
-                    "properties": {
-                        "swarm_id": {"type": "string"},
-                        "frame": {"type": "integer"},
-                        "status": {"type": "string"},
-                        "usage": obj,
-                        "nodes": {"type": "array", "items": obj},
-                    },
-                },
-                "Frame": {
-                    "type": "object",
-                    "properties": {
-                        "frame": {"type": "integer"},
-                        "time": {"type": "number"},
-                        "op": obj,
-                        "nodes": {"type": "array"},
-                    },
-                },
-            },
+            "parameters": dict(sorted(parameters.items())),
+            "schemas": {"Error": _ERROR_SCHEMA, **defs.get("$defs", {})},
         },
     }

@@ -22,7 +22,8 @@ writer) is a reader that also appends.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Generator, Iterator
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -35,10 +36,12 @@ from swarm_star.state.projection import SwarmState
 from swarm_star.store.base import KVStore
 
 __all__ = [
+    "FRAME_BLOCK",
     "HISTORY_PREFIX",
     "MEMORY_PREFIX",
     "META_KEY",
     "MIGRATIONS",
+    "NODE_ID",
     "NODE_PREFIX",
     "RECORD_KEY",
     "SCHEMA_VERSION",
@@ -52,6 +55,11 @@ META_KEY = "swarm_state_meta"
 NODE_PREFIX = "swarm_state_node_"
 HISTORY_PREFIX = "swarm_history_"
 MEMORY_PREFIX = "memory_space_"
+FRAME_BLOCK = 1000
+"""Frames per store read of a long scan: one key prefix of the history (its keys are zero-padded)."""
+NODE_ID = re.compile(r"[0-9.]{1,200}")
+"""What a node id looks like (with fullmatch: ``$`` would admit a trailing newline). A key is
+built only from an id that fits, never from arbitrary text a client sent."""
 SCHEMA_VERSION = 1
 """The newest format this release writes and reads."""
 
@@ -124,11 +132,27 @@ def frame_key(frame: int) -> str:
 
 
 class SwarmReader:
-    """Reads one swarm's store: its record, meta, node records and history."""
+    """Reads one swarm's store: its record, meta, node records and history.
+
+    Clients (the API, and through it the CLI and the HTTP server) read a swarm
+    through this class only: it alone knows the keys and decodes the frames.
+    A reader caches shared text it decoded (bounded); make one per task, over
+    a store that may be shared.
+    """
 
     def __init__(self, store: KVStore) -> None:
         self.store = store
         self.codec = FrameCodec(store)  # schema-2 frames: shared prompt text stored once (frame_codec.py)
+
+    def close(self) -> None:
+        """Close the store (for a reader that owns it)."""
+        self.store.close()
+
+    def __enter__(self) -> SwarmReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # reading
 
@@ -147,6 +171,18 @@ class SwarmReader:
             )
         return meta
 
+    def frame_count(self) -> int:
+        """How many frames are committed, from the stored meta (no scan of the history)."""
+        return int((self.read_meta() or {}).get("frame_count", 0))
+
+    def node(self, node_id: str) -> SwarmNode | None:
+        """One stored node record (its live projection as last committed); None when there
+        is no such node, or ``node_id`` is not a node id (see :data:`NODE_ID`)."""
+        if not NODE_ID.fullmatch(node_id):
+            return None
+        raw = self.store.get(NODE_PREFIX + node_id)
+        return None if raw is None else read_model(SwarmNode, raw, f"node record {node_id}")
+
     def frame(self, number: int) -> SwarmEvent | None:
         raw = self.store.get(frame_key(number))
         return (
@@ -163,6 +199,34 @@ class SwarmReader:
             if end is not None and event.frame > end:
                 break
             yield event
+
+    def frame_block(self, first: int, block: int = FRAME_BLOCK) -> Generator[dict[str, Any], None, None]:
+        """Frames from ``first`` to the end of its block (1,000, or 100 or 10), as stored and
+        decoded to the schema-1 dict (not validated: they were when written), stopping at a gap.
+
+        The block is a key prefix, so the store scans at most ``block`` rows however
+        long the history is (a plain scan from ``first`` reads to the end). Lazy:
+        a caller that stops early decodes no more than it used; each call decodes
+        with its own cache of shared text, held no longer than the call.
+        """
+        prefix = frame_key(first)[: -len(str(block - 1))]
+        codec = FrameCodec(self.store)
+        expected = first
+        for _, raw in self.store.scan(prefix, start=frame_key(first)):
+            if not isinstance(raw, dict) or raw.get("frame") != expected:
+                return  # never skip a frame: stop at a gap
+            yield codec.decode(raw)
+            expected += 1
+
+    def stored_frames(self, start: int = 0) -> Iterator[dict[str, Any]]:
+        """Frames from ``start`` to the last committed one, as :meth:`frame_block` gives them,
+        read block by block (a long history is never read at once)."""
+        while True:
+            block = list(self.frame_block(start))
+            yield from block
+            start += len(block)
+            if not block or start % FRAME_BLOCK:
+                return
 
     def nodes(self) -> dict[str, SwarmNode]:
         """The stored node records (the live projection as last committed)."""
