@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse
 from swarm_star.api import Swarm, rules
 from swarm_star.errors import AlreadyRunning, InputError
 from swarm_star.models import Limits, SwarmSettings
-from swarm_star.serve.hub import hub_of
+from swarm_star.serve.hub import hub_of, target
 from swarm_star.serve.inputs import AnswerBody, CreateBody, ResumeBody, RetryBody, read_body, validation_message
 from swarm_star.serve.openapi import operation
 
@@ -79,8 +79,8 @@ async def create_swarm(request: Request) -> JSONResponse:
     errors=[400, 404, 413],
 )
 async def answer_question(request: Request) -> JSONResponse:
-    hub = hub_of(request)
-    swarm_id, question_id = request.path_params["swarm_id"], request.path_params["question_id"]
+    hub, swarm_id = target(request)
+    question_id = request.path_params["question_id"]
     body: AnswerBody = await read_body(request, AnswerBody)
 
     def record() -> None:
@@ -94,8 +94,7 @@ async def answer_question(request: Request) -> JSONResponse:
 
 @operation("Stop a swarm this server runs (state saved)", errors=[404, 409])
 async def stop_swarm(request: Request) -> JSONResponse:
-    hub = hub_of(request)
-    swarm_id = request.path_params["swarm_id"]
+    hub, swarm_id = target(request)
     hub.reader(swarm_id)  # 404 for an unknown swarm
     await hub.stop(swarm_id)
     return JSONResponse({"swarm_id": swarm_id, "running": False})
@@ -103,8 +102,7 @@ async def stop_swarm(request: Request) -> JSONResponse:
 
 @operation("Resume in this server, optionally with raised limits", body=ResumeBody, errors=[400, 404, 409])
 async def resume_swarm(request: Request) -> JSONResponse:
-    hub = hub_of(request)
-    swarm_id = request.path_params["swarm_id"]
+    hub, swarm_id = target(request)
     body: ResumeBody = await read_body(request, ResumeBody)
     log = hub.reader(swarm_id)
     meta = log.read_meta() or {}
@@ -121,12 +119,11 @@ async def resume_swarm(request: Request) -> JSONResponse:
 
 @operation("Re-run failed nodes (one, or all) and resume", body=RetryBody, errors=[400, 404, 409])
 async def retry_swarm(request: Request) -> JSONResponse:
-    hub = hub_of(request)
-    swarm_id = request.path_params["swarm_id"]
+    hub, swarm_id = target(request)
     body: RetryBody = await read_body(request, RetryBody)
-    log = hub.reader(swarm_id)
-    if hub.is_running_here(swarm_id):
+    if hub.is_running_here(swarm_id):  # (a swarm running here exists: no 404 is skipped)
         raise AlreadyRunning(f"swarm {swarm_id} is running; stop it before retrying failed nodes")
-    rules.retry_plan(swarm_id, rules.stored_nodes(log), body.node)  # nothing to retry: before the endpoint
+    stored = rules.stored_nodes(hub.reader(swarm_id))
+    rules.retry_plan(swarm_id, stored, body.node)  # nothing to retry: before the endpoint
     handle = hub.start(swarm_id, lambda swarm, options: swarm.retry(body.node, options))
     return JSONResponse({"swarm_id": swarm_id, "retried": list(handle.retried), "running": True})

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from swarm_star.errors import InputError
-from swarm_star.serve.hub import hub_of
+from swarm_star.serve.hub import target
 from swarm_star.serve.inputs import FlagParam, IntParam, TextParam
 from swarm_star.serve.openapi import operation
 
@@ -59,8 +59,7 @@ class EventStream(EventSourceResponse):
     media={"text/event-stream": {"type": "string"}},
 )
 async def events(request: Request) -> EventSourceResponse:
-    hub = hub_of(request)
-    swarm_id = request.path_params["swarm_id"]
+    hub, swarm_id = target(request)
     log = hub.reader(swarm_id)  # 404 before the stream starts
     start = FROM.read(request) or 0
     last_id = LAST_EVENT_ID.read(request)

@@ -29,7 +29,7 @@ from swarm_star.errors import AlreadyRunning, NotRunning, SwarmStarError
 from swarm_star.models import Question, SwarmNode
 from swarm_star.serve.endpoints import ServedEndpoints
 
-__all__ = ["Run", "SwarmHub", "hub_of"]
+__all__ = ["Run", "SwarmHub", "hub_of", "target"]
 
 
 @dataclass
@@ -222,3 +222,8 @@ def hub_of(request: Request) -> SwarmHub:
     """The hub of the app that serves ``request`` (set by ``create_app``)."""
     hub: SwarmHub = request.app.state.hub
     return hub
+
+
+def target(request: Request) -> tuple[SwarmHub, str]:
+    """The hub, and the swarm the request's path names (``{swarm_id}``)."""
+    return hub_of(request), request.path_params["swarm_id"]

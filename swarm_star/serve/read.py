@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from swarm_star.api import ROOT_ID, list_swarms
 from swarm_star.errors import InputError
 from swarm_star.models import SwarmEvent, SwarmNode
-from swarm_star.serve.hub import hub_of
+from swarm_star.serve.hub import hub_of, target
 from swarm_star.serve.inputs import FlagParam, IntParam, TextParam
 from swarm_star.serve.openapi import JSON_LIST, operation
 from swarm_star.serve.security import REPORT_CSP
@@ -85,8 +85,7 @@ def get_swarms(request: Request) -> JSONResponse:
 
 @operation("One swarm: directive, settings, status, usage, final report", errors=[404])
 def get_swarm(request: Request) -> JSONResponse:
-    hub = hub_of(request)
-    swarm_id = request.path_params["swarm_id"]
+    hub, swarm_id = target(request)
     log = hub.reader(swarm_id)
     record, meta = log.record(), log.read_meta() or {}
     root = log.node(ROOT_ID)
@@ -112,8 +111,7 @@ def get_swarm(request: Request) -> JSONResponse:
 
 @operation("The tree now, or as it was right after frame N", params=[FRAME], errors=[400, 404], returns=TREE)
 def get_tree(request: Request) -> JSONResponse:
-    hub = hub_of(request)
-    swarm_id = request.path_params["swarm_id"]
+    hub, swarm_id = target(request)
     log = hub.reader(swarm_id)
     frame = FRAME.read(request)
     if frame is None:
@@ -138,8 +136,7 @@ def get_tree(request: Request) -> JSONResponse:
     errors=[400, 404],
 )
 def get_history(request: Request) -> JSONResponse:
-    hub = hub_of(request)
-    swarm_id = request.path_params["swarm_id"]
+    hub, swarm_id = target(request)
     log = hub.reader(swarm_id)
     start = START.read(request) or 0
     limit = LIMIT.read(request) or 100
@@ -158,8 +155,7 @@ def get_history(request: Request) -> JSONResponse:
 
 @operation("One frame in full", errors=[400, 404], returns=SwarmEvent)
 def get_frame(request: Request) -> JSONResponse:
-    hub = hub_of(request)
-    swarm_id = request.path_params["swarm_id"]
+    hub, swarm_id = target(request)
     number = request.path_params["frame"]
     event = hub.reader(swarm_id).frame(number)
     if event is None:
@@ -169,8 +165,8 @@ def get_frame(request: Request) -> JSONResponse:
 
 @operation("One node in full: directive, report, error, model calls (sent and received), cost", errors=[400, 404])
 def get_node(request: Request) -> JSONResponse:
-    hub = hub_of(request)
-    swarm_id, node_id = request.path_params["swarm_id"], request.path_params["node_id"]
+    hub, swarm_id = target(request)
+    node_id = request.path_params["node_id"]
     log = hub.reader(swarm_id)
     node = log.node(node_id)  # None for an id that is no node id: no key is built from it
     if node is None:
@@ -189,8 +185,7 @@ def get_node(request: Request) -> JSONResponse:
 
 @operation("Questions waiting for the user", errors=[404], returns=JSON_LIST)
 def get_questions(request: Request) -> JSONResponse:
-    hub = hub_of(request)
-    swarm_id = request.path_params["swarm_id"]
+    hub, swarm_id = target(request)
     pending = hub.pending_questions(swarm_id)
     return JSONResponse([{"id": q.id, "node": n.id, "text": q.text, "directive": n.directive} for n, q in pending])
 
@@ -209,8 +204,7 @@ def get_questions(request: Request) -> JSONResponse:
 def get_report(request: Request) -> Response:
     from swarm_star.render.report import MEDIA_TYPES, build_report, render_report
 
-    hub = hub_of(request)
-    swarm_id = request.path_params["swarm_id"]
+    hub, swarm_id = target(request)
     fmt = FORMAT.read(request) or "md"
     if fmt not in MEDIA_TYPES:
         raise InputError(f"unknown report format {fmt!r}: use md, html or pdf")
