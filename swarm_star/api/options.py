@@ -33,7 +33,8 @@ class RunOptions:
     ``poll_interval`` is how often the store's answer inbox is read;
     ``tune_gc`` tunes the garbage collector for the run and restores it after
     (see ``engine/gc_tuning.py``). ``mcp`` is an MCP servers file for this run
-    instead of the stored one (``resume --mcp``, an operator's ``serve --mcp``);
+    instead of the stored one (``resume --mcp``, an operator's ``serve --mcp``;
+    ``""``: no MCP servers for this run, whatever is stored);
     ``approvals`` are approval rules added for this run (``resume --approve``).
     """
 

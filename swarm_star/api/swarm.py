@@ -22,7 +22,7 @@ from swarm_star.api import rules
 from swarm_star.api.context_files import read_context
 from swarm_star.api.handle import RunHandle
 from swarm_star.api.options import RunOptions
-from swarm_star.api.tools import load_mcp
+from swarm_star.api.tools import load_mcp, split_questions
 from swarm_star.engine.engine import INBOX_PREFIX, Engine, RunOutcome
 from swarm_star.errors import ConfigError, ConflictError, InputError, QuestionNotFound
 from swarm_star.llm import LLMClient, resolve_endpoint
@@ -246,7 +246,8 @@ class Swarm:
         settings = stored
         if options.approvals:
             settings = stored.model_copy(update={"approvals": {**stored.approvals, **options.approvals}})
-        return ToolHost(load_mcp(options.mcp or stored.mcp), settings)
+        path = stored.mcp if options.mcp is None else (options.mcp or None)  # "" : no servers this run
+        return ToolHost(load_mcp(path), settings)
 
     async def _run_leased(
         self, lease: OwnerLease, options: RunOptions, retry: tuple[str, ...], handle: RunHandle, tools: ToolHost
@@ -307,6 +308,16 @@ class Swarm:
         if question_id not in {q.id for _, q in self.questions()}:
             raise QuestionNotFound(f"no pending question {question_id!r} in swarm {self.id}")
         self.store.put(INBOX_PREFIX + question_id, {"answer": text, "time": time.time()})
+
+    def approvals(self) -> list[tuple[SwarmNode, Question]]:
+        """Tool calls waiting for the user's approval (each a pending question naming the exact call)."""
+        return split_questions(self.questions())[1]
+
+    def approve(self, question_id: str, approve: bool) -> None:
+        """Approve (run it) or deny a pending tool call; like ``answer`` with yes or no."""
+        if question_id not in {q.id for _, q in self.approvals()}:
+            raise QuestionNotFound(f"no pending approval {question_id!r} in swarm {self.id}")
+        self.answer(question_id, "yes" if approve else "no")
 
     # reading
 

@@ -35,7 +35,8 @@ from starlette.types import Receive, Scope, Send
 
 from swarm_star.api import Swarm, list_swarms, rules
 from swarm_star.errors import AlreadyRunning, InputError, SwarmStarError
-from swarm_star.models import Limits, ModelSettings, SwarmNode, SwarmSettings
+from swarm_star.models import Limits, ModelSettings, SwarmNode, SwarmSettings, ToolSettings
+from swarm_star.serve.approvals import approval_routes
 from swarm_star.serve.hub import SwarmHub
 from swarm_star.serve.openapi import openapi_document
 from swarm_star.serve.security import (
@@ -263,6 +264,7 @@ def create_app(
     base_urls: Sequence[str] = (),
     api_key_env: str | None = None,
     default_model: str | None = None,
+    mcp: str | None = None,
 ) -> Starlette:
     """The ASGI app over one swarm space (and store backend).
 
@@ -274,6 +276,8 @@ def create_app(
     (the first is the default; ``api_key_env`` names the variable whose key they
     get) and the endpoint ``env`` configures (``OPENAI_*``, ``OPENROUTER_*``).
     ``default_model`` is for requests that name none. A ConfigError says what is wrong.
+    ``mcp`` is the operator's MCP servers file: the only servers swarms run here may use
+    (a request can never name a file; swarms created here record it).
     """
     from swarm_star.serve.endpoints import ServedEndpoints
 
@@ -287,6 +291,7 @@ def create_app(
         otel=otel,
         tracer_provider=tracer_provider,
         endpoints=endpoints,
+        mcp=mcp,
     )
 
     # reading (sync: run in the thread pool)
@@ -407,7 +412,7 @@ def create_app(
 
         models = hub.endpoints.for_request(body.models)  # an endpoint the operator listed, no key variable
         resolve_endpoint(hub.endpoints.for_run(models, body.swarm_id or "new"), env)  # fail fast, before creating
-        settings = SwarmSettings(limits=body.limits, models=models)
+        settings = SwarmSettings(limits=body.limits, models=models, tools=ToolSettings(mcp=hub.mcp))
         with tempfile.TemporaryDirectory(prefix="swarm-star-context-") as tmp:
             paths = []
             for name, text in body.context.items():
@@ -567,6 +572,7 @@ def create_app(
         Route(S + "/stop", stop_swarm, methods=["POST"]),
         Route(S + "/resume", resume_swarm, methods=["POST"]),
         Route(S + "/retry", retry_swarm, methods=["POST"]),
+        *approval_routes(S),
         Route(S + "/report", get_report),
         Route(S + "/events", events),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),

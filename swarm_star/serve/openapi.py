@@ -120,6 +120,25 @@ def openapi_document() -> dict[str, Any]:
                 body="Answer",
             )
         },
+        S + "/approvals": {
+            "get": _op(
+                "Tool calls waiting for the user's approval (the text names the exact call)",
+                _json({"type": "array", "items": obj}),
+                404,
+                params=sid,
+            )
+        },
+        S + "/approvals/{question_id}": {
+            "post": _op(
+                "Approve (run it) or deny a pending tool call",
+                _json(obj),
+                400,
+                404,
+                413,
+                params=[*sid, "question_id"],
+                body="Approve",
+            )
+        },
         S + "/stop": {"post": _op("Stop a swarm this server runs (state saved)", _json(obj), 404, 409, params=sid)},
         S + "/resume": {
             "post": _op(
@@ -267,6 +286,12 @@ def openapi_document() -> dict[str, Any]:
                     "required": ["text"],
                     "additionalProperties": False,
                     "properties": {"text": {"type": "string"}},
+                },
+                "Approve": {
+                    "type": "object",
+                    "required": ["approve"],
+                    "additionalProperties": False,
+                    "properties": {"approve": {"type": "boolean"}},
                 },
                 "Resume": {"type": "object", "additionalProperties": False, "properties": {"limits": limits}},
                 "Retry": {"type": "object", "additionalProperties": False, "properties": {"node": {"type": "string"}}},

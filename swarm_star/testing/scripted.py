@@ -10,6 +10,7 @@ reworded label cannot silently stop it from recognising a request.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 import threading
@@ -131,6 +132,11 @@ class ScriptedModel:
         for part in target.split("/"):
             if part in options:
                 return {"choice": part, "reason": f"fits {target}"}
+        leaf = target.rsplit("/", 1)[-1]
+        for option in options:  # a group of a server's tools: 'read*' or 'add..fetch' (tools/catalog.py)
+            first, dots, last = option.partition("..")
+            if fnmatch.fnmatchcase(leaf, option) or (dots and first <= leaf <= last):
+                return {"choice": option, "reason": f"{target} is in {option}"}
         return {"choice": "none", "reason": f"{target} not here"}
 
     def _review(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
