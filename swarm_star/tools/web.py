@@ -97,6 +97,20 @@ def _forbidden(address: str) -> bool:
     return not ip.is_global or ip.is_multicast
 
 
+def _check_literal(url: str, allow_private: bool) -> None:
+    """An address written in the URL never reaches a resolver: check it here."""
+    host = urlsplit(url).hostname or ""
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        return
+    if not allow_private and _forbidden(str(literal)):
+        raise ToolError(
+            f"web/fetch refused {host}: it is a loopback, private or reserved address "
+            "(the user may allow it with --web-private)"
+        )
+
+
 def _resolver(allow_private: bool) -> Any:
     from aiohttp.abc import AbstractResolver, ResolveResult
     from aiohttp.resolver import DefaultResolver
@@ -143,6 +157,7 @@ async def fetch_text(
         ):
             current = url
             for _ in range(MAX_REDIRECTS + 1):
+                _check_literal(current, allow_private)
                 async with http.get(current, allow_redirects=False) as response:
                     if response.status in (301, 302, 303, 307, 308) and response.headers.get("Location"):
                         current = urljoin(current, response.headers["Location"])
