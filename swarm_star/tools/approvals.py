@@ -52,7 +52,7 @@ def parse_rule(text: str) -> tuple[str, Policy]:
     policy = policy.strip().lower()
     if not sep or not pattern.strip() or policy not in POLICIES:
         raise ValueError(f"--approve takes PATTERN=allow|ask|deny, got {text!r}")
-    return pattern.strip(), policy  # type: ignore[return-value]
+    return pattern.strip(), policy
 
 
 def decide(
@@ -68,7 +68,7 @@ def decide(
     for table in rules:
         for pattern, policy in table.items():
             if fnmatch.fnmatchcase(path, pattern) and policy in POLICIES:
-                chosen = (policy, f"rule {pattern}={policy}")  # type: ignore[assignment]
+                chosen = (policy, f"rule {pattern}={policy}")
     if chosen is not None:
         return chosen
     if built_in:

@@ -121,7 +121,9 @@ def _resolver(allow_private: bool) -> Any:
         def __init__(self) -> None:
             self.inner = DefaultResolver()
 
-        async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[ResolveResult]:
+        async def resolve(
+            self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+        ) -> list[ResolveResult]:
             found = await self.inner.resolve(host, port, family)
             if allow_private:
                 return found
