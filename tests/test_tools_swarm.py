@@ -221,3 +221,48 @@ async def test_an_approval_over_http(tmp_path: Path, model_server: Any) -> None:
     outcome = await _run(swarm, server)
     assert outcome.status == "finished", outcome.reason
     assert target.read_text() == "hello from the swarm"
+
+
+# the built-in web tools
+
+
+async def test_web_fetch_in_a_swarm_reads_a_page_when_private_addresses_are_allowed(
+    tmp_path: Path, model_server: Any
+) -> None:
+    from aiohttp import web
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text="<html><body><p>Opening hours: 9 to 5</p></body></html>", content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/"  # type: ignore[union-attr]
+    try:
+        model = ScriptedModel(routes={"hours": "tools/web/fetch"}, tool_calls={"hours": [{"url": url}]})
+        server = model_server(model)
+        refused = Swarm.create("read the opening hours", space=tmp_path / "a")
+        await _run(refused, server)  # each round's part is refused again: never fetched
+        calls = _tool_calls(refused)
+        assert calls and all(c.error is not None and "loopback, private or reserved" in c.error for c in calls)
+        allowed = Swarm.create(
+            "read the opening hours", space=tmp_path / "b", settings=SwarmSettings(tools=ToolSettings(web_private=True))
+        )
+        outcome = await _run(allowed, server)
+        assert outcome.status == "finished", outcome.reason
+        (call,) = _tool_calls(allowed)
+        assert "Opening hours: 9 to 5" in call.result and call.policy == "allow: built-in, read only"
+    finally:
+        await runner.cleanup()
+
+
+async def test_web_search_without_a_search_server_says_it_is_not_configured(tmp_path: Path, model_server: Any) -> None:
+    server = model_server(ScriptedModel(routes={"news": "tools/web/search"}))
+    swarm = Swarm.create("search the news", space=tmp_path)
+    await _run(swarm, server)
+    errors = " ".join(n.error or "" for n in swarm.state.nodes.values())
+    assert "web/search is not configured" in errors
+    assert _tool_calls(swarm) == []  # refused before any call
