@@ -12,6 +12,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+pytest.importorskip("mcp", reason="the mcp extra (pip install -e '.[mcp]'); .ci/run installs it")
 from mcp import Client, StdioServerParameters
 
 from swarm_star.testing.scripted import ScriptedModel
