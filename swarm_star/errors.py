@@ -26,6 +26,7 @@ only ever need to know this tree (exit code for the CLI, status for HTTP)::
     │   └── ModelUnreachable        5  500  refused, DNS, timed out: the swarm pauses (resumable)
     ├── ExecutorUnreachable         5  503  the Ray cluster running activations is gone: the swarm pauses
     ├── SpaceError                  1  500  an action/util/memory space is malformed
+    ├── ToolError                   1  502  a tool call failed: its server crashed, hung or answered garbage
     ├── WorkspaceError              1  500  a path outside the workspace, or exec not allowed
     └── LimitReached                4  500  a budget (calls, tokens, cost, time, nodes, depth) ran out
 
@@ -70,6 +71,7 @@ __all__ = [
     "StoreUnavailable",
     "SwarmNotFound",
     "SwarmStarError",
+    "ToolError",
     "WorkspaceError",
 ]
 
@@ -195,6 +197,13 @@ class ExecutorUnreachable(SwarmStarError, exit_code=ExitCode.UNREACHABLE, http_s
 
 class SpaceError(SwarmStarError):
     """An action, util or memory space tree is malformed."""
+
+
+class ToolError(SwarmStarError, http_status=502):
+    """A tool call failed: its MCP server crashed, hung or answered garbage, or a web fetch failed.
+
+    It fails that one call (the tool loop sees the reason), never the swarm.
+    """
 
 
 class WorkspaceError(SwarmStarError):

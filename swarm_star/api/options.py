@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from swarm_star.engine.engine import Executor
 from swarm_star.llm import LLMClient
@@ -31,7 +32,10 @@ class RunOptions:
     (:func:`ray_executor`: as Ray tasks); this process stays the only writer.
     ``poll_interval`` is how often the store's answer inbox is read;
     ``tune_gc`` tunes the garbage collector for the run and restores it after
-    (see ``engine/gc_tuning.py``).
+    (see ``engine/gc_tuning.py``). ``mcp`` is an MCP servers file for this run
+    instead of the stored one (``resume --mcp``, an operator's ``serve --mcp``;
+    ``""``: no MCP servers for this run, whatever is stored);
+    ``approvals`` are approval rules added for this run (``resume --approve``).
     """
 
     limits: Limits | None = None
@@ -42,6 +46,8 @@ class RunOptions:
     env: Mapping[str, str] | None = None
     poll_interval: float = 0.25
     tune_gc: bool = True
+    mcp: str | Path | None = None
+    approvals: Mapping[str, str] | None = None
 
 
 def ray_executor(address: str | None = None, *, num_cpus: int | None = 2) -> Executor:

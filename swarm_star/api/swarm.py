@@ -22,6 +22,7 @@ from swarm_star.api import rules
 from swarm_star.api.context_files import read_context
 from swarm_star.api.handle import RunHandle
 from swarm_star.api.options import RunOptions
+from swarm_star.api.tools import load_mcp, split_questions
 from swarm_star.engine.engine import INBOX_PREFIX, Engine, RunOutcome
 from swarm_star.errors import ConfigError, ConflictError, InputError, QuestionNotFound
 from swarm_star.llm import LLMClient, resolve_endpoint
@@ -40,6 +41,7 @@ from swarm_star.state.lease import OwnerLease, OwnerStatus
 from swarm_star.state.projection import SwarmState
 from swarm_star.state.reader import SwarmReader
 from swarm_star.store import Backend, KVStore, StoreLocator, resolve_space, validate_swarm_id
+from swarm_star.tools.host import ToolHost
 
 __all__ = ["ROOT_ID", "Swarm", "lease_seconds", "load_spaces", "locate", "new_swarm_id"]
 
@@ -232,14 +234,32 @@ class Swarm:
 
     def _start(self, options: RunOptions, retry: tuple[str, ...] = ()) -> RunHandle:
         asyncio.get_running_loop()  # RuntimeError now, not a lease held by a run that never starts
+        tools = self._tool_host(options)  # a missing or broken MCP servers file: said now, nothing held
         lease = OwnerLease(self.store, seconds=lease_seconds(options.env))
         lease.acquire()
         handle = RunHandle(self.id, options, retry)
-        handle._start(self._run_leased(lease, options, retry, handle), lease.release)
+        handle._start(self._run_leased(lease, options, retry, handle, tools), lease.release)
         return handle
 
+    def _tool_host(self, options: RunOptions) -> ToolHost:
+        """The run's tools: the MCP servers file (this run's, else the stored one) and the policy."""
+        stored = self.log.record().settings.tools
+        settings = stored
+        if options.approvals:
+            settings = stored.model_copy(update={"approvals": {**stored.approvals, **options.approvals}})
+        path = stored.mcp if options.mcp is None else (options.mcp or None)  # "" : no servers this run
+        return ToolHost(load_mcp(path), settings)
+
     async def _run_leased(
-        self, lease: OwnerLease, options: RunOptions, retry: tuple[str, ...], handle: RunHandle
+        self, lease: OwnerLease, options: RunOptions, retry: tuple[str, ...], handle: RunHandle, tools: ToolHost
+    ) -> RunOutcome:
+        try:
+            return await self._run_engine(lease, options, retry, handle, tools)
+        finally:
+            await tools.aclose()  # every MCP server this run started is stopped
+
+    async def _run_engine(
+        self, lease: OwnerLease, options: RunOptions, retry: tuple[str, ...], handle: RunHandle, tools: ToolHost
     ) -> RunOutcome:
         self.state = self.log.replay()  # only now: the lease is ours, nobody else writes
         done = rules.settled(self.state)
@@ -261,6 +281,7 @@ class Swarm:
             lease=lease,
             tune_gc=options.tune_gc,
             executor=options.executor,
+            tools=tools,
         )
         handle._bind(engine)
         try:
@@ -288,6 +309,16 @@ class Swarm:
         if question_id not in {q.id for _, q in self.questions()}:
             raise QuestionNotFound(f"no pending question {question_id!r} in swarm {self.id}")
         self.store.put(INBOX_PREFIX + question_id, {"answer": text, "time": time.time()})
+
+    def approvals(self) -> list[tuple[SwarmNode, Question]]:
+        """Tool calls waiting for the user's approval (each a pending question naming the exact call)."""
+        return split_questions(self.questions())[1]
+
+    def approve(self, question_id: str, approve: bool) -> None:
+        """Approve (run it) or deny a pending tool call; like ``answer`` with yes or no."""
+        if question_id not in {q.id for _, q in self.approvals()}:
+            raise QuestionNotFound(f"no pending approval {question_id!r} in swarm {self.id}")
+        self.answer(question_id, "yes" if approve else "no")
 
     # reading
 

@@ -37,6 +37,7 @@ __all__ = [
     "limits_from",
     "model_flags",
     "open_swarm",
+    "tool_flags",
 ]
 
 
@@ -140,6 +141,31 @@ def model_flags(p: argparse.ArgumentParser, *, resume: bool) -> None:
     scope = " for this run (the stored setting is kept)" if resume else ""
     p.add_argument("--model", metavar="M", help=f"model for every role{scope}")
     p.add_argument("--base-url", metavar="URL", help=f"OpenAI-compatible endpoint, e.g. a local vLLM{scope}")
+
+
+def tool_flags(p: argparse.ArgumentParser, *, resume: bool) -> None:
+    """``--mcp FILE``, ``--approve PATTERN=POLICY`` and (for ``run``) ``--web-private``."""
+    scope = " for this run (the stored file is kept)" if resume else ""
+    g = p.add_argument_group("tools (MCP servers, the web) and approvals")
+    g.add_argument(
+        "--mcp",
+        metavar="FILE",
+        help=f"MCP servers file (the mcpServers JSON of Claude Desktop / Cursor){scope}",
+    )
+    g.add_argument(
+        "--approve",
+        action="append",
+        default=[],
+        metavar="PATTERN=POLICY",
+        help="approval policy for tool paths, e.g. 'tools/filesystem/*=ask' (allow, ask, deny; repeatable; "
+        "default: read-only tools allow, others ask)",
+    )
+    if not resume:
+        g.add_argument(
+            "--web-private",
+            action="store_true",
+            help="let web/fetch reach loopback and private addresses (refused by default)",
+        )
 
 
 def flag_for(limit: str) -> str:

@@ -59,6 +59,11 @@ def add_inspect_commands(sub: Any) -> None:
         "which", nargs="?", choices=["action", "memory", "util"], default="action", help="which space to print"
     )
     p.add_argument("--swarm", metavar="ID", help="swarm whose memory space to show")
+    p.add_argument(
+        "--mcp",
+        metavar="FILE",
+        help="with the action space: list these MCP servers' tools under tools/ (starts each server once)",
+    )
 
 
 def cmd_questions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -159,7 +164,15 @@ def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_spaces(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.mcp and args.which != "action":
+        raise InputError("--mcp lists tools in the action space: use spaces action --mcp FILE")
     actions, utils = load_spaces()
+    if args.mcp:
+        import asyncio
+
+        from swarm_star.api.tools import action_space
+
+        actions = asyncio.run(action_space(args.mcp))
     if args.which == "memory":
         if not args.swarm:
             raise InputError("the memory space belongs to a swarm: add --swarm ID")

@@ -15,6 +15,7 @@ from typing import Any
 from swarm_star.cli.demo import add_demo_command
 from swarm_star.cli.flags import ArgParser, HelpFormatter, global_flags
 from swarm_star.cli.inspect import add_inspect_commands
+from swarm_star.cli.mcp import add_mcp_command
 from swarm_star.cli.models import add_model_commands
 from swarm_star.cli.primitives import add_primitive_commands
 from swarm_star.cli.run import add_retry_command, add_run_commands
@@ -31,6 +32,7 @@ COMMANDS: tuple[Callable[[Any], None], ...] = (
     add_model_commands,
     add_retry_command,
     add_serve_commands,
+    add_mcp_command,
 )
 
 

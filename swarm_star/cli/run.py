@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from swarm_star.api import OwnerStatus, RunHandle, RunOptions, RunOutcome, Swarm
+from swarm_star.api.tools import approval_rules, load_mcp
 from swarm_star.cli.flags import (
     HelpFormatter,
     add_executor_flags,
@@ -23,12 +24,13 @@ from swarm_star.cli.flags import (
     limits_from,
     model_flags,
     open_swarm,
+    tool_flags,
 )
 from swarm_star.cli.hints import command_prefix, raise_hint, run_only_flags, where_to_look
 from swarm_star.cli.interact import InlinePrompt, LiveView, TreeView, live_tree_for, stdin_tty
 from swarm_star.cli.models import add_model_flags, check_prices, model_settings_from, note_stripped_url
 from swarm_star.errors import AlreadyFinished, ExitCode, InputError
-from swarm_star.models import Limits, ModelSettings, SwarmSettings
+from swarm_star.models import Limits, ModelSettings, SwarmSettings, ToolSettings
 from swarm_star.models.config import CodeSettings
 from swarm_star.primitives.hostfile import load_hostfile
 from swarm_star.render.text import short, usage_line
@@ -98,6 +100,7 @@ def add_run_commands(sub: Any) -> None:
         help="with --allow-exec: let the swarm add validated actions to its own action space",
     )
     limit_flags(p, resume=False)
+    tool_flags(p, resume=False)
     add_model_flags(p)
     add_executor_flags(p)
 
@@ -110,6 +113,7 @@ def add_run_commands(sub: Any) -> None:
     p.add_argument("swarm_id", help="the swarm to continue")
     model_flags(p, resume=True)
     limit_flags(p, resume=True)
+    tool_flags(p, resume=True)
     add_model_flags(p)
     add_executor_flags(p)
 
@@ -284,9 +288,15 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.hostfile:
         hostfile = str(Path(args.hostfile).resolve())
         load_hostfile(hostfile)  # a malformed hostfile is a usage error now, not a failed node later
+    mcp = None
+    if args.mcp:
+        mcp = str(Path(args.mcp).resolve())
+        load_mcp(mcp)  # a broken servers file is a usage error now, not a failed node later
+    tools = ToolSettings(mcp=mcp, approvals=approval_rules(args.approve), web_private=args.web_private)
     settings = SwarmSettings(
         limits=limits,
         models=models,
+        tools=tools,
         allow_exec=args.allow_exec,
         code=CodeSettings(create_actions=args.create_actions),
         hostfile=hostfile,
@@ -328,8 +338,11 @@ def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         models = model_settings_from(args, models)
         if limits is not None and limits.max_cost is not None:
             check_prices(models, limits)
+        mcp = str(Path(args.mcp).resolve()) if args.mcp else None
+        load_mcp(mcp)
+        approvals = approval_rules(args.approve)
         with executor_scope(args) as executor:
-            options = RunOptions(limits=limits, models=models, executor=executor)
+            options = RunOptions(limits=limits, models=models, executor=executor, mcp=mcp, approvals=approvals)
             return run_swarm(swarm, out, screen_from(args, again=run_only_flags(args)), swarm.resume, options)
 
 

@@ -55,6 +55,11 @@ def add_serve_commands(sub: Any) -> None:
         help="send the key in $NAME to the --base-url endpoints (keys otherwise go only to their own provider)",
     )
     p.add_argument(
+        "--mcp",
+        metavar="FILE",
+        help="MCP servers file (mcpServers JSON) the swarms run here may use; requests cannot name one",
+    )
+    p.add_argument(
         "--otel",
         action="store_true",
         help="trace the swarms this server runs with OpenTelemetry (otel extra; the global tracer provider)",
@@ -99,7 +104,14 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             import opentelemetry.trace  # noqa: F401
         except ImportError as exc:
             raise ConfigError("--otel needs the otel extra: pip install 'swarm-star[otel]'") from exc
+    mcp = None
+    if args.mcp:
+        from swarm_star.api.tools import load_mcp
+
+        mcp = str(Path(args.mcp).resolve())
+        load_mcp(mcp)  # a broken file is said now, before the server starts
     app = create_app(
+        mcp=mcp,
         space=args.space,
         backend=args.store,
         user_id=args.user,

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from pydantic import BaseModel
 
+from swarm_star.engine.tool_calls import make_tool_call, tool_digest
 from swarm_star.llm.client import parse_structured, request_digest
 from swarm_star.models import (
     AskUser,
@@ -34,6 +35,7 @@ from swarm_star.models import (
     SwarmNode,
     SwarmSettings,
     Terminate,
+    ToolCall,
     Usage,
 )
 from swarm_star.prompts.purpose import Purpose
@@ -41,6 +43,7 @@ from swarm_star.prompts.purpose import Purpose
 if TYPE_CHECKING:
     from swarm_star.engine.engine import Engine
     from swarm_star.spaces import Space
+    from swarm_star.tools.sessions import ToolInfo
 
 __all__ = ["REFUSAL_PREFIX", "ActionContext", "is_refusal", "normalize_directive"]
 
@@ -238,6 +241,42 @@ class ActionContext:
             )
         result: dict[str, Any] = json.loads(recorded.response)
         return result
+
+    # tools (MCP servers and the built-in web tools; see engine/tool_calls.py)
+
+    def tool_calls(self) -> Mapping[tuple[str, str], ToolCall]:
+        """Every recorded tool call of the swarm, by (node id, call key); read-only by convention."""
+        return self._engine.state.tool_calls
+
+    async def tool_info(self, path: str) -> ToolInfo | None:
+        """The tool at ``path`` (``tools/<server>/<tool>``): schema and annotations; None if absent."""
+        host = self._engine.tools
+        return None if host is None else await host.info(path)
+
+    def tool_path(self, leaf_id: str) -> str:
+        """The tool path of an action-space leaf (``tools.time.now`` -> ``tools/time/now``)."""
+        leaf = self.actions.leaf(leaf_id)
+        host = self._engine.tools
+        if host is None:
+            return "/".join(leaf_id.split("."))
+        return host.path_of(leaf_id, leaf.entry_point)
+
+    async def call_tool(self, path: str, arguments: dict[str, Any]) -> ToolCall:
+        """Call a tool (or return the recorded call): a journaled step, never repeated once committed.
+
+        Raises :class:`~swarm_star.tools.approvals.ApprovalNeeded` when the call waits for the
+        user's approval (park the node with ``ctx.ask(exc.question)``). A denied or failed call
+        comes back as a record with ``error`` set; it is recorded too, so it is not retried.
+        """
+        key = self._next_key()
+        digest = tool_digest(path, arguments)
+        recorded = self._engine.state.tool_calls.get((self.node.id, key))
+        replaces = None
+        if recorded is not None:
+            if recorded.digest == digest:
+                return recorded
+            replaces = recorded.digest
+        return await make_tool_call(self._engine, self.node.id, key, path, arguments, digest, replaces)
 
     # building operations
 

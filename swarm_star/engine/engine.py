@@ -22,13 +22,14 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
 from swarm_star.engine.context import ActionContext
 from swarm_star.engine.gc_tuning import tuned_gc
 from swarm_star.engine.quality import report_junk
+from swarm_star.engine.tool_calls import bind_tools
 from swarm_star.errors import ExecutorUnreachable, LimitReached, ModelError, ModelUnreachable, SwarmStarError
 from swarm_star.llm.client import ChatResult, LLMClient
 from swarm_star.llm.redact import known_secrets, redact
@@ -60,6 +61,9 @@ from swarm_star.state.history import SwarmLog
 from swarm_star.state.lease import OwnerLease
 from swarm_star.state.projection import SwarmState, SwarmStatus
 from swarm_star.store.base import Delete, KVStore, StoreOp
+
+if TYPE_CHECKING:
+    from swarm_star.tools.host import ToolHost
 
 __all__ = ["INBOX_PREFIX", "Engine", "Executor", "RunOutcome"]
 
@@ -103,6 +107,7 @@ class Engine:
         lease: OwnerLease | None = None,
         tune_gc: bool = True,
         executor: Executor | None = None,
+        tools: ToolHost | None = None,
     ) -> None:
         self.store = store
         self.tune_gc = tune_gc  # see engine/gc_tuning.py: collector tuned for the run, restored after
@@ -128,6 +133,9 @@ class Engine:
         self._reserved = Usage()  # budget held by calls in flight (see _reserve)
         self._modes_seeded = False
         self._next_inbox_scan = 0.0
+        self.tools = tools  # MCP servers, web tools, approvals: see engine/tool_calls.py
+        if tools is not None:
+            bind_tools(self, tools)
 
     # frames
 

@@ -8,6 +8,7 @@ down once, in ``__all__``:
 - the activation's view and its operations: :class:`ActionContext` (read the tree,
   call the model, spawn, terminate, fail, ask), :func:`is_refusal`,
   :func:`normalize_directive`, :data:`AFTER_KEY`, the model types and errors;
+- tools: :func:`use_tool` (a tool leaf's bounded loop: calls journaled, approvals asked);
 - what a node is told: :func:`brief`, :func:`directive_chain`; the words of every
   prompt: :mod:`prompts <swarm_star.prompts>` and :class:`Purpose`;
 - checks and repairs: :func:`checked` / :class:`Attempt` (verify, repair, fall back),
@@ -31,6 +32,7 @@ from swarm_star.kit.briefing import brief, directive_chain
 from swarm_star.kit.coding import NOT_RUN, CodeWork, code_attempt, run_command, start_snapshot
 from swarm_star.kit.final_report import compose_final_report
 from swarm_star.kit.own_actions import install_action
+from swarm_star.kit.tool_loop import use_tool
 from swarm_star.kit.verify import Attempt, checked
 from swarm_star.kit.workspace import Workspace
 from swarm_star.llm.client import ChatResult
@@ -87,4 +89,5 @@ __all__ = [
     "scatter_gather",
     "start_snapshot",
     "tree_reduce",
+    "use_tool",
 ]

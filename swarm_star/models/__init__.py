@@ -4,7 +4,15 @@ Every persisted record carries ``schema_version`` so a later release can
 migrate old swarm spaces instead of misreading them.
 """
 
-from swarm_star.models.config import CodeSettings, Limits, ModelSettings, SwarmRecord, SwarmSettings, VerifySettings
+from swarm_star.models.config import (
+    CodeSettings,
+    Limits,
+    ModelSettings,
+    SwarmRecord,
+    SwarmSettings,
+    ToolSettings,
+    VerifySettings,
+)
 from swarm_star.models.frame import SwarmEvent
 from swarm_star.models.node import AFTER_KEY, Check, NodeRole, NodeStatus, Question, SwarmNode, Usage
 from swarm_star.models.operations import (
@@ -22,6 +30,7 @@ from swarm_star.models.operations import (
     Spawn,
     StopSwarm,
     Terminate,
+    ToolCall,
     UserAnswer,
     Verdict,
 )
@@ -60,6 +69,8 @@ __all__ = [
     "SwarmRecord",
     "SwarmSettings",
     "Terminate",
+    "ToolCall",
+    "ToolSettings",
     "Usage",
     "UserAnswer",
     "Verdict",

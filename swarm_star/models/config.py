@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -122,6 +122,30 @@ class CodeSettings(BaseModel):
     create_actions: bool = Field(False, description="opt-in: the swarm may add actions to its own space")
 
 
+Policy = Literal["allow", "ask", "deny"]
+
+
+class ToolSettings(BaseModel):
+    """Tools (MCP servers and the built-in web tools): where the servers are configured,
+    which calls need the user's approval, and how large results and loops may grow.
+
+    ``mcp`` is the path of an ``mcpServers`` JSON file (Claude Desktop / Cursor format);
+    only the path is stored, never the keys or headers inside it. ``approvals`` maps a
+    pattern of tool or action paths (``tools/filesystem/*``) to ``allow``, ``ask`` or
+    ``deny``; these come after the file's own ``approvals`` (the last match wins).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    mcp: str | None = Field(None, description="absolute path of the MCP servers file (mcpServers JSON)")
+    approvals: dict[str, Policy] = Field(default_factory=dict, description="path pattern -> allow | ask | deny")
+    web_private: bool = Field(False, description="web/fetch may reach loopback and private addresses")
+    max_steps: int = Field(6, ge=1, le=50, description="tool calls per tool leaf before it must report")
+    result_cap: int = Field(100_000, ge=1000, description="characters of a tool result kept in its frame")
+    prompt_cap: int = Field(4000, ge=200, description="characters of a tool result shown in a prompt")
+    call_timeout: float = Field(60.0, gt=0, description="seconds one tool call may take (a server's own wins)")
+
+
 class SwarmSettings(BaseModel):
     """Everything that shapes one swarm's behaviour; persisted with its record."""
 
@@ -137,6 +161,7 @@ class SwarmSettings(BaseModel):
     tree_fan_in: int = Field(4, ge=2, description="answers per summary in tree-reduce")
     verify: VerifySettings = Field(default_factory=VerifySettings)
     code: CodeSettings = Field(default_factory=CodeSettings)
+    tools: ToolSettings = Field(default_factory=ToolSettings)
     extra: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -86,6 +86,35 @@ class LLMCall(BaseModel):
     replaces: str | None = Field(None, description="digest of a recorded reply to a different request (divergence)")
 
 
+class ToolCall(BaseModel):
+    """A tool call (an MCP server's tool or a built-in web tool), journaled like a model call.
+
+    ``call_key`` shares the node's sequence with its model calls; ``digest`` is the
+    digest of the tool and its arguments, so a re-run activation gets this result
+    only for the same call (a committed call is never made twice). ``result`` is the
+    tool's text, cut at the swarm's ``tools.result_cap`` (``result_chars`` is its
+    whole length); ``is_error`` says the tool itself reported an error. ``error`` says
+    the call did not happen or did not finish: the server crashed, hung or answered
+    garbage, or a policy or the user denied it (``denied``). ``policy`` names what
+    allowed or denied it (``allow: readOnlyHint``, ``ask: approved by the user``, ...).
+    """
+
+    kind: Literal["tool_call"] = "tool_call"
+    node_id: str
+    call_key: str = Field(description="'{activation}:{seq}' within the node, shared with its model calls")
+    tool: str = Field(description="the tool's path, e.g. 'tools/time/get_current_time'")
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    digest: str
+    result: str = ""
+    result_chars: int = 0
+    is_error: bool = False
+    error: str | None = None
+    denied: bool = False
+    policy: str | None = None
+    latency_s: float = 0.0
+    replaces: str | None = Field(None, description="digest of a recorded call to a different request (divergence)")
+
+
 class AskUser(BaseModel):
     """Park the node until the user answers ``question``. Settling."""
 
@@ -196,6 +225,7 @@ Operation = Annotated[
     Spawn
     | RunAction
     | LLMCall
+    | ToolCall
     | AskUser
     | UserAnswer
     | AwaitChildren

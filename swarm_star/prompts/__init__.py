@@ -7,6 +7,7 @@ One module per role: :mod:`~swarm_star.prompts.planning` (the manager's plan),
 :mod:`~swarm_star.prompts.code` (change the workspace, write an action),
 :mod:`~swarm_star.prompts.verify` (judge a result),
 :mod:`~swarm_star.prompts.swarm` (fan-out, hostfile patterns, batch split),
+:mod:`~swarm_star.prompts.tools` (a tool leaf's steps),
 :mod:`~swarm_star.prompts.briefing` (the block every prompt carries) and
 :mod:`~swarm_star.prompts.structured` (what the client adds for JSON replies).
 Each holds its system prompts, its user templates (functions that return the
@@ -29,7 +30,19 @@ from typing import TYPE_CHECKING, Any
 from swarm_star.prompts.purpose import Purpose
 
 if TYPE_CHECKING:
-    from swarm_star.prompts import briefing, code, labels, planning, review, routing, structured, swarm, verify, worker
+    from swarm_star.prompts import (
+        briefing,
+        code,
+        labels,
+        planning,
+        review,
+        routing,
+        structured,
+        swarm,
+        tools,
+        verify,
+        worker,
+    )
 
 __all__ = [
     "Purpose",
@@ -41,6 +54,7 @@ __all__ = [
     "routing",
     "structured",
     "swarm",
+    "tools",
     "verify",
     "worker",
 ]

@@ -25,6 +25,7 @@ __all__ = [
     "ROUTE_CHOICE",
     "SCHEMA_MARKER",
     "TASK",
+    "TOOL_RESULT",
     "USER_ANSWERS",
 ]
 
@@ -52,3 +53,5 @@ SCHEMA_MARKER = "matches this JSON schema:\n"
 """Precedes the JSON schema when a request carries it in the prompt (no response_format)."""
 ROUTE_CHOICE = "RouteChoice"
 """The class name of the router's reply schema (one class per menu, built at run time)."""
+TOOL_RESULT = "Tool result:\n"
+"""Starts the user message that carries what a tool call returned, in a tool leaf's conversation."""

@@ -42,6 +42,7 @@ class Purpose(StrEnum):
     FOLLOW_UP = "follow up"
     MEMORY_NOTE = "memory note"
     UTIL_ARGS = "util args"
+    TOOL_STEP = "tool step"
     WRITE_CODE = "write code"
     REPAIR_CODE = "repair code"
     FIX_CODE = "fix code"
@@ -79,6 +80,7 @@ _CAPS: dict[Purpose, int | None] = {
     Purpose.FOLLOW_UP: 512,
     Purpose.MEMORY_NOTE: 768,
     Purpose.UTIL_ARGS: 512,
+    Purpose.TOOL_STEP: 1024,
     Purpose.WRITE_CODE: 4096,
     Purpose.REPAIR_CODE: 4096,
     Purpose.FIX_CODE: 4096,

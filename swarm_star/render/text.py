@@ -131,6 +131,10 @@ def summary(event: SwarmEvent) -> str:
         if op.replaces:
             text += " — asked again: the recorded reply answered a different request"
         return text + (f" — failed: {short(op.error, 60)}" if op.error else "")
+    if op.kind == "tool_call":
+        if op.error:
+            return f"{op.tool} — {'denied' if op.denied else 'failed'}: {short(op.error, 60)}"
+        return f"{op.tool} ({op.latency_s:.2f} s){' — tool error' if op.is_error else ''}: {short(op.result, 50)}"
     if op.kind == "ask_user":
         return f"asks [{op.question_id}]: {short(op.question, 60)}"
     if op.kind == "user_answer":

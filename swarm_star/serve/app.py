@@ -28,6 +28,7 @@ from starlette.staticfiles import StaticFiles
 from swarm_star.api import Backend
 from swarm_star.errors import SwarmStarError
 from swarm_star.serve import drive, read
+from swarm_star.serve.approvals import approval_routes
 from swarm_star.serve.events import SSE_SEND_TIMEOUT, events
 from swarm_star.serve.hub import SwarmHub
 from swarm_star.serve.openapi import openapi_document, operation
@@ -102,6 +103,7 @@ def routes() -> list[Route | Mount]:
         Route(S + "/stop", drive.stop_swarm, methods=["POST"]),
         Route(S + "/resume", drive.resume_swarm, methods=["POST"]),
         Route(S + "/retry", drive.retry_swarm, methods=["POST"]),
+        *approval_routes(S),
         Route(S + "/report", read.get_report),
         Route(S + "/events", events),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
@@ -126,6 +128,7 @@ def create_app(
     base_urls: Sequence[str] = (),
     api_key_env: str | None = None,
     default_model: str | None = None,
+    mcp: str | None = None,
 ) -> Starlette:
     """The ASGI app over one swarm space (and store backend).
 
@@ -137,6 +140,8 @@ def create_app(
     (the first is the default; ``api_key_env`` names the variable whose key they
     get) and the endpoint ``env`` configures (``OPENAI_*``, ``OPENROUTER_*``).
     ``default_model`` is for requests that name none. A ConfigError says what is wrong.
+    ``mcp`` is the operator's MCP servers file: the only servers swarms run here may use
+    (a request can never name a file; swarms created here record it).
     """
     from swarm_star.serve.endpoints import ServedEndpoints
 
@@ -150,6 +155,7 @@ def create_app(
         otel=otel,
         tracer_provider=tracer_provider,
         endpoints=endpoints,
+        mcp=mcp,
     )
     app = Starlette(
         routes=routes(),

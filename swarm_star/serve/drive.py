@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse
 
 from swarm_star.api import Swarm, rules
 from swarm_star.errors import AlreadyRunning, InputError
-from swarm_star.models import Limits, SwarmSettings
+from swarm_star.models import Limits, SwarmSettings, ToolSettings
 from swarm_star.serve.hub import hub_of, target
 from swarm_star.serve.inputs import AnswerBody, CreateBody, ResumeBody, RetryBody, read_body, validation_message
 from swarm_star.serve.openapi import operation
@@ -46,7 +46,7 @@ async def create_swarm(request: Request) -> JSONResponse:
 
     models = hub.endpoints.for_request(body.models)  # an endpoint the operator listed, no key variable
     resolve_endpoint(hub.endpoints.for_run(models, body.swarm_id or "new"), env)  # fail fast, before creating
-    settings = SwarmSettings(limits=body.limits, models=models)
+    settings = SwarmSettings(limits=body.limits, models=models, tools=ToolSettings(mcp=hub.mcp))
     with tempfile.TemporaryDirectory(prefix="swarm-star-context-") as tmp:
         paths = []
         for name, text in body.context.items():

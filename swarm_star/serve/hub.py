@@ -62,6 +62,7 @@ class SwarmHub:
         tracer_provider: Any = None,
         otel: bool = False,
         endpoints: ServedEndpoints | None = None,
+        mcp: str | None = None,
     ) -> None:
         self.otel = otel or tracer_provider is not None
         self.tracer_provider = tracer_provider
@@ -72,6 +73,7 @@ class SwarmHub:
         self.poll_interval = poll_interval
         self.endpoints = endpoints if endpoints is not None else ServedEndpoints.configure(env=env)
         self.locator = locate(self.space, backend, user_id, env)
+        self.mcp = mcp  # the operator's MCP servers file: the only one swarms run here use
         self.runs: dict[str, Run] = {}
         self.last_runs: dict[str, RunRecord] = {}
         self._handles: dict[str, SwarmReader] = {}  # one open store per swarm read here
@@ -140,7 +142,9 @@ class SwarmHub:
         swarm = Swarm.open(swarm_id, space=self.space, backend=self.backend, user_id=self.user_id, env=self.env)
         try:
             models = self.endpoints.for_run(swarm.log.record().settings.models, swarm_id)
-            options = RunOptions(interactive=True, env=self.env, poll_interval=self.poll_interval, models=models)
+            options = RunOptions(
+                interactive=True, env=self.env, poll_interval=self.poll_interval, models=models, mcp=self.mcp or ""
+            )
             handle = begin(swarm, options)
         except BaseException:
             swarm.close()

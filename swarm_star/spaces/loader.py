@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -40,11 +41,24 @@ def find_space_dir(name: str) -> Path:
 
 @dataclass
 class Space:
-    """A loaded space: metadata entries by id, plus the modules behind the leaves."""
+    """A loaded space: metadata entries by id, plus the modules behind the leaves.
+
+    ``expanders`` are folders whose children are filled in on the first visit
+    (an MCP server's folder lists its tools only when a router enters it: the
+    server starts on first use); :meth:`expand` runs and forgets one.
+    """
 
     kind: str
     entries: dict[str, SpaceEntry] = field(default_factory=dict)
     modules: dict[str, ModuleType] = field(default_factory=dict)
+    expanders: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
+
+    async def expand(self, folder_id: str) -> None:
+        """Fill a lazy folder's children now (nothing for a folder that is not lazy)."""
+        expander = self.expanders.get(folder_id)
+        if expander is not None:
+            await expander()
+            self.expanders.pop(folder_id, None)
 
     @property
     def root(self) -> SpaceFolder:

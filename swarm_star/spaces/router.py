@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
+from swarm_star.errors import SwarmStarError
 from swarm_star.models import SpaceFolder, SpaceLeaf
 from swarm_star.prompts import routing as prompts
 from swarm_star.prompts.purpose import Purpose
@@ -40,6 +41,8 @@ class RouteResult(BaseModel):
 def _usable(space: Space, entry_id: str, met: frozenset[str], exclude: frozenset[str]) -> bool:
     """A leaf that may be offered, or a folder holding at least one."""
     entry = space.entries[entry_id]
+    if entry_id in space.expanders:
+        return True  # not listed yet (an MCP server starts only when a router enters it)
     if isinstance(entry, SpaceLeaf):
         return entry.routable and entry.id not in exclude and set(entry.needs) <= met
     return any(_usable(space, c, met, exclude) for c in entry.children)
@@ -64,6 +67,13 @@ async def route(
     while True:
         folder = space.entries[path[-1]]
         assert isinstance(folder, SpaceFolder)
+        try:
+            await space.expand(folder.id)
+        except SwarmStarError as exc:  # a tool server that cannot list its tools: try elsewhere
+            trail.append(f"{folder.name} unavailable: {exc}")
+            unviable.add(folder.id)
+            path.pop()
+            continue
         options = [c for c in space.children(folder.id) if c.id not in unviable and _usable(space, c.id, met, exclude)]
         picked = None
         if options:

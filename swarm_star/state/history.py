@@ -78,9 +78,11 @@ class SwarmLog(SwarmReader):
 
         ``state`` must already have the events applied; ``touched`` names the
         nodes whose records changed; ``extra`` rides along in the same batch
-        (e.g. deleting inbox answers the frames consumed, the lease's check).
+        (e.g. deleting inbox answers the frames consumed, the lease's check); they
+        are committed even when no frame comes with them (a recorded tool list).
         """
-        if not events:
+        extra = list(extra)
+        if not events and not extra:
             return
         frames = encode_frames(self.codec, events)
         try:

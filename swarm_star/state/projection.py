@@ -19,7 +19,7 @@ from swarm_star.models import (
     SwarmRecord,
     Usage,
 )
-from swarm_star.models.operations import LLMCall, SaveMemory
+from swarm_star.models.operations import LLMCall, SaveMemory, ToolCall
 
 __all__ = ["SwarmState", "SwarmStatus"]
 
@@ -47,6 +47,7 @@ class SwarmState:
     usage: Usage = field(default_factory=Usage)
     calls: dict[tuple[str, str], LLMCall] = field(default_factory=dict)
     memory: dict[str, SaveMemory] = field(default_factory=dict)
+    tool_calls: dict[tuple[str, str], ToolCall] = field(default_factory=dict)
 
     @classmethod
     def new(cls, record: SwarmRecord) -> SwarmState:
@@ -100,6 +101,8 @@ class SwarmState:
             self.usage = self.usage.plus(op.usage)
             node.calls.append(op.call_key)
             self.calls[(node.id, op.call_key)] = op
+        elif op.kind == "tool_call":
+            self.tool_calls[(node.id, op.call_key)] = op
         elif op.kind == "verdict":
             node.checks.append(Check(stage=op.stage, model=op.model, ok=op.ok, reasons=op.reasons))
         elif op.kind == "ask_user":

@@ -10,6 +10,8 @@ reworded label cannot silently stop it from recognising a request.
 
 from __future__ import annotations
 
+import fnmatch
+import json
 import re
 import threading
 from collections import Counter
@@ -24,11 +26,13 @@ from swarm_star.prompts.labels import (
     REPORT,
     REPORTS,
     ROUTE_CHOICE,
+    TOOL_RESULT,
     USER_ANSWERS,
 )
 from swarm_star.prompts.planning import Plan
 from swarm_star.prompts.review import Review
 from swarm_star.prompts.swarm import ScatterPlan
+from swarm_star.prompts.tools import ToolStep
 from swarm_star.prompts.verify import ResultVerdict
 from swarm_star.prompts.worker import FollowUp, MemoryNote, Question, UtilArgs
 from swarm_star.testing.openai_server import Reply, request_schema
@@ -47,6 +51,7 @@ _HANDLERS = {
     MemoryNote.__name__: "_memorynote",
     UtilArgs.__name__: "_utilargs",
     ScatterPlan.__name__: "_scatterplan",
+    ToolStep.__name__: "_toolstep",
 }
 """The reply schema's class name (imported, so a renamed class still finds its handler) -> handler.
 Any other schema ``X`` is handled by a method ``_x`` if a subclass defines one, else :meth:`_generic`."""
@@ -77,12 +82,16 @@ class ScriptedModel:
     - ``routes``: directive substring -> leaf path such as ``planning/delegate``
       (default ``core/answer``); ``None`` makes every level answer "none".
     - ``replan``: directive substrings whose first review asks for one more round.
+    - ``tool_calls``: directive substring -> the arguments of each call a tool leaf
+      makes, in order; after the last, it reports what the last call returned
+      (``Tool results: ...``).
     """
 
     plans: dict[str, Any] = field(default_factory=dict)
     plans_after_answer: dict[str, list[str]] = field(default_factory=dict)
     routes: dict[str, str | None] = field(default_factory=dict)
     replan: set[str] = field(default_factory=set)
+    tool_calls: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
@@ -123,6 +132,11 @@ class ScriptedModel:
         for part in target.split("/"):
             if part in options:
                 return {"choice": part, "reason": f"fits {target}"}
+        leaf = target.rsplit("/", 1)[-1]
+        for option in options:  # a group of a server's tools: 'read*' or 'add..fetch' (tools/catalog.py)
+            first, dots, last = option.partition("..")
+            if fnmatch.fnmatchcase(leaf, option) or (dots and first <= leaf <= last):
+                return {"choice": option, "reason": f"{target} is in {option}"}
         return {"choice": "none", "reason": f"{target} not here"}
 
     def _review(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -164,6 +178,15 @@ class ScriptedModel:
 
     def _utilargs(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
         return {"args": {}}
+
+    def _toolstep(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
+        results = [str(m.get("content", "")) for m in request["messages"] if m.get("role") == "user"]
+        results = [r[len(TOOL_RESULT) :] for r in results if r.startswith(TOOL_RESULT)]
+        plan = _lookup(self.tool_calls, directive) or []
+        if len(results) < len(plan):
+            return {"call": True, "arguments": json.dumps(plan[len(results)]), "report": ""}
+        last = " ".join(results[-1].split())[:400] if results else "no call was made"
+        return {"call": False, "arguments": "{}", "report": f"Tool results: {last}"}
 
     def _scatterplan(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
         items = directive.split(":", 1)[-1].split(";")
