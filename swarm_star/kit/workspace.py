@@ -12,17 +12,17 @@ only (no absolute paths, ``..``, backslashes, drive letters or colons, nothing
 under ``.git/``), and the resolved path must stay inside the workspace
 (symlinks included). A change that fails part-way is rolled back, so it leaves
 no stray file. Nothing is executed unless the user opted in (``allow_exec``);
-then commands run with the workspace as working directory, from an argument
-list (never a shell), with a timeout and a cap on the output kept.
+then commands run in the sandbox (``swarm_star.sandbox``) with the workspace
+as working directory, from an argument list (never a shell), with a timeout
+and a cap on the output kept.
 """
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import os
 import re
-import signal
-import subprocess
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +31,7 @@ from pathlib import Path, PurePosixPath
 import git
 
 from swarm_star.errors import WorkspaceError
+from swarm_star.sandbox import ExecLimits, run_sandboxed
 
 __all__ = ["Change", "CommandResult", "Workspace", "apply_edits", "check_path"]
 
@@ -41,6 +42,23 @@ DEFAULT_OUTPUT_CAP = 4_000
 TRAILER = "Swarm-Change"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _IGNORED = "__pycache__/\n*.pyc\n.pytest_cache/\n"
+SAFE_GIT = (
+    "core.hooksPath=/dev/null",  # no hook can exist under it: a planted .git/hooks/* never runs
+    "core.fsmonitor=false",
+    "core.pager=cat",
+    "core.editor=true",
+    "sequence.editor=true",
+    "core.askPass=",
+    "core.sshCommand=false",
+    "diff.external=",
+    "gpg.program=false",
+    "commit.gpgSign=false",
+)
+"""``-c`` overrides on every git command the workspace runs: settings that name a program,
+whatever the workspace's own config says (``-c`` wins over every config file)."""
+_UNSAFE_CONFIG = re.compile(
+    r"^(filter\..+|diff\..+\.(command|textconv)|merge\..+\.driver|include\.path|includeif\..+|core\.worktree)$"
+)
 
 
 def check_path(relative: str) -> str:
@@ -110,6 +128,7 @@ class CommandResult:
     exit_code: int | None
     output: str
     timed_out: bool = False
+    sandbox: str | None = None  # which sandbox ran it (None: a result journaled before sandboxes)
 
     @property
     def passed(self) -> bool:
@@ -117,6 +136,8 @@ class CommandResult:
 
     def summary(self) -> str:
         status = "timed out" if self.timed_out else f"exit {self.exit_code}"
+        if self.sandbox is not None:
+            status += f" (sandbox: {self.sandbox})"
         return f"$ {' '.join(self.argv)}\n{status}\n{self.output}".rstrip()
 
 
@@ -137,6 +158,8 @@ class Workspace:
             exclude = self.root / ".git" / "info" / "exclude"
             exclude.parent.mkdir(parents=True, exist_ok=True)
             exclude.write_text(_IGNORED, encoding="utf-8")
+        self.repo.git.set_persistent_git_options(c=list(SAFE_GIT))
+        _check_config(self.repo, self.root / ".git" / "config")
 
     # paths and reading
 
@@ -340,33 +363,38 @@ class Workspace:
         allowed: bool,
         timeout: float = 60.0,
         output_cap: int = DEFAULT_OUTPUT_CAP,
+        sandbox: str = "bwrap",
     ) -> CommandResult:
-        """Run ``argv`` (no shell) in the workspace; keep the last ``output_cap`` characters."""
+        """Run ``argv`` (no shell) in the workspace, contained by ``sandbox``; keep the last
+        ``output_cap`` characters. For synchronous callers (it runs its own event loop);
+        actions use the journaled, cancellable ``kit.run_command``."""
         if not allowed:
             raise WorkspaceError("executing swarm-written code is off (opt in with --allow-exec)")
-        args = [str(a) for a in argv]
-        if not args:
+        if not argv:
             raise WorkspaceError("no command to run")
-        env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")}
-        env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONIOENCODING="utf-8")
-        with tempfile.TemporaryFile() as out:
-            try:
-                proc = subprocess.Popen(
-                    args, cwd=self.root, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    env=env, start_new_session=True,
-                )  # fmt: skip
-            except OSError as exc:
-                raise WorkspaceError(f"cannot run {args[0]!r}: {exc.strerror or exc}") from exc
-            timed_out = False
-            try:
-                code: int | None = proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                timed_out, code = True, None
-                _kill_group(proc)
-            size = out.seek(0, os.SEEK_END)
-            out.seek(max(0, size - output_cap * 4))
-            text = out.read().decode("utf-8", errors="replace")[-output_cap:]
-        return CommandResult(args, code, text, timed_out)
+        limits = ExecLimits(timeout=timeout, output_cap=output_cap)
+        done = asyncio.run(
+            run_sandboxed(argv, sandbox=sandbox, workspace=self.root, limits=limits, hidden=[self.root.parent])
+        )
+        return CommandResult(done.argv, done.exit_code, done.output, done.timed_out, done.sandbox)
+
+
+def _check_config(repo: git.Repo, config: Path) -> None:
+    """WorkspaceError if the workspace's own config names a program git would run for us
+    (a filter, a diff or merge driver, an include, another work tree): code that ran with
+    ``--sandbox none`` may have written it. Read as a plain file, includes not followed."""
+    if not config.is_file():
+        return
+    try:
+        names = repo.git.config("--file", str(config), "--list", "--name-only").split()
+    except git.GitCommandError as exc:
+        raise WorkspaceError(f"the workspace's .git/config cannot be read: {_short(exc)}") from exc
+    unsafe = sorted({n for n in names if _UNSAFE_CONFIG.match(n.lower())})
+    if unsafe:
+        raise WorkspaceError(
+            f"the workspace's .git/config sets {', '.join(unsafe)[:200]}, which could run a program "
+            "on the next commit; remove it (git config --unset) to use this workspace"
+        )
 
 
 def _with_trailer(message: str, change_id: str | None) -> str:
@@ -433,11 +461,3 @@ def _atomic_write(target: Path, content: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError, AttributeError):
-        proc.kill()
-    proc.wait()
