@@ -96,7 +96,7 @@ def check_sandbox(name: str) -> None:
     if why is not None:
         raise SandboxUnavailable(
             f"--allow-exec needs a sandbox and none is usable here: {why}; "
-            "pass --sandbox none to run swarm-written code without one (at your own risk)"
+            "--sandbox none runs swarm-written code without one, at your own risk"
         )
 
 
