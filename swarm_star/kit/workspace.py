@@ -32,6 +32,7 @@ import git
 
 from swarm_star.errors import WorkspaceError
 from swarm_star.sandbox import ExecLimits, run_sandboxed
+from swarm_star.sandbox.safe_git import check_config, harden
 
 __all__ = ["Change", "CommandResult", "Workspace", "apply_edits", "check_path"]
 
@@ -42,23 +43,6 @@ DEFAULT_OUTPUT_CAP = 4_000
 TRAILER = "Swarm-Change"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _IGNORED = "__pycache__/\n*.pyc\n.pytest_cache/\n"
-SAFE_GIT = (
-    "core.hooksPath=/dev/null",  # no hook can exist under it: a planted .git/hooks/* never runs
-    "core.fsmonitor=false",
-    "core.pager=cat",
-    "core.editor=true",
-    "sequence.editor=true",
-    "core.askPass=",
-    "core.sshCommand=false",
-    "diff.external=",
-    "gpg.program=false",
-    "commit.gpgSign=false",
-)
-"""``-c`` overrides on every git command the workspace runs: settings that name a program,
-whatever the workspace's own config says (``-c`` wins over every config file)."""
-_UNSAFE_CONFIG = re.compile(
-    r"^(filter\..+|diff\..+\.(command|textconv)|merge\..+\.driver|include\.path|includeif\..+|core\.worktree)$"
-)
 
 
 def check_path(relative: str) -> str:
@@ -158,8 +142,8 @@ class Workspace:
             exclude = self.root / ".git" / "info" / "exclude"
             exclude.parent.mkdir(parents=True, exist_ok=True)
             exclude.write_text(_IGNORED, encoding="utf-8")
-        self.repo.git.set_persistent_git_options(c=list(SAFE_GIT))
-        _check_config(self.repo, self.root / ".git" / "config")
+        harden(self.repo)  # no hooks, no configured programs (see sandbox/safe_git.py)
+        check_config(self.repo, self.root / ".git" / "config")
 
     # paths and reading
 
@@ -377,24 +361,6 @@ class Workspace:
             run_sandboxed(argv, sandbox=sandbox, workspace=self.root, limits=limits, hidden=[self.root.parent])
         )
         return CommandResult(done.argv, done.exit_code, done.output, done.timed_out, done.sandbox)
-
-
-def _check_config(repo: git.Repo, config: Path) -> None:
-    """WorkspaceError if the workspace's own config names a program git would run for us
-    (a filter, a diff or merge driver, an include, another work tree): code that ran with
-    ``--sandbox none`` may have written it. Read as a plain file, includes not followed."""
-    if not config.is_file():
-        return
-    try:
-        names = repo.git.config("--file", str(config), "--list", "--name-only").split()
-    except git.GitCommandError as exc:
-        raise WorkspaceError(f"the workspace's .git/config cannot be read: {_short(exc)}") from exc
-    unsafe = sorted({n for n in names if _UNSAFE_CONFIG.match(n.lower())})
-    if unsafe:
-        raise WorkspaceError(
-            f"the workspace's .git/config sets {', '.join(unsafe)[:200]}, which could run a program "
-            "on the next commit; remove it (git config --unset) to use this workspace"
-        )
 
 
 def _with_trailer(message: str, change_id: str | None) -> str:
