@@ -76,6 +76,7 @@ async def install_action(
     problems = static_problems(name, code)
     if problems:
         raise SpaceError("the new action is invalid: " + "; ".join(problems))
+    workspace = Workspace(swarm_dir / "workspace").root  # a repository: its .git stays read-only inside
     folder = own_actions_dir(swarm_dir)
     target = folder / f"{name}.py"
     digest = hashlib.sha256(code.encode("utf-8")).hexdigest()
@@ -88,7 +89,6 @@ async def install_action(
     readme = folder / "README.md"
     if not readme.exists():
         readme.write_text(_README, encoding="utf-8")
-    workspace = Workspace(swarm_dir / "workspace").root  # a repository: its .git stays read-only inside
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"_{name}.", suffix=".py")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -24,6 +24,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from swarm_star.errors import SpaceError
 from swarm_star.models import SpaceFolder, SpaceLeaf
 from swarm_star.sandbox.own_action import run_own_action
 from swarm_star.spaces.loader import Space, find_space_dir, readme_description
@@ -81,7 +82,11 @@ def graft_own_actions(actions: Space, swarm_dir: Path) -> None:
         actions.modules.pop(entry_id, None)
     root = actions.root
     root.children = [c for c in root.children if c != OWN_FOLDER]
-    category = SpaceFolder(id=OWN_FOLDER, name=OWN_FOLDER, description=readme_description(folder))
+    try:
+        description = readme_description(folder)
+    except SpaceError:  # a missing README must not stop a swarm from starting either
+        description = "Actions this swarm created for itself."
+    category = SpaceFolder(id=OWN_FOLDER, name=OWN_FOLDER, description=description)
     utils = find_space_dir("utils_space")
     for path in sorted(folder.glob("*.py")):
         if path.name.startswith(("_", ".")):
