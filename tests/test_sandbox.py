@@ -369,3 +369,26 @@ def test_a_planted_hook_never_runs(tmp_path: Path, model_server: Any, sandbox: s
     planted = (workspace / ".git" / "hooks" / "post-commit").exists()
     assert planted is (sandbox == "none"), json.loads(run.response)["output"]
     assert not marker.exists()
+
+
+def test_without_bwrap_allow_exec_refuses_unless_sandbox_none(tmp_path: Path, model_server: Any) -> None:
+    """Where no sandbox can be had, ``--allow-exec`` says so in one line and creates nothing;
+    ``--sandbox none``, given by name, runs without one (and the report says so)."""
+    bin_dir = tmp_path / "bin"  # a PATH with git but no bwrap
+    bin_dir.mkdir()
+    (bin_dir / "git").symlink_to(shutil.which("git") or "/usr/bin/git")
+    space = tmp_path / "space"
+    server = model_server(_prober("print('ran')\n"))
+    argv = [sys.executable, "-m", "swarm_star", "--space", str(space), "run", "probe the sandbox"]
+    argv += ["--base-url", server.base_url, "--allow-exec", "--json"]
+    env = _env(PATH=str(bin_dir))
+    refused = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+    assert refused.returncode == 2, refused.stderr
+    [line] = refused.stderr.strip().splitlines()
+    assert "bubblewrap (bwrap) is not installed" in line and "--sandbox none" in line
+    assert not space.exists() or not any(space.iterdir())
+    ran = subprocess.run([*argv, "--sandbox", "none"], capture_output=True, text=True, env=env, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    with Swarm.open(_swarm_id(space), space=space) as swarm:
+        writer = next(n for n in swarm.tree().nodes.values() if n.action_id == "code.write_python")
+    assert "exit 0 (sandbox: none)" in writer.report

@@ -110,7 +110,7 @@ def bwrap_argv(bwrap: str, spec: SandboxSpec, argv: Sequence[str]) -> list[str]:
     home = Path.home().resolve()
     if home != Path("/") and home.is_dir():
         mounts.append((home, "tmpfs"))
-    mounts += [(p.resolve(), "tmpfs") for p in spec.hidden if p.resolve().is_dir()]
+    mounts += [(p.resolve(), "tmpfs") for p in spec.hidden if p.resolve().is_dir() and p.resolve() != Path("/")]
     mounts += [(p, "ro") for p in [*_python_paths(), *(r.resolve() for r in spec.readable)] if p.exists()]
     mounts.append((workspace, "rw"))
     if (workspace / ".git").exists():
