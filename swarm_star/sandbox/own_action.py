@@ -79,13 +79,14 @@ async def _send(started: SandboxProcess, message: dict[str, Any]) -> None:
         raise OwnActionError("stopped reading its input (it ended)") from None
 
 
-async def _receive(started: SandboxProcess, errors: OutputTail, seconds: float) -> dict[str, Any]:
+async def _receive(started: SandboxProcess, errors: OutputTail, seconds: float, budget: float) -> dict[str, Any]:
+    """The child's next message within ``seconds`` (what is left of its ``budget``)."""
     stdout = started.proc.stdout
     assert stdout is not None
     try:
         line = await asyncio.wait_for(stdout.readline(), max(seconds, 0.0))
     except TimeoutError:
-        raise OwnActionError(f"did not finish within {seconds:g} s (killed)") from None
+        raise OwnActionError(f"did not finish within {budget:g} s (killed)") from None
     except (ValueError, asyncio.LimitOverrunError):
         raise OwnActionError(f"sent a message longer than {LINE_LIMIT} bytes") from None
     if not line:
@@ -117,7 +118,7 @@ async def describe_action(
     )
     try:
         await _send(started, {"mode": "describe", "module": str(module)})
-        message = await _receive(started, errors, timeout)
+        message = await _receive(started, errors, timeout, timeout)
     except OwnActionError as exc:
         return f"importing it {exc}" if "within" in str(exc) else str(exc)
     finally:
@@ -151,7 +152,7 @@ async def run_own_action(module: Path, utils: Path, ctx: ActionContext) -> list[
         left = code.timeout
         while True:
             waited = time.monotonic()
-            message = await _receive(started, errors, left)
+            message = await _receive(started, errors, left, code.timeout)
             left -= time.monotonic() - waited
             kind = message.get("type")
             if kind == "ask_model":
