@@ -6,6 +6,7 @@ only ever need to know this tree (exit code for the CLI, status for HTTP)::
 
     SwarmStarError                  1  500
     ├── ConfigError                 2  400  bad settings, limits, missing model endpoint
+    │   └── SandboxUnavailable      2  400  --allow-exec, but no sandbox works here (and no --sandbox none)
     ├── InputError                  2  400  a user mistake: empty directive, unreadable file
     │   └── HostfileError           2  400  a malformed hostfile line (names file and line)
     ├── SwarmNotFound               2  404  unknown swarm id
@@ -63,6 +64,7 @@ __all__ = [
     "ModelUnreachable",
     "NotRunning",
     "QuestionNotFound",
+    "SandboxUnavailable",
     "SpaceError",
     "StatusConflict",
     "StoreCorrupt",
@@ -109,6 +111,10 @@ class SwarmStarError(Exception):
 
 class ConfigError(SwarmStarError, exit_code=ExitCode.USAGE, http_status=400):
     """Settings are invalid or incomplete (limits, model endpoint, store choice)."""
+
+
+class SandboxUnavailable(ConfigError):
+    """Execution was asked for, but no sandbox can contain it here (bwrap missing or unusable)."""
 
 
 class InputError(SwarmStarError, exit_code=ExitCode.USAGE, http_status=400):

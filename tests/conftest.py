@@ -144,7 +144,7 @@ def model_server():  # type: ignore[no-untyped-def]
 # `addopts` in pyproject.toml; `.ci/run` selects everything with `-m ""`. A tier
 # test that skips because its dependency is missing would let CI pass without
 # testing anything, so under CI=true such a skip is a failure.
-TIER_MARKERS = ("slow", "real_model", "browser", "ray")
+TIER_MARKERS = ("slow", "real_model", "browser", "ray", "sandbox")
 
 
 def _ci() -> bool:

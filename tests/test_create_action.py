@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +120,7 @@ async def test_the_opt_in_is_required(tmp_path: Path, model_server: Any) -> None
 def test_an_invalid_action_is_refused_with_the_reason(tmp_path: Path, case: str) -> None:
     name, code, reason = INVALID[case]
     with pytest.raises(SpaceError, match="invalid") as caught:
-        install_action(tmp_path, name, code, allowed=True)
+        asyncio.run(install_action(tmp_path, name, code, allowed=True))
     assert reason in str(caught.value)
     folder = tmp_path / "actions"
     assert not folder.exists() or [p.name for p in folder.iterdir()] == ["README.md"]

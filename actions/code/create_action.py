@@ -2,9 +2,9 @@
 
 Only with ``allow_exec`` and the user's opt-in (``code.create_actions``). The
 module goes into the swarm's own folder in its swarm space, never into the
-installed tree; it is checked (parses, ``SPEC``, ``async def run``, imports in a
-child process) before the ``action_created`` frame makes it routable — for
-this swarm only.
+installed tree; it is checked (parses, ``SPEC``, ``async def run``, loads in the
+sandbox) before the ``action_created`` frame makes it routable — for this swarm
+only. It runs out of process, in the sandbox, whenever it is used.
 """
 
 from __future__ import annotations
@@ -32,7 +32,14 @@ async def run(ctx: ActionContext) -> list[Any]:
         schema=prompts.code.NewAction,
     )
     try:
-        created = install_action(ctx.swarm_dir, proposal.name, proposal.code, allowed=allowed)
+        created = await install_action(
+            ctx.swarm_dir,
+            proposal.name,
+            proposal.code,
+            allowed=allowed,
+            sandbox=ctx.settings.code.sandbox,
+            timeout=min(30.0, ctx.settings.code.timeout),
+        )
     except SpaceError as exc:
         return [ctx.fail(str(exc))]
     path = created.path.relative_to(ctx.swarm_dir).as_posix()

@@ -11,6 +11,9 @@
   for every client alike.
 * **Which questions are pending** (:func:`pending_questions`): unanswered in
   the stored node records, answers already queued in the inbox excluded.
+* **Code the swarm writes runs contained, or not at all** (:func:`check_exec`):
+  a swarm with ``allow_exec`` is created or run only where its sandbox works
+  (bubblewrap), unless it was created with ``--sandbox none``, by name.
 """
 
 from __future__ import annotations
@@ -19,14 +22,16 @@ from collections.abc import Callable
 
 from swarm_star.engine.engine import INBOX_PREFIX, RunOutcome
 from swarm_star.errors import AlreadyFailed, AlreadyFinished, InputError
-from swarm_star.models import NodeStatus, Question, SwarmNode
+from swarm_star.models import NodeStatus, Question, SwarmNode, SwarmSettings
 from swarm_star.render.text import short
+from swarm_star.sandbox import check_sandbox
 from swarm_star.state.lease import OwnerStatus, owner_status, wait_while_held
 from swarm_star.state.projection import SwarmState
 from swarm_star.state.reader import SwarmReader
 from swarm_star.store import KVStore
 
 __all__ = [
+    "check_exec",
     "check_resumable",
     "owner",
     "pending_questions",
@@ -50,6 +55,13 @@ def settled(state: SwarmState) -> RunOutcome | None:
     if root.status == NodeStatus.TERMINATED:
         return RunOutcome("finished", None, root.report)
     return RunOutcome("failed", root.error, root.report)
+
+
+def check_exec(settings: SwarmSettings) -> None:
+    """SandboxUnavailable (one line: why, and the ``--sandbox none`` way out) when the swarm
+    may run code and its sandbox cannot be had on this machine."""
+    if settings.allow_exec:
+        check_sandbox(settings.code.sandbox)
 
 
 def check_resumable(swarm_id: str, state: SwarmState) -> None:

@@ -127,6 +127,7 @@ class Swarm:
         if not directive:
             raise InputError("the directive is empty: say what the swarm should do")
         files = read_context(context_files)  # before anything is written
+        rules.check_exec(settings or SwarmSettings())
         swarm_id = validate_swarm_id(swarm_id or new_swarm_id())
         locator = locate(space, backend, user_id, env)
         record = SwarmRecord(
@@ -265,6 +266,7 @@ class Swarm:
         done = rules.settled(self.state)
         if done is not None and not retry:
             return done
+        rules.check_exec(self.settings)  # this machine may lack the sandbox the swarm was made with
         llm = options.llm
         if llm is None:
             chosen = options.models or self.settings.models

@@ -34,6 +34,7 @@ from swarm_star.models import Limits, ModelSettings, SwarmSettings, ToolSettings
 from swarm_star.models.config import CodeSettings
 from swarm_star.primitives.hostfile import load_hostfile
 from swarm_star.render.text import short, usage_line
+from swarm_star.sandbox import SANDBOXES
 
 __all__ = [
     "OUTCOME_EXIT",
@@ -93,6 +94,13 @@ def add_run_commands(sub: Any) -> None:
         "--allow-exec",
         action="store_true",
         help="let actions run the code they write (in the workspace)",
+    )
+    p.add_argument(
+        "--sandbox",
+        choices=SANDBOXES,
+        default="bwrap",
+        help="with --allow-exec: what contains the code the swarm runs (default bwrap: no network, "
+        "workspace-only writes, private PIDs, no secrets); 'none' runs it unsandboxed, by your choice",
     )
     p.add_argument(
         "--create-actions",
@@ -298,7 +306,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         models=models,
         tools=tools,
         allow_exec=args.allow_exec,
-        code=CodeSettings(create_actions=args.create_actions),
+        code=CodeSettings(create_actions=args.create_actions, sandbox=args.sandbox),
         hostfile=hostfile,
         **({"fanout_candidates": args.candidates} if args.candidates is not None else {}),
     )

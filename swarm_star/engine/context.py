@@ -227,7 +227,8 @@ class ActionContext:
         """Run a primitive once and keep its full JSON result with this node.
 
         On a re-run of this activation (after a crash) the stored result is
-        returned and ``work`` is not called: the agents are not asked twice.
+        returned and ``work`` is not called: the agents are not asked twice. A
+        step a hard stop interrupted is journaled as such and runs again.
         """
         key = self._next_key()
         digest = request_digest([{"role": "user", "content": request}], None)
@@ -235,6 +236,8 @@ class ActionContext:
         replaces = None
         if recorded is not None and recorded.digest not in (None, digest):
             replaces, recorded = recorded.digest, None  # a divergence: never another request's result
+        if recorded is not None and recorded.error is not None:
+            recorded = None  # it was interrupted (a hard stop): run it again, its frame says so
         if recorded is None:
             recorded = await self._engine.call_primitive(
                 self.node.id, key, purpose, request, expected_calls, work, digest=digest, replaces=replaces

@@ -68,6 +68,7 @@ if TYPE_CHECKING:
 __all__ = ["INBOX_PREFIX", "Engine", "Executor", "RunOutcome"]
 
 INBOX_PREFIX = "swarm_inbox_"
+INTERRUPTED = "interrupted: the run stopped while this step ran (a resume runs it again)"
 Outage = ModelUnreachable | ExecutorUnreachable  # pauses the swarm (resumable), never fails a node
 
 
@@ -407,8 +408,11 @@ class Engine:
         held = [Usage(calls=expected_calls)]
         self._reserved = self._reserved.plus(held[0])
         started = time.monotonic()
+        error = None
         try:
             result, usage = await work()
+        except asyncio.CancelledError:  # a hard stop (wall time, Ctrl-C): journaled, run again on resume
+            result, usage, error = {"interrupted": True}, Usage(), INTERRUPTED
         finally:
             self._release(held)
         call = LLMCall(
@@ -423,8 +427,12 @@ class Engine:
             latency_s=round(time.monotonic() - started, 4),
             digest=digest,
             replaces=replaces,
+            error=error,
         )
-        return self._record(call)
+        self._record(call)
+        if error is not None:
+            raise asyncio.CancelledError(error)
+        return call
 
     def _record(self, call: LLMCall) -> LLMCall:
         """Journal a finished call and wake the loop so its frame is committed promptly."""

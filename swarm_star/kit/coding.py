@@ -9,7 +9,8 @@ and the text of the files that matter), answers with a :class:`PythonFile`
 committed, and — only with ``allow_exec`` — the tests run; while they fail, the
 model gets the output tail and fixes the code, at most ``code.fix_rounds``
 times. Command runs are journaled like model calls (``ActionContext.run_primitive``),
-so a re-run after a crash sees the same results and asks the same questions.
+so a re-run after a crash sees the same results and asks the same questions;
+they run in the sandbox (``swarm_star.sandbox``), never in this process.
 
 What the model is shown is a :class:`Snapshot`, never the live working tree: the
 commit the activation started from (journaled, so a re-run finds it again), then
@@ -20,7 +21,6 @@ and the recorded call would be paid again.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,7 @@ from swarm_star.llm.client import parse_structured
 from swarm_star.models import Usage
 from swarm_star.prompts.code import Edit, PythonFile, change_messages, rejected_note, tests_fail_note
 from swarm_star.prompts.purpose import Purpose
+from swarm_star.sandbox import ExecLimits, run_sandboxed
 
 if TYPE_CHECKING:
     from swarm_star.engine.context import ActionContext
@@ -148,18 +149,24 @@ def check_command(
 
 
 async def run_command(ctx: ActionContext, workspace: Workspace, argv: list[str]) -> CommandResult:
-    """Run ``argv`` in the workspace (opt-in only), journaled so a re-run replays the result."""
+    """Run ``argv`` in the workspace (opt-in only), in the swarm's sandbox, journaled so a
+    re-run replays the result. The result names the sandbox that ran it. Cancelling the
+    activation (``--max-time``, Ctrl-C) kills the command's whole process tree at once; the
+    journal then records the run as interrupted and a resume runs it again."""
     code = ctx.settings.code
+    if not ctx.settings.allow_exec:
+        raise WorkspaceError("executing swarm-written code is off (opt in with --allow-exec)")
 
     async def work() -> tuple[dict[str, Any], Usage]:
-        result = await asyncio.to_thread(
-            workspace.run, argv, allowed=ctx.settings.allow_exec, timeout=code.timeout, output_cap=code.output_cap
-        )
-        return {"exit_code": result.exit_code, "output": result.output, "timed_out": result.timed_out}, Usage()
+        limits = ExecLimits(timeout=code.timeout, output_cap=code.output_cap)
+        hidden = [ctx.swarm_dir.parent]  # the swarm space: stores, other swarms, own actions
+        result = await run_sandboxed(argv, sandbox=code.sandbox, workspace=workspace.root, limits=limits, hidden=hidden)
+        fields = {"exit_code": result.exit_code, "output": result.output, "timed_out": result.timed_out}
+        return {**fields, "sandbox": result.sandbox}, Usage()
 
     shown = [a if a != sys.executable else "python" for a in argv]
     stored = await ctx.run_primitive(Purpose.RUN_TESTS, " ".join(shown), 0, work)
-    return CommandResult(shown, stored["exit_code"], stored["output"], bool(stored["timed_out"]))
+    return CommandResult(shown, stored["exit_code"], stored["output"], bool(stored["timed_out"]), stored.get("sandbox"))
 
 
 async def _ask_change(

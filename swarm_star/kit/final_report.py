@@ -114,14 +114,17 @@ def workspace_commits(workspace: Path) -> list[str]:
         return []
     import git  # only when there is a workspace: keeps the import off paths that never write
 
+    from swarm_star.errors import WorkspaceError
+    from swarm_star.sandbox.safe_git import safe_repo
+
     try:
-        repo = git.Repo(workspace)
+        repo = safe_repo(workspace)  # no hook or configured program runs (sandbox/safe_git.py)
         lines = []
         for commit in list(repo.iter_commits(max_count=MAX_COMMITS)):
             files = ", ".join(sorted(str(f) for f in commit.stats.files))
             lines.append(f"{commit.hexsha[:10]} {_text(commit.summary)} ({files})")
         return lines
-    except (git.GitError, ValueError):
+    except (git.GitError, ValueError, WorkspaceError):  # unreadable, or a config that could run a program
         return []
 
 

@@ -4,53 +4,37 @@ Why a separate folder: an action the swarm creates must never land in the
 installed tree (it would change every other swarm) and must not be routable
 before it is known to load. So a new module is checked first — a name that
 is an identifier, Python that parses, a module-level ``SPEC`` and an
-``async def run`` — then imported in a *child process* with a timeout (the
-import runs model-written code, so this needs ``allow_exec``), and only then
-moved into ``swarm_space/<swarm_id>/actions/``. The engine grafts that folder
-into this swarm's action space as the category ``own`` (and does so again on
-resume), only when the swarm opted in (``allow_exec`` and
-``code.create_actions``); where the folder is and how it loads is
-``spaces/own.py``, which the engine uses without importing the kit.
+``async def run`` — then loaded once *in the sandbox* (``sandbox/own_action.py``:
+the import runs model-written code, so this needs ``allow_exec``), with the
+swarm's workspace as its working directory, as when it runs; its ``SPEC`` must
+be readable from the source (``LeafSpec(...)`` with literal arguments), since
+the router reads it without running anything. Only then is it moved into
+``swarm_space/<swarm_id>/actions/``. The engine grafts that folder into this
+swarm's action space as the category ``own`` (and does so again on resume),
+only when the swarm opted in (``allow_exec`` and ``code.create_actions``);
+``spaces/own.py`` says how, and each activation runs the module out of
+process, in the sandbox. The orchestrator never imports it.
 """
 
 from __future__ import annotations
 
 import ast
 import hashlib
-import json
 import os
 import re
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from swarm_star.errors import SpaceError
-from swarm_star.spaces.own import OWN_FOLDER, own_actions_dir
+from swarm_star.kit.workspace import Workspace
+from swarm_star.sandbox.own_action import describe_action
+from swarm_star.spaces.own import OWN_FOLDER, literal_spec, own_actions_dir
 
 __all__ = ["CreatedAction", "install_action", "static_problems"]
 
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")  # fullmatch: `$` admits a trailing newline
 _README = "# own\n\nActions this swarm created for itself (validated before use); they exist in this swarm only.\n"
-_CHECK = r"""
-import importlib.util, inspect, json, sys
-from swarm_star.spaces import LeafSpec
-spec = importlib.util.spec_from_file_location("swarm_star_candidate_action", sys.argv[1])
-module = importlib.util.module_from_spec(spec)
-sys.modules[spec.name] = module
-try:
-    spec.loader.exec_module(module)
-except BaseException as exc:
-    print(json.dumps({"error": f"import failed: {type(exc).__name__}: {exc}"[:300]}))
-    raise SystemExit(0)
-problems = []
-if not isinstance(getattr(module, "SPEC", None), LeafSpec):
-    problems.append("SPEC is not a LeafSpec")
-if not inspect.iscoroutinefunction(getattr(module, "run", None)):
-    problems.append("run is not an async function")
-print(json.dumps({"error": "; ".join(problems) or None}))
-"""
 
 
 @dataclass(frozen=True)
@@ -82,13 +66,17 @@ def static_problems(name: str, code: str) -> list[str]:
     return problems
 
 
-def install_action(swarm_dir: Path, name: str, code: str, *, allowed: bool, timeout: float = 30.0) -> CreatedAction:
-    """Validate ``code`` and put it into the swarm's own action folder; SpaceError says why not."""
+async def install_action(
+    swarm_dir: Path, name: str, code: str, *, allowed: bool, sandbox: str = "bwrap", timeout: float = 30.0
+) -> CreatedAction:
+    """Validate ``code`` and put it into the swarm's own action folder; SpaceError says why not
+    (SandboxUnavailable if there is no sandbox to load it in)."""
     if not allowed:
         raise SpaceError("creating actions is off (opt in with --allow-exec and code.create_actions)")
     problems = static_problems(name, code)
     if problems:
         raise SpaceError("the new action is invalid: " + "; ".join(problems))
+    workspace = Workspace(swarm_dir / "workspace").root  # a repository: its .git stays read-only inside
     folder = own_actions_dir(swarm_dir)
     target = folder / f"{name}.py"
     digest = hashlib.sha256(code.encode("utf-8")).hexdigest()
@@ -105,32 +93,14 @@ def install_action(swarm_dir: Path, name: str, code: str, *, allowed: bool, time
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(code)
-        error = _import_check(Path(tmp), timeout)
+        error = await describe_action(
+            Path(tmp), sandbox=sandbox, workspace=workspace, hidden=[swarm_dir.parent], timeout=timeout
+        )
+        if error is None and literal_spec(code) is None:
+            error = "SPEC must be written as LeafSpec(name=..., description=...) with literal arguments"
         if error:
             raise SpaceError(f"the new action is invalid: {error}")
         os.replace(tmp, target)
     finally:
         Path(tmp).unlink(missing_ok=True)
     return CreatedAction(action_id, target, digest, False)
-
-
-def _import_check(path: Path, timeout: float) -> str | None:
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR", "PYTHONPATH")}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-c", _CHECK, str(path)],
-            cwd=path.parent,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=env,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return f"importing it took longer than {timeout:g} s"
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    if not lines:
-        return f"the import check crashed: {' '.join(proc.stderr.split())[-300:]}"
-    error: str | None = json.loads(lines[-1]).get("error")
-    return error

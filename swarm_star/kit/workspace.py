@@ -12,17 +12,17 @@ only (no absolute paths, ``..``, backslashes, drive letters or colons, nothing
 under ``.git/``), and the resolved path must stay inside the workspace
 (symlinks included). A change that fails part-way is rolled back, so it leaves
 no stray file. Nothing is executed unless the user opted in (``allow_exec``);
-then commands run with the workspace as working directory, from an argument
-list (never a shell), with a timeout and a cap on the output kept.
+then commands run in the sandbox (``swarm_star.sandbox``) with the workspace
+as working directory, from an argument list (never a shell), with a timeout
+and a cap on the output kept.
 """
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import os
 import re
-import signal
-import subprocess
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +31,8 @@ from pathlib import Path, PurePosixPath
 import git
 
 from swarm_star.errors import WorkspaceError
+from swarm_star.sandbox import ExecLimits, run_sandboxed
+from swarm_star.sandbox.safe_git import check_config, harden
 
 __all__ = ["Change", "CommandResult", "Workspace", "apply_edits", "check_path"]
 
@@ -110,6 +112,7 @@ class CommandResult:
     exit_code: int | None
     output: str
     timed_out: bool = False
+    sandbox: str | None = None  # which sandbox ran it (None: a result journaled before sandboxes)
 
     @property
     def passed(self) -> bool:
@@ -117,6 +120,8 @@ class CommandResult:
 
     def summary(self) -> str:
         status = "timed out" if self.timed_out else f"exit {self.exit_code}"
+        if self.sandbox is not None:
+            status += f" (sandbox: {self.sandbox})"
         return f"$ {' '.join(self.argv)}\n{status}\n{self.output}".rstrip()
 
 
@@ -137,6 +142,8 @@ class Workspace:
             exclude = self.root / ".git" / "info" / "exclude"
             exclude.parent.mkdir(parents=True, exist_ok=True)
             exclude.write_text(_IGNORED, encoding="utf-8")
+        harden(self.repo)  # no hooks, no configured programs (see sandbox/safe_git.py)
+        check_config(self.repo, self.root / ".git" / "config")
 
     # paths and reading
 
@@ -340,33 +347,20 @@ class Workspace:
         allowed: bool,
         timeout: float = 60.0,
         output_cap: int = DEFAULT_OUTPUT_CAP,
+        sandbox: str = "bwrap",
     ) -> CommandResult:
-        """Run ``argv`` (no shell) in the workspace; keep the last ``output_cap`` characters."""
+        """Run ``argv`` (no shell) in the workspace, contained by ``sandbox``; keep the last
+        ``output_cap`` characters. For synchronous callers (it runs its own event loop);
+        actions use the journaled, cancellable ``kit.run_command``."""
         if not allowed:
             raise WorkspaceError("executing swarm-written code is off (opt in with --allow-exec)")
-        args = [str(a) for a in argv]
-        if not args:
+        if not argv:
             raise WorkspaceError("no command to run")
-        env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")}
-        env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONIOENCODING="utf-8")
-        with tempfile.TemporaryFile() as out:
-            try:
-                proc = subprocess.Popen(
-                    args, cwd=self.root, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    env=env, start_new_session=True,
-                )  # fmt: skip
-            except OSError as exc:
-                raise WorkspaceError(f"cannot run {args[0]!r}: {exc.strerror or exc}") from exc
-            timed_out = False
-            try:
-                code: int | None = proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                timed_out, code = True, None
-                _kill_group(proc)
-            size = out.seek(0, os.SEEK_END)
-            out.seek(max(0, size - output_cap * 4))
-            text = out.read().decode("utf-8", errors="replace")[-output_cap:]
-        return CommandResult(args, code, text, timed_out)
+        limits = ExecLimits(timeout=timeout, output_cap=output_cap)
+        done = asyncio.run(
+            run_sandboxed(argv, sandbox=sandbox, workspace=self.root, limits=limits, hidden=[self.root.parent])
+        )
+        return CommandResult(done.argv, done.exit_code, done.output, done.timed_out, done.sandbox)
 
 
 def _with_trailer(message: str, change_id: str | None) -> str:
@@ -433,11 +427,3 @@ def _atomic_write(target: Path, content: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError, AttributeError):
-        proc.kill()
-    proc.wait()

@@ -120,6 +120,9 @@ class CodeSettings(BaseModel):
     output_cap: int = Field(4000, ge=200, description="characters of output kept (the tail)")
     fix_rounds: int = Field(2, ge=0, le=10, description="write → test → fix rounds after the first write")
     create_actions: bool = Field(False, description="opt-in: the swarm may add actions to its own space")
+    sandbox: Literal["bwrap", "none"] = Field(
+        "bwrap", description="what contains the code the swarm runs: bubblewrap, or 'none' (explicit opt-out)"
+    )
 
 
 Policy = Literal["allow", "ask", "deny"]

@@ -100,8 +100,11 @@ def workspace_commits(workspace: Path | None) -> list[WorkspaceCommit]:
         return []
     import git
 
+    from swarm_star.errors import WorkspaceError
+    from swarm_star.sandbox.safe_git import safe_repo
+
     try:
-        repo = git.Repo(workspace)
+        repo = safe_repo(workspace)  # no hook or configured program runs (sandbox/safe_git.py)
         if not repo.head.is_valid():
             return []
         commits = [
@@ -113,7 +116,7 @@ def workspace_commits(workspace: Path | None) -> list[WorkspaceCommit]:
             )
             for c in repo.iter_commits()
         ]
-    except (git.GitError, ValueError):
+    except (git.GitError, ValueError, WorkspaceError):  # unreadable, or a config that could run a program
         return []
     return list(reversed(commits))
 

@@ -25,7 +25,7 @@ from swarm_star.models import SpaceEntry, SpaceFolder, SpaceLeaf
 from swarm_star.spaces.needs import NEEDS
 from swarm_star.spaces.spec import LeafSpec
 
-__all__ = ["Space", "find_space_dir", "load_space", "merge_folder"]
+__all__ = ["Space", "find_space_dir", "load_space", "readme_description"]
 
 ROOT_ID = "root"
 
@@ -99,7 +99,8 @@ class Space:
         return lines
 
 
-def _description(folder: Path) -> str:
+def readme_description(folder: Path) -> str:
+    """A folder's description: the first paragraph of its README.md that is not a heading."""
     readme = folder / "README.md"
     if not readme.is_file():
         raise SpaceError(f"space folder {folder} has no README.md describing it")
@@ -141,7 +142,7 @@ def load_space(directory: Path, kind: str, entry_point: str) -> Space:
     space = Space(kind=kind)
 
     def walk(folder: Path, folder_id: str, name: str) -> None:
-        entry = SpaceFolder(id=folder_id, name=name, description=_description(folder))
+        entry = SpaceFolder(id=folder_id, name=name, description=readme_description(folder))
         space.entries[folder_id] = entry
         for path in sorted(folder.iterdir()):
             if path.name.startswith(("_", ".")):
@@ -174,29 +175,3 @@ def load_space(directory: Path, kind: str, entry_point: str) -> Space:
 
     walk(directory, ROOT_ID, directory.name)
     return space
-
-
-def merge_folder(space: Space, directory: Path, folder_id: str, entry_point: str, module_kind: str) -> None:
-    """Graft ``directory`` into ``space`` as the top-level category ``folder_id``.
-
-    Used for a swarm's own actions (its swarm space's ``actions/`` folder): they
-    join that swarm's loaded space only. ``module_kind`` keeps their module
-    names apart from other swarms'. Merging again replaces the earlier graft.
-    """
-    for entry_id in [e for e in space.entries if e == folder_id or e.startswith(folder_id + ".")]:
-        space.entries.pop(entry_id)
-        space.modules.pop(entry_id, None)
-    root = space.root
-    root.children = [c for c in root.children if c != folder_id]
-    sub = load_space(directory, module_kind, entry_point)
-    for entry_id, entry in sub.entries.items():
-        new_id = folder_id if entry_id == ROOT_ID else f"{folder_id}.{entry_id}"
-        update: dict[str, object] = {"id": new_id}
-        if entry_id == ROOT_ID:
-            update["name"] = folder_id
-        if isinstance(entry, SpaceFolder):
-            update["children"] = [f"{folder_id}.{c}" for c in entry.children]
-        space.entries[new_id] = entry.model_copy(update=update)
-        if entry_id in sub.modules:
-            space.modules[new_id] = sub.modules[entry_id]
-    root.children.append(folder_id)
