@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from swarm_star.engine.engine import Executor
-from swarm_star.llm import LLMClient
+from swarm_star.llm.protocol import ModelClient
 from swarm_star.models import Limits, ModelSettings
 
 __all__ = ["RunOptions", "ray_executor"]
@@ -37,7 +37,7 @@ class RunOptions:
     limits: Limits | None = None
     models: ModelSettings | None = None
     interactive: bool = False
-    llm: LLMClient | None = None
+    llm: ModelClient | None = None
     executor: Executor | None = None
     env: Mapping[str, str] | None = None
     poll_interval: float = 0.25

@@ -359,6 +359,10 @@ class LLMClient:
     def model_for(self, role: str) -> str:
         return self.models_for(role)[0]
 
+    def route(self, role: str) -> list[tuple[str, str | None]]:
+        """The role's models in configured order; one endpoint routes nothing (see llm/routing.py)."""
+        return [(model, None) for model in self.models_for(role)]
+
     def mode_for(self, model: str) -> str:
         """The structured-output mode this endpoint is known to accept for ``model``."""
         return RESPONSE_MODES[self._modes.get(model, 0)]

@@ -20,6 +20,7 @@ from swarm_star.models import (
     Usage,
 )
 from swarm_star.models.operations import LLMCall, SaveMemory
+from swarm_star.models.stats import StatsBook
 
 __all__ = ["SwarmState", "SwarmStatus"]
 
@@ -47,6 +48,7 @@ class SwarmState:
     usage: Usage = field(default_factory=Usage)
     calls: dict[tuple[str, str], LLMCall] = field(default_factory=dict)
     memory: dict[str, SaveMemory] = field(default_factory=dict)
+    endpoints: StatsBook = field(default_factory=StatsBook)  # figures per model reference, from the call frames
 
     @classmethod
     def new(cls, record: SwarmRecord) -> SwarmState:
@@ -100,6 +102,7 @@ class SwarmState:
             self.usage = self.usage.plus(op.usage)
             node.calls.append(op.call_key)
             self.calls[(node.id, op.call_key)] = op
+            self.endpoints.observe(op)
         elif op.kind == "verdict":
             node.checks.append(Check(stage=op.stage, model=op.model, ok=op.ok, reasons=op.reasons))
         elif op.kind == "ask_user":
