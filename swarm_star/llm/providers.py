@@ -138,6 +138,22 @@ class ProviderEndpoint:
         return self.endpoint.url
 
 
+def _check_key_destination(name: str, key_env: str, url: str, env: Mapping[str, str]) -> None:
+    """A built-in provider's key variable goes only to that provider's own URL (its default, or
+    the one its URL variable names), whichever provider block names it."""
+    for owner in PROFILES.values():
+        if owner.key_env != key_env:
+            continue
+        own = {owner.base_url.rstrip("/")}
+        if owner.url_env and env.get(owner.url_env):
+            own.add(env[owner.url_env].rstrip("/"))
+        if url.rstrip("/") not in own:
+            raise ConfigError(
+                f"[providers.{name}] key_env {key_env}: that is {owner.name}'s key, and it goes only to "
+                f"{owner.name}'s own URL ({owner.base_url}{f' or ${owner.url_env}' if owner.url_env else ''})"
+            )
+
+
 def resolve_provider(name: str, settings: ModelSettings, env: Mapping[str, str] | None = None) -> ProviderEndpoint:
     """Where provider ``name`` lives and which key it gets (see the module's key rule)."""
     env = os.environ if env is None else env
@@ -159,6 +175,7 @@ def resolve_provider(name: str, settings: ModelSettings, env: Mapping[str, str] 
         raise ConfigError(f"provider {name!r} has no base_url: set one in [providers.{name}]")
     key, key_source = None, "none"
     if custom is not None and custom.key_env:
+        _check_key_destination(name, custom.key_env, url, env)
         key = env.get(custom.key_env)
         if not key:
             raise ConfigError(f"[providers.{name}] key_env {custom.key_env}: that environment variable is not set")

@@ -78,14 +78,18 @@ class Resolved:
 
 
 class RouterPrices:
-    """Prices by model reference: each provider's own :class:`PriceBook`."""
+    """Prices by model reference: a :class:`PriceBook` per provider (made without its client)."""
 
     def __init__(self, router: ModelRouter) -> None:
         self._router = router
+        self._books: dict[str, PriceBook] = {}
 
     def _book(self, ref: str) -> tuple[PriceBook, str]:
         name, bare = self._router.split(ref)
-        return self._router.client(name).prices, bare
+        book = self._books.get(name)
+        if book is None:
+            book = self._books[name] = self._router.price_book(name)
+        return book, bare
 
     def cost(self, model: str, prompt: int, completion: int, cached: int = 0, cache_write: int = 0) -> float | None:
         book, bare = self._book(model)
@@ -203,6 +207,19 @@ class ModelRouter:
             client = maker(provider.endpoint, settings)
         self._clients[name] = client
         return client
+
+    def price_book(self, name: str) -> PriceBook:
+        """The prices of provider ``name`` (:data:`DEFAULT`: the default endpoint's)."""
+        if name == DEFAULT and self._shared is not None:
+            name = self._shared
+        if name == DEFAULT:
+            if self.resolved.default is None:
+                self.resolved.default = resolve_endpoint(self.settings)
+            return PriceBook(self.settings.prices, self.resolved.default)
+        provider = self.resolved.providers.get(name)
+        if provider is None:
+            provider = self.resolved.providers[name] = resolve_provider(name, self.settings)
+        return PriceBook(self._prices_for(name, provider), provider.endpoint)
 
     def _prices_for(self, name: str, provider: ProviderEndpoint) -> dict[str, tuple[float, float]]:
         """``--price`` entries for bare names and for ``name:model``, then the provider's own table."""
