@@ -281,7 +281,9 @@ def cmd_models(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         loaded = ", ".join(report["env_loaded"]) or "nothing new: the environment already had each"
         out.write(f"env file   {report['env_file']} (set: {loaded})\n")
     out.write("\nroles (models: primary first, then fallbacks)\n")
-    rows = [(r["role"], ", ".join(r["models"]), r["policy"], r["from"] + _policy_note(r)) for r in report["roles"]]
+    rows: list[tuple[str, ...]] = [
+        (r["role"], ", ".join(r["models"]), r["policy"], r["from"] + _policy_note(r)) for r in report["roles"]
+    ]
     _table(out, ("role", "models", "routing", "from"), rows)
     out.write("\nproviders\n")
     rows = []
