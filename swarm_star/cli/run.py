@@ -42,7 +42,7 @@ from swarm_star.errors import AlreadyFinished, ExitCode, InputError
 from swarm_star.models import Limits, SwarmSettings
 from swarm_star.models.config import CodeSettings
 from swarm_star.primitives.hostfile import load_hostfile
-from swarm_star.render.text import short, usage_line
+from swarm_star.render.text import short, usage_by_model, usage_by_model_lines, usage_line
 
 __all__ = [
     "OUTCOME_EXIT",
@@ -149,6 +149,12 @@ def outcome_json(swarm: Swarm, outcome: RunOutcome) -> dict[str, Any]:
         "report": outcome.report,
         "questions": [{"id": q.id, "node": node, "text": q.text} for node, q in outcome.questions],
         "usage": state.usage.model_dump(),
+        "usage_by_model": [
+            {"provider": provider, "model": model, **used.model_dump()}
+            for provider, model, used in usage_by_model(
+                state.endpoints.usage, set(state.record.settings.models.providers)
+            )
+        ],
         "nodes": len(state.nodes),
         "frames": state.frame_count,
     }
@@ -221,6 +227,8 @@ def run_swarm(
         out.write(json.dumps(outcome_json(swarm, outcome), indent=2) + "\n")
         return OUTCOME_EXIT[outcome.status]
     out.write(f"\n{usage_line(swarm.state)}\n")
+    for line in usage_by_model_lines(swarm.state):
+        out.write(line + "\n")
     if outcome.status == "finished":
         out.write(f"\nFinal report:\n{outcome.report}\n")
     elif outcome.status == "questions":

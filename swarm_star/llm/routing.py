@@ -145,11 +145,12 @@ class ModelRouter:
         return (name or DEFAULT), bare
 
     def refs(self) -> list[str]:
-        """Every model reference a role (or the default) can call."""
+        """Every model reference a role can call (the default model only if a role uses it: an
+        action's own role name gets it too, resolved when first called)."""
         out: list[str] = []
         for role in ROLES:
             out += [m for m in self.settings.models_for(role) if m not in out]
-        return out if self.settings.default_model in out else [*out, self.settings.default_model]
+        return out
 
     def _resolve(self, env: Mapping[str, str]) -> Resolved:
         resolved = Resolved()

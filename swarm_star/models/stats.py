@@ -22,6 +22,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, Field
 
+from swarm_star.models.node import Usage
 from swarm_star.models.operations import LLMCall
 
 __all__ = ["HEALTH_STEP", "WINDOW", "EndpointFigures", "StatsBook"]
@@ -101,13 +102,17 @@ class StatsBook(BaseModel):
 
     seq: int = 0
     figures: dict[str, EndpointFigures] = Field(default_factory=dict)
+    usage: dict[str, Usage] = Field(
+        default_factory=dict, description="what every call frame used, by model reference (failed calls included)"
+    )
 
     def get(self, ref: str) -> EndpointFigures | None:
         return self.figures.get(ref)
 
     def observe(self, call: LLMCall) -> None:
-        """One call frame. Primitive results (no attempts) and calls stopped by the run or a
-        budget are not the endpoint's doing and are left out."""
+        """One call frame: its usage always counts; for the figures, primitive results (no
+        attempts) and calls stopped by the run or a budget are not the endpoint's doing."""
+        self.usage[call.model] = self.usage.get(call.model, Usage()).plus(call.usage)
         if not call.attempt_log:
             return
         if call.error is not None and call.error.startswith(_NOT_THE_ENDPOINT):
@@ -142,4 +147,6 @@ class StatsBook(BaseModel):
                 into.health = min(into.health, figures.health)
                 into.recent = [*into.recent, *figures.recent][-WINDOW:]
                 into.last_error = figures.last_error or into.last_error
+            for ref, used in book.usage.items():
+                out.usage[ref] = out.usage.get(ref, Usage()).plus(used)
         return out
