@@ -115,11 +115,7 @@ def test_a_failing_endpoint_loses_traffic_within_a_few_calls_and_regains_it_afte
     # After recovery: within 3 exploration periods it is the first choice again (most calls go to it).
     after = order[fail_until:]
     regained = next(
-        (
-            i
-            for i in range(len(after) - 6)
-            if sum(1 for name, _ in after[i : i + 6] if name == "fast") >= 5
-        ),
+        (i for i in range(len(after) - 6) if sum(1 for name, _ in after[i : i + 6] if name == "fast") >= 5),
         None,
     )
     assert regained is not None and regained <= 3 * EXPLORE_AFTER + 2, (regained, after[:40])
@@ -137,7 +133,9 @@ def test_a_failing_endpoint_loses_traffic_within_a_few_calls_and_regains_it_afte
     stored = swarm.log.load().endpoints
     assert stored == swarm.tree().endpoints
     fast_figures = stored.get("fast:m")
-    assert fast_figures is not None and fast_figures.failures == len([c for c in calls if c.model == "fast:m" and c.error])
+    assert fast_figures is not None and fast_figures.failures == len(
+        [c for c in calls if c.model == "fast:m" and c.error]
+    )
     assert fast_figures.health > 0.5  # healthy again at the end
 
 
