@@ -10,6 +10,7 @@ its call frame with the reason (shown by ``history``); the figures are persisted
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import threading
 from pathlib import Path
@@ -109,7 +110,7 @@ def test_a_failing_endpoint_loses_traffic_within_a_few_calls_and_regains_it_afte
     failures = [i for i, (name, ok) in enumerate(outage) if name == "fast" and not ok]
     window = len(outage)
     assert len(failures) <= 2 + window // EXPLORE_AFTER + 1, (failures, outage)
-    streaks = [b - a for a, b in zip(failures, failures[1:], strict=False)]
+    streaks = [b - a for a, b in itertools.pairwise(failures)]
     assert all(gap >= 2 for gap in streaks[1:]), f"failed requests back to back: {failures}"
 
     # After recovery: within 3 exploration periods it is the first choice again (most calls go to it).
