@@ -56,7 +56,7 @@ from swarm_star.llm.endpoint import resolve_endpoint
 from swarm_star.llm.prices import PriceBook
 from swarm_star.llm.providers import PROFILES, known_providers, resolve_provider, split_ref
 from swarm_star.models import Limits, ModelSettings
-from swarm_star.models.providers import ROLES, Policy, ProviderSettings, canonical_role
+from swarm_star.models.providers import ROLE_FALLBACK, ROLES, Policy, ProviderSettings, canonical_role
 from swarm_star.models.stats import StatsBook
 from swarm_star.state.history import SwarmLog
 from swarm_star.store import StoreLocator
@@ -312,6 +312,19 @@ def unpriced_models(settings: ModelSettings, env: Mapping[str, str] | None = Non
 # swarm-star models
 
 
+def _policy_source(settings: ModelSettings, role: str, sources: dict[str, str]) -> str:
+    """Where ``role``'s routing policy came from (the chain of :meth:`ModelSettings.policy_for`)."""
+    seen: set[str] = set()
+    while role not in seen:
+        seen.add(role)
+        if role in settings.role_routing:
+            return sources.get(f"routing.{role}", "stored settings")
+        if role in ROLES and getattr(settings, role, None):
+            break
+        role = ROLE_FALLBACK.get(role, role)
+    return sources.get("routing", "built-in default")
+
+
 def space_figures(locator: StoreLocator, swarm_id: str | None = None) -> tuple[StatsBook, int]:
     """The figures model references earned in one swarm, or in every swarm of the space
     (read from each swarm's stored projection, no replay); and how many swarms that was."""
@@ -352,8 +365,8 @@ def models_report(
         chosen = settings.models_for(role)
         if own:
             origin = sources.get(role, "stored settings")
-        elif role in ("verifier", "coder", "synthesizer") and chosen != [settings.default_model]:
-            origin = "the role it falls back to"
+        elif role in ROLE_FALLBACK and chosen != [settings.default_model]:
+            origin = f"the {ROLE_FALLBACK[role]}'s (none of its own)"
         else:
             origin = f"default model ({sources.get('default_model', 'built-in default')})"
         policy = settings.policy_for(role)
@@ -363,7 +376,7 @@ def models_report(
                 "models": chosen,
                 "policy": policy,
                 "from": origin,
-                "policy_from": sources.get(f"routing.{role}") or sources.get("routing", "built-in default"),
+                "policy_from": _policy_source(settings, role, sources),
             }
         )
     known = known_providers(settings)

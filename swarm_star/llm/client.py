@@ -350,11 +350,9 @@ class LLMClient:
         return not self.endpoint.loopback
 
     def models_for(self, role: str) -> list[str]:
-        """``[primary, *fallbacks]``: the role's models, else the endpoint's or settings' default."""
-        explicit = getattr(self.settings, role, None)
-        if explicit:
-            return [explicit] if isinstance(explicit, str) else list(explicit)
-        return [self.endpoint.default_model or self.settings.default_model]
+        """``[primary, *fallbacks]``: the role's models (see ``ModelSettings.own_models_for``),
+        else the endpoint's or settings' default."""
+        return self.settings.own_models_for(role) or [self.endpoint.default_model or self.settings.default_model]
 
     def model_for(self, role: str) -> str:
         return self.models_for(role)[0]

@@ -234,7 +234,14 @@ class ModelRouter:
     # the client surface the engine uses
 
     def models_for(self, role: str) -> list[str]:
-        return self.settings.models_for(role)
+        """The role's models; without any, the default model (for a bare default, the default
+        endpoint's own model if the environment names one, ``OPENAI_MODEL``, as before)."""
+        own = self.settings.own_models_for(role)
+        if own:
+            return own
+        default = self.settings.default_model
+        named = self.resolved.default.default_model if self.resolved.default is not None else None
+        return [named if named and self.split(default)[0] == DEFAULT else default]
 
     def model_for(self, role: str) -> str:
         return self.models_for(role)[0]

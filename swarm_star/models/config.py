@@ -76,6 +76,10 @@ class ModelSettings(BaseModel):
     def models_for(self, role: str) -> list[str]:
         """``[primary, *fallbacks]`` for ``role``; a newer role with none of its own uses the
         role it grew out of (``ROLE_FALLBACK``); the default model when none is set."""
+        return self.own_models_for(role) or [self.default_model]
+
+    def own_models_for(self, role: str) -> list[str] | None:
+        """The models set for ``role`` (or the role it falls back to); None: it uses the default."""
         seen: set[str] = set()
         while role not in seen:
             seen.add(role)
@@ -85,11 +89,20 @@ class ModelSettings(BaseModel):
             if isinstance(explicit, list) and explicit:
                 return list(explicit)
             role = ROLE_FALLBACK.get(role, role)
-        return [self.default_model]
+        return None
 
     def policy_for(self, role: str) -> Policy:
-        """The routing policy of ``role``: its own, else the swarm's."""
-        return self.role_routing.get(role, self.routing)
+        """The routing policy of ``role``: its own; for a role that uses another's models (see
+        :meth:`models_for`), that role's; else the swarm's."""
+        seen: set[str] = set()
+        while role not in seen:
+            seen.add(role)
+            if role in self.role_routing:
+                return self.role_routing[role]
+            if role in ROLES and getattr(self, role, None):
+                break
+            role = ROLE_FALLBACK.get(role, role)
+        return self.routing
 
     def model_for(self, role: str) -> str:
         return self.models_for(role)[0]
