@@ -219,3 +219,47 @@ def test_every_role_resolves_through_the_fallback_roles() -> None:
     assert settings.models_for("synthesizer") == ["w1", "w2"]
     assert settings.models_for("planner") == ["d"]
     assert set(ROLES) >= {"planner", "router", "worker", "reviewer", "verifier", "coder", "synthesizer"}
+
+
+def test_an_unreachable_provider_falls_back_to_the_roles_next_model(tmp_path: Path, model_server) -> None:
+    """Connection refused at the primary's provider: the call goes to the next model (another provider)
+    instead of pausing the swarm; only when the last one is unreachable too does the swarm pause."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+    alive = model_server(ScriptedModel(plans={"do many things": PARTS[:2]}))
+    settings = ModelSettings(
+        **_all_roles(["down:m", "up:m"]),
+        providers={"down": ProviderSettings(base_url=dead), "up": ProviderSettings(base_url=alive.base_url)},
+        max_retries=0,
+    )
+    swarm = _run(tmp_path, settings)
+    calls = [e.op for e in swarm.history() if e.op.kind == "llm_call"]
+    refused = [c for c in calls if c.model == "down:m"]
+    assert refused and all("connection refused" in (c.error or "") for c in refused)
+    assert all(c.usage.calls == 0 for c in refused)  # never reached a server: nothing counted as paid
+    assert any(c.model == "up:m" and c.route == "ordered: fallback 1 of 1" for c in calls)
+    # every model of the role unreachable: paused, resumable (exit 5), not failed
+    only_dead = ModelSettings(
+        **_all_roles(["down:m"]), providers={"down": ProviderSettings(base_url=dead)}, max_retries=0
+    )
+    paused = Swarm.create("do many things", space=tmp_path / "p", settings=SwarmSettings(models=only_dead))
+    assert paused.run_sync(RunOptions(env={})).status == "unreachable"
+
+
+def test_doctor_probes_a_provider_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+    from swarm_star.testing.anthropic_server import LocalAnthropicServer
+
+    with LocalAnthropicServer(ScriptedModel()) as server:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-doctor-123456")
+        out, err = io.StringIO(), io.StringIO()
+        assert main(["doctor", "--model", "anthropic:claude-test", "--json"], out, err) == 0, err.getvalue()
+        report = json.loads(out.getvalue())
+        assert report["provider"] == "anthropic" and report["endpoint"] == server.base_url
+        assert report["mode"] == "tool" and report["model"] == "anthropic:claude-test"
+        out = io.StringIO()
+        assert main(["doctor", "--model", "anthropic:claude-test"], out, err) == 0
+        assert "provider     anthropic" in out.getvalue() and "sk-ant-doctor" not in out.getvalue()
