@@ -142,7 +142,7 @@ async def test_structured_output_steps_down_from_tools_and_parses_or_fails_by_na
     outcome: Probe | ModelOutputError
     try:
         try:
-            result = await client.chat(messages, schema=Probe, model=ALIAS, max_tokens=48, temperature=0)
+            result = await client.chat(messages, schema=Probe, model=ALIAS, max_tokens=32, temperature=0)
             outcome, log, used = Probe.model_validate_json(result.text), result.attempt_log, result.usage
         except ModelOutputError as exc:
             outcome, log, used = exc, exc.partial.attempt_log, exc.partial.usage  # type: ignore[attr-defined]
@@ -161,20 +161,20 @@ def test_a_swarm_plans_through_the_messages_api(llama_server: str, tmp_path: Pat
         base_url=llama_server + "/v1",
         default_model=ALIAS,
         planner="anthropic:" + ALIAS,
-        max_tokens=96,
+        max_tokens=64,
         timeout=120,
         max_retries=1,
     )
     swarm = Swarm.create(
         "Name two colours.",
         space=tmp_path,
-        settings=SwarmSettings(models=settings, limits=Limits(max_calls=6, max_time=240)),
+        settings=SwarmSettings(models=settings, limits=Limits(max_calls=4, max_time=240)),
     )
     outcome = swarm.run_sync(RunOptions(env={"ANTHROPIC_BASE_URL": llama_server}))
     assert outcome.status in ("finished", "failed", "limit"), outcome.reason
     calls = [e.op for e in swarm.history() if e.op.kind == "llm_call"]
     assert calls and calls[0].model == "anthropic:" + ALIAS and calls[0].purpose == "plan"
-    assert len(calls) <= 6
+    assert sum(c.usage.calls for c in calls) <= 4
     usage = swarm.tree().endpoints.usage
     assert sum(u.calls for u in usage.values()) == swarm.tree().usage.calls
     out, err = io.StringIO(), io.StringIO()
