@@ -181,3 +181,18 @@ def test_a_swarm_plans_through_the_messages_api(llama_server: str, tmp_path: Pat
     assert main(["report", swarm.id, "--space", str(tmp_path), "--format", "md"], out, err) == 0
     assert f"| anthropic | {ALIAS} |" in out.getvalue()
     assert json.dumps(swarm.tree().usage.model_dump())  # the totals stay plain data
+
+
+async def test_the_openai_path_counts_cached_prompt_tokens_too(llama_server: str) -> None:
+    """The same server's OpenAI API reports prompt-cache hits in ``prompt_tokens_details``; before,
+    they were not counted (``Usage.cached_tokens`` did not exist)."""
+    from swarm_star.llm.client import LLMClient
+
+    client = LLMClient(Endpoint(llama_server + "/v1", "no-key-needed", None), ModelSettings(max_retries=1, timeout=120))
+    messages = [{"role": "system", "content": "You are terse. Answer in one word."}, {"role": "user", "content": "Hi"}]
+    try:
+        await client.chat(messages, model=ALIAS, max_tokens=8, temperature=0)
+        again = await client.chat(messages, model=ALIAS, max_tokens=8, temperature=0)
+    finally:
+        await client.aclose()
+    assert 0 < again.usage.cached_tokens <= again.usage.prompt_tokens

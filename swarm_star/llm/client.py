@@ -593,13 +593,15 @@ class LLMClient:
         record.latency_s = round(time.perf_counter() - started, 4)
         used = response.get("usage") if isinstance(response, dict) else None
         used = used if isinstance(used, dict) else {}
+        details = used.get("prompt_tokens_details")
         try:
             prompt = int(used.get("prompt_tokens") or 0)
             completion = int(used.get("completion_tokens") or 0)
+            cached = min(prompt, int(details.get("cached_tokens") or 0)) if isinstance(details, dict) else 0
         except (TypeError, ValueError):
-            prompt = completion = 0
+            prompt = completion = cached = 0
         record.prompt_tokens, record.completion_tokens = prompt, completion
-        cost = self.prices.cost(call.model, prompt, completion)
+        cost = self.prices.cost(call.model, prompt, completion, cached=cached)
         call.usage = call.usage.plus(
             Usage(
                 calls=1,
@@ -607,6 +609,7 @@ class LLMClient:
                 completion_tokens=completion,
                 cost=cost or 0.0,
                 unpriced_calls=0 if cost is not None else 1,
+                cached_tokens=cached,
             )
         )
         try:
