@@ -59,6 +59,7 @@ def test_run_json_finishes(tmp_path: Path, server) -> None:  # type: ignore[no-u
         "report",
         "questions",
         "usage",
+        "usage_by_model",
         "nodes",
         "frames",
     }

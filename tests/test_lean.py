@@ -20,7 +20,10 @@ try:
     code = main(sys.argv[1:])
 except SystemExit as exc:
     code = exc.code
-heavy = sorted(m for m in ("openai", "aiohttp", "azure.cosmos", "git", "starlette", "rich.live") if m in sys.modules)
+heavy = sorted(
+    m for m in ("openai", "anthropic", "dotenv", "aiohttp", "azure.cosmos", "git", "starlette", "rich.live")
+    if m in sys.modules
+)
 print(json.dumps({"code": code, "heavy": heavy}), file=sys.stderr)
 """
 

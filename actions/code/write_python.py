@@ -12,7 +12,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from swarm_star.kit import ActionContext, CodeWork, LeafSpec, Workspace, checked, code_attempt, start_snapshot
+from swarm_star.kit import (
+    CODER_ROLE,
+    ActionContext,
+    CodeWork,
+    LeafSpec,
+    Workspace,
+    checked,
+    code_attempt,
+    start_snapshot,
+)
 
 SPEC = LeafSpec(
     name="write_python",
@@ -25,7 +34,7 @@ SPEC = LeafSpec(
 async def run(ctx: ActionContext) -> list[Any]:
     workspace = Workspace(ctx.workspace)
     at = await start_snapshot(ctx, workspace)  # what the model sees: never the live tree (a re-run sees the same)
-    result = await checked(ctx, lambda model, notes: code_attempt(ctx, model, notes, at))
+    result = await checked(ctx, lambda model, notes: code_attempt(ctx, model, notes, at), role=CODER_ROLE)
     work = result.attempt.result or CodeWork()
     ops: list[Any] = list(result.verdicts)
     shown = None

@@ -23,7 +23,9 @@ async def run(ctx: ActionContext) -> list[Any]:
     options = FanoutOptions(n=n, concurrency=min(n, 16), system=prompts.swarm.FANOUT_SYSTEM)
 
     async def ask(messages: list[dict[str, str]], temperature: float | None, purpose: str) -> ChatResult:
-        call = await ctx.call_model(messages, purpose=purpose, role="worker", temperature=temperature)
+        # the synthesis is the synthesizer's (the worker, unless one is named)
+        role = "synthesizer" if purpose == prompts.Purpose.SYNTHESIS else "worker"
+        call = await ctx.call_model(messages, purpose=purpose, role=role, temperature=temperature)
         return ChatResult(call.response, call.usage, call.attempts, call.latency_s, call.model)
 
     result = await fanout(ask, ctx.node.directive, options)

@@ -6,6 +6,8 @@
 * :class:`RunHandle` — a run in progress: its frames and questions, answer, stop
   (:mod:`swarm_star.api.handle`);
 * :func:`list_swarms` / :class:`SwarmRow` — the swarms of a space (:mod:`swarm_star.api.listing`);
+* :mod:`swarm_star.api.model_setup` — which models a swarm uses: ``swarm-star.toml``, ``.env``,
+  ``--model``/``--role-model``, and what ``swarm-star models`` shows;
 * :mod:`swarm_star.api.rules` — each rule the clients share, once;
 * :mod:`swarm_star.api.context_files` — ``--context`` ingestion;
 * :class:`SwarmReader` — one swarm's store as read, without a replay
@@ -14,6 +16,16 @@
 
 from swarm_star.api.handle import RunHandle
 from swarm_star.api.listing import SwarmRow, list_swarms
+from swarm_star.api.model_setup import (
+    ModelSetup,
+    find_config,
+    load_env_file,
+    model_setup,
+    models_report,
+    space_figures,
+    unpriced_models,
+    with_flags,
+)
 from swarm_star.api.options import RunOptions, ray_executor
 from swarm_star.api.swarm import ROOT_ID, Swarm, lease_seconds, load_spaces, locate, new_swarm_id
 from swarm_star.engine.engine import Executor, RunOutcome
@@ -25,6 +37,7 @@ __all__ = [
     "ROOT_ID",
     "Backend",
     "Executor",
+    "ModelSetup",
     "OwnerStatus",
     "RunHandle",
     "RunOptions",
@@ -32,11 +45,18 @@ __all__ = [
     "Swarm",
     "SwarmReader",
     "SwarmRow",
+    "find_config",
     "lease_seconds",
     "list_swarms",
+    "load_env_file",
     "load_spaces",
     "locate",
+    "model_setup",
+    "models_report",
     "new_swarm_id",
     "ray_executor",
     "resolve_space",
+    "space_figures",
+    "unpriced_models",
+    "with_flags",
 ]

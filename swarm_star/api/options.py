@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from swarm_star.engine.engine import Executor
-from swarm_star.llm import LLMClient
+from swarm_star.llm.protocol import ModelClient
 from swarm_star.models import Limits, ModelSettings
 
 __all__ = ["RunOptions", "ray_executor"]
@@ -41,7 +41,7 @@ class RunOptions:
     limits: Limits | None = None
     models: ModelSettings | None = None
     interactive: bool = False
-    llm: LLMClient | None = None
+    llm: ModelClient | None = None
     executor: Executor | None = None
     env: Mapping[str, str] | None = None
     poll_interval: float = 0.25

@@ -4,8 +4,9 @@ Runs are async: ``Swarm.run`` (and ``resume``, ``retry``) return a
 :class:`~swarm_star.api.handle.RunHandle` on the running event loop, to
 ``await`` for the outcome; ``Swarm.run_sync`` is for scripts. A model client
 may be passed in (``RunOptions(llm=...)``: tests, custom transports);
-otherwise one is built from the swarm's model settings and the environment,
-and closed afterwards. The rules the CLI and the HTTP server share live in
+otherwise a :class:`~swarm_star.llm.routing.ModelRouter` is built from the
+swarm's model settings and the environment (every provider its roles name,
+routed by the swarm's own figures), and closed afterwards. The rules the CLI and the HTTP server share live in
 :mod:`swarm_star.api.rules`; the methods here apply them.
 """
 
@@ -25,7 +26,7 @@ from swarm_star.api.options import RunOptions
 from swarm_star.api.tools import load_mcp, split_questions
 from swarm_star.engine.engine import INBOX_PREFIX, Engine, RunOutcome
 from swarm_star.errors import ConfigError, ConflictError, InputError, QuestionNotFound
-from swarm_star.llm import LLMClient, resolve_endpoint
+from swarm_star.llm.routing import ModelRouter
 from swarm_star.models import (
     NodeRole,
     Question,
@@ -268,9 +269,10 @@ class Swarm:
             return done
         rules.check_exec(self.settings)  # this machine may lack the sandbox the swarm was made with
         llm = options.llm
-        if llm is None:
-            chosen = options.models or self.settings.models
-            llm = LLMClient(resolve_endpoint(chosen, options.env), chosen)
+        if llm is None:  # every provider its roles name; routing reads the swarm's own figures
+            llm = ModelRouter(options.models or self.settings.models, options.env, stats=self.state.endpoints)
+        elif isinstance(llm, ModelRouter):
+            llm.stats = self.state.endpoints
         actions, utils = load_spaces()
         engine = Engine(
             store=self.store,

@@ -29,6 +29,7 @@ __all__ = [
     "UsageError",
     "add_executor_flags",
     "check_space",
+    "config_flag",
     "executor_from",
     "executor_scope",
     "flag_for",
@@ -139,8 +140,26 @@ def limit_flags(p: argparse.ArgumentParser, *, resume: bool) -> None:
 
 def model_flags(p: argparse.ArgumentParser, *, resume: bool) -> None:
     scope = " for this run (the stored setting is kept)" if resume else ""
-    p.add_argument("--model", metavar="M", help=f"model for every role{scope}")
-    p.add_argument("--base-url", metavar="URL", help=f"OpenAI-compatible endpoint, e.g. a local vLLM{scope}")
+    p.add_argument("--model", metavar="M", help=f"model for every role, as [provider:]model{scope}")
+    p.add_argument(
+        "--role-model",
+        action="append",
+        default=[],
+        metavar="ROLE=M",
+        help="model of one role: planner, router, worker (answer), reviewer, verifier, coder, synthesizer; "
+        f"repeat a role for fallbacks, primary first{scope}",
+    )
+    p.add_argument(
+        "--base-url", metavar="URL", help=f"OpenAI-compatible endpoint of bare model names, e.g. a local vLLM{scope}"
+    )
+
+
+def config_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="project file with providers, roles, routing and limits (default: ./swarm-star.toml if present)",
+    )
 
 
 def tool_flags(p: argparse.ArgumentParser, *, resume: bool) -> None:

@@ -51,13 +51,15 @@ def prefix_for(space: str | Path | None = None, store: str = "sqlite", user: str
 
 
 def run_only_flags(args: argparse.Namespace) -> str:
-    """`` --model M --base-url URL`` as given to ``resume``/``retry``: they apply to that run
-    only (the swarm keeps its stored endpoint), so a hint to resume must repeat them."""
+    """`` --model M --role-model R=M --base-url URL`` as given to ``resume``/``retry``: they apply
+    to that run only (the swarm keeps its stored models), so a hint to resume must repeat them."""
     parts = []
     for flag, dest in (("--model", "model"), ("--base-url", "base_url")):
         value = getattr(args, dest, None)
         if value:
             parts += [flag, shlex.quote(str(value))]
+    for spec in getattr(args, "role_model", None) or []:
+        parts += ["--role-model", shlex.quote(str(spec))]
     return "".join(f" {part}" for part in parts)
 
 

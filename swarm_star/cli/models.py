@@ -1,4 +1,4 @@
-"""CLI pieces about models: the per-call flags, prices and ``doctor``.
+"""CLI pieces about models: the per-call flags, prices, ``doctor`` and ``models``.
 
 Registered by :mod:`swarm_star.cli.parser` (``add_model_commands``); ``run``,
 ``resume`` and ``retry`` add ``add_model_flags``. Heavy imports (the openai SDK,
@@ -16,6 +16,16 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
+from swarm_star.api import (
+    find_config,
+    load_env_file,
+    locate,
+    model_setup,
+    models_report,
+    space_figures,
+    unpriced_models,
+)
+from swarm_star.cli.flags import config_flag, model_flags
 from swarm_star.errors import ConfigError, InputError, ModelError, ModelUnreachable
 from swarm_star.models import Limits, ModelSettings
 
@@ -111,18 +121,10 @@ def note_stripped_url(given: str | None, models: ModelSettings, err: TextIO) -> 
 
 
 def check_prices(models: ModelSettings, limits: Limits | None, err: TextIO | None = None) -> list[str]:
-    """Models of this swarm whose price is unknown. With ``--max-cost`` that is an error
-    (the limit could never fire); otherwise it is said once on ``err``."""
-    from swarm_star.llm import resolve_endpoint
-    from swarm_star.llm.prices import PriceBook
-
-    endpoint = resolve_endpoint(models)
-    book = PriceBook(models.prices, endpoint)
-    names = {endpoint.default_model or models.default_model}
-    for role in ("planner", "router", "worker", "reviewer"):
-        if getattr(models, role, None):
-            names.update(models.models_for(role))
-    unknown = sorted(m for m in names if not book.known(m))
+    """Models of this swarm whose price is unknown (every provider its roles name is resolved
+    first: a missing key is an error now). With ``--max-cost`` that is an error (the limit could
+    never fire); otherwise it is said once on ``err``."""
+    unknown = unpriced_models(models)
     if unknown and limits is not None and limits.max_cost is not None:
         raise ConfigError(
             f"--max-cost needs prices, and none is known for {', '.join(unknown)}: "
@@ -140,10 +142,25 @@ def add_model_commands(sub: Any) -> None:
         description="Send one small structured request to the configured endpoint and report what works.",
     )
     p.set_defaults(handler=cmd_doctor)
-    p.add_argument("--model", metavar="M", help="model to probe (default: the configured one)")
+    p.add_argument("--model", metavar="M", help="model to probe, as [provider:]model (default: the configured one)")
     p.add_argument("--base-url", metavar="URL", help="OpenAI-compatible endpoint")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    config_flag(p)
     add_model_flags(p)
+
+    p = sub.add_parser(
+        "models",
+        help="show the resolved models: roles, providers, prices, where each came from, and each one's figures",
+        description="Resolve the model configuration as run would (swarm-star.toml or --config, .env, the flags) "
+        "and show every role's models and routing policy, every provider's URL, key variable and limit, "
+        "every model's price, where each value came from, and the figures each model earned in the swarms "
+        "of the space (success, latency, tokens/s, cost per call).",
+    )
+    p.set_defaults(handler=cmd_models)
+    model_flags(p, resume=False)
+    config_flag(p)
+    p.add_argument("--swarm", metavar="ID", help="figures of this swarm only (default: every swarm of the space)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 # doctor
@@ -152,15 +169,18 @@ def add_model_commands(sub: Any) -> None:
 async def _probe(models: ModelSettings, model: str | None) -> dict[str, Any]:
     from pydantic import BaseModel
 
-    from swarm_star.llm import LLMClient, resolve_endpoint
+    from swarm_star.llm.routing import ModelRouter
 
     class Probe(BaseModel):
         ok: bool
         word: str
 
-    endpoint = resolve_endpoint(models)
-    client = LLMClient(endpoint, models)
+    router = ModelRouter(models)
+    provider, _ = router.split(model or router.model_for("worker"))
+    client = router.client(provider)
+    endpoint = client.endpoint
     report: dict[str, Any] = {
+        "provider": provider or "(default)",
         "endpoint": endpoint.url,
         "loopback": endpoint.loopback,
         "key": "none" if endpoint.api_key == "no-key-needed" else "set",
@@ -176,11 +196,13 @@ async def _probe(models: ModelSettings, model: str | None) -> dict[str, Any]:
             report["models_error"] = client.redact(f"{type(exc).__name__}: {exc}")[:200]
         # a local server usually serves one model under its own name: probe that one
         listed_first = (report.get("models") or [None])[0] if endpoint.loopback else None
-        name = model or listed_first or client.model_for("worker")
+        if listed_first and provider:
+            listed_first = f"{provider}:{listed_first}"
+        name = model or listed_first or router.model_for("worker")
         report["model"] = name
         started = time.perf_counter()
         try:
-            result = await client.chat(
+            result = await router.chat(
                 [{"role": "user", "content": 'Reply with {"ok": true, "word": "ready"}.'}],
                 schema=Probe,
                 model=name,
@@ -199,16 +221,17 @@ async def _probe(models: ModelSettings, model: str | None) -> dict[str, Any]:
             latency_s=round(time.perf_counter() - started, 3),
             tokens=result.usage.tokens,
             attempts=[a.model_dump(exclude_defaults=True) for a in result.attempt_log],
-            price=client.prices.source(name),
+            price=router.prices.source(name),
         )
         return report
     finally:
-        await client.aclose()
+        await router.aclose()
 
 
 def cmd_doctor(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    base = ModelSettings(base_url=args.base_url, **({"default_model": args.model} if args.model else {}))
-    models = model_settings_from(args, base)
+    load_env_file()
+    setup = model_setup(find_config(args.config), model=args.model, base_url=args.base_url)
+    models = model_settings_from(args, setup.settings)
     note_stripped_url(args.base_url, models, err)
     report = asyncio.run(_probe(models, args.model))
     ok = "mode" in report
@@ -217,6 +240,8 @@ def cmd_doctor(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 0 if ok else 1
     where = "loopback" if report["loopback"] else "remote"
     out.write(f"endpoint     {report['endpoint']} ({where}, key: {report['key']})\n")
+    if report["provider"] != "(default)":
+        out.write(f"provider     {report['provider']}\n")
     if "models" in report:
         out.write(f"models       {', '.join(report['models']) or '(none listed)'}\n")
     out.write(f"model        {report.get('model')}\n")
@@ -236,3 +261,79 @@ def cmd_doctor(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         f"timed-out calls retried: {retry}\n"
     )
     return 0
+
+
+# models
+
+
+def cmd_models(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    env_file, env_loaded = load_env_file()
+    setup = model_setup(find_config(args.config), model=args.model, role_models=args.role_model, base_url=args.base_url)
+    figures, swarms = space_figures(locate(args.space, args.store, args.user), args.swarm)
+    report = models_report(setup, figures, env_file=env_file, env_loaded=env_loaded)
+    report["figures_from"] = {"swarms": swarms, "swarm": args.swarm}
+    if args.json:
+        out.write(json.dumps(report, indent=2) + "\n")
+        return 0
+    where = report["config"] or "none (no ./swarm-star.toml; --config FILE names one)"
+    out.write(f"config     {where}\n")
+    if report["env_file"]:
+        loaded = ", ".join(report["env_loaded"]) or "nothing new: the environment already had each"
+        out.write(f"env file   {report['env_file']} (set: {loaded})\n")
+    out.write("\nroles (models: primary first, then fallbacks)\n")
+    rows: list[tuple[str, ...]] = [
+        (r["role"], ", ".join(r["models"]), r["policy"], r["from"] + _policy_note(r)) for r in report["roles"]
+    ]
+    _table(out, ("role", "models", "routing", "from"), rows)
+    out.write("\nproviders\n")
+    rows = []
+    for p in report["providers"]:
+        if "error" in p:
+            rows.append((p["name"], "-", "-", "-", "-", f"error: {p['error']}"))
+        else:
+            rows.append((p["name"], p["api"], p["url"], p["key"], str(p["limit"]), p["url_from"]))
+    _table(out, ("provider", "api", "url", "key", "limit", "url from"), rows)
+    scope = f"swarm {args.swarm}" if args.swarm else f"{swarms} swarm(s) of the space"
+    out.write(f"\nmodels (figures from {scope})\n")
+    rows = []
+    for m in report["models"]:
+        price = m.get("price")
+        shown = "unknown" if price is None else f"${price[0]:g} / ${price[1]:g}"
+        if "price_from" in m:
+            shown += f" ({m['price_from']})"
+        f = m["figures"] or {}
+        rows.append(
+            (
+                m["ref"],
+                shown,
+                str(f.get("calls", 0)),
+                _pct(f.get("success_rate")),
+                _secs(f.get("p50_s")),
+                _secs(f.get("p95_s")),
+                "-" if f.get("tokens_per_s") is None else f"{f['tokens_per_s']:g}",
+                "-" if f.get("cost_per_call") is None else f"${f['cost_per_call']:.6f}",
+            )
+        )
+    _table(out, ("model", "price per 1M in / out", "calls", "ok", "p50", "p95", "tok/s", "cost/call"), rows)
+    if report["mcp_servers"]:
+        out.write(f"\nmcp servers (configured, not used yet): {', '.join(report['mcp_servers'])}\n")
+    return 0
+
+
+def _policy_note(row: dict[str, Any]) -> str:
+    return "" if row["policy"] == "ordered" else f"; routing: {row['policy_from']}"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def _secs(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}s"
+
+
+def _table(out: TextIO, head: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(str(c)) for c in column) for column in zip(head, *rows, strict=True)]
+    for row in (head, *rows):
+        cells = [str(c).ljust(w) for c, w in zip(row, widths, strict=True)]
+        out.write("  " + "  ".join(cells).rstrip() + "\n")

@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from swarm_star.api import load_env_file
 from swarm_star.cli.flags import HelpFormatter
 from swarm_star.cli.models import note_stripped_url
 from swarm_star.errors import InputError, ModelError
-from swarm_star.llm import LLMClient, resolve_endpoint
 from swarm_star.models import ModelSettings
 from swarm_star.primitives.aggregators import failure_report
 from swarm_star.primitives.fanout import Candidate, FanoutOptions, FanoutResult, client_ask, fanout, synthesize
@@ -173,11 +173,18 @@ def cmd_fanout(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         prompt = previous[0]
     else:
         prompt = _read_prompt(args.prompt)
+    load_env_file()
     settings = ModelSettings(
-        base_url=args.base_url, timeout=args.timeout, max_retries=args.retries, concurrency=args.concurrency
+        base_url=args.base_url,
+        timeout=args.timeout,
+        max_retries=args.retries,
+        concurrency=args.concurrency,
+        **({"default_model": args.model} if args.model else {}),
     )
     note_stripped_url(args.base_url, settings, err)
-    client = LLMClient(resolve_endpoint(settings), settings)
+    from swarm_star.llm.routing import ModelRouter  # the SDKs load with it: only when a model is called
+
+    client = ModelRouter(settings)
 
     async def go() -> FanoutResult:
         try:

@@ -13,12 +13,23 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from swarm_star.api import OwnerStatus, RunHandle, RunOptions, RunOutcome, Swarm
+from swarm_star.api import (
+    OwnerStatus,
+    RunHandle,
+    RunOptions,
+    RunOutcome,
+    Swarm,
+    find_config,
+    load_env_file,
+    model_setup,
+    with_flags,
+)
 from swarm_star.api.tools import approval_rules, load_mcp
 from swarm_star.cli.flags import (
     HelpFormatter,
     add_executor_flags,
     check_space,
+    config_flag,
     executor_scope,
     limit_flags,
     limits_from,
@@ -30,10 +41,10 @@ from swarm_star.cli.hints import command_prefix, raise_hint, run_only_flags, whe
 from swarm_star.cli.interact import InlinePrompt, LiveView, TreeView, live_tree_for, stdin_tty
 from swarm_star.cli.models import add_model_flags, check_prices, model_settings_from, note_stripped_url
 from swarm_star.errors import AlreadyFinished, ExitCode, InputError
-from swarm_star.models import Limits, ModelSettings, SwarmSettings, ToolSettings
+from swarm_star.models import Limits, SwarmSettings, ToolSettings
 from swarm_star.models.config import CodeSettings
 from swarm_star.primitives.hostfile import load_hostfile
-from swarm_star.render.text import short, usage_line
+from swarm_star.render.text import short, usage_by_model, usage_by_model_lines, usage_line
 from swarm_star.sandbox import SANDBOXES
 
 __all__ = [
@@ -88,6 +99,7 @@ def add_run_commands(sub: Any) -> None:
         help="choose the swarm id: letters, digits, '.' and '-' (default: time-based)",
     )
     model_flags(p, resume=False)
+    config_flag(p)
     p.add_argument("--hostfile", metavar="FILE", help="LLM endpoints for the swarm's broadcast/scatter actions")
     p.add_argument("--candidates", type=int, metavar="N", help="candidates per fan-out synthesis (default 5)")
     p.add_argument(
@@ -149,6 +161,12 @@ def outcome_json(swarm: Swarm, outcome: RunOutcome) -> dict[str, Any]:
         "report": outcome.report,
         "questions": [{"id": q.id, "node": node, "text": q.text} for node, q in outcome.questions],
         "usage": state.usage.model_dump(),
+        "usage_by_model": [
+            {"provider": provider, "model": model, **used.model_dump()}
+            for provider, model, used in usage_by_model(
+                state.endpoints.usage, set(state.record.settings.models.providers)
+            )
+        ],
         "nodes": len(state.nodes),
         "frames": state.frame_count,
     }
@@ -221,6 +239,8 @@ def run_swarm(
         out.write(json.dumps(outcome_json(swarm, outcome), indent=2) + "\n")
         return OUTCOME_EXIT[outcome.status]
     out.write(f"\n{usage_line(swarm.state)}\n")
+    for line in usage_by_model_lines(swarm.state):
+        out.write(line + "\n")
     if outcome.status == "finished":
         out.write(f"\nFinal report:\n{outcome.report}\n")
     elif outcome.status == "questions":
@@ -283,11 +303,12 @@ def owner_notice(swarm: Swarm, err: TextIO) -> Callable[[OwnerStatus, float], No
 def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     check_space(args)
     directive = _directive(args)
-    models = model_settings_from(
-        args, ModelSettings(base_url=args.base_url, **({"default_model": args.model} if args.model else {}))
-    )
+    load_env_file()  # ./.env: never overrides the environment
+    setup = model_setup(find_config(args.config), model=args.model, role_models=args.role_model, base_url=args.base_url)
+    models = model_settings_from(args, setup.settings)
     note_stripped_url(args.base_url, models, err)
-    limits = limits_from(args, Limits()) or Limits()
+    base_limits = setup.limits or Limits()
+    limits = limits_from(args, base_limits) or base_limits
     if args.candidates is not None and not 1 <= args.candidates <= 256:
         raise InputError(f"--candidates must be 1-256, got {args.candidates}")
     if args.create_actions and not args.allow_exec:
@@ -310,10 +331,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         hostfile=hostfile,
         **({"fanout_candidates": args.candidates} if args.candidates is not None else {}),
     )
-    from swarm_star.llm import resolve_endpoint
-
-    resolve_endpoint(models)  # fail fast, before anything is created
-    check_prices(models, limits, None if args.json else err)  # --max-cost needs known prices
+    check_prices(models, limits, None if args.json else err)  # every provider resolved; --max-cost needs prices
     swarm = Swarm.create(
         directive,
         context_files=args.context,
@@ -335,14 +353,12 @@ def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         except AlreadyFinished as exc:
             out.write(f"{exc}\n")
             return exc.exit_code
+        load_env_file()
         limits = limits_from(args, swarm.state.limits)
-        models = swarm.settings.models
-        if args.model or args.base_url:
-            models = models.model_copy(
-                update={k: v for k, v in (("default_model", args.model), ("base_url", args.base_url)) if v}
-            )
-            models = ModelSettings.model_validate(models.model_dump())  # re-check the URL
-            note_stripped_url(args.base_url, models, err)
+        models = with_flags(
+            swarm.settings.models, model=args.model, role_models=args.role_model, base_url=args.base_url
+        )  # this run only; the URL is checked again
+        note_stripped_url(args.base_url, models, err)
         models = model_settings_from(args, models)
         if limits is not None and limits.max_cost is not None:
             check_prices(models, limits)
@@ -357,6 +373,7 @@ def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_retry(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     with open_swarm(args) as swarm:
         swarm.wait_for_owner(owner_notice(swarm, err))
+        load_env_file()
         state = swarm.state
         limits = limits_from(args, state.limits)
         models = model_settings_from(args, swarm.settings.models)

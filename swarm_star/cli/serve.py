@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from swarm_star.api import load_env_file
 from swarm_star.cli.flags import open_swarm
 from swarm_star.errors import ConfigError, InputError
 
@@ -89,6 +90,7 @@ def add_serve_commands(sub: Any) -> None:
 def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from swarm_star.serve.security import TOKEN_ENV, check_bind
 
+    load_env_file()  # ./.env, never overriding the environment: the operator's keys
     token = args.token or os.environ.get(TOKEN_ENV) or None
     check_bind(args.host, token)
     if not 0 <= args.port <= 65535:

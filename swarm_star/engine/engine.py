@@ -31,7 +31,8 @@ from swarm_star.engine.gc_tuning import tuned_gc
 from swarm_star.engine.quality import report_junk
 from swarm_star.engine.tool_calls import bind_tools
 from swarm_star.errors import ExecutorUnreachable, LimitReached, ModelError, ModelUnreachable, SwarmStarError
-from swarm_star.llm.client import ChatResult, LLMClient
+from swarm_star.llm.client import ChatResult
+from swarm_star.llm.protocol import ModelClient
 from swarm_star.llm.redact import known_secrets, redact
 from swarm_star.models import (
     AFTER_KEY,
@@ -99,7 +100,7 @@ class Engine:
         *,
         store: KVStore,
         state: SwarmState,
-        llm: LLMClient | None,
+        llm: ModelClient | None,
         actions: Space,
         utils: Space,
         swarm_dir: Path,
@@ -261,14 +262,15 @@ class Engine:
         replaces: str | None = None,
     ) -> LLMCall:
         """Make one journaled model call: budget reserved per attempt before it is sent,
-        the role's models tried in order (``model`` pins one), every answered attempt
-        recorded, failed ones included (a usage-only frame with ``error`` set)."""
+        the role's models tried in the order its routing policy chose (``model`` pins one;
+        each frame records why its model was chosen), every answered attempt recorded,
+        failed ones included (a usage-only frame with ``error`` set)."""
         self._check_budget()
         if self.llm is None:
             raise SwarmStarError("this swarm needs a model endpoint to continue")
         self._seed_modes()
-        models = [model] if model else self.llm.models_for(role)
-        for index, name in enumerate(models):
+        routes = [(model, None)] if model else self.llm.route(role)
+        for index, (name, why) in enumerate(routes):
             held: list[Usage] = []
             try:
                 result = await self.llm.chat(
@@ -283,15 +285,18 @@ class Engine:
             except BaseException as exc:  # a cancelled call (hard stop) is recorded too: it may be paid
                 partial = getattr(exc, "partial", None)
                 if partial is not None and partial.attempt_log:
-                    why = "cancelled: the run stopped" if isinstance(exc, asyncio.CancelledError) else self._redact(exc)
-                    self._record(self._call_record(node_id, key, purpose, partial, digest, replaces, why))
-                fallback = isinstance(exc, ModelError) and not isinstance(exc, ModelUnreachable)
-                if fallback and index < len(models) - 1:
+                    error = (
+                        "cancelled: the run stopped" if isinstance(exc, asyncio.CancelledError) else self._redact(exc)
+                    )
+                    self._record(self._call_record(node_id, key, purpose, partial, digest, replaces, error, why))
+                # the next model of the role, also when this one's endpoint is unreachable (it may be
+                # another provider's); the swarm pauses only when the last one is unreachable too
+                if isinstance(exc, ModelError) and index < len(routes) - 1:
                     continue
                 raise
             finally:
                 self._release(held)
-            return self._record(self._call_record(node_id, key, purpose, result, digest, replaces, None))
+            return self._record(self._call_record(node_id, key, purpose, result, digest, replaces, None, why))
         raise SwarmStarError(f"no model configured for role {role}")  # pragma: no cover - models is never empty
 
     def _call_record(
@@ -303,6 +308,7 @@ class Engine:
         digest: str | None,
         replaces: str | None,
         error: str | None,
+        route: str | None = None,
     ) -> LLMCall:
         return LLMCall(
             node_id=node_id,
@@ -321,6 +327,7 @@ class Engine:
             digest=digest,
             error=error,
             replaces=replaces,
+            route=route,
         )
 
     def _seed_modes(self) -> None:

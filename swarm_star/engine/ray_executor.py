@@ -56,7 +56,7 @@ from swarm_star.errors import ConfigError, ExecutorUnreachable, LimitReached, Mo
 from swarm_star.models import LLMCall, Usage
 
 if TYPE_CHECKING:
-    from swarm_star.llm.client import LLMClient
+    from swarm_star.llm.protocol import ModelClient
     from swarm_star.spaces import Space
     from swarm_star.state.projection import SwarmState
 
@@ -147,6 +147,7 @@ class RayExecutor:
                 swarm_dir=str(engine.swarm_dir),
                 endpoint=None if llm is None else llm.endpoint,
                 models=None if llm is None else llm.settings,
+                resolved=getattr(llm, "resolved", None),  # a ModelRouter's providers, keys included
             )
             slot = min(range(len(self._actors)), key=self._load.__getitem__)  # the least busy actor
             self._load[slot] += 1
@@ -213,6 +214,7 @@ class _Job:
     swarm_dir: str
     endpoint: Any
     models: Any
+    resolved: Any = None
 
 
 def _rebuild(error: dict[str, str]) -> Exception:
@@ -256,7 +258,7 @@ class _WorkerRuntime:
 
     def __init__(self) -> None:
         self.spaces: dict[str, tuple[Space, Space]] = {}
-        self.clients: dict[tuple[Any, ...], LLMClient] = {}
+        self.clients: dict[tuple[Any, ...], ModelClient] = {}
 
     def _spaces(self, swarm_dir: str) -> tuple[Space, Space]:
         if swarm_dir not in self.spaces:
@@ -265,20 +267,28 @@ class _WorkerRuntime:
             self.spaces[swarm_dir] = load_spaces()
         return self.spaces[swarm_dir]
 
-    def _client(self, endpoint: Any, models: Any) -> LLMClient | None:
+    def _client(self, job: _Job) -> ModelClient | None:
+        endpoint, models = job.endpoint, job.models
         if endpoint is None:
             return None
         from swarm_star.llm.client import LLMClient
+        from swarm_star.llm.routing import ModelRouter
 
-        key = (endpoint.base_url, endpoint.api_key, models.model_dump_json())
+        key = (endpoint.base_url, endpoint.api_key, models.model_dump_json(), job.resolved is not None)
         if key not in self.clients:
-            self.clients[key] = LLMClient(endpoint, models)
-        return self.clients[key]
+            if job.resolved is not None:
+                self.clients[key] = ModelRouter(models, resolved=job.resolved)
+            else:
+                self.clients[key] = LLMClient(endpoint, models)
+        client = self.clients[key]
+        if isinstance(client, ModelRouter):
+            client.stats = job.state.endpoints  # route by the figures of the state this job was given
+        return client
 
     async def run(self, job: _Job, put: Callable[[tuple[str, Any]], None]) -> None:
         try:
             actions, utils = self._spaces(job.swarm_dir)
-            engine = _WorkerEngine(job, actions, utils, self._client(job.endpoint, job.models), put)
+            engine = _WorkerEngine(job, actions, utils, self._client(job), put)
             engine.load_own_actions()
             node = job.state.nodes[job.node_id]
             ctx = ActionContext(engine, node, job.activation, job.reason)
@@ -299,7 +309,7 @@ class _WorkerRuntime:
 class _WorkerEngine(Engine):
     """The engine's model-call path inside a worker: calls are streamed back, not written."""
 
-    def __init__(self, job: _Job, actions: Space, utils: Space, llm: LLMClient | None, put: Callable) -> None:
+    def __init__(self, job: _Job, actions: Space, utils: Space, llm: ModelClient | None, put: Callable) -> None:
         # Deliberately not Engine.__init__: a worker has no store, lease or loop pass of its own.
         self.state = job.state
         self.llm = llm

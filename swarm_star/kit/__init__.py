@@ -13,7 +13,7 @@ down once, in ``__all__``:
   prompt: :mod:`prompts <swarm_star.prompts>` and :class:`Purpose`;
 - checks and repairs: :func:`checked` / :class:`Attempt` (verify, repair, fall back),
   :func:`report_junk` / :func:`directive_junk` (is a model's text usable);
-- code: :func:`code_attempt`, :class:`CodeWork`, :func:`run_command`, :data:`NOT_RUN`,
+- code: :data:`CODER_ROLE`, :func:`code_attempt`, :class:`CodeWork`, :func:`run_command`, :data:`NOT_RUN`,
   :class:`Workspace`, :func:`install_action` (a swarm's own actions);
 - spaces and primitives: :class:`LeafSpec`, :func:`route`, :func:`memory_space`,
   :mod:`ids <swarm_star.spaces.ids>` (the action ids code names), fan-out and the
@@ -29,7 +29,7 @@ from swarm_star.engine.context import ActionContext, is_refusal, normalize_direc
 from swarm_star.engine.quality import directive_junk, report_junk
 from swarm_star.errors import ModelOutputError, SpaceError, SwarmStarError
 from swarm_star.kit.briefing import brief, directive_chain
-from swarm_star.kit.coding import NOT_RUN, CodeWork, code_attempt, run_command, start_snapshot
+from swarm_star.kit.coding import CODER_ROLE, NOT_RUN, CodeWork, code_attempt, run_command, start_snapshot
 from swarm_star.kit.final_report import compose_final_report
 from swarm_star.kit.own_actions import install_action
 from swarm_star.kit.tool_loop import use_tool
@@ -48,6 +48,7 @@ from swarm_star.spaces.router import route
 
 __all__ = [
     "AFTER_KEY",
+    "CODER_ROLE",
     "NOT_RUN",
     "ActionContext",
     "ActionCreated",

@@ -37,7 +37,11 @@ from swarm_star.sandbox import ExecLimits, run_sandboxed
 if TYPE_CHECKING:
     from swarm_star.engine.context import ActionContext
 
+CODER_ROLE = "coder"
+"""The model role code is written by (``--role-model coder=M``); with no models of its own, the worker's."""
+
 __all__ = [
+    "CODER_ROLE",
     "NOT_RUN",
     "CodeWork",
     "Edit",
@@ -177,7 +181,7 @@ async def _ask_change(
     call = await ctx.call_model(
         change_messages(ctx.node.directive, workspace_view(workspace, ctx.node.directive, at), extra),
         purpose=purpose,
-        role=ctx.settings.verify.worker_role,
+        role=CODER_ROLE,
         schema=PythonFile,
         model=model,
     )

@@ -80,7 +80,7 @@ async def judge(ctx: ActionContext, text: str, *, role: str) -> ResultVerdict:
     )
 
 
-async def checked(ctx: ActionContext, produce: Produce[T]) -> Checked[T]:
+async def checked(ctx: ActionContext, produce: Produce[T], role: str | None = None) -> Checked[T]:
     """Produce a result and, if this action's results are checked, verify/repair/fall back.
 
     ``produce(model, notes)``: ``model`` None means the role's primary model;
@@ -89,7 +89,7 @@ async def checked(ctx: ActionContext, produce: Produce[T]) -> Checked[T]:
     settings = ctx.settings.verify
     if not settings.applies(ctx.node.action_id):
         return Checked(await produce(None, []))
-    fallbacks = ctx.settings.models.models_for(settings.worker_role)[1 : 1 + settings.fallbacks]
+    fallbacks = ctx.settings.models.models_for(role or settings.worker_role)[1 : 1 + settings.fallbacks]
     verdicts: list[Verdict] = []
     attempt: Attempt[T] = Attempt(None, error="no attempt was made")
     for model in [None, *fallbacks]:

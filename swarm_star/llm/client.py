@@ -350,14 +350,16 @@ class LLMClient:
         return not self.endpoint.loopback
 
     def models_for(self, role: str) -> list[str]:
-        """``[primary, *fallbacks]``: the role's models, else the endpoint's or settings' default."""
-        explicit = getattr(self.settings, role, None)
-        if explicit:
-            return [explicit] if isinstance(explicit, str) else list(explicit)
-        return [self.endpoint.default_model or self.settings.default_model]
+        """``[primary, *fallbacks]``: the role's models (see ``ModelSettings.own_models_for``),
+        else the endpoint's or settings' default."""
+        return self.settings.own_models_for(role) or [self.endpoint.default_model or self.settings.default_model]
 
     def model_for(self, role: str) -> str:
         return self.models_for(role)[0]
+
+    def route(self, role: str) -> list[tuple[str, str | None]]:
+        """The role's models in configured order; one endpoint routes nothing (see llm/routing.py)."""
+        return [(model, None) for model in self.models_for(role)]
 
     def mode_for(self, model: str) -> str:
         """The structured-output mode this endpoint is known to accept for ``model``."""
@@ -591,13 +593,15 @@ class LLMClient:
         record.latency_s = round(time.perf_counter() - started, 4)
         used = response.get("usage") if isinstance(response, dict) else None
         used = used if isinstance(used, dict) else {}
+        details = used.get("prompt_tokens_details")
         try:
             prompt = int(used.get("prompt_tokens") or 0)
             completion = int(used.get("completion_tokens") or 0)
+            cached = min(prompt, int(details.get("cached_tokens") or 0)) if isinstance(details, dict) else 0
         except (TypeError, ValueError):
-            prompt = completion = 0
+            prompt = completion = cached = 0
         record.prompt_tokens, record.completion_tokens = prompt, completion
-        cost = self.prices.cost(call.model, prompt, completion)
+        cost = self.prices.cost(call.model, prompt, completion, cached=cached)
         call.usage = call.usage.plus(
             Usage(
                 calls=1,
@@ -605,6 +609,7 @@ class LLMClient:
                 completion_tokens=completion,
                 cost=cost or 0.0,
                 unpriced_calls=0 if cost is not None else 1,
+                cached_tokens=cached,
             )
         )
         try:

@@ -39,7 +39,10 @@ class PriceBook:
             return "local model (free)"
         return "genai-prices" if self.known(model) else "unknown"
 
-    def cost(self, model: str, prompt: int, completion: int) -> float | None:
+    def cost(self, model: str, prompt: int, completion: int, cached: int = 0, cache_write: int = 0) -> float | None:
+        """``prompt`` counts every prompt token; ``cached``/``cache_write`` of them were read from or
+        written to the provider's prompt cache (the library prices those; a user price does not
+        tell them apart)."""
         if model in self._overrides:
             per_in, per_out = self._overrides[model]
             return (prompt * per_in + completion * per_out) / 1_000_000
@@ -47,16 +50,30 @@ class PriceBook:
             return 0.0
         if self._known.get(model) is False:
             return None
-        return _library_cost(model, self._endpoint.provider, prompt, completion)
+        return _library_cost(model, self._endpoint.provider, prompt, completion, cached, cache_write)
+
+    def rates(self, model: str) -> tuple[float, float] | None:
+        """USD per 1M prompt and completion tokens (what ``cheapest`` routing compares), None if unknown."""
+        per_in = self.cost(model, 1000, 0)  # a thousand, not a million: long-context tiers cost more
+        per_out = self.cost(model, 0, 1000)
+        return None if per_in is None or per_out is None else (per_in * 1000, per_out * 1000)
 
 
-def _library_cost(model: str, provider: str | None, prompt: int, completion: int) -> float | None:
+def _library_cost(
+    model: str, provider: str | None, prompt: int, completion: int, cached: int = 0, cache_write: int = 0
+) -> float | None:
     try:
         from genai_prices import Usage, calc_price
     except ImportError:  # pragma: no cover - a declared dependency
         return None
+    usage = Usage(
+        input_tokens=prompt,
+        output_tokens=completion,
+        cache_read_tokens=cached or None,
+        cache_write_tokens=cache_write or None,
+    )
     try:
-        price = calc_price(Usage(input_tokens=prompt, output_tokens=completion), model_ref=model, provider_id=provider)
+        price = calc_price(usage, model_ref=model, provider_id=provider)
     except (LookupError, ValueError):
         return None
     return float(price.total_price)

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from swarm_star.models.providers import ROLE_FALLBACK, ROLES, ProviderSettings, RoutingPolicy, canonical_role
+
 
 class Limits(BaseModel):
     """Budgets for one swarm. ``None`` means unbounded (time and cost only)."""
@@ -29,9 +31,13 @@ class ModelSettings(BaseModel):
     keys are read from the environment (``key_env`` names the variable, not the key).
 
     Models per role are a name or a list ``[primary, *fallbacks]`` (see
-    :meth:`models_for`). ``max_tokens`` caps every completion (``--max-call-tokens``);
-    without it each purpose gets its own cap (route small, code largest), and
-    ``role_max_tokens`` overrides the cap per role.
+    :meth:`models_for`); a name is a reference ``[provider:]model`` (see
+    :mod:`swarm_star.models.providers`), and ``providers`` adjusts the providers
+    they name. ``routing`` is the policy that orders a role's list on each call
+    (``ordered``: as written; ``fastest``, ``cheapest``, ``best``: by the swarm's
+    measured figures), ``role_routing`` a policy per role. ``max_tokens`` caps every
+    completion (``--max-call-tokens``); without it each purpose gets its own cap
+    (route small, code largest), and ``role_max_tokens`` overrides the cap per role.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -42,6 +48,14 @@ class ModelSettings(BaseModel):
     router: str | list[str] | None = None
     worker: str | list[str] | None = None
     reviewer: str | list[str] | None = None
+    verifier: str | list[str] | None = None
+    coder: str | list[str] | None = None
+    synthesizer: str | list[str] | None = None
+    providers: dict[str, ProviderSettings] = Field(
+        default_factory=dict, description="provider name -> what is set for it (URL, key variable, limit, prices)"
+    )
+    routing: RoutingPolicy = Field("ordered", description="how a role's models are ordered on each call")
+    role_routing: dict[str, RoutingPolicy] = Field(default_factory=dict, description="role -> routing policy")
     max_tokens: int | None = Field(None, ge=1, description="cap on every completion (--max-call-tokens)")
     role_max_tokens: dict[str, int] = Field(default_factory=dict, description="role -> completion cap")
     timeout: float = Field(60.0, gt=0, description="total deadline of one request, seconds")
@@ -60,23 +74,53 @@ class ModelSettings(BaseModel):
     )
 
     def models_for(self, role: str) -> list[str]:
-        """``[primary, *fallbacks]`` for ``role``; the default model when none is set."""
-        explicit = getattr(self, role, None)
-        if isinstance(explicit, str) and explicit:
-            return [explicit]
-        if isinstance(explicit, list) and explicit:
-            return list(explicit)
-        return [self.default_model]
+        """``[primary, *fallbacks]`` for ``role``; a newer role with none of its own uses the
+        role it grew out of (``ROLE_FALLBACK``); the default model when none is set."""
+        return self.own_models_for(role) or [self.default_model]
+
+    def own_models_for(self, role: str) -> list[str] | None:
+        """The models set for ``role`` (or the role it falls back to); None: it uses the default."""
+        seen: set[str] = set()
+        while role not in seen:
+            seen.add(role)
+            explicit = getattr(self, role, None) if role in ROLES else None
+            if isinstance(explicit, str) and explicit:
+                return [explicit]
+            if isinstance(explicit, list) and explicit:
+                return list(explicit)
+            role = ROLE_FALLBACK.get(role, role)
+        return None
+
+    def policy_for(self, role: str) -> RoutingPolicy:
+        """The routing policy of ``role``: its own; for a role that uses another's models (see
+        :meth:`models_for`), that role's; else the swarm's."""
+        seen: set[str] = set()
+        while role not in seen:
+            seen.add(role)
+            if role in self.role_routing:
+                return self.role_routing[role]
+            if role in ROLES and getattr(self, role, None):
+                break
+            role = ROLE_FALLBACK.get(role, role)
+        return self.routing
 
     def model_for(self, role: str) -> str:
         return self.models_for(role)[0]
 
-    @field_validator("planner", "router", "worker", "reviewer")
+    @field_validator("planner", "router", "worker", "reviewer", "verifier", "coder", "synthesizer")
     @classmethod
     def _no_empty_model_list(cls, value: str | list[str] | None) -> str | list[str] | None:
         if isinstance(value, list) and not all(isinstance(m, str) and m.strip() for m in value):
             raise ValueError("model lists hold non-empty model names")
         return value or None
+
+    @field_validator("role_routing")
+    @classmethod
+    def _known_roles(cls, value: dict[str, RoutingPolicy]) -> dict[str, RoutingPolicy]:
+        unknown = [name for name in value if canonical_role(name) != name]
+        if unknown:
+            raise ValueError(f"not a role: {', '.join(sorted(unknown))} (roles: {', '.join(ROLES)})")
+        return value
 
     @field_validator("base_url")
     @classmethod
@@ -101,7 +145,9 @@ class VerifySettings(BaseModel):
     actions: list[str] = Field(
         default_factory=lambda: ["code"], description="action ids or folders (e.g. 'code', 'core.answer')"
     )
-    verifier_role: str = Field("reviewer", description="model role that judges a result")
+    verifier_role: str = Field(
+        "verifier", description="model role that judges a result (a verifier with no models is the reviewer)"
+    )
     worker_role: str = Field("worker", description="model role whose list gives the fallbacks")
     repairs: int = Field(1, ge=0, le=3)
     fallbacks: int = Field(1, ge=0, le=5)
@@ -125,7 +171,7 @@ class CodeSettings(BaseModel):
     )
 
 
-Policy = Literal["allow", "ask", "deny"]
+ApprovalPolicy = Literal["allow", "ask", "deny"]
 
 
 class ToolSettings(BaseModel):
@@ -141,7 +187,7 @@ class ToolSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     mcp: str | None = Field(None, description="absolute path of the MCP servers file (mcpServers JSON)")
-    approvals: dict[str, Policy] = Field(default_factory=dict, description="path pattern -> allow | ask | deny")
+    approvals: dict[str, ApprovalPolicy] = Field(default_factory=dict, description="path pattern -> allow | ask | deny")
     web_private: bool = Field(False, description="web/fetch may reach loopback and private addresses")
     max_steps: int = Field(6, ge=1, le=50, description="tool calls per tool leaf before it must report")
     result_cap: int = Field(100_000, ge=1000, description="characters of a tool result kept in its frame")

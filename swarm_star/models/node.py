@@ -33,13 +33,17 @@ class NodeRole(StrEnum):
 
 
 class Usage(BaseModel):
-    """Model spend: calls, tokens and cost in USD."""
+    """Model spend: calls, tokens and cost in USD. ``prompt_tokens`` counts every prompt
+    token; ``cached_tokens`` and ``cache_write_tokens`` say how many of them a provider's
+    prompt cache served or stored (priced differently)."""
 
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float = 0.0
     unpriced_calls: int = Field(0, description="calls whose model has no known price (cost undercounted)")
+    cached_tokens: int = Field(0, description="prompt tokens read from the provider's cache")
+    cache_write_tokens: int = Field(0, description="prompt tokens written to the provider's cache (Anthropic)")
 
     @property
     def tokens(self) -> int:
@@ -52,6 +56,8 @@ class Usage(BaseModel):
             completion_tokens=self.completion_tokens + other.completion_tokens,
             cost=round(self.cost + other.cost, 10),
             unpriced_calls=self.unpriced_calls + other.unpriced_calls,
+            cached_tokens=self.cached_tokens + other.cached_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
         )
 
     def cost_text(self) -> str:

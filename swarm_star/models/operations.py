@@ -64,6 +64,8 @@ class LLMCall(BaseModel):
     under the same key is recognised as a divergence, not given this reply.
     A call that failed after the server answered is recorded too (``error``
     set, ``response`` empty) so its usage counts; it is never replayed as a reply.
+    ``model`` is the reference as configured (``provider:model``, or a bare name for
+    the default endpoint).
     Every field added later has a default, so older frames still load.
     """
 
@@ -84,6 +86,9 @@ class LLMCall(BaseModel):
     digest: str | None = None
     error: str | None = Field(None, description="why the call failed (usage-only record)")
     replaces: str | None = Field(None, description="digest of a recorded reply to a different request (divergence)")
+    route: str | None = Field(
+        None, description="why this model was chosen among its role's (the routing policy and its figures)"
+    )
 
 
 class ToolCall(BaseModel):

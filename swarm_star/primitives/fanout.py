@@ -1,7 +1,7 @@
 """Fan-out synthesis: sample N candidates in parallel, then merge them into one answer.
 
 The model is reached through an ``Ask`` callable rather than a client, so the
-same code serves the CLI (a plain :class:`~swarm_star.llm.LLMClient`) and the
+same code serves the CLI (a model client: any provider, ``--model provider:model``) and the
 swarm actions (the node's journaled ``call_model``, so a resumed swarm never
 pays for a candidate twice). Transport retries (429, 5xx, timeouts) live in
 the client; this module adds what is specific to fan-out:
@@ -23,7 +23,8 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from swarm_star.errors import InputError, ModelError, ModelUnreachable
-from swarm_star.llm.client import ChatResult, LLMClient
+from swarm_star.llm.client import ChatResult
+from swarm_star.llm.protocol import ModelClient
 from swarm_star.models import Usage
 from swarm_star.primitives.aggregators import majority_vote
 from swarm_star.primitives.pool import messages_for
@@ -89,7 +90,7 @@ class FanoutResult:
         return {"final": self.final, "candidates": [asdict(c) for c in self.candidates], "meta": self.meta}
 
 
-def client_ask(client: LLMClient, options: FanoutOptions, role: str = "worker") -> Ask:
+def client_ask(client: ModelClient, options: FanoutOptions, role: str = "worker") -> Ask:
     """An ``Ask`` over a plain client, with the options' model, stop and max tokens."""
 
     async def ask(messages: list[dict[str, str]], temperature: float | None, purpose: str) -> ChatResult:

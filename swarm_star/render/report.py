@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from swarm_star.models import NodeRole, SwarmNode, Usage
+from swarm_star.models.stats import StatsBook
+from swarm_star.render.text import usage_by_model
 from swarm_star.state.reader import SwarmReader
 
 if TYPE_CHECKING:  # markdown-it is imported when a report is rendered, not when this module loads
@@ -86,6 +88,7 @@ class Report:
     nodes: dict[str, SwarmNode]
     workspace: Path | None
     commits: list[WorkspaceCommit] = field(default_factory=list)
+    by_model: list[tuple[str, str, Usage]] = field(default_factory=list)
     markdown: str = ""
 
     @property
@@ -182,6 +185,11 @@ def build_report(swarm_id: str, log: SwarmReader, workspace: Path | None = None)
         workspace=workspace if workspace is not None and workspace.exists() else None,
         commits=workspace_commits(workspace),
     )
+    try:
+        book = StatsBook.model_validate(meta.get("endpoints") or {})
+    except ValueError:  # a damaged figure record costs its table, not the report
+        book = StatsBook()
+    report.by_model = usage_by_model(book.usage, set(record.settings.models.providers))
     report.markdown = _markdown(report, record.created_at)
     return report
 
@@ -263,6 +271,20 @@ def _markdown(r: Report, created_at: float) -> str:
         by_role[node.role.value] = (count + 1, used.plus(node.usage))
     for role, (count, used) in sorted(by_role.items()):
         out.append(f"| {role} | {count} | {used.calls} | {used.tokens} | {_money(used.cost)} |")
+    if r.by_model:
+        out += [
+            "",
+            "### By provider and model",
+            "",
+            "| provider | model | calls | prompt tokens (cached) | completion tokens | cost |",
+            "|---|---|---|---|---|---|",
+        ]
+        for provider, model, used in r.by_model:
+            cost = _money(used.cost) + (f" + {used.unpriced_calls} unpriced" if used.unpriced_calls else "")
+            out.append(
+                f"| {_cell(provider)} | {_cell(model)} | {used.calls} | {used.prompt_tokens} ({used.cached_tokens}) | "
+                f"{used.completion_tokens} | {cost} |"
+            )
     out += [
         "",
         "### By subtree",

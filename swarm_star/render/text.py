@@ -14,7 +14,8 @@ import shutil
 import time
 from typing import TextIO
 
-from swarm_star.models import SwarmEvent, SwarmNode
+from swarm_star.llm.providers import PROFILES, split_ref
+from swarm_star.models import SwarmEvent, SwarmNode, Usage
 from swarm_star.state.projection import SwarmState
 
 __all__ = [
@@ -26,6 +27,8 @@ __all__ = [
     "short",
     "summary",
     "terminal_width",
+    "usage_by_model",
+    "usage_by_model_lines",
     "usage_line",
 ]
 
@@ -66,6 +69,30 @@ def fit(line: str, width: int | None) -> str:
 def usage_line(state: SwarmState) -> str:
     u = state.usage
     return f"{len(state.nodes)} nodes · {u.calls} calls · {u.tokens} tokens · {u.cost_text()}"
+
+
+def usage_by_model(usage: dict[str, Usage], providers: set[str] | None = None) -> list[tuple[str, str, Usage]]:
+    """``(provider, model, usage)`` per model reference, by provider (``default``: a bare name,
+    the swarm's default endpoint); ``providers`` are the names a reference may start with."""
+    names = set(PROFILES) | (providers or set())
+    rows = []
+    for ref, used in usage.items():
+        provider, model = split_ref(ref, names)
+        rows.append((provider or "default", model, used))
+    return sorted(rows, key=lambda row: (row[0], row[1]))
+
+
+def usage_by_model_lines(state: SwarmState) -> list[str]:
+    """One line per provider and model, when the swarm used more than one (the end of ``run``)."""
+    rows = usage_by_model(state.endpoints.usage, set(state.record.settings.models.providers))
+    if len(rows) < 2:
+        return []
+    return [
+        f"  {provider} · {model} · {u.calls} calls · {u.tokens} tokens"
+        + (f" ({u.cached_tokens} cached)" if u.cached_tokens else "")
+        + f" · {u.cost_text()}"
+        for provider, model, u in rows
+    ]
 
 
 def node_label(node: SwarmNode) -> str:
@@ -130,6 +157,8 @@ def summary(event: SwarmEvent) -> str:
         text = f"{op.purpose} via {op.model} ({op.usage.tokens} tokens, {op.attempts} attempt(s))"
         if op.replaces:
             text += " — asked again: the recorded reply answered a different request"
+        if op.route:
+            text += f" — routed: {short(op.route, 90)}"
         return text + (f" — failed: {short(op.error, 60)}" if op.error else "")
     if op.kind == "tool_call":
         if op.error:

@@ -9,7 +9,11 @@ endpoints when starting ``serve`` (``--base-url``, repeatable; ``--api-key-env``
 names the variable whose key those URLs get), and the endpoint the server's
 environment configures (``OPENAI_*``, ``OPENROUTER_*``, each with its own
 provider's key) is on the list too. A request picks one by its URL, or gets the
-first; it never names a variable. Every run the server starts (create, resume,
+first; it never names a variable. Model references that name a provider
+(``anthropic:claude-…``) are accepted only for the providers the server's
+environment configures (the provider's key variable or URL variable is set),
+and a request cannot define providers (``models.providers``): a provider's key
+still goes only to that provider's URL, chosen by the operator. Every run the server starts (create, resume,
 retry) resolves its endpoint through the list as well, whatever the swarm's
 record says: a swarm recorded with an endpoint the operator did not list is
 resumed from the CLI, not over HTTP.
@@ -26,8 +30,10 @@ from pydantic import ValidationError
 
 from swarm_star.errors import ConfigError, InputError
 from swarm_star.llm.endpoint import resolve_endpoint
+from swarm_star.llm.providers import PROFILES, split_ref
 from swarm_star.llm.redact import strip_url_credentials
 from swarm_star.models import ModelSettings
+from swarm_star.models.providers import ROLES
 
 __all__ = ["NO_ENDPOINT", "ServedEndpoints", "shown"]
 
@@ -82,6 +88,7 @@ class ServedEndpoints:
     key_env: str | None = None  # the variable whose key goes to ``urls`` (--api-key-env)
     default_model: str | None = None  # for requests that name no model (--model)
     env_url: str | None = None  # the endpoint the environment configures, if any
+    providers: tuple[str, ...] = ()  # built-in providers the environment configures (a key or URL variable set)
 
     @classmethod
     def configure(
@@ -109,7 +116,28 @@ class ServedEndpoints:
             env_url: str | None = resolve_endpoint(ModelSettings(), env).url
         except ConfigError:
             env_url = None
-        return cls(tuple(urls), key_env, default_model, env_url)
+        providers = tuple(
+            sorted(
+                p.name
+                for p in PROFILES.values()
+                if (p.key_env and env.get(p.key_env)) or (p.url_env and env.get(p.url_env))
+            )
+        )
+        return cls(tuple(urls), key_env, default_model, env_url, providers)
+
+    def _check_providers(self, models: ModelSettings, refused: str) -> None:
+        """Every provider a model reference names must be one the environment configures."""
+        if models.providers:
+            raise InputError(refused)
+        names = {models.default_model, *(m for role in ROLES for m in models.models_for(role))}
+        for ref in sorted(names):
+            provider, _ = split_ref(ref, PROFILES)
+            if provider is not None and provider not in self.providers:
+                offered = ", ".join(self.providers) or "none"
+                raise InputError(
+                    f"model {ref!r}: this server offers no {provider!r} provider (offered: {offered}; the operator "
+                    f"configures one by setting its key or URL variable where serve runs)"
+                )
 
     @property
     def offered(self) -> list[str]:
@@ -131,6 +159,11 @@ class ServedEndpoints:
                 "models.key_env cannot be set over HTTP: the server's operator chooses which key goes to "
                 "which endpoint (serve --base-url URL --api-key-env NAME)"
             )
+        self._check_providers(
+            models,
+            "models.providers cannot be set over HTTP: the server's operator chooses the providers and their "
+            "URLs (by the variables set where serve runs)",
+        )
         offered = self.offered
         if not offered:
             raise InputError(NO_ENDPOINT)
@@ -152,6 +185,11 @@ class ServedEndpoints:
     def for_run(self, models: ModelSettings, swarm_id: str) -> ModelSettings:
         """The model settings a run in this server uses: the recorded endpoint, if it is on the
         list, with the operator's key for it (a key variable in the record is never read here)."""
+        self._check_providers(
+            models,
+            f"swarm {swarm_id} uses providers defined in a config file, which this server does not offer: "
+            "resume it from the CLI",
+        )
         url = models.base_url
         if url is None:
             if self.env_url is None:

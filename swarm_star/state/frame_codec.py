@@ -37,8 +37,10 @@ SHARED_MIN = 96
 """Shortest text part worth its own row (a row costs ~60 bytes of key and overhead)."""
 
 _SEP = "\n\n"
-_CALL_OPTIONAL = ("mode", "max_tokens", "finish_reason", "digest", "error", "replaces")
+_CALL_OPTIONAL = ("mode", "max_tokens", "finish_reason", "digest", "error", "replaces", "route")
 _USAGE = ("calls", "prompt_tokens", "completion_tokens", "cost", "unpriced_calls")
+_USAGE_LATER = ("cached_tokens", "cache_write_tokens")
+"""Usage fields added later: appended to the positional list only when not all zero."""
 _ATTEMPT = ("status", "error", "mode", "latency_s", "prompt_tokens", "completion_tokens")
 _CACHE_LIMIT = 4096
 
@@ -70,7 +72,9 @@ class FrameCodec:
     def _lean_call(self, op: dict[str, Any], puts: list[Put]) -> dict[str, Any]:
         lean = {k: v for k, v in op.items() if not (v is None and k in _CALL_OPTIONAL)}
         lean["request"] = [self._message(m, puts) for m in op["request"]]
-        lean["usage"] = [op["usage"][k] for k in _USAGE]
+        usage = op["usage"]
+        later = [usage.get(k, 0) for k in _USAGE_LATER]
+        lean["usage"] = [usage[k] for k in _USAGE] + (later if any(later) else [])
         lean["attempt_log"] = [[a[k] for k in _ATTEMPT] for a in op["attempt_log"]]
         return lean
 
@@ -131,7 +135,9 @@ class FrameCodec:
         for key in _CALL_OPTIONAL:
             full.setdefault(key, None)
         full["request"] = [self._full_message(m) for m in op["request"]]
-        full["usage"] = dict(zip(_USAGE, op["usage"], strict=True))
+        values = op["usage"]
+        full["usage"] = dict(zip(_USAGE, values[: len(_USAGE)], strict=True))
+        full["usage"].update(zip(_USAGE_LATER, [*values[len(_USAGE) :], 0, 0][: len(_USAGE_LATER)], strict=True))
         full["attempt_log"] = [dict(zip(_ATTEMPT, a, strict=True)) for a in op["attempt_log"]]
         return full
 

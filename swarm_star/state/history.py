@@ -125,4 +125,5 @@ class SwarmLog(SwarmReader):
             "limits": state.limits.model_dump(mode="json"),
             "usage": state.usage.model_dump(mode="json"),
             "nodes": len(state.nodes),
+            "endpoints": state.endpoints.model_dump(mode="json"),
         }

@@ -20,6 +20,7 @@ from swarm_star.models import (
     Usage,
 )
 from swarm_star.models.operations import LLMCall, SaveMemory, ToolCall
+from swarm_star.models.stats import StatsBook
 
 __all__ = ["SwarmState", "SwarmStatus"]
 
@@ -48,6 +49,7 @@ class SwarmState:
     calls: dict[tuple[str, str], LLMCall] = field(default_factory=dict)
     memory: dict[str, SaveMemory] = field(default_factory=dict)
     tool_calls: dict[tuple[str, str], ToolCall] = field(default_factory=dict)
+    endpoints: StatsBook = field(default_factory=StatsBook)  # figures per model reference, from the call frames
 
     @classmethod
     def new(cls, record: SwarmRecord) -> SwarmState:
@@ -101,6 +103,7 @@ class SwarmState:
             self.usage = self.usage.plus(op.usage)
             node.calls.append(op.call_key)
             self.calls[(node.id, op.call_key)] = op
+            self.endpoints.observe(op)
         elif op.kind == "tool_call":
             self.tool_calls[(node.id, op.call_key)] = op
         elif op.kind == "verdict":

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ValidationError
 from swarm_star.errors import StoreCorrupt, StoreError, SwarmNotFound
 from swarm_star.models import Limits, SwarmEvent, SwarmNode, SwarmRecord, Usage
 from swarm_star.models.operations import SaveMemory
+from swarm_star.models.stats import StatsBook
 from swarm_star.state.frame_codec import FRAME_SCHEMA, FrameCodec
 from swarm_star.state.projection import SwarmState
 from swarm_star.store.base import KVStore
@@ -258,6 +259,8 @@ class SwarmReader:
             state.limits = read_model(Limits, {"schema_version": SCHEMA_VERSION, **meta["limits"]}, "the stored limits")
         if meta.get("usage") is not None:
             state.usage = Usage.model_validate(meta["usage"])
+        if isinstance(meta.get("endpoints"), dict):
+            state.endpoints = StatsBook.model_validate(meta["endpoints"])
         for key, raw in self.store.scan(MEMORY_PREFIX):
             entry = SaveMemory(
                 node_id="",  # not kept in the memory record; the frame that saved it has it

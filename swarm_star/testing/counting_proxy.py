@@ -4,6 +4,8 @@ The real-model tier and the SmolLM2 benchmark put it between Swarm Star and
 ``llama_cpp.server`` to check the swarm's own accounting against the server's:
 requests answered (by status), tokens the server reported in its usage, and
 whether every request carried ``max_tokens``. It forwards bodies unchanged.
+Anthropic's Messages API (``/v1/messages``) is counted too: its prompt tokens are
+``input_tokens`` plus the cache reads and writes, as Swarm Star counts them.
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ class CountingProxy:
                 self.max_tokens_seen.append(body["max_tokens"])
             else:
                 self.without_max_tokens += 1
-            fmt = body.get("response_format") or {}
+            fmt = body.get("response_format") or ({"type": "tools"} if body.get("tools") else {})
             kind = fmt.get("type", "text")
             self.response_formats["json_object_schema" if kind == "json_object" and "schema" in fmt else kind] += 1
 
@@ -93,18 +95,26 @@ class CountingProxy:
         with self._lock:
             self.statuses[status] += 1
             if isinstance(usage, dict):
-                self.prompt_tokens += int(usage.get("prompt_tokens") or 0)
-                self.completion_tokens += int(usage.get("completion_tokens") or 0)
+                if "input_tokens" in usage:  # Anthropic's Messages API
+                    self.prompt_tokens += sum(
+                        int(usage.get(k) or 0)
+                        for k in ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+                    )
+                    self.completion_tokens += int(usage.get("output_tokens") or 0)
+                else:
+                    self.prompt_tokens += int(usage.get("prompt_tokens") or 0)
+                    self.completion_tokens += int(usage.get("completion_tokens") or 0)
 
     async def _forward(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
-        chat = request.path.endswith("/chat/completions")
+        chat = request.path.endswith(("/chat/completions", "/v1/messages"))
         if chat:
             try:
                 self._note_request(json.loads(raw))
             except ValueError:
                 self._note_request({})
-        headers = {k: v for k, v in request.headers.items() if k.lower() in ("content-type", "authorization")}
+        forwarded = ("content-type", "authorization", "x-api-key", "anthropic-version")
+        headers = {k: v for k, v in request.headers.items() if k.lower() in forwarded}
         timeout = aiohttp.ClientTimeout(total=None)
         async with (
             aiohttp.ClientSession(timeout=timeout) as session,

@@ -90,6 +90,7 @@ class LocalOpenAIServer:
     requests: int = 0
     completed: int = 0
     in_flight: int = 0
+    peak_in_flight: int = 0  # the most requests it held at once (per-provider limits are checked on it)
     log: list[dict[str, Any]] = field(default_factory=list)
     keep_log: bool = False
     authorizations: list[str] = field(default_factory=list)  # each request's Authorization header: which key came
@@ -151,6 +152,7 @@ class LocalOpenAIServer:
         with self._lock:
             self.requests += 1
             self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
             self.authorizations.append(request.headers.get("Authorization", ""))
             if self.keep_log:
                 self.log.append(body)

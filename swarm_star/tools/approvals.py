@@ -19,7 +19,9 @@ from __future__ import annotations
 import fnmatch
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import Any
+
+from swarm_star.models.config import ApprovalPolicy
 
 __all__ = [
     "APPROVAL_PREFIX",
@@ -32,7 +34,7 @@ __all__ = [
     "parse_rule",
 ]
 
-Policy = Literal["allow", "ask", "deny"]
+Policy = ApprovalPolicy  # the one definition lives with the settings that store it
 POLICIES: tuple[Policy, ...] = ("allow", "ask", "deny")
 APPROVAL_PREFIX = "Approve the tool call "
 YES = frozenset({"y", "yes", "approve", "approved", "allow", "ok", "okay", "run it"})

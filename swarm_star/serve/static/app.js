@@ -422,6 +422,7 @@ async function showNode(id) {
       if (state.past && c.frame > state.past.frame) continue;
       const d = el("details", "call");
       d.append(el("summary", null, `#${c.frame} ${c.purpose} · ${c.model} · ${c.usage.prompt_tokens}+${c.usage.completion_tokens} tokens · ${c.latency_s}s · ${c.attempts} attempt(s) · ${money(c.usage.cost)}`));
+      if (c.route) d.append(el("div", "msg-role", `routed: ${c.route}`));
       for (const m of c.request) { d.append(el("div", "msg-role", m.role), el("pre", null, m.content)); }
       d.append(el("div", "msg-role", "reply"), el("pre", null, c.response));
       out.push(d);
