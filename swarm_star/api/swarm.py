@@ -22,7 +22,7 @@ from swarm_star.api import rules
 from swarm_star.api.context_files import read_context
 from swarm_star.api.handle import RunHandle
 from swarm_star.api.options import RunOptions
-from swarm_star.engine.engine import INBOX_PREFIX, Engine, RunOutcome
+from swarm_star.engine.loop import INBOX_PREFIX, Engine, RunOutcome
 from swarm_star.errors import ConfigError, ConflictError, InputError, QuestionNotFound
 from swarm_star.llm import LLMClient, resolve_endpoint
 from swarm_star.models import (

@@ -39,7 +39,7 @@ from swarm_star.models import (
 from swarm_star.prompts.purpose import Purpose
 
 if TYPE_CHECKING:
-    from swarm_star.engine.engine import Engine
+    from swarm_star.engine.loop import Engine
     from swarm_star.spaces import Space
 
 __all__ = ["REFUSAL_PREFIX", "ActionContext", "is_refusal", "normalize_directive"]

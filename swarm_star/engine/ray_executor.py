@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from swarm_star.engine.context import ActionContext
-from swarm_star.engine.engine import Engine
+from swarm_star.engine.loop import Engine
 from swarm_star.errors import ConfigError, ExecutorUnreachable, LimitReached, ModelUnreachable, SwarmStarError
 from swarm_star.models import LLMCall, Usage
 

@@ -14,7 +14,7 @@ import signal
 import sys
 
 from swarm_star.api import RunOptions, Swarm
-from swarm_star.engine.engine import Engine
+from swarm_star.engine.loop import Engine
 from swarm_star.kit.workspace import Workspace
 from tests.helpers.model import TEST_KEY
 
