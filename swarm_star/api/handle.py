@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any
 
-from swarm_star.engine.loop import Engine, RunOutcome
+from swarm_star.engine import Engine, RunOutcome
 from swarm_star.errors import NotRunning, QuestionNotFound
 from swarm_star.models import Question, SwarmEvent, SwarmNode
 

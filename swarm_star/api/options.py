@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from swarm_star.engine.loop import Executor
+from swarm_star.engine import Executor
 from swarm_star.llm import LLMClient
 from swarm_star.models import Limits, ModelSettings
 

@@ -2,7 +2,9 @@
 
 Actions never mutate state. They read the tree through this context, call the
 model through :meth:`ActionContext.ask_model`, and return operations built
-with the helpers here; the engine turns those into frames.
+with the helpers here; the engine turns those into frames. The context reaches
+the process that runs it only through the small
+:class:`~swarm_star.engine.host.ActionHost` protocol.
 
 Model calls are journaled: the n-th call of activation k of a node has the key
 ``"k:n"``. If that key was recorded before (the process died and this
@@ -39,7 +41,7 @@ from swarm_star.models import (
 from swarm_star.prompts.purpose import Purpose
 
 if TYPE_CHECKING:
-    from swarm_star.engine.loop import Engine
+    from swarm_star.engine.host import ActionHost
     from swarm_star.spaces import Space
 
 __all__ = ["REFUSAL_PREFIX", "ActionContext", "is_refusal", "normalize_directive"]
@@ -63,8 +65,8 @@ def normalize_directive(text: str) -> str:
 class ActionContext:
     """One activation of one node. Read the tree; call the model; build operations."""
 
-    def __init__(self, engine: Engine, node: SwarmNode, activation: int, reason: str) -> None:
-        self._engine = engine
+    def __init__(self, host: ActionHost, node: SwarmNode, activation: int, reason: str) -> None:
+        self._host = host  # the writer, or a Ray worker (see engine/host.py)
         self.node = node
         self.activation = activation
         self.reason = reason
@@ -76,36 +78,36 @@ class ActionContext:
 
     @property
     def settings(self) -> SwarmSettings:
-        return self._engine.state.record.settings
+        return self._host.state.record.settings
 
     @property
     def limits(self) -> Limits:
         """The limits in force for this run (resume may have raised them)."""
-        return self._engine.state.limits
+        return self._host.state.limits
 
     @property
     def actions(self) -> Space:
-        return self._engine.actions
+        return self._host.actions
 
     @property
     def utils(self) -> Space:
-        return self._engine.utils
+        return self._host.utils
 
     @property
     def workspace(self) -> Path:
-        return self._engine.swarm_dir / "workspace"
+        return self._host.swarm_dir / "workspace"
 
     @property
     def swarm_dir(self) -> Path:
-        return self._engine.swarm_dir
+        return self._host.swarm_dir
 
     @property
     def nodes(self) -> Mapping[str, SwarmNode]:
         """The whole tree, read-only by convention (actions never mutate state)."""
-        return self._engine.state.nodes
+        return self._host.state.nodes
 
     def get(self, node_id: str) -> SwarmNode:
-        return self._engine.state.nodes[node_id]
+        return self._host.state.nodes[node_id]
 
     def children(self) -> list[SwarmNode]:
         return [self.get(c) for c in self.node.children]
@@ -118,7 +120,7 @@ class ActionContext:
         return out
 
     def memory(self) -> list[SaveMemory]:
-        return list(self._engine.state.memory.values())
+        return list(self._host.state.memory.values())
 
     def answers(self) -> list[tuple[str, str]]:
         return [(q.text, q.answer) for q in self.node.questions if q.answer is not None]
@@ -195,13 +197,13 @@ class ActionContext:
         """
         key = self._next_key()
         digest = request_digest(messages, schema)
-        recorded = self._engine.state.calls.get((self.node.id, key))
+        recorded = self._host.state.calls.get((self.node.id, key))
         replaces = None
         if recorded is not None and recorded.error is None:
             if recorded.digest is None or recorded.digest == digest:
                 return recorded
             replaces = recorded.digest
-        return await self._engine.call_model(
+        return await self._host.call_model(
             self.node.id,
             key,
             purpose,
@@ -228,12 +230,12 @@ class ActionContext:
         """
         key = self._next_key()
         digest = request_digest([{"role": "user", "content": request}], None)
-        recorded = self._engine.state.calls.get((self.node.id, key))
+        recorded = self._host.state.calls.get((self.node.id, key))
         replaces = None
         if recorded is not None and recorded.digest not in (None, digest):
             replaces, recorded = recorded.digest, None  # a divergence: never another request's result
         if recorded is None:
-            recorded = await self._engine.call_primitive(
+            recorded = await self._host.call_primitive(
                 self.node.id, key, purpose, request, expected_calls, work, digest=digest, replaces=replaces
             )
         result: dict[str, Any] = json.loads(recorded.response)

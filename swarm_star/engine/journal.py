@@ -1,4 +1,16 @@
-"""The call journal actions call into: model calls and primitives, each a journaled step."""
+"""The call journal actions call into: each model call and each step is a journaled record.
+
+An action reaches the outside world through two doors, both here: a model call
+(:meth:`CallJournal.call_model`) and a step that makes its own requests or
+changes the workspace (:meth:`CallJournal.call_primitive`: a broadcast to
+hostfile agents, the commit a coding activation starts from, a command run).
+Each one is checked against the budget before it starts and ends as one
+:class:`~swarm_star.models.LLMCall` record handed to ``record``: the writer
+turns it into a frame (committed at its next pass), a Ray worker streams it
+back to the writer. ``ActionContext`` looks a record up by its key and digest
+before it comes here, so a step whose record was committed is never repeated
+(see ``engine/context.py``).
+"""
 
 from __future__ import annotations
 
@@ -11,18 +23,43 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from swarm_star.errors import LimitReached, ModelError, ModelUnreachable, SwarmStarError
-from swarm_star.llm.client import ChatResult
+from swarm_star.engine.budget import Budget
+from swarm_star.errors import ModelError, ModelUnreachable, SwarmStarError
+from swarm_star.llm.client import ChatResult, LLMClient
 from swarm_star.llm.redact import known_secrets, redact
-from swarm_star.models import (
-    LLMCall,
-    Usage,
-)
+from swarm_star.models import LLMCall, Usage
 from swarm_star.prompts.purpose import Purpose
+from swarm_star.state.projection import SwarmState
+
+__all__ = ["CallJournal", "redact_error"]
+
+
+def redact_error(llm: LLMClient | None, exc: BaseException | str) -> str:
+    """An error's text as it may be stored or shown: the endpoint's key and credential shapes masked."""
+    text = str(exc)
+    return llm.redact(text) if llm is not None else redact(text, known_secrets())
 
 
 class CallJournal:
-    """Part of :class:`~swarm_star.engine.loop.Engine`: journaled model calls and primitive runs."""
+    """Journaled model calls and steps for the activations of one process (the writer or a worker).
+
+    ``state`` gives the swarm state as it is now (the writer replaces its state
+    when it takes the lease); ``record`` journals a finished call.
+    """
+
+    def __init__(
+        self,
+        *,
+        state: Callable[[], SwarmState],
+        llm: LLMClient | None,
+        budget: Budget,
+        record: Callable[[LLMCall], LLMCall],
+    ) -> None:
+        self._state = state
+        self.llm = llm
+        self.budget = budget
+        self._record = record
+        self._modes_seeded = False
 
     async def call_model(
         self,
@@ -41,7 +78,7 @@ class CallJournal:
         """Make one journaled model call: budget reserved per attempt before it is sent,
         the role's models tried in order (``model`` pins one), every answered attempt
         recorded, failed ones included (a usage-only frame with ``error`` set)."""
-        self._check_budget()
+        self.budget.check(self._state())
         if self.llm is None:
             raise SwarmStarError("this swarm needs a model endpoint to continue")
         self._seed_modes()
@@ -61,45 +98,24 @@ class CallJournal:
             except BaseException as exc:  # a cancelled call (hard stop) is recorded too: it may be paid
                 partial = getattr(exc, "partial", None)
                 if partial is not None and partial.attempt_log:
-                    why = "cancelled: the run stopped" if isinstance(exc, asyncio.CancelledError) else self._redact(exc)
-                    self._record(self._call_record(node_id, key, purpose, partial, digest, replaces, why))
+                    why = (
+                        "cancelled: the run stopped"
+                        if isinstance(exc, asyncio.CancelledError)
+                        else redact_error(self.llm, exc)
+                    )
+                    self._record(_call_record(node_id, key, purpose, partial, digest, replaces, why))
                 fallback = isinstance(exc, ModelError) and not isinstance(exc, ModelUnreachable)
                 if fallback and index < len(models) - 1:
                     continue
                 raise
             finally:
-                self._release(held)
-            return self._record(self._call_record(node_id, key, purpose, result, digest, replaces, None))
+                self.budget.release(held)
+            return self._record(_call_record(node_id, key, purpose, result, digest, replaces, None))
         raise SwarmStarError(f"no model configured for role {role}")  # pragma: no cover - models is never empty
 
-    def _call_record(
-        self,
-        node_id: str,
-        key: str,
-        purpose: Purpose | str,
-        result: ChatResult,
-        digest: str | None,
-        replaces: str | None,
-        error: str | None,
-    ) -> LLMCall:
-        return LLMCall(
-            node_id=node_id,
-            call_key=key,
-            model=result.model,
-            purpose=purpose,
-            request=result.messages,
-            response=result.text,
-            usage=result.usage,
-            attempts=result.attempts,
-            latency_s=round(result.latency_s, 4),
-            mode=result.mode,
-            max_tokens=result.max_tokens,
-            finish_reason=result.finish_reason,
-            attempt_log=result.attempt_log,
-            digest=digest,
-            error=error,
-            replaces=replaces,
-        )
+    def _reserve(self, held: list[Usage], model: str, prompt_tokens: int, max_tokens: int) -> None:
+        """The client's gate, asked before every attempt (see :meth:`Budget.reserve`)."""
+        self.budget.reserve(self._state(), held, model, prompt_tokens, max_tokens)
 
     def _seed_modes(self) -> None:
         """Start each model at the structured-output mode this swarm already found
@@ -107,13 +123,9 @@ class CallJournal:
         if self._modes_seeded or self.llm is None:
             return
         self._modes_seeded = True
-        for call in self.state.calls.values():
+        for call in self._state().calls.values():
             if call.mode and call.error is None and call.mode != "text":
                 self.llm.remember_mode(call.model, call.mode)
-
-    def _redact(self, exc: BaseException | str) -> str:
-        text = str(exc)
-        return self.llm.redact(text) if self.llm is not None else redact(text, known_secrets())
 
     async def call_primitive(
         self,
@@ -127,27 +139,21 @@ class CallJournal:
         digest: str | None = None,
         replaces: str | None = None,
     ) -> LLMCall:
-        """Run a swarm primitive that makes its own requests (e.g. to hostfile agents)
-        and journal its whole JSON result as one call record, usage included.
+        """Run a step that makes its own requests (e.g. to hostfile agents) or changes
+        the workspace, and journal its whole JSON result as one call record, usage included.
 
         ``expected_calls`` is reserved against the call budget *before* sending
         (with the calls other branches have in flight), so a broadcast to 4,000
         agents cannot overshoot ``max_calls`` by 4,000.
         """
-        self._check_budget()
-        limits, used = self.state.limits, self.state.usage
-        if used.calls + self._reserved.calls + expected_calls > limits.max_calls:
-            raise LimitReached(
-                "max_calls",
-                f"{purpose} needs {expected_calls} calls, {used.calls} made, {self._reserved.calls} in flight",
-            )
-        held = [Usage(calls=expected_calls)]
-        self._reserved = self._reserved.plus(held[0])
+        state = self._state()
+        self.budget.check(state)
+        held = self.budget.reserve_calls(state, expected_calls, purpose)
         started = time.monotonic()
         try:
             result, usage = await work()
         finally:
-            self._release(held)
+            self.budget.release(held)
         call = LLMCall(
             node_id=node_id,
             call_key=key,
@@ -163,8 +169,31 @@ class CallJournal:
         )
         return self._record(call)
 
-    def _record(self, call: LLMCall) -> LLMCall:
-        """Journal a finished call and wake the loop so its frame is committed promptly."""
-        self.emit(call)
-        self._wake.set()
-        return call
+
+def _call_record(
+    node_id: str,
+    key: str,
+    purpose: Purpose | str,
+    result: ChatResult,
+    digest: str | None,
+    replaces: str | None,
+    error: str | None,
+) -> LLMCall:
+    return LLMCall(
+        node_id=node_id,
+        call_key=key,
+        model=result.model,
+        purpose=purpose,
+        request=result.messages,
+        response=result.text,
+        usage=result.usage,
+        attempts=result.attempts,
+        latency_s=round(result.latency_s, 4),
+        mode=result.mode,
+        max_tokens=result.max_tokens,
+        finish_reason=result.finish_reason,
+        attempt_log=result.attempt_log,
+        digest=digest,
+        replaces=replaces,
+        error=error,
+    )

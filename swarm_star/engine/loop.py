@@ -1,15 +1,27 @@
-"""The operation interpreter and scheduler: the only code that mutates a swarm.
+"""The single writer: the only code that mutates a swarm, one loop per run.
 
-One loop, one writer. Each pass: commit buffered frames (group commit: every
-frame produced since the last pass goes into one atomic batch), then start
-activations for runnable nodes (after their ``run_action`` frame is durable:
-write before you act), then wait for an activation to finish, an answer to
-arrive, or the poll interval. Activations run concurrently as asyncio tasks and
-only *return* operations; the loop applies them.
+Each pass: take the answers given since the last pass, commit buffered frames
+(group commit: every frame produced since the last pass goes into one atomic
+batch), then start activations for the nodes the scheduler picks (after their
+``run_action`` frame is durable: write before you act), then wait for an
+activation to finish, an answer to arrive, or the poll interval. Activations
+run concurrently as asyncio tasks and only *return* operations; the loop
+applies them.
 
-Runnable nodes are tracked incrementally (a spawn, an answer, or the last child
-finishing makes a node runnable), so a pass costs O(changes), not O(tree): time
-per node stays flat as the tree grows.
+The engine's other jobs are parts it owns: the scheduler (``scheduler.py``),
+the budget (``budget.py``), the call journal its activations call into
+(``journal.py``, through the :class:`~swarm_star.engine.host.ActionHost`
+protocol), the answer inbox (``inbox.py``) and the results it files in memory
+(``memory.py``).
+
+Commits run off the event loop, in one worker thread of their own: a commit
+is blocking I/O (SQLite's fsync, Cosmos DB round trips, a Cosmos journal held
+by another writer waited out for up to tens of seconds), and while it runs the
+loop keeps serving the activations' model calls, the live view and the HTTP
+server. The batch is built on the loop (a snapshot of the state at that
+instant), commits happen one at a time in the order they were made, and the
+loop waits for each before it goes on: a frame and its state change are
+durable before any activation it starts acts.
 """
 
 from __future__ import annotations
@@ -17,17 +29,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from swarm_star.engine.budget import Budget
+from pydantic import BaseModel
+
+from swarm_star.engine.budget import Budget, Outage
 from swarm_star.engine.context import ActionContext
 from swarm_star.engine.gc_tuning import tuned_gc
-from swarm_star.engine.inbox import INBOX_PREFIX, Inbox
-from swarm_star.engine.journal import CallJournal
-from swarm_star.engine.memory import ResultMemory
+from swarm_star.engine.host import Executor
+from swarm_star.engine.inbox import Inbox
+from swarm_star.engine.journal import CallJournal, redact_error
+from swarm_star.engine.memory import result_memory
 from swarm_star.engine.scheduler import Scheduler
 from swarm_star.errors import ExecutorUnreachable, LimitReached, ModelUnreachable, SwarmStarError
 from swarm_star.llm.client import LLMClient
@@ -35,7 +51,7 @@ from swarm_star.models import (
     AwaitChildren,
     Fail,
     Limits,
-    NodeStatus,
+    LLMCall,
     Question,
     ResumeSwarm,
     RetryNode,
@@ -46,16 +62,15 @@ from swarm_star.models import (
     Usage,
 )
 from swarm_star.models.operations import SETTLING_KINDS, Operation
+from swarm_star.prompts.purpose import Purpose
 from swarm_star.spaces import Space
-from swarm_star.spaces.own import graft_own_actions
+from swarm_star.spaces.own import load_own_actions
 from swarm_star.state.history import SwarmLog
 from swarm_star.state.lease import OwnerLease
 from swarm_star.state.projection import SwarmState, SwarmStatus
 from swarm_star.store.base import KVStore, StoreOp
 
-__all__ = ["INBOX_PREFIX", "Engine", "Executor", "RunOutcome"]
-
-Outage = ModelUnreachable | ExecutorUnreachable  # pauses the swarm (resumable), never fails a node
+__all__ = ["Engine", "RunOutcome"]
 
 
 @dataclass
@@ -68,17 +83,12 @@ class RunOutcome:
     questions: list[tuple[str, Question]] = field(default_factory=list)
 
 
-class Executor(Protocol):
-    """Runs an activation elsewhere (see engine/ray_executor.py); returns its operations."""
+class Engine:
+    """Runs one swarm until it finishes, needs answers, hits a limit, or is interrupted.
 
-    async def activate(self, engine: Engine, ctx: ActionContext) -> list[Any]: ...
-
-    def close(self) -> None:
-        """Release what the executor started (a Ray instance it began is shut down)."""
-
-
-class Engine(Scheduler, ResultMemory, CallJournal, Budget, Inbox):
-    """Runs one swarm until it finishes, needs answers, hits a limit, or is interrupted."""
+    It is the :class:`~swarm_star.engine.host.ActionHost` of the activations it
+    runs on its loop: their calls go through its journal and become frames.
+    """
 
     def __init__(
         self,
@@ -106,19 +116,17 @@ class Engine(Scheduler, ResultMemory, CallJournal, Budget, Inbox):
         self.swarm_dir = swarm_dir
         self.poll_interval = poll_interval
         self.lease = lease or OwnerLease(store, seconds=lease_seconds)
+        self.budget = Budget(llm.prices if llm is not None else None)
+        self.journal = CallJournal(state=lambda: self.state, llm=llm, budget=self.budget, record=self.record)
+        self.scheduler = Scheduler()
+        self._wake = asyncio.Event()
+        self.inbox = Inbox(store, poll_interval, self._wake)
         self._buffer: list[SwarmEvent] = []
         self._touched: set[str] = set()
         self._extra_ops: list[StoreOp] = []
-        self._runnable: set[str] = set()
         self._tasks: dict[asyncio.Task[list[Any]], str] = {}
         self._subscribers: list[Callable[[SwarmEvent], None]] = []
-        self._wake = asyncio.Event()
-        self._local_answers: list[tuple[str, str]] = []
-        self._started = time.monotonic()
-        self._stopping: LimitReached | Outage | None = None
-        self._reserved = Usage()  # budget held by calls in flight (see _reserve)
-        self._modes_seeded = False
-        self._next_inbox_scan = 0.0
+        self._committer: ThreadPoolExecutor | None = None  # one thread: commits in order, off the loop
 
     # frames
 
@@ -134,27 +142,112 @@ class Engine(Scheduler, ResultMemory, CallJournal, Budget, Inbox):
         self.state.apply(event)
         self._buffer.append(event)
         self._touched.update(touched)
-        self._note_runnable(op)
+        if op.kind == "terminate":
+            memory = result_memory(self.state.nodes[op.node_id], op.artifacts)
+            if memory is not None:
+                self.emit(memory)
+        self.scheduler.note(self.state, op)
         if op.kind == "action_created":
             self.load_own_actions()
         return event
 
     def load_own_actions(self) -> None:
         """Graft this swarm's own actions into its action space (opt-in only; see spaces/own.py)."""
-        settings = self.state.record.settings
-        if settings.allow_exec and settings.code.create_actions:
-            graft_own_actions(self.actions, self.swarm_dir)
+        load_own_actions(self.actions, self.state.record.settings, self.swarm_dir)
 
-    def flush(self) -> None:
+    async def flush(self) -> None:
+        """Commit every frame emitted since the last flush as one atomic batch, fenced by the
+        lease, then tell the subscribers. The batch is built here, on the loop; the commit
+        runs in the engine's commit thread, and the flush returns once it is durable."""
         if not self._buffer and not self._extra_ops:
             return
         events, touched, extra = self._buffer, self._touched, self._extra_ops
         self._buffer, self._touched, self._extra_ops = [], set(), []
-        with self.lease.fenced() as fence:  # committed only while this process holds the lease
-            self.log.append(events, self.state, touched, [*extra, fence])
+        ops, undo = self.log.prepare(events, self.state, touched, extra)
+        if self._committer is None:
+            self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="swarm-star-commit")
+        commit = asyncio.get_running_loop().run_in_executor(self._committer, self.lease.commit, ops)
+        cancelled = await _uncancellable(commit)
+        try:
+            commit.result()  # committed only while this process holds the lease
+        except BaseException:
+            undo()
+            raise
         for event in events:
             for callback in list(self._subscribers):
                 callback(event)
+        if cancelled:
+            raise asyncio.CancelledError
+
+    # the ActionHost of activations run on this loop (see engine/host.py)
+
+    async def call_model(
+        self,
+        node_id: str,
+        key: str,
+        purpose: Purpose | str,
+        messages: list[dict[str, str]],
+        *,
+        role: str,
+        schema: type[BaseModel] | None,
+        temperature: float | None,
+        model: str | None = None,
+        digest: str | None = None,
+        replaces: str | None = None,
+    ) -> LLMCall:
+        """One journaled model call (see :meth:`CallJournal.call_model`)."""
+        return await self.journal.call_model(
+            node_id,
+            key,
+            purpose,
+            messages,
+            role=role,
+            schema=schema,
+            temperature=temperature,
+            model=model,
+            digest=digest,
+            replaces=replaces,
+        )
+
+    async def call_primitive(
+        self,
+        node_id: str,
+        key: str,
+        purpose: Purpose | str,
+        request: str,
+        expected_calls: int,
+        work: Callable[[], Awaitable[tuple[dict[str, Any], Usage]]],
+        *,
+        digest: str | None = None,
+        replaces: str | None = None,
+    ) -> LLMCall:
+        """One journaled step (see :meth:`CallJournal.call_primitive`)."""
+        return await self.journal.call_primitive(
+            node_id, key, purpose, request, expected_calls, work, digest=digest, replaces=replaces
+        )
+
+    def record(self, call: LLMCall) -> LLMCall:
+        """Journal a finished call and wake the loop so its frame is committed promptly."""
+        self.emit(call)
+        self._wake.set()
+        return call
+
+    # answers
+
+    def answer(self, question_id: str, text: str) -> None:
+        """Give an answer from this process (see :meth:`Inbox.answer`)."""
+        self.inbox.answer(question_id, text)
+
+    def wake(self) -> None:
+        """An answer was queued in the store's inbox: read it at the next pass, not at the next poll."""
+        self.inbox.wake()
+
+    async def _take_answers(self) -> None:
+        stored = await asyncio.to_thread(self.inbox.read_store) if self.inbox.scan_due() else []
+        answers, deletes = self.inbox.take(self.state, stored)
+        self._extra_ops.extend(deletes)
+        for answer in answers:
+            self.emit(answer)
 
     # running
 
@@ -192,7 +285,7 @@ class Engine(Scheduler, ResultMemory, CallJournal, Budget, Inbox):
             except BaseException:
                 self.lease.release()
                 raise
-        self._started = time.monotonic()
+        self.budget.restart_clock()
         asked: set[str] = set()
         try:
             self.load_own_actions()
@@ -200,29 +293,30 @@ class Engine(Scheduler, ResultMemory, CallJournal, Budget, Inbox):
                 self.emit(ResumeSwarm(limits=limits or self.state.limits))
             for node_id in retry:
                 self.emit(RetryNode(node_id=node_id), [node_id, *self._ancestors(node_id)])
-            self._runnable = {
-                n.id for n in self.state.nodes.values() if n.status in (NodeStatus.PENDING, NodeStatus.RUNNING)
-            }
-            for node in self.state.nodes.values():
-                self._check_parent_ready(node.id)
+            self.scheduler.reset(self.state)
             while True:
-                self._take_answers()
-                self.flush()
+                await self._take_answers()
+                await self.flush()
                 if self.state.status in (SwarmStatus.FINISHED, SwarmStatus.FAILED):
                     return self._final()
-                if self._stopping is None:
+                budget = self.budget
+                if budget.stopping is None:
                     try:
-                        self._check_time()
+                        budget.check_time(self.state.limits)
                     except LimitReached as exc:
-                        self._stopping = exc
-                if self._stopping is not None:
-                    if self._tasks and isinstance(self._stopping, LimitReached) and self._stopping.limit == "max_time":
+                        budget.stopping = exc
+                if budget.stopping is not None:
+                    if (
+                        self._tasks
+                        and isinstance(budget.stopping, LimitReached)
+                        and budget.stopping.limit == "max_time"
+                    ):
                         await self._cancel_tasks()  # wall time is a hard stop: in-flight calls are cancelled
                     if not self._tasks:
-                        return self._stop_for_limit(self._stopping)
+                        return await self._stop_for_limit(budget.stopping)
                     await self._wait_and_apply()
                     continue
-                self._start_runnable()
+                await self._start_runnable()
                 if on_question is not None:
                     for node, question in self.state.pending_questions():
                         if question.id not in asked:
@@ -232,7 +326,7 @@ class Engine(Scheduler, ResultMemory, CallJournal, Budget, Inbox):
                     pending = self.state.pending_questions()
                     if pending and not interactive:
                         self.emit(StopSwarm(reason="questions pending"))
-                        self.flush()
+                        await self.flush()
                         return RunOutcome(
                             "questions",
                             "questions pending",
@@ -240,19 +334,43 @@ class Engine(Scheduler, ResultMemory, CallJournal, Budget, Inbox):
                         )
                     if not pending:
                         self.emit(StopSwarm(reason="nothing runnable"))
-                        self.flush()
+                        await self.flush()
                         return RunOutcome("failed", "nothing runnable (inconsistent tree)")
                 await self._wait_and_apply()
         except asyncio.CancelledError:
             await self._cancel_tasks()
             self.emit(StopSwarm(reason="interrupted"))
-            self.flush()
+            await self.flush()
             raise
         finally:
             await self._cancel_tasks()
             with contextlib.suppress(SwarmStarError):
-                self.flush()
+                await self.flush()
+            if self._committer is not None:
+                self._committer.shutdown(wait=True)  # idle by now: every flush waited for its commit
+                self._committer = None
             self.lease.release()
+
+    def _ancestors(self, node_id: str) -> list[str]:
+        out, parent = [], self.state.nodes[node_id].parent_id
+        while parent is not None:
+            out.append(parent)
+            parent = self.state.nodes[parent].parent_id
+        return out
+
+    async def _start_runnable(self) -> None:
+        chosen = self.scheduler.choose(self.state, len(self._tasks), self.emit)
+        await self.flush()  # write before you act
+        for node, reason in chosen:
+            ctx = ActionContext(self, node, node.activations, reason)
+            task = asyncio.create_task(self._activate(ctx))
+            self._tasks[task] = node.id
+
+    async def _activate(self, ctx: ActionContext) -> list[Any]:
+        if self.executor is not None:
+            return await self.executor.activate(self, ctx)
+        module = self.actions.module(ctx.node.action_id)
+        return list(await module.run(ctx))
 
     async def _wait_and_apply(self) -> None:
         """Wait for activations (or a wake-up) and apply what finished.
@@ -274,6 +392,7 @@ class Engine(Scheduler, ResultMemory, CallJournal, Budget, Inbox):
             )
         finally:
             waker.cancel()
+        budget = self.budget
         for task in done:
             if task is waker:
                 continue
@@ -281,26 +400,26 @@ class Engine(Scheduler, ResultMemory, CallJournal, Budget, Inbox):
             try:
                 ops = task.result()
             except (LimitReached, ModelUnreachable, ExecutorUnreachable) as exc:  # pause: the node re-runs on resume
-                self._stopping = self._stopping or exc
+                budget.stopping = budget.stopping or exc
                 continue
             except asyncio.CancelledError:
                 continue
             except SwarmStarError as exc:
-                self.emit(Fail(node_id=node_id, error=self._redact(exc)))
+                self.emit(Fail(node_id=node_id, error=redact_error(self.llm, exc)))
                 continue
             except Exception as exc:  # an action's bug must not take the swarm down
                 action = self.state.nodes[node_id].action_id
                 self.emit(
                     Fail(
                         node_id=node_id,
-                        error=self._redact(f"action {action} crashed: {type(exc).__name__}: {exc}"),
+                        error=redact_error(self.llm, f"action {action} crashed: {type(exc).__name__}: {exc}"),
                     )
                 )
                 continue
             try:
                 self._apply_outcome(node_id, ops)
             except LimitReached as exc:
-                self._stopping = self._stopping or exc
+                budget.stopping = budget.stopping or exc
 
     def _apply_outcome(self, node_id: str, ops: list[Any]) -> None:
         spawns = [op for op in ops if isinstance(op, Spawn)]
@@ -333,16 +452,16 @@ class Engine(Scheduler, ResultMemory, CallJournal, Budget, Inbox):
         else:
             self.emit(Fail(node_id=node_id, error="action returned no outcome"))
 
-    def _stop_for_limit(self, exc: LimitReached | Outage) -> RunOutcome:
+    async def _stop_for_limit(self, exc: LimitReached | Outage) -> RunOutcome:
         """Stop resumably: a limit (``limit``), or an unreachable endpoint or cluster (``unreachable``)."""
-        reason = self._redact(exc)
-        if isinstance(exc, ModelUnreachable | ExecutorUnreachable):
-            self.emit(StopSwarm(reason=reason))
-            self.flush()
-            return RunOutcome("unreachable", reason)
-        self.emit(StopSwarm(reason=reason, limit=exc.limit))
-        self.flush()
-        return RunOutcome("limit", reason)
+        reason = redact_error(self.llm, exc)
+        if isinstance(exc, LimitReached):
+            self.emit(StopSwarm(reason=reason, limit=exc.limit))
+            await self.flush()
+            return RunOutcome("limit", reason)
+        self.emit(StopSwarm(reason=reason))
+        await self.flush()
+        return RunOutcome("unreachable", reason)
 
     async def _cancel_tasks(self) -> None:
         tasks = list(self._tasks)
@@ -359,3 +478,16 @@ class Engine(Scheduler, ResultMemory, CallJournal, Budget, Inbox):
         if self.state.status == SwarmStatus.FINISHED:
             return RunOutcome("finished", None, root.report)
         return RunOutcome("failed", root.error, root.report)
+
+
+async def _uncancellable(future: asyncio.Future[Any]) -> bool:
+    """Wait until ``future`` is done, even through a cancel of the waiting task; return whether
+    one came (the caller raises it once the work is accounted for). For a commit under way:
+    it cannot be taken back halfway, and the next commit must come after it."""
+    cancelled = False
+    while not future.done():
+        try:
+            await asyncio.wait([future])
+        except asyncio.CancelledError:
+            cancelled = True
+    return cancelled

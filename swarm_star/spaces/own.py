@@ -14,9 +14,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from swarm_star.models import SwarmSettings
 from swarm_star.spaces.loader import Space, merge_folder
 
-__all__ = ["OWN_FOLDER", "graft_own_actions", "module_kind", "own_actions_dir"]
+__all__ = ["OWN_FOLDER", "graft_own_actions", "load_own_actions", "module_kind", "own_actions_dir"]
 
 OWN_FOLDER = "own"
 
@@ -35,3 +36,10 @@ def graft_own_actions(actions: Space, swarm_dir: Path) -> None:
     folder = own_actions_dir(swarm_dir)
     if folder.is_dir():
         merge_folder(actions, folder, OWN_FOLDER, "run", module_kind(swarm_dir))
+
+
+def load_own_actions(actions: Space, settings: SwarmSettings, swarm_dir: Path) -> None:
+    """Graft the swarm's own actions into ``actions`` if it opted in (``allow_exec`` and
+    ``code.create_actions``); the writer and a Ray worker both do this before they run one."""
+    if settings.allow_exec and settings.code.create_actions:
+        graft_own_actions(actions, swarm_dir)

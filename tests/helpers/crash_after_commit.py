@@ -14,7 +14,7 @@ import signal
 import sys
 
 from swarm_star.api import RunOptions, Swarm
-from swarm_star.engine.loop import Engine
+from swarm_star.engine import Engine
 from swarm_star.kit.workspace import Workspace
 from tests.helpers.model import TEST_KEY
 
@@ -32,8 +32,8 @@ def _commit_then_arm(original):  # type: ignore[no-untyped-def]
 
 
 def _flush_then_die(original):  # type: ignore[no-untyped-def]
-    def flush(self: Engine) -> None:
-        original(self)
+    async def flush(self: Engine) -> None:
+        await original(self)
         if committed:  # the first flush after the commit holds the call that asked for it
             print("flushed", self.state.frame_count, flush=True)
             os.kill(os.getpid(), signal.SIGKILL)

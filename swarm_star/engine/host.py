@@ -1,0 +1,102 @@
+"""What an activation needs from the process that runs it: the :class:`ActionHost` protocol.
+
+An :class:`~swarm_star.engine.context.ActionContext` reads the tree and the
+spaces and makes journaled calls through its host, never through the writer's
+loop. Two hosts implement it:
+
+* the writer (:class:`~swarm_star.engine.loop.Engine`): calls are recorded as
+  frames and committed at its next pass;
+* a Ray worker (``engine/ray_executor.py``'s ``WorkerHost``): the same
+  :class:`~swarm_star.engine.journal.CallJournal` and budget, over a snapshot
+  of the state, streaming each finished call back to the writer, which
+  journals it with :meth:`ActionHost.record`.
+
+An :class:`Executor` runs an activation somewhere else than the writer's loop;
+it is given the writer (as an ``ActionHost``) to read the state and the model
+endpoint and to journal the calls made remotely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from pydantic import BaseModel
+
+from swarm_star.llm.client import LLMClient
+from swarm_star.models import LLMCall, Usage
+from swarm_star.prompts.purpose import Purpose
+from swarm_star.spaces import Space
+from swarm_star.state.projection import SwarmState
+
+if TYPE_CHECKING:
+    from swarm_star.engine.context import ActionContext
+
+__all__ = ["ActionHost", "Executor"]
+
+
+class ActionHost(Protocol):
+    """The writer's side of an activation, as actions (through their context) see it."""
+
+    @property
+    def state(self) -> SwarmState:
+        """The swarm as it is now (read only: actions never mutate state)."""
+
+    @property
+    def actions(self) -> Space:
+        """The action space, the swarm's own actions grafted in."""
+
+    @property
+    def utils(self) -> Space: ...
+
+    @property
+    def swarm_dir(self) -> Path:
+        """This swarm's folder (its workspace, its own actions)."""
+
+    @property
+    def llm(self) -> LLMClient | None:
+        """The model endpoint, or None when the run has none (recorded replies only)."""
+
+    async def call_model(
+        self,
+        node_id: str,
+        key: str,
+        purpose: Purpose | str,
+        messages: list[dict[str, str]],
+        *,
+        role: str,
+        schema: type[BaseModel] | None,
+        temperature: float | None,
+        model: str | None = None,
+        digest: str | None = None,
+        replaces: str | None = None,
+    ) -> LLMCall:
+        """One model call, budget reserved before each attempt, journaled under ``key``."""
+
+    async def call_primitive(
+        self,
+        node_id: str,
+        key: str,
+        purpose: Purpose | str,
+        request: str,
+        expected_calls: int,
+        work: Callable[[], Awaitable[tuple[dict[str, Any], Usage]]],
+        *,
+        digest: str | None = None,
+        replaces: str | None = None,
+    ) -> LLMCall:
+        """One step that is not a model call (a broadcast, the workspace start, a command run),
+        its JSON result journaled under ``key``."""
+
+    def record(self, call: LLMCall) -> LLMCall:
+        """Journal a call that finished (here, or in a worker that streamed it back)."""
+
+
+class Executor(Protocol):
+    """Runs an activation elsewhere (see engine/ray_executor.py); returns its operations."""
+
+    async def activate(self, host: ActionHost, ctx: ActionContext) -> list[Any]: ...
+
+    def close(self) -> None:
+        """Release what the executor started (a Ray instance it began is shut down)."""
