@@ -164,18 +164,38 @@ class Engine:
         events, touched, extra = self._buffer, self._touched, self._extra_ops
         self._buffer, self._touched, self._extra_ops = [], set(), []
         ops, undo = self.log.prepare(events, self.state, touched, extra)
-        if self._committer is None:
-            self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="swarm-star-commit")
-        commit = asyncio.get_running_loop().run_in_executor(self._committer, self.lease.commit, ops)
-        cancelled = await _uncancellable(commit)
         try:
-            commit.result()  # committed only while this process holds the lease
+            await self._off_loop(self.lease.commit, ops)  # committed only while this process holds the lease
+        except asyncio.CancelledError:  # committed; the cancel came while it was under way
+            self._notify(events)
+            raise
         except BaseException:
             undo()
             raise
+        self._notify(events)
+
+    def _notify(self, events: list[SwarmEvent]) -> None:
         for event in events:
             for callback in list(self._subscribers):
                 callback(event)
+
+    async def _off_loop(self, fn: Callable[..., None], *args: Any) -> None:
+        """Run blocking store work (a commit, the lease's release) in the commit thread.
+
+        One thread, so commits happen in the order they were made. The work is
+        waited for even through a cancel (it cannot be taken back halfway, and the
+        next commit must come after it); the cancel is raised once it is done.
+        """
+        if self._committer is None:
+            self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="swarm-star-commit")
+        future = asyncio.get_running_loop().run_in_executor(self._committer, fn, *args)
+        cancelled = False
+        while not future.done():
+            try:
+                await asyncio.wait([future])
+            except asyncio.CancelledError:
+                cancelled = True
+        future.result()
         if cancelled:
             raise asyncio.CancelledError
 
@@ -344,12 +364,16 @@ class Engine:
             raise
         finally:
             await self._cancel_tasks()
-            with contextlib.suppress(SwarmStarError):
-                await self.flush()
-            if self._committer is not None:
-                self._committer.shutdown(wait=True)  # idle by now: every flush waited for its commit
-                self._committer = None
-            self.lease.release()
+            try:
+                with contextlib.suppress(SwarmStarError):
+                    await self.flush()
+            finally:
+                try:
+                    await self._off_loop(self.lease.release)
+                finally:
+                    if self._committer is not None:
+                        self._committer.shutdown(wait=True)  # idle: every call waited for its work
+                        self._committer = None
 
     def _ancestors(self, node_id: str) -> list[str]:
         out, parent = [], self.state.nodes[node_id].parent_id
@@ -478,16 +502,3 @@ class Engine:
         if self.state.status == SwarmStatus.FINISHED:
             return RunOutcome("finished", None, root.report)
         return RunOutcome("failed", root.error, root.report)
-
-
-async def _uncancellable(future: asyncio.Future[Any]) -> bool:
-    """Wait until ``future`` is done, even through a cancel of the waiting task; return whether
-    one came (the caller raises it once the work is accounted for). For a commit under way:
-    it cannot be taken back halfway, and the next commit must come after it."""
-    cancelled = False
-    while not future.done():
-        try:
-            await asyncio.wait([future])
-        except asyncio.CancelledError:
-            cancelled = True
-    return cancelled
