@@ -25,13 +25,14 @@ from swarm_star.store.sqlite import DEFAULT_DB_NAME
 from swarm_star.testing.scripted import ScriptedModel
 from tests.helpers.model import client_for
 
-HOLD = 1.5  # seconds the store is held by someone else while the run goes on
+HOLD = 2.0  # seconds the store is held by someone else while the run goes on
+STALL = 1.0  # the longest the loop may stall meanwhile (it stalled for the whole HOLD and more before)
 
 
 async def _run_with_ticker(swarm: Swarm, server: Any, hold: Callable[[], None]) -> tuple[str, float, float]:
     """Run ``swarm`` while a coroutine ticks every 20 ms; ``hold`` is started in a thread
     right after the first frame is committed. Returns (outcome status, the longest gap
-    between ticks, the longest gap between two committed frames)."""
+    between ticks from then on, the longest gap between two committed frames)."""
     llm = client_for(server)
     frames: list[float] = []
     started: list[threading.Thread] = []
@@ -49,7 +50,8 @@ async def _run_with_ticker(swarm: Swarm, server: Any, hold: Callable[[], None]) 
         while True:
             await asyncio.sleep(0.02)
             now = time.monotonic()
-            gaps.append(now - last)
+            if started:  # from the moment the store is held (the run's start reads the store on the loop)
+                gaps.append(now - last)
             last = now
 
     ticking = asyncio.create_task(ticker())
@@ -83,7 +85,7 @@ async def test_a_commit_waiting_for_the_sqlite_write_lock_does_not_stall_the_loo
     status, stall, commit_wait = await _run_with_ticker(swarm, server, hold)
     assert status == "finished"
     assert commit_wait > HOLD * 0.8  # a commit did wait for the lock
-    assert stall < 0.5, f"the event loop stalled {stall:.2f} s while a commit waited"
+    assert stall < STALL, f"the event loop stalled {stall:.2f} s while a commit waited"
 
 
 async def test_a_commit_waiting_for_a_cosmos_journal_does_not_stall_the_loop(
@@ -114,4 +116,4 @@ async def test_a_commit_waiting_for_a_cosmos_journal_does_not_stall_the_loop(
     status, stall, commit_wait = await _run_with_ticker(swarm, server, hold)
     assert status == "finished"
     assert commit_wait > HOLD * 0.8  # a commit did wait for the journal to expire
-    assert stall < 0.5, f"the event loop stalled {stall:.2f} s while a commit waited"
+    assert stall < STALL, f"the event loop stalled {stall:.2f} s while a commit waited"

@@ -33,8 +33,11 @@ def _commit_then_arm(original):  # type: ignore[no-untyped-def]
 
 def _flush_then_die(original):  # type: ignore[no-untyped-def]
     async def flush(self: Engine) -> None:
+        # The first flush that *starts* after the commit holds the call that asked for it (a flush
+        # waits for its commit off the loop, so one begun before the commit may end after it).
+        armed = bool(committed)
         await original(self)
-        if committed:  # the first flush after the commit holds the call that asked for it
+        if armed:
             print("flushed", self.state.frame_count, flush=True)
             os.kill(os.getpid(), signal.SIGKILL)
 
