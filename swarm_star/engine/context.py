@@ -203,7 +203,7 @@ class ActionContext:
             if recorded.digest is None or recorded.digest == digest:
                 return recorded
             replaces = recorded.digest
-        return await self._host.call_model(
+        return await self._host.journal.call_model(
             self.node.id,
             key,
             purpose,
@@ -235,7 +235,7 @@ class ActionContext:
         if recorded is not None and recorded.digest not in (None, digest):
             replaces, recorded = recorded.digest, None  # a divergence: never another request's result
         if recorded is None:
-            recorded = await self._host.call_primitive(
+            recorded = await self._host.journal.call_primitive(
                 self.node.id, key, purpose, request, expected_calls, work, digest=digest, replaces=replaces
             )
         result: dict[str, Any] = json.loads(recorded.response)

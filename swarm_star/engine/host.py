@@ -11,6 +11,10 @@ loop. Two hosts implement it:
   of the state, streaming each finished call back to the writer, which
   journals it with :meth:`ActionHost.record`.
 
+Both make their calls through a :class:`~swarm_star.engine.journal.CallJournal`
+of their own (the same code, a different ``record``), so the protocol names
+the journal rather than repeating its methods.
+
 An :class:`Executor` runs an activation somewhere else than the writer's loop;
 it is given the writer (as an ``ActionHost``) to read the state and the model
 endpoint and to journal the calls made remotely.
@@ -18,15 +22,12 @@ endpoint and to journal the calls made remotely.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import BaseModel
-
+from swarm_star.engine.journal import CallJournal
 from swarm_star.llm.client import LLMClient
-from swarm_star.models import LLMCall, Usage
-from swarm_star.prompts.purpose import Purpose
+from swarm_star.models import LLMCall
 from swarm_star.spaces import Space
 from swarm_star.state.projection import SwarmState
 
@@ -58,36 +59,10 @@ class ActionHost(Protocol):
     def llm(self) -> LLMClient | None:
         """The model endpoint, or None when the run has none (recorded replies only)."""
 
-    async def call_model(
-        self,
-        node_id: str,
-        key: str,
-        purpose: Purpose | str,
-        messages: list[dict[str, str]],
-        *,
-        role: str,
-        schema: type[BaseModel] | None,
-        temperature: float | None,
-        model: str | None = None,
-        digest: str | None = None,
-        replaces: str | None = None,
-    ) -> LLMCall:
-        """One model call, budget reserved before each attempt, journaled under ``key``."""
-
-    async def call_primitive(
-        self,
-        node_id: str,
-        key: str,
-        purpose: Purpose | str,
-        request: str,
-        expected_calls: int,
-        work: Callable[[], Awaitable[tuple[dict[str, Any], Usage]]],
-        *,
-        digest: str | None = None,
-        replaces: str | None = None,
-    ) -> LLMCall:
-        """One step that is not a model call (a broadcast, the workspace start, a command run),
-        its JSON result journaled under ``key``."""
+    @property
+    def journal(self) -> CallJournal:
+        """Where the activation's model calls and steps go (``call_model``, ``call_primitive``):
+        checked against the host's budget, each ending as one record given to :meth:`record`."""
 
     def record(self, call: LLMCall) -> LLMCall:
         """Journal a call that finished (here, or in a worker that streamed it back)."""

@@ -29,13 +29,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from pydantic import BaseModel
 
 from swarm_star.engine.budget import Budget, Outage
 from swarm_star.engine.context import ActionContext
@@ -59,10 +57,8 @@ from swarm_star.models import (
     StopSwarm,
     SwarmEvent,
     SwarmNode,
-    Usage,
 )
 from swarm_star.models.operations import SETTLING_KINDS, Operation
-from swarm_star.prompts.purpose import Purpose
 from swarm_star.spaces import Space
 from swarm_star.spaces.own import load_own_actions
 from swarm_star.state.history import SwarmLog
@@ -199,52 +195,7 @@ class Engine:
         if cancelled:
             raise asyncio.CancelledError
 
-    # the ActionHost of activations run on this loop (see engine/host.py)
-
-    async def call_model(
-        self,
-        node_id: str,
-        key: str,
-        purpose: Purpose | str,
-        messages: list[dict[str, str]],
-        *,
-        role: str,
-        schema: type[BaseModel] | None,
-        temperature: float | None,
-        model: str | None = None,
-        digest: str | None = None,
-        replaces: str | None = None,
-    ) -> LLMCall:
-        """One journaled model call (see :meth:`CallJournal.call_model`)."""
-        return await self.journal.call_model(
-            node_id,
-            key,
-            purpose,
-            messages,
-            role=role,
-            schema=schema,
-            temperature=temperature,
-            model=model,
-            digest=digest,
-            replaces=replaces,
-        )
-
-    async def call_primitive(
-        self,
-        node_id: str,
-        key: str,
-        purpose: Purpose | str,
-        request: str,
-        expected_calls: int,
-        work: Callable[[], Awaitable[tuple[dict[str, Any], Usage]]],
-        *,
-        digest: str | None = None,
-        replaces: str | None = None,
-    ) -> LLMCall:
-        """One journaled step (see :meth:`CallJournal.call_primitive`)."""
-        return await self.journal.call_primitive(
-            node_id, key, purpose, request, expected_calls, work, digest=digest, replaces=replaces
-        )
+    # the ActionHost of activations run on this loop (see engine/host.py); calls go through self.journal
 
     def record(self, call: LLMCall) -> LLMCall:
         """Journal a finished call and wake the loop so its frame is committed promptly."""

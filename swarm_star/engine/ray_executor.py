@@ -47,20 +47,17 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from pydantic import BaseModel
 
 from swarm_star.engine.budget import Budget
 from swarm_star.engine.context import ActionContext
 from swarm_star.engine.host import ActionHost
 from swarm_star.engine.journal import CallJournal
 from swarm_star.errors import ConfigError, ExecutorUnreachable, LimitReached, ModelUnreachable, SwarmStarError
-from swarm_star.models import LLMCall, Usage
-from swarm_star.prompts.purpose import Purpose
+from swarm_star.models import LLMCall
 from swarm_star.spaces.own import load_own_actions
 
 if TYPE_CHECKING:
@@ -333,49 +330,6 @@ class WorkerHost:
         self._put = put
         prices = llm.prices if llm is not None else None
         self.journal = CallJournal(state=lambda: self.state, llm=llm, budget=Budget(prices), record=self.record)
-
-    async def call_model(
-        self,
-        node_id: str,
-        key: str,
-        purpose: Purpose | str,
-        messages: list[dict[str, str]],
-        *,
-        role: str,
-        schema: type[BaseModel] | None,
-        temperature: float | None,
-        model: str | None = None,
-        digest: str | None = None,
-        replaces: str | None = None,
-    ) -> LLMCall:
-        return await self.journal.call_model(
-            node_id,
-            key,
-            purpose,
-            messages,
-            role=role,
-            schema=schema,
-            temperature=temperature,
-            model=model,
-            digest=digest,
-            replaces=replaces,
-        )
-
-    async def call_primitive(
-        self,
-        node_id: str,
-        key: str,
-        purpose: Purpose | str,
-        request: str,
-        expected_calls: int,
-        work: Callable[[], Awaitable[tuple[dict[str, Any], Usage]]],
-        *,
-        digest: str | None = None,
-        replaces: str | None = None,
-    ) -> LLMCall:
-        return await self.journal.call_primitive(
-            node_id, key, purpose, request, expected_calls, work, digest=digest, replaces=replaces
-        )
 
     def record(self, call: LLMCall) -> LLMCall:
         """Stream the finished call back to the writer, which journals it."""

@@ -202,7 +202,7 @@ class CosmosStore(KVStore):
         self._lock_timeout = lock_timeout
         self._batch_mode: BatchMode = batch_mode
         self._point_reads: bool | None = None  # probed at the first point read
-        self._probe_lock = threading.Lock()  # the engine's commit thread and the lease's may probe at once
+        self._probe_lock = threading.RLock()  # commit and lease threads may probe at once; a probe reads
 
     @property
     def batch_mode(self) -> BatchMode:
