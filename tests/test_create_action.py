@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from swarm_star.api import RunOptions, Swarm, load_spaces
-from swarm_star.engine.engine import Engine
+from swarm_star.engine import Engine
 from swarm_star.errors import SpaceError
 from swarm_star.kit.own_actions import install_action
 from swarm_star.models import CodeSettings, NodeStatus, SwarmSettings

@@ -368,7 +368,7 @@ async def test_the_final_report_is_a_document(tmp_path: Path, model_server: Any)
 
 async def test_a_manager_with_nothing_usable_fails_the_root(tmp_path: Path, model_server: Any) -> None:
     """The root never finishes empty, even if a manager's report is junk."""
-    from swarm_star.engine.engine import Engine
+    from swarm_star.engine import Engine
 
     server = model_server(ScriptedModel())
     swarm = Swarm.create("small", space=tmp_path)

@@ -3,7 +3,9 @@
 - ``actions/`` and ``utils_space/`` reach the library through one door: they import
   ``swarm_star.kit`` and nothing else of ``swarm_star`` (any standard-library or
   third-party import is their own business);
-- the engine never imports the kit (the kit sits above it: what both need lives below);
+- the engine never imports the kit (the kit sits above it: what both need lives below),
+  nor the API or its clients (``api``, ``cli``, ``serve``: they sit above it; a Ray worker
+  loads the installed spaces from ``spaces/``, not through the API);
 - ``swarm_star/prompts/`` imports nothing of the rest of Swarm Star (the words are data).
 
 Every import statement counts, also one inside a function or under ``TYPE_CHECKING``.
@@ -73,3 +75,14 @@ def test_prompts_import_nothing_of_the_rest_of_swarm_star() -> None:
         if _ours(module) and module != "swarm_star.prompts" and not module.startswith("swarm_star.prompts.")
     ]
     assert wrong == [], "prompts/ is words only:\n" + "\n".join(wrong)
+
+
+def test_the_engine_does_not_import_what_sits_above_it() -> None:
+    above = ("swarm_star.api", "swarm_star.cli", "swarm_star.serve")
+    wrong = [
+        _where(path, line, module)
+        for path in _files("swarm_star/engine")
+        for line, module in _imports(path)
+        if any(module == name or module.startswith(name + ".") for name in above)
+    ]
+    assert wrong == [], "the engine never imports api, cli or serve:\n" + "\n".join(wrong)

@@ -19,8 +19,8 @@ import pytest
 from pydantic import BaseModel
 
 from swarm_star.api import RunOptions, Swarm, load_spaces
+from swarm_star.engine import Engine
 from swarm_star.engine.context import ActionContext
-from swarm_star.engine.engine import Engine
 from swarm_star.errors import ModelError, ModelOutputError
 from swarm_star.llm import Endpoint, LLMClient, resolve_endpoint
 from swarm_star.llm.client import parse_structured, request_digest

@@ -191,8 +191,10 @@ async def test_a_run_loads_its_state_only_after_taking_the_lease(
 
 
 def _cli(space: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    # the crash hook lives in the tests: a run that sets it runs the CLI through the helper that installs it
+    module = "tests.helpers.kill_journal" if "SWARM_STAR_TEST_KILL_JOURNAL" in env else "swarm_star"
     return subprocess.Popen(
-        [sys.executable, "-m", "swarm_star", "--space", str(space), *args],
+        [sys.executable, "-m", module, "--space", str(space), *args],
         env=_env(**env),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -344,6 +346,7 @@ def test_cosmos_dead_writers_journal_is_taken_over_at_once(cosmos_env: dict[str,
     swarm = f"s-{uuid.uuid4().hex[:12]}"
     code = (
         "import sys; from swarm_star.store.cosmos import *; from swarm_star.store.base import Put;"
+        "from tests.helpers.kill_journal import install; install();"
         "s = CosmosStore(open_cosmos_container(CosmosSettings()), user_id='test', swarm_id=sys.argv[1]);"
         "s.commit([Put(f'k_{i}', i) for i in range(6)])"
     )

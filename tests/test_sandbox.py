@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from swarm_star.api import RunOptions, Swarm
-from swarm_star.engine.engine import INTERRUPTED
+from swarm_star.engine.journal import INTERRUPTED
 from swarm_star.errors import SandboxUnavailable
 from swarm_star.models import CodeSettings, SwarmSettings, VerifySettings
 from swarm_star.sandbox import check_sandbox

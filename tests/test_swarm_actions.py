@@ -12,8 +12,8 @@ import pytest
 
 from swarm_star.api import RunOptions, Swarm, load_spaces
 from swarm_star.cli import main
+from swarm_star.engine import Engine
 from swarm_star.engine.context import ActionContext
-from swarm_star.engine.engine import Engine
 from swarm_star.models import Limits, NodeStatus, SwarmSettings
 from swarm_star.testing.agent_farm import AgentFarm
 from swarm_star.testing.scripted import ScriptedModel

@@ -28,7 +28,7 @@ from swarm_star.api.model_setup import (
 )
 from swarm_star.api.options import RunOptions, ray_executor
 from swarm_star.api.swarm import ROOT_ID, Swarm, lease_seconds, load_spaces, locate, new_swarm_id
-from swarm_star.engine.engine import Executor, RunOutcome
+from swarm_star.engine import Executor, RunOutcome
 from swarm_star.state.lease import OwnerStatus
 from swarm_star.state.reader import SwarmReader
 from swarm_star.store import Backend, resolve_space

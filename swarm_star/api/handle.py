@@ -5,7 +5,7 @@ script need to follow a run (its frames, its questions, its live state),
 answer its questions and stop it, never to reach into the single writer. The
 handle is that surface; the engine behind it stays the API's own.
 
-``await handle`` gives the :class:`~swarm_star.engine.engine.RunOutcome`. The
+``await handle`` gives the :class:`~swarm_star.engine.loop.RunOutcome`. The
 run is a task on the event loop that called ``Swarm.run``; it starts when
 that code next awaits, so callbacks given to :meth:`RunHandle.subscribe` and
 :meth:`RunHandle.on_question` right after ``run`` returns see every frame.
@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any
 
-from swarm_star.engine.engine import Engine, RunOutcome
+from swarm_star.engine import Engine, RunOutcome
 from swarm_star.errors import NotRunning, QuestionNotFound
 from swarm_star.models import Question, SwarmEvent, SwarmNode
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from swarm_star.engine.engine import Executor
+from swarm_star.engine import Executor
 from swarm_star.llm.protocol import ModelClient
 from swarm_star.models import Limits, ModelSettings
 

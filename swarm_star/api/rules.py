@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from swarm_star.engine.engine import INBOX_PREFIX, RunOutcome
+from swarm_star.engine import INBOX_PREFIX, RunOutcome
 from swarm_star.errors import AlreadyFailed, AlreadyFinished, InputError
 from swarm_star.models import NodeStatus, Question, SwarmNode, SwarmSettings
 from swarm_star.render.text import short

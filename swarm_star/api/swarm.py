@@ -24,7 +24,7 @@ from swarm_star.api.context_files import read_context
 from swarm_star.api.handle import RunHandle
 from swarm_star.api.options import RunOptions
 from swarm_star.api.tools import load_mcp, split_questions
-from swarm_star.engine.engine import INBOX_PREFIX, Engine, RunOutcome
+from swarm_star.engine import INBOX_PREFIX, Engine, RunOutcome
 from swarm_star.errors import ConfigError, ConflictError, InputError, QuestionNotFound
 from swarm_star.llm.routing import ModelRouter
 from swarm_star.models import (
@@ -36,7 +36,8 @@ from swarm_star.models import (
     SwarmRecord,
     SwarmSettings,
 )
-from swarm_star.spaces import Space, find_space_dir, load_space
+from swarm_star.spaces import Space
+from swarm_star.spaces.installed import load_spaces
 from swarm_star.state.history import SwarmLog
 from swarm_star.state.lease import OwnerLease, OwnerStatus
 from swarm_star.state.projection import SwarmState
@@ -47,14 +48,6 @@ from swarm_star.tools.host import ToolHost
 __all__ = ["ROOT_ID", "Swarm", "lease_seconds", "load_spaces", "locate", "new_swarm_id"]
 
 ROOT_ID = "0"
-
-
-def load_spaces() -> tuple[Space, Space]:
-    """The action and util spaces shipped with Swarm Star."""
-    return (
-        load_space(find_space_dir("actions"), "actions", "run"),
-        load_space(find_space_dir("utils_space"), "utils", "call"),
-    )
 
 
 def locate(

@@ -1,6 +1,8 @@
-"""The engine: interprets operations, schedules activations, enforces limits."""
+"""The engine: the single writer's loop, its scheduler, budget and call journal (see docs/architecture.md)."""
 
 from swarm_star.engine.context import ActionContext, normalize_directive
-from swarm_star.engine.engine import INBOX_PREFIX, Engine, RunOutcome
+from swarm_star.engine.host import ActionHost, Executor
+from swarm_star.engine.inbox import INBOX_PREFIX
+from swarm_star.engine.loop import Engine, RunOutcome
 
-__all__ = ["INBOX_PREFIX", "ActionContext", "Engine", "RunOutcome", "normalize_directive"]
+__all__ = ["INBOX_PREFIX", "ActionContext", "ActionHost", "Engine", "Executor", "RunOutcome", "normalize_directive"]

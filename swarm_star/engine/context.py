@@ -2,7 +2,9 @@
 
 Actions never mutate state. They read the tree through this context, call the
 model through :meth:`ActionContext.ask_model`, and return operations built
-with the helpers here; the engine turns those into frames.
+with the helpers here; the engine turns those into frames. The context reaches
+the process that runs it only through the small
+:class:`~swarm_star.engine.host.ActionHost` protocol.
 
 Model calls are journaled: the n-th call of activation k of a node has the key
 ``"k:n"``. If that key was recorded before (the process died and this
@@ -41,7 +43,7 @@ from swarm_star.models import (
 from swarm_star.prompts.purpose import Purpose
 
 if TYPE_CHECKING:
-    from swarm_star.engine.engine import Engine
+    from swarm_star.engine.host import ActionHost
     from swarm_star.spaces import Space
     from swarm_star.tools.sessions import ToolInfo
 
@@ -66,8 +68,8 @@ def normalize_directive(text: str) -> str:
 class ActionContext:
     """One activation of one node. Read the tree; call the model; build operations."""
 
-    def __init__(self, engine: Engine, node: SwarmNode, activation: int, reason: str) -> None:
-        self._engine = engine
+    def __init__(self, host: ActionHost, node: SwarmNode, activation: int, reason: str) -> None:
+        self._host = host  # the writer, or a Ray worker (see engine/host.py)
         self.node = node
         self.activation = activation
         self.reason = reason
@@ -79,36 +81,36 @@ class ActionContext:
 
     @property
     def settings(self) -> SwarmSettings:
-        return self._engine.state.record.settings
+        return self._host.state.record.settings
 
     @property
     def limits(self) -> Limits:
         """The limits in force for this run (resume may have raised them)."""
-        return self._engine.state.limits
+        return self._host.state.limits
 
     @property
     def actions(self) -> Space:
-        return self._engine.actions
+        return self._host.actions
 
     @property
     def utils(self) -> Space:
-        return self._engine.utils
+        return self._host.utils
 
     @property
     def workspace(self) -> Path:
-        return self._engine.swarm_dir / "workspace"
+        return self._host.swarm_dir / "workspace"
 
     @property
     def swarm_dir(self) -> Path:
-        return self._engine.swarm_dir
+        return self._host.swarm_dir
 
     @property
     def nodes(self) -> Mapping[str, SwarmNode]:
         """The whole tree, read-only by convention (actions never mutate state)."""
-        return self._engine.state.nodes
+        return self._host.state.nodes
 
     def get(self, node_id: str) -> SwarmNode:
-        return self._engine.state.nodes[node_id]
+        return self._host.state.nodes[node_id]
 
     def children(self) -> list[SwarmNode]:
         return [self.get(c) for c in self.node.children]
@@ -121,7 +123,7 @@ class ActionContext:
         return out
 
     def memory(self) -> list[SaveMemory]:
-        return list(self._engine.state.memory.values())
+        return list(self._host.state.memory.values())
 
     def answers(self) -> list[tuple[str, str]]:
         return [(q.text, q.answer) for q in self.node.questions if q.answer is not None]
@@ -198,13 +200,13 @@ class ActionContext:
         """
         key = self._next_key()
         digest = request_digest(messages, schema)
-        recorded = self._engine.state.calls.get((self.node.id, key))
+        recorded = self._host.state.calls.get((self.node.id, key))
         replaces = None
         if recorded is not None and recorded.error is None:
             if recorded.digest is None or recorded.digest == digest:
                 return recorded
             replaces = recorded.digest
-        return await self._engine.call_model(
+        return await self._host.journal.call_model(
             self.node.id,
             key,
             purpose,
@@ -232,14 +234,14 @@ class ActionContext:
         """
         key = self._next_key()
         digest = request_digest([{"role": "user", "content": request}], None)
-        recorded = self._engine.state.calls.get((self.node.id, key))
+        recorded = self._host.state.calls.get((self.node.id, key))
         replaces = None
         if recorded is not None and recorded.digest not in (None, digest):
             replaces, recorded = recorded.digest, None  # a divergence: never another request's result
         if recorded is not None and recorded.error is not None:
             recorded = None  # it was interrupted (a hard stop): run it again, its frame says so
         if recorded is None:
-            recorded = await self._engine.call_primitive(
+            recorded = await self._host.journal.call_primitive(
                 self.node.id, key, purpose, request, expected_calls, work, digest=digest, replaces=replaces
             )
         result: dict[str, Any] = json.loads(recorded.response)
@@ -249,17 +251,17 @@ class ActionContext:
 
     def tool_calls(self) -> Mapping[tuple[str, str], ToolCall]:
         """Every recorded tool call of the swarm, by (node id, call key); read-only by convention."""
-        return self._engine.state.tool_calls
+        return self._host.state.tool_calls
 
     async def tool_info(self, path: str) -> ToolInfo | None:
         """The tool at ``path`` (``tools/<server>/<tool>``): schema and annotations; None if absent."""
-        host = self._engine.tools
+        host = self._host.tools
         return None if host is None else await host.info(path)
 
     def tool_path(self, leaf_id: str) -> str:
         """The tool path of an action-space leaf (``tools.time.now`` -> ``tools/time/now``)."""
         leaf = self.actions.leaf(leaf_id)
-        host = self._engine.tools
+        host = self._host.tools
         if host is None:
             return "/".join(leaf_id.split("."))
         return host.path_of(leaf_id, leaf.entry_point)
@@ -273,13 +275,13 @@ class ActionContext:
         """
         key = self._next_key()
         digest = tool_digest(path, arguments)
-        recorded = self._engine.state.tool_calls.get((self.node.id, key))
+        recorded = self._host.state.tool_calls.get((self.node.id, key))
         replaces = None
         if recorded is not None:
             if recorded.digest == digest:
                 return recorded
             replaces = recorded.digest
-        return await make_tool_call(self._engine, self.node.id, key, path, arguments, digest, replaces)
+        return await make_tool_call(self._host, self.node.id, key, path, arguments, digest, replaces)
 
     # building operations
 

@@ -8,12 +8,15 @@ worker is reported to the caller instead of hanging it.
 How a remote activation runs: the engine submits the node, a snapshot of the
 swarm state and the model endpoint to a *streaming generator* method of one of
 a pool of Ray actors (worker processes, one per CPU, each running many
-activations on its own event loop). The worker runs the action with an :class:`ActionContext` whose engine is a
-:class:`_WorkerEngine` — the real :meth:`Engine.call_model` (fallbacks, mode
-negotiation, usage of failed attempts), except that each finished call is
-yielded back at once instead of being written. The engine journals each call as
-it arrives (a frame, committed at the next loop pass), and takes the action's
-operations from the final item. Nothing in a worker writes to the store.
+activations on its own event loop). The worker runs the action with an
+:class:`ActionContext` whose host is a :class:`WorkerHost`: the same
+:class:`~swarm_star.engine.journal.CallJournal` and
+:class:`~swarm_star.engine.budget.Budget` the writer uses (fallbacks, mode
+negotiation, usage of failed attempts), over the snapshot, except that each
+finished call is yielded back at once instead of being written. The writer
+journals each call as it arrives (:meth:`ActionHost.record`: a frame,
+committed at its next loop pass), and takes the action's operations from the
+final item. Nothing in a worker writes to the store.
 
 Failures: an action's exception comes back as an item and fails the node as it
 would in-process; limits and an unreachable endpoint pause the swarm as usual.
@@ -29,7 +32,7 @@ like it does for an unreachable model endpoint.
 
 Output: Ray's driver prints worker-death notices on ``sys.stdout`` from a
 thread of its own (``log_to_driver=False`` does not stop those); the CLI points
-``sys.stdout`` at stderr while it runs a swarm on Ray (see ``cli_executor``),
+``sys.stdout`` at stderr while it runs a swarm on Ray (see ``cli/flags.py``),
 so its stdout carries only its own output.
 
 Budgets: each worker reserves against the snapshot it was given, and the
@@ -44,23 +47,25 @@ import asyncio
 import logging
 import os
 import socket
-import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from swarm_star.engine.budget import Budget
 from swarm_star.engine.context import ActionContext
-from swarm_star.engine.engine import Engine
+from swarm_star.engine.host import ActionHost
+from swarm_star.engine.journal import CallJournal
 from swarm_star.errors import ConfigError, ExecutorUnreachable, LimitReached, ModelUnreachable, SwarmStarError
-from swarm_star.models import LLMCall, Usage
+from swarm_star.models import LLMCall
+from swarm_star.spaces.own import load_own_actions
 
 if TYPE_CHECKING:
     from swarm_star.llm.protocol import ModelClient
     from swarm_star.spaces import Space
     from swarm_star.state.projection import SwarmState
 
-__all__ = ["EXECUTORS", "RayExecutor"]
+__all__ = ["EXECUTORS", "RayExecutor", "WorkerHost"]
 
 EXECUTORS = ("local", "ray")
 MAX_BACKOFF = 5.0  # seconds between re-submissions of an activation whose worker keeps dying
@@ -111,10 +116,12 @@ class RayExecutor:
             self._started_ray = True
         if not self._actors:
             count = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-            actor = ray.remote(max_restarts=-1, max_task_retries=0, max_concurrency=10_000)(_ActivationActor)
             # num_cpus=0: an actor mostly waits for the model, and a CPU reservation per actor would
             # make a second pool (another run in this process) wait forever for free CPUs.
-            self._actors = [actor.options(num_cpus=0).remote() for _ in range(count)]
+            actor = ray.remote(_ActivationActor).options(
+                max_restarts=-1, max_task_retries=0, max_concurrency=10_000, num_cpus=0
+            )
+            self._actors = [actor.remote() for _ in range(count)]
             self._load = [0] * count
 
     def close(self) -> None:
@@ -126,8 +133,8 @@ class RayExecutor:
         self._started_ray, self._gone = False, None
         self._actors, self._load = [], []
 
-    async def activate(self, engine: Engine, ctx: ActionContext) -> list[Any]:
-        """Run one activation remotely; journal its calls as they arrive; return its ops."""
+    async def activate(self, host: ActionHost, ctx: ActionContext) -> list[Any]:
+        """Run one activation remotely; journal its calls with ``host`` as they arrive; return its ops."""
         import ray
 
         if self._gone is not None:  # known gone: look again before submitting anything to it
@@ -135,16 +142,16 @@ class RayExecutor:
             if self._gone is not None:
                 raise ExecutorUnreachable(f"{self._gone}; the swarm is paused, resume when it is back")
         self.start()
-        llm = engine.llm
+        llm = host.llm
         node_id = ctx.node.id
         failures = 0
         while True:
             job = _Job(
-                state=engine.state,
+                state=host.state,
                 node_id=node_id,
                 activation=ctx.activation,
                 reason=ctx.reason,
-                swarm_dir=str(engine.swarm_dir),
+                swarm_dir=str(host.swarm_dir),
                 endpoint=None if llm is None else llm.endpoint,
                 models=None if llm is None else llm.settings,
                 resolved=getattr(llm, "resolved", None),  # a ModelRouter's providers, keys included
@@ -158,7 +165,7 @@ class RayExecutor:
                     if kind == "pid":
                         self.running[node_id] = value
                     elif kind == "call":
-                        engine._record(value)  # journaled now: a crash after this does not repay it
+                        host.record(value)  # journaled now: a crash after this does not repay it
                     elif kind == "ops":
                         return list(value)
                     else:
@@ -218,7 +225,7 @@ class _Job:
 
 
 def _rebuild(error: dict[str, str]) -> Exception:
-    """The worker's exception, as the engine's loop expects it (see Engine._wait_and_apply)."""
+    """The worker's exception, as the writer's loop expects it (see Engine._wait_and_apply)."""
     kind, message = error["kind"], error["message"]
     if kind == "limit":
         return LimitReached(error.get("limit", "max_calls"), message)
@@ -262,7 +269,7 @@ class _WorkerRuntime:
 
     def _spaces(self, swarm_dir: str) -> tuple[Space, Space]:
         if swarm_dir not in self.spaces:
-            from swarm_star.api import load_spaces
+            from swarm_star.spaces.installed import load_spaces
 
             self.spaces[swarm_dir] = load_spaces()
         return self.spaces[swarm_dir]
@@ -288,11 +295,11 @@ class _WorkerRuntime:
     async def run(self, job: _Job, put: Callable[[tuple[str, Any]], None]) -> None:
         try:
             actions, utils = self._spaces(job.swarm_dir)
-            engine = _WorkerEngine(job, actions, utils, self._client(job), put)
-            engine.load_own_actions()
+            host = WorkerHost(job.state, actions, utils, Path(job.swarm_dir), self._client(job), put)
+            load_own_actions(host.actions, host.state.record.settings, host.swarm_dir)
             node = job.state.nodes[job.node_id]
-            ctx = ActionContext(engine, node, job.activation, job.reason)
-            module = engine.actions.module(node.action_id)
+            ctx = ActionContext(host, node, job.activation, job.reason)
+            module = host.actions.module(node.action_id)
             ops = list(await module.run(ctx))
         except LimitReached as exc:
             put(("error", {"kind": "limit", "limit": exc.limit, "message": str(exc)}))
@@ -306,22 +313,34 @@ class _WorkerRuntime:
             put(("ops", ops))
 
 
-class _WorkerEngine(Engine):
-    """The engine's model-call path inside a worker: calls are streamed back, not written."""
+class WorkerHost:
+    """The :class:`~swarm_star.engine.host.ActionHost` of an activation in a worker process.
 
-    def __init__(self, job: _Job, actions: Space, utils: Space, llm: ModelClient | None, put: Callable) -> None:
-        # Deliberately not Engine.__init__: a worker has no store, lease or loop pass of its own.
-        self.state = job.state
-        self.llm = llm
+    It has no store, lease or loop of its own: the state is the snapshot the
+    writer sent, calls go through the same journal and budget as the writer's,
+    and each finished call is streamed back (``put``) for the writer to journal.
+    """
+
+    def __init__(
+        self,
+        state: SwarmState,
+        actions: Space,
+        utils: Space,
+        swarm_dir: Path,
+        llm: ModelClient | None,
+        put: Callable[[tuple[str, Any]], None],
+    ) -> None:
+        self.state = state
         self.actions = actions
         self.utils = utils
-        self.swarm_dir = Path(job.swarm_dir)
+        self.swarm_dir = swarm_dir
+        self.llm = llm
         self._put = put
-        self._stopping = None
-        self._reserved = Usage()
-        self._modes_seeded = False
-        self._started = time.monotonic()
+        self.tools = None  # MCP servers and web tools are not reached from workers (see README)
+        prices = llm.prices if llm is not None else None
+        self.journal = CallJournal(state=lambda: self.state, llm=llm, budget=Budget(prices), record=self.record)
 
-    def _record(self, call: LLMCall) -> LLMCall:
+    def record(self, call: LLMCall) -> LLMCall:
+        """Stream the finished call back to the writer, which journals it."""
         self._put(("call", call))
         return call

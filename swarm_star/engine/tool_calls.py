@@ -28,6 +28,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
+from swarm_star.engine.journal import redact_error
 from swarm_star.errors import ToolError
 from swarm_star.models import SwarmNode, ToolCall
 from swarm_star.store.base import Put
@@ -35,7 +36,8 @@ from swarm_star.tools.approvals import ApprovalNeeded, approval_question, approv
 from swarm_star.tools.sessions import ToolInfo
 
 if TYPE_CHECKING:
-    from swarm_star.engine.engine import Engine
+    from swarm_star.engine.host import ActionHost
+    from swarm_star.engine.loop import Engine
     from swarm_star.tools.host import ToolHost
 
 __all__ = ["LISTING_PREFIX", "bind_tools", "make_tool_call", "recorded_listings", "tool_digest"]
@@ -81,13 +83,18 @@ def _approval(node: SwarmNode, question: str) -> bool | None:
 
 
 async def make_tool_call(
-    engine: Engine, node_id: str, key: str, path: str, arguments: dict[str, Any], digest: str, replaces: str | None
+    where: ActionHost, node_id: str, key: str, path: str, arguments: dict[str, Any], digest: str, replaces: str | None
 ) -> ToolCall:
     """Decide, run and journal one tool call (see the module's docstring)."""
+    from swarm_star.engine.loop import Engine  # the writer: tool calls are not made from Ray workers
+
+    if not isinstance(where, Engine):
+        raise ToolError("tools are reached only from activations run by the writer, not from workers")
+    engine = where
     host = engine.tools
     if host is None:
         raise ToolError("this run has no tools")
-    engine._check_budget()  # a stopping run starts no tool call either
+    engine.budget.check(engine.state)  # a stopping run starts no tool call either
     settings = host.settings
     node = engine.state.nodes[node_id]
 
@@ -100,7 +107,7 @@ async def make_tool_call(
     try:
         info = await host.info(path)
     except ToolError as exc:
-        return record(error=engine._redact(exc), replaces=replaces)
+        return record(error=redact_error(engine.llm, exc), replaces=replaces)
     policy, why = host.policy(path, info)
     if policy == "deny":
         return record(error=f"denied by policy ({why})", denied=True, policy=f"deny: {why}", replaces=replaces)
@@ -117,7 +124,7 @@ async def make_tool_call(
         result = await host.call(path, arguments)
     except ToolError as exc:
         return record(
-            error=engine._redact(exc),
+            error=redact_error(engine.llm, exc),
             policy=f"{policy}: {why}",
             latency_s=round(time.monotonic() - started, 4),
             replaces=replaces,

@@ -25,13 +25,13 @@ from types import ModuleType
 from typing import Any
 
 from swarm_star.errors import SpaceError
-from swarm_star.models import SpaceFolder, SpaceLeaf
+from swarm_star.models import SpaceFolder, SpaceLeaf, SwarmSettings
 from swarm_star.sandbox.own_action import run_own_action
 from swarm_star.spaces.loader import Space, find_space_dir, readme_description
 from swarm_star.spaces.needs import NEEDS
 from swarm_star.spaces.spec import LeafSpec
 
-__all__ = ["OWN_FOLDER", "graft_own_actions", "literal_spec", "own_actions_dir"]
+__all__ = ["OWN_FOLDER", "graft_own_actions", "literal_spec", "load_own_actions", "own_actions_dir"]
 
 OWN_FOLDER = "own"
 
@@ -108,3 +108,10 @@ def graft_own_actions(actions: Space, swarm_dir: Path) -> None:
         category.children.append(leaf_id)
     actions.entries[OWN_FOLDER] = category
     root.children.append(OWN_FOLDER)
+
+
+def load_own_actions(actions: Space, settings: SwarmSettings, swarm_dir: Path) -> None:
+    """Graft the swarm's own actions into ``actions`` if it opted in (``allow_exec`` and
+    ``code.create_actions``); the writer and a Ray worker both do this before they run one."""
+    if settings.allow_exec and settings.code.create_actions:
+        graft_own_actions(actions, swarm_dir)

@@ -11,7 +11,7 @@ The key layout, the stored formats and every read live in
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from swarm_star.models import SpaceLeaf, SwarmEvent, SwarmRecord
@@ -84,12 +84,33 @@ class SwarmLog(SwarmReader):
         extra = list(extra)
         if not events and not extra:
             return
-        frames = encode_frames(self.codec, events)
+        ops, undo = self.prepare(events, state, touched, extra)
         try:
-            self.store.commit(self.batch(events, state, touched, extra, frames=frames))
+            self.store.commit(ops)
         except BaseException:
-            self.codec.forget([op for op in frames if isinstance(op, Put)])
+            undo()
             raise
+
+    def prepare(
+        self,
+        events: list[SwarmEvent],
+        state: SwarmState,
+        touched: Iterable[str],
+        extra: Iterable[StoreOp] = (),
+    ) -> tuple[list[StoreOp], Callable[[], None]]:
+        """The batch :meth:`append` commits, built now, and the undo to call if committing it fails.
+
+        The batch is a snapshot: node records and totals as ``state`` has them at
+        this instant, so it may be committed later (in another thread, as the
+        engine does) while ``state`` moves on. The undo makes the frame codec
+        forget the shared text this batch would have written first.
+        """
+        frames = encode_frames(self.codec, events)
+
+        def undo() -> None:
+            self.codec.forget([op for op in frames if isinstance(op, Put)])
+
+        return self.batch(events, state, touched, extra, frames=frames), undo
 
     @classmethod
     def batch(

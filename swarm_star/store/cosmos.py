@@ -49,10 +49,21 @@ Atomic batches, two ways (chosen once per store, ``batch_mode="auto"`` probes):
 
 Missing items: real Cosmos DB answers 404 to a point read of an absent item;
 that test server answers 500 (its handler dereferences the missing document).
-A store probes this once when it opens (a point read of an id that cannot
-exist); where the answer is 500, it reads by a query on the id instead (one
-round trip, and no SDK retry loop on the 500). A 500 on a point read elsewhere
-is double-checked the same way.
+A store probes this once, at its first point read (a point read of an id that
+cannot exist); where the answer is 500, it reads by a query on the id instead
+(one round trip, and no SDK retry loop on the 500). A 500 on a point read
+elsewhere is double-checked the same way.
+
+What the server supports is data (:class:`ServerProfile`), probed on first
+use, never in the constructor: opening a store makes no request, so an
+unreachable endpoint is reported by the first read or write that needs it.
+Every wait here (a journal held by another writer) is a ``time.sleep`` in the
+calling thread; the engine commits from a worker thread of its own, so that
+wait never holds up its event loop.
+
+Crash tests stop a writer at a chosen instant of a roll-forward. The store
+offers one hook point for that, :attr:`CosmosStore.roll_forward_hook` (None
+in production), which ``tests/helpers/kill_journal.py`` installs.
 
 Queries: that server ignores the partition-key request header and answers 400
 "missing partition keys" unless the query text itself filters on the partition
@@ -64,12 +75,13 @@ from __future__ import annotations
 import binascii
 import logging
 import os
-import signal
+import threading
 import time
 import uuid
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 
 from azure.core import MatchConditions
 from azure.core.exceptions import AzureError, ServiceRequestError
@@ -80,15 +92,14 @@ from swarm_star.errors import ConfigError, ConflictError, StoreError, StoreLocke
 from swarm_star.store.base import ABSENT, Check, Delete, KVStore, Put, StoreOp, check_key, clean_value, encode_value
 from swarm_star.store.identity import holder_gone, process_identity
 
-__all__ = ["CosmosSettings", "CosmosStore", "open_cosmos_container"]
+__all__ = ["CosmosSettings", "CosmosStore", "RollForwardHook", "ServerProfile", "open_cosmos_container"]
 
 BatchMode = Literal["auto", "transactional", "journal"]
 JOURNAL_KEY = "__journal"
 MAX_TRANSACTIONAL_OPS = 100
-KILL_HOOK_ENV = "SWARM_STAR_TEST_KILL_JOURNAL"
-"""Test hook, ``J:K`` or ``J:K:STOP``: SIGKILL (or SIGSTOP, to freeze a writer for a
-takeover) this process during its J-th journal roll-forward, after K of its
-operations are applied (how the crash suite picks its instant)."""
+
+RollForwardHook = Callable[["CosmosStore", int], None]
+"""Called with the store and ``k`` before the k-th operation of each journal roll-forward."""
 
 _log = logging.getLogger("swarm_star.store")
 
@@ -160,8 +171,19 @@ def open_cosmos_container(settings: CosmosSettings) -> ContainerProxy:
         raise _translate(exc, f"connecting to {settings.endpoint}") from exc
 
 
+@dataclass(frozen=True)
+class ServerProfile:
+    """What a Cosmos DB endpoint supports, found by probing it (real Cosmos DB: both True)."""
+
+    transactional_batch: bool  # False: atomic batches go through the journal
+    point_read_of_missing: bool  # False: an absent id answers 500, not 404 (read by a query instead)
+
+
 class CosmosStore(KVStore):
-    """One swarm's partition in a shared Cosmos DB container."""
+    """One swarm's partition in a shared Cosmos DB container. Opening one sends no request."""
+
+    roll_forward_hook: ClassVar[RollForwardHook | None] = None
+    """The crash suite's hook point (see the module's docstring); None outside tests."""
 
     def __init__(
         self,
@@ -178,12 +200,31 @@ class CosmosStore(KVStore):
         check_key(self.partition)
         self._lease = lease_seconds
         self._lock_timeout = lock_timeout
-        self.batch_mode: BatchMode = batch_mode
-        self._query_reads = False
-        self._journals_applied = 0
-        self._query_reads = self._point_read_of_missing_fails()
-        if batch_mode == "auto":
-            self.batch_mode = "transactional" if self._batch_works() else "journal"
+        self._batch_mode: BatchMode = batch_mode
+        self._point_reads: bool | None = None  # probed at the first point read
+        self._probe_lock = threading.RLock()  # commit and lease threads may probe at once; a probe reads
+
+    @property
+    def batch_mode(self) -> BatchMode:
+        """``transactional`` or ``journal``; ``auto`` is resolved by a probe at the first batch."""
+        if self._batch_mode == "auto":
+            with self._probe_lock:
+                if self._batch_mode == "auto":
+                    self._batch_mode = "transactional" if self._batch_works() else "journal"
+        return self._batch_mode
+
+    @property
+    def _query_reads(self) -> bool:
+        """Read single items by a query (the server answers 500 to a point read of an absent id)."""
+        if self._point_reads is None:
+            with self._probe_lock:
+                if self._point_reads is None:
+                    self._point_reads = not self._point_read_of_missing_fails()
+        return not self._point_reads
+
+    def profile(self) -> ServerProfile:
+        """What this endpoint supports (probed now if not yet)."""
+        return ServerProfile(self.batch_mode == "transactional", not self._query_reads)
 
     # ids and documents
 
@@ -502,10 +543,10 @@ class CosmosStore(KVStore):
         return True
 
     def _roll_forward(self, journal: dict[str, Any]) -> None:
-        kill_at, sig = self._kill_hook()
+        hook = CosmosStore.roll_forward_hook
         for i, entry in enumerate(journal["ops"]):
-            if kill_at is not None and i == kill_at:
-                os.kill(os.getpid(), sig)
+            if hook is not None:
+                hook(self, i)
             self._apply_entry(entry)
         self._release_journal(journal)
 
@@ -535,15 +576,6 @@ class CosmosStore(KVStore):
                 raise _translate(exc, f"roll forward {key}") from exc
         except (AzureError, OSError) as exc:
             raise _translate(exc, f"roll forward {key}") from exc
-
-    def _kill_hook(self) -> tuple[int | None, signal.Signals]:
-        """Where (and with which signal) the crash suite's ``SWARM_STAR_TEST_KILL_JOURNAL``
-        wants this roll-forward stopped."""
-        self._journals_applied += 1
-        journal, _, rest = os.environ.get(KILL_HOOK_ENV, "").partition(":")
-        ops, _, how = rest.partition(":")
-        sig = signal.SIGSTOP if how == "STOP" else signal.SIGKILL
-        return (int(ops or 0) if journal and int(journal) == self._journals_applied else None), sig
 
     def _release_journal(self, journal: dict[str, Any]) -> None:
         try:

@@ -14,7 +14,7 @@ import signal
 import sys
 
 from swarm_star.api import RunOptions, Swarm
-from swarm_star.engine.engine import Engine
+from swarm_star.engine import Engine
 from swarm_star.kit.workspace import Workspace
 from tests.helpers.model import TEST_KEY
 
@@ -32,9 +32,12 @@ def _commit_then_arm(original):  # type: ignore[no-untyped-def]
 
 
 def _flush_then_die(original):  # type: ignore[no-untyped-def]
-    def flush(self: Engine) -> None:
-        original(self)
-        if committed:  # the first flush after the commit holds the call that asked for it
+    async def flush(self: Engine) -> None:
+        # The first flush that *starts* after the commit holds the call that asked for it (a flush
+        # waits for its commit off the loop, so one begun before the commit may end after it).
+        armed = bool(committed)
+        await original(self)
+        if armed:
             print("flushed", self.state.frame_count, flush=True)
             os.kill(os.getpid(), signal.SIGKILL)
 

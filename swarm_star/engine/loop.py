@@ -1,0 +1,463 @@
+"""The single writer: the only code that mutates a swarm, one loop per run.
+
+Each pass: take the answers given since the last pass, commit buffered frames
+(group commit: every frame produced since the last pass goes into one atomic
+batch), then start activations for the nodes the scheduler picks (after their
+``run_action`` frame is durable: write before you act), then wait for an
+activation to finish, an answer to arrive, or the poll interval. Activations
+run concurrently as asyncio tasks and only *return* operations; the loop
+applies them.
+
+The engine's other jobs are parts it owns: the scheduler (``scheduler.py``),
+the budget (``budget.py``), the call journal its activations call into
+(``journal.py``, through the :class:`~swarm_star.engine.host.ActionHost`
+protocol), the answer inbox (``inbox.py``) and the results it files in memory
+(``memory.py``).
+
+Commits run off the event loop, in one worker thread of their own: a commit
+is blocking I/O (SQLite's fsync, Cosmos DB round trips, a Cosmos journal held
+by another writer waited out for up to tens of seconds), and while it runs the
+loop keeps serving the activations' model calls, the live view and the HTTP
+server. The batch is built on the loop (a snapshot of the state at that
+instant), commits happen one at a time in the order they were made, and the
+loop waits for each before it goes on: a frame and its state change are
+durable before any activation it starts acts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from swarm_star.engine.budget import Budget, Outage
+from swarm_star.engine.context import ActionContext
+from swarm_star.engine.gc_tuning import tuned_gc
+from swarm_star.engine.host import Executor
+from swarm_star.engine.inbox import Inbox
+from swarm_star.engine.journal import CallJournal, redact_error
+from swarm_star.engine.memory import result_memory
+from swarm_star.engine.scheduler import Scheduler
+from swarm_star.engine.tool_calls import bind_tools
+from swarm_star.errors import ExecutorUnreachable, LimitReached, ModelUnreachable, SwarmStarError
+from swarm_star.llm.protocol import ModelClient
+from swarm_star.models import (
+    AwaitChildren,
+    Fail,
+    Limits,
+    LLMCall,
+    Question,
+    ResumeSwarm,
+    RetryNode,
+    Spawn,
+    StopSwarm,
+    SwarmEvent,
+    SwarmNode,
+)
+from swarm_star.models.operations import SETTLING_KINDS, Operation
+from swarm_star.spaces import Space
+from swarm_star.spaces.own import load_own_actions
+from swarm_star.state.history import SwarmLog
+from swarm_star.state.lease import OwnerLease
+from swarm_star.state.projection import SwarmState, SwarmStatus
+from swarm_star.store.base import KVStore, StoreOp
+
+if TYPE_CHECKING:
+    from swarm_star.tools.host import ToolHost
+
+__all__ = ["Engine", "RunOutcome"]
+
+
+@dataclass
+class RunOutcome:
+    """How a run ended. ``status``: finished, failed, questions, limit, unreachable, interrupted."""
+
+    status: str
+    reason: str | None = None
+    report: str | None = None
+    questions: list[tuple[str, Question]] = field(default_factory=list)
+
+
+class Engine:
+    """Runs one swarm until it finishes, needs answers, hits a limit, or is interrupted.
+
+    It is the :class:`~swarm_star.engine.host.ActionHost` of the activations it
+    runs on its loop: their calls go through its journal and become frames.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: KVStore,
+        state: SwarmState,
+        llm: ModelClient | None,
+        actions: Space,
+        utils: Space,
+        swarm_dir: Path,
+        poll_interval: float = 0.25,
+        lease_seconds: float = 30.0,
+        lease: OwnerLease | None = None,
+        tune_gc: bool = True,
+        executor: Executor | None = None,
+        tools: ToolHost | None = None,
+    ) -> None:
+        self.store = store
+        self.tune_gc = tune_gc  # see engine/gc_tuning.py: collector tuned for the run, restored after
+        self.executor = executor  # None: activations run on this loop; else e.g. RayExecutor
+        self.log = SwarmLog(store)
+        self.state = state
+        self.llm = llm
+        self.actions = actions
+        self.utils = utils
+        self.swarm_dir = swarm_dir
+        self.poll_interval = poll_interval
+        self.lease = lease or OwnerLease(store, seconds=lease_seconds)
+        self.budget = Budget(llm.prices if llm is not None else None)
+        self.journal = CallJournal(state=lambda: self.state, llm=llm, budget=self.budget, record=self.record)
+        self.scheduler = Scheduler()
+        self._wake = asyncio.Event()
+        self.inbox = Inbox(store, poll_interval, self._wake)
+        self._buffer: list[SwarmEvent] = []
+        self._touched: set[str] = set()
+        self._extra_ops: list[StoreOp] = []
+        self._tasks: dict[asyncio.Task[list[Any]], str] = {}
+        self._subscribers: list[Callable[[SwarmEvent], None]] = []
+        self._committer: ThreadPoolExecutor | None = None  # one thread: commits in order, off the loop
+        self.tools = tools  # MCP servers, web tools, approvals: see engine/tool_calls.py
+        if tools is not None:
+            bind_tools(self, tools)
+
+    # frames
+
+    def subscribe(self, callback: Callable[[SwarmEvent], None]) -> Callable[[], None]:
+        """Call ``callback`` with every frame once it is committed. Returns an unsubscribe."""
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback)
+
+    def emit(self, op: Operation, nodes: Iterable[str] = ()) -> SwarmEvent:
+        """Apply ``op`` to the in-memory state now; it is committed at the next flush."""
+        touched = list(nodes) or ([op.node_id] if hasattr(op, "node_id") else [])
+        event = SwarmEvent(frame=self.state.frame_count, time=time.time(), op=op, nodes=touched)
+        self.state.apply(event)
+        self._buffer.append(event)
+        self._touched.update(touched)
+        if op.kind == "terminate":
+            memory = result_memory(self.state.nodes[op.node_id], op.artifacts)
+            if memory is not None:
+                self.emit(memory)
+        self.scheduler.note(self.state, op)
+        if op.kind == "action_created":
+            self.load_own_actions()
+        return event
+
+    def load_own_actions(self) -> None:
+        """Graft this swarm's own actions into its action space (opt-in only; see spaces/own.py)."""
+        load_own_actions(self.actions, self.state.record.settings, self.swarm_dir)
+
+    async def flush(self) -> None:
+        """Commit every frame emitted since the last flush as one atomic batch, fenced by the
+        lease, then tell the subscribers. The batch is built here, on the loop; the commit
+        runs in the engine's commit thread, and the flush returns once it is durable."""
+        if not self._buffer and not self._extra_ops:
+            return
+        events, touched, extra = self._buffer, self._touched, self._extra_ops
+        self._buffer, self._touched, self._extra_ops = [], set(), []
+        ops, undo = self.log.prepare(events, self.state, touched, extra)
+        try:
+            await self._off_loop(self.lease.commit, ops)  # committed only while this process holds the lease
+        except asyncio.CancelledError:  # committed; the cancel came while it was under way
+            self._notify(events)
+            raise
+        except BaseException:
+            undo()
+            raise
+        self._notify(events)
+
+    def _notify(self, events: list[SwarmEvent]) -> None:
+        for event in events:
+            for callback in list(self._subscribers):
+                callback(event)
+
+    async def _off_loop(self, fn: Callable[..., None], *args: Any) -> None:
+        """Run blocking store work (a commit, the lease's release) in the commit thread.
+
+        One thread, so commits happen in the order they were made. The work is
+        waited for even through a cancel (it cannot be taken back halfway, and the
+        next commit must come after it); the cancel is raised once it is done.
+        """
+        if self._committer is None:
+            self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="swarm-star-commit")
+        future = asyncio.get_running_loop().run_in_executor(self._committer, fn, *args)
+        cancelled = False
+        while not future.done():
+            try:
+                await asyncio.wait([future])
+            except asyncio.CancelledError:
+                cancelled = True
+        future.result()
+        if cancelled:
+            raise asyncio.CancelledError
+
+    # the ActionHost of activations run on this loop (see engine/host.py); calls go through self.journal
+
+    def record(self, call: LLMCall) -> LLMCall:
+        """Journal a finished call and wake the loop so its frame is committed promptly."""
+        self.emit(call)
+        self._wake.set()
+        return call
+
+    # answers
+
+    def answer(self, question_id: str, text: str) -> None:
+        """Give an answer from this process (see :meth:`Inbox.answer`)."""
+        self.inbox.answer(question_id, text)
+
+    def wake(self) -> None:
+        """An answer was queued in the store's inbox: read it at the next pass, not at the next poll."""
+        self.inbox.wake()
+
+    async def _take_answers(self) -> None:
+        stored = await asyncio.to_thread(self.inbox.read_store) if self.inbox.scan_due() else []
+        answers, deletes = self.inbox.take(self.state, stored)
+        self._extra_ops.extend(deletes)
+        for answer in answers:
+            self.emit(answer)
+
+    # running
+
+    async def run(
+        self,
+        *,
+        limits: Limits | None = None,
+        interactive: bool = False,
+        on_question: Callable[[SwarmNode, Question], None] | None = None,
+        retry: Iterable[str] = (),
+    ) -> RunOutcome:
+        """Run until finished, failed, a limit, or (unless ``interactive``) open questions.
+
+        ``retry``: failed nodes to re-open first (``swarm_star.api.rules.retry_targets``
+        picks them). Whether a settled swarm runs at all is the API's rule
+        (``swarm_star.api.rules.settled``): the engine runs what it is given.
+
+        The lease comes first, then the state: a state read before the lease
+        was taken may be stale by the time this process may write.
+        """
+        with tuned_gc(self.tune_gc):
+            return await self._run(limits, interactive, on_question, retry)
+
+    async def _run(
+        self,
+        limits: Limits | None,
+        interactive: bool,
+        on_question: Callable[[SwarmNode, Question], None] | None,
+        retry: Iterable[str],
+    ) -> RunOutcome:
+        if not self.lease.held:
+            self.lease.acquire()
+            try:
+                self.state = self.log.replay()
+            except BaseException:
+                self.lease.release()
+                raise
+        self.budget.restart_clock()
+        asked: set[str] = set()
+        try:
+            self.load_own_actions()
+            if self.state.status == SwarmStatus.STOPPED or limits is not None:
+                self.emit(ResumeSwarm(limits=limits or self.state.limits))
+            for node_id in retry:
+                self.emit(RetryNode(node_id=node_id), [node_id, *self._ancestors(node_id)])
+            self.scheduler.reset(self.state)
+            while True:
+                await self._take_answers()
+                await self.flush()
+                if self.state.status in (SwarmStatus.FINISHED, SwarmStatus.FAILED):
+                    return self._final()
+                budget = self.budget
+                if budget.stopping is None:
+                    try:
+                        budget.check_time(self.state.limits)
+                    except LimitReached as exc:
+                        budget.stopping = exc
+                if budget.stopping is not None:
+                    if (
+                        self._tasks
+                        and isinstance(budget.stopping, LimitReached)
+                        and budget.stopping.limit == "max_time"
+                    ):
+                        await self._cancel_tasks()  # wall time is a hard stop: in-flight calls are cancelled
+                    if not self._tasks:
+                        return await self._stop_for_limit(budget.stopping)
+                    await self._wait_and_apply()
+                    continue
+                await self._start_runnable()
+                if on_question is not None:
+                    for node, question in self.state.pending_questions():
+                        if question.id not in asked:
+                            asked.add(question.id)
+                            on_question(node, question)
+                if not self._tasks:
+                    pending = self.state.pending_questions()
+                    if pending and not interactive:
+                        self.emit(StopSwarm(reason="questions pending"))
+                        await self.flush()
+                        return RunOutcome(
+                            "questions",
+                            "questions pending",
+                            questions=[(n.id, q) for n, q in pending],
+                        )
+                    if not pending:
+                        self.emit(StopSwarm(reason="nothing runnable"))
+                        await self.flush()
+                        return RunOutcome("failed", "nothing runnable (inconsistent tree)")
+                await self._wait_and_apply()
+        except asyncio.CancelledError:
+            await self._cancel_tasks()
+            self.emit(StopSwarm(reason="interrupted"))
+            await self.flush()
+            raise
+        finally:
+            await self._cancel_tasks()
+            try:
+                with contextlib.suppress(SwarmStarError):
+                    await self.flush()
+            finally:
+                try:
+                    await self._off_loop(self.lease.release)
+                finally:
+                    if self._committer is not None:
+                        self._committer.shutdown(wait=True)  # idle: every call waited for its work
+                        self._committer = None
+
+    def _ancestors(self, node_id: str) -> list[str]:
+        out, parent = [], self.state.nodes[node_id].parent_id
+        while parent is not None:
+            out.append(parent)
+            parent = self.state.nodes[parent].parent_id
+        return out
+
+    async def _start_runnable(self) -> None:
+        chosen = self.scheduler.choose(self.state, len(self._tasks), self.emit)
+        await self.flush()  # write before you act
+        for node, reason in chosen:
+            ctx = ActionContext(self, node, node.activations, reason)
+            task = asyncio.create_task(self._activate(ctx))
+            self._tasks[task] = node.id
+
+    async def _activate(self, ctx: ActionContext) -> list[Any]:
+        if self.executor is not None:
+            return await self.executor.activate(self, ctx)
+        module = self.actions.module(ctx.node.action_id)
+        return list(await module.run(ctx))
+
+    async def _wait_and_apply(self) -> None:
+        """Wait for activations (or a wake-up) and apply what finished.
+
+        The first LimitReached (or unreachable endpoint) stops new model calls
+        and new activations; calls already in flight complete and are recorded
+        (they are paid for either way) and the run stops once the last
+        activation has returned — except ``max_time``, a hard stop: the loop
+        cancels in-flight activations (their calls may be paid again on resume).
+        """
+        self._wake.clear()
+        waker = asyncio.create_task(self._wake.wait())
+        waiting: list[asyncio.Task[Any]] = [*self._tasks, waker]
+        try:
+            done, _ = await asyncio.wait(
+                waiting,
+                timeout=self.poll_interval,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            waker.cancel()
+        budget = self.budget
+        for task in done:
+            if task is waker:
+                continue
+            node_id = self._tasks.pop(task)
+            try:
+                ops = task.result()
+            except (LimitReached, ModelUnreachable, ExecutorUnreachable) as exc:  # pause: the node re-runs on resume
+                budget.stopping = budget.stopping or exc
+                continue
+            except asyncio.CancelledError:
+                continue
+            except SwarmStarError as exc:
+                self.emit(Fail(node_id=node_id, error=redact_error(self.llm, exc)))
+                continue
+            except Exception as exc:  # an action's bug must not take the swarm down
+                action = self.state.nodes[node_id].action_id
+                self.emit(
+                    Fail(
+                        node_id=node_id,
+                        error=redact_error(self.llm, f"action {action} crashed: {type(exc).__name__}: {exc}"),
+                    )
+                )
+                continue
+            try:
+                self._apply_outcome(node_id, ops)
+            except LimitReached as exc:
+                budget.stopping = budget.stopping or exc
+
+    def _apply_outcome(self, node_id: str, ops: list[Any]) -> None:
+        spawns = [op for op in ops if isinstance(op, Spawn)]
+        settling = [op for op in ops if getattr(op, "kind", None) in SETTLING_KINDS]
+        node = self.state.nodes[node_id]
+        if spawns:
+            limits = self.state.limits
+            if len(self.state.nodes) + len(spawns) > limits.max_nodes:
+                raise LimitReached("max_nodes", f"{len(self.state.nodes)} nodes, {len(spawns)} more asked")
+            if node.depth + 1 > limits.max_depth:
+                raise LimitReached("max_depth", f"a child of {node_id} would be at depth {node.depth + 1}")
+        if len(settling) > 1 or (settling and settling[-1] is not ops[-1]):
+            self.emit(Fail(node_id=node_id, error="action returned more than one outcome"))
+            return
+        for op in ops:
+            if getattr(op, "node_id", None) not in (node_id, *(s.node_id for s in spawns)):
+                self.emit(Fail(node_id=node_id, error="action returned an operation for another node"))
+                return
+        for op in ops:
+            if isinstance(op, Spawn):
+                self.emit(op, [op.node_id, node_id])
+            elif op.kind == "await_children" or op.kind in SETTLING_KINDS:
+                continue
+            else:
+                self.emit(op)
+        if settling:
+            self.emit(settling[0])
+        elif spawns:
+            self.emit(AwaitChildren(node_id=node_id))
+        else:
+            self.emit(Fail(node_id=node_id, error="action returned no outcome"))
+
+    async def _stop_for_limit(self, exc: LimitReached | Outage) -> RunOutcome:
+        """Stop resumably: a limit (``limit``), or an unreachable endpoint or cluster (``unreachable``)."""
+        reason = redact_error(self.llm, exc)
+        if isinstance(exc, LimitReached):
+            self.emit(StopSwarm(reason=reason, limit=exc.limit))
+            await self.flush()
+            return RunOutcome("limit", reason)
+        self.emit(StopSwarm(reason=reason))
+        await self.flush()
+        return RunOutcome("unreachable", reason)
+
+    async def _cancel_tasks(self) -> None:
+        tasks = list(self._tasks)
+        self._tasks.clear()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+
+    def _final(self) -> RunOutcome:
+        root = self.state.root
+        assert root is not None
+        if self.state.status == SwarmStatus.FINISHED:
+            return RunOutcome("finished", None, root.report)
+        return RunOutcome("failed", root.error, root.report)
