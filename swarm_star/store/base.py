@@ -5,7 +5,7 @@ A backend implements four things: :meth:`KVStore.get_versioned`,
 deletes, each optionally conditional) and :meth:`KVStore.close`. Everything
 else (``get``, ``put``, ``delete``, ``compare_and_set``) is written once here
 so both backends behave the same by construction; the conformance suite in
-``tests/test_store_conformance.py`` holds them to it.
+``tests/store/test_store_conformance.py`` holds them to it.
 
 Keys are ``{category}_{key}`` strings; values are JSON-compatible data.
 A *version* is an opaque string that changes whenever the value changes; it is
