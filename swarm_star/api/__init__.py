@@ -13,13 +13,13 @@
 from swarm_star.api.handle import RunHandle
 from swarm_star.api.listing import SwarmRow, list_swarms
 from swarm_star.api.options import RunOptions, ray_executor
-from swarm_star.api.swarm import ROOT_ID, Swarm, lease_seconds, load_spaces, locate, new_swarm_id
+from swarm_star.api.swarm import ROOT_NODE_ID, Swarm, lease_seconds, load_spaces, locate, new_swarm_id
 from swarm_star.engine.engine import Executor, RunOutcome
 from swarm_star.state.lease import OwnerStatus
 from swarm_star.store import resolve_space
 
 __all__ = [
-    "ROOT_ID",
+    "ROOT_NODE_ID",
     "Executor",
     "OwnerStatus",
     "RunHandle",

@@ -6,13 +6,23 @@ migrate old swarm spaces instead of misreading them.
 
 from swarm_star.models.config import CodeSettings, Limits, ModelSettings, SwarmRecord, SwarmSettings, VerifySettings
 from swarm_star.models.frame import SwarmEvent
-from swarm_star.models.node import AFTER_KEY, Check, NodeRole, NodeStatus, Question, SwarmNode, Usage
+from swarm_star.models.node import (
+    AFTER_KEY,
+    ROOT_NODE_ID,
+    Check,
+    NodeRole,
+    NodeStatus,
+    Question,
+    SwarmNode,
+    SwarmStatus,
+    Usage,
+)
 from swarm_star.models.operations import (
     ActionCreated,
     AskUser,
-    Attempt,
     AwaitChildren,
     Fail,
+    HttpAttempt,
     LLMCall,
     Operation,
     ResumeSwarm,
@@ -31,14 +41,15 @@ SCHEMA_VERSION = 1
 
 __all__ = [
     "AFTER_KEY",
+    "ROOT_NODE_ID",
     "SCHEMA_VERSION",
     "ActionCreated",
     "AskUser",
-    "Attempt",
     "AwaitChildren",
     "Check",
     "CodeSettings",
     "Fail",
+    "HttpAttempt",
     "LLMCall",
     "Limits",
     "ModelSettings",
@@ -59,6 +70,7 @@ __all__ = [
     "SwarmNode",
     "SwarmRecord",
     "SwarmSettings",
+    "SwarmStatus",
     "Terminate",
     "Usage",
     "UserAnswer",

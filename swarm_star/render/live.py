@@ -20,9 +20,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from swarm_star.models import NodeStatus, Question, SwarmEvent, SwarmNode, Usage
+from swarm_star.models import NodeStatus, Question, SwarmEvent, SwarmNode, SwarmStatus, Usage
 from swarm_star.render.text import short, summary
-from swarm_star.state.projection import SwarmState, SwarmStatus
+from swarm_star.state.projection import SwarmState
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType

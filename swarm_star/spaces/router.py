@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from swarm_star.models import SpaceFolder, SpaceLeaf
 from swarm_star.prompts import routing as prompts
 from swarm_star.prompts.purpose import Purpose
-from swarm_star.spaces.loader import ROOT_ID, Space
+from swarm_star.spaces.loader import ROOT_FOLDER_ID, Space
 from swarm_star.spaces.needs import met_needs
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ async def route(
     """Descend from the root to a usable leaf fitting ``directive``, or give up."""
     met = met_needs(ctx.settings, ctx.swarm_dir)
     unviable: set[str] = set()
-    path = [ROOT_ID]
+    path = [ROOT_FOLDER_ID]
     trail: list[str] = []
     backtracks = 0
     while True:
@@ -80,7 +80,7 @@ async def route(
             picked = next((c for c in options if c.name == answer.choice), None)  # type: ignore[attr-defined]
         if picked is None:
             trail.append(f"nothing fits in {folder.name}")
-            if folder.id == ROOT_ID or backtracks >= max_backtracks:
+            if folder.id == ROOT_FOLDER_ID or backtracks >= max_backtracks:
                 return RouteResult(leaf=None, trail=trail)
             unviable.add(folder.id)
             path.pop()

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from swarm_star.errors import StoreCorrupt, StoreError, SwarmNotFound
-from swarm_star.models import Limits, SpaceLeaf, SwarmEvent, SwarmNode, SwarmRecord, Usage
+from swarm_star.models import Limits, SpaceLeaf, SwarmEvent, SwarmNode, SwarmRecord, SwarmStatus, Usage
 from swarm_star.models.operations import SaveMemory
 from swarm_star.state.frame_codec import FRAME_SCHEMA, FrameCodec
 from swarm_star.state.projection import SwarmState
@@ -72,6 +72,15 @@ def _without(raw: Any, loc: tuple[Any, ...]) -> None:
             return
     if isinstance(raw, dict):
         raw.pop(loc[-1], None)
+
+
+def _stored_status(raw: Any) -> SwarmStatus:
+    """The swarm status stored in meta, or one :class:`StoreCorrupt` line naming what is there."""
+    try:
+        return SwarmStatus(raw)
+    except ValueError:
+        known = ", ".join(SwarmStatus)
+        raise StoreCorrupt(f"the stored swarm status {str(raw)[:40]!r} is none of: {known}") from None
 
 
 def read_model(model: type[M], raw: Any, what: str, *, newest: int = SCHEMA_VERSION) -> M:
@@ -200,7 +209,7 @@ class SwarmLog:
         return {
             "schema_version": SCHEMA_VERSION,
             "frame_count": state.frame_count,
-            "status": state.status,
+            "status": str(state.status),
             "stop_reason": state.stop_reason,
             "limits": state.limits.model_dump(mode="json"),
             "usage": state.usage.model_dump(mode="json"),
@@ -265,7 +274,7 @@ class SwarmLog:
         )
         state.nodes = {n.id: n for n in order}
         state.frame_count = int(meta["frame_count"])
-        state.status = str(meta.get("status", state.status))
+        state.status = _stored_status(meta.get("status", state.status))
         state.stop_reason = meta.get("stop_reason")
         if meta.get("limits") is not None:
             state.limits = read_model(Limits, {"schema_version": SCHEMA_VERSION, **meta["limits"]}, "the stored limits")
