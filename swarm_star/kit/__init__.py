@@ -31,6 +31,7 @@ from swarm_star.kit.briefing import brief, directive_chain
 from swarm_star.kit.coding import NOT_RUN, CodeWork, code_attempt, run_command, start_snapshot
 from swarm_star.kit.final_report import compose_final_report
 from swarm_star.kit.own_actions import install_action
+from swarm_star.kit.router import route
 from swarm_star.kit.verify import Attempt, checked
 from swarm_star.kit.workspace import Workspace
 from swarm_star.llm.client import ChatResult
@@ -42,7 +43,6 @@ from swarm_star.primitives.pool import AgentPool, AgentReply, replies_usage
 from swarm_star.prompts import Purpose
 from swarm_star.spaces import LeafSpec, ids
 from swarm_star.spaces.memory import memory_space
-from swarm_star.spaces.router import route
 
 __all__ = [
     "AFTER_KEY",

@@ -34,6 +34,7 @@ from swarm_star.models.operations import SaveMemory
 from swarm_star.state.frame_codec import FRAME_SCHEMA, FrameCodec
 from swarm_star.state.projection import SwarmState
 from swarm_star.store.base import ABSENT, KVStore, Put, StoreOp
+from swarm_star.store.locator import RECORD_KEY
 
 __all__ = [
     "HISTORY_PREFIX",
@@ -47,7 +48,6 @@ __all__ = [
     "read_model",
 ]
 
-RECORD_KEY = "swarm_state_record"
 META_KEY = "swarm_state_meta"
 NODE_PREFIX = "swarm_state_node_"
 HISTORY_PREFIX = "swarm_history_"

@@ -10,6 +10,10 @@ so is a folder left without a usable leaf. ``exclude`` hides leaves already
 tried (a leaf that refused the directive). ``context`` (where the task comes
 from, what is known) goes into every prompt of the walk; the words of the
 prompt and its reply schema are ``prompts/routing.py``'s.
+
+In the kit, not in ``spaces/``: a walk asks the model through an activation's
+:class:`ActionContext`, so it sits above the engine with the other helpers
+actions call (``spaces/`` stays below the engine: loading, ids, memory, own actions).
 """
 
 from __future__ import annotations
