@@ -35,7 +35,7 @@ IN_FLIGHT = 512
 
 
 def _serve_farm(count: int, latency: float, queue: Any) -> None:
-    from swarm_star.testing.agent_farm import AgentFarm
+    from tests.helpers.agent_farm import AgentFarm
 
     farm = AgentFarm(count, latency=latency).start()
     queue.put(farm.hostfile_text())

@@ -20,8 +20,8 @@ from pathlib import Path
 
 from swarm_star.api import Swarm
 from swarm_star.cli import main as cli_main
-from swarm_star.testing.counting_proxy import CountingProxy
-from swarm_star.testing.llama_server import MODEL_ALIAS, model_python, running_llama_server
+from tests.helpers.counting_proxy import CountingProxy
+from tests.helpers.llama_server import MODEL_ALIAS, model_python, running_llama_server
 
 DIRECTIVES = (
     "Write a haiku about the sea",

@@ -24,7 +24,7 @@ from swarm_star.api import load_spaces
 from swarm_star.llm.client import estimate_tokens, json_schema_of
 from swarm_star.models import SpaceFolder, SpaceLeaf
 from swarm_star.prompts import routing
-from swarm_star.spaces import ROOT_ID, Space
+from swarm_star.spaces import ROOT_FOLDER_ID, Space
 from swarm_star.tools.catalog import graft_server
 from swarm_star.tools.sessions import ToolInfo
 
@@ -49,7 +49,7 @@ def tools(count: int) -> list[ToolInfo]:
 def walk_cost(space: Space, leaf_id: str) -> tuple[int, int]:
     """(calls, prompt tokens) of the route from the root to ``leaf_id``, one request per level."""
     path = leaf_id.split(".")
-    folders = [ROOT_ID] + [".".join(path[: i + 1]) for i in range(len(path) - 1)]
+    folders = [ROOT_FOLDER_ID] + [".".join(path[: i + 1]) for i in range(len(path) - 1)]
     calls = tokens = 0
     for folder_id in folders:
         folder = space.entries[folder_id]

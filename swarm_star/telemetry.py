@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from swarm_star.models import NodeRole, SwarmEvent, SwarmNode
+from swarm_star.models import NodeRole, NodeStatus, SwarmEvent, SwarmNode
 from swarm_star.models.operations import LLMCall
 
 if TYPE_CHECKING:
@@ -81,7 +81,8 @@ class SwarmTracer:
 
                 span.set_status(Status(StatusCode.ERROR, op.error))
                 span.set_attribute("error.type", "swarm_star.node_failed")
-            span.set_attribute("swarm_star.node.status", "terminated" if op.kind == "terminate" else "failed")
+            ended = NodeStatus.TERMINATED if op.kind == "terminate" else NodeStatus.FAILED
+            span.set_attribute("swarm_star.node.status", ended.value)
             span.set_attribute("swarm_star.end_frame", event.frame)
             span.end(end_time=_ns(event.time))
         elif op.kind == "stop":

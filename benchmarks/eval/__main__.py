@@ -83,7 +83,7 @@ async def evaluate(args: argparse.Namespace, space: Path) -> list[SuiteResult]:
     server = None
     if args.scripted:
         from swarm_star.testing import LocalOpenAIServer
-        from swarm_star.testing.answer_key import AnswerKeyModel
+        from tests.helpers.answer_key import AnswerKeyModel
 
         key: dict[str, str] = {}
         for tasks in loaded.values():

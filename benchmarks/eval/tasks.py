@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from swarm_star.testing.answer_key import task_tag
+from tests.helpers.answer_key import task_tag
 
 __all__ = ["DEFAULT_DATASETS", "Task", "humaneval_tasks", "reasoning_tasks"]
 

@@ -27,14 +27,14 @@ from swarm_star.api.model_setup import (
     with_flags,
 )
 from swarm_star.api.options import RunOptions, ray_executor
-from swarm_star.api.swarm import ROOT_ID, Swarm, lease_seconds, load_spaces, locate, new_swarm_id
+from swarm_star.api.swarm import ROOT_NODE_ID, Swarm, lease_seconds, load_spaces, locate, new_swarm_id
 from swarm_star.engine import Executor, RunOutcome
 from swarm_star.state.lease import OwnerStatus
 from swarm_star.state.reader import SwarmReader
 from swarm_star.store import Backend, resolve_space
 
 __all__ = [
-    "ROOT_ID",
+    "ROOT_NODE_ID",
     "Backend",
     "Executor",
     "ModelSetup",

@@ -16,6 +16,7 @@ from typing import Any
 
 from swarm_star.api.rules import owner
 from swarm_star.errors import SwarmStarError
+from swarm_star.models import SwarmStatus
 from swarm_star.state.lease import OwnerStatus
 from swarm_star.state.reader import SwarmReader
 from swarm_star.store import StoreLocator
@@ -51,7 +52,7 @@ class SwarmRow:
         """The status as ``list`` shows it: ``running (pid P on H)`` while a live process
         holds the swarm, ``stopped (owner gone)`` when its record says running but the
         process that ran it is gone."""
-        if self.status != "running" or self.owner is None:
+        if self.status != SwarmStatus.RUNNING or self.owner is None:
             return self.status
         if self.owner.alive:
             return f"running (pid {self.owner.pid} on {self.owner.host})"
@@ -104,7 +105,7 @@ def _row(swarm_id: str, log: SwarmReader) -> SwarmRow:
     usage = meta.get("usage") or {}
     return SwarmRow(
         swarm_id=swarm_id,
-        status=meta.get("status", "created"),
+        status=meta.get("status", SwarmStatus.CREATED),
         directive=record.directive,
         created_at=record.created_at,
         cost=usage.get("cost", 0.0),

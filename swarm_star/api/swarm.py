@@ -28,6 +28,7 @@ from swarm_star.engine import INBOX_PREFIX, Engine, RunOutcome
 from swarm_star.errors import ConfigError, ConflictError, InputError, QuestionNotFound
 from swarm_star.llm.routing import ModelRouter
 from swarm_star.models import (
+    ROOT_NODE_ID,
     NodeRole,
     Question,
     Spawn,
@@ -45,9 +46,7 @@ from swarm_star.state.reader import SwarmReader
 from swarm_star.store import Backend, KVStore, StoreLocator, resolve_space, validate_swarm_id
 from swarm_star.tools.host import ToolHost
 
-__all__ = ["ROOT_ID", "Swarm", "lease_seconds", "load_spaces", "locate", "new_swarm_id"]
-
-ROOT_ID = "0"
+__all__ = ["ROOT_NODE_ID", "Swarm", "lease_seconds", "load_spaces", "locate", "new_swarm_id"]
 
 
 def locate(
@@ -133,17 +132,17 @@ class Swarm:
         )
         state = SwarmState.new(record)
         root = Spawn(
-            node_id=ROOT_ID,
+            node_id=ROOT_NODE_ID,
             parent_id=None,
             role=NodeRole.ROOT,
             action_id="core.root",
             directive=directive,
             context={"files": files} if files else {},
         )
-        event = SwarmEvent(frame=0, time=time.time(), op=root, nodes=[ROOT_ID])
+        event = SwarmEvent(frame=0, time=time.time(), op=root, nodes=[ROOT_NODE_ID])
         state.apply(event)
         try:  # record and frame 0 together: a swarm exists whole or not at all
-            store = locator.create(swarm_id, SwarmLog.batch([event], state, [ROOT_ID], SwarmLog.creation(record)))
+            store = locator.create(swarm_id, SwarmLog.batch([event], state, [ROOT_NODE_ID], SwarmLog.creation(record)))
         except ConflictError as exc:
             raise InputError(f"swarm {swarm_id!r} already exists; pick another --swarm-id") from exc
         return cls(locator, swarm_id, store)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from swarm_star.api import RunHandle
-from swarm_star.models import Question, SwarmEvent, SwarmNode
+from swarm_star.models import ROOT_NODE_ID, Question, SwarmEvent, SwarmNode
 from swarm_star.render.text import fit, short, summary, terminal_width, usage_line
 
 if TYPE_CHECKING:
@@ -166,7 +166,7 @@ class LiveView:
             self.out.write(fit(f"  [{event.frame:>5}] {node:<12} {summary(event)}", self.width) + "\n")
         now = time.monotonic()
         state = self.run.state if self.run is not None else None
-        if state is not None and (now - self._last_totals > 2 or (kind == "terminate" and node == "0")):
+        if state is not None and (now - self._last_totals > 2 or (kind == "terminate" and node == ROOT_NODE_ID)):
             self._last_totals = now
             self.out.write(f"          ── {usage_line(state)}\n")
         if self.prompt is not None:

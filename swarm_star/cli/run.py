@@ -41,7 +41,7 @@ from swarm_star.cli.hints import command_prefix, raise_hint, run_only_flags, whe
 from swarm_star.cli.interact import InlinePrompt, LiveView, TreeView, live_tree_for, stdin_tty
 from swarm_star.cli.models import add_model_flags, check_prices, model_settings_from, note_stripped_url
 from swarm_star.errors import AlreadyFinished, ExitCode, InputError
-from swarm_star.models import Limits, SwarmSettings, ToolSettings
+from swarm_star.models import Limits, NodeStatus, SwarmSettings, ToolSettings
 from swarm_star.models.config import CodeSettings
 from swarm_star.primitives.hostfile import load_hostfile
 from swarm_star.render.text import short, usage_by_model, usage_by_model_lines, usage_line
@@ -256,7 +256,7 @@ def run_swarm(
         out.write(f"\nPaused: {outcome.reason}. State saved; when it is back: {prefix} resume {swarm.id}{again}\n")
     else:
         out.write(f"\nThe swarm failed: {outcome.reason}\n")
-        if any(n.status == "failed" for n in swarm.state.nodes.values()):
+        if any(n.status == NodeStatus.FAILED for n in swarm.state.nodes.values()):
             out.write(f"Re-run the failed nodes with: {prefix} retry {swarm.id}\n")
     out.write(where_to_look(swarm, prefix))
     return OUTCOME_EXIT[outcome.status]

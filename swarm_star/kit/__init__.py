@@ -32,6 +32,7 @@ from swarm_star.kit.briefing import brief, directive_chain
 from swarm_star.kit.coding import CODER_ROLE, NOT_RUN, CodeWork, code_attempt, run_command, start_snapshot
 from swarm_star.kit.final_report import compose_final_report
 from swarm_star.kit.own_actions import install_action
+from swarm_star.kit.router import route
 from swarm_star.kit.tool_loop import use_tool
 from swarm_star.kit.verify import Attempt, checked
 from swarm_star.kit.workspace import Workspace
@@ -44,7 +45,6 @@ from swarm_star.primitives.pool import AgentPool, AgentReply, replies_usage
 from swarm_star.prompts import Purpose
 from swarm_star.spaces import LeafSpec, ids
 from swarm_star.spaces.memory import memory_space
-from swarm_star.spaces.router import route
 
 __all__ = [
     "AFTER_KEY",

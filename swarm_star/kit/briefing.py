@@ -149,8 +149,8 @@ async def relevant_memory(ctx: ActionContext, *, budget: int = MEMORY_BUDGET, us
         return "\n".join(rendered)
     chosen: list[SaveMemory] = []
     if use_router:
+        from swarm_star.kit.router import route
         from swarm_star.spaces.memory import memory_space
-        from swarm_star.spaces.router import route
 
         walk = await route(
             ctx,

@@ -61,7 +61,7 @@ from swarm_star.llm.client import (
 from swarm_star.llm.endpoint import Endpoint
 from swarm_star.llm.prices import PriceBook
 from swarm_star.llm.redact import known_secrets, mask, redact
-from swarm_star.models import Attempt, ModelSettings, Usage
+from swarm_star.models import HttpAttempt, ModelSettings, Usage
 from swarm_star.prompts.purpose import Purpose
 from swarm_star.prompts.structured import REPAIR
 from swarm_star.text import clean_data, clean_text
@@ -83,7 +83,7 @@ class _Call:
     max_tokens: int
     started: float = field(default_factory=time.perf_counter)
     usage: Usage = field(default_factory=Usage)
-    log: list[Attempt] = field(default_factory=list)
+    log: list[HttpAttempt] = field(default_factory=list)
     sent: list[dict[str, str]] = field(default_factory=list)
     mode: str | None = None
     finish_reason: str | None = None
@@ -252,7 +252,7 @@ class AnthropicClient:
             attempt += 1
             if gate is not None:
                 gate(call.model, prompt_estimate, call.max_tokens)
-            record = Attempt(mode=call.mode)
+            record = HttpAttempt(mode=call.mode)
             call.log.append(record)
             started = time.perf_counter()
             sent_at = 0.0
@@ -314,7 +314,7 @@ class AnthropicClient:
     def _count(
         self,
         call: _Call,
-        record: Attempt,
+        record: HttpAttempt,
         status: int | None,
         kind: str,
         message: str,
@@ -328,7 +328,13 @@ class AnthropicClient:
             call.usage = call.usage.plus(Usage(calls=1))
 
     def _read(
-        self, response: Any, schema: type[BaseModel] | None, call: _Call, record: Attempt, started: float, forced: bool
+        self,
+        response: Any,
+        schema: type[BaseModel] | None,
+        call: _Call,
+        record: HttpAttempt,
+        started: float,
+        forced: bool,
     ) -> str:
         record.latency_s = round(time.perf_counter() - started, 4)
         used = getattr(response, "usage", None)

@@ -53,7 +53,7 @@ from swarm_star.errors import ModelError, ModelOutputError, ModelUnreachable
 from swarm_star.llm.endpoint import Endpoint
 from swarm_star.llm.prices import PriceBook
 from swarm_star.llm.redact import known_secrets, mask, redact
-from swarm_star.models import Attempt, ModelSettings, Usage
+from swarm_star.models import HttpAttempt, ModelSettings, Usage
 from swarm_star.prompts.purpose import Purpose
 from swarm_star.prompts.structured import REPAIR, SCHEMA_PROMPT
 from swarm_star.text import clean_data, clean_text
@@ -102,7 +102,7 @@ class ChatResult:
     mode: str | None = None
     max_tokens: int | None = None
     finish_reason: str | None = None
-    attempt_log: list[Attempt] = field(default_factory=list)
+    attempt_log: list[HttpAttempt] = field(default_factory=list)
 
 
 @functools.lru_cache(maxsize=256)
@@ -296,7 +296,7 @@ class _Call:
     max_tokens: int
     started: float = field(default_factory=time.perf_counter)
     usage: Usage = field(default_factory=Usage)
-    log: list[Attempt] = field(default_factory=list)
+    log: list[HttpAttempt] = field(default_factory=list)
     sent: list[dict[str, str]] = field(default_factory=list)
     mode: str | None = None
     finish_reason: str | None = None
@@ -496,7 +496,7 @@ class LLMClient:
             attempt += 1
             if gate is not None:
                 gate(call.model, prompt_estimate, call.max_tokens)
-            record = Attempt(mode=call.mode)
+            record = HttpAttempt(mode=call.mode)
             call.log.append(record)
             started = time.perf_counter()
             wait: float | None = None
@@ -573,7 +573,7 @@ class LLMClient:
     def _count(
         self,
         call: _Call,
-        record: Attempt,
+        record: HttpAttempt,
         status: int | None,
         kind: str,
         message: str,
@@ -589,7 +589,7 @@ class LLMClient:
         if paid:
             call.usage = call.usage.plus(Usage(calls=1))
 
-    def _read(self, response: Any, call: _Call, record: Attempt, started: float) -> str:
+    def _read(self, response: Any, call: _Call, record: HttpAttempt, started: float) -> str:
         record.latency_s = round(time.perf_counter() - started, 4)
         used = response.get("usage") if isinstance(response, dict) else None
         used = used if isinstance(used, dict) else {}

@@ -14,13 +14,23 @@ from swarm_star.models.config import (
     VerifySettings,
 )
 from swarm_star.models.frame import SwarmEvent
-from swarm_star.models.node import AFTER_KEY, Check, NodeRole, NodeStatus, Question, SwarmNode, Usage
+from swarm_star.models.node import (
+    AFTER_KEY,
+    ROOT_NODE_ID,
+    Check,
+    NodeRole,
+    NodeStatus,
+    Question,
+    SwarmNode,
+    SwarmStatus,
+    Usage,
+)
 from swarm_star.models.operations import (
     ActionCreated,
     AskUser,
-    Attempt,
     AwaitChildren,
     Fail,
+    HttpAttempt,
     LLMCall,
     Operation,
     ResumeSwarm,
@@ -40,14 +50,15 @@ SCHEMA_VERSION = 1
 
 __all__ = [
     "AFTER_KEY",
+    "ROOT_NODE_ID",
     "SCHEMA_VERSION",
     "ActionCreated",
     "AskUser",
-    "Attempt",
     "AwaitChildren",
     "Check",
     "CodeSettings",
     "Fail",
+    "HttpAttempt",
     "LLMCall",
     "Limits",
     "ModelSettings",
@@ -68,6 +79,7 @@ __all__ = [
     "SwarmNode",
     "SwarmRecord",
     "SwarmSettings",
+    "SwarmStatus",
     "Terminate",
     "ToolCall",
     "ToolSettings",

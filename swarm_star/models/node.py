@@ -23,6 +23,17 @@ class NodeStatus(StrEnum):
         return self in (NodeStatus.TERMINATED, NodeStatus.FAILED)
 
 
+class SwarmStatus(StrEnum):
+    """Lifecycle of a swarm, stored in its meta record and shown by ``list``. A swarm
+    ``finished`` or ``failed`` stays so (``retry`` re-opens a failed one); ``stopped`` resumes."""
+
+    CREATED = "created"
+    RUNNING = "running"
+    STOPPED = "stopped"
+    FINISHED = "finished"
+    FAILED = "failed"
+
+
 class NodeRole(StrEnum):
     """What part a node plays in the tree."""
 
@@ -82,6 +93,9 @@ class Check(BaseModel):
     ok: bool
     reasons: list[str] = Field(default_factory=list)
 
+
+ROOT_NODE_ID = "0"
+"""The id of a swarm's root node (the node the directive is given to); every other node's id extends it (``0.…``)."""
 
 AFTER_KEY = "after"
 """The key of :attr:`SwarmNode.context` listing the ids of the sibling parts a node waits for.

@@ -40,7 +40,7 @@ class RunAction(BaseModel):
     reason: Literal["start", "children_done", "answered", "resumed", "retry"] = "start"
 
 
-class Attempt(BaseModel):
+class HttpAttempt(BaseModel):
     """One request of a call as the server answered it (or did not).
 
     ``status`` is the HTTP status (None when no response came: refused,
@@ -82,7 +82,7 @@ class LLMCall(BaseModel):
     mode: str | None = Field(None, description="response format of the final attempt")
     max_tokens: int | None = None
     finish_reason: str | None = None
-    attempt_log: list[Attempt] = Field(default_factory=list)
+    attempt_log: list[HttpAttempt] = Field(default_factory=list)
     digest: str | None = None
     error: str | None = Field(None, description="why the call failed (usage-only record)")
     replaces: str | None = Field(None, description="digest of a recorded reply to a different request (divergence)")

@@ -1,4 +1,4 @@
-"""The router's prompt: pick one option of a space's folder (``spaces/router.py``).
+"""The router's prompt: pick one option of a space's folder (``kit/router.py``).
 
 The router sees one level of a tree at a time: the task, where it comes from,
 and the folder's options; it replies with one option's name or ``none``

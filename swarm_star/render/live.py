@@ -20,17 +20,17 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from swarm_star.models import NodeStatus, Question, SwarmEvent, SwarmNode, Usage
+from swarm_star.models import NodeStatus, Question, SwarmEvent, SwarmNode, SwarmStatus, Usage
 from swarm_star.render.text import short, summary
-from swarm_star.state.projection import SwarmState, SwarmStatus
+from swarm_star.state.projection import SwarmState
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.live import Live
 
-    from swarm_star.api import Swarm
+    from swarm_star.state.history import SwarmLog
 
-__all__ = ["LiveTree", "StateSource", "event_summary", "follow", "tree_lines"]
+__all__ = ["FollowedSwarm", "LiveTree", "StateSource", "event_summary", "follow", "tree_lines"]
 
 STATUS_STYLE = {
     NodeStatus.PENDING: ("·", "dim"),
@@ -42,6 +42,17 @@ STATUS_STYLE = {
 }
 EVENT_LINES = 6
 REFRESH_SECONDS = 0.2
+
+
+class FollowedSwarm(Protocol):
+    """What :func:`follow` reads of a swarm (an ``api.Swarm``): its id and its history.
+    A protocol, so the renderers sit below the API and never import it."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def log(self) -> SwarmLog: ...
 
 
 class StateSource(Protocol):
@@ -262,7 +273,7 @@ class LiveTree:
 
 
 async def follow(
-    swarm: Swarm,
+    swarm: FollowedSwarm,
     out: TextIO,
     *,
     start: int = 0,

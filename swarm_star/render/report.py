@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from swarm_star.models import NodeRole, SwarmNode, Usage
+from swarm_star.models import ROOT_NODE_ID, NodeRole, NodeStatus, SwarmNode, SwarmStatus, Usage
 from swarm_star.models.stats import StatsBook
 from swarm_star.render.text import usage_by_model
 from swarm_star.state.reader import SwarmReader
@@ -93,7 +93,7 @@ class Report:
 
     @property
     def final(self) -> str | None:
-        root = self.nodes.get("0")
+        root = self.nodes.get(ROOT_NODE_ID)
         return root.report if root is not None else None
 
 
@@ -126,7 +126,7 @@ def workspace_commits(workspace: Path | None) -> list[WorkspaceCommit]:
 
 def tree_order(nodes: dict[str, SwarmNode]) -> list[SwarmNode]:
     """Depth-first, children in the order they were spawned."""
-    root = nodes.get("0") or next((n for n in nodes.values() if n.parent_id is None), None)
+    root = nodes.get(ROOT_NODE_ID) or next((n for n in nodes.values() if n.parent_id is None), None)
     if root is None:
         return []
     out: list[SwarmNode] = []
@@ -177,7 +177,7 @@ def build_report(swarm_id: str, log: SwarmReader, workspace: Path | None = None)
     report = Report(
         swarm_id=swarm_id,
         directive=record.directive,
-        status=str(meta.get("status", "created")),
+        status=str(meta.get("status", SwarmStatus.CREATED)),
         stop_reason=meta.get("stop_reason"),
         frames=int(meta.get("frame_count", 0)),
         usage=usage,
@@ -210,16 +210,16 @@ def _markdown(r: Report, created_at: float) -> str:
     if r.final:
         out += [r.final.strip(), ""]
     else:
-        root = r.nodes.get("0")
+        root = r.nodes.get(ROOT_NODE_ID)
         why = (root.error if root is not None and root.error else None) or r.stop_reason or r.status
         out += [f"*No final report yet: {why}.*", ""]
 
     out += ["## Parts in tree order", ""]
     for node in tree_order(r.nodes):
-        if node.id == "0":
+        if node.id == ROOT_NODE_ID:
             continue
         indent = "  " * max(node.depth - 1, 0)
-        mark = {"terminated": "done", "failed": "FAILED"}.get(node.status.value, node.status.value)
+        mark = {NodeStatus.TERMINATED: "done", NodeStatus.FAILED: "FAILED"}.get(node.status, node.status.value)
         out.append(
             f"{indent}- **{node.id}** {node.role.value} · `{node.action_id}` · {mark} · "
             f"{node.usage.calls} calls · {_money(node.usage.cost)} — {_line(node.directive, 160)}"
@@ -295,7 +295,7 @@ def _markdown(r: Report, created_at: float) -> str:
     tops = [n.id for n in tree_order(r.nodes) if n.depth <= 2 and (n.children or n.depth == 0)]
     for top in tops:
         used, count = subtree_usage(r.nodes, top)
-        label = "whole swarm" if top == "0" else "  " * (r.nodes[top].depth - 1) + top
+        label = "whole swarm" if top == ROOT_NODE_ID else "  " * (r.nodes[top].depth - 1) + top
         directive = _cell(r.nodes[top].directive)
         out.append(f"| {label} | {directive} | {count} | {used.calls} | {used.tokens} | {_money(used.cost)} |")
     out.append("")

@@ -14,7 +14,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from swarm_star.api import ROOT_ID, list_swarms
+from swarm_star.api import ROOT_NODE_ID, list_swarms
 from swarm_star.errors import InputError
 from swarm_star.models import SwarmEvent, SwarmNode
 from swarm_star.serve.hub import hub_of, target
@@ -88,7 +88,7 @@ def get_swarm(request: Request) -> JSONResponse:
     hub, swarm_id = target(request)
     log = hub.reader(swarm_id)
     record, meta = log.record(), log.read_meta() or {}
-    root = log.node(ROOT_ID)
+    root = log.node(ROOT_NODE_ID)
     last = hub.last_runs.get(swarm_id)
     return JSONResponse(
         {

@@ -27,7 +27,7 @@ from swarm_star.spaces.spec import LeafSpec
 
 __all__ = ["Space", "find_space_dir", "load_space", "readme_description"]
 
-ROOT_ID = "root"
+ROOT_FOLDER_ID = "root"
 
 
 def find_space_dir(name: str) -> Path:
@@ -62,7 +62,7 @@ class Space:
 
     @property
     def root(self) -> SpaceFolder:
-        root = self.entries[ROOT_ID]
+        root = self.entries[ROOT_FOLDER_ID]
         assert isinstance(root, SpaceFolder)
         return root
 
@@ -85,7 +85,7 @@ class Space:
     def leaves(self) -> list[SpaceLeaf]:
         return [e for e in self.entries.values() if isinstance(e, SpaceLeaf)]
 
-    def render(self, folder_id: str = ROOT_ID, indent: str = "") -> list[str]:
+    def render(self, folder_id: str = ROOT_FOLDER_ID, indent: str = "") -> list[str]:
         """Human-readable tree lines, used by ``swarm-star spaces``."""
         lines = []
         for child in self.children(folder_id):
@@ -147,7 +147,7 @@ def load_space(directory: Path, kind: str, entry_point: str) -> Space:
         for path in sorted(folder.iterdir()):
             if path.name.startswith(("_", ".")):
                 continue
-            child_id = path.stem if folder_id == ROOT_ID else f"{folder_id}.{path.stem}"
+            child_id = path.stem if folder_id == ROOT_FOLDER_ID else f"{folder_id}.{path.stem}"
             if path.is_dir():
                 walk(path, child_id, path.name)
                 entry.children.append(child_id)
@@ -173,5 +173,5 @@ def load_space(directory: Path, kind: str, entry_point: str) -> Space:
                 space.modules[child_id] = module
                 entry.children.append(child_id)
 
-    walk(directory, ROOT_ID, directory.name)
+    walk(directory, ROOT_FOLDER_ID, directory.name)
     return space

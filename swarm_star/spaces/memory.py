@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from swarm_star.models import SaveMemory, SpaceFolder, SpaceLeaf, SwarmNode
-from swarm_star.spaces.loader import ROOT_ID, Space
+from swarm_star.spaces.loader import ROOT_FOLDER_ID, Space
 
 __all__ = ["MEMORY_FOLDERS", "memory_space", "part_of"]
 
@@ -33,8 +33,8 @@ def part_of(node_id: str) -> str | None:
 def memory_space(entries: Iterable[SaveMemory], nodes: Mapping[str, SwarmNode] | None = None) -> Space:
     """Build the memory tree; ``nodes`` (the swarm's tree) names the result folders."""
     space = Space(kind="memory")
-    root = SpaceFolder(id=ROOT_ID, name="memory", description="The swarm's memory.")
-    space.entries[ROOT_ID] = root
+    root = SpaceFolder(id=ROOT_FOLDER_ID, name="memory", description="The swarm's memory.")
+    space.entries[ROOT_FOLDER_ID] = root
     for name, description in MEMORY_FOLDERS.items():
         space.entries[name] = SpaceFolder(id=name, name=name, description=description)
         root.children.append(name)

@@ -141,7 +141,7 @@ class SwarmLog(SwarmReader):
         return {
             "schema_version": SCHEMA_VERSION,
             "frame_count": state.frame_count,
-            "status": state.status,
+            "status": str(state.status),
             "stop_reason": state.stop_reason,
             "limits": state.limits.model_dump(mode="json"),
             "usage": state.usage.model_dump(mode="json"),

@@ -9,7 +9,7 @@ just a convention:
   (a reasoning model, a hostfile broadcast) does not let it lapse while its
   holder is alive.
 * **Every commit is conditional on it.** :meth:`OwnerLease.fenced` yields a
-  :class:`~swarm_star.store.base.Check` of the lease record's version that
+  :class:`~swarm_star.store.base.Guard` of the lease record's version that
   rides in the same atomic batch as the frames; a writer whose lease was taken
   over cannot write anything, not even one more batch.
 * **Liveness by expiry.** A lease is free when absent, released or expired.
@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from swarm_star.errors import AlreadyRunning, ConflictError, LeaseLost, StoreError
-from swarm_star.store.base import Check, KVStore, StoreOp
+from swarm_star.store.base import Guard, KVStore, StoreOp
 from swarm_star.store.identity import holder_gone, process_identity
 
 __all__ = ["OWNER_KEY", "OwnerLease", "OwnerStatus", "holder_alive", "owner_status", "wait_while_held"]
@@ -171,11 +171,11 @@ class OwnerLease:
                 raise LeaseLost(self._lost) from exc
 
     @contextlib.contextmanager
-    def fenced(self) -> Iterator[Check]:
-        """Yield the check to add to a batch; the batch commits only while we hold the lease.
+    def fenced(self) -> Iterator[Guard]:
+        """Yield the guard to add to a batch; the batch commits only while we hold the lease.
 
         Holding the lock keeps the renewal thread from changing the version
-        between the moment the check is made and the commit that carries it.
+        between the moment the guard is made and the commit that carries it.
         """
         with self._lock:
             if self._lost is not None:
@@ -183,7 +183,7 @@ class OwnerLease:
             if self._version is None:
                 raise LeaseLost("this process does not hold the swarm's owner lease")
             try:
-                yield Check(OWNER_KEY, self._version)
+                yield Guard(OWNER_KEY, self._version)
             except LeaseLost:
                 raise
             except ConflictError as exc:

@@ -17,22 +17,14 @@ from swarm_star.models import (
     SwarmEvent,
     SwarmNode,
     SwarmRecord,
+    SwarmStatus,
     Usage,
 )
 from swarm_star.models.operations import LLMCall, SaveMemory, ToolCall
 from swarm_star.models.stats import StatsBook
 
+# SwarmStatus lives in models (below the API, so the CLI can name it); re-exported here for the engine.
 __all__ = ["SwarmState", "SwarmStatus"]
-
-
-class SwarmStatus:
-    """Swarm-level status strings, stored in meta and shown by ``list``."""
-
-    CREATED = "created"
-    RUNNING = "running"
-    STOPPED = "stopped"
-    FINISHED = "finished"
-    FAILED = "failed"
 
 
 @dataclass
@@ -43,7 +35,7 @@ class SwarmState:
     limits: Limits
     nodes: dict[str, SwarmNode] = field(default_factory=dict)
     frame_count: int = 0
-    status: str = SwarmStatus.CREATED
+    status: SwarmStatus = SwarmStatus.CREATED
     stop_reason: str | None = None
     usage: Usage = field(default_factory=Usage)
     calls: dict[tuple[str, str], LLMCall] = field(default_factory=dict)

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from swarm_star.errors import StoreCorrupt, StoreError, SwarmNotFound
-from swarm_star.models import Limits, SwarmEvent, SwarmNode, SwarmRecord, Usage
+from swarm_star.models import Limits, SwarmEvent, SwarmNode, SwarmRecord, SwarmStatus, Usage
 from swarm_star.models.operations import SaveMemory
 from swarm_star.models.stats import StatsBook
 from swarm_star.state.frame_codec import FRAME_SCHEMA, FrameCodec
@@ -253,7 +253,7 @@ class SwarmReader:
         )
         state.nodes = {n.id: n for n in order}
         state.frame_count = int(meta["frame_count"])
-        state.status = str(meta.get("status", state.status))
+        state.status = _stored_status(meta.get("status", state.status))
         state.stop_reason = meta.get("stop_reason")
         if meta.get("limits") is not None:
             state.limits = read_model(Limits, {"schema_version": SCHEMA_VERSION, **meta["limits"]}, "the stored limits")
@@ -278,3 +278,12 @@ class SwarmReader:
         for event in self.frames(0, at_frame):
             state.apply(event)
         return state
+
+
+def _stored_status(raw: Any) -> SwarmStatus:
+    """The swarm status stored in meta, or one :class:`StoreCorrupt` line naming what is there."""
+    try:
+        return SwarmStatus(raw)
+    except ValueError:
+        known = ", ".join(SwarmStatus)
+        raise StoreCorrupt(f"the stored swarm status {str(raw)[:40]!r} is none of: {known}") from None

@@ -5,12 +5,12 @@ A backend implements four things: :meth:`KVStore.get_versioned`,
 deletes, each optionally conditional) and :meth:`KVStore.close`. Everything
 else (``get``, ``put``, ``delete``, ``compare_and_set``) is written once here
 so both backends behave the same by construction; the conformance suite in
-``tests/test_store_conformance.py`` holds them to it.
+``tests/store/test_store_conformance.py`` holds them to it.
 
 Keys are ``{category}_{key}`` strings; values are JSON-compatible data.
 A *version* is an opaque string that changes whenever the value changes; it is
 what compare-and-set compares (a content hash on SQLite, the ETag on Cosmos DB).
-A :class:`Check` in a batch writes nothing: it makes the batch conditional on
+A :class:`Guard` in a batch writes nothing: it makes the batch conditional on
 another key's version, which is how the owner lease fences every commit.
 
 Text is cleaned once, here, on its way in: :func:`encode_value` replaces lone
@@ -32,7 +32,7 @@ from swarm_star.errors import StoreError
 from swarm_star.llm.redact import MASK, known_secrets, mask_json
 from swarm_star.text import LONE_SURROGATE
 
-__all__ = ["ABSENT", "Check", "Delete", "KVStore", "Put", "StoreOp", "check_key", "clean_value", "encode_value"]
+__all__ = ["ABSENT", "Delete", "Guard", "KVStore", "Put", "StoreOp", "check_key", "clean_value", "encode_value"]
 
 ABSENT = "__absent__"
 """Pass as ``if_version`` to require that a key does not exist yet (create)."""
@@ -59,14 +59,14 @@ class Delete:
 
 
 @dataclass(frozen=True, slots=True)
-class Check:
+class Guard:
     """Write nothing; fail the whole batch unless ``key`` has version ``if_version``."""
 
     key: str
     if_version: str
 
 
-StoreOp = Put | Delete | Check
+StoreOp = Put | Delete | Guard
 
 
 def check_key(key: str) -> str:

@@ -89,7 +89,7 @@ from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey
 from azure.cosmos import exceptions as cosmos_exc
 
 from swarm_star.errors import ConfigError, ConflictError, StoreError, StoreLocked, StoreUnavailable
-from swarm_star.store.base import ABSENT, Check, Delete, KVStore, Put, StoreOp, check_key, clean_value, encode_value
+from swarm_star.store.base import ABSENT, Delete, Guard, KVStore, Put, StoreOp, check_key, clean_value, encode_value
 from swarm_star.store.identity import holder_gone, process_identity
 
 __all__ = ["CosmosSettings", "CosmosStore", "RollForwardHook", "ServerProfile", "open_cosmos_container"]
@@ -337,7 +337,7 @@ class CosmosStore(KVStore):
                 encode_value(op.value, self.secrets)
         if not ops:
             return
-        if all(isinstance(op, Check) for op in ops):
+        if all(isinstance(op, Guard) for op in ops):
             self._check_all(ops)
             return
         if self.batch_mode == "transactional" and len(ops) <= MAX_TRANSACTIONAL_OPS:
@@ -350,7 +350,7 @@ class CosmosStore(KVStore):
     def _transactional(self, ops: Sequence[StoreOp]) -> None:
         batch: list[tuple[Any, ...]] = []
         for op in ops:
-            if isinstance(op, Check):
+            if isinstance(op, Guard):
                 batch.append(("read", (self._id(op.key),), {"if_match_etag": op.if_version}))
             elif isinstance(op, Put):
                 doc = self._doc(op.key, op.value)
@@ -407,7 +407,7 @@ class CosmosStore(KVStore):
             raise _translate(exc, f"delete {op.key}") from exc
 
     def _journaled(self, ops: Sequence[StoreOp]) -> None:
-        writes = {op.key: op for op in ops if not isinstance(op, Check)}  # the last op on a key wins
+        writes = {op.key: op for op in ops if not isinstance(op, Guard)}  # the last op on a key wins
         payload = [
             {"key": op.key, "value": clean_value(op.value, self.secrets)} if isinstance(op, Put) else {"key": op.key}
             for op in writes.values()

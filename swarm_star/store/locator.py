@@ -20,11 +20,14 @@ from swarm_star.errors import ConfigError, ConflictError, InputError, SwarmNotFo
 from swarm_star.store.base import KVStore, StoreOp
 from swarm_star.store.sqlite import DEFAULT_DB_NAME, SqliteStore
 
-__all__ = ["Backend", "StoreLocator", "resolve_space", "validate_swarm_id"]
+__all__ = ["RECORD_KEY", "Backend", "StoreLocator", "resolve_space", "validate_swarm_id"]
 
 Backend = Literal["sqlite", "cosmos"]
 SWARM_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,63}")  # always fullmatch: `$` admits a trailing newline
 USER_ID_RE = re.compile(r"[A-Za-z0-9-]{1,40}")
+RECORD_KEY = "swarm_state_record"
+"""The key of a swarm's record, written in its first batch: a store holds a swarm when it is there.
+Defined here, below the state (which writes the record), so the locator can tell without importing it."""
 
 
 def resolve_space(space: str | Path | None = None, env: Mapping[str, str] | None = None) -> Path:
@@ -74,8 +77,6 @@ class StoreLocator:
 
     def open(self, swarm_id: str, *, create: bool = False) -> KVStore:
         """The store of ``swarm_id``; SwarmNotFound unless it exists or ``create``."""
-        from swarm_star.state.history import RECORD_KEY
-
         validate_swarm_id(swarm_id)
         if self.backend == "sqlite":
             path = self.swarm_dir(swarm_id) / DEFAULT_DB_NAME

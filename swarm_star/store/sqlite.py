@@ -38,7 +38,7 @@ from typing import Any, Literal, NoReturn
 from sqlitedict import SqliteDict
 
 from swarm_star.errors import ConflictError, StoreCorrupt, StoreError, StoreLocked
-from swarm_star.store.base import ABSENT, Check, KVStore, Put, StoreOp, check_key, encode_value
+from swarm_star.store.base import ABSENT, Guard, KVStore, Put, StoreOp, check_key, encode_value
 
 __all__ = ["DEFAULT_DB_NAME", "SqliteStore"]
 
@@ -242,7 +242,7 @@ class SqliteStore(KVStore):
             try:
                 self._check_conditions(ops)
                 for op, text in encoded:
-                    if isinstance(op, Check):
+                    if isinstance(op, Guard):
                         continue
                     if text is None:
                         self._conn.execute(f'DELETE FROM "{TABLE}" WHERE key = ?', (op.key,))

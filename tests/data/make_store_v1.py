@@ -1,6 +1,6 @@
 """Writes ``tests/data/store_v1``: a small finished swarm in the storage format of 2026-11-21.
 
-The format test (tests/test_lean_storage.py) opens this store with today's code, so a later
+The format test (tests/unit/cli/test_lean.py) opens this store with today's code, so a later
 change to how frames are stored cannot silently make old swarms unreadable. It was written
 once, before the schema-2 frames; re-running it with newer code would write the new format,
 so don't re-run it. Kept to show how the fixture was made.
