@@ -30,8 +30,6 @@ from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
-from swarm_star.testing.counting_proxy import CountingProxy
-from swarm_star.testing.llama_server import model_python
 
 from swarm_star.api import RunOptions, Swarm
 from swarm_star.cli import main
@@ -39,6 +37,8 @@ from swarm_star.errors import ModelOutputError
 from swarm_star.llm.anthropic_client import AnthropicClient
 from swarm_star.llm.endpoint import Endpoint
 from swarm_star.models import Limits, ModelSettings, SwarmSettings
+from tests.helpers.counting_proxy import CountingProxy
+from tests.helpers.llama_server import model_python
 from tests.helpers.paths import ROOT
 
 pytestmark = pytest.mark.real_model

@@ -21,7 +21,7 @@ from swarm_star.api import Swarm
 from swarm_star.testing.scripted import ScriptedModel
 from tests.helpers.mcp_servers import server_command, write_config
 from tests.helpers.paths import ROOT
-from tests.test_tools_swarm import _processes_with
+from tests.integration.test_tools_swarm import _processes_with
 
 
 def _env() -> dict[str, str]:

@@ -12,7 +12,7 @@ from azure.cosmos import CosmosClient
 
 from swarm_star.store.base import Put
 from swarm_star.store.cosmos import CosmosSettings, CosmosStore
-from tests.test_cli_processes import ROOT, _env
+from tests.integration.test_cli_processes import ROOT, _env
 
 
 def _counted_container(cosmos_env: dict[str, str], sent: list[str]) -> Any:

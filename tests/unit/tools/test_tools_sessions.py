@@ -19,7 +19,7 @@ from swarm_star.tools.mcp_config import McpConfig, load_mcp_config
 from swarm_star.tools.sessions import McpSessions
 from swarm_star.tools.web import fetch_text, html_to_text
 from tests.helpers.mcp_servers import python_server, server_command, write_config
-from tests.test_tools_swarm import _processes_with
+from tests.integration.test_tools_swarm import _processes_with
 
 # the servers file
 
