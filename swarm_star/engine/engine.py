@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
+from swarm_star.engine.action_gate import gated
 from swarm_star.engine.context import ActionContext
 from swarm_star.engine.gc_tuning import tuned_gc
 from swarm_star.engine.quality import report_junk
@@ -629,6 +630,9 @@ class Engine:
             self._tasks[task] = node.id
 
     async def _activate(self, ctx: ActionContext) -> list[Any]:
+        return await gated(ctx, lambda: self._run_activation(ctx))  # approvals: engine/action_gate.py
+
+    async def _run_activation(self, ctx: ActionContext) -> list[Any]:
         if self.executor is not None:
             return await self.executor.activate(self, ctx)
         module = self.actions.module(ctx.node.action_id)
