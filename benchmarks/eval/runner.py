@@ -76,7 +76,9 @@ async def _one(
     swarm = Swarm.create(task.directive, space=space, settings=settings)
     try:
         try:
-            outcome = await swarm.run(RunOptions(llm=llm))
+            outcome = await swarm.run(
+                RunOptions(llm=llm, yes=settings.allow_exec)
+            )  # a batch: --allow-exec is its --yes
         except SwarmStarError as exc:
             outcome = None
             cause: str | None = f"error: {type(exc).__name__}"

@@ -36,6 +36,7 @@ class RunOptions:
     instead of the stored one (``resume --mcp``, an operator's ``serve --mcp``;
     ``""``: no MCP servers for this run, whatever is stored);
     ``approvals`` are approval rules added for this run (``resume --approve``).
+    ``yes``: this run's ``--allow-exec`` commands run without asking (``--yes``).
     """
 
     limits: Limits | None = None
@@ -48,6 +49,7 @@ class RunOptions:
     tune_gc: bool = True
     mcp: str | Path | None = None
     approvals: Mapping[str, str] | None = None
+    yes: bool = False
 
 
 def ray_executor(address: str | None = None, *, num_cpus: int | None = 2) -> Executor:

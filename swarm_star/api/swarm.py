@@ -242,7 +242,9 @@ class Swarm:
         if options.approvals:
             settings = stored.model_copy(update={"approvals": {**stored.approvals, **options.approvals}})
         path = stored.mcp if options.mcp is None else (options.mcp or None)  # "" : no servers this run
-        return ToolHost(load_mcp(path), settings)
+        host = ToolHost(load_mcp(path), settings)
+        host.exec_yes = options.yes
+        return host
 
     async def _run_leased(
         self, lease: OwnerLease, options: RunOptions, retry: tuple[str, ...], handle: RunHandle, tools: ToolHost

@@ -179,6 +179,11 @@ def tool_flags(p: argparse.ArgumentParser, *, resume: bool) -> None:
         help="approval policy for tool paths, e.g. 'tools/filesystem/*=ask' (allow, ask, deny; repeatable; "
         "default: read-only tools allow, others ask)",
     )
+    g.add_argument(
+        "--yes",
+        action="store_true",
+        help="with --allow-exec: run the swarm's commands (tests, scripts) without asking first (this run)",
+    )
     if not resume:
         g.add_argument(
             "--web-private",

@@ -342,7 +342,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         user_id=args.user,
     )
     with swarm, executor_scope(args) as executor:
-        return run_swarm(swarm, out, screen_from(args), swarm.run, RunOptions(executor=executor))
+        return run_swarm(swarm, out, screen_from(args), swarm.run, RunOptions(executor=executor, yes=args.yes))
 
 
 def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -366,7 +366,9 @@ def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         load_mcp(mcp)
         approvals = approval_rules(args.approve)
         with executor_scope(args) as executor:
-            options = RunOptions(limits=limits, models=models, executor=executor, mcp=mcp, approvals=approvals)
+            options = RunOptions(
+                limits=limits, models=models, executor=executor, mcp=mcp, approvals=approvals, yes=args.yes
+            )
             return run_swarm(swarm, out, screen_from(args, again=run_only_flags(args)), swarm.resume, options)
 
 

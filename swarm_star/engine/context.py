@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from pydantic import BaseModel
 
+from swarm_star.engine.action_gate import user_approval
 from swarm_star.engine.tool_calls import make_tool_call, tool_digest
 from swarm_star.llm.client import parse_structured, request_digest
 from swarm_star.models import (
@@ -41,6 +42,7 @@ from swarm_star.models import (
     Usage,
 )
 from swarm_star.prompts.purpose import Purpose
+from swarm_star.tools.approvals import ApprovalNeeded, Denied, exec_question
 
 if TYPE_CHECKING:
     from swarm_star.engine.host import ActionHost
@@ -282,6 +284,20 @@ class ActionContext:
                 return recorded
             replaces = recorded.digest
         return await make_tool_call(self._host, self.node.id, key, path, arguments, digest, replaces)
+
+    def check_exec(self, command: str) -> None:
+        """Before a swarm-written command runs: allowed with this run's ``--yes``; otherwise the
+        user's answer to the question naming it. Raises ApprovalNeeded (park this node) or
+        Denied (this node reports the denial); see engine/action_gate.py."""
+        host = self._host.tools
+        if host is not None and host.exec_yes:
+            return
+        question = exec_question(command)
+        answer = user_approval(self.node, question)
+        if answer is None:
+            raise ApprovalNeeded(question)
+        if not answer:
+            raise Denied(f"running {command!r} was denied by the user. Nothing was run.")
 
     # building operations
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from swarm_star.engine.action_gate import gated
 from swarm_star.engine.budget import Budget, Outage
 from swarm_star.engine.context import ActionContext
 from swarm_star.engine.gc_tuning import tuned_gc
@@ -350,6 +351,9 @@ class Engine:
             self._tasks[task] = node.id
 
     async def _activate(self, ctx: ActionContext) -> list[Any]:
+        return await gated(ctx, lambda: self._run_activation(ctx))  # approvals: engine/action_gate.py
+
+    async def _run_activation(self, ctx: ActionContext) -> list[Any]:
         if self.executor is not None:
             return await self.executor.activate(self, ctx)
         module = self.actions.module(ctx.node.action_id)

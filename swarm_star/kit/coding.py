@@ -169,6 +169,7 @@ async def run_command(ctx: ActionContext, workspace: Workspace, argv: list[str])
         return {**fields, "sandbox": result.sandbox}, Usage()
 
     shown = [a if a != sys.executable else "python" for a in argv]
+    ctx.check_exec(" ".join(shown))  # asked unless this run has --yes
     stored = await ctx.run_primitive(Purpose.RUN_TESTS, " ".join(shown), 0, work)
     return CommandResult(shown, stored["exit_code"], stored["output"], bool(stored["timed_out"]), stored.get("sandbox"))
 

@@ -26,17 +26,23 @@ from swarm_star.models.config import ApprovalPolicy
 __all__ = [
     "APPROVAL_PREFIX",
     "ApprovalNeeded",
+    "Denied",
     "Policy",
+    "action_question",
     "approval_question",
     "approved",
     "decide",
+    "exec_question",
     "is_approval",
+    "match_rule",
     "parse_rule",
 ]
 
 Policy = ApprovalPolicy  # the one definition lives with the settings that store it
 POLICIES: tuple[Policy, ...] = ("allow", "ask", "deny")
 APPROVAL_PREFIX = "Approve the tool call "
+ACTION_PREFIX = "Approve the action "
+EXEC_PREFIX = "Approve the command "
 YES = frozenset({"y", "yes", "approve", "approved", "allow", "ok", "okay", "run it"})
 
 
@@ -46,6 +52,11 @@ class ApprovalNeeded(Exception):
     def __init__(self, question: str) -> None:
         super().__init__(question)
         self.question = question
+
+
+class Denied(Exception):
+    """A step was denied (by a rule or by the user): the node reports this instead of running it,
+    and its manager plans around the report."""
 
 
 def parse_rule(text: str) -> tuple[str, Policy]:
@@ -66,11 +77,7 @@ def decide(
     built_in: bool = False,
 ) -> tuple[Policy, str]:
     """(policy, why) for the call of ``path``: the last matching rule, else the annotations."""
-    chosen: tuple[Policy, str] | None = None
-    for table in rules:
-        for pattern, policy in table.items():
-            if fnmatch.fnmatchcase(path, pattern) and policy in POLICIES:
-                chosen = (policy, f"rule {pattern}={policy}")
+    chosen = match_rule(path, rules)
     if chosen is not None:
         return chosen
     if built_in:
@@ -82,6 +89,30 @@ def decide(
     return "ask", "not marked read-only" if read_only is False else "not annotated"
 
 
+def match_rule(path: str, rules: Iterable[Mapping[str, str]]) -> tuple[Policy, str] | None:
+    """(policy, why) of the last rule whose pattern matches ``path``; None when none does.
+    Paths are tool paths (``tools/git/commit``) or action paths (``code/write_code``)."""
+    chosen: tuple[Policy, str] | None = None
+    for table in rules:
+        for pattern, policy in table.items():
+            if fnmatch.fnmatchcase(path, pattern) and policy in POLICIES:
+                chosen = (policy, f"rule {pattern}={policy}")
+    return chosen
+
+
+def action_question(path: str, directive: str, why: str) -> str:
+    """The question that asks before a node runs the action at ``path`` for ``directive``."""
+    shown = json.dumps(directive, ensure_ascii=False)
+    return f"{ACTION_PREFIX}{path} for {shown}? ({why}) Answer yes to run it, no to deny it."
+
+
+def exec_question(command: str) -> str:
+    """The question that asks before a swarm-written command runs (``--allow-exec`` without ``--yes``)."""
+    why = "--allow-exec without --yes"
+    shown = json.dumps(command, ensure_ascii=False)
+    return f"{EXEC_PREFIX}{shown} in the swarm's workspace? ({why}) Answer yes to run it, no to deny it."
+
+
 def approval_question(path: str, arguments: Mapping[str, Any], why: str) -> str:
     """The question that asks for one exact call (the same call always asks the same words)."""
     args = json.dumps(dict(arguments), ensure_ascii=False, sort_keys=True)
@@ -89,7 +120,7 @@ def approval_question(path: str, arguments: Mapping[str, Any], why: str) -> str:
 
 
 def is_approval(question: str) -> bool:
-    return question.startswith(APPROVAL_PREFIX)
+    return question.startswith((APPROVAL_PREFIX, ACTION_PREFIX, EXEC_PREFIX))
 
 
 def approved(answer: str) -> bool:

@@ -62,6 +62,7 @@ class ToolHost:
         self.listed: dict[str, list[ToolInfo]] = dict(recorded or {})
         self.paths: dict[str, str] = {}  # leaf id -> tool path
         self.on_listed: Callable[[str, list[ToolInfo]], None] | None = None
+        self.exec_yes = False  # this run's --yes: --allow-exec steps run without asking
         self._locks: dict[str, asyncio.Lock] = {}
 
     # the action space

@@ -63,7 +63,7 @@ def _settings(timeout: float = 120.0) -> SwarmSettings:
 async def _run(swarm: Swarm, server: Any, limits: Limits | None = None) -> Any:
     llm = client_for(server)
     try:
-        return await swarm.run(RunOptions(llm=llm, limits=limits))
+        return await swarm.run(RunOptions(llm=llm, limits=limits, yes=True))
     finally:
         await llm.aclose()
 
@@ -114,7 +114,7 @@ async def test_an_action_reading_a_relative_file_fails_its_node_only(
     again = Swarm.open(swarm.id, space=tmp_path / "space")
     llm = client_for(server)
     try:
-        retried = await again.retry(options=RunOptions(llm=llm))
+        retried = await again.retry(options=RunOptions(llm=llm, yes=True))
     finally:
         await llm.aclose()
     assert retried.status == "finished", retried.reason  # the swarm starts and goes on

@@ -85,7 +85,7 @@ def _env(**extra: str) -> dict[str, str]:
 def _cli(space: Path, server: Any, sandbox: str, *args: str) -> subprocess.Popen[str]:
     """``swarm-star run 'probe the sandbox' --allow-exec`` as a real process (its own environment)."""
     argv = ["--space", str(space), "run", "probe the sandbox"]
-    argv += ["--base-url", server.base_url, "--allow-exec", "--sandbox", sandbox, "--json", *args]
+    argv += ["--base-url", server.base_url, "--allow-exec", "--yes", "--sandbox", sandbox, "--json", *args]
     return _command(argv)
 
 
@@ -255,7 +255,7 @@ async def test_an_output_flood_leaves_disk_use_bounded(
     llm = client_for(server)
     started = time.monotonic()
     try:
-        outcome = await swarm.run(RunOptions(llm=llm))
+        outcome = await swarm.run(RunOptions(llm=llm, yes=True))
     finally:
         stop.set()
         watcher.join()
@@ -302,7 +302,7 @@ def test_max_time_stops_a_running_command_and_resume_runs_it_again(
     assert first.error == INTERRUPTED
     assert not _pids_running("time.sleep(100)") and not _pids_running("probe.py")
 
-    again = _command(["--space", str(space), "resume", swarm_id, "--max-time", "4", "--json"])
+    again = _command(["--space", str(space), "resume", swarm_id, "--max-time", "4", "--json", "--yes"])
     assert _wait(again, 30) < 10 and again.returncode == 4
     runs = _execs(space, swarm_id)
     assert len(runs) == 2 and runs[1].call_key == first.call_key and runs[1].error == INTERRUPTED
@@ -380,7 +380,7 @@ def test_without_bwrap_allow_exec_refuses_unless_sandbox_none(tmp_path: Path, mo
     space = tmp_path / "space"
     server = model_server(_prober("print('ran')\n"))
     argv = [sys.executable, "-m", "swarm_star", "--space", str(space), "run", "probe the sandbox"]
-    argv += ["--base-url", server.base_url, "--allow-exec", "--json"]
+    argv += ["--base-url", server.base_url, "--allow-exec", "--yes", "--json"]
     env = _env(PATH=str(bin_dir))
     refused = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
     assert refused.returncode == 2, refused.stderr

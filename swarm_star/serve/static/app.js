@@ -363,14 +363,23 @@ function showReport() {
   }
 }
 
+// Questions and approvals waiting for the user. An approval is a question that names one
+// exact tool call or step; it gets Approve / Deny buttons instead of a text box. Its words
+// are model-made, so they are set as text only (a <pre>), never parsed as markup.
 async function refreshQuestions() {
   const id = state.id;
-  const list = await api(`/api/swarms/${id}/questions`).catch(() => []);
+  const [list, approvals] = await Promise.all([
+    api(`/api/swarms/${id}/questions`).catch(() => []),
+    api(`/api/swarms/${id}/approvals`).catch(() => []),
+  ]);
   if (state.id !== id) return;
   const box = $("#question-list");
   box.textContent = "";
   $("#questions").hidden = list.length === 0;
+  const asks = new Set(approvals.map((a) => a.id));
+  for (const a of approvals) box.append(approvalCard(id, a));
   for (const q of list) {
+    if (asks.has(q.id)) continue;
     const div = el("div", "question");
     div.dataset.question = q.id;
     const text = el("textarea");
@@ -389,6 +398,26 @@ async function refreshQuestions() {
     div.append(el("div", null, `${q.node} asks: ${q.text}`), text, btn, err);
     box.append(div);
   }
+}
+
+function approvalCard(id, a) {
+  const div = el("div", "question approval");
+  div.dataset.approval = a.id;
+  const yes = el("button", "approve", "Approve");
+  const no = el("button", "deny", "Deny");
+  yes.type = no.type = "button";
+  const err = el("span", "error");
+  const send = async (approve) => {
+    yes.disabled = no.disabled = true;
+    try {
+      await api(`/api/swarms/${id}/approvals/${encodeURIComponent(a.id)}`, { method: "POST", body: { approve } });
+      div.replaceChildren(el("p", "hint", (approve ? "Approved: " : "Denied: ") + short(a.text, 160)));
+    } catch (e) { err.textContent = e.message; yes.disabled = no.disabled = false; }
+  };
+  yes.addEventListener("click", () => send(true));
+  no.addEventListener("click", () => send(false));
+  div.append(el("div", null, `${a.node} wants approval for:`), el("pre", "call-text", a.text), yes, no, err);
+  return div;
 }
 
 let nodeTimer = null;

@@ -68,7 +68,7 @@ def _settings(**kw: Any) -> SwarmSettings:
 async def _run(swarm: Swarm, server: Any) -> Any:
     llm = client_for(server)
     try:
-        return await swarm.run(RunOptions(llm=llm))
+        return await swarm.run(RunOptions(llm=llm, yes=True))
     finally:
         await llm.aclose()
 

@@ -42,7 +42,7 @@ class Coder(ScriptedModel):
 async def _run(swarm: Swarm, server: Any, **settings: Any) -> Any:
     llm = client_for(server, **settings)
     try:
-        return await swarm.run(RunOptions(llm=llm))
+        return await swarm.run(RunOptions(llm=llm, yes=True))
     finally:
         await llm.aclose()
 

@@ -167,7 +167,7 @@ async def test_kill_between_staging_and_committing_then_resume_commits_it(tmp_pa
     clean = Swarm.create("code things", space=tmp_path / "clean")
     llm = client_for(server)
     try:
-        assert (await clean.run(RunOptions(llm=llm))).status == "finished"
+        assert (await clean.run(RunOptions(llm=llm, yes=True))).status == "finished"
     finally:
         await llm.aclose()
     clean_writer = next(n for n in clean.tree().nodes.values() if n.action_id == "code.write_python")
@@ -192,7 +192,7 @@ async def test_kill_between_staging_and_committing_then_resume_commits_it(tmp_pa
     with Swarm.open(crashed.id, space=space) as swarm:
         llm = client_for(server)
         try:
-            assert (await swarm.run(RunOptions(llm=llm))).status == "finished"
+            assert (await swarm.run(RunOptions(llm=llm, yes=True))).status == "finished"
         finally:
             await llm.aclose()
         writer = next(n for n in swarm.tree().nodes.values() if n.action_id == "code.write_python")
@@ -232,7 +232,7 @@ async def test_kill_after_the_commit_pays_no_recorded_call_again(tmp_path: Path,
         requests = server.requests
         llm = client_for(server)
         try:
-            assert (await swarm.run(RunOptions(llm=llm))).status == "finished"
+            assert (await swarm.run(RunOptions(llm=llm, yes=True))).status == "finished"
         finally:
             await llm.aclose()
         again = [e.op for e in swarm.history() if e.frame >= before and e.op.kind == "llm_call"]
