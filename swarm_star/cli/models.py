@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
-from swarm_star.errors import ConfigError, InputError, ModelError, ModelUnreachable
+from swarm_star.errors import ConfigError, ExitCode, InputError, ModelError, ModelUnreachable
 from swarm_star.models import Limits, ModelSettings
 
 __all__ = [
@@ -212,9 +212,11 @@ def cmd_doctor(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     note_stripped_url(args.base_url, models, err)
     report = asyncio.run(_probe(models, args.model))
     ok = "mode" in report
+    # the exit table's codes: an endpoint that cannot be reached is 5, as for `run`
+    failed = ExitCode.FAILURE if report.get("reachable") else ExitCode.UNREACHABLE
     if args.json:
         out.write(json.dumps(report, indent=2) + "\n")
-        return 0 if ok else 1
+        return ExitCode.OK if ok else failed
     where = "loopback" if report["loopback"] else "remote"
     out.write(f"endpoint     {report['endpoint']} ({where}, key: {report['key']})\n")
     if "models" in report:
@@ -223,7 +225,7 @@ def cmd_doctor(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not ok:
         out.write(f"reachable    {'yes' if report.get('reachable') else 'no'}\n")
         out.write(f"error        {report.get('error')}\n")
-        return 1
+        return failed
     rejected = [a for a in report["attempts"] if a.get("status") and a["status"] != 200]
     steps = "; ".join(f"{a.get('mode')} rejected ({a['status']})" for a in rejected)
     out.write("reachable    yes\n")

@@ -124,6 +124,7 @@ def add_retry_command(sub: Any) -> None:
     p.set_defaults(handler=cmd_retry)
     p.add_argument("swarm_id", help="the swarm whose failed nodes to re-run")
     p.add_argument("node", nargs="?", help="retry the failed nodes in this node's subtree (default: the whole tree)")
+    model_flags(p, resume=True)
     limit_flags(p, resume=True)
     add_model_flags(p)
 
@@ -309,6 +310,19 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return run_swarm(swarm, out, screen_from(args), swarm.run, RunOptions(executor=executor))
 
 
+def models_for_this_run(args: argparse.Namespace, stored: ModelSettings, err: TextIO) -> ModelSettings:
+    """The stored model settings with ``--model``/``--base-url`` and the model-call flags of
+    ``resume``/``retry`` applied: for this run only, the stored ones are kept."""
+    models = stored
+    if args.model or args.base_url:
+        models = models.model_copy(
+            update={k: v for k, v in (("default_model", args.model), ("base_url", args.base_url)) if v}
+        )
+        models = ModelSettings.model_validate(models.model_dump())  # re-check the URL
+        note_stripped_url(args.base_url, models, err)
+    return model_settings_from(args, models)
+
+
 def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     with open_swarm(args) as swarm:
         swarm.wait_for_owner(owner_notice(swarm, err))  # before the state is read: the owner may finish
@@ -318,14 +332,7 @@ def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             out.write(f"{exc}\n")
             return exc.exit_code
         limits = limits_from(args, swarm.state.limits)
-        models = swarm.settings.models
-        if args.model or args.base_url:
-            models = models.model_copy(
-                update={k: v for k, v in (("default_model", args.model), ("base_url", args.base_url)) if v}
-            )
-            models = ModelSettings.model_validate(models.model_dump())  # re-check the URL
-            note_stripped_url(args.base_url, models, err)
-        models = model_settings_from(args, models)
+        models = models_for_this_run(args, swarm.settings.models, err)
         if limits is not None and limits.max_cost is not None:
             check_prices(models, limits)
         with executor_scope(args) as executor:
@@ -338,7 +345,7 @@ def cmd_retry(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         swarm.wait_for_owner(owner_notice(swarm, err))
         state = swarm.state
         limits = limits_from(args, state.limits)
-        models = model_settings_from(args, swarm.settings.models)
+        models = models_for_this_run(args, swarm.settings.models, err)
         check_prices(models, limits or state.limits, None if args.json else err)
         options = RunOptions(limits=limits, models=models)
         screen = screen_from(args, again=run_only_flags(args))
