@@ -72,7 +72,9 @@ def test_unreachable_run_exits_5_and_resume_continues(tmp_path: Path, model_serv
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     space = str(tmp_path)
-    code, out, err = cli("--space", space, "run", "small thing", "--base-url", f"http://127.0.0.1:{port}/v1", "--json")
+    # with --model the swarm starts and pauses (without one, the model list is asked first: exit 5, nothing made)
+    down = f"http://127.0.0.1:{port}/v1"
+    code, out, err = cli("--space", space, "run", "small thing", "--base-url", down, "--model", "m", "--json")
     assert code == 5, err
     result = json.loads(out)
     assert result["status"] == "unreachable" and "connection refused" in result["reason"]

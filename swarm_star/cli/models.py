@@ -24,6 +24,7 @@ __all__ = [
     "add_model_flags",
     "check_prices",
     "model_settings_from",
+    "use_served_model",
 ]
 
 
@@ -110,6 +111,35 @@ def note_stripped_url(given: str | None, models: ModelSettings, err: TextIO) -> 
         )
 
 
+def use_served_model(models: ModelSettings, given: str | None, err: TextIO) -> ModelSettings:
+    """``models`` naming the one model a server of the user's own serves, when none was given
+    (``--model``, ``OPENAI_MODEL``); said once on ``err``. Several served and none given is a
+    usage error listing them; an endpoint that cannot be reached is exit 5 before anything starts.
+    (``run``, ``fanout`` and ``doctor`` agree: see :mod:`swarm_star.llm.served`.)"""
+    from swarm_star.llm import LLMClient, resolve_endpoint
+    from swarm_star.llm.served import asks_server_for_model, pick_served_model, served_models
+
+    endpoint = resolve_endpoint(models)
+    if not asks_server_for_model(endpoint, given):
+        return models
+
+    async def ask() -> list[str] | None:
+        client = LLMClient(endpoint, models)
+        try:
+            return await served_models(client)
+        finally:
+            await client.aclose()
+
+    try:
+        name = pick_served_model(asyncio.run(ask()), endpoint.url)
+    except ModelUnreachable as exc:
+        raise ModelUnreachable(f"{exc}; nothing was started") from None
+    if name is None:
+        return models
+    err.write(f"swarm-star: note: no --model given: {endpoint.url} serves one model, {name}; using it\n")
+    return models.model_copy(update={"default_model": name})
+
+
 def check_prices(models: ModelSettings, limits: Limits | None, err: TextIO | None = None) -> list[str]:
     """Models of this swarm whose price is unknown. With ``--max-cost`` that is an error
     (the limit could never fire); otherwise it is said once on ``err``."""
@@ -153,6 +183,7 @@ async def _probe(models: ModelSettings, model: str | None) -> dict[str, Any]:
     from pydantic import BaseModel
 
     from swarm_star.llm import LLMClient, resolve_endpoint
+    from swarm_star.llm.served import asks_server_for_model, pick_served_model
 
     class Probe(BaseModel):
         ok: bool
@@ -174,9 +205,9 @@ async def _probe(models: ModelSettings, model: str | None) -> dict[str, Any]:
             report["models"] = [m.id for m in listed.data][:20]
         except Exception as exc:  # an endpoint without /models is still usable; the chat probe decides
             report["models_error"] = client.redact(f"{type(exc).__name__}: {exc}")[:200]
-        # a local server usually serves one model under its own name: probe that one
-        listed_first = (report.get("models") or [None])[0] if endpoint.loopback else None
-        name = model or listed_first or client.model_for("worker")
+        # the model run and fanout would use: given, else the one a server of the user's own serves
+        served = report.get("models") if asks_server_for_model(endpoint, model) else None
+        name = model or pick_served_model(served, endpoint.url) or client.model_for("worker")
         report["model"] = name
         started = time.perf_counter()
         try:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from swarm_star.cli.flags import HelpFormatter
-from swarm_star.cli.models import note_stripped_url
+from swarm_star.cli.models import note_stripped_url, use_served_model
 from swarm_star.errors import InputError, ModelError
 from swarm_star.llm import LLMClient, resolve_endpoint
 from swarm_star.models import ModelSettings
@@ -153,17 +153,6 @@ def _read_prompt(value: str | None) -> str:
 
 
 def cmd_fanout(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    options = FanoutOptions(
-        n=args.n,
-        system=args.system,
-        stop=tuple(args.stop),
-        model=args.model,
-        max_tokens=args.max_tokens,
-        candidate_temperature=args.candidate_temperature,
-        synthesis_temperature=args.synthesis_temperature,
-        concurrency=args.concurrency,
-        mode="vote" if args.vote else "synthesis",
-    )
     if args.timeout <= 0 or args.retries < 0:
         raise InputError("--timeout must be positive and --retries at least 0")
     previous = _load_candidates(args.resynthesize) if args.resynthesize else None
@@ -173,10 +162,22 @@ def cmd_fanout(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         prompt = previous[0]
     else:
         prompt = _read_prompt(args.prompt)
-    settings = ModelSettings(
+    given = ModelSettings(
         base_url=args.base_url, timeout=args.timeout, max_retries=args.retries, concurrency=args.concurrency
     )
-    note_stripped_url(args.base_url, settings, err)
+    note_stripped_url(args.base_url, given, err)
+    settings = use_served_model(given, args.model, err)  # a local server's own model name, when none was given
+    options = FanoutOptions(
+        n=args.n,
+        system=args.system,
+        stop=tuple(args.stop),
+        model=args.model or (settings.default_model if settings is not given else None),
+        max_tokens=args.max_tokens,
+        candidate_temperature=args.candidate_temperature,
+        synthesis_temperature=args.synthesis_temperature,
+        concurrency=args.concurrency,
+        mode="vote" if args.vote else "synthesis",
+    )
     client = LLMClient(resolve_endpoint(settings), settings)
 
     async def go() -> FanoutResult:

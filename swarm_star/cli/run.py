@@ -26,7 +26,13 @@ from swarm_star.cli.flags import (
 )
 from swarm_star.cli.hints import command_prefix, raise_hint, run_only_flags, where_to_look
 from swarm_star.cli.interact import InlinePrompt, LiveView, TreeView, live_tree_for, stdin_tty
-from swarm_star.cli.models import add_model_flags, check_prices, model_settings_from, note_stripped_url
+from swarm_star.cli.models import (
+    add_model_flags,
+    check_prices,
+    model_settings_from,
+    note_stripped_url,
+    use_served_model,
+)
 from swarm_star.errors import AlreadyFinished, ExitCode, InputError
 from swarm_star.models import Limits, ModelSettings, SwarmSettings
 from swarm_star.models.config import CodeSettings
@@ -296,6 +302,8 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from swarm_star.llm import resolve_endpoint
 
     resolve_endpoint(models)  # fail fast, before anything is created
+    models = use_served_model(models, args.model, err)  # a local server's own model name, when none was given
+    settings = settings.model_copy(update={"models": models})
     check_prices(models, limits, None if args.json else err)  # --max-cost needs known prices
     swarm = Swarm.create(
         directive,

@@ -93,6 +93,7 @@ class LocalOpenAIServer:
     log: list[dict[str, Any]] = field(default_factory=list)
     keep_log: bool = False
     authorizations: list[str] = field(default_factory=list)  # each request's Authorization header: which key came
+    models: list[str] | None = None  # served at GET /v1/models when set (a real server's listing); else 404
 
     def __post_init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -114,6 +115,9 @@ class LocalOpenAIServer:
             app = web.Application(client_max_size=64 * 1024 * 1024)
             app.router.add_post("/v1/chat/completions", self._handle)
             app.router.add_post("/chat/completions", self._handle)
+            if self.models is not None:
+                app.router.add_get("/v1/models", self._list_models)
+                app.router.add_get("/models", self._list_models)
             self._runner = web.AppRunner(app, access_log=None)
             self._loop.run_until_complete(self._runner.setup())
             site = web.TCPSite(self._runner, "127.0.0.1", port, backlog=4096)
@@ -141,6 +145,10 @@ class LocalOpenAIServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    async def _list_models(self, request: web.Request) -> web.Response:
+        data = [{"id": name, "object": "model", "owned_by": "local"} for name in self.models or []]
+        return web.json_response({"object": "list", "data": data})
 
     def _next_fault(self) -> Fault | None:
         with self._lock:
