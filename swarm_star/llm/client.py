@@ -19,8 +19,9 @@ Structured output negotiates, per model of this endpoint, the best mode the
 server accepts, and remembers it: ``json_schema`` → ``json_object`` with a
 ``schema`` (llama.cpp's grammar form) → plain ``json_object`` with the schema
 in the prompt → text with the schema in the prompt. A mode is stepped down on
-400/404/422, and on a 5xx whose body names the response format; a rejected mode
-never consumes the retry budget. Every request carries exactly one system
+400/404/422, and on a 5xx whose body names the response format or a grammar; a
+rejected mode never consumes the retry budget. A schema sent to the server never
+carries a repetition bound a grammar engine cannot compile (:mod:`.grammar`). Every request carries exactly one system
 message (a schema prompt is merged into it) and a ``max_tokens`` cap chosen by
 the call's :class:`~swarm_star.prompts.Purpose`. Replies are parsed leniently (code fences stripped, raw newlines in
 strings allowed), validated with pydantic, and repaired once.
@@ -51,6 +52,7 @@ from pydantic import BaseModel, ValidationError
 
 from swarm_star.errors import ModelError, ModelOutputError, ModelUnreachable
 from swarm_star.llm.endpoint import Endpoint
+from swarm_star.llm.grammar import bounded_schema, format_refused, grammar_safe
 from swarm_star.llm.prices import PriceBook
 from swarm_star.llm.redact import known_secrets, mask, redact
 from swarm_star.models import Attempt, ModelSettings, Usage
@@ -81,9 +83,6 @@ RESPONSE_MODES = ("json_schema", "json_object_schema", "json_object", "text")
 MAX_RETRY_AFTER = 60.0
 DEFAULT_MAX_TOKENS = 1024
 """The cap of a call whose purpose is not a :class:`~swarm_star.prompts.Purpose` (each member names its own)."""
-# A 5xx naming one of these is the server rejecting the response format, not a fault.
-_FORMAT_WORDS = ("response_format", "json_schema", "schema", "json_object")
-_STEP_DOWN_STATUS = (400, 404, 422)
 
 Gate = Callable[[str, int, int], None]
 """Called before every attempt with (model, most prompt tokens it can cost, max_tokens); raises to stop."""
@@ -159,51 +158,6 @@ def parse_structured(text: str, schema: type[T]) -> T:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "reply"
         raise ModelOutputError(f"reply does not match {schema.__name__}: {where}: {first['msg']}") from exc
-
-
-CHARS_PER_TOKEN = 2  # the free text of a reply may use about 2 characters per token of the call's cap
-ARRAY_SLOTS = 4  # an array of strings is budgeted like this many string fields
-MAX_ITEMS = 8
-
-
-def bounded_schema(schema: dict[str, Any], max_tokens: int) -> dict[str, Any]:
-    """``schema`` with a ``maxLength`` on every free-text string and a ``maxItems``
-    on every array that has none, shared out of the call's ``max_tokens``.
-
-    Sent to grammar-constrained servers (llama.cpp's ``json_object`` + ``schema``):
-    a grammar forces the string (or list) closed at the bound, so a model that
-    rambles still produces complete JSON within ``max_tokens`` instead of a reply
-    cut off mid-string. Validation is unchanged (the pydantic class has no such limit).
-    """
-
-    def is_text(node: dict[str, Any]) -> bool:
-        return node.get("type") == "string" and not {"enum", "const", "maxLength", "format"} & node.keys()
-
-    def slots(node: Any, weight: int = 1) -> int:
-        if isinstance(node, dict):
-            if is_text(node):
-                return weight
-            inner = ARRAY_SLOTS if node.get("type") == "array" else 1
-            return sum(slots(value, weight * inner if key == "items" else weight) for key, value in node.items())
-        if isinstance(node, list):
-            return sum(slots(item, weight) for item in node)
-        return 0
-
-    chars = max(32, max_tokens * CHARS_PER_TOKEN // max(1, slots(schema)))
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, dict):
-            out = {key: walk(value) for key, value in node.items()}
-            if is_text(node):
-                out["maxLength"] = chars
-            if out.get("type") == "array" and "maxItems" not in out:
-                out["maxItems"] = MAX_ITEMS
-            return out
-        if isinstance(node, list):
-            return [walk(item) for item in node]
-        return node
-
-    return walk(schema)
 
 
 def strict_schema(schema: dict[str, Any]) -> dict[str, Any] | None:
@@ -436,7 +390,7 @@ class LLMClient:
         js = json_schema_of(schema)
         if mode == "json_schema":
             strict = strict_schema(js)
-            spec: dict[str, Any] = {"name": schema.__name__, "schema": strict or js}
+            spec: dict[str, Any] = {"name": schema.__name__, "schema": grammar_safe(strict or js)}
             if strict is not None:
                 spec["strict"] = True
             fmt = {"type": "json_schema", "json_schema": spec}
@@ -534,11 +488,9 @@ class LLMClient:
             except openai.APIStatusError as exc:
                 status = exc.status_code
                 message = self.redact(_short(exc))
-                detail = f"{message} {getattr(exc, 'body', '')}".lower()
+                detail = f"{message} {getattr(exc, 'body', '')}"
                 self._count(call, record, status, type(exc).__name__, message, started)
-                if extra and (
-                    status in _STEP_DOWN_STATUS or (status >= 500 and any(w in detail for w in _FORMAT_WORDS))
-                ):
+                if extra and format_refused(status, detail):  # incl. a grammar it could not compile
                     raise _Rejected(status, message) from None
                 if status == 429 or status >= 500:
                     if attempt > limit:

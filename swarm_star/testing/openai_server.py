@@ -6,8 +6,9 @@ reply from the request JSON (typically from the response schema's name);
 faults can be queued or drawn at random: 500, 429 with Retry-After, a reply
 slower than the client's timeout, a dropped connection, truncated or
 schema-invalid JSON, refusals, a reply that trickles one byte a second and
-never ends, a 401 whose body echoes the ``Authorization`` header, and a 200
-whose reply text repeats it (``echo200``; a responder may return that fault for
+never ends, a 500 saying a grammar could not be parsed (llama.cpp's words), a
+401 whose body echoes the ``Authorization`` header, and a 200 whose reply text
+repeats it (``echo200``; a responder may return that fault for
 the requests it should hit).
 
 ``reject_formats`` makes it behave like servers that do not speak every
@@ -45,7 +46,8 @@ class Reply:
 
 @dataclass
 class Fault:
-    """An injected failure. kind: 500, 429, slow, drop, truncated, invalid, refusal, trickle, echo401, echo200."""
+    """An injected failure. kind: 500, 429, slow, drop, truncated, invalid, refusal, trickle, echo401, echo200,
+    grammar (a 500 with llama.cpp's text for a schema its grammar parser could not compile)."""
 
     kind: str
     retry_after: float = 0.1
@@ -212,6 +214,13 @@ class LocalOpenAIServer:
     async def _fault(self, request: web.Request, fault: Fault, body: dict[str, Any]) -> web.StreamResponse:
         if fault.kind == "500":
             return web.json_response({"error": {"message": "injected server error"}}, status=500)
+        if fault.kind == "grammar":
+            message = (
+                "parse: error parsing grammar: number of rules that are going to be repeated multiplied by the "
+                "new repetition exceeds sane defaults, please reduce the number of repetitions or rule complexity"
+                " failed to parse grammar"
+            )
+            return web.json_response({"error": {"message": message, "code": 500}}, status=500)
         if fault.kind == "429":
             return web.json_response(
                 {"error": {"message": "rate limited"}},
