@@ -32,7 +32,18 @@ def add_model_flags(p: argparse.ArgumentParser) -> None:
     """``--max-call-tokens``, ``--timeout``, ``--model-concurrency`` and friends (run/resume/retry/doctor)."""
     g = p.add_argument_group("model calls")
     g.add_argument("--max-call-tokens", type=int, metavar="N", help="cap every completion at N tokens")
-    g.add_argument("--timeout", type=float, metavar="SEC", help="total deadline of one request (default 60)")
+    g.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SEC",
+        help="end a request when its reply has not started, or no new token came, for SEC (default 60)",
+    )
+    g.add_argument(
+        "--min-rate",
+        type=float,
+        metavar="TOK_S",
+        help="tokens/s a reply must average: a request may take --timeout + its max tokens / TOK_S in all (default 2)",
+    )
     g.add_argument(
         "--model-concurrency",
         type=int,
@@ -84,6 +95,7 @@ def model_settings_from(args: argparse.Namespace, base: ModelSettings) -> ModelS
     for flag, name in (
         ("max_call_tokens", "max_tokens"),
         ("timeout", "timeout"),
+        ("min_rate", "min_rate"),
         ("model_concurrency", "concurrency"),
         ("retry_timeouts", "retry_timeouts"),
         ("api_key_env", "key_env"),
@@ -197,6 +209,7 @@ async def _probe(models: ModelSettings, model: str | None) -> dict[str, Any]:
         "key": "none" if endpoint.api_key == "no-key-needed" else "set",
         "concurrency": client.concurrency,
         "timeout_s": models.timeout,
+        "min_rate": models.min_rate,
         "retry_timeouts": client.retry_timeouts,
     }
     try:
@@ -231,6 +244,7 @@ async def _probe(models: ModelSettings, model: str | None) -> dict[str, Any]:
             tokens=result.usage.tokens,
             attempts=[a.model_dump(exclude_defaults=True) for a in result.attempt_log],
             price=client.prices.source(name),
+            streamed=client.streams(name),
         )
         return report
     finally:
@@ -262,10 +276,12 @@ def cmd_doctor(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     out.write("reachable    yes\n")
     out.write(f"structured   {report['mode']}{f' ({steps})' if steps else ''}\n")
     out.write(f"round trip   {report['latency_s']:.2f} s ({report['tokens']} tokens)\n")
+    streaming = "yes" if report["streamed"] else "no: its stream reports no usage, so requests are sent whole"
+    out.write(f"streaming    {streaming}\n")
     out.write(f"price        {report['price']}\n")
     retry = "yes" if report["retry_timeouts"] else "no"
     out.write(
-        f"calls        {report['concurrency']} in flight, {report['timeout_s']:g} s deadline, "
-        f"timed-out calls retried: {retry}\n"
+        f"calls        {report['concurrency']} in flight, streamed; ended after {report['timeout_s']:g} s without a "
+        f"token or below {report['min_rate']:g} tokens/s; timed-out calls retried: {retry}\n"
     )
     return 0

@@ -3,9 +3,11 @@
 Why our own retries: the SDK's retries would stack with ours and hide how many
 attempts a call took; so the SDK gets ``max_retries=0`` and this module retries
 only what is worth retrying (429 honouring ``Retry-After``, 5xx, timeouts,
-dropped connections) with exponential backoff and jitter. Every attempt has a
-*total* deadline (``ModelSettings.timeout``), not only a read timeout: a server
-that trickles one byte a second cannot hold a call open. Connection refused,
+dropped connections) with exponential backoff and jitter. Replies are streamed:
+an attempt ends when nothing new arrives for ``ModelSettings.timeout`` (a stall),
+and in any case after ``timeout + max_tokens / min_rate`` seconds, so a slow
+model making progress is never cut off and a server that trickles forever still
+ends (:mod:`.streaming`). Connection refused,
 DNS failures and timeouts that exhaust their retries raise
 :class:`~swarm_star.errors.ModelUnreachable` (the swarm pauses, it does not fail).
 
@@ -55,6 +57,7 @@ from swarm_star.llm.endpoint import Endpoint
 from swarm_star.llm.grammar import bounded_schema, format_refused, grammar_safe
 from swarm_star.llm.prices import PriceBook
 from swarm_star.llm.redact import known_secrets, mask, redact
+from swarm_star.llm.streaming import Deadlines, Stalled, stream_completion
 from swarm_star.models import Attempt, ModelSettings, Usage
 from swarm_star.prompts.purpose import Purpose
 from swarm_star.prompts.structured import REPAIR, SCHEMA_PROMPT
@@ -286,6 +289,7 @@ class LLMClient:
             http_client=openai.DefaultAioHttpClient(timeout=settings.timeout),
         )
         self._modes: dict[str, int] = {}  # model -> index into RESPONSE_MODES, lowered on rejection
+        self._whole: set[str] = set()  # models whose server reports no usage in a stream: sent unstreamed
         self._slots: asyncio.Semaphore | None = None
         self._slots_loop: asyncio.AbstractEventLoop | None = None
         self._secrets = known_secrets(extra=(endpoint.api_key,))
@@ -316,6 +320,10 @@ class LLMClient:
     def mode_for(self, model: str) -> str:
         """The structured-output mode this endpoint is known to accept for ``model``."""
         return RESPONSE_MODES[self._modes.get(model, 0)]
+
+    def streams(self, model: str) -> bool:
+        """Whether requests for ``model`` are streamed (not once its server streamed without usage)."""
+        return model not in self._whole
 
     def remember_mode(self, model: str, mode: str) -> None:
         """Start ``model`` at ``mode`` (e.g. the mode a resumed swarm found before)."""
@@ -437,7 +445,7 @@ class LLMClient:
 
         attempt = 0
         limit = self.settings.max_retries
-        timeout = self.settings.timeout
+        deadlines = Deadlines.of(self.settings, call.max_tokens)
         payload: dict[str, Any] = {"model": call.model, "messages": messages, "max_tokens": call.max_tokens, **extra}
         if temperature is not None:
             payload["temperature"] = temperature
@@ -459,9 +467,16 @@ class LLMClient:
                     # client.post is the SDK's documented low-level call: same transport, auth, errors
                     # and timeouts as chat.completions.create, minus its per-request params transform
                     # and model construction, which cost more CPU than the rest of a swarm step.
-                    # asyncio.timeout makes the SDK's timeout a *total* deadline for the attempt.
-                    async with asyncio.timeout(timeout):
-                        response = await self._client.post("/chat/completions", body=payload, cast_to=object)
+                    # Streamed: a stall ends it; the total clock ends a reply that drips forever.
+                    async with asyncio.timeout(deadlines.total):
+                        if call.model in self._whole:
+                            response = await self._client.post(
+                                "/chat/completions", body=payload, cast_to=object, options={"timeout": deadlines.total}
+                            )
+                        else:
+                            response, usage_seen = await stream_completion(self._client, payload, deadlines)
+                            if not usage_seen:  # its tokens would go uncounted: send this model's requests whole
+                                self._whole.add(call.model)
                 record.status = 200
             except asyncio.CancelledError:  # a hard stop: the request may have been processed (and paid)
                 self._count(
@@ -479,10 +494,11 @@ class LLMClient:
                         ) from None
                     await asyncio.sleep(_backoff(attempt))
                     continue
-                self._count(call, record, None, "timeout", f"no complete reply within {timeout:g} s", started)
+                why = _timeout_reason(exc, deadlines, time.perf_counter() - started)
+                self._count(call, record, None, "timeout", why, started)
                 if not self.retry_timeouts or attempt > limit:
                     raise ModelUnreachable(
-                        f"model endpoint unreachable: timed out ({attempt} attempt(s) of {timeout:g} s"
+                        f"model endpoint unreachable: timed out ({attempt} attempt(s); {why}"
                         f"{'' if self.retry_timeouts else '; timed-out calls are not retried on a local server'})"
                     ) from exc
             except openai.APIStatusError as exc:
@@ -498,6 +514,14 @@ class LLMClient:
                     wait = _retry_after(exc) if status == 429 else None
                 else:
                     raise ModelError(f"model endpoint error {status}: {message}") from None
+            except openai.APIError as exc:  # an error event inside a stream: a server fault, or the format refused
+                message = self.redact(_short(exc))
+                status = _stream_error_status(exc)
+                self._count(call, record, status, "stream error", message, started)
+                if extra and format_refused(status, f"{message} {getattr(exc, 'body', '')}"):
+                    raise _Rejected(status, message) from None
+                if attempt > limit:
+                    raise ModelError(f"model endpoint failed after {attempt} attempts: {message}") from None
             except openai.OpenAIError as exc:
                 message = self.redact(_short(exc))
                 self._count(call, record, None, type(exc).__name__, message, started)
@@ -589,6 +613,22 @@ def _chain(exc: BaseException) -> list[BaseException]:
         out.append(current)
         current = current.__cause__ or current.__context__
     return out
+
+
+def _timeout_reason(exc: BaseException, deadlines: Deadlines, elapsed: float) -> str:
+    """Which clock ended the attempt, in words."""
+    if isinstance(exc, Stalled):
+        return str(exc)
+    if elapsed >= deadlines.total - 0.05:
+        return f"not complete within {deadlines.total:g} s (the total for this call's max_tokens)"
+    return f"no data for {deadlines.stall:g} s"
+
+
+def _stream_error_status(exc: BaseException) -> int:
+    """The status an error event inside a stream names (llama.cpp puts one in ``code``), else 500."""
+    body = getattr(exc, "body", None)
+    code = body.get("code") if isinstance(body, dict) else None
+    return code if isinstance(code, int) and 400 <= code < 600 else 500
 
 
 def _timed_out(exc: BaseException) -> bool:

@@ -3,7 +3,9 @@
 The real-model tier and the SmolLM2 benchmark put it between Swarm Star and
 ``llama_cpp.server`` to check the swarm's own accounting against the server's:
 requests answered (by status), tokens the server reported in its usage, and
-whether every request carried ``max_tokens``. It forwards bodies unchanged.
+whether every request carried ``max_tokens``. It forwards bodies unchanged, and a
+streamed reply as it arrives (its usage is read from its events; a server that
+streams without usage, like llama-cpp-python, reported no tokens for it).
 """
 
 from __future__ import annotations
@@ -110,13 +112,39 @@ class CountingProxy:
             aiohttp.ClientSession(timeout=timeout) as session,
             session.request(request.method, self.upstream + request.path_qs, data=raw, headers=headers) as upstream,
         ):
-            body = await upstream.read()
-            if chat:
-                try:
-                    data = json.loads(body)
-                except ValueError:
-                    data = None
-                self._note_response(upstream.status, data)
-            return web.Response(
-                body=body, status=upstream.status, content_type=upstream.content_type or "application/json"
-            )
+            content_type = upstream.content_type or "application/json"
+            if content_type != "text/event-stream":
+                body = await upstream.read()
+                if chat:
+                    try:
+                        data = json.loads(body)
+                    except ValueError:
+                        data = None
+                    self._note_response(upstream.status, data)
+                return web.Response(body=body, status=upstream.status, content_type=content_type)
+            # a streamed reply goes through as it comes (a slow model must not look stalled
+            # behind the proxy); its usage is in an event, usually the last
+            response = web.StreamResponse(status=upstream.status, headers={"Content-Type": content_type})
+            await response.prepare(request)
+            seen = bytearray()
+            async for piece in upstream.content.iter_any():
+                seen += piece
+                await response.write(piece)
+            await response.write_eof()
+            self._note_response(upstream.status, _stream_usage(bytes(seen)))
+            return response
+
+
+def _stream_usage(body: bytes) -> dict[str, Any]:
+    """``{"usage": ...}`` from the last event of a server-sent stream that carries one ({} if none)."""
+    found: dict[str, Any] = {}
+    for line in body.decode("utf-8", "replace").splitlines():
+        if not line.startswith("data:"):
+            continue
+        try:
+            event = json.loads(line[5:])
+        except ValueError:
+            continue
+        if isinstance(event, dict) and isinstance(event.get("usage"), dict):
+            found = {"usage": event["usage"]}
+    return found
