@@ -275,13 +275,14 @@ def cmd_doctor(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     steps = "; ".join(f"{a.get('mode')} rejected ({a['status']})" for a in rejected)
     out.write("reachable    yes\n")
     out.write(f"structured   {report['mode']}{f' ({steps})' if steps else ''}\n")
-    out.write(f"round trip   {report['latency_s']:.2f} s ({report['tokens']} tokens)\n")
+    tokens = f"{report['tokens']} tokens" if report["streamed"] else "its stream reported no tokens"
+    out.write(f"round trip   {report['latency_s']:.2f} s ({tokens})\n")
     streaming = "yes" if report["streamed"] else "no: its stream reports no usage, so requests are sent whole"
     out.write(f"streaming    {streaming}\n")
     out.write(f"price        {report['price']}\n")
     retry = "yes" if report["retry_timeouts"] else "no"
     out.write(
-        f"calls        {report['concurrency']} in flight, streamed; ended after {report['timeout_s']:g} s without a "
-        f"token or below {report['min_rate']:g} tokens/s; timed-out calls retried: {retry}\n"
+        f"calls        {report['concurrency']} in flight; ended after {report['timeout_s']:g} s without a token "
+        f"or below {report['min_rate']:g} tokens/s; timed-out calls retried: {retry}\n"
     )
     return 0
