@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from swarm_star.engine.activation import run_action
 from swarm_star.engine.context import ActionContext
 from swarm_star.engine.gc_tuning import tuned_gc
 from swarm_star.engine.quality import report_junk
@@ -615,8 +616,7 @@ class Engine:
     async def _activate(self, ctx: ActionContext) -> list[Any]:
         if self.executor is not None:
             return await self.executor.activate(self, ctx)
-        module = self.actions.module(ctx.node.action_id)
-        return list(await module.run(ctx))
+        return await run_action(self.actions, ctx)  # a leaf whose needs are unmet refuses
 
     async def _wait_and_apply(self) -> None:
         """Wait for activations (or a wake-up) and apply what finished.

@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from swarm_star.engine.activation import run_action
 from swarm_star.engine.context import ActionContext
 from swarm_star.engine.engine import Engine
 from swarm_star.errors import ConfigError, ExecutorUnreachable, LimitReached, ModelUnreachable, SwarmStarError
@@ -282,8 +283,7 @@ class _WorkerRuntime:
             engine.load_own_actions()
             node = job.state.nodes[job.node_id]
             ctx = ActionContext(engine, node, job.activation, job.reason)
-            module = engine.actions.module(node.action_id)
-            ops = list(await module.run(ctx))
+            ops = await run_action(engine.actions, ctx)  # a leaf whose needs are unmet refuses
         except LimitReached as exc:
             put(("error", {"kind": "limit", "limit": exc.limit, "message": str(exc)}))
         except ModelUnreachable as exc:
