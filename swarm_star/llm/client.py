@@ -398,7 +398,10 @@ class LLMClient:
         js = json_schema_of(schema)
         if mode == "json_schema":
             strict = strict_schema(js)
-            spec: dict[str, Any] = {"name": schema.__name__, "schema": grammar_safe(strict or js)}
+            # a local server compiles it to a grammar too: bound free text there, as below (a small
+            # model otherwise fills a string up to the cap and the reply is cut off mid-JSON)
+            shaped = bounded_schema(strict or js, max_tokens) if self.endpoint.loopback else grammar_safe(strict or js)
+            spec: dict[str, Any] = {"name": schema.__name__, "schema": shaped}
             if strict is not None:
                 spec["strict"] = True
             fmt = {"type": "json_schema", "json_schema": spec}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,6 +74,17 @@ class CountingProxy:
         ready.wait(10)
         return self.base_url
 
+    def settled(self, timeout: float = 10.0) -> bool:
+        """Wait until every request's answer has been counted (a streamed answer is counted once
+        the server has finished it, which can be a moment after the client read its last event)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if sum(self.statuses.values()) >= self.requests:
+                    return True
+            time.sleep(0.02)
+        return False
+
     def stop(self) -> None:
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
@@ -127,11 +139,15 @@ class CountingProxy:
             response = web.StreamResponse(status=upstream.status, headers={"Content-Type": content_type})
             await response.prepare(request)
             seen = bytearray()
-            async for piece in upstream.content.iter_any():
-                seen += piece
-                await response.write(piece)
-            await response.write_eof()
-            self._note_response(upstream.status, _stream_usage(bytes(seen)))
+            try:
+                async for piece in upstream.content.iter_any():
+                    seen += piece
+                    await response.write(piece)  # the client may hang up once it has [DONE]
+                await response.write_eof()
+            except (ConnectionError, RuntimeError):
+                pass
+            finally:  # the server answered (and reported its usage) whether or not the client stayed
+                self._note_response(upstream.status, _stream_usage(bytes(seen)))
             return response
 
 
