@@ -144,7 +144,7 @@ def run(frames: int = 2000, cosmos_env: dict[str, str] | None = None, repeats: i
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, allow_abbrev=False)
     parser.add_argument("--frames", type=int, default=2000)
     parser.add_argument("--cosmos", action="store_true", help="also start the test Cosmos server")
     args = parser.parse_args()

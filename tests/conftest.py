@@ -16,6 +16,7 @@ import uuid
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -159,3 +160,37 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"CI=true: a tier test may not skip (missing dependency?): {reason}"
+
+
+# The real-model tier's servers (marker `real_model`): each started once per session, on first use.
+
+
+def tier_unavailable(why: str) -> None:
+    """A tier's dependency is missing: a failure under CI=true, locally a skip."""
+    if _ci():
+        pytest.fail(f"real-model tier: {why}")
+    pytest.skip(f"real-model tier: {why}")
+
+
+@pytest.fixture(scope="session")
+def model_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """llama-cpp-python's server and llama.cpp's llama-server with SmolLM2, each on a free
+    loopback port, started when a test first asks for it (``model_servers.get(kind)``)."""
+    from tests.helpers.llama_server import ModelServers
+
+    servers = ModelServers(Path(__file__).resolve().parent.parent, tmp_path_factory.mktemp("model-servers"))
+    try:
+        yield servers
+    finally:
+        servers.close()
+
+
+@pytest.fixture(params=["llama-cpp-python", "llama-server"])
+def llama(request: pytest.FixtureRequest, model_servers: Any) -> Any:
+    """Each real server in turn (a test using it runs once per server); fails under CI=true if missing."""
+    from tests.helpers.llama_server import ModelServerUnavailable
+
+    try:
+        return model_servers.get(request.param)
+    except ModelServerUnavailable as exc:
+        tier_unavailable(str(exc))

@@ -30,8 +30,8 @@ PACKAGE = ROOT / "swarm_star"
 LAYERS: list[set[str]] = [
     {"errors", "text", "prompts"},  # the error table, text cleaning, the words: import nothing of Swarm Star
     {"models"},  # the persisted types
-    {"llm", "testing"},  # model calls; the model doubles (the demo's scripted model)
-    {"store"},  # key-value stores: SQLite, Cosmos DB
+    {"llm"},  # model calls
+    {"store", "testing"},  # key-value stores: SQLite, Cosmos DB; the model doubles users need (the demo)
     {"state"},  # history, projection, lease: what the keys mean
     {"spaces", "primitives"},  # action/util/memory spaces; fan-out and hostfile patterns
     {"tools", "sandbox"},  # MCP servers, web tools, approvals; bubblewrap for every exec and created action

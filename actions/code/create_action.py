@@ -1,6 +1,8 @@
 """Grow this swarm's action space: write a new action module, validate it, make it routable here.
 
-Only with ``allow_exec`` and the user's opt-in (``code.create_actions``). The
+Only with ``allow_exec`` and the user's opt-in (``code.create_actions``): the leaf
+declares both as needs, so routers do not offer it without them, and run anyway
+it refuses (never fails: a refusal sends its router elsewhere). The
 module goes into the swarm's own folder in its swarm space, never into the
 installed tree; it is checked (parses, ``SPEC``, ``async def run``, loads in the
 sandbox) before the ``action_created`` frame makes it routable — for this swarm
@@ -17,13 +19,14 @@ SPEC = LeafSpec(
     name="create_action",
     description="Create a new reusable action for this swarm (a Python module, possibly using the util "
     "space) when no existing action fits a recurring kind of task.",
+    needs=("allow_exec", "create_actions"),
 )
 
 
 async def run(ctx: ActionContext) -> list[Any]:
     allowed = ctx.settings.allow_exec and ctx.settings.code.create_actions
-    if not allowed:
-        return [ctx.fail("creating actions is off (opt in with --allow-exec and code.create_actions)")]
+    if not allowed:  # the engine refuses first for unmet needs; kept for a direct call
+        return [ctx.refuse("creating actions is off (opt in with --allow-exec and --create-actions)")]
     utils = "\n".join(f"- {leaf.id}: {leaf.description} args {leaf.input_schema}" for leaf in ctx.utils.leaves())
     proposal = await ctx.ask_model(
         prompts.code.create_action_messages(ctx.node.directive, utils),

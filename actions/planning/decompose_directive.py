@@ -9,17 +9,22 @@ A plan lists parts; a part may name the parts it needs (``after``: their
 1-based numbers). Parts without prerequisites run in parallel; the engine
 starts a dependent part only when its prerequisites are done, and the part
 sees their reports. A plan is checked before anything is spawned: junk parts
-(empty, punctuation only, placeholders, error strings) and duplicates are
-dropped; a reference to a part that does not exist, or a cycle, rejects the
-plan. A rejected or empty plan is asked for once more with the reason; a
-second bad plan fails the manager with that reason, except a second plan
-with no parts at all, which means the directive is one part (nothing junk is
-passed on: the directive is the user's or an accepted part).
+(empty, punctuation only, placeholders, error strings, template or schema
+debris, fragments of the planner's own prompt) and duplicates are dropped.
+``after`` is an ordering hint, so it never fails a directive (a small model
+writes "part 1 needs part 2022"): a reference that does not resolve is
+dropped, and a cycle is broken by the plan's order, each with a note in the
+part's spawn frame (``context["plan_notes"]``). A plan with no parts makes the
+directive its own part (nothing junk is passed on: the directive is the
+user's or an accepted part). A plan with no usable part is asked for once
+more with the reason; a second one fails the manager with that reason.
 """
 
 from __future__ import annotations
 
 import graphlib
+import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from swarm_star.kit import (
@@ -44,6 +49,7 @@ SPEC = LeafSpec(
 )
 MAX_SUBDIRECTIVES = 8
 EARLIER_CHARS = 3000
+PLAN_NOTES = "plan_notes"  # a part's spawn context: what the plan's check changed about it
 
 
 class PlanRejected(Exception):
@@ -98,23 +104,39 @@ async def plan(ctx: ActionContext, asked: list[Any]) -> list[Any]:
             if decision.needs_context and decision.question.strip() and not asked:
                 question = decision.question.strip()
                 return [ctx.spawn(NodeRole.ACTION, ids.ASK_USER, question, {"question": question})]
-            proposed = decision.subdirectives
-            if attempt == 2 and not proposed:
-                proposed = [ctx.node.directive]  # no parts twice: the directive is its own one part
-            parts = validate_plan(ctx, proposed)
+            parts = validate_plan(ctx, decision.subdirectives, prompt_text(messages))
         except PlanRejected as exc:
             rejected = str(exc)
             messages = prompts.planning.replan_messages(messages, rejected)
             continue
-        spawns = [
-            ctx.spawn(NodeRole.ROUTER, ids.ROUTER, task, {"round": ctx.node.context.get("round", 1)})
-            for task, _ in parts
-        ]
-        for spawn, (_, needs) in zip(spawns, parts, strict=True):
-            if needs:
-                spawn.context[AFTER_KEY] = [spawns[i].node_id for i in needs]
+        spawns = []
+        for part in parts:
+            context: dict[str, Any] = {"round": ctx.node.context.get("round", 1)}
+            if part.notes:
+                context[PLAN_NOTES] = part.notes
+            spawns.append(ctx.spawn(NodeRole.ROUTER, ids.ROUTER, part.task, context))
+        for spawn, part in zip(spawns, parts, strict=True):
+            if part.needs:
+                spawn.context[AFTER_KEY] = [spawns[i].node_id for i in part.needs]
         return spawns
     return [ctx.fail(f"no usable plan after asking twice: {rejected}")]
+
+
+@dataclass
+class PlannedPart:
+    """A part that will be spawned: its task, the indices of the parts it waits for, and
+    what the check changed about it (kept in its spawn frame)."""
+
+    task: str
+    needs: list[int] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def prompt_text(messages: list[dict[str, str]]) -> str:
+    """The planner's own words: its system prompt and the reply schema with its descriptions
+    (a small model copies them into a plan; such a "part" is junk)."""
+    system = " ".join(m["content"] for m in messages if m.get("role") == "system")
+    return f"{system} {json.dumps(prompts.planning.Plan.model_json_schema())}"
 
 
 def _part_number(ref: int | str, items: list[prompts.planning.Part]) -> int | None:
@@ -129,53 +151,85 @@ def _part_number(ref: int | str, items: list[prompts.planning.Part]) -> int | No
     return next((i for i, item in enumerate(items, 1) if normalize_directive(item.task) == key), None)
 
 
-def validate_plan(ctx: ActionContext, proposed: list[prompts.planning.Part | str]) -> list[tuple[str, list[int]]]:
-    """Usable parts as ``(task, indices of prerequisites)``, or PlanRejected saying why.
+def validate_plan(ctx: ActionContext, proposed: list[prompts.planning.Part | str], prompt: str) -> list[PlannedPart]:
+    """The parts to spawn, or PlanRejected when none is usable.
 
-    Junk and duplicate parts are dropped (a dependency on a dropped part is
-    dropped with it); an unknown reference or a cycle rejects the whole plan.
+    Junk and duplicate parts are dropped. ``after`` is a hint: references that do not
+    resolve, and those that close a cycle against the plan's order, are dropped, each
+    with a note on the part. No parts at all: the directive is its own one part.
     """
+    if not proposed:
+        return [PlannedPart(ctx.node.directive, notes=["the plan had no parts: the directive is its own part"])]
     items = [p if isinstance(p, prompts.planning.Part) else prompts.planning.Part(task=p) for p in proposed]
     own = normalize_directive(ctx.node.directive)
     seen = {normalize_directive(a.directive) for a in ctx.ancestors()} - {own}
-    kept: dict[int, str] = {}  # 1-based number in the proposal -> task
-    dropped: list[str] = []
+    kept: dict[int, PlannedPart] = {}  # 1-based number in the proposal -> part
+    dropped: dict[int, str] = {}
     for number, item in enumerate(items, 1):
         task = item.task.strip()
         key = normalize_directive(task)
-        reason = directive_junk(task)
+        reason = directive_junk(task, prompt=prompt if key not in own else "")
         if reason is None and key in seen:
             reason = "repeats another part or an enclosing directive"
         if reason is None and key == own and len(items) > 1:
             reason = "the whole directive is not one of its own parts"
         if reason is not None:
-            dropped.append(f"part {number} {task[:40]!r}: {reason}")
+            dropped[number] = f"part {number} {task[:40]!r}: {reason}"
             continue
         seen.add(key)
-        kept[number] = task
+        kept[number] = PlannedPart(task)
         if len(kept) == MAX_SUBDIRECTIVES:
             break
     if not kept:
-        detail = "; ".join(dropped) if dropped else "the plan had no parts"
+        detail = "; ".join(dropped.values()) if dropped else "the plan had no parts"
         raise PlanRejected(f"no usable sub-directive ({detail})")
-    graph: dict[int, set[int]] = {}
-    for number in kept:
-        needs: set[int] = set()
+    graph: dict[int, list[int]] = {}
+    for number, part in kept.items():
+        graph[number] = []
         for given in items[number - 1].after:
             ref = _part_number(given, items)
+            why = None
             if ref is None:
-                raise PlanRejected(f"part {number} needs {given!r}, which is not a part of this plan")
-            if ref == number:
-                raise PlanRejected(f"part {number} lists itself in 'after'")
-            if not 1 <= ref <= len(items):
-                raise PlanRejected(f"part {number} needs part {ref}, which does not exist (parts 1-{len(items)})")
-            if ref in kept:
-                needs.add(ref)
-        graph[number] = needs
-    try:
-        graphlib.TopologicalSorter(graph).prepare()  # raises on a cycle, naming it
-    except graphlib.CycleError as exc:
-        cycle = " -> ".join(str(n) for n in exc.args[1])
-        raise PlanRejected(f"the parts depend on each other in a cycle ({cycle})") from exc
+                why = "not a part of this plan"
+            elif ref == number:
+                why = "a part cannot wait for itself"
+            elif not 1 <= ref <= len(items):
+                why = f"part {ref} does not exist (parts 1-{len(items)})"
+            elif ref not in kept:
+                why = f"that part was left out ({dropped[ref]})" if ref in dropped else "that part was left out"
+            if why is not None:
+                part.notes.append(f"dropped 'after' {given!r}: {why}")
+            elif ref is not None and ref not in graph[number]:
+                graph[number].append(ref)
+    _break_cycles(graph, kept)
     numbers = list(kept)
-    return [(kept[n], sorted(numbers.index(r) for r in graph[n])) for n in numbers]
+    for number, part in kept.items():
+        part.needs = sorted(numbers.index(r) for r in graph[number])
+    return list(kept.values())
+
+
+def _break_cycles(graph: dict[int, list[int]], kept: dict[int, PlannedPart]) -> None:
+    """Drop, one cycle at a time, the reference that goes against the plan's order (a part
+    waiting for a later one; every cycle has one), the earliest such part first."""
+    while True:
+        try:
+            graphlib.TopologicalSorter(graph).prepare()
+            return
+        except graphlib.CycleError as exc:
+            cycle = set(exc.args[1])
+        part, later = min((n, r) for n in cycle for r in graph[n] if r in cycle and r > n)
+        path = _path(graph, later, part, cycle)
+        graph[part].remove(later)
+        loop = " -> ".join(str(n) for n in [part, *path])
+        kept[part].notes.append(f"dropped 'after' {later}: a cycle ({loop}); the plan's order is kept")
+
+
+def _path(graph: dict[int, list[int]], start: int, end: int, within: set[int]) -> list[int]:
+    """A path of references from ``start`` to ``end`` inside a cycle (for the note)."""
+    paths = [[start]]
+    while paths:
+        path = paths.pop(0)
+        if path[-1] == end:
+            return path
+        paths += [[*path, n] for n in graph[path[-1]] if n in within and n not in path]
+    return [start, end]

@@ -34,7 +34,9 @@ SUITES = ("reasoning", "humaneval")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.eval", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks.eval", description=__doc__.split("\n\n")[0], allow_abbrev=False
+    )
     p.add_argument("--suite", choices=[*SUITES, "all"], default="all")
     p.add_argument("--count", type=int, default=5, help="tasks per suite (default 5)")
     p.add_argument("--seed", type=int, default=1234, help="task selection / generation seed")

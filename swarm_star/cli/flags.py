@@ -12,7 +12,7 @@ import argparse
 import contextlib
 import sys
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -47,6 +47,16 @@ class UsageError(Exception):
 
 
 class ArgParser(argparse.ArgumentParser):
+    """Every parser of the CLI (subparsers are made with ``parser_class=ArgParser``).
+
+    ``allow_abbrev=False``: argparse would otherwise take an unknown flag for a prefix
+    of a longer one (``retry --model M`` became ``--model-concurrency M``, issue 21).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(message)
 

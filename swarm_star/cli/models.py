@@ -26,7 +26,7 @@ from swarm_star.api import (
     unpriced_models,
 )
 from swarm_star.cli.flags import config_flag, model_flags
-from swarm_star.errors import ConfigError, InputError, ModelError, ModelUnreachable
+from swarm_star.errors import ConfigError, ExitCode, InputError, ModelError, ModelUnreachable
 from swarm_star.models import Limits, ModelSettings
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "add_model_flags",
     "check_prices",
     "model_settings_from",
+    "use_served_model",
 ]
 
 
@@ -41,7 +42,18 @@ def add_model_flags(p: argparse.ArgumentParser) -> None:
     """``--max-call-tokens``, ``--timeout``, ``--model-concurrency`` and friends (run/resume/retry/doctor)."""
     g = p.add_argument_group("model calls")
     g.add_argument("--max-call-tokens", type=int, metavar="N", help="cap every completion at N tokens")
-    g.add_argument("--timeout", type=float, metavar="SEC", help="total deadline of one request (default 60)")
+    g.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SEC",
+        help="end a request when its reply has not started, or no new token came, for SEC (default 60)",
+    )
+    g.add_argument(
+        "--min-rate",
+        type=float,
+        metavar="TOK_S",
+        help="tokens/s a reply must average: a request may take --timeout + its max tokens / TOK_S in all (default 2)",
+    )
     g.add_argument(
         "--model-concurrency",
         type=int,
@@ -93,6 +105,7 @@ def model_settings_from(args: argparse.Namespace, base: ModelSettings) -> ModelS
     for flag, name in (
         ("max_call_tokens", "max_tokens"),
         ("timeout", "timeout"),
+        ("min_rate", "min_rate"),
         ("model_concurrency", "concurrency"),
         ("retry_timeouts", "retry_timeouts"),
         ("api_key_env", "key_env"),
@@ -118,6 +131,35 @@ def note_stripped_url(given: str | None, models: ModelSettings, err: TextIO) -> 
             f"swarm-star: note: --base-url: credentials removed from the URL, which is stored and shown as "
             f"{models.base_url}; give a key with --api-key-env NAME\n"
         )
+
+
+def use_served_model(models: ModelSettings, given: str | None, err: TextIO) -> ModelSettings:
+    """``models`` naming the one model a server of the user's own serves, when none was given
+    (``--model``, ``OPENAI_MODEL``); said once on ``err``. Several served and none given is a
+    usage error listing them; an endpoint that cannot be reached is exit 5 before anything starts.
+    (``run``, ``fanout`` and ``doctor`` agree: see :mod:`swarm_star.llm.served`.)"""
+    from swarm_star.llm import LLMClient, resolve_endpoint
+    from swarm_star.llm.served import asks_server_for_model, pick_served_model, served_models
+
+    endpoint = resolve_endpoint(models)
+    if not asks_server_for_model(endpoint, given):
+        return models
+
+    async def ask() -> list[str] | None:
+        client = LLMClient(endpoint, models)
+        try:
+            return await served_models(client)
+        finally:
+            await client.aclose()
+
+    try:
+        name = pick_served_model(asyncio.run(ask()), endpoint.url)
+    except ModelUnreachable as exc:
+        raise ModelUnreachable(f"{exc}; nothing was started") from None
+    if name is None:
+        return models
+    err.write(f"swarm-star: note: no --model given: {endpoint.url} serves one model, {name}; using it\n")
+    return models.model_copy(update={"default_model": name})
 
 
 def check_prices(models: ModelSettings, limits: Limits | None, err: TextIO | None = None) -> list[str]:
@@ -170,6 +212,7 @@ async def _probe(models: ModelSettings, model: str | None) -> dict[str, Any]:
     from pydantic import BaseModel
 
     from swarm_star.llm.routing import ModelRouter
+    from swarm_star.llm.served import asks_server_for_model, pick_served_model
 
     class Probe(BaseModel):
         ok: bool
@@ -186,6 +229,7 @@ async def _probe(models: ModelSettings, model: str | None) -> dict[str, Any]:
         "key": "none" if endpoint.api_key == "no-key-needed" else "set",
         "concurrency": client.concurrency,
         "timeout_s": models.timeout,
+        "min_rate": models.min_rate,
         "retry_timeouts": client.retry_timeouts,
     }
     try:
@@ -194,11 +238,12 @@ async def _probe(models: ModelSettings, model: str | None) -> dict[str, Any]:
             report["models"] = [m.id for m in listed.data][:20]
         except Exception as exc:  # an endpoint without /models is still usable; the chat probe decides
             report["models_error"] = client.redact(f"{type(exc).__name__}: {exc}")[:200]
-        # a local server usually serves one model under its own name: probe that one
-        listed_first = (report.get("models") or [None])[0] if endpoint.loopback else None
-        if listed_first and provider:
-            listed_first = f"{provider}:{listed_first}"
-        name = model or listed_first or router.model_for("worker")
+        # the model run and fanout would use: given, else the one a server of the user's own serves
+        served = report.get("models") if asks_server_for_model(endpoint, model) else None
+        listed = pick_served_model(served, endpoint.url)
+        if listed and provider:
+            listed = f"{provider}:{listed}"
+        name = model or listed or router.model_for("worker")
         report["model"] = name
         started = time.perf_counter()
         try:
@@ -222,6 +267,7 @@ async def _probe(models: ModelSettings, model: str | None) -> dict[str, Any]:
             tokens=result.usage.tokens,
             attempts=[a.model_dump(exclude_defaults=True) for a in result.attempt_log],
             price=router.prices.source(name),
+            streamed=client.streams(name),
         )
         return report
     finally:
@@ -235,9 +281,11 @@ def cmd_doctor(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     note_stripped_url(args.base_url, models, err)
     report = asyncio.run(_probe(models, args.model))
     ok = "mode" in report
+    # the exit table's codes: an endpoint that cannot be reached is 5, as for `run`
+    failed = ExitCode.FAILURE if report.get("reachable") else ExitCode.UNREACHABLE
     if args.json:
         out.write(json.dumps(report, indent=2) + "\n")
-        return 0 if ok else 1
+        return ExitCode.OK if ok else failed
     where = "loopback" if report["loopback"] else "remote"
     out.write(f"endpoint     {report['endpoint']} ({where}, key: {report['key']})\n")
     if report["provider"] != "(default)":
@@ -248,17 +296,20 @@ def cmd_doctor(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not ok:
         out.write(f"reachable    {'yes' if report.get('reachable') else 'no'}\n")
         out.write(f"error        {report.get('error')}\n")
-        return 1
+        return failed
     rejected = [a for a in report["attempts"] if a.get("status") and a["status"] != 200]
     steps = "; ".join(f"{a.get('mode')} rejected ({a['status']})" for a in rejected)
     out.write("reachable    yes\n")
     out.write(f"structured   {report['mode']}{f' ({steps})' if steps else ''}\n")
-    out.write(f"round trip   {report['latency_s']:.2f} s ({report['tokens']} tokens)\n")
+    tokens = f"{report['tokens']} tokens" if report["streamed"] else "its stream reported no tokens"
+    out.write(f"round trip   {report['latency_s']:.2f} s ({tokens})\n")
+    streaming = "yes" if report["streamed"] else "no: its stream reports no usage, so requests are sent whole"
+    out.write(f"streaming    {streaming}\n")
     out.write(f"price        {report['price']}\n")
     retry = "yes" if report["retry_timeouts"] else "no"
     out.write(
-        f"calls        {report['concurrency']} in flight, {report['timeout_s']:g} s deadline, "
-        f"timed-out calls retried: {retry}\n"
+        f"calls        {report['concurrency']} in flight; ended after {report['timeout_s']:g} s without a token "
+        f"or below {report['min_rate']:g} tokens/s; timed-out calls retried: {retry}\n"
     )
     return 0
 

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from swarm_star.api import load_env_file
 from swarm_star.cli.flags import HelpFormatter
-from swarm_star.cli.models import note_stripped_url
+from swarm_star.cli.models import note_stripped_url, use_served_model
 from swarm_star.errors import InputError, ModelError
 from swarm_star.models import ModelSettings
 from swarm_star.primitives.aggregators import failure_report
@@ -153,17 +153,6 @@ def _read_prompt(value: str | None) -> str:
 
 
 def cmd_fanout(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    options = FanoutOptions(
-        n=args.n,
-        system=args.system,
-        stop=tuple(args.stop),
-        model=args.model,
-        max_tokens=args.max_tokens,
-        candidate_temperature=args.candidate_temperature,
-        synthesis_temperature=args.synthesis_temperature,
-        concurrency=args.concurrency,
-        mode="vote" if args.vote else "synthesis",
-    )
     if args.timeout <= 0 or args.retries < 0:
         raise InputError("--timeout must be positive and --retries at least 0")
     previous = _load_candidates(args.resynthesize) if args.resynthesize else None
@@ -182,6 +171,20 @@ def cmd_fanout(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         **({"default_model": args.model} if args.model else {}),
     )
     note_stripped_url(args.base_url, settings, err)
+    given = settings
+    if not args.model:  # a local server's own model name, when none was given (said once)
+        settings = use_served_model(settings, None, err)
+    options = FanoutOptions(
+        n=args.n,
+        system=args.system,
+        stop=tuple(args.stop),
+        model=args.model or (settings.default_model if settings is not given else None),
+        max_tokens=args.max_tokens,
+        candidate_temperature=args.candidate_temperature,
+        synthesis_temperature=args.synthesis_temperature,
+        concurrency=args.concurrency,
+        mode="vote" if args.vote else "synthesis",
+    )
     from swarm_star.llm.routing import ModelRouter  # the SDKs load with it: only when a model is called
 
     client = ModelRouter(settings)

@@ -39,9 +39,15 @@ from swarm_star.cli.flags import (
 )
 from swarm_star.cli.hints import command_prefix, raise_hint, run_only_flags, where_to_look
 from swarm_star.cli.interact import InlinePrompt, LiveView, TreeView, live_tree_for, stdin_tty
-from swarm_star.cli.models import add_model_flags, check_prices, model_settings_from, note_stripped_url
-from swarm_star.errors import AlreadyFinished, ExitCode, InputError
-from swarm_star.models import Limits, NodeStatus, SwarmSettings, ToolSettings
+from swarm_star.cli.models import (
+    add_model_flags,
+    check_prices,
+    model_settings_from,
+    note_stripped_url,
+    use_served_model,
+)
+from swarm_star.errors import AlreadyFinished, ConfigError, ExitCode, InputError
+from swarm_star.models import Limits, ModelSettings, NodeStatus, SwarmSettings, ToolSettings
 from swarm_star.models.config import CodeSettings
 from swarm_star.primitives.hostfile import load_hostfile
 from swarm_star.render.text import short, usage_by_model, usage_by_model_lines, usage_line
@@ -148,6 +154,7 @@ def add_retry_command(sub: Any) -> None:
     p.set_defaults(handler=cmd_retry)
     p.add_argument("swarm_id", help="the swarm whose failed nodes to re-run")
     p.add_argument("node", nargs="?", help="retry the failed nodes in this node's subtree (default: the whole tree)")
+    model_flags(p, resume=True)
     limit_flags(p, resume=True)
     add_model_flags(p)
 
@@ -331,6 +338,12 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         hostfile=hostfile,
         **({"fanout_candidates": args.candidates} if args.candidates is not None else {}),
     )
+    if not args.model:  # a local server's own model name, when none was given (said once)
+        try:
+            models = use_served_model(models, args.model, err)
+        except ConfigError:  # no default endpoint (providers only): the checks below say what is missing
+            pass
+        settings = settings.model_copy(update={"models": models})
     check_prices(models, limits, None if args.json else err)  # every provider resolved; --max-cost needs prices
     swarm = Swarm.create(
         directive,
@@ -343,6 +356,16 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     )
     with swarm, executor_scope(args) as executor:
         return run_swarm(swarm, out, screen_from(args), swarm.run, RunOptions(executor=executor, yes=args.yes))
+
+
+def models_for_this_run(args: argparse.Namespace, stored: ModelSettings, err: TextIO) -> ModelSettings:
+    """The stored model settings with ``--model``/``--base-url`` and the model-call flags of
+    ``resume``/``retry`` applied: for this run only, the stored ones are kept."""
+    models = with_flags(
+        stored, model=args.model, role_models=getattr(args, "role_model", None) or (), base_url=args.base_url
+    )  # this run only; the URL is checked again
+    note_stripped_url(args.base_url, models, err)
+    return model_settings_from(args, models)
 
 
 def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -378,7 +401,7 @@ def cmd_retry(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         load_env_file()
         state = swarm.state
         limits = limits_from(args, state.limits)
-        models = model_settings_from(args, swarm.settings.models)
+        models = models_for_this_run(args, swarm.settings.models, err)
         check_prices(models, limits or state.limits, None if args.json else err)
         options = RunOptions(limits=limits, models=models)
         screen = screen_from(args, again=run_only_flags(args))

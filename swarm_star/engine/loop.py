@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from swarm_star.engine.action_gate import gated
+from swarm_star.engine.activation import run_action
 from swarm_star.engine.budget import Budget, Outage
 from swarm_star.engine.context import ActionContext
 from swarm_star.engine.gc_tuning import tuned_gc
@@ -356,8 +357,7 @@ class Engine:
     async def _run_activation(self, ctx: ActionContext) -> list[Any]:
         if self.executor is not None:
             return await self.executor.activate(self, ctx)
-        module = self.actions.module(ctx.node.action_id)
-        return list(await module.run(ctx))
+        return await run_action(self.actions, ctx)  # a leaf whose needs are unmet refuses
 
     async def _wait_and_apply(self) -> None:
         """Wait for activations (or a wake-up) and apply what finished.

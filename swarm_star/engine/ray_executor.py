@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from swarm_star.engine.activation import run_action
 from swarm_star.engine.budget import Budget
 from swarm_star.engine.context import ActionContext
 from swarm_star.engine.host import ActionHost
@@ -299,8 +300,7 @@ class _WorkerRuntime:
             load_own_actions(host.actions, host.state.record.settings, host.swarm_dir)
             node = job.state.nodes[job.node_id]
             ctx = ActionContext(host, node, job.activation, job.reason)
-            module = host.actions.module(node.action_id)
-            ops = list(await module.run(ctx))
+            ops = await run_action(host.actions, ctx)  # a leaf whose needs are unmet refuses
         except LimitReached as exc:
             put(("error", {"kind": "limit", "limit": exc.limit, "message": str(exc)}))
         except ModelUnreachable as exc:

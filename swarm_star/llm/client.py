@@ -3,9 +3,11 @@
 Why our own retries: the SDK's retries would stack with ours and hide how many
 attempts a call took; so the SDK gets ``max_retries=0`` and this module retries
 only what is worth retrying (429 honouring ``Retry-After``, 5xx, timeouts,
-dropped connections) with exponential backoff and jitter. Every attempt has a
-*total* deadline (``ModelSettings.timeout``), not only a read timeout: a server
-that trickles one byte a second cannot hold a call open. Connection refused,
+dropped connections) with exponential backoff and jitter. Replies are streamed:
+an attempt ends when nothing new arrives for ``ModelSettings.timeout`` (a stall),
+and in any case after ``timeout + max_tokens / min_rate`` seconds, so a slow
+model making progress is never cut off and a server that trickles forever still
+ends (:mod:`.streaming`). Connection refused,
 DNS failures and timeouts that exhaust their retries raise
 :class:`~swarm_star.errors.ModelUnreachable` (the swarm pauses, it does not fail).
 
@@ -19,8 +21,9 @@ Structured output negotiates, per model of this endpoint, the best mode the
 server accepts, and remembers it: ``json_schema`` → ``json_object`` with a
 ``schema`` (llama.cpp's grammar form) → plain ``json_object`` with the schema
 in the prompt → text with the schema in the prompt. A mode is stepped down on
-400/404/422, and on a 5xx whose body names the response format; a rejected mode
-never consumes the retry budget. Every request carries exactly one system
+400/404/422, and on a 5xx whose body names the response format or a grammar; a
+rejected mode never consumes the retry budget. A schema sent to the server never
+carries a repetition bound a grammar engine cannot compile (:mod:`.grammar`). Every request carries exactly one system
 message (a schema prompt is merged into it) and a ``max_tokens`` cap chosen by
 the call's :class:`~swarm_star.prompts.Purpose`. Replies are parsed leniently (code fences stripped, raw newlines in
 strings allowed), validated with pydantic, and repaired once.
@@ -51,8 +54,10 @@ from pydantic import BaseModel, ValidationError
 
 from swarm_star.errors import ModelError, ModelOutputError, ModelUnreachable
 from swarm_star.llm.endpoint import Endpoint
+from swarm_star.llm.grammar import bounded_schema, format_refused, grammar_safe
 from swarm_star.llm.prices import PriceBook
 from swarm_star.llm.redact import known_secrets, mask, redact
+from swarm_star.llm.streaming import Deadlines, Stalled, stream_completion
 from swarm_star.models import HttpAttempt, ModelSettings, Usage
 from swarm_star.prompts.purpose import Purpose
 from swarm_star.prompts.structured import REPAIR, SCHEMA_PROMPT
@@ -81,9 +86,6 @@ RESPONSE_MODES = ("json_schema", "json_object_schema", "json_object", "text")
 MAX_RETRY_AFTER = 60.0
 DEFAULT_MAX_TOKENS = 1024
 """The cap of a call whose purpose is not a :class:`~swarm_star.prompts.Purpose` (each member names its own)."""
-# A 5xx naming one of these is the server rejecting the response format, not a fault.
-_FORMAT_WORDS = ("response_format", "json_schema", "schema", "json_object")
-_STEP_DOWN_STATUS = (400, 404, 422)
 
 Gate = Callable[[str, int, int], None]
 """Called before every attempt with (model, most prompt tokens it can cost, max_tokens); raises to stop."""
@@ -159,51 +161,6 @@ def parse_structured(text: str, schema: type[T]) -> T:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "reply"
         raise ModelOutputError(f"reply does not match {schema.__name__}: {where}: {first['msg']}") from exc
-
-
-CHARS_PER_TOKEN = 2  # the free text of a reply may use about 2 characters per token of the call's cap
-ARRAY_SLOTS = 4  # an array of strings is budgeted like this many string fields
-MAX_ITEMS = 8
-
-
-def bounded_schema(schema: dict[str, Any], max_tokens: int) -> dict[str, Any]:
-    """``schema`` with a ``maxLength`` on every free-text string and a ``maxItems``
-    on every array that has none, shared out of the call's ``max_tokens``.
-
-    Sent to grammar-constrained servers (llama.cpp's ``json_object`` + ``schema``):
-    a grammar forces the string (or list) closed at the bound, so a model that
-    rambles still produces complete JSON within ``max_tokens`` instead of a reply
-    cut off mid-string. Validation is unchanged (the pydantic class has no such limit).
-    """
-
-    def is_text(node: dict[str, Any]) -> bool:
-        return node.get("type") == "string" and not {"enum", "const", "maxLength", "format"} & node.keys()
-
-    def slots(node: Any, weight: int = 1) -> int:
-        if isinstance(node, dict):
-            if is_text(node):
-                return weight
-            inner = ARRAY_SLOTS if node.get("type") == "array" else 1
-            return sum(slots(value, weight * inner if key == "items" else weight) for key, value in node.items())
-        if isinstance(node, list):
-            return sum(slots(item, weight) for item in node)
-        return 0
-
-    chars = max(32, max_tokens * CHARS_PER_TOKEN // max(1, slots(schema)))
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, dict):
-            out = {key: walk(value) for key, value in node.items()}
-            if is_text(node):
-                out["maxLength"] = chars
-            if out.get("type") == "array" and "maxItems" not in out:
-                out["maxItems"] = MAX_ITEMS
-            return out
-        if isinstance(node, list):
-            return [walk(item) for item in node]
-        return node
-
-    return walk(schema)
 
 
 def strict_schema(schema: dict[str, Any]) -> dict[str, Any] | None:
@@ -332,6 +289,7 @@ class LLMClient:
             http_client=openai.DefaultAioHttpClient(timeout=settings.timeout),
         )
         self._modes: dict[str, int] = {}  # model -> index into RESPONSE_MODES, lowered on rejection
+        self._whole: set[str] = set()  # models whose server reports no usage in a stream: sent unstreamed
         self._slots: asyncio.Semaphore | None = None
         self._slots_loop: asyncio.AbstractEventLoop | None = None
         self._secrets = known_secrets(extra=(endpoint.api_key,))
@@ -364,6 +322,10 @@ class LLMClient:
     def mode_for(self, model: str) -> str:
         """The structured-output mode this endpoint is known to accept for ``model``."""
         return RESPONSE_MODES[self._modes.get(model, 0)]
+
+    def streams(self, model: str) -> bool:
+        """Whether requests for ``model`` are streamed (not once its server streamed without usage)."""
+        return model not in self._whole
 
     def remember_mode(self, model: str, mode: str) -> None:
         """Start ``model`` at ``mode`` (e.g. the mode a resumed swarm found before)."""
@@ -438,7 +400,10 @@ class LLMClient:
         js = json_schema_of(schema)
         if mode == "json_schema":
             strict = strict_schema(js)
-            spec: dict[str, Any] = {"name": schema.__name__, "schema": strict or js}
+            # a local server compiles it to a grammar too: bound free text there, as below (a small
+            # model otherwise fills a string up to the cap and the reply is cut off mid-JSON)
+            shaped = bounded_schema(strict or js, max_tokens) if self.endpoint.loopback else grammar_safe(strict or js)
+            spec: dict[str, Any] = {"name": schema.__name__, "schema": shaped}
             if strict is not None:
                 spec["strict"] = True
             fmt = {"type": "json_schema", "json_schema": spec}
@@ -485,7 +450,7 @@ class LLMClient:
 
         attempt = 0
         limit = self.settings.max_retries
-        timeout = self.settings.timeout
+        deadlines = Deadlines.of(self.settings, call.max_tokens)
         payload: dict[str, Any] = {"model": call.model, "messages": messages, "max_tokens": call.max_tokens, **extra}
         if temperature is not None:
             payload["temperature"] = temperature
@@ -507,9 +472,16 @@ class LLMClient:
                     # client.post is the SDK's documented low-level call: same transport, auth, errors
                     # and timeouts as chat.completions.create, minus its per-request params transform
                     # and model construction, which cost more CPU than the rest of a swarm step.
-                    # asyncio.timeout makes the SDK's timeout a *total* deadline for the attempt.
-                    async with asyncio.timeout(timeout):
-                        response = await self._client.post("/chat/completions", body=payload, cast_to=object)
+                    # Streamed: a stall ends it; the total clock ends a reply that drips forever.
+                    async with asyncio.timeout(deadlines.total):
+                        if call.model in self._whole:
+                            response = await self._client.post(
+                                "/chat/completions", body=payload, cast_to=object, options={"timeout": deadlines.total}
+                            )
+                        else:
+                            response, usage_seen = await stream_completion(self._client, payload, deadlines)
+                            if not usage_seen:  # its tokens would go uncounted: send this model's requests whole
+                                self._whole.add(call.model)
                 record.status = 200
             except asyncio.CancelledError:  # a hard stop: the request may have been processed (and paid)
                 self._count(
@@ -527,20 +499,19 @@ class LLMClient:
                         ) from None
                     await asyncio.sleep(_backoff(attempt))
                     continue
-                self._count(call, record, None, "timeout", f"no complete reply within {timeout:g} s", started)
+                why = _timeout_reason(exc, deadlines, time.perf_counter() - started)
+                self._count(call, record, None, "timeout", why, started)
                 if not self.retry_timeouts or attempt > limit:
                     raise ModelUnreachable(
-                        f"model endpoint unreachable: timed out ({attempt} attempt(s) of {timeout:g} s"
+                        f"model endpoint unreachable: timed out ({attempt} attempt(s); {why}"
                         f"{'' if self.retry_timeouts else '; timed-out calls are not retried on a local server'})"
                     ) from exc
             except openai.APIStatusError as exc:
                 status = exc.status_code
                 message = self.redact(_short(exc))
-                detail = f"{message} {getattr(exc, 'body', '')}".lower()
+                detail = f"{message} {getattr(exc, 'body', '')}"
                 self._count(call, record, status, type(exc).__name__, message, started)
-                if extra and (
-                    status in _STEP_DOWN_STATUS or (status >= 500 and any(w in detail for w in _FORMAT_WORDS))
-                ):
+                if extra and format_refused(status, detail):  # incl. a grammar it could not compile
                     raise _Rejected(status, message) from None
                 if status == 429 or status >= 500:
                     if attempt > limit:
@@ -548,6 +519,14 @@ class LLMClient:
                     wait = _retry_after(exc) if status == 429 else None
                 else:
                     raise ModelError(f"model endpoint error {status}: {message}") from None
+            except openai.APIError as exc:  # an error event inside a stream: a server fault, or the format refused
+                message = self.redact(_short(exc))
+                status = _stream_error_status(exc)
+                self._count(call, record, status, "stream error", message, started)
+                if extra and format_refused(status, f"{message} {getattr(exc, 'body', '')}"):
+                    raise _Rejected(status, message) from None
+                if attempt > limit:
+                    raise ModelError(f"model endpoint failed after {attempt} attempts: {message}") from None
             except openai.OpenAIError as exc:
                 message = self.redact(_short(exc))
                 self._count(call, record, None, type(exc).__name__, message, started)
@@ -642,6 +621,22 @@ def _chain(exc: BaseException) -> list[BaseException]:
         out.append(current)
         current = current.__cause__ or current.__context__
     return out
+
+
+def _timeout_reason(exc: BaseException, deadlines: Deadlines, elapsed: float) -> str:
+    """Which clock ended the attempt, in words."""
+    if isinstance(exc, Stalled):
+        return str(exc)
+    if elapsed >= deadlines.total - 0.05:
+        return f"not complete within {deadlines.total:g} s (the total for this call's max_tokens)"
+    return f"no data for {deadlines.stall:g} s"
+
+
+def _stream_error_status(exc: BaseException) -> int:
+    """The status an error event inside a stream names (llama.cpp puts one in ``code``), else 500."""
+    body = getattr(exc, "body", None)
+    code = body.get("code") if isinstance(body, dict) else None
+    return code if isinstance(code, int) and 400 <= code < 600 else 500
 
 
 def _timed_out(exc: BaseException) -> bool:

@@ -58,7 +58,14 @@ class ModelSettings(BaseModel):
     role_routing: dict[str, RoutingPolicy] = Field(default_factory=dict, description="role -> routing policy")
     max_tokens: int | None = Field(None, ge=1, description="cap on every completion (--max-call-tokens)")
     role_max_tokens: dict[str, int] = Field(default_factory=dict, description="role -> completion cap")
-    timeout: float = Field(60.0, gt=0, description="total deadline of one request, seconds")
+    timeout: float = Field(
+        60.0, gt=0, description="longest silence in one request: no reply, or no new token, for this long ends it (s)"
+    )
+    min_rate: float = Field(
+        2.0,
+        gt=0,
+        description="tokens/s a reply must average: a request may take timeout + max_tokens / min_rate in all",
+    )
     max_retries: int = Field(4, ge=0)
     concurrency: int | None = Field(
         None, ge=1, description="requests in flight to the endpoint (default: 1 on loopback, 64 elsewhere)"

@@ -6,8 +6,9 @@ reply from the request JSON (typically from the response schema's name);
 faults can be queued or drawn at random: 500, 429 with Retry-After, a reply
 slower than the client's timeout, a dropped connection, truncated or
 schema-invalid JSON, refusals, a reply that trickles one byte a second and
-never ends, a 401 whose body echoes the ``Authorization`` header, and a 200
-whose reply text repeats it (``echo200``; a responder may return that fault for
+never ends, a 500 saying a grammar could not be parsed (llama.cpp's words), a
+401 whose body echoes the ``Authorization`` header, and a 200 whose reply text
+repeats it (``echo200``; a responder may return that fault for
 the requests it should hit).
 
 ``reject_formats`` makes it behave like servers that do not speak every
@@ -45,11 +46,16 @@ class Reply:
 
 @dataclass
 class Fault:
-    """An injected failure. kind: 500, 429, slow, drop, truncated, invalid, refusal, trickle, echo401, echo200."""
+    """An injected failure. kind: 500, 429, slow, drop, truncated, invalid, refusal, trickle, echo401, echo200,
+    grammar (a 500 with llama.cpp's text for a schema its grammar parser could not compile), drip (a
+    streamed reply that sends one token every ``every`` seconds and never ends) and slowstream (the
+    responder's own reply, streamed over ``delay`` seconds, one piece every ``every`` seconds: a slow
+    model making progress, not a fault of the server)."""
 
     kind: str
     retry_after: float = 0.1
     delay: float = 5.0
+    every: float = 1.0
 
 
 Responder = Callable[[dict[str, Any]], "Reply | Fault | str | dict[str, Any]"]
@@ -94,6 +100,9 @@ class LocalOpenAIServer:
     log: list[dict[str, Any]] = field(default_factory=list)
     keep_log: bool = False
     authorizations: list[str] = field(default_factory=list)  # each request's Authorization header: which key came
+    models: list[str] | None = None  # served at GET /v1/models when set (a real server's listing); else 404
+    stream_usage: bool = True  # False: a streamed reply carries no usage, whatever was asked (llama-cpp-python)
+    streams: bool = True  # False: answers one JSON body even when a request asks for a stream
 
     def __post_init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -115,6 +124,9 @@ class LocalOpenAIServer:
             app = web.Application(client_max_size=64 * 1024 * 1024)
             app.router.add_post("/v1/chat/completions", self._handle)
             app.router.add_post("/chat/completions", self._handle)
+            if self.models is not None:
+                app.router.add_get("/v1/models", self._list_models)
+                app.router.add_get("/models", self._list_models)
             self._runner = web.AppRunner(app, access_log=None)
             self._loop.run_until_complete(self._runner.setup())
             site = web.TCPSite(self._runner, "127.0.0.1", port, backlog=4096)
@@ -143,6 +155,10 @@ class LocalOpenAIServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    async def _list_models(self, request: web.Request) -> web.Response:
+        data = [{"id": name, "object": "model", "owned_by": "local"} for name in self.models or []]
+        return web.json_response({"object": "list", "data": data})
+
     def _next_fault(self) -> Fault | None:
         with self._lock:
             return self.faults.pop(0) if self.faults else None
@@ -169,13 +185,58 @@ class LocalOpenAIServer:
             outcome: Any = self._next_fault() or self.responder(body)
             if isinstance(outcome, Fault):
                 return await self._fault(request, outcome, body)
-            reply = outcome if isinstance(outcome, Reply) else Reply(outcome)
-            content = reply.content if isinstance(reply.content, str) else json.dumps(reply.content)
-            return web.json_response(self._completion(body, content, reply))
+            return await self._answer(request, body, self._reply_completion(body, outcome))
         finally:
             with self._lock:
                 self.in_flight -= 1
                 self.completed += 1
+
+    def _reply_completion(self, body: dict[str, Any], outcome: Any) -> dict[str, Any]:
+        reply = outcome if isinstance(outcome, Reply) else Reply(outcome)
+        content = reply.content if isinstance(reply.content, str) else json.dumps(reply.content)
+        return self._completion(body, content, reply)
+
+    async def _answer(
+        self,
+        request: web.Request,
+        body: dict[str, Any],
+        completion: dict[str, Any],
+        every: float = 0.0,
+        pieces: int = 1,
+    ) -> web.StreamResponse:
+        """The completion as one JSON body, or streamed (server-sent events) when the request asks."""
+        if not (body.get("stream") and self.streams):
+            return web.json_response(completion)
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        base = {k: completion[k] for k in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
+        message = completion["choices"][0]["message"]
+        text = message.get("content") or ""
+        count = max(1, min(pieces, len(text)))
+        events: list[dict[str, Any]] = [{"role": "assistant"}]
+        events += [{"content": text[i * len(text) // count : (i + 1) * len(text) // count]} for i in range(count)]
+        if message.get("refusal"):
+            events.append({"refusal": message["refusal"]})
+        finish = completion["choices"][0]["finish_reason"]
+        chunks = [{**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]} for delta in events]
+        chunks.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
+        if self.stream_usage and (body.get("stream_options") or {}).get("include_usage"):
+            chunks.append({**base, "choices": [], "usage": completion["usage"]})
+        lines = [b"data: " + json.dumps(chunk).encode() + b"\n\n" for chunk in chunks] + [b"data: [DONE]\n\n"]
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            if not every:  # at once: one write
+                await response.write(b"".join(lines))
+            else:  # the role event, then one piece every `every` seconds
+                for n, line in enumerate(lines):
+                    if n > 1 and n < len(events):
+                        await asyncio.sleep(every)
+                    await response.write(line)
+            await response.write_eof()
+        return response
+
+    @staticmethod
+    async def _event(response: web.StreamResponse, data: dict[str, Any]) -> None:
+        await response.write(b"data: " + json.dumps(data).encode() + b"\n\n")
 
     def _completion(
         self, body: dict[str, Any], content: str, reply: Reply, refusal: str | None = None
@@ -206,6 +267,13 @@ class LocalOpenAIServer:
     async def _fault(self, request: web.Request, fault: Fault, body: dict[str, Any]) -> web.StreamResponse:
         if fault.kind == "500":
             return web.json_response({"error": {"message": "injected server error"}}, status=500)
+        if fault.kind == "grammar":
+            message = (
+                "parse: error parsing grammar: number of rules that are going to be repeated multiplied by the "
+                "new repetition exceeds sane defaults, please reduce the number of repetitions or rule complexity"
+                " failed to parse grammar"
+            )
+            return web.json_response({"error": {"message": message, "code": 500}}, status=500)
         if fault.kind == "429":
             return web.json_response(
                 {"error": {"message": "rate limited"}},
@@ -214,15 +282,32 @@ class LocalOpenAIServer:
             )
         if fault.kind == "slow":
             await asyncio.sleep(fault.delay)
-            return web.json_response(self._completion(body, "late", Reply("late")))
+            return await self._answer(request, body, self._completion(body, "late", Reply("late")))
+        if fault.kind == "slowstream":  # progress all along: a slow model, not a broken server
+            completion = self._reply_completion(body, self.responder(body))
+            text = completion["choices"][0]["message"]["content"] or ""
+            pieces = max(1, min(int(fault.delay / fault.every), len(text)))  # a piece is one character or more
+            return await self._answer(request, body, completion, every=fault.delay / pieces, pieces=pieces)
+        if fault.kind == "drip":  # a streamed reply that never ends: one token every `every` seconds
+            response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await response.prepare(request)
+            chunk = {"id": "drip", "object": "chat.completion.chunk", "created": 0, "model": body.get("model")}
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                while request.transport is not None and not request.transport.is_closing():
+                    delta = {"index": 0, "delta": {"content": "a"}, "finish_reason": None}
+                    await self._event(response, {**chunk, "choices": [delta]})
+                    until = time.monotonic() + fault.every
+                    while time.monotonic() < until and request.transport and not request.transport.is_closing():
+                        await asyncio.sleep(min(0.1, fault.every))  # gone clients end the handler soon
+            return response
         if fault.kind == "drop":
             if request.transport is not None:
                 request.transport.close()
             raise ConnectionResetError("injected drop")
         if fault.kind == "truncated":
-            return web.json_response(self._completion(body, '{"needs_context": fal', Reply("")))
+            return await self._answer(request, body, self._completion(body, '{"needs_context": fal', Reply("")))
         if fault.kind == "invalid":
-            return web.json_response(self._completion(body, '{"unexpected": 1}', Reply("")))
+            return await self._answer(request, body, self._completion(body, '{"unexpected": 1}', Reply("")))
         if fault.kind == "trickle":  # headers at once, then one byte a second, never finishing
             response = web.StreamResponse(headers={"Content-Type": "application/json"})
             await response.prepare(request)
@@ -238,7 +323,9 @@ class LocalOpenAIServer:
             )
         if fault.kind == "echo200":
             auth = request.headers.get("Authorization", "")
-            return web.json_response(self._completion(body, f"Done. (You sent Authorization: {auth})", Reply("")))
+            completion = self._completion(body, f"Done. (You sent Authorization: {auth})", Reply(""))
+            return await self._answer(request, body, completion)
         if fault.kind == "refusal":
-            return web.json_response(self._completion(body, "", Reply(""), refusal="I can't help with that."))
+            completion = self._completion(body, "", Reply(""), refusal="I can't help with that.")
+            return await self._answer(request, body, completion)
         raise ValueError(f"unknown fault {fault.kind}")

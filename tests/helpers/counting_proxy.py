@@ -3,7 +3,9 @@
 The real-model tier and the SmolLM2 benchmark put it between Swarm Star and
 ``llama_cpp.server`` to check the swarm's own accounting against the server's:
 requests answered (by status), tokens the server reported in its usage, and
-whether every request carried ``max_tokens``. It forwards bodies unchanged.
+whether every request carried ``max_tokens``. It forwards bodies unchanged, and a
+streamed reply as it arrives (its usage is read from its events; a server that
+streams without usage, like llama-cpp-python, reported no tokens for it).
 Anthropic's Messages API (``/v1/messages``) is counted too: its prompt tokens are
 ``input_tokens`` plus the cache reads and writes, as Swarm Star counts them.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,6 +76,17 @@ class CountingProxy:
         ready.wait(10)
         return self.base_url
 
+    def settled(self, timeout: float = 10.0) -> bool:
+        """Wait until every request's answer has been counted (a streamed answer is counted once
+        the server has finished it, which can be a moment after the client read its last event)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if sum(self.statuses.values()) >= self.requests:
+                    return True
+            time.sleep(0.02)
+        return False
+
     def stop(self) -> None:
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
@@ -120,13 +134,43 @@ class CountingProxy:
             aiohttp.ClientSession(timeout=timeout) as session,
             session.request(request.method, self.upstream + request.path_qs, data=raw, headers=headers) as upstream,
         ):
-            body = await upstream.read()
-            if chat:
-                try:
-                    data = json.loads(body)
-                except ValueError:
-                    data = None
-                self._note_response(upstream.status, data)
-            return web.Response(
-                body=body, status=upstream.status, content_type=upstream.content_type or "application/json"
-            )
+            content_type = upstream.content_type or "application/json"
+            if content_type != "text/event-stream":
+                body = await upstream.read()
+                if chat:
+                    try:
+                        data = json.loads(body)
+                    except ValueError:
+                        data = None
+                    self._note_response(upstream.status, data)
+                return web.Response(body=body, status=upstream.status, content_type=content_type)
+            # a streamed reply goes through as it comes (a slow model must not look stalled
+            # behind the proxy); its usage is in an event, usually the last
+            response = web.StreamResponse(status=upstream.status, headers={"Content-Type": content_type})
+            await response.prepare(request)
+            seen = bytearray()
+            try:
+                async for piece in upstream.content.iter_any():
+                    seen += piece
+                    await response.write(piece)  # the client may hang up once it has [DONE]
+                await response.write_eof()
+            except (ConnectionError, RuntimeError):
+                pass
+            finally:  # the server answered (and reported its usage) whether or not the client stayed
+                self._note_response(upstream.status, _stream_usage(bytes(seen)))
+            return response
+
+
+def _stream_usage(body: bytes) -> dict[str, Any]:
+    """``{"usage": ...}`` from the last event of a server-sent stream that carries one ({} if none)."""
+    found: dict[str, Any] = {}
+    for line in body.decode("utf-8", "replace").splitlines():
+        if not line.startswith("data:"):
+            continue
+        try:
+            event = json.loads(line[5:])
+        except ValueError:
+            continue
+        if isinstance(event, dict) and isinstance(event.get("usage"), dict):
+            found = {"usage": event["usage"]}
+    return found

@@ -60,8 +60,10 @@ def test_doctor_says_refused_when_nothing_listens() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     code, out, _ = cli("doctor", "--base-url", f"http://127.0.0.1:{port}/v1", "--timeout", "5")
-    assert code == 1
+    assert code == 5  # the exit table: the endpoint cannot be reached (it was 1, issue 21)
     assert "reachable    no" in out and "connection refused" in out
+    code, out, _ = cli("doctor", "--base-url", f"http://127.0.0.1:{port}/v1", "--timeout", "5", "--json")
+    assert code == 5 and json.loads(out)["reachable"] is False
 
 
 @pytest.mark.slow  # seconds each: run by .ci/run and `-m slow`
@@ -70,7 +72,9 @@ def test_unreachable_run_exits_5_and_resume_continues(tmp_path: Path, model_serv
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     space = str(tmp_path)
-    code, out, err = cli("--space", space, "run", "small thing", "--base-url", f"http://127.0.0.1:{port}/v1", "--json")
+    # with --model the swarm starts and pauses (without one, the model list is asked first: exit 5, nothing made)
+    down = f"http://127.0.0.1:{port}/v1"
+    code, out, err = cli("--space", space, "run", "small thing", "--base-url", down, "--model", "m", "--json")
     assert code == 5, err
     result = json.loads(out)
     assert result["status"] == "unreachable" and "connection refused" in result["reason"]

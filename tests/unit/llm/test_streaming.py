@@ -1,0 +1,133 @@
+"""A slow model making progress is never cut off; a stall, or a reply that drips forever, still ends.
+
+Bug (issue 21): every request had a 60 s total deadline, so a local model writing
+3–8 tokens a second was cut off mid-review and the swarm paused as "endpoint
+unreachable: timed out" while the server was working. Replies are now streamed:
+``ModelSettings.timeout`` is the longest silence (before the reply starts and
+between tokens), and ``timeout + max_tokens / min_rate`` the most one attempt may
+take. The scaled tests shrink both knobs so they run in seconds; the default
+settings are checked with the same figures and, in the slow tier, in real time.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from swarm_star.api import RunOptions, Swarm
+from swarm_star.errors import ModelUnreachable
+from swarm_star.llm.streaming import Deadlines
+from swarm_star.models import Limits, ModelSettings
+from swarm_star.prompts import Purpose
+from swarm_star.prompts.planning import Plan
+from swarm_star.testing import Fault
+from swarm_star.testing.scripted import ScriptedModel
+from tests.helpers.model import client_for
+
+PLAN = [{"role": "user", "content": "Directive: plan a picnic"}]
+
+
+async def _plan(server: Any, **settings: Any) -> Any:
+    client = client_for(server, **settings)
+    try:
+        return await client.chat(PLAN, schema=Plan, purpose=Purpose.PLAN)
+    finally:
+        await client.aclose()
+
+
+async def test_a_slow_reply_with_progress_completes(model_server: Any) -> None:
+    """3 s of reply, a token every 0.1 s, with 0.5 s of allowed silence: it completes. (The
+    old total deadline of `timeout` cut it at 0.5 s: the 90 s / 60 s case, scaled down 120x.)"""
+    server = model_server(ScriptedModel(), faults=[Fault("slowstream", delay=3.0, every=0.1)], keep_log=True)
+    started = time.monotonic()
+    result = await _plan(server, timeout=0.5, retry_timeouts=False)
+    assert time.monotonic() - started >= 2.9
+    assert result.attempts == 1 and Plan.model_validate_json(result.text).subdirectives == ["plan a picnic"]
+    assert result.usage.completion_tokens == 5 and server.log[0]["stream"] is True
+
+
+def test_the_default_clocks_let_a_90_second_reply_with_progress_finish() -> None:
+    """The default settings against the issue's figures: a reply of 90 s with a token at least
+    every few seconds is within both clocks for every purpose, however small its cap."""
+    defaults = ModelSettings()
+    for purpose in Purpose:
+        if purpose.max_tokens is None:
+            continue
+        clocks = Deadlines.of(defaults, purpose.max_tokens)
+        assert clocks.stall == 60.0 and clocks.total >= 90.0 + 10.0, (purpose, clocks)
+    assert Deadlines.of(defaults, 1024).total == 60 + 1024 / 2  # a plan: 572 s
+    assert Deadlines.of(defaults, 96).total == 60 + 96 / 2  # a route: 108 s
+
+
+@pytest.mark.slow  # 90 s of real time: the issue's case with nothing scaled
+async def test_a_90_second_reply_completes_under_default_settings(model_server: Any) -> None:
+    server = model_server(ScriptedModel(), faults=[Fault("slowstream", delay=90.0, every=1.0)])
+    started = time.monotonic()
+    client = client_for(server, concurrency=None, retry_timeouts=None)  # the loopback defaults
+    assert client.settings.timeout == 60.0 and client.settings.min_rate == 2.0
+    try:
+        result = await client.chat(PLAN, schema=Plan, purpose=Purpose.PLAN)
+    finally:
+        await client.aclose()
+    assert time.monotonic() - started >= 88 and result.attempts == 1
+
+
+async def test_a_reply_that_drips_forever_still_ends(model_server: Any) -> None:
+    """A token every 0.05 s, never finishing: never a stall, so the total clock ends it
+    (1 s + 100 tokens at 50 tokens/s = 3 s). With the defaults a plan's total is 572 s."""
+    server = model_server(ScriptedModel(), faults=[Fault("drip", every=0.05)])
+    started = time.monotonic()
+    with pytest.raises(ModelUnreachable) as caught:
+        await _plan(server, timeout=1.0, min_rate=50.0, max_tokens=100, retry_timeouts=False)
+    elapsed = time.monotonic() - started
+    assert 2.9 <= elapsed < 8, elapsed
+    assert "not complete within 3 s" in str(caught.value)
+    assert caught.value.partial.usage.calls == 1  # type: ignore[attr-defined]  # sent: counted
+
+
+async def test_a_stream_that_stops_ends_at_the_stall(model_server: Any) -> None:
+    server = model_server(ScriptedModel(), faults=[Fault("drip", every=30.0)])
+    started = time.monotonic()
+    with pytest.raises(ModelUnreachable) as caught:
+        await _plan(server, timeout=1.0, retry_timeouts=False)
+    assert time.monotonic() - started < 6
+    assert "no new token for 1 s" in str(caught.value)
+
+
+async def test_max_time_stops_a_dripping_reply_under_default_clocks(tmp_path: Path, model_server: Any) -> None:
+    server = model_server(ScriptedModel(), faults=[Fault("drip", every=0.2)])
+    swarm = Swarm.create("small thing", space=tmp_path)
+    llm = client_for(server)  # default timeout and min_rate: the drip alone would run 572 s
+    started = time.monotonic()
+    try:
+        outcome = await swarm.run(RunOptions(llm=llm, limits=Limits(max_time=2.0)))
+    finally:
+        await llm.aclose()
+    assert outcome.status == "limit" and "max_time" in (outcome.reason or "")
+    assert time.monotonic() - started < 2.0 + 8.0
+
+
+async def test_a_stream_without_usage_turns_into_whole_requests(model_server: Any) -> None:
+    """llama-cpp-python streams without usage (it ignores stream_options): the first reply's
+    tokens are unknown, so the model's next requests go unstreamed and are counted."""
+    server = model_server(ScriptedModel(), stream_usage=False, keep_log=True)
+    client = client_for(server)
+    try:
+        first = await client.chat(PLAN, schema=Plan, purpose=Purpose.PLAN)
+        second = await client.chat(PLAN, schema=Plan, purpose=Purpose.PLAN)
+        assert not client.streams(first.model)
+    finally:
+        await client.aclose()
+    assert [bool(r.get("stream")) for r in server.log] == [True, False]
+    assert first.usage.tokens == 0 and first.usage.calls == 1
+    assert second.usage.prompt_tokens == 10 and second.usage.completion_tokens == 5
+
+
+async def test_a_server_that_ignores_stream_is_read_whole(model_server: Any) -> None:
+    server = model_server(ScriptedModel(), streams=False, keep_log=True)
+    result = await _plan(server)
+    assert server.log[0]["stream"] is True and result.usage.completion_tokens == 5
+    assert Plan.model_validate_json(result.text).subdirectives == ["plan a picnic"]
