@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from swarm_star.engine.engine import Engine
+from swarm_star.engine import Engine
 
 from swarm_star.api import RunOptions, Swarm, load_spaces
 from swarm_star.engine.activation import run_action
