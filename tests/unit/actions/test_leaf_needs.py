@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from swarm_star.engine import Engine
 
 from swarm_star.api import RunOptions, Swarm, load_spaces
+from swarm_star.engine import Engine
 from swarm_star.engine.activation import run_action
 from swarm_star.engine.context import REFUSAL_PREFIX, ActionContext
 from swarm_star.models import CodeSettings, NodeRole, SwarmEvent, SwarmSettings
