@@ -58,6 +58,7 @@ KNOWN: dict[tuple[str, str], str] = {
     ("swarm_star.serve.drive", "llm"): "resolve_endpoint to fail fast before a swarm is created; via api next",
     ("swarm_star.spaces.own", "sandbox"): "the graft runs created actions out of process; moves to kit next",
     ("swarm_star.sandbox.own_action", "engine"): "the type of the context it relays (TYPE_CHECKING only)",
+    ("swarm_star.cli.run", "llm"): "resolve_endpoint: is there an endpoint to ask for its model; via api next",
     ("swarm_star.cli.run", "sandbox"): "SANDBOXES, the --sandbox flag's choices; via api next",
     ("swarm_star.cli.mcp", "llm"): "the model endpoint check of `swarm-star mcp`; via api next",
     # The CLI's model and primitive commands call llm/ and primitives/ directly (no swarm, no store). Issue 21

@@ -267,7 +267,7 @@ async def _probe(models: ModelSettings, model: str | None) -> dict[str, Any]:
             tokens=result.usage.tokens,
             attempts=[a.model_dump(exclude_defaults=True) for a in result.attempt_log],
             price=router.prices.source(name),
-            streamed=client.streams(name),
+            streamed=client.streams(name) if hasattr(client, "streams") else False,
         )
         return report
     finally:

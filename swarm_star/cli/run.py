@@ -338,11 +338,8 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         hostfile=hostfile,
         **({"fanout_candidates": args.candidates} if args.candidates is not None else {}),
     )
-    if not args.model:  # a local server's own model name, when none was given (said once)
-        try:
-            models = use_served_model(models, args.model, err)
-        except ConfigError:  # no default endpoint (providers only): the checks below say what is missing
-            pass
+    if not args.model and has_default_endpoint(models):  # a local server's own model name (said once)
+        models = use_served_model(models, args.model, err)
         settings = settings.model_copy(update={"models": models})
     check_prices(models, limits, None if args.json else err)  # every provider resolved; --max-cost needs prices
     swarm = Swarm.create(
@@ -406,3 +403,14 @@ def cmd_retry(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         options = RunOptions(limits=limits, models=models)
         screen = screen_from(args, again=run_only_flags(args))
         return run_swarm(swarm, out, screen, lambda given: swarm.retry(args.node, given), options)
+
+
+def has_default_endpoint(models: ModelSettings) -> bool:
+    """Whether bare model names have an endpoint (a swarm may name providers only)."""
+    from swarm_star.llm import resolve_endpoint
+
+    try:
+        resolve_endpoint(models)
+    except ConfigError:
+        return False
+    return True

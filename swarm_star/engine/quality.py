@@ -74,8 +74,9 @@ _DEBRIS = re.compile(
     r"\{%.*?%\}|\{\{.*?\}\}|\{#.*?#\}|<\|[^|>]*\|>|#/\$?(?:defs|definitions|properties)\S*|\$(?:ref|defs)\b",
     re.S,
 )
-# The end of a JSON value, or a code fence: the rest of a reply spilled into a field.
-_SPILL = re.compile(r"^\W*[\]}]|```")
+# A text that starts with the end of a JSON value or a code fence: the rest of a reply spilled
+# into a field. A fence later in the text is code the directive quotes (a task with its code).
+_SPILL = re.compile(r"^\W*(?:[\]}]|```)")
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}(?:[t ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:z|[+-]\d{2}:?\d{2})?)?", re.I)
 
 

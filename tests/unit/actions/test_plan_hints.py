@@ -163,3 +163,13 @@ def test_fragments_of_the_planners_prompt_are_junk() -> None:
     assert directive_junk("Ask the user only if facts", prompt=PLANNER_SYSTEM) is not None
     assert directive_junk("a small directive is one sub-directive", prompt=PLANNER_SYSTEM) is not None
     assert directive_junk("write a limerick", prompt=PLANNER_SYSTEM) is None
+
+
+def test_a_directive_that_quotes_code_is_not_spill() -> None:
+    """A fence inside a directive is code it quotes (an evaluation task): only a text that
+    starts with a closing bracket or a fence is the spill of a reply (the eval suite failed)."""
+    from swarm_star.engine.quality import directive_junk
+
+    task = "[task HumanEval-152] Implement the function below.\n```python\ndef compare(a, b):\n    pass\n```"
+    assert directive_junk(task) is None
+    assert directive_junk("``` This is the plan") is not None
