@@ -153,6 +153,7 @@ def test_template_and_schema_debris_is_junk(text: str) -> None:
         "Plan the sprint with the team",
         "Write the tests for the parser",
         "Review the draft for typos",
+        "Fix this function:\n```python\ndef f(x):\n    return x\n```",
     ],
 )
 def test_real_directives_near_the_debris_pass(text: str) -> None:

@@ -74,8 +74,9 @@ _DEBRIS = re.compile(
     r"\{%.*?%\}|\{\{.*?\}\}|\{#.*?#\}|<\|[^|>]*\|>|#/\$?(?:defs|definitions|properties)\S*|\$(?:ref|defs)\b",
     re.S,
 )
-# The end of a JSON value, or a code fence: the rest of a reply spilled into a field.
-_SPILL = re.compile(r"^\W*[\]}]|```")
+# Starting with the end of a JSON value, or with a code fence: the rest of a reply spilled into a
+# field. (A fence inside a directive is content: a user's directive may quote code.)
+_SPILL = re.compile(r"^\W*[\]}]|^\s*```")
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}(?:[t ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:z|[+-]\d{2}:?\d{2})?)?", re.I)
 
 
@@ -116,7 +117,7 @@ def directive_junk(text: str, *, prompt: str = "") -> str | None:
     if not re.search(r"[^\W_]", stripped):
         return "empty" if not stripped else "no words, only punctuation"
     if _SPILL.search(stripped):
-        return f"the spill of a reply (a closing bracket or code fence: {stripped[:40]!r})"
+        return f"the spill of a reply (it starts with a closing bracket or a code fence: {stripped[:40]!r})"
     reason = _common_junk(stripped)
     if reason:
         return reason
