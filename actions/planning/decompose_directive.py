@@ -168,7 +168,8 @@ def validate_plan(ctx: ActionContext, proposed: list[prompts.planning.Part | str
     for number, item in enumerate(items, 1):
         task = item.task.strip()
         key = normalize_directive(task)
-        reason = directive_junk(task, prompt=prompt if key not in own else "")
+        # the directive itself (a one-part plan) is the user's or an accepted part: never junk here
+        reason = None if key == own else directive_junk(task, prompt=prompt if key not in own else "")
         if reason is None and key in seen:
             reason = "repeats another part or an enclosing directive"
         if reason is None and key == own and len(items) > 1:

@@ -23,10 +23,11 @@ server accepts, and remembers it: ``json_schema`` → ``json_object`` with a
 in the prompt → text with the schema in the prompt. A mode is stepped down on
 400/404/422, and on a 5xx whose body names the response format or a grammar; a
 rejected mode never consumes the retry budget. A schema sent to the server never
-carries a repetition bound a grammar engine cannot compile (:mod:`.grammar`). Every request carries exactly one system
-message (a schema prompt is merged into it) and a ``max_tokens`` cap chosen by
-the call's :class:`~swarm_star.prompts.Purpose`. Replies are parsed leniently (code fences stripped, raw newlines in
-strings allowed), validated with pydantic, and repaired once.
+carries a repetition bound a grammar engine cannot compile (:mod:`.grammar`).
+Every request carries exactly one system message (a schema prompt is merged into
+it) and a ``max_tokens`` cap chosen by the call's :class:`~swarm_star.prompts.Purpose`.
+Replies are parsed leniently (code fences stripped, raw newlines in strings
+allowed), validated with pydantic, and repaired once.
 
 Every attempt the server answered is counted in the call's usage, failed and
 abandoned ones included; a failed call carries what it used on the exception
@@ -525,6 +526,8 @@ class LLMClient:
                 self._count(call, record, status, "stream error", message, started)
                 if extra and format_refused(status, f"{message} {getattr(exc, 'body', '')}"):
                     raise _Rejected(status, message) from None
+                if status != 429 and status < 500:
+                    raise ModelError(f"model endpoint error {status}: {message}") from None
                 if attempt > limit:
                     raise ModelError(f"model endpoint failed after {attempt} attempts: {message}") from None
             except openai.OpenAIError as exc:

@@ -152,7 +152,9 @@ def summary(event: SwarmEvent) -> str:
     """What one frame did, in a few words."""
     op = event.op
     if op.kind == "spawn":
-        return f"{op.role.value} {op.action_id}: {short(op.directive, 60)}"
+        notes = op.context.get("plan_notes")  # what the manager's plan check changed about this part
+        said = f" — {short('; '.join(map(str, notes)), 80)}" if isinstance(notes, list) and notes else ""
+        return f"{op.role.value} {op.action_id}: {short(op.directive, 60)}{said}"
     if op.kind == "llm_call":
         text = f"{op.purpose} via {op.model} ({op.usage.tokens} tokens, {op.attempts} attempt(s))"
         if op.replaces:

@@ -47,7 +47,8 @@ class Reply:
 @dataclass
 class Fault:
     """An injected failure. kind: 500, 429, slow, drop, truncated, invalid, refusal, trickle, echo401, echo200,
-    grammar (a 500 with llama.cpp's text for a schema its grammar parser could not compile), drip (a
+    grammar (a 500 with llama.cpp's text for a schema its grammar parser could not compile),
+    stream_grammar (the same as an error event in a started stream), drip (a
     streamed reply that sends one token every ``every`` seconds and never ends) and slowstream (the
     responder's own reply, streamed over ``delay`` seconds, one piece every ``every`` seconds: a slow
     model making progress, not a fault of the server)."""
@@ -274,6 +275,14 @@ class LocalOpenAIServer:
                 " failed to parse grammar"
             )
             return web.json_response({"error": {"message": message, "code": 500}}, status=500)
+        if fault.kind == "stream_grammar":  # the same refusal, as an error event inside a started stream
+            response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await response.prepare(request)
+            error = {"error": {"message": "failed to parse grammar", "code": 500, "type": "server_error"}}
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await self._event(response, error)
+                await response.write_eof()
+            return response
         if fault.kind == "429":
             return web.json_response(
                 {"error": {"message": "rate limited"}},

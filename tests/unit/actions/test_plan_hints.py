@@ -20,6 +20,7 @@ import pytest
 from swarm_star.api import RunOptions, Swarm
 from swarm_star.engine.quality import directive_junk
 from swarm_star.prompts.planning import PLANNER_SYSTEM
+from swarm_star.render.text import summary
 from swarm_star.testing.scripted import ScriptedModel
 from tests.helpers.model import client_for
 
@@ -68,6 +69,8 @@ async def test_references_to_parts_that_do_not_exist_are_dropped_with_a_note(tmp
         "dropped 'after' 3: a part cannot wait for itself",
         "dropped 'after' 'the moon': not a part of this plan",
     ]
+    lines = [summary(e) for e in swarm.history() if e.op.kind == "spawn" and e.op.role == "router"]
+    assert "router routing.route_action: cook the meal — dropped 'after' 2022: part 2022 does not exist" in lines[0]
 
 
 async def test_a_cycle_is_broken_by_plan_order(tmp_path: Path, model_server: Any) -> None:
@@ -153,6 +156,7 @@ def test_template_and_schema_debris_is_junk(text: str) -> None:
         "Plan the sprint with the team",
         "Write the tests for the parser",
         "Review the draft for typos",
+        "Fix this function:\n```python\ndef f(x):\n    return x\n```",
     ],
 )
 def test_real_directives_near_the_debris_pass(text: str) -> None:

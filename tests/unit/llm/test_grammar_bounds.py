@@ -61,7 +61,7 @@ def test_small_caps_still_bound_free_text_and_large_ones_leave_it_to_the_token_c
     assert repetition_bounds(bounded_schema({"type": "array", "maxItems": 1000}, 64)) == []
 
 
-@pytest.mark.parametrize("kind", ["grammar"])
+@pytest.mark.parametrize("kind", ["grammar", "stream_grammar"])
 async def test_a_grammar_the_server_cannot_parse_steps_down(model_server: Any, kind: str) -> None:
     """llama.cpp's words in a 500 ("failed to parse grammar") refuse the response format:
     the client steps down to plain json_object at once, instead of retrying the 500 five
@@ -81,4 +81,4 @@ async def test_a_grammar_the_server_cannot_parse_steps_down(model_server: Any, k
         await client.aclose()
     assert [response_mode(r) for r in server.log] == ["json_schema", "json_object_schema", "json_object"]
     assert result.mode == "json_object" and client.mode_for(result.model) == "json_object"
-    assert result.attempt_log[1].status == 500 and "error parsing grammar" in (result.attempt_log[1].error or "")
+    assert result.attempt_log[1].status == 500 and "grammar" in (result.attempt_log[1].error or "")
