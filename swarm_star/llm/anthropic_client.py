@@ -37,13 +37,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
 
 from swarm_star.errors import ModelError, ModelOutputError, ModelUnreachable
 from swarm_star.llm.client import (
+    CallTally,
     ChatResult,
     Gate,
     _backoff,
@@ -75,32 +75,6 @@ _STEP_DOWN_STATUS = (400, 404, 422)
 
 class _StepDown(Exception):
     """The server does not do this structured-output mode (refused it, or ignored a forced tool)."""
-
-
-@dataclass
-class _Call:
-    model: str
-    max_tokens: int
-    started: float = field(default_factory=time.perf_counter)
-    usage: Usage = field(default_factory=Usage)
-    log: list[HttpAttempt] = field(default_factory=list)
-    sent: list[dict[str, str]] = field(default_factory=list)
-    mode: str | None = None
-    finish_reason: str | None = None
-
-    def result(self, text: str) -> ChatResult:
-        return ChatResult(
-            text=text,
-            usage=self.usage,
-            attempts=len(self.log),
-            latency_s=time.perf_counter() - self.started,
-            model=self.model,
-            messages=self.sent,
-            mode=self.mode,
-            max_tokens=self.max_tokens,
-            finish_reason=self.finish_reason,
-            attempt_log=self.log,
-        )
 
 
 class AnthropicClient:
@@ -160,7 +134,7 @@ class AnthropicClient:
         gate: Gate | None = None,
     ) -> ChatResult:
         """One logical call (negotiation, retries, one repair); on failure ``exc.partial`` holds the usage."""
-        call = _Call(model or self.settings.model_for(role), max_tokens or self.max_tokens_for(purpose, role))
+        call = CallTally(model or self.settings.model_for(role), max_tokens or self.max_tokens_for(purpose, role))
         try:
             convo = list(messages)
             for repair in (False, True):
@@ -187,7 +161,7 @@ class AnthropicClient:
         self,
         convo: list[dict[str, str]],
         schema: type[BaseModel] | None,
-        call: _Call,
+        call: CallTally,
         temperature: float | None,
         stop: list[str] | None,
         gate: Gate | None,
@@ -212,7 +186,7 @@ class AnthropicClient:
         sent: list[dict[str, str]],
         schema: type[BaseModel] | None,
         mode: str | None,
-        call: _Call,
+        call: CallTally,
         temperature: float | None,
         stop: list[str] | None,
     ) -> dict[str, Any]:
@@ -238,7 +212,7 @@ class AnthropicClient:
         payload: dict[str, Any],
         sent: list[dict[str, str]],
         schema: type[BaseModel] | None,
-        call: _Call,
+        call: CallTally,
         gate: Gate | None,
     ) -> str:
         import anthropic
@@ -313,7 +287,7 @@ class AnthropicClient:
 
     def _count(
         self,
-        call: _Call,
+        call: CallTally,
         record: HttpAttempt,
         status: int | None,
         kind: str,
@@ -331,7 +305,7 @@ class AnthropicClient:
         self,
         response: Any,
         schema: type[BaseModel] | None,
-        call: _Call,
+        call: CallTally,
         record: HttpAttempt,
         started: float,
         forced: bool,

@@ -70,6 +70,7 @@ if TYPE_CHECKING:  # the SDK is imported where a client is built: read-only CLI 
 __all__ = [
     "DEFAULT_MAX_TOKENS",
     "RESPONSE_MODES",
+    "CallTally",
     "ChatResult",
     "Gate",
     "LLMClient",
@@ -247,8 +248,8 @@ class _Rejected(Exception):
 
 
 @dataclass
-class _Call:
-    """Bookkeeping of one logical call across attempts."""
+class CallTally:
+    """Bookkeeping of one logical call across attempts (shared by every provider's client)."""
 
     model: str
     max_tokens: int
@@ -367,7 +368,7 @@ class LLMClient:
         there). On failure the exception carries ``partial``: a
         :class:`ChatResult` with the usage and attempts so far.
         """
-        call = _Call(model or self.model_for(role), max_tokens or self.max_tokens_for(purpose, role))
+        call = CallTally(model or self.model_for(role), max_tokens or self.max_tokens_for(purpose, role))
         try:
             convo = list(messages)
             for repair in (False, True):
@@ -420,7 +421,7 @@ class LLMClient:
         self,
         convo: list[dict[str, str]],
         schema: type[BaseModel] | None,
-        call: _Call,
+        call: CallTally,
         temperature: float | None,
         stop: list[str] | None,
         gate: Gate | None,
@@ -441,7 +442,7 @@ class LLMClient:
     async def _complete(
         self,
         messages: list[dict[str, str]],
-        call: _Call,
+        call: CallTally,
         temperature: float | None,
         stop: list[str] | None,
         extra: dict[str, Any],
@@ -554,7 +555,7 @@ class LLMClient:
 
     def _count(
         self,
-        call: _Call,
+        call: CallTally,
         record: HttpAttempt,
         status: int | None,
         kind: str,
@@ -571,7 +572,7 @@ class LLMClient:
         if paid:
             call.usage = call.usage.plus(Usage(calls=1))
 
-    def _read(self, response: Any, call: _Call, record: HttpAttempt, started: float) -> str:
+    def _read(self, response: Any, call: CallTally, record: HttpAttempt, started: float) -> str:
         record.latency_s = round(time.perf_counter() - started, 4)
         used = response.get("usage") if isinstance(response, dict) else None
         used = used if isinstance(used, dict) else {}

@@ -252,7 +252,7 @@ def test_dotenv_is_read_without_overriding_the_environment(tmp_path: Path, model
     )
     (tmp_path / "swarm-star.toml").write_text('[roles]\nplanner = "openai:m"\n[models]\ndefault = "openai:m"\n')
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ANTHROPIC_", "OPENROUTER_"))}
-    env.update(OPENAI_API_KEY="sk-from-env-666666", PYTHONPATH=str(ROOT), SWARM_SPACE=str(tmp_path / "space"))
+    env.update(OPENAI_API_KEY="test-openai-key-from-env", PYTHONPATH=str(ROOT), SWARM_SPACE=str(tmp_path / "space"))
     cli = [sys.executable, "-m", "swarm_star"]
     shown = subprocess.run(
         [*cli, "models", "--json"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
@@ -265,5 +265,5 @@ def test_dotenv_is_read_without_overriding_the_environment(tmp_path: Path, model
         [*cli, "run", "three providers", "--json"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
     )
     assert ran.returncode == 0, ran.stderr + ran.stdout
-    assert set(server.authorizations) == {"Bearer sk-from-env-666666"}
+    assert set(server.authorizations) == {"Bearer test-openai-key-from-env"}
     assert "sk-from-dotenv" not in ran.stdout + ran.stderr
