@@ -211,6 +211,7 @@ def add_model_commands(sub: Any) -> None:
 async def _probe(models: ModelSettings, model: str | None) -> dict[str, Any]:
     from pydantic import BaseModel
 
+    from swarm_star.llm.client import _connection_reason
     from swarm_star.llm.routing import ModelRouter
     from swarm_star.llm.served import asks_server_for_model, pick_served_model
 
@@ -237,6 +238,14 @@ async def _probe(models: ModelSettings, model: str | None) -> dict[str, Any]:
             listed = await asyncio.wait_for(client._client.models.list(), models.timeout)
             report["models"] = [m.id for m in listed.data][:20]
         except Exception as exc:  # an endpoint without /models is still usable; the chat probe decides
+            reason = _connection_reason(exc)
+            if reason in ("connection refused", "host not found (DNS)"):  # nothing to probe: say so at once
+                report.update(
+                    model=model or router.model_for("worker"),
+                    reachable=False,
+                    error=f"model endpoint unreachable: {reason} ({endpoint.url})",
+                )
+                return report
             report["models_error"] = client.redact(f"{type(exc).__name__}: {exc}")[:200]
         # the model run and fanout would use: given, else the one a server of the user's own serves
         served = report.get("models") if asks_server_for_model(endpoint, model) else None

@@ -136,6 +136,7 @@ async def test_an_action_that_fails_to_load_fails_its_own_node(tmp_path: Path, m
     assert _own_modules(tmp_path / swarm.id) == []
 
 
+@pytest.mark.slow  # seconds each (a timeout or a kill waited out): .ci/run runs it
 async def test_a_hanging_action_fails_its_node_and_max_time_stops_it(tmp_path: Path, model_server: Any) -> None:
     """``run`` blocks (a sleep, not an await): it is a child process, so its timeout fails its
     node; and ``--max-time`` stops a run while it hangs, resumably (before: the event loop

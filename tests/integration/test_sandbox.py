@@ -116,16 +116,18 @@ def _probe_result(space: Path, swarm_id: str) -> tuple[dict[str, Any], dict[str,
     return json.loads(line), result
 
 
-def _pids_running(marker: str) -> list[int]:
+def _pids_running(marker: str, within: Path | None = None) -> list[int]:
+    """Processes whose command line holds ``marker`` and, given ``within``, whose working
+    directory lies under it: a test's own sandboxed commands, not another suite's running at once."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                if marker in cmdline and (within is None or Path(os.readlink(entry / "cwd")).is_relative_to(within)):
+                    found.append(int(entry.name))
             except OSError:
                 continue
-            if marker in cmdline:
-                found.append(int(entry.name))
     return found
 
 
@@ -286,45 +288,47 @@ def _wait(proc: subprocess.Popen[str], seconds: float) -> float:
     return time.monotonic() - started
 
 
+@pytest.mark.slow  # seconds each (a timeout or a kill waited out): .ci/run runs it
 def test_max_time_stops_a_running_command_and_resume_runs_it_again(
     tmp_path: Path, model_server: Any, sandbox: str
 ) -> None:
-    """``--max-time 5`` during a 100 s sleep ends the run in under 10 s (before: 101 s), with the
+    """``--max-time 5`` during a 100 s sleep ends the run in seconds (before: 101 s), with the
     command journaled as interrupted; ``resume`` runs it again, knowingly."""
     space = tmp_path / "space"
     server = model_server(_prober(SLEEPER))
     cli = _cli(space, server, sandbox, "--max-time", "5")
-    took = _wait(cli, 30)
-    assert took < 10, f"--max-time 5 ended the run after {took:.1f} s"
+    took = _wait(cli, 60)
+    # the bound: far below the 100 s sleep; start-up on a loaded 2-core machine takes seconds of it
+    assert took < 30, f"--max-time 5 ended the run after {took:.1f} s"
     assert cli.returncode == 4, cli.stderr.read() if cli.stderr else ""
     swarm_id = _swarm_id(space)
     [first] = _execs(space, swarm_id)
     assert first.error == INTERRUPTED
-    assert not _pids_running("time.sleep(100)") and not _pids_running("probe.py")
+    assert not _pids_running("time.sleep(100)", space) and not _pids_running("probe.py", space)
 
     again = _command(["--space", str(space), "resume", swarm_id, "--max-time", "4", "--json", "--yes"])
-    assert _wait(again, 30) < 10 and again.returncode == 4
+    assert _wait(again, 60) < 30 and again.returncode == 4
     runs = _execs(space, swarm_id)
     assert len(runs) == 2 and runs[1].call_key == first.call_key and runs[1].error == INTERRUPTED
 
 
 def test_ctrl_c_stops_a_running_command(tmp_path: Path, model_server: Any, sandbox: str) -> None:
-    """Ctrl-C while the command sleeps ends the run in a second or two (before: 57 s)."""
+    """Ctrl-C while the command sleeps ends the run in a second or two (before: 57 s; 10 s allowed for load)."""
     space = tmp_path / "space"
     server = model_server(_prober(SLEEPER))
     cli = _cli(space, server, sandbox)
-    deadline = time.monotonic() + 30
-    while not _pids_running("probe.py") and time.monotonic() < deadline:
+    deadline = time.monotonic() + 90  # the probe comes after a plan and a coding step: slow on a loaded machine
+    while not _pids_running("probe.py", space) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert _pids_running("probe.py"), "the probe never started"
+    assert _pids_running("probe.py", space), "the probe never started"
     time.sleep(0.5)
     cli.send_signal(signal.SIGINT)
     took = _wait(cli, 30)
-    assert took < 3, f"Ctrl-C ended the run after {took:.1f} s"
+    assert took < 10, f"Ctrl-C ended the run after {took:.1f} s"
     assert cli.returncode == 130
     [run] = _execs(space, _swarm_id(space))
     assert run.error == INTERRUPTED
-    assert not _pids_running("probe.py")
+    assert not _pids_running("probe.py", space)
 
 
 HOOK_PROBE = r"""

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import git
+import pytest
 
 from swarm_star.api import Swarm
 from swarm_star.testing.scripted import ScriptedModel
@@ -74,6 +75,7 @@ def test_approve_from_the_cli_then_resume(tmp_path: Path, model_server: Any) -> 
     assert target.read_text() == "written after approval"
 
 
+@pytest.mark.slow  # seconds each (a timeout or a kill waited out): .ci/run runs it
 def test_deny_from_the_cli_and_a_deny_flag(tmp_path: Path, model_server: Any) -> None:
     config, target = _fs_config(tmp_path)
     server = model_server(_notes_model(target))
@@ -103,6 +105,7 @@ def test_deny_from_the_cli_and_a_deny_flag(tmp_path: Path, model_server: Any) ->
     assert bad.returncode == 2 and "PATTERN=allow|ask|deny" in bad.stderr
 
 
+@pytest.mark.slow  # seconds each (a timeout or a kill waited out): .ci/run runs it
 def test_kill_9_mid_tool_call_then_resume_repeats_no_committed_call(tmp_path: Path, model_server: Any) -> None:
     """Two parts: one commits in a git repository (mcp-server-git), one runs a long operation
     (server-everything). kill -9 of the orchestrator while the long call is in flight: its

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from swarm_star.api import RunOptions, Swarm
@@ -84,6 +85,7 @@ def test_live_tree_draws_counts_and_asks_inline(tmp_path: Path, model_server) ->
     assert "✓ 0 root:root" in screen
 
 
+@pytest.mark.slow  # seconds each (a timeout or a kill waited out): .ci/run runs it
 def test_watch_follows_a_run_in_another_process_off_a_terminal(tmp_path: Path, model_server) -> None:  # type: ignore[no-untyped-def]
     server = model_server(ScriptedModel(plans={"many": [f"part {i}" for i in range(6)]}), latency=0.1)
     run = subprocess.Popen(

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from swarm_star.api import RunOptions, Swarm
 from swarm_star.models import SwarmEvent
 from swarm_star.store.sqlite import DEFAULT_DB_NAME
@@ -88,6 +90,7 @@ async def test_a_commit_waiting_for_the_sqlite_write_lock_does_not_stall_the_loo
     assert stall < STALL, f"the event loop stalled {stall:.2f} s while a commit waited"
 
 
+@pytest.mark.slow  # seconds each (a timeout or a kill waited out): .ci/run runs it
 async def test_a_commit_waiting_for_a_cosmos_journal_does_not_stall_the_loop(
     tmp_path: Path, model_server: Any, cosmos_env: dict[str, str], cosmos_container: Any
 ) -> None:

@@ -57,18 +57,14 @@ async def test_recursion_three_levels_with_root_report(tmp_path: Path, model_ser
 
 
 async def test_siblings_run_in_parallel(tmp_path: Path, model_server) -> None:
+    """The eight parts of one plan are in flight at once: counted by the server (a wall-clock
+    bound flaked on a loaded machine; the peak of requests held at once does not)."""
     subs = [f"task {i}" for i in range(8)]
-    server = model_server(ScriptedModel(plans={"many": subs}), latency=0.2)
+    server = model_server(ScriptedModel(plans={"many": subs}), latency=0.5)
     swarm = Swarm.create("many things", space=tmp_path)
-    start = time.perf_counter()
     outcome = await run(swarm, server)
-    wall = time.perf_counter() - start
     assert outcome.status == "finished"
-    # critical path: plan, route(2 levels), answer, review = 5 sequential calls
-    critical = 5 * 0.2
-    sequential = (1 + 8 * 3 + 1) * 0.2
-    assert wall < critical * 1.6, (wall, critical)
-    assert wall < sequential / 3
+    assert server.peak_in_flight >= 8, server.peak_in_flight
 
 
 async def test_question_parks_only_its_node(tmp_path: Path, model_server) -> None:
