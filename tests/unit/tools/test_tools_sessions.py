@@ -109,11 +109,11 @@ async def test_a_server_that_crashes_mid_call_fails_that_call(tmp_path: Path) ->
         call = asyncio.create_task(
             sessions.call("everything", "trigger-long-running-operation", {"duration": 20, "steps": 2})
         )
-        for _ in range(100):
+        for _ in range(300):  # started and initialized (a kill during start-up is another failure)
             await asyncio.sleep(0.1)
-            if _processes_with(marker):
+            if sessions.started() == ["everything"] and _processes_with(marker):
                 break
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(0.5)  # the call is in flight (20 s long)
         for pid in _processes_with(marker):
             os.kill(pid, 9)  # the server dies under the call
         with pytest.raises(ToolError, match="trigger-long-running-operation failed"):
