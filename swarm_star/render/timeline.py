@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from swarm_star.render.text import short
+from swarm_star.render.text import fit, short
 from swarm_star.state.timeline import Bar, Timeline
 
 __all__ = ["timeline_lines"]
@@ -40,22 +40,22 @@ def timeline_lines(line: Timeline, *, width: int | None = None, calls: bool = Tr
                 what = f"· {bar.label}" + (f" {bar.model}" if bar.model else "")
                 out.append(_row(what, [bar], cols, scale, bar.seconds, indent=2))
     slow = [b for b in made if b.slow]
-    out.append("")
-    out.append(
-        f"{_seconds(line.seconds)} from the first frame to the last · {len(nodes)} activations "
-        f"(at most {line.peak('node')} at once) · {len(made)} calls (at most {line.peak('call')} at once)"
-        f" · {len(slow)} slow"
-    )
+    summary = [
+        "",
+        f"{_seconds(line.seconds)} from the first frame to the last",
+        f"{len(nodes)} activations (at most {line.peak('node')} at once) · {len(made)} calls "
+        f"(at most {line.peak('call')} at once) · {len(slow)} slow",
+    ]
     if made:
-        out.append("slowest calls:")
+        summary.append("slowest calls:")
         for bar in line.slowest():
             mark = f" {SLOW} slow" if bar.slow else ""
             model = f" {bar.model}" if bar.model else ""
-            out.append(
+            summary.append(
                 f"  {_seconds(bar.seconds):>8}  node {bar.node_id} {bar.label}{model} "
                 f"(frame {bar.frame}, {bar.outcome}){mark}"
             )
-    return out
+    return out + [fit(text, width) for text in summary]
 
 
 def _row(label: str, bars: list[Bar], cols: int, scale: float, seconds: float, indent: int = 0) -> str:

@@ -77,7 +77,7 @@ class Timeline:
         edges: list[tuple[float, int]] = []
         for bar in self.bars:
             if (bar.kind == kind) or (kind == "call" and bar.kind == "tool"):
-                edges += [(bar.start, 1), (bar.end, -1)]
+                edges += [(bar.start, 1), (max(bar.end, bar.start + 1e-9), -1)]  # an instant counts too
         most = now = 0
         for _, step in sorted(edges, key=lambda e: (e[0], e[1])):  # an end before a start at one instant
             now += step
