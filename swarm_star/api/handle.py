@@ -69,7 +69,7 @@ class RunHandle:
         return self._engine.state if self._engine is not None else None
 
     def in_flight(self) -> list[Flight]:
-        """The model calls and journaled steps (command runs, broadcasts) started and not yet
+        """The model calls, journaled steps (command runs, broadcasts) and tool calls started and not yet
         recorded, oldest first, each with its start time and the streamed pieces of its reply
         so far (copies; empty before the run has loaded its state). Calls made in Ray
         workers are not among them: only this process's."""

@@ -1,5 +1,5 @@
-"""What is in flight now: the model calls and journaled steps (command runs, broadcasts)
-an engine has started and not yet recorded, with when each started and, for a streamed
+"""What is in flight now: the model calls, journaled steps (command runs, broadcasts) and
+tool calls an engine has started and not yet recorded, with when each started and, for a streamed
 reply, how many pieces of it have arrived.
 
 Why in memory and not in the store: a call in flight is not a fact of the swarm's
@@ -23,8 +23,9 @@ __all__ = ["Flight", "InFlight"]
 
 @dataclass
 class Flight:
-    """One call or step in flight. ``kind``: ``call`` (a model call) or ``step`` (a journaled
-    step: a command run, a broadcast, the workspace's start). ``model``: the model being asked
+    """One call or step in flight. ``kind``: ``call`` (a model call), ``step`` (a journaled
+    step: a command run, a broadcast, the workspace's start) or ``tool`` (a tool call;
+    ``purpose`` is the tool's path). ``model``: the model being asked
     (each model of a role a call tries is its own flight). ``received``: streamed reply pieces so far
     (about one token each); 0 when the reply is not streamed or has not begun."""
 

@@ -156,3 +156,32 @@ def test_a_failed_swarm_shows_its_report_and_is_retried_from_the_page(tmp_path: 
             assert not errors, errors
         finally:
             browser.close()
+
+
+def test_in_flight_shows_the_call_being_streamed(tmp_path: Path, model_server: Any) -> None:
+    _need_browser()
+    from playwright.sync_api import expect, sync_playwright
+
+    from swarm_star.testing.openai_server import Fault
+
+    # the manager's plan streams for 4 s, a piece every 0.2 s
+    server = model_server(demo_model(), faults=[Fault("slowstream", delay=4.0, every=0.2)])
+    app = create_app(space=tmp_path, env={"OPENAI_API_KEY": TEST_KEY}, poll_interval=0.05, base_urls=[server.base_url])
+    with serving(app) as base, sync_playwright() as pw:
+        with httpx.Client(base_url=base) as client:
+            made = client.post("/api/swarms", json={"directive": DIRECTIVE, "swarm_id": "live"})
+            assert made.status_code == 201, made.text
+        browser, page, errors = open_page(pw, base, "/#/swarm/live")
+        try:
+            row = page.locator('#inflight-list tbody tr[data-node="0.0"]')
+            expect(row).to_contain_text("plan", timeout=20_000)
+            expect(row).to_contain_text("pieces", timeout=10_000)
+            first = float(row.locator("td").nth(3).inner_text().split()[0])
+            page.wait_for_timeout(1200)
+            later = row.locator("td").nth(3).inner_text() if row.count() else None
+            assert later is None or float(later.split()[0]) > first  # the elapsed time goes on
+            expect(page.locator("#inflight")).to_be_hidden(timeout=20_000)  # the call ended
+            expect(page.locator("#questions .question").first).to_be_visible(timeout=20_000)
+            assert not errors, errors
+        finally:
+            browser.close()

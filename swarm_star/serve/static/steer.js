@@ -59,7 +59,7 @@ function renderInFlight(data) {
   for (const c of calls) {
     const tr = el("tr");
     tr.dataset.node = c.node_id;
-    tr.append(el("td", null, c.node_id), el("td", null, `${c.kind === "step" ? "step: " : ""}${c.purpose}`),
+    tr.append(el("td", null, c.node_id), el("td", null, `${c.kind === "call" ? "" : c.kind + ": "}${c.purpose}`),
       el("td", null, c.model || ""), el("td", null, `${c.elapsed_s.toFixed(1)} s`),
       el("td", null, c.received ? `${c.received} pieces` : ""));
     body.append(tr);
