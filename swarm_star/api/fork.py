@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from swarm_star.api.swarm import Swarm, new_swarm_id
@@ -40,29 +41,35 @@ from swarm_star.engine.tool_calls import LISTING_PREFIX
 from swarm_star.errors import ConflictError, InputError
 from swarm_star.kit.workspace import fork_workspace
 from swarm_star.models import StopSwarm, SwarmEvent
+from swarm_star.models.operations import SETTLING_KINDS
 from swarm_star.state.history import SwarmLog
 from swarm_star.state.projection import SwarmState
 from swarm_star.store import validate_swarm_id
 from swarm_star.store.base import Put
 
-__all__ = ["FORK_REASON", "fork_swarm"]
+__all__ = ["FORK_REASON", "fork_swarm", "whole_outcomes"]
 
 FORK_REASON = "forked from {swarm}@{frame}"
 """The stop reason of a fork's first own frame (what ``list`` and the page show)."""
+OUTCOME_KINDS = frozenset({"spawn", "verdict", "save_memory", "action_created"})
+"""Kinds an activation's outcome may carry before its settling operation."""
 
 
 def fork_swarm(source: Swarm, frame: int, swarm_id: str | None = None) -> Swarm:
     """A new swarm (``swarm_id``, default time-based) whose history is ``source``'s frames
     0..``frame``, stopped and resumable; InputError for a frame that does not exist or an
-    id that is taken. ``source`` may be running: only committed frames are read."""
+    id that is taken. ``source`` may be running: only committed frames are read. A frame
+    inside an activation's outcome is moved to its end (see :func:`whole_outcomes`); the
+    fork's record says where it was cut (``forked_from``: ``SWARM@N``)."""
     count = source.reader.frame_count()
     if not 0 <= frame < count:
         raise InputError(f"frame {frame} does not exist in swarm {source.id} (0..{count - 1})")
     new_id = validate_swarm_id(swarm_id or new_swarm_id())
+    events = whole_outcomes(source.reader.frames(), frame)
+    frame = events[-1].frame
     original = source.reader.record()
     record = original.model_copy(update={"swarm_id": new_id, "forked_from": f"{source.id}@{frame}"})
     state = SwarmState.new(record)
-    events = list(source.reader.frames(0, frame))
     for event in events:
         state.apply(event)
     stop = SwarmEvent(
@@ -86,6 +93,33 @@ def fork_swarm(source: Swarm, frame: int, swarm_id: str | None = None) -> Swarm:
         raise
     fork.state = state
     return fork
+
+
+def whole_outcomes(frames: Iterable[SwarmEvent], frame: int) -> list[SwarmEvent]:
+    """Frames 0..``frame``, and the rest of an activation's outcome that ``frame`` is inside of.
+
+    Why: the operations an activation returns (its spawns, verdicts, created actions,
+    then its settling operation, and the memory entry of a report) are committed in one
+    batch, so no durable state ever had part of them. Cut inside one, a resumed fork
+    would run the activation again (its recorded calls replayed) and emit the whole
+    outcome once more: a second set of children. So a fork ends where the outcome does.
+    """
+    out: list[SwarmEvent] = []
+    for event in frames:
+        if event.frame > frame and not _continues(out[-1], event):
+            break
+        out.append(event)
+    return out
+
+
+def _continues(last: SwarmEvent, nxt: SwarmEvent) -> bool:
+    """Whether ``nxt`` belongs to the same activation's outcome as ``last``."""
+    node = getattr(last.op, "node_id", None)
+    if last.op.kind == "terminate":  # its report's memory entry rides with it
+        return nxt.op.kind == "save_memory" and nxt.op.node_id == node
+    if last.op.kind in SETTLING_KINDS or last.op.kind not in OUTCOME_KINDS:
+        return False
+    return nxt.op.kind in OUTCOME_KINDS or nxt.op.kind in SETTLING_KINDS
 
 
 def _copy_files(source: Swarm, fork: Swarm, state: SwarmState, own: list[Path]) -> None:

@@ -28,7 +28,13 @@ def add_travel_commands(sub: Any) -> None:
     )
     p.set_defaults(handler=cmd_fork)
     p.add_argument("swarm_id", help="the swarm to fork")
-    p.add_argument("--frame", type=int, required=True, metavar="N", help="the last frame the fork keeps")
+    p.add_argument(
+        "--frame",
+        type=int,
+        required=True,
+        metavar="N",
+        help="the last frame the fork keeps (inside an activation's outcome: the end of that outcome)",
+    )
     p.add_argument("--swarm-id", dest="new_id", metavar="ID", help="the fork's id (default: time-based)")
     p.add_argument("--json", action="store_true", help='print {"swarm_id", "forked_from", "frame", "status"}')
 
@@ -48,14 +54,15 @@ def add_travel_commands(sub: Any) -> None:
 def cmd_fork(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     with open_swarm(args) as swarm, swarm.fork(args.frame, args.new_id) as fork:
         record = fork.reader.record()
+        frame = fork.reader.frame_count() - 2  # its frames 0..N, then the stop that says so
         if args.json:
-            body = {"swarm_id": fork.id, "forked_from": swarm.id, "frame": args.frame, "status": fork.state.status}
+            body = {"swarm_id": fork.id, "forked_from": swarm.id, "frame": frame, "status": fork.state.status}
             out.write(json.dumps(body, indent=2) + "\n")
             return 0
         pending = len(fork.questions())
         asked = f"; {pending} question(s) wait for an answer" if pending else ""
         out.write(
-            f"forked {record.forked_from} as {fork.id}: frames 0..{args.frame}, stopped{asked}\n"
+            f"forked {record.forked_from} as {fork.id}: frames 0..{frame}, stopped{asked}\n"
             f"continue it with: {command_prefix(args)} resume {fork.id}\n"
         )
     return 0

@@ -30,7 +30,8 @@ __all__ = ["ForkBody", "travel_routes"]
 
 
 class ForkBody(BaseModel):
-    """Fork at ``frame`` (the last frame the fork keeps); ``swarm_id``: the fork's id (default: time-based)."""
+    """Fork at ``frame`` (the last frame the fork keeps; a frame inside an activation's outcome moves to
+    its end, and the answer says which frame it is); ``swarm_id``: the fork's id (default: time-based)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -49,17 +50,15 @@ async def fork_swarm(request: Request) -> JSONResponse:
     hub, swarm_id = target(request)
     body: ForkBody = await read_body(request, ForkBody)
 
-    def fork() -> tuple[str, str]:
+    def fork() -> dict[str, object]:
         with (
             Swarm.open(swarm_id, space=hub.space, backend=hub.backend, user_id=hub.user_id, env=hub.env) as swarm,
             swarm.fork(body.frame, body.swarm_id) as made,
         ):
-            return made.id, str(made.state.status)
+            frame = made.reader.frame_count() - 2  # its frames 0..N, then the stop that says so
+            return {"swarm_id": made.id, "forked_from": swarm_id, "frame": frame, "status": str(made.state.status)}
 
-    new_id, status = await anyio.to_thread.run_sync(fork)
-    return JSONResponse(
-        {"swarm_id": new_id, "forked_from": swarm_id, "frame": body.frame, "status": status}, status_code=201
-    )
+    return JSONResponse(await anyio.to_thread.run_sync(fork), status_code=201)
 
 
 @operation("The timeline: node activations and model calls as bars, from the frames' timestamps", errors=[404])

@@ -19,6 +19,7 @@ from swarm_star.cli.demo import DEMO_ANSWER, DIRECTIVE, demo_model
 from swarm_star.models import ModelSettings, SwarmSettings
 from swarm_star.serve import create_app
 from swarm_star.testing.scripted import ScriptedModel
+from tests.helpers.demo import finished_demo
 from tests.helpers.model import TEST_KEY
 from tests.helpers.paths import ARTIFACTS
 from tests.helpers.server import serving
@@ -27,15 +28,6 @@ from tests.integration.test_web_view import CHROMIUM, CHROMIUM_ARGS, _need_brows
 pytestmark = pytest.mark.browser
 
 OTHER_ANSWER = "12 people, in Ghent, budget 2000 EUR"
-
-
-def finished_demo(space: Path, server: Any) -> Swarm:
-    settings = SwarmSettings(models=ModelSettings(base_url=server.base_url))
-    swarm = Swarm.create(DIRECTIVE, space=space, swarm_id="demo", settings=settings)
-    assert swarm.run_sync(RunOptions(env={})).status == "questions"
-    swarm.answer(swarm.questions()[0][1].id, DEMO_ANSWER)
-    assert swarm.run_sync(RunOptions(env={})).status == "finished"
-    return swarm
 
 
 def open_page(pw: Any, base: str, path: str) -> tuple[Any, Any, list[str]]:
@@ -53,7 +45,7 @@ def test_fork_at_the_slider_then_resume_the_fork_with_another_answer(tmp_path: P
     from playwright.sync_api import expect, sync_playwright
 
     server = model_server(demo_model())
-    with finished_demo(tmp_path, server) as swarm:
+    with finished_demo(tmp_path, server.base_url) as swarm:
         at = next(e.frame for e in swarm.history() if e.op.kind == "user_answer") - 1
         frames = swarm.reader.frame_count()
     app = create_app(space=tmp_path, env={"OPENAI_API_KEY": TEST_KEY}, poll_interval=0.05, base_urls=[server.base_url])
@@ -98,7 +90,7 @@ def test_the_timeline_draws_one_bar_per_span(tmp_path: Path, model_server: Any) 
     from playwright.sync_api import expect, sync_playwright
 
     server = model_server(demo_model())
-    finished_demo(tmp_path, server).close()
+    finished_demo(tmp_path, server.base_url).close()
     app = create_app(space=tmp_path, env={"OPENAI_API_KEY": TEST_KEY}, poll_interval=0.05, base_urls=[server.base_url])
     with serving(app) as base, sync_playwright() as pw:
         with httpx.Client(base_url=base) as client:

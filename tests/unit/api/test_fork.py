@@ -22,6 +22,7 @@ from swarm_star.errors import InputError
 from swarm_star.kit.workspace import Workspace
 from swarm_star.models import ModelSettings, SwarmSettings
 from swarm_star.testing import LocalOpenAIServer
+from tests.helpers.demo import finished_demo
 
 OTHER_ANSWER = "3 people, in Porto, budget 400 EUR"
 
@@ -32,15 +33,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Swarm, Loca
     Shared by the tests of this module: forks never change it (each test checks what it needs)."""
     server = LocalOpenAIServer(demo_model())
     server.start()
-    settings = SwarmSettings(models=ModelSettings(base_url=server.base_url))
-    swarm = Swarm.create(DIRECTIVE, space=tmp_path_factory.mktemp("space"), swarm_id="demo", settings=settings)
     try:
-        assert swarm.run_sync(RunOptions(env={})).status == "questions"
-        swarm.answer(swarm.questions()[0][1].id, DEMO_ANSWER)
-        assert swarm.run_sync(RunOptions(env={})).status == "finished"
-        yield swarm, server
+        with finished_demo(tmp_path_factory.mktemp("space"), server.base_url) as swarm:
+            yield swarm, server
     finally:
-        swarm.close()
         server.stop()
 
 
@@ -118,6 +114,19 @@ def test_a_queued_answer_is_not_carried_into_a_fork(tmp_path: Path, model_server
         assert swarm.questions() == []
         with swarm.fork(swarm.reader.frame_count() - 1, "fresh") as fork:
             assert len(fork.questions()) == 1
+
+
+def test_a_fork_inside_an_activations_outcome_keeps_the_whole_outcome(demo: Any) -> None:
+    swarm, server = demo
+    spawned = frame_of(swarm, "spawn", "0.0.0")  # the manager's plan: a spawn, then its await_children
+    assert swarm.frame(spawned + 1).op.kind == "await_children"  # type: ignore[union-attr]
+    with swarm.fork(spawned, "mid") as fork:
+        assert fork.reader.record().forked_from == f"demo@{spawned + 1}"
+        assert dumped(fork, spawned + 1) == dumped(swarm, spawned + 1)
+        sent = server.requests
+        assert fork.run_sync(RunOptions(env={})).status == "questions"
+        assert fork.tree().nodes["0.0"].children == ["0.0.0"]  # before: ["0.0.0", "0.0.1"], the plan emitted twice
+        assert server.requests == sent
 
 
 def test_a_fork_refuses_a_missing_frame_and_a_taken_id(demo: Any) -> None:

@@ -9,11 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from swarm_star.api import RunOptions, Swarm
-from swarm_star.cli.demo import DEMO_ANSWER, DIRECTIVE, demo_model
-from swarm_star.models import ModelSettings, SwarmSettings
+from swarm_star.cli.demo import DIRECTIVE, demo_model
 from swarm_star.serve import create_app
 from swarm_star.testing.openai_server import Fault
+from tests.helpers.demo import finished_demo
 from tests.helpers.model import TEST_KEY
 from tests.helpers.server import serving
 
@@ -33,11 +32,7 @@ def wait_for(check: Any, timeout: float = 30.0) -> Any:
 @pytest.mark.slow
 def test_fork_over_http_then_resume_it_with_another_answer(tmp_path: Path, model_server: Any) -> None:
     server = model_server(demo_model())
-    settings = SwarmSettings(models=ModelSettings(base_url=server.base_url))
-    with Swarm.create(DIRECTIVE, space=tmp_path, swarm_id="demo", settings=settings) as swarm:
-        assert swarm.run_sync(RunOptions(env={})).status == "questions"
-        swarm.answer(swarm.questions()[0][1].id, DEMO_ANSWER)
-        assert swarm.run_sync(RunOptions(env={})).status == "finished"
+    with finished_demo(tmp_path, server.base_url) as swarm:
         at = next(e.frame for e in swarm.history() if e.op.kind == "user_answer") - 1
         count = swarm.reader.frame_count()
         bars = len(swarm.timeline().bars)
