@@ -16,7 +16,7 @@ function reportable(p) {
   return Boolean(p) && (p.status === "finished" || p.status === "failed" || p.status === "stopped");
 }
 
-const steer = { timer: null, shownFor: null, timelineAt: 0, timelineOpen: false };
+const steer = { timer: null, shownFor: null, timelineAt: 0, timelineLoaded: 0, timelineOpen: false };
 
 // Called at the end of updateChrome: the buttons and live sections that depend on the state.
 function steerChrome() {
@@ -49,7 +49,9 @@ async function pollLive() {
   try { data = await api(`/api/swarms/${id}/inflight`); } catch (e) { return; }
   if (state.id !== id) return;
   renderInFlight(data);
-  if (steer.timelineOpen && state.proj && steer.timelineAt !== state.proj.frameCount) loadTimeline();
+  // a running swarm's timeline: redrawn at most every 3 s (each load reads the whole history)
+  const due = Date.now() - steer.timelineLoaded > 3000;
+  if (steer.timelineOpen && due && state.proj && steer.timelineAt !== state.proj.frameCount) loadTimeline();
 }
 
 function renderInFlight(data) {
@@ -103,6 +105,7 @@ async function loadTimeline() {
   try { data = await api(`/api/swarms/${id}/timeline`); } catch (e) { $("#timeline-summary").textContent = e.message; return; }
   if (state.id !== id) return;
   steer.timelineAt = at;
+  steer.timelineLoaded = Date.now();
   renderTimeline(data);
 }
 
