@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from swarm_star.api import Swarm
+from swarm_star.api import Swarm, build_timeline
 from swarm_star.models import NodeStatus
 from swarm_star.serve.hub import target
 from swarm_star.serve.inputs import read_body
@@ -64,8 +64,7 @@ async def fork_swarm(request: Request) -> JSONResponse:
 @operation("The timeline: node activations and model calls as bars, from the frames' timestamps", errors=[404])
 def get_timeline(request: Request) -> JSONResponse:
     hub, swarm_id = target(request)
-    with Swarm.open(swarm_id, space=hub.space, backend=hub.backend, user_id=hub.user_id, env=hub.env) as swarm:
-        return JSONResponse({"swarm_id": swarm_id, **swarm.timeline().to_json()})
+    return JSONResponse({"swarm_id": swarm_id, **build_timeline(hub.reader(swarm_id).frames()).to_json()})
 
 
 @operation("What is in flight now: running calls, steps and activations, with elapsed time", errors=[404])
