@@ -115,6 +115,11 @@ function renderTimeline(data) {
   const box = $("#timeline");
   box.textContent = "";
   const total = data.seconds > 0 ? data.seconds : 1;
+  const axis = el("div", "tl-row tl-axis");
+  const scale = el("div", "tl-track tl-scale");
+  scale.append(el("span", null, "0 s"), el("span", null, `${data.seconds.toFixed(1)} s`));
+  axis.append(el("span", "tl-label"), scale);
+  box.append(axis);
   const order = [];
   const byNode = new Map();
   for (const b of data.bars) {
