@@ -10,6 +10,8 @@
   ``--model``/``--role-model``, and what ``swarm-star models`` shows;
 * :mod:`swarm_star.api.rules` — each rule the clients share, once;
 * :mod:`swarm_star.api.context_files` — ``--context`` ingestion;
+* :func:`build_timeline` / :class:`Timeline` — what ran when, from a history's frames
+  (:mod:`swarm_star.state.timeline`; ``Swarm.timeline`` builds it for one swarm);
 * :class:`SwarmReader` — one swarm's store as read, without a replay
   (:mod:`swarm_star.state.reader`: the key layout and the frame codec are its business).
 """
@@ -31,6 +33,7 @@ from swarm_star.api.swarm import ROOT_NODE_ID, Swarm, lease_seconds, load_spaces
 from swarm_star.engine import Executor, RunOutcome
 from swarm_star.state.lease import OwnerStatus
 from swarm_star.state.reader import SwarmReader
+from swarm_star.state.timeline import Timeline, build_timeline
 from swarm_star.store import Backend, resolve_space
 
 __all__ = [
@@ -45,6 +48,8 @@ __all__ = [
     "Swarm",
     "SwarmReader",
     "SwarmRow",
+    "Timeline",
+    "build_timeline",
     "find_config",
     "lease_seconds",
     "list_swarms",

@@ -18,8 +18,10 @@ from collections.abc import Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any
 
 from swarm_star.engine import Engine, RunOutcome
+from swarm_star.engine.flight import Flight
 from swarm_star.errors import NotRunning, QuestionNotFound
 from swarm_star.models import Question, SwarmEvent, SwarmNode
+from swarm_star.models.operations import SETTLING_KINDS
 
 if TYPE_CHECKING:
     from swarm_star.api.options import RunOptions
@@ -47,6 +49,7 @@ class RunHandle:
         self._engine: Engine | None = None
         self._next_frame = asyncio.Event()
         self._task: asyncio.Task[RunOutcome] | None = None
+        self._running: dict[str, float] = {}  # node -> when its activation started (from the frames)
 
     # following
 
@@ -64,6 +67,17 @@ class RunHandle:
     def state(self) -> SwarmState | None:
         """The writer's live state (read it, never change it); None until the run has loaded it."""
         return self._engine.state if self._engine is not None else None
+
+    def in_flight(self) -> list[Flight]:
+        """The model calls, journaled steps (command runs, broadcasts) and tool calls started and not yet
+        recorded, oldest first, each with its start time and the streamed pieces of its reply
+        so far (copies; empty before the run has loaded its state). Calls made in Ray
+        workers are not among them: only this process's."""
+        return self._engine.journal.flight.snapshot() if self._engine is not None else []
+
+    def activations(self) -> dict[str, float]:
+        """The nodes whose activation runs now, each with the time of its ``run_action`` frame."""
+        return dict(self._running)
 
     def pending_questions(self) -> list[tuple[SwarmNode, Question]]:
         """Questions of the live state still waiting for an answer."""
@@ -134,6 +148,13 @@ class RunHandle:
         engine.subscribe(self._frame)
 
     def _frame(self, event: SwarmEvent) -> None:
+        op = event.op
+        if op.kind == "run_action":
+            self._running[op.node_id] = event.time
+        elif op.kind == "stop":
+            self._running.clear()
+        elif op.kind in SETTLING_KINDS:
+            self._running.pop(getattr(op, "node_id", ""), None)
         for callback in list(self._on_frame):
             callback(event)
         self._notify()

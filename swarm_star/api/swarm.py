@@ -43,6 +43,7 @@ from swarm_star.state.history import SwarmLog
 from swarm_star.state.lease import OwnerLease, OwnerStatus
 from swarm_star.state.projection import SwarmState
 from swarm_star.state.reader import SwarmReader
+from swarm_star.state.timeline import Timeline, build_timeline
 from swarm_star.store import Backend, KVStore, StoreLocator, resolve_space, validate_swarm_id
 from swarm_star.tools.host import ToolHost
 
@@ -207,6 +208,13 @@ class Swarm:
         targets = rules.retry_plan(self.id, rules.stored_nodes(self.log), node_id)
         return self._start(options or RunOptions(), tuple(targets))
 
+    def fork(self, frame: int, swarm_id: str | None = None) -> Swarm:
+        """A new swarm whose history is this one's frames 0..``frame``, stopped and resumable;
+        this one is untouched (see :mod:`swarm_star.api.fork` for what a fork leaves behind)."""
+        from swarm_star.api.fork import fork_swarm
+
+        return fork_swarm(self, frame, swarm_id)
+
     def check_resumable(self) -> None:
         """Raise AlreadyFinished or AlreadyFailed if ``resume`` would refuse this swarm
         (judged from the stored node records: no replay of the history)."""
@@ -352,6 +360,10 @@ class Swarm:
         """The state now, or as it was right after frame ``frame`` (a replay: it
         includes the recorded calls; ``questions`` reads the stored projection)."""
         return self.log.replay(frame)
+
+    def timeline(self) -> Timeline:
+        """What ran when, from the frames' timestamps: node activations and model calls as bars."""
+        return build_timeline(self.log.frames())
 
     def history(self, node_id: str | None = None) -> Iterator[SwarmEvent]:
         for event in self.log.frames():

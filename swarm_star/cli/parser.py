@@ -20,6 +20,7 @@ from swarm_star.cli.models import add_model_commands
 from swarm_star.cli.primitives import add_primitive_commands
 from swarm_star.cli.run import add_retry_command, add_run_commands
 from swarm_star.cli.serve import add_serve_commands
+from swarm_star.cli.travel import add_travel_commands
 
 __all__ = ["COMMANDS", "build_parser"]
 
@@ -31,6 +32,7 @@ COMMANDS: tuple[Callable[[Any], None], ...] = (
     add_primitive_commands,
     add_model_commands,
     add_retry_command,
+    add_travel_commands,
     add_serve_commands,
     add_mcp_command,
 )

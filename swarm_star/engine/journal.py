@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from swarm_star.engine.budget import Budget
+from swarm_star.engine.flight import InFlight
 from swarm_star.errors import ModelError, SwarmStarError
 from swarm_star.llm.client import ChatResult
 from swarm_star.llm.protocol import ModelClient
@@ -63,6 +64,7 @@ class CallJournal:
         self.budget = budget
         self._record = record
         self._modes_seeded = False
+        self.flight = InFlight()  # what this journal has started and not yet recorded
 
     async def call_model(
         self,
@@ -89,15 +91,16 @@ class CallJournal:
         for index, (name, route) in enumerate(routes):
             held: list[Usage] = []
             try:
-                result = await self.llm.chat(
-                    messages,
-                    role=role,
-                    schema=schema,
-                    temperature=temperature,
-                    model=name,
-                    purpose=purpose,
-                    gate=functools.partial(self._reserve, held),
-                )
+                with self.flight.track(node_id, key, purpose, "call", name):
+                    result = await self.llm.chat(
+                        messages,
+                        role=role,
+                        schema=schema,
+                        temperature=temperature,
+                        model=name,
+                        purpose=purpose,
+                        gate=functools.partial(self._reserve, held),
+                    )
             except BaseException as exc:  # a cancelled call (hard stop) is recorded too: it may be paid
                 partial = getattr(exc, "partial", None)
                 if partial is not None and partial.attempt_log:
@@ -156,7 +159,8 @@ class CallJournal:
         started = time.monotonic()
         error = None
         try:
-            result, usage = await work()
+            with self.flight.track(node_id, key, purpose, "step"):
+                result, usage = await work()
         except asyncio.CancelledError:  # a hard stop (wall time, Ctrl-C): journaled, run again on resume
             result, usage, error = {"interrupted": True}, Usage(), INTERRUPTED
         finally:

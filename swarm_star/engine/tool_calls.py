@@ -121,7 +121,8 @@ async def make_tool_call(
         why += "; approved by the user"
     started = time.monotonic()
     try:
-        result = await host.call(path, arguments)
+        with engine.journal.flight.track(node_id, key, path, "tool"):
+            result = await host.call(path, arguments)
     except ToolError as exc:
         return record(
             error=redact_error(engine.llm, exc),

@@ -24,7 +24,7 @@ import difflib
 import os
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -34,7 +34,7 @@ from swarm_star.errors import WorkspaceError
 from swarm_star.sandbox import ExecLimits, run_sandboxed
 from swarm_star.sandbox.safe_git import check_config, harden
 
-__all__ = ["Change", "CommandResult", "Workspace", "apply_edits", "check_path"]
+__all__ = ["Change", "CommandResult", "Workspace", "apply_edits", "check_path", "fork_workspace"]
 
 MAX_READ_CHARS = 20_000
 MAX_LISTED_FILES = 500
@@ -135,13 +135,7 @@ class Workspace:
             self.repo = git.Repo(self.root)
         else:
             self.repo = git.Repo.init(self.root)
-            with self.repo.config_writer() as cfg:
-                cfg.set_value("user", "name", "Swarm Star")
-                cfg.set_value("user", "email", "swarm@localhost")
-                cfg.set_value("commit", "gpgsign", "false")
-            exclude = self.root / ".git" / "info" / "exclude"
-            exclude.parent.mkdir(parents=True, exist_ok=True)
-            exclude.write_text(_IGNORED, encoding="utf-8")
+            _configure(self.repo, self.root)
         harden(self.repo)  # no hooks, no configured programs (see sandbox/safe_git.py)
         check_config(self.repo, self.root / ".git" / "config")
 
@@ -361,6 +355,53 @@ class Workspace:
             run_sandboxed(argv, sandbox=sandbox, workspace=self.root, limits=limits, hidden=[self.root.parent])
         )
         return CommandResult(done.argv, done.exit_code, done.output, done.timed_out, done.sandbox)
+
+
+def fork_workspace(source: Path, dest: Path, known: Callable[[str], bool]) -> str | None:
+    """Copy the workspace at ``source`` to ``dest`` as it was when the swarm knew only the
+    changes ``known`` accepts (by the ``Swarm-Change:`` id its commits carry); the commit
+    ``dest`` is at, or None (nothing copied) when no change was known yet.
+
+    Why a prefix of the history: commits are made one after another, and a change is
+    known once the model call that asked for it is recorded (its id is ``node@call``). The
+    copy stops at the first commit of a change not known (parallel parts may commit in
+    another order than their calls were recorded): a fork's activation that re-runs that
+    change finds no commit for it and makes it again, so the fork never holds work of a
+    frame it does not have. A fresh clone, without hard links (a command run in the fork
+    can never reach the original's objects) and without the original as a remote.
+    """
+    if not (source / ".git").exists():
+        return None
+    original = Workspace(source)
+    if original.head() is None:
+        return None
+    keep = None
+    for sha in original.repo.git.rev_list("--reverse", "--first-parent", "HEAD").split():
+        message = str(original.repo.commit(sha).message)
+        ids = [line.split(":", 1)[1].strip() for line in message.splitlines() if line.startswith(TRAILER + ":")]
+        if not ids or not known(ids[-1]):
+            break
+        keep = sha
+    if keep is None:
+        return None
+    original.repo.git.clone("-q", "--no-hardlinks", "--no-checkout", str(original.root), str(dest))
+    repo = harden(git.Repo(dest))
+    repo.git.remote("remove", "origin")
+    repo.git.reset("-q", "--hard", keep)
+    _configure(repo, dest)
+    Workspace(dest)  # the checks every opened workspace gets
+    return keep
+
+
+def _configure(repo: git.Repo, root: Path) -> None:
+    """Who commits, no signing, and what git ignores: a new workspace's repository settings."""
+    with repo.config_writer() as cfg:
+        cfg.set_value("user", "name", "Swarm Star")
+        cfg.set_value("user", "email", "swarm@localhost")
+        cfg.set_value("commit", "gpgsign", "false")
+    exclude = root / ".git" / "info" / "exclude"
+    exclude.parent.mkdir(parents=True, exist_ok=True)
+    exclude.write_text(_IGNORED, encoding="utf-8")
 
 
 def _with_trailer(message: str, change_id: str | None) -> str:

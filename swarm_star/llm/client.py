@@ -58,7 +58,7 @@ from swarm_star.llm.endpoint import Endpoint
 from swarm_star.llm.grammar import bounded_schema, format_refused, grammar_safe
 from swarm_star.llm.prices import PriceBook
 from swarm_star.llm.redact import known_secrets, mask, redact
-from swarm_star.llm.streaming import Deadlines, Stalled, stream_completion
+from swarm_star.llm.streaming import STREAM_PROGRESS, Deadlines, Stalled, stream_completion
 from swarm_star.models import HttpAttempt, ModelSettings, Usage
 from swarm_star.prompts.purpose import Purpose
 from swarm_star.prompts.structured import REPAIR, SCHEMA_PROMPT
@@ -481,7 +481,9 @@ class LLMClient:
                                 "/chat/completions", body=payload, cast_to=object, options={"timeout": deadlines.total}
                             )
                         else:
-                            response, usage_seen = await stream_completion(self._client, payload, deadlines)
+                            response, usage_seen = await stream_completion(
+                                self._client, payload, deadlines, STREAM_PROGRESS.get()
+                            )
                             if not usage_seen:  # its tokens would go uncounted: send this model's requests whole
                                 self._whole.add(call.model)
                 record.status = 200

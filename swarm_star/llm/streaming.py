@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -39,12 +40,16 @@ from swarm_star.models import ModelSettings
 if TYPE_CHECKING:  # the SDK is imported where a client is built
     import openai
 
-__all__ = ["Deadlines", "Stalled", "StreamedReply", "TooSlow", "stream_completion"]
+__all__ = ["STREAM_PROGRESS", "Deadlines", "Stalled", "StreamedReply", "TooSlow", "stream_completion"]
 
 STREAM_OPTIONS = {"stream": True, "stream_options": {"include_usage": True}}
 
 Progress = Callable[[int], None]
 """Called with the number of content events received so far, as they arrive."""
+
+STREAM_PROGRESS: ContextVar[Progress | None] = ContextVar("swarm_star_stream_progress", default=None)
+"""The progress callback of the call being made in this task (set by the engine's in-flight
+tracker, read where the client streams): per task, so parallel calls never mix their counts."""
 
 
 class Stalled(TimeoutError):

@@ -230,3 +230,4 @@ class SwarmRecord(BaseModel):
     directive: str
     created_at: float
     settings: SwarmSettings = Field(default_factory=SwarmSettings)
+    forked_from: str | None = Field(None, description="'SWARM@N' for a fork of SWARM at frame N (swarm-star fork)")

@@ -39,6 +39,7 @@ from swarm_star.serve.security import (
     SecurityHeaders,
     TokenGate,
 )
+from swarm_star.serve.travel import travel_routes
 
 __all__ = ["create_app"]
 
@@ -104,6 +105,7 @@ def routes() -> list[Route | Mount]:
         Route(S + "/resume", drive.resume_swarm, methods=["POST"]),
         Route(S + "/retry", drive.retry_swarm, methods=["POST"]),
         *approval_routes(S),
+        *travel_routes(S),
         Route(S + "/report", read.get_report),
         Route(S + "/events", events),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),

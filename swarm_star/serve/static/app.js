@@ -328,7 +328,7 @@ async function updateChrome(runningHere) {
   const shown = state.past ? state.past.proj : p;
   $("#status").textContent = state.past ? `${shown.status} at frame ${state.past.frame}` : status + (p.stopReason ? ` (${p.stopReason})` : "");
   $("#status").className = "badge " + shown.status;
-  $("#report").hidden = state.past !== null || !(p.status === "finished" && p.root() && p.root().report);
+  $("#report").hidden = state.past !== null || !reportable(p);
   $("#stop").hidden = !running;
   $("#resume").hidden = running || status === "finished" || status === "failed" || status === "created";
   const slider = $("#slider");
@@ -337,8 +337,8 @@ async function updateChrome(runningHere) {
   if (!state.past && atEnd) slider.value = slider.max;
   $("#frame-label").textContent = state.past ? `frame ${state.past.frame} of ${p.frameCount - 1}` : `frame ${p.frameCount - 1} (live)`;
   updateTotals();
-  const root = p.root();
-  if (!state.past && p.status === "finished" && root && root.report) showReport();
+  if (!state.past && reportable(p)) showReport();
+  steerChrome();  // steer.js: fork, retry, in flight, the timeline
 }
 
 function updateTotals() {

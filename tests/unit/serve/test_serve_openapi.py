@@ -58,7 +58,7 @@ async def test_every_route_is_documented_and_every_documented_path_is_routed(cli
     assert response.status_code == 200
     doc = response.json()
     assert _served(routes) == _described(doc)
-    assert len(_described(doc)) == 18  # 16 + the two approval routes
+    assert len(_described(doc)) == 21  # 16 + the two approval routes + fork, timeline, in flight
     undeclared = [r.path for r in routes if isinstance(r, Route) and operation_of(r.endpoint) is None]
     assert undeclared == []  # each handler declares its summary, parameters, body and errors
     assert [r.path for r in routes if not isinstance(r, Route)] == ["/static"]  # files, not API
@@ -115,6 +115,7 @@ async def test_documented_bodies_are_the_models_the_handlers_validate(client: ht
         ("/api/swarms/{swarm_id}/resume", "post"),
         ("/api/swarms/{swarm_id}/retry", "post"),
         ("/api/swarms/{swarm_id}/approvals/{question_id}", "post"),
+        ("/api/swarms/{swarm_id}/fork", "post"),
     }
     assert set(schemas["CreateBody"]["properties"]) == {"directive", "context", "limits", "models", "swarm_id", "start"}
     assert schemas["CreateBody"]["required"] == ["directive"]
@@ -126,7 +127,7 @@ async def test_documented_bodies_are_the_models_the_handlers_validate(client: ht
         url = path.format(swarm_id="s1", question_id="0-q0")
         # the documented required fields, and one the documented model lacks: the handler's
         # own validation refuses exactly that one, naming it
-        sample = {"boolean": True, "string": "x"}
+        sample = {"boolean": True, "string": "x", "integer": 0}
         required = {
             field: sample[schema["properties"][field].get("type", "string")] for field in schema.get("required", ())
         }
