@@ -32,7 +32,8 @@ only ever need to know this tree (exit code for the CLI, status for HTTP)::
     └── LimitReached                4  500  a budget (calls, tokens, cost, time, nodes, depth) ran out
 
 The exit codes are :class:`ExitCode`; a run's outcome maps to the same codes
-(finished 0, failed 1, questions 3, limit 4, unreachable 5); 6 says another
+(finished 0, failed 1, questions 3, limit 4, unreachable 5, finished but partial 7:
+some parts failed or the reviewer judged the directive not met); 6 says another
 process runs the swarm (its lease was still held after ``resume`` waited one
 lease for it, or it took the lease over during this run). The CLI prints
 ``swarm-star: error: <message>`` and exits with ``exit_code``; the HTTP server
@@ -88,6 +89,7 @@ class ExitCode(IntEnum):
     LIMIT = 4  # a limit was reached: resume with a raised limit
     UNREACHABLE = 5  # the model endpoint or the Ray cluster cannot be reached: the swarm is paused, resume later
     HELD = 6  # another process runs the swarm (holds or took over its owner lease)
+    PARTIAL = 7  # the swarm finished short of its directive: parts failed or the reviewer judged it not met
     INTERRUPTED = 130  # Ctrl-C: state saved, resume continues
 
 

@@ -53,7 +53,7 @@ def settled(state: SwarmState) -> RunOutcome | None:
     if root is None or not root.status.done:
         return None
     if root.status == NodeStatus.TERMINATED:
-        return RunOutcome("finished", None, root.report)
+        return RunOutcome("finished", None, root.report, partial=root.partial)
     return RunOutcome("failed", root.error, root.report)
 
 

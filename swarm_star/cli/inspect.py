@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from typing import Any, TextIO
 
@@ -155,12 +156,27 @@ def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         place = str(where.space) if args.store == "sqlite" else f"Cosmos DB for user {args.user!r}"
         out.write(f"no swarms in {place}\n")
     width = terminal_width(out)
-    for row in rows:
-        when = age(time.time() - row.created_at)
-        cost = f"${row.cost:.4f}{'+?' if row.unpriced_calls else ''}"
-        line = f"{row.swarm_id:<26} {row.shown:<9} {when:>5}  {cost}  {short(row.directive, 50)}"
-        out.write(fit(line, width) + "\n")
+    table = [
+        (
+            row.swarm_id,
+            short(row.shown, 48),
+            age(time.time() - row.created_at),
+            f"${row.cost:.4f}{'+?' if row.unpriced_calls else ''}",
+            short(row.directive, 50),
+        )
+        for row in sorted(rows, key=lambda r: natural_key(r.swarm_id))
+    ]
+    if table:
+        table.insert(0, ("ID", "STATUS", "AGE", "COST", "DIRECTIVE"))
+    id_w, status_w = (max(len(r[i]) for r in table) if table else 0 for i in (0, 1))
+    for swarm_id, status, when, cost, directive in table:
+        out.write(fit(f"{swarm_id:<{id_w}}  {status:<{status_w}}  {when:>5}  {cost:<9}  {directive}", width) + "\n")
     return 0
+
+
+def natural_key(text: str) -> list[tuple[int, int | str]]:
+    """Sort key that orders runs of digits by value: swarm-2 before swarm-10."""
+    return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part]
 
 
 def cmd_spaces(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

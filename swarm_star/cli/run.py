@@ -61,6 +61,7 @@ __all__ = [
     "cmd_resume",
     "cmd_retry",
     "cmd_run",
+    "outcome_exit",
     "run_swarm",
     "screen_from",
 ]
@@ -71,7 +72,15 @@ OUTCOME_EXIT = {
     "questions": ExitCode.QUESTIONS,
     "limit": ExitCode.LIMIT,
     "unreachable": ExitCode.UNREACHABLE,
+    "partial": ExitCode.PARTIAL,  # finished, short of the directive (RunOutcome.partial)
 }
+
+
+def outcome_exit(outcome: RunOutcome) -> ExitCode:
+    """The exit code of a run's outcome: a finished swarm that falls short exits 7, not 0."""
+    return OUTCOME_EXIT["partial" if outcome.status == "finished" and outcome.partial else outcome.status]
+
+
 MAX_DIRECTIVE_BYTES = 1_000_000
 
 
@@ -164,6 +173,8 @@ def outcome_json(swarm: Swarm, outcome: RunOutcome) -> dict[str, Any]:
     return {
         "swarm_id": swarm.id,
         "status": outcome.status,
+        "outcome": "partial" if outcome.partial else outcome.status,
+        "partial": outcome.partial,
         "reason": outcome.reason,
         "report": outcome.report,
         "questions": [{"id": q.id, "node": node, "text": q.text} for node, q in outcome.questions],
@@ -244,12 +255,14 @@ def run_swarm(
         return ExitCode.INTERRUPTED
     if json_out:
         out.write(json.dumps(outcome_json(swarm, outcome), indent=2) + "\n")
-        return OUTCOME_EXIT[outcome.status]
+        return outcome_exit(outcome)
     out.write(f"\n{usage_line(swarm.state)}\n")
     for line in usage_by_model_lines(swarm.state):
         out.write(line + "\n")
     if outcome.status == "finished":
         out.write(f"\nFinal report:\n{outcome.report}\n")
+        if outcome.partial:
+            out.write(f"\nFinished, partial: {outcome.partial} (the report says which).\n")
     elif outcome.status == "questions":
         out.write("\nQuestions are pending:\n")
         for node, q in outcome.questions:
@@ -266,7 +279,7 @@ def run_swarm(
         if any(n.status == NodeStatus.FAILED for n in swarm.state.nodes.values()):
             out.write(f"Re-run the failed nodes with: {prefix} retry {swarm.id}\n")
     out.write(where_to_look(swarm, prefix))
-    return OUTCOME_EXIT[outcome.status]
+    return outcome_exit(outcome)
 
 
 def _directive(args: argparse.Namespace) -> str:

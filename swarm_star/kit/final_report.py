@@ -79,7 +79,7 @@ def _part_lines(
         elif router.status == NodeStatus.FAILED:
             lines.append(f"{head} — FAILED: {_short(router.error or '', 240)}")
         else:
-            lines.append(f"{head} — {router.status.value}")
+            lines.append(f"{head} — {router.status.word}")
         written = _written(memory, router)
         if written:
             lines.append(f"{indent}   Written: {', '.join(written)}")

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from swarm_star.models import NodeStatus, Question, SwarmEvent, SwarmNode, SwarmStatus, Usage
-from swarm_star.render.text import short, summary
+from swarm_star.render.text import duration, short, summary, usage_line
 from swarm_star.state.projection import SwarmState
 
 if TYPE_CHECKING:
@@ -165,7 +165,6 @@ class LiveTree:
         self.asked: list[Question] = []
         self._live: Live | None = None
         self._last_draw = 0.0
-        self._started = time.monotonic()
 
     @property
     def state(self) -> SwarmState | None:
@@ -216,8 +215,8 @@ class LiveTree:
         if state is None:
             return Text(self.title)
         status = state.status + (f" ({state.stop_reason})" if state.stop_reason else "")
-        elapsed = time.monotonic() - self._started
-        parts.append(Text(f"{self.title} [{status}] {elapsed:.0f}s", style="bold"))
+        took = duration(state.clock.elapsed(time.time() if state.status == SwarmStatus.RUNNING else None))
+        parts.append(Text(f"{self.title} [{status}] {took}", style="bold"))
         parts.append(Text(_counts(state), style="dim"))
         room = max(height - EVENT_LINES - 5, 5)
         for text, style in tree_lines(state, width, room):
@@ -319,8 +318,7 @@ async def follow(
             await asyncio.sleep(poll)
             if view is not None:
                 view.refresh()
-    u = state.usage
-    out.write(f"{len(state.nodes)} nodes · {u.calls} calls · {u.tokens} tokens · ${u.cost:.4f} [{state.status}]\n")
+    out.write(f"{usage_line(state)} [{state.status}]\n")
     root = state.root
     if root is not None and root.report and state.status == SwarmStatus.FINISHED:
         out.write(f"\nFinal report:\n{root.report}\n")

@@ -219,7 +219,7 @@ def _markdown(r: Report, created_at: float) -> str:
         if node.id == ROOT_NODE_ID:
             continue
         indent = "  " * max(node.depth - 1, 0)
-        mark = {NodeStatus.TERMINATED: "done", NodeStatus.FAILED: "FAILED"}.get(node.status, node.status.value)
+        mark = "FAILED" if node.status == NodeStatus.FAILED else node.status.word
         out.append(
             f"{indent}- **{node.id}** {node.role.value} · `{node.action_id}` · {mark} · "
             f"{node.usage.calls} calls · {_money(node.usage.cost)} — {_line(node.directive, 160)}"

@@ -51,6 +51,7 @@ TREE = {
         "frame_count": {"type": "integer"},
         "status": {"type": "string"},
         "stop_reason": {"type": ["string", "null"]},
+        "partial": {"type": ["string", "null"], "description": "a finished swarm that falls short: why"},
         "usage": {"type": "object"},
         "nodes": {"type": "array", "items": {"type": "object"}},
     },
@@ -71,6 +72,7 @@ def tree_json(swarm_id: str, state_nodes: Mapping[str, SwarmNode], meta: Mapping
         "frame_count": frame + 1,
         "status": meta.get("status"),
         "stop_reason": meta.get("stop_reason"),
+        "partial": meta.get("partial"),
         "usage": meta.get("usage"),
         "nodes": [node_json(n) for n in state_nodes.values()],
     }
@@ -98,6 +100,7 @@ def get_swarm(request: Request) -> JSONResponse:
             "settings": record.settings.model_dump(mode="json"),
             "status": meta.get("status", "created"),
             "stop_reason": meta.get("stop_reason"),
+            "partial": meta.get("partial"),
             "frames": meta.get("frame_count", 0),
             "nodes": meta.get("nodes", 0),
             "usage": meta.get("usage"),
@@ -126,7 +129,7 @@ def get_tree(request: Request) -> JSONResponse:
         raise InputError(f"frame {frame} does not exist (0..{count - 1})")
     state = log.replay(frame)
     usage = {**state.usage.model_dump(mode="json"), "tokens": state.usage.tokens}
-    meta = {"status": state.status, "stop_reason": state.stop_reason, "usage": usage}
+    meta = {"status": state.status, "stop_reason": state.stop_reason, "partial": state.partial, "usage": usage}
     return JSONResponse(tree_json(swarm_id, state.nodes, meta, frame))
 
 
