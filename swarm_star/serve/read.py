@@ -52,6 +52,7 @@ TREE = {
         "status": {"type": "string"},
         "stop_reason": {"type": ["string", "null"]},
         "partial": {"type": ["string", "null"], "description": "a finished swarm that falls short: why"},
+        "clock": {"type": ["object", "null"], "description": "time run: run_s (closed spans), since, last"},
         "usage": {"type": "object"},
         "nodes": {"type": "array", "items": {"type": "object"}},
     },
@@ -73,6 +74,7 @@ def tree_json(swarm_id: str, state_nodes: Mapping[str, SwarmNode], meta: Mapping
         "status": meta.get("status"),
         "stop_reason": meta.get("stop_reason"),
         "partial": meta.get("partial"),
+        "clock": meta.get("clock"),
         "usage": meta.get("usage"),
         "nodes": [node_json(n) for n in state_nodes.values()],
     }
@@ -129,7 +131,13 @@ def get_tree(request: Request) -> JSONResponse:
         raise InputError(f"frame {frame} does not exist (0..{count - 1})")
     state = log.replay(frame)
     usage = {**state.usage.model_dump(mode="json"), "tokens": state.usage.tokens}
-    meta = {"status": state.status, "stop_reason": state.stop_reason, "partial": state.partial, "usage": usage}
+    meta = {
+        "status": state.status,
+        "stop_reason": state.stop_reason,
+        "partial": state.partial,
+        "clock": state.clock.to_json(),
+        "usage": usage,
+    }
     return JSONResponse(tree_json(swarm_id, state.nodes, meta, frame))
 
 
