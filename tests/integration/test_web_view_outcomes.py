@@ -75,8 +75,9 @@ def test_totals_after_stop_and_resume_equal_the_servers(tmp_path: Path, model_se
             usage = tree["usage"]
             cancelled = [
                 f
-                for f in httpx.get(f"{base}/api/swarms/{swarm_id}/history", params={"kind": "llm_call", "limit": 1000})
-                .json()["frames"]
+                for f in httpx.get(
+                    f"{base}/api/swarms/{swarm_id}/history", params={"kind": "llm_call", "limit": 1000}
+                ).json()["frames"]
                 if (f["op"].get("error") or "").startswith("cancelled")
             ]
             assert cancelled, "the stop cancelled no call: the test did not test anything"
