@@ -72,7 +72,7 @@ class Rolled(NamedTuple):
     """A node's subtree: usage, node count, whether all of it is done, failures in it."""
 
     usage: Usage
-    count: int
+    size: int
     done: bool
     failed: int
 
@@ -84,7 +84,7 @@ def _rollup(state: SwarmState) -> dict[str, Rolled]:
         failed = int(node.status == NodeStatus.FAILED)
         for child in node.children:
             below = out[child]
-            used, count = used.plus(below.usage), count + below.count
+            used, count = used.plus(below.usage), count + below.size
             done, failed = done and below.done, failed + below.failed
         out[node.id] = Rolled(used, count, done, failed)
     return out
@@ -131,7 +131,7 @@ def tree_lines(state: SwarmState, width: int = 100, max_lines: int | None = None
             continue
         node, below = state.nodes[node_id], rolled[node_id]
         mark, style = STATUS_STYLE[node.status]
-        extra = f" (+{below.count - 1} nodes)" if node.children and not kids(node_id) else ""
+        extra = f" (+{below.size - 1} nodes)" if node.children and not kids(node_id) else ""
         extra += f" ({below.failed} failed below)" if below.failed > (node.status == NodeStatus.FAILED) else ""
         head = f"{prefix}{branch}{mark} {node.id} {node.role.value}:{node.action_id.split('.')[-1]}"
         stats = f" ${below.usage.cost:.4f} {below.usage.calls}c{extra} — "
@@ -152,7 +152,7 @@ def _entries(children: list[str], keep: set[str], rolled: dict[str, Rolled]) -> 
             hidden.append(child)
             continue
         if hidden:
-            nodes = sum(rolled[h].count for h in hidden)
+            nodes = sum(rolled[h].size for h in hidden)
             more = f"{len(hidden)} more" + (f" ({nodes} nodes)" if nodes > len(hidden) else "")
             out.append(f"… {more}")
             hidden = []
