@@ -10,6 +10,8 @@ only ever need to know this tree (exit code for the CLI, status for HTTP)::
     ├── InputError                  2  400  a user mistake: empty directive, unreadable file
     │   └── HostfileError           2  400  a malformed hostfile line (names file and line)
     ├── SwarmNotFound               2  404  unknown swarm id
+    ├── SwarmExists                 2  409  create with an id a swarm already has
+    ├── NodeNotFound                2  404  unknown node id in a known swarm
     ├── QuestionNotFound            2  404  answer to a question that is not pending
     ├── StatusConflict              2  409  the swarm's status does not allow this now
     │   ├── AlreadyRunning          6  409  a live process (or this server) runs the swarm (holds its lease)
@@ -63,6 +65,7 @@ __all__ = [
     "ModelError",
     "ModelOutputError",
     "ModelUnreachable",
+    "NodeNotFound",
     "NotRunning",
     "QuestionNotFound",
     "SandboxUnavailable",
@@ -72,6 +75,7 @@ __all__ = [
     "StoreError",
     "StoreLocked",
     "StoreUnavailable",
+    "SwarmExists",
     "SwarmNotFound",
     "SwarmStarError",
     "ToolError",
@@ -129,6 +133,14 @@ class HostfileError(InputError):
 
 class SwarmNotFound(SwarmStarError, exit_code=ExitCode.USAGE, http_status=404):
     """No swarm with that id exists in the swarm space."""
+
+
+class SwarmExists(SwarmStarError, exit_code=ExitCode.USAGE, http_status=409):
+    """A swarm with that id already exists (create with a taken id); nothing was written."""
+
+
+class NodeNotFound(SwarmStarError, exit_code=ExitCode.USAGE, http_status=404):
+    """The swarm has no node with that id."""
 
 
 class QuestionNotFound(SwarmStarError, exit_code=ExitCode.USAGE, http_status=404):

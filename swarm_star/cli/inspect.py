@@ -11,7 +11,7 @@ from typing import Any, TextIO
 from swarm_star.api import Swarm, list_swarms, load_spaces, locate
 from swarm_star.cli.flags import HelpFormatter, check_space, open_swarm
 from swarm_star.cli.hints import command_prefix
-from swarm_star.errors import InputError
+from swarm_star.errors import InputError, NodeNotFound
 from swarm_star.render.text import age, event_line, fit, render_tree, short, terminal_width, usage_line
 
 __all__ = ["add_inspect_commands"]
@@ -131,7 +131,7 @@ def cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             out.write(json.dumps(event.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n")
             return 0
         if args.node is not None and swarm.reader.node(args.node) is None:  # a stored record, no replay
-            raise InputError(f"no node {args.node!r} in swarm {swarm.id} (see: tree {swarm.id})")
+            raise NodeNotFound(f"no node {args.node!r} in swarm {swarm.id} (see: tree {swarm.id})")
         events = swarm.history(args.node)  # streamed: a 10k-node history never sits in memory at once
         if args.json:
             out.write("[")

@@ -46,7 +46,7 @@ from swarm_star.cli.models import (
     note_stripped_url,
     use_served_model,
 )
-from swarm_star.errors import AlreadyFinished, ConfigError, ExitCode, InputError
+from swarm_star.errors import AlreadyFinished, ConfigError, ExitCode, InputError, SwarmExists
 from swarm_star.models import Limits, ModelSettings, NodeStatus, SwarmSettings, ToolSettings
 from swarm_star.models.config import CodeSettings
 from swarm_star.primitives.hostfile import load_hostfile
@@ -355,15 +355,18 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         models = use_served_model(models, args.model, err)
         settings = settings.model_copy(update={"models": models})
     check_prices(models, limits, None if args.json else err)  # every provider resolved; --max-cost needs prices
-    swarm = Swarm.create(
-        directive,
-        context_files=args.context,
-        settings=settings,
-        space=args.space,
-        backend=args.store,
-        swarm_id=args.swarm_id,
-        user_id=args.user,
-    )
+    try:
+        swarm = Swarm.create(
+            directive,
+            context_files=args.context,
+            settings=settings,
+            space=args.space,
+            backend=args.store,
+            swarm_id=args.swarm_id,
+            user_id=args.user,
+        )
+    except SwarmExists as exc:  # the API's words name no flag; here the flag is --swarm-id
+        raise SwarmExists(f"{exc} (--swarm-id)") from exc
     with swarm, executor_scope(args) as executor:
         return run_swarm(swarm, out, screen_from(args), swarm.run, RunOptions(executor=executor, yes=args.yes))
 
