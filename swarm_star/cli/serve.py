@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from swarm_star.api import load_env_file
 from swarm_star.cli.flags import open_swarm
+from swarm_star.cli.hints import command_prefix
 from swarm_star.errors import ConfigError, InputError
 
 __all__ = ["add_serve_commands", "cmd_report", "cmd_serve", "cmd_watch"]
@@ -145,6 +146,13 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         asyncio.run(announce_and_serve())
     except KeyboardInterrupt:
         pass
+    stopped = app.state.hub.stopped_at_shutdown
+    if stopped:  # Ctrl-C stopped swarms mid-run: say which, and how to go on
+        prefix = command_prefix(args)
+        out.write(f"\nstopped {len(stopped)} running swarm(s), state saved: {', '.join(stopped)}\n")
+        out.write("continue each with: " + "; ".join(f"{prefix} resume {s}" for s in stopped))
+        out.write("  (or serve again and press Resume in the web view)\n")
+        out.flush()
     return 0 if server.started else 1
 
 

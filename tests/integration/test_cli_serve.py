@@ -153,3 +153,21 @@ def test_cli_reads_while_serve_runs_lose_no_committed_frame(tmp_path: Path, mode
     with Swarm.open("busy", space=tmp_path) as swarm:
         frames = sum(1 for _ in swarm.history())
     assert frames >= seen, f"the server had committed {seen} frames, {frames} survived kill -9"
+
+
+@pytest.mark.slow  # seconds: a real server process and a swarm mid-run
+def test_ctrl_c_on_serve_names_the_stopped_swarms_and_how_to_resume(tmp_path: Path, model_server) -> None:  # type: ignore[no-untyped-def]
+    server = model_server(ScriptedModel(plans={"many": [f"part {i}" for i in range(8)]}), latency=0.3)
+    proc, base = _serve(tmp_path, "--base-url", server.base_url, env={"OPENAI_API_KEY": "sk-test-serve"})
+    try:
+        body = {"directive": "many parts", "models": {"base_url": server.base_url}, "swarm_id": "busy"}
+        assert httpx.post(base + "/api/swarms", json=body, timeout=10).status_code == 201
+        deadline = time.monotonic() + 30
+        while httpx.get(base + "/api/swarms/busy", timeout=10).json()["usage"]["calls"] < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        out, _ = proc.communicate(timeout=30)
+    assert "stopped 1 running swarm(s), state saved: busy" in out, out
+    assert f"--space {tmp_path} resume busy" in out, out
