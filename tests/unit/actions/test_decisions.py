@@ -366,9 +366,9 @@ async def test_the_final_report_is_a_document(tmp_path: Path, model_server: Any)
     report = outcome.report
     outcome_text, rest = report.split("\n\n## Parts\n\n", 1)
     assert outcome_text.startswith("Done: build a tool")
-    assert "1. write the parser script — done by code/write_python" in rest
-    assert "2. explain the design — done by core/answer" in rest
-    assert "3. fly to the moon — FAILED: no action fits" in rest
+    assert "**1. write the parser script** — done by code/write_python" in rest
+    assert "**2. explain the design** — done by core/answer" in rest
+    assert "**3. fly to the moon** — FAILED: no action fits" in rest
     assert (
         "## Written to the workspace" in rest and "Add write_the_parser_script.py (write_the_parser_script.py)" in rest
     )
@@ -547,9 +547,9 @@ async def test_the_final_report_shows_nested_parts_and_answers(tmp_path: Path, m
     outcome = await run(swarm, server)
     assert outcome.status == "finished"
     report = outcome.report
-    assert "1. design districts — done by planning/delegate" in report
-    assert "   1.1. north side — done by core/answer" in report and "   1.2. south side" in report
-    assert "2. plan transport — done by core/answer" in report
+    assert "**1. design districts** — done by planning/delegate" in report
+    assert "**1.1 north side** — done by core/answer" in report and "**1.2 south side**" in report
+    assert "**2. plan transport** — done by core/answer" in report
     assert "## Asked the user\n\n- How big is the city? — forty thousand people" in report
 
 
