@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 from swarm_star.api import Swarm, list_swarms, load_spaces, locate
 from swarm_star.cli.flags import HelpFormatter, check_space, open_swarm
-from swarm_star.cli.hints import command_prefix
+from swarm_star.cli.hints import answer_hint, command_prefix
 from swarm_star.errors import InputError, NodeNotFound
 from swarm_star.render.text import age, event_line, fit, render_tree, short, terminal_width, usage_line
 
@@ -78,7 +78,7 @@ def cmd_questions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for node, q in pending:
             out.write(f"[{q.id}] (node {node.id}) {q.text}\n")
         if pending:
-            out.write(f'Answer with: {command_prefix(args)} answer {swarm.id} QUESTION_ID "TEXT"\n')
+            out.write(answer_hint(command_prefix(args), swarm.id, [q.id for _, q in pending]) + "\n")
     return 0
 
 

@@ -37,7 +37,7 @@ from swarm_star.cli.flags import (
     open_swarm,
     tool_flags,
 )
-from swarm_star.cli.hints import command_prefix, raise_hint, run_only_flags, where_to_look
+from swarm_star.cli.hints import answer_hint, command_prefix, raise_hint, run_only_flags, where_to_look
 from swarm_star.cli.interact import InlinePrompt, LiveView, TreeView, live_tree_for, stdin_tty
 from swarm_star.cli.models import (
     add_model_flags,
@@ -268,7 +268,8 @@ def run_swarm(
         for node, q in outcome.questions:
             out.write(f"  [{q.id}] (node {node}) {q.text}\n")
         out.write(
-            f'Answer with: {prefix} answer {swarm.id} QUESTION_ID "TEXT"\nthen: {prefix} resume {swarm.id}{again}\n'
+            answer_hint(prefix, swarm.id, [q.id for _, q in outcome.questions])
+            + f"\nthen: {prefix} resume {swarm.id}{again}\n"
         )
     elif outcome.status == "limit":
         out.write(f"\nStopped: {outcome.reason}. Raise it and continue:\n  {raise_hint(swarm, prefix, again)}\n")

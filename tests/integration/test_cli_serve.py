@@ -171,3 +171,16 @@ def test_ctrl_c_on_serve_names_the_stopped_swarms_and_how_to_resume(tmp_path: Pa
         out, _ = proc.communicate(timeout=30)
     assert "stopped 1 running swarm(s), state saved: busy" in out, out
     assert f"--space {tmp_path} resume busy" in out, out
+
+
+def test_serve_without_the_web_stack_says_what_to_install_in_one_line(tmp_path: Path) -> None:
+    # an install that lacks sse-starlette (the stack is a core dependency; an old or broken install)
+    code = (
+        "import sys; sys.modules['sse_starlette'] = None\n"
+        "from swarm_star.cli import main\n"
+        f"sys.exit(main(['--space', {str(tmp_path)!r}, 'serve', '--port', '0']))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "serve needs sse_starlette" in done.stderr and "pip install" in done.stderr
