@@ -54,20 +54,29 @@ def test_serve_starts_on_loopback_and_serves_the_space(tmp_path: Path) -> None:
         proc.wait(timeout=20)
 
 
-@pytest.mark.slow  # seconds each: run by .ci/run and `-m slow`
-def test_terminating_the_server_stops_its_swarms_resumably(tmp_path: Path, model_server) -> None:  # type: ignore[no-untyped-def]
+def _serve_a_busy_swarm(space: Path, model_server, swarm_id: str) -> subprocess.Popen[str]:  # type: ignore[no-untyped-def]
+    """``serve`` running one swarm mid-way (two model calls made, more to come)."""
     server = model_server(ScriptedModel(plans={"many": [f"part {i}" for i in range(8)]}), latency=0.3)
-    proc, base = _serve(tmp_path, "--base-url", server.base_url, env={"OPENAI_API_KEY": "sk-test-serve"})
+    proc, base = _serve(space, "--base-url", server.base_url, env={"OPENAI_API_KEY": "sk-test-serve"})
     try:
-        body = {"directive": "many parts", "models": {"base_url": server.base_url}, "swarm_id": "long"}
+        body = {"directive": "many parts", "models": {"base_url": server.base_url}, "swarm_id": swarm_id}
         assert httpx.post(base + "/api/swarms", json=body, timeout=10).status_code == 201
         deadline = time.monotonic() + 30
-        while httpx.get(base + "/api/swarms/long", timeout=10).json()["usage"]["calls"] < 2:
+        while httpx.get(f"{base}/api/swarms/{swarm_id}", timeout=10).json()["usage"]["calls"] < 2:
             assert time.monotonic() < deadline
             time.sleep(0.1)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)  # uvicorn shuts down gracefully, then re-raises the signal
+    except BaseException:
+        proc.kill()
+        proc.wait(timeout=30)
+        raise
+    return proc
+
+
+@pytest.mark.slow  # seconds each: run by .ci/run and `-m slow`
+def test_terminating_the_server_stops_its_swarms_resumably(tmp_path: Path, model_server) -> None:  # type: ignore[no-untyped-def]
+    proc = _serve_a_busy_swarm(tmp_path, model_server, "long")
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)  # uvicorn shuts down gracefully, then re-raises the signal
     with Swarm.open("long", space=tmp_path) as swarm:
         state = swarm.tree()
         assert state.status == "stopped" and state.stop_reason == "interrupted"
@@ -157,18 +166,9 @@ def test_cli_reads_while_serve_runs_lose_no_committed_frame(tmp_path: Path, mode
 
 @pytest.mark.slow  # seconds: a real server process and a swarm mid-run
 def test_ctrl_c_on_serve_names_the_stopped_swarms_and_how_to_resume(tmp_path: Path, model_server) -> None:  # type: ignore[no-untyped-def]
-    server = model_server(ScriptedModel(plans={"many": [f"part {i}" for i in range(8)]}), latency=0.3)
-    proc, base = _serve(tmp_path, "--base-url", server.base_url, env={"OPENAI_API_KEY": "sk-test-serve"})
-    try:
-        body = {"directive": "many parts", "models": {"base_url": server.base_url}, "swarm_id": "busy"}
-        assert httpx.post(base + "/api/swarms", json=body, timeout=10).status_code == 201
-        deadline = time.monotonic() + 30
-        while httpx.get(base + "/api/swarms/busy", timeout=10).json()["usage"]["calls"] < 2:
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
-    finally:
-        proc.send_signal(signal.SIGINT)  # Ctrl-C
-        out, _ = proc.communicate(timeout=30)
+    proc = _serve_a_busy_swarm(tmp_path, model_server, "busy")
+    proc.send_signal(signal.SIGINT)  # Ctrl-C
+    out, _ = proc.communicate(timeout=30)
     assert "stopped 1 running swarm(s), state saved: busy" in out, out
     assert f"--space {tmp_path} resume busy" in out, out
 

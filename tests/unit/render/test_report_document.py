@@ -62,29 +62,22 @@ def _swarm(space: Path) -> tuple[TreeWriter, Path]:
 
 
 class _Blocks(HTMLParser):
-    """The text of each <pre> and of each <li>'s own paragraphs, and how lists nest."""
+    """The text of each <pre> block and of each inline <code>."""
 
     def __init__(self) -> None:
         super().__init__()
         self.pre: list[str] = []
         self.inline_code: list[str] = []
-        self.depth = 0
-        self.max_depth = 0
         self._in: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self._in.append(tag)
         if tag == "pre":
             self.pre.append("")
-        if tag in ("ol", "ul"):
-            self.depth += 1
-            self.max_depth = max(self.max_depth, self.depth)
         if tag == "code" and "pre" not in self._in[:-1]:
             self.inline_code.append("")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("ol", "ul"):
-            self.depth -= 1
         while self._in and self._in.pop() != tag:
             pass
 
