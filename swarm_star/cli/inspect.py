@@ -155,20 +155,15 @@ def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not rows:
         place = str(where.space) if args.store == "sqlite" else f"Cosmos DB for user {args.user!r}"
         out.write(f"no swarms in {place}\n")
+        return 0
     width = terminal_width(out)
-    table = [
-        (
-            row.swarm_id,
-            short(row.shown, 48),
-            age(time.time() - row.created_at),
-            f"${row.cost:.4f}{'+?' if row.unpriced_calls else ''}",
-            short(row.directive, 50),
+    table = [("ID", "STATUS", "AGE", "COST", "DIRECTIVE")]
+    for row in sorted(rows, key=lambda r: natural_key(r.swarm_id)):
+        cost = f"${row.cost:.4f}{'+?' if row.unpriced_calls else ''}"
+        table.append(
+            (row.swarm_id, short(row.shown, 48), age(time.time() - row.created_at), cost, short(row.directive, 50))
         )
-        for row in sorted(rows, key=lambda r: natural_key(r.swarm_id))
-    ]
-    if table:
-        table.insert(0, ("ID", "STATUS", "AGE", "COST", "DIRECTIVE"))
-    id_w, status_w = (max(len(r[i]) for r in table) if table else 0 for i in (0, 1))
+    id_w, status_w = max(len(r[0]) for r in table), max(len(r[1]) for r in table)
     for swarm_id, status, when, cost, directive in table:
         out.write(fit(f"{swarm_id:<{id_w}}  {status:<{status_w}}  {when:>5}  {cost:<9}  {directive}", width) + "\n")
     return 0
