@@ -200,12 +200,15 @@ def _counts(state: SwarmState) -> str:
     for node in state.nodes.values():
         tally[node.status] = tally.get(node.status, 0) + 1
     u = state.usage
-    return (
-        f"{len(state.nodes)} nodes · {tally.get(NodeStatus.RUNNING, 0)} running · "
-        f"{tally.get(NodeStatus.WAITING_USER, 0)} waiting for you · {tally.get(NodeStatus.WAITING_CHILDREN, 0)} "
-        f"waiting for children · {tally.get(NodeStatus.TERMINATED, 0)} done · {tally.get(NodeStatus.FAILED, 0)} failed"
-        f" — {u.calls} calls · {u.tokens} tokens · ${u.cost:.4f}"
+    shown = (
+        NodeStatus.RUNNING,
+        NodeStatus.WAITING_USER,
+        NodeStatus.WAITING_CHILDREN,
+        NodeStatus.TERMINATED,
+        NodeStatus.FAILED,
     )
+    counts = " · ".join(f"{tally.get(status, 0)} {status.word}" for status in shown)
+    return f"{len(state.nodes)} nodes · {counts} — {u.calls} calls · {u.tokens} tokens · ${u.cost:.4f}"
 
 
 class LiveTree:
