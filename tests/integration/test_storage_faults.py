@@ -222,7 +222,7 @@ def test_damage_is_reported_per_swarm_and_never_breaks_list(tmp_path: Path) -> N
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
-    lines = {line.split()[0]: line for line in proc.stdout.splitlines()}
+    lines = {line.split()[0]: line for line in proc.stdout.splitlines()[1:]}  # after the header
     assert set(lines) == {"good", "empty", "cut"}
     assert "damaged" in lines["empty"] and "damaged" in lines["cut"] and "damaged" not in lines["good"]
     tree = subprocess.run(
