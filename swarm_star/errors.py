@@ -10,6 +10,8 @@ only ever need to know this tree (exit code for the CLI, status for HTTP)::
     ├── InputError                  2  400  a user mistake: empty directive, unreadable file
     │   └── HostfileError           2  400  a malformed hostfile line (names file and line)
     ├── SwarmNotFound               2  404  unknown swarm id
+    ├── SwarmExists                 2  409  create with an id a swarm already has
+    ├── NodeNotFound                2  404  unknown node id in a known swarm
     ├── QuestionNotFound            2  404  answer to a question that is not pending
     ├── StatusConflict              2  409  the swarm's status does not allow this now
     │   ├── AlreadyRunning          6  409  a live process (or this server) runs the swarm (holds its lease)
@@ -32,7 +34,8 @@ only ever need to know this tree (exit code for the CLI, status for HTTP)::
     └── LimitReached                4  500  a budget (calls, tokens, cost, time, nodes, depth) ran out
 
 The exit codes are :class:`ExitCode`; a run's outcome maps to the same codes
-(finished 0, failed 1, questions 3, limit 4, unreachable 5); 6 says another
+(finished 0, failed 1, questions 3, limit 4, unreachable 5, finished but partial 7:
+some parts failed or the reviewer judged the directive not met); 6 says another
 process runs the swarm (its lease was still held after ``resume`` waited one
 lease for it, or it took the lease over during this run). The CLI prints
 ``swarm-star: error: <message>`` and exits with ``exit_code``; the HTTP server
@@ -62,6 +65,7 @@ __all__ = [
     "ModelError",
     "ModelOutputError",
     "ModelUnreachable",
+    "NodeNotFound",
     "NotRunning",
     "QuestionNotFound",
     "SandboxUnavailable",
@@ -71,6 +75,7 @@ __all__ = [
     "StoreError",
     "StoreLocked",
     "StoreUnavailable",
+    "SwarmExists",
     "SwarmNotFound",
     "SwarmStarError",
     "ToolError",
@@ -88,6 +93,7 @@ class ExitCode(IntEnum):
     LIMIT = 4  # a limit was reached: resume with a raised limit
     UNREACHABLE = 5  # the model endpoint or the Ray cluster cannot be reached: the swarm is paused, resume later
     HELD = 6  # another process runs the swarm (holds or took over its owner lease)
+    PARTIAL = 7  # the swarm finished short of its directive: parts failed or the reviewer judged it not met
     INTERRUPTED = 130  # Ctrl-C: state saved, resume continues
 
 
@@ -127,6 +133,14 @@ class HostfileError(InputError):
 
 class SwarmNotFound(SwarmStarError, exit_code=ExitCode.USAGE, http_status=404):
     """No swarm with that id exists in the swarm space."""
+
+
+class SwarmExists(SwarmStarError, exit_code=ExitCode.USAGE, http_status=409):
+    """A swarm with that id already exists (create with a taken id); nothing was written."""
+
+
+class NodeNotFound(SwarmStarError, exit_code=ExitCode.USAGE, http_status=404):
+    """The swarm has no node with that id."""
 
 
 class QuestionNotFound(SwarmStarError, exit_code=ExitCode.USAGE, http_status=404):

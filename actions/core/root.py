@@ -34,4 +34,5 @@ async def run(ctx: ActionContext) -> list[Any]:
     if junk is not None:
         return [ctx.fail(f"manager reported nothing usable ({junk})")]
     memory = {e.entry_id: e for e in ctx.memory()}
-    return [ctx.terminate(compose_final_report(ctx.nodes, last.id, last.report, memory, ctx.workspace))]
+    report = compose_final_report(ctx.nodes, last.id, last.report, memory, ctx.workspace)
+    return [ctx.terminate(report, partial=last.partial)]

@@ -71,10 +71,11 @@ def next_round_outcome(ctx: ActionContext, last: Any) -> list[Any]:
     """This round's report joined with the next round's, or what is left when it failed."""
     before = str(last.context.get("previous_report") or "").strip()
     if last.report is not None and not report_junk(last.report):
-        return [ctx.terminate(f"{before}\n\n{last.report.strip()}" if before else last.report.strip())]
+        report = f"{before}\n\n{last.report.strip()}" if before else last.report.strip()
+        return [ctx.terminate(report, partial=last.partial)]
     error = last.error or f"it reported nothing usable ({report_junk(last.report)})"
     if before:
-        return [ctx.terminate(f"{before}\n\n(A follow-up round failed: {error})")]
+        return [ctx.terminate(f"{before}\n\n(A follow-up round failed: {error})", partial="a follow-up round failed")]
     return [ctx.fail(f"next round failed: {error}")]
 
 

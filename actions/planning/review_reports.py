@@ -84,6 +84,21 @@ def failures_note(children: list[SwarmNode]) -> str:
     return f"\n\nPartly done: {len(bad)} of {len(children)} parts failed:\n{lines}"
 
 
+NOT_MET = "the reviewer judged the directive not met"
+
+
+def shortfall(children: list[SwarmNode], met: bool = True) -> str | None:
+    """Why a round's outcome falls short, for the outcome's ``partial`` (None: complete):
+    failed parts first, then the reviewer's verdict, then parts that were partial themselves."""
+    bad = [c for c in children if not usable(c)]
+    if bad:
+        return f"{len(bad)} of {len(children)} parts failed"
+    if not met:
+        return NOT_MET
+    short = [c for c in children if c.partial]
+    return f"{len(short)} of {len(children)} parts partial" if short else None
+
+
 async def ask_reviewer(ctx: ActionContext, children: list[SwarmNode], briefing: str) -> prompts.review.Review:
     return await ctx.ask_model(
         prompts.review.review_messages(ctx.node.directive, briefing, describe(children)),
@@ -112,7 +127,7 @@ async def review(ctx: ActionContext, children: list[SwarmNode]) -> list[Any]:
         verdict = await ask_reviewer(ctx, children, briefing)
     except ModelOutputError as exc:  # an unreadable verdict is a junk verdict: the parts speak
         note = f"\n\n(The review could not be read ({exc}); this report is the parts' own.)"
-        return [ctx.terminate(consolidate(children) + failures_note(children) + note)]
+        return [ctx.terminate(consolidate(children) + failures_note(children) + note, partial=shortfall(children))]
     report = verdict.report.strip()
     if report_junk(report) is not None:
         report = consolidate(children)
@@ -121,11 +136,14 @@ async def review(ctx: ActionContext, children: list[SwarmNode]) -> list[Any]:
     if next_directive and directive_junk(next_directive) is not None:
         next_directive = ""
     if verdict.directive_met:
-        return [ctx.terminate(report)]
+        return [ctx.terminate(report, partial=shortfall(children))]
+    partial = shortfall(children, met=False)
     if not next_directive:
-        return [ctx.terminate(f"{report}\n\n(The reviewer judged the directive not fully met.)")]
+        return [ctx.terminate(f"{report}\n\n(The reviewer judged the directive not fully met.)", partial=partial)]
     if round_no >= ctx.limits.max_rounds:
-        return [ctx.terminate(f"{report}\n\n(Not fully met after {round_no} rounds: {next_directive})")]
+        return [
+            ctx.terminate(f"{report}\n\n(Not fully met after {round_no} rounds: {next_directive})", partial=partial)
+        ]
     return [
         ctx.spawn(
             NodeRole.MANAGER,

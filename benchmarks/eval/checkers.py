@@ -16,21 +16,28 @@ from benchmarks.eval.tasks import Task
 from swarm_star.errors import WorkspaceError
 from swarm_star.kit.workspace import Workspace
 
-__all__ = ["check_code", "check_reasoning", "extract_answer", "extract_code"]
+__all__ = ["check_code", "check_reasoning", "extract_answer", "extract_code", "outcome_of"]
 
 _ANSWER = re.compile(r"^\s*\**ANSWER\**\s*:\s*(.+?)\s*$", re.I | re.M)
 _CODE = re.compile(r"```(?:python|py)?\s*\n(.*?)```", re.S)
 
 
+def outcome_of(report: str) -> str:
+    """The swarm's answer: the final report up to its ``## Parts`` (the parts' own reports, kept
+    with their code blocks and ANSWER lines since issue 26, are how it got there, not the answer)."""
+    return report.split("\n## Parts\n", 1)[0]
+
+
 def extract_answer(report: str) -> str | None:
-    found = _ANSWER.findall(report)
+    outcome = outcome_of(report)
+    found = _ANSWER.findall(outcome)
     if found:
         return found[-1].strip().strip("`*").strip()
-    return report.strip() or None
+    return outcome.strip() or None
 
 
 def extract_code(report: str) -> str | None:
-    blocks = _CODE.findall(report)
+    blocks = _CODE.findall(outcome_of(report))
     return blocks[-1] if blocks else None
 
 

@@ -41,6 +41,8 @@ class SwarmRow:
     frames: int
     owner: OwnerStatus | None
     error: str | None = None
+    partial: str | None = None  # a finished swarm that falls short: why ('1 of 3 parts failed')
+    stop_reason: str | None = None  # a stopped swarm: why ('max_calls reached', 'stopped by the user')
 
     @classmethod
     def damaged(cls, swarm_id: str, error: str) -> SwarmRow:
@@ -51,7 +53,11 @@ class SwarmRow:
     def shown(self) -> str:
         """The status as ``list`` shows it: ``running (pid P on H)`` while a live process
         holds the swarm, ``stopped (owner gone)`` when its record says running but the
-        process that ran it is gone."""
+        process that ran it is gone; ``finished (partial: 1 of 3 parts failed)`` when it fell short."""
+        if self.status == SwarmStatus.FINISHED and self.partial:
+            return f"finished (partial: {self.partial})"
+        if self.status == SwarmStatus.STOPPED and self.stop_reason:
+            return f"stopped ({self.stop_reason})"
         if self.status != SwarmStatus.RUNNING or self.owner is None:
             return self.status
         if self.owner.alive:
@@ -64,6 +70,8 @@ class SwarmRow:
         row: dict[str, Any] = {
             "swarm_id": self.swarm_id,
             "status": self.status,
+            "partial": self.partial,
+            "stop_reason": self.stop_reason,
             "owner": None if held is None else {"alive": held.alive, "pid": held.pid, "host": held.host},
             "directive": self.directive,
             "created_at": self.created_at,
@@ -113,4 +121,6 @@ def _row(swarm_id: str, log: SwarmReader) -> SwarmRow:
         nodes=meta.get("nodes", 0),
         frames=meta.get("frame_count", 0),
         owner=owner(log.store),
+        partial=meta.get("partial"),
+        stop_reason=meta.get("stop_reason"),
     )

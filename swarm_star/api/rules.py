@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from swarm_star.engine import INBOX_PREFIX, RunOutcome
-from swarm_star.errors import AlreadyFailed, AlreadyFinished, InputError
+from swarm_star.errors import AlreadyFailed, AlreadyFinished, InputError, NodeNotFound
 from swarm_star.models import NodeStatus, Question, SwarmNode, SwarmSettings
 from swarm_star.render.text import short
 from swarm_star.sandbox import check_sandbox
@@ -53,7 +53,7 @@ def settled(state: SwarmState) -> RunOutcome | None:
     if root is None or not root.status.done:
         return None
     if root.status == NodeStatus.TERMINATED:
-        return RunOutcome("finished", None, root.report)
+        return RunOutcome("finished", None, root.report, partial=root.partial)
     return RunOutcome("failed", root.error, root.report)
 
 
@@ -95,9 +95,9 @@ def retry_targets(state: SwarmState, node_id: str | None = None) -> list[str]:
 
 
 def retry_plan(swarm_id: str, state: SwarmState, node_id: str | None = None) -> list[str]:
-    """:func:`retry_targets`, or InputError for an unknown node or when nothing failed there."""
+    """:func:`retry_targets`; NodeNotFound for an unknown node, InputError when nothing failed there."""
     if node_id is not None and node_id not in state.nodes:
-        raise InputError(f"no node {node_id!r} in swarm {swarm_id}")
+        raise NodeNotFound(f"no node {node_id!r} in swarm {swarm_id}")
     targets = retry_targets(state, node_id)
     if not targets:
         where = f"node {node_id}'s subtree" if node_id else f"swarm {swarm_id}"

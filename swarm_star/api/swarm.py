@@ -25,7 +25,7 @@ from swarm_star.api.handle import RunHandle
 from swarm_star.api.options import RunOptions
 from swarm_star.api.tools import load_mcp, split_questions
 from swarm_star.engine import INBOX_PREFIX, Engine, RunOutcome
-from swarm_star.errors import ConfigError, ConflictError, InputError, QuestionNotFound
+from swarm_star.errors import ConfigError, ConflictError, InputError, QuestionNotFound, SwarmExists
 from swarm_star.llm.routing import ModelRouter
 from swarm_star.models import (
     ROOT_NODE_ID,
@@ -145,7 +145,7 @@ class Swarm:
         try:  # record and frame 0 together: a swarm exists whole or not at all
             store = locator.create(swarm_id, SwarmLog.batch([event], state, [ROOT_NODE_ID], SwarmLog.creation(record)))
         except ConflictError as exc:
-            raise InputError(f"swarm {swarm_id!r} already exists; pick another --swarm-id") from exc
+            raise SwarmExists(f"swarm {swarm_id!r} already exists: choose another id") from exc
         return cls(locator, swarm_id, store)
 
     @classmethod

@@ -14,7 +14,21 @@ from pathlib import Path
 from swarm_star.api import Swarm, resolve_space
 from swarm_star.cli.flags import flag_for
 
-__all__ = ["command_prefix", "prefix_for", "program", "raise_hint", "run_only_flags", "where_to_look"]
+__all__ = [
+    "answer_hint",
+    "command_prefix",
+    "prefix_for",
+    "program",
+    "raise_hint",
+    "run_only_flags",
+    "where_to_look",
+]
+
+
+def answer_hint(prefix: str, swarm_id: str, question_ids: list[str]) -> str:
+    """How to answer: with the one pending question's own id, ``QUESTION_ID`` when there are several."""
+    which = question_ids[0] if len(question_ids) == 1 else "QUESTION_ID"
+    return f'Answer with: {prefix} answer {swarm_id} {which} "TEXT"'
 
 
 def program() -> str:

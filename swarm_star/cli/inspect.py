@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from typing import Any, TextIO
 
 from swarm_star.api import Swarm, list_swarms, load_spaces, locate
 from swarm_star.cli.flags import HelpFormatter, check_space, open_swarm
-from swarm_star.cli.hints import command_prefix
-from swarm_star.errors import InputError
+from swarm_star.cli.hints import answer_hint, command_prefix
+from swarm_star.errors import InputError, NodeNotFound
 from swarm_star.render.text import age, event_line, fit, render_tree, short, terminal_width, usage_line
 
 __all__ = ["add_inspect_commands"]
@@ -77,7 +78,7 @@ def cmd_questions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for node, q in pending:
             out.write(f"[{q.id}] (node {node.id}) {q.text}\n")
         if pending:
-            out.write(f'Answer with: {command_prefix(args)} answer {swarm.id} QUESTION_ID "TEXT"\n')
+            out.write(answer_hint(command_prefix(args), swarm.id, [q.id for _, q in pending]) + "\n")
     return 0
 
 
@@ -130,7 +131,7 @@ def cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             out.write(json.dumps(event.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n")
             return 0
         if args.node is not None and swarm.reader.node(args.node) is None:  # a stored record, no replay
-            raise InputError(f"no node {args.node!r} in swarm {swarm.id} (see: tree {swarm.id})")
+            raise NodeNotFound(f"no node {args.node!r} in swarm {swarm.id} (see: tree {swarm.id})")
         events = swarm.history(args.node)  # streamed: a 10k-node history never sits in memory at once
         if args.json:
             out.write("[")
@@ -154,13 +155,23 @@ def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not rows:
         place = str(where.space) if args.store == "sqlite" else f"Cosmos DB for user {args.user!r}"
         out.write(f"no swarms in {place}\n")
+        return 0
     width = terminal_width(out)
-    for row in rows:
-        when = age(time.time() - row.created_at)
+    table = [("ID", "STATUS", "AGE", "COST", "DIRECTIVE")]
+    for row in sorted(rows, key=lambda r: natural_key(r.swarm_id)):
         cost = f"${row.cost:.4f}{'+?' if row.unpriced_calls else ''}"
-        line = f"{row.swarm_id:<26} {row.shown:<9} {when:>5}  {cost}  {short(row.directive, 50)}"
-        out.write(fit(line, width) + "\n")
+        table.append(
+            (row.swarm_id, short(row.shown, 48), age(time.time() - row.created_at), cost, short(row.directive, 50))
+        )
+    id_w, status_w = max(len(r[0]) for r in table), max(len(r[1]) for r in table)
+    for swarm_id, status, when, cost, directive in table:
+        out.write(fit(f"{swarm_id:<{id_w}}  {status:<{status_w}}  {when:>5}  {cost:<9}  {directive}", width) + "\n")
     return 0
+
+
+def natural_key(text: str) -> list[tuple[int, int | str]]:
+    """Sort key that orders runs of digits by value: swarm-2 before swarm-10."""
+    return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part]
 
 
 def cmd_spaces(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -29,7 +29,9 @@ class InlinePrompt:
     terminal, or Ctrl-C — the run returns at once instead of waiting for Enter.
     A line typed before any question is shown is kept for the next one (type
     ahead); a line typed for a question that was meanwhile answered elsewhere is
-    not silently dropped: the prompt says it was not used.
+    not silently dropped: the prompt says it was not used. An empty Enter is
+    not an answer until confirmed: the prompt asks again (type the answer, or
+    Enter once more to answer "(no answer)").
     """
 
     def __init__(self, out: TextIO, fd: int, hold: Callable[[bool], None] | None = None) -> None:
@@ -42,6 +44,7 @@ class InlinePrompt:
         self.mine: dict[str, str] = {}
         self.stale: str | None = None  # the question last answered from elsewhere while shown here
         self.typed_ahead: list[str] = []
+        self.empty_once: str | None = None  # the question an empty Enter was pressed for (confirm a 2nd)
         self._buffer = b""
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -115,12 +118,16 @@ class InlinePrompt:
         elif not self._pending(question.id):
             self.out.write(f"[{question.id}] was already answered elsewhere: that input was not used\n")
             self._show_next()
+        elif not text and self.empty_once != question.id:
+            self.empty_once = question.id
+            self.out.write("(nothing typed: type the answer, or press Enter again to answer '(no answer)')\n> ")
         else:
             self._submit(question, text)
         self.out.flush()
 
     def _submit(self, question: Question, text: str) -> None:
         text = text or "(no answer)"
+        self.empty_once = None
         self.mine[question.id] = text
         if self.run is not None:
             self.run.answer(question.id, text)

@@ -210,6 +210,9 @@ def cmd_fanout(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             out.write("--- final ---\n")
         if result.final is not None:
             out.write(result.final.strip() + "\n")
+        vote = result.meta.get("vote")
+        if vote and result.final is not None:  # how sure the vote is belongs next to its answer
+            out.write(f"(vote: {vote['votes']} of {vote['total']} agree, confidence {vote['confidence']:.0%})\n")
     if args.timings:
         meta = result.meta
         err.write(

@@ -37,7 +37,7 @@ from swarm_star.cli.flags import (
     open_swarm,
     tool_flags,
 )
-from swarm_star.cli.hints import command_prefix, raise_hint, run_only_flags, where_to_look
+from swarm_star.cli.hints import answer_hint, command_prefix, raise_hint, run_only_flags, where_to_look
 from swarm_star.cli.interact import InlinePrompt, LiveView, TreeView, live_tree_for, stdin_tty
 from swarm_star.cli.models import (
     add_model_flags,
@@ -46,7 +46,7 @@ from swarm_star.cli.models import (
     note_stripped_url,
     use_served_model,
 )
-from swarm_star.errors import AlreadyFinished, ConfigError, ExitCode, InputError
+from swarm_star.errors import AlreadyFinished, ConfigError, ExitCode, InputError, SwarmExists
 from swarm_star.models import Limits, ModelSettings, NodeStatus, SwarmSettings, ToolSettings
 from swarm_star.models.config import CodeSettings
 from swarm_star.primitives.hostfile import load_hostfile
@@ -61,6 +61,7 @@ __all__ = [
     "cmd_resume",
     "cmd_retry",
     "cmd_run",
+    "outcome_exit",
     "run_swarm",
     "screen_from",
 ]
@@ -71,7 +72,15 @@ OUTCOME_EXIT = {
     "questions": ExitCode.QUESTIONS,
     "limit": ExitCode.LIMIT,
     "unreachable": ExitCode.UNREACHABLE,
+    "partial": ExitCode.PARTIAL,  # finished, short of the directive (RunOutcome.partial)
 }
+
+
+def outcome_exit(outcome: RunOutcome) -> ExitCode:
+    """The exit code of a run's outcome: a finished swarm that falls short exits 7, not 0."""
+    return OUTCOME_EXIT["partial" if outcome.status == "finished" and outcome.partial else outcome.status]
+
+
 MAX_DIRECTIVE_BYTES = 1_000_000
 
 
@@ -164,6 +173,8 @@ def outcome_json(swarm: Swarm, outcome: RunOutcome) -> dict[str, Any]:
     return {
         "swarm_id": swarm.id,
         "status": outcome.status,
+        "outcome": "partial" if outcome.partial else outcome.status,
+        "partial": outcome.partial,
         "reason": outcome.reason,
         "report": outcome.report,
         "questions": [{"id": q.id, "node": node, "text": q.text} for node, q in outcome.questions],
@@ -244,18 +255,21 @@ def run_swarm(
         return ExitCode.INTERRUPTED
     if json_out:
         out.write(json.dumps(outcome_json(swarm, outcome), indent=2) + "\n")
-        return OUTCOME_EXIT[outcome.status]
+        return outcome_exit(outcome)
     out.write(f"\n{usage_line(swarm.state)}\n")
     for line in usage_by_model_lines(swarm.state):
         out.write(line + "\n")
     if outcome.status == "finished":
         out.write(f"\nFinal report:\n{outcome.report}\n")
+        if outcome.partial:
+            out.write(f"\nFinished, partial: {outcome.partial} (the report says which).\n")
     elif outcome.status == "questions":
         out.write("\nQuestions are pending:\n")
         for node, q in outcome.questions:
             out.write(f"  [{q.id}] (node {node}) {q.text}\n")
         out.write(
-            f'Answer with: {prefix} answer {swarm.id} QUESTION_ID "TEXT"\nthen: {prefix} resume {swarm.id}{again}\n'
+            answer_hint(prefix, swarm.id, [q.id for _, q in outcome.questions])
+            + f"\nthen: {prefix} resume {swarm.id}{again}\n"
         )
     elif outcome.status == "limit":
         out.write(f"\nStopped: {outcome.reason}. Raise it and continue:\n  {raise_hint(swarm, prefix, again)}\n")
@@ -266,7 +280,7 @@ def run_swarm(
         if any(n.status == NodeStatus.FAILED for n in swarm.state.nodes.values()):
             out.write(f"Re-run the failed nodes with: {prefix} retry {swarm.id}\n")
     out.write(where_to_look(swarm, prefix))
-    return OUTCOME_EXIT[outcome.status]
+    return outcome_exit(outcome)
 
 
 def _directive(args: argparse.Namespace) -> str:
@@ -342,15 +356,18 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         models = use_served_model(models, args.model, err)
         settings = settings.model_copy(update={"models": models})
     check_prices(models, limits, None if args.json else err)  # every provider resolved; --max-cost needs prices
-    swarm = Swarm.create(
-        directive,
-        context_files=args.context,
-        settings=settings,
-        space=args.space,
-        backend=args.store,
-        swarm_id=args.swarm_id,
-        user_id=args.user,
-    )
+    try:
+        swarm = Swarm.create(
+            directive,
+            context_files=args.context,
+            settings=settings,
+            space=args.space,
+            backend=args.store,
+            swarm_id=args.swarm_id,
+            user_id=args.user,
+        )
+    except SwarmExists as exc:  # the API's words name no flag; here the flag is --swarm-id
+        raise SwarmExists(f"{exc} (--swarm-id)") from exc
     with swarm, executor_scope(args) as executor:
         return run_swarm(swarm, out, screen_from(args), swarm.run, RunOptions(executor=executor, yes=args.yes))
 

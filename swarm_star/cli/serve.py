@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from swarm_star.api import load_env_file
 from swarm_star.cli.flags import open_swarm
+from swarm_star.cli.hints import command_prefix
 from swarm_star.errors import ConfigError, InputError
 
 __all__ = ["add_serve_commands", "cmd_report", "cmd_serve", "cmd_watch"]
@@ -88,19 +89,20 @@ def add_serve_commands(sub: Any) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from swarm_star.serve.security import TOKEN_ENV, check_bind
+    try:  # the web stack is a core dependency; an install that lacks it gets one line, not a traceback
+        import uvicorn
 
+        from swarm_star.serve import create_app
+        from swarm_star.serve.security import TOKEN_ENV, check_bind
+    except ImportError as exc:
+        raise ConfigError(
+            f"serve needs {exc.name or 'the web stack'}, which this install lacks: pip install 'swarm-star[serve]'"
+        ) from exc
     load_env_file()  # ./.env, never overriding the environment: the operator's keys
     token = args.token or os.environ.get(TOKEN_ENV) or None
     check_bind(args.host, token)
     if not 0 <= args.port <= 65535:
         raise InputError(f"--port must be 0-65535, got {args.port}")
-    try:
-        import uvicorn
-
-        from swarm_star.serve import create_app
-    except ImportError as exc:
-        raise ConfigError(f"serve needs the serve extra: pip install 'swarm-star[serve]' ({exc.name} missing)") from exc
     if args.otel:
         try:
             import opentelemetry.trace  # noqa: F401
@@ -145,6 +147,13 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         asyncio.run(announce_and_serve())
     except KeyboardInterrupt:
         pass
+    stopped = app.state.hub.stopped_at_shutdown
+    if stopped:  # Ctrl-C stopped swarms mid-run: say which, and how to go on
+        prefix = command_prefix(args)
+        out.write(f"\nstopped {len(stopped)} running swarm(s), state saved: {', '.join(stopped)}\n")
+        out.write("continue each with: " + "; ".join(f"{prefix} resume {s}" for s in stopped))
+        out.write("  (or serve again and press Resume in the web view)\n")
+        out.flush()
     return 0 if server.started else 1
 
 

@@ -313,9 +313,10 @@ class ActionContext:
             context=context or {},
         )
 
-    def terminate(self, report: str, artifacts: list[str] | None = None) -> Terminate:
-        """Report upward; ``artifacts`` names what was written (kept with the result in memory)."""
-        return Terminate(node_id=self.node.id, report=report, artifacts=list(artifacts or []))
+    def terminate(self, report: str, artifacts: list[str] | None = None, *, partial: str | None = None) -> Terminate:
+        """Report upward; ``artifacts`` names what was written (kept with the result in memory);
+        ``partial`` says why the result falls short ('1 of 3 parts failed'), so the outcome is honest."""
+        return Terminate(node_id=self.node.id, report=report, artifacts=list(artifacts or []), partial=partial)
 
     def fail(self, error: str) -> Fail:
         return Fail(node_id=self.node.id, error=error)

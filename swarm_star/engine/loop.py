@@ -77,12 +77,14 @@ __all__ = ["Engine", "RunOutcome"]
 
 @dataclass
 class RunOutcome:
-    """How a run ended. ``status``: finished, failed, questions, limit, unreachable, interrupted."""
+    """How a run ended. ``status``: finished, failed, questions, limit, unreachable, interrupted;
+    ``partial`` (finished only): why the result falls short, e.g. '1 of 3 parts failed'."""
 
     status: str
     reason: str | None = None
     report: str | None = None
     questions: list[tuple[str, Question]] = field(default_factory=list)
+    partial: str | None = None
 
 
 class Engine:
@@ -463,5 +465,5 @@ class Engine:
         root = self.state.root
         assert root is not None
         if self.state.status == SwarmStatus.FINISHED:
-            return RunOutcome("finished", None, root.report)
+            return RunOutcome("finished", None, root.report, partial=root.partial)
         return RunOutcome("failed", root.error, root.report)

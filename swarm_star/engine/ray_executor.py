@@ -109,7 +109,9 @@ class RayExecutor:
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise ConfigError("the ray executor needs Ray: pip install 'swarm-star[ray]'") from exc
         if not ray.is_initialized():
-            quiet: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING}
+            # ERROR: Ray's own warnings (e.g. "Token authentication is enabled …") are not the run's
+            # output; what goes wrong for a swarm is said by the swarm (a frame, an error line)
+            quiet: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.ERROR}
             if self.address:
                 ray.init(address=self.address, **quiet)
             else:

@@ -1,21 +1,34 @@
 """The root's final report: a document a person can read, built from the tree.
 
-Layout (Markdown); the outcome comes first, so the first paragraph is the answer::
+Layout (Markdown that renders as it reads: each part a paragraph headed by its
+number, its report a block of its own with its line breaks and code fences kept,
+a nested plan's parts numbered inside their part); the outcome comes first, so
+the first paragraph is the answer::
 
     <the top manager's consolidated report>
 
     ## Parts
-    1. <sub-directive> -- done by core/answer
-       <its report, shortened>
-       Written: workspace:pkg/a.py@1a2b3c4d5e
-    2. <sub-directive> -- done by planning/delegate
-       2.1. <a part of the nested plan> -- done by core/answer
-    3. <sub-directive> -- FAILED: <error>
+
+    **1. <sub-directive>** -- done by core/answer
+
+    <its report, shortened at a line end; a code fence cut open is closed>
+
+    Written: workspace:pkg/a.py@1a2b3c4d5e
+
+    **2. <sub-directive>** -- done by planning/delegate
+
+    **2.1 <a part of the nested plan>** -- done by core/answer
+
+    **3. <sub-directive>** -- FAILED: <error>
 
     ## Asked the user
+
     - <question> -- <answer>
 
-    ## Written to the workspace (<path>)
+    ## Written to the workspace
+
+    `<path>`
+
     - 1a2b3c4d5e Add parser (pkg/a.py)
 
 The parts are the routers under the top manager and under its follow-up
@@ -32,7 +45,7 @@ from swarm_star.models import NodeRole, NodeStatus, SaveMemory, SwarmNode
 
 __all__ = ["compose_final_report", "parts_of", "workspace_commits"]
 
-PART_REPORT_CHARS = 400
+PART_REPORT_CHARS = 600
 MAX_COMMITS = 30
 
 
@@ -64,28 +77,46 @@ def _nested_manager(nodes: Mapping[str, SwarmNode], router: SwarmNode) -> SwarmN
     return None
 
 
+def excerpt(text: str, limit: int) -> str:
+    """``text`` kept as written (line breaks, code fences), cut at a line end near ``limit``
+    characters; a code fence the cut leaves open is closed, so what follows is not code."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    if "\n" in cut[limit // 2 :]:
+        cut = cut[: cut.rindex("\n")]
+    cut = cut.rstrip() + " …"
+    fences = [line.lstrip()[:3] for line in cut.splitlines() if line.lstrip()[:3] in ("```", "~~~")]
+    return cut + (f"\n{fences[-1]}" if len(fences) % 2 else "")
+
+
 def _part_lines(
-    nodes: Mapping[str, SwarmNode], memory: Mapping[str, SaveMemory], manager_id: str, prefix: str, indent: str
+    nodes: Mapping[str, SwarmNode], memory: Mapping[str, SaveMemory], manager_id: str, prefix: str
 ) -> list[str]:
+    """Each part a paragraph headed by its number (``2.1`` inside part 2), its report a block
+    of its own under it with a blank line around, so nothing runs together and a code fence
+    stays a code block (no list indentation for a renderer to get wrong)."""
     lines: list[str] = []
     parts = parts_of(nodes, manager_id)
     rounds = {r for r, _ in parts}
     for number, (round_no, router) in enumerate(parts, 1):
         label = f" (round {round_no})" if len(rounds) > 1 else ""
-        head = f"{indent}{prefix}{number}. {_short(router.directive, 160)}{label}"
+        head = f"**{prefix}{number}{'.' if not prefix else ''} {_short(router.directive, 160)}**{label}"
         if router.status == NodeStatus.TERMINATED:
-            lines.append(f"{head} — done by {_doer(nodes, router)}")
-            lines.append(f"{indent}   {_short(router.report or '', PART_REPORT_CHARS)}")
+            lines += [f"{head} — done by {_doer(nodes, router)}", ""]
+            report = excerpt(router.report or "", PART_REPORT_CHARS)
+            lines += [report, ""] if report else []
         elif router.status == NodeStatus.FAILED:
-            lines.append(f"{head} — FAILED: {_short(router.error or '', 240)}")
+            lines += [f"{head} — FAILED: {_short(router.error or '', 240)}", ""]
         else:
-            lines.append(f"{head} — {router.status.value}")
+            lines += [f"{head} — {router.status.word}", ""]
         written = _written(memory, router)
         if written:
-            lines.append(f"{indent}   Written: {', '.join(written)}")
+            lines += [f"Written: {', '.join(written)}", ""]
         nested = _nested_manager(nodes, router)
-        if nested is not None and len(indent) < 12:
-            lines += _part_lines(nodes, memory, nested.id, f"{prefix}{number}.", indent + "   ")
+        if nested is not None and len(prefix) < 12:
+            lines += _part_lines(nodes, memory, nested.id, f"{prefix}{number}.")
     return lines
 
 
@@ -137,13 +168,13 @@ def compose_final_report(
 ) -> str:
     """The readable document the root reports."""
     lines = [outcome.strip(), ""]
-    parts = _part_lines(nodes, memory, manager_id, "", "")
+    parts = _part_lines(nodes, memory, manager_id, "")
     if parts:
-        lines += ["## Parts", "", *parts, ""]
+        lines += ["## Parts", "", *parts]
     asked = [(q.text, q.answer) for n in nodes.values() for q in n.questions if q.answer is not None]
     if asked:
         lines += ["## Asked the user", "", *(f"- {_short(q, 200)} — {_short(a or '', 300)}" for q, a in asked), ""]
     commits = workspace_commits(workspace) if workspace is not None else []
-    if commits:
-        lines += [f"## Written to the workspace ({workspace})", "", *(f"- {c}" for c in commits), ""]
+    if commits:  # the path on its own line: a long path in a heading wraps badly
+        lines += ["## Written to the workspace", "", f"`{workspace}`", "", *(f"- {c}" for c in commits), ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -22,6 +22,22 @@ class NodeStatus(StrEnum):
     def done(self) -> bool:
         return self in (NodeStatus.TERMINATED, NodeStatus.FAILED)
 
+    @property
+    def word(self) -> str:
+        """The status as every view shows it to a user ('done', 'waiting for you'); the
+        web page holds the same table (``STATUS_WORDS`` in serve/static/app.js, checked by a test)."""
+        return STATUS_WORDS[self]
+
+
+STATUS_WORDS = {
+    NodeStatus.PENDING: "pending",
+    NodeStatus.RUNNING: "running",
+    NodeStatus.WAITING_CHILDREN: "waiting for parts",
+    NodeStatus.WAITING_USER: "waiting for you",
+    NodeStatus.TERMINATED: "done",
+    NodeStatus.FAILED: "failed",
+}
+
 
 class SwarmStatus(StrEnum):
     """Lifecycle of a swarm, stored in its meta record and shown by ``list``. A swarm
@@ -119,6 +135,9 @@ class SwarmNode(BaseModel):
     status: NodeStatus = NodeStatus.PENDING
     report: str | None = None
     error: str | None = None
+    partial: str | None = Field(
+        None, description="a terminated node whose result falls short says why ('1 of 3 parts failed')"
+    )
     depth: int = 0
     created_at: float
     updated_at: float

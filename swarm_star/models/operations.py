@@ -154,6 +154,9 @@ class Terminate(BaseModel):
     artifacts: list[str] = Field(
         default_factory=list, description="what the node wrote, e.g. 'workspace:pkg/a.py@1a2b3c4d5e'"
     )
+    partial: str | None = Field(
+        None, description="why the result falls short, e.g. '1 of 3 parts failed' (None: complete)"
+    )
 
 
 class Fail(BaseModel):

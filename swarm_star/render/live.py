@@ -18,10 +18,10 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TextIO
 
 from swarm_star.models import NodeStatus, Question, SwarmEvent, SwarmNode, SwarmStatus, Usage
-from swarm_star.render.text import short, summary
+from swarm_star.render.text import duration, short, summary, usage_line
 from swarm_star.state.projection import SwarmState
 
 if TYPE_CHECKING:
@@ -68,57 +68,131 @@ def event_summary(event: SwarmEvent) -> str:
     return f"[{event.frame:>5}] {node:<10} {summary(event)}"
 
 
-def _rollup(state: SwarmState) -> dict[str, tuple[Usage, int, bool]]:
-    """Per node: usage of its subtree, its node count, and whether all of it is done."""
-    out: dict[str, tuple[Usage, int, bool]] = {}
+class Rolled(NamedTuple):
+    """A node's subtree: usage, node count, whether all of it is done, failures in it."""
+
+    usage: Usage
+    size: int
+    done: bool
+    failed: int
+
+
+def _rollup(state: SwarmState) -> dict[str, Rolled]:
+    out: dict[str, Rolled] = {}
     for node in sorted(state.nodes.values(), key=lambda n: -n.depth):
         used, count, done = node.usage, 1, node.status.done
+        failed = int(node.status == NodeStatus.FAILED)
         for child in node.children:
-            c_used, c_count, c_done = out[child]
-            used, count, done = used.plus(c_used), count + c_count, done and c_done
-        out[node.id] = (used, count, done)
+            below = out[child]
+            used, count = used.plus(below.usage), count + below.size
+            done, failed = done and below.done, failed + below.failed
+        out[node.id] = Rolled(used, count, done, failed)
     return out
 
 
 def tree_lines(state: SwarmState, width: int = 100, max_lines: int | None = None) -> list[tuple[str, str]]:
-    """(text, style) lines of the tree: finished subtrees collapse to one line."""
+    """(text, style) lines of the tree.
+
+    A finished subtree folds to one line unless a failure is in it (failures
+    are never folded out of sight). A tree taller than ``max_lines`` keeps
+    the lines that matter (running, asking, failed, then waiting nodes, then
+    the top of the tree) *with all their ancestors*, so every shown node sits
+    under its true parent; each run of hidden siblings becomes one marked
+    line (``… 3 more (12 nodes)``) in its place, and the connectors are drawn
+    for what is shown.
+    """
     root = state.root
     if root is None:
         return [("(empty)", "dim")]
     rolled = _rollup(state)
-    lines: list[tuple[str, str]] = []
-    stack: list[tuple[str, str, bool, bool]] = [(root.id, "", True, True)]
+
+    def kids(node_id: str) -> list[str]:
+        node, below = state.nodes[node_id], rolled[node_id]
+        folded = below.done and not below.failed and node.parent_id is not None
+        return [] if folded else node.children
+
+    order: list[str] = []  # the unfolded tree, depth first
+    stack = [root.id]
     while stack:
-        node_id, prefix, last, top = stack.pop()
-        node = state.nodes[node_id]
-        used, count, done = rolled[node_id]
-        mark, style = STATUS_STYLE[node.status]
+        node_id = stack.pop()
+        order.append(node_id)
+        stack.extend(reversed(kids(node_id)))
+    keep = set(order)
+    if max_lines is not None and len(order) > max_lines:
+        keep = _chosen(state, order, kids, max(max_lines, 1))
+
+    lines: list[tuple[str, str]] = []
+    walk: list[tuple[str, str, bool, bool]] = [(root.id, "", True, True)]
+    while walk:
+        node_id, prefix, last, top = walk.pop()
         branch = "" if top else ("└─ " if last else "├─ ")
-        folded = done and node.children and not top
-        extra = f" (+{count - 1} nodes)" if folded else ""
-        head = f"{prefix}{branch}{mark} {node.id} {node.role.value}:{node.action_id.split('.')[-1]}"
-        stats = f" ${used.cost:.4f} {used.calls}c{extra} — "
-        lines.append((head + stats + short(node.directive, max(width - len(head) - len(stats), 10)), style))
-        if folded:
+        if node_id.startswith("…"):  # a run of hidden siblings
+            lines.append((f"{prefix}{branch}{node_id}", "dim"))
             continue
+        node, below = state.nodes[node_id], rolled[node_id]
+        mark, style = STATUS_STYLE[node.status]
+        extra = f" (+{below.size - 1} nodes)" if node.children and not kids(node_id) else ""
+        extra += f" ({below.failed} failed below)" if below.failed > (node.status == NodeStatus.FAILED) else ""
+        head = f"{prefix}{branch}{mark} {node.id} {node.role.value}:{node.action_id.split('.')[-1]}"
+        stats = f" ${below.usage.cost:.4f} {below.usage.calls}c{extra} — "
+        lines.append((head + stats + short(node.directive, max(width - len(head) - len(stats), 10)), style))
+        entries = _entries(kids(node_id), keep, rolled)
         child_prefix = prefix + ("" if top else ("   " if last else "│  "))
-        kids = node.children
-        for i in range(len(kids) - 1, -1, -1):
-            stack.append((kids[i], child_prefix, i == len(kids) - 1, False))
-    if max_lines is not None and len(lines) > max_lines:
-        # keep the top of the tree and the lines of unfinished nodes first
-        budget = max(max_lines - 1, 1)
-        urgent = [i for i, (_, style) in enumerate(lines) if style.startswith("bold")]  # running, asking, failed
-        waiting = [i for i, (_, style) in enumerate(lines) if style == "blue"]
-        chosen: list[int] = []
-        for i in [*range(min(3, len(lines))), *urgent, *waiting, *range(len(lines))]:
-            if len(chosen) >= budget:
-                break
-            if i not in chosen:
-                chosen.append(i)
-        hidden = len(lines) - len(chosen)
-        lines = [*[lines[i] for i in sorted(chosen)], (f"… {hidden} more lines", "dim")]
+        for i in range(len(entries) - 1, -1, -1):
+            walk.append((entries[i], child_prefix, i == len(entries) - 1, False))
     return lines
+
+
+def _entries(children: list[str], keep: set[str], rolled: dict[str, Rolled]) -> list[str]:
+    """A node's shown children in order, each run of hidden ones as one ``… N more`` entry."""
+    out: list[str] = []
+    hidden: list[str] = []
+    for child in [*children, ""]:
+        if child and child not in keep:
+            hidden.append(child)
+            continue
+        if hidden:
+            nodes = sum(rolled[h].size for h in hidden)
+            more = f"{len(hidden)} more" + (f" ({nodes} nodes)" if nodes > len(hidden) else "")
+            out.append(f"… {more}")
+            hidden = []
+        if child:
+            out.append(child)
+    return out
+
+
+def _chosen(state: SwarmState, order: list[str], kids: Callable[[str], list[str]], max_lines: int) -> set[str]:
+    """The nodes to show when the tree is taller than ``max_lines``: by urgency, each with
+    its ancestors, as many as fit with the ``… N more`` lines their hidden siblings need."""
+    rank = {NodeStatus.RUNNING: 0, NodeStatus.WAITING_USER: 0, NodeStatus.FAILED: 0, NodeStatus.WAITING_CHILDREN: 1}
+    wanted = sorted(range(len(order)), key=lambda i: (i > 0, rank.get(state.nodes[order[i]].status, 2), i))
+
+    def closure(count: int) -> set[str]:
+        keep: set[str] = set()
+        for i in wanted[:count]:
+            node: str | None = order[i]
+            while node is not None and node not in keep:
+                keep.add(node)
+                node = state.nodes[node].parent_id
+        return keep
+
+    def rows(keep: set[str]) -> int:
+        markers = 0
+        for node_id in keep:
+            run = False
+            for child in kids(node_id):
+                markers += int(child not in keep and not run)
+                run = child not in keep
+        return len(keep) + markers
+
+    low, high = 1, len(wanted)  # rows(closure(k)) grows with k: the largest k that fits
+    while low < high:
+        mid = (low + high + 1) // 2
+        if rows(closure(mid)) <= max_lines:
+            low = mid
+        else:
+            high = mid - 1
+    return closure(low)
 
 
 def _counts(state: SwarmState) -> str:
@@ -126,12 +200,15 @@ def _counts(state: SwarmState) -> str:
     for node in state.nodes.values():
         tally[node.status] = tally.get(node.status, 0) + 1
     u = state.usage
-    return (
-        f"{len(state.nodes)} nodes · {tally.get(NodeStatus.RUNNING, 0)} running · "
-        f"{tally.get(NodeStatus.WAITING_USER, 0)} waiting for you · {tally.get(NodeStatus.WAITING_CHILDREN, 0)} "
-        f"waiting for children · {tally.get(NodeStatus.TERMINATED, 0)} done · {tally.get(NodeStatus.FAILED, 0)} failed"
-        f" — {u.calls} calls · {u.tokens} tokens · ${u.cost:.4f}"
+    shown = (
+        NodeStatus.RUNNING,
+        NodeStatus.WAITING_USER,
+        NodeStatus.WAITING_CHILDREN,
+        NodeStatus.TERMINATED,
+        NodeStatus.FAILED,
     )
+    counts = " · ".join(f"{tally.get(status, 0)} {status.word}" for status in shown)
+    return f"{len(state.nodes)} nodes · {counts} — {u.calls} calls · {u.tokens} tokens · ${u.cost:.4f}"
 
 
 class LiveTree:
@@ -165,7 +242,6 @@ class LiveTree:
         self.asked: list[Question] = []
         self._live: Live | None = None
         self._last_draw = 0.0
-        self._started = time.monotonic()
 
     @property
     def state(self) -> SwarmState | None:
@@ -216,8 +292,8 @@ class LiveTree:
         if state is None:
             return Text(self.title)
         status = state.status + (f" ({state.stop_reason})" if state.stop_reason else "")
-        elapsed = time.monotonic() - self._started
-        parts.append(Text(f"{self.title} [{status}] {elapsed:.0f}s", style="bold"))
+        took = duration(state.clock.elapsed(time.time() if state.status == SwarmStatus.RUNNING else None))
+        parts.append(Text(f"{self.title} [{status}] {took}", style="bold"))
         parts.append(Text(_counts(state), style="dim"))
         room = max(height - EVENT_LINES - 5, 5)
         for text, style in tree_lines(state, width, room):
@@ -319,8 +395,7 @@ async def follow(
             await asyncio.sleep(poll)
             if view is not None:
                 view.refresh()
-    u = state.usage
-    out.write(f"{len(state.nodes)} nodes · {u.calls} calls · {u.tokens} tokens · ${u.cost:.4f} [{state.status}]\n")
+    out.write(f"{usage_line(state)} [{state.status}]\n")
     root = state.root
     if root is not None and root.report and state.status == SwarmStatus.FINISHED:
         out.write(f"\nFinal report:\n{root.report}\n")

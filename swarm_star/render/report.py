@@ -22,6 +22,7 @@ lets it load nothing but its own inline style, wherever it is opened.
 from __future__ import annotations
 
 import html
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +62,7 @@ code,pre{background:#f4f6fa;border-radius:4px}pre{padding:.6rem;overflow:auto}
 table{border-collapse:collapse}td,th{border:1px solid #d5d9e2;padding:.25rem .6rem;text-align:left}
 th{background:#f4f6fa}blockquote{border-left:3px solid #c9cfdb;margin:0;padding-left:1rem;color:#3b4256}
 """
+_FENCE = re.compile(r"(?:`{3,}|~{3,})[\w+.-]*")
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 """The HTML report loads nothing (no image, font, script, frame), wherever it is opened."""
 
@@ -114,7 +116,7 @@ def workspace_commits(workspace: Path | None) -> list[WorkspaceCommit]:
             WorkspaceCommit(
                 sha=c.hexsha,
                 time=float(c.committed_date),
-                message=str(c.message).strip(),
+                message=_summary(str(c.message)),
                 paths=tuple(sorted(str(p) for p in c.stats.files)),
             )
             for c in repo.iter_commits()
@@ -122,6 +124,13 @@ def workspace_commits(workspace: Path | None) -> list[WorkspaceCommit]:
     except (git.GitError, ValueError, WorkspaceError):  # unreadable, or a config that could run a program
         return []
     return list(reversed(commits))
+
+
+def _summary(message: str) -> str:
+    """A commit's subject line: the body and the engine's own trailers (``Swarm-Change:``,
+    which finds a change again after a crash) are bookkeeping, not for the reader."""
+    lines = message.strip().splitlines()
+    return lines[0].strip() if lines else ""
 
 
 def tree_order(nodes: dict[str, SwarmNode]) -> list[SwarmNode]:
@@ -153,7 +162,8 @@ def subtree_usage(nodes: dict[str, SwarmNode], node_id: str) -> tuple[Usage, int
 
 
 def _line(text: str | None, width: int = 90) -> str:
-    flat = " ".join((text or "").split())
+    """``text`` on one line; code fences dropped (flattened, a fence would turn into inline code)."""
+    flat = " ".join(_FENCE.sub(" ", text or "").split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
@@ -219,15 +229,19 @@ def _markdown(r: Report, created_at: float) -> str:
         if node.id == ROOT_NODE_ID:
             continue
         indent = "  " * max(node.depth - 1, 0)
-        mark = {NodeStatus.TERMINATED: "done", NodeStatus.FAILED: "FAILED"}.get(node.status, node.status.value)
+        mark = "FAILED" if node.status == NodeStatus.FAILED else node.status.word
         out.append(
             f"{indent}- **{node.id}** {node.role.value} · `{node.action_id}` · {mark} · "
             f"{node.usage.calls} calls · {_money(node.usage.cost)} — {_line(node.directive, 160)}"
         )
+        # on a line of its own in the same item (a hard break): a nested list item here made
+        # fpdf2 draw the next item over it
         if node.error:
-            out.append(f"{indent}  - **Error:** {_line(node.error, 300)}")
+            out[-1] += "\\"
+            out.append(f"{indent}  **Error:** {_line(node.error, 300)}")
         elif node.report and node.role != NodeRole.ROUTER:
-            out.append(f"{indent}  - Report: {_line(node.report, 300)}")
+            out[-1] += "\\"
+            out.append(f"{indent}  Report: {_line(node.report, 300)}")
     failed = [n for n in r.nodes.values() if n.error]
     if failed:
         out += ["", "### Failures", ""]
@@ -365,6 +379,8 @@ def to_pdf(report: Report) -> bytes:
         body = body.encode("latin-1", "replace").decode("latin-1")
     pdf.set_font(family, size=10)
     pdf.add_page()
+    # fpdf2 justifies table cells unless told: a left-aligned cell reads as the HTML one does
+    body = body.replace("<td>", '<td align="left">').replace("<th>", '<th align="left">')
     kwargs: dict[str, Any] = {"font_family": family}
     if mono is not None and family == "dejavu":
         from fpdf.fonts import TextStyle

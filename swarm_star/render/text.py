@@ -20,6 +20,7 @@ from swarm_star.state.projection import SwarmState
 
 __all__ = [
     "age",
+    "duration",
     "event_line",
     "fit",
     "node_label",
@@ -66,9 +67,21 @@ def fit(line: str, width: int | None) -> str:
     return line[: max(width - 1, 0)] + "…"
 
 
-def usage_line(state: SwarmState) -> str:
+def usage_line(state: SwarmState, now: float | None = None) -> str:
+    """Nodes, calls, tokens, cost and time run (``now``: the clock of a swarm running here)."""
     u = state.usage
-    return f"{len(state.nodes)} nodes · {u.calls} calls · {u.tokens} tokens · {u.cost_text()}"
+    took = duration(state.clock.elapsed(now))
+    return f"{len(state.nodes)} nodes · {u.calls} calls · {u.tokens} tokens · {u.cost_text()} · {took}"
+
+
+def duration(seconds: float) -> str:
+    """Time run, as every view shows it: ``42 s``, ``3 min 05 s``, ``2 h 07 min``."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
 
 
 def usage_by_model(usage: dict[str, Usage], providers: set[str] | None = None) -> list[tuple[str, str, Usage]]:
@@ -127,7 +140,7 @@ def render_tree(state: SwarmState, *, width: int | None = None, depth: int | Non
         node = state.nodes[node_id]
         used = state.subtree_usage(node_id)
         branch = "" if top else ("└─ " if last else "├─ ")
-        status = node.status.value
+        status = node.status.word
         if node.error:
             status = f"{status}: {short(node.error, 60)}"
         hidden = count_below(node_id) if depth is not None and level >= depth and node.children else 0

@@ -75,6 +75,7 @@ class SwarmHub:
         self.locator = locate(self.space, backend, user_id, env)
         self.mcp = mcp  # the operator's MCP servers file: the only one swarms run here use
         self.runs: dict[str, Run] = {}
+        self.stopped_at_shutdown: list[str] = []  # the swarms shutdown stopped (serve's Ctrl-C names them)
         self.last_runs: dict[str, RunRecord] = {}
         self._handles: dict[str, SwarmReader] = {}  # one open store per swarm read here
         self._handles_lock = threading.Lock()
@@ -210,11 +211,13 @@ class SwarmHub:
             await asyncio.wait_for(waiter.wait(), timeout)
 
     async def shutdown(self) -> None:
-        """Stop every run (each saves its state as stopped) and close the read handles."""
+        """Stop every run (each saves its state as stopped, named in ``stopped_at_shutdown``)
+        and close the read handles."""
         for swarm_id in list(self.runs):
             if self.is_running_here(swarm_id):
                 with contextlib.suppress(SwarmStarError):
                     await self.stop(swarm_id)
+                    self.stopped_at_shutdown.append(swarm_id)
         with self._handles_lock:
             for handle in self._handles.values():
                 with contextlib.suppress(SwarmStarError):

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from swarm_star.api import ROOT_NODE_ID, list_swarms
-from swarm_star.errors import InputError
+from swarm_star.errors import InputError, NodeNotFound
 from swarm_star.models import SwarmEvent, SwarmNode
 from swarm_star.serve.hub import hub_of, target
 from swarm_star.serve.inputs import FlagParam, IntParam, TextParam
@@ -51,6 +51,8 @@ TREE = {
         "frame_count": {"type": "integer"},
         "status": {"type": "string"},
         "stop_reason": {"type": ["string", "null"]},
+        "partial": {"type": ["string", "null"], "description": "a finished swarm that falls short: why"},
+        "clock": {"type": ["object", "null"], "description": "time run: run_s (closed spans), since, last"},
         "usage": {"type": "object"},
         "nodes": {"type": "array", "items": {"type": "object"}},
     },
@@ -71,6 +73,8 @@ def tree_json(swarm_id: str, state_nodes: Mapping[str, SwarmNode], meta: Mapping
         "frame_count": frame + 1,
         "status": meta.get("status"),
         "stop_reason": meta.get("stop_reason"),
+        "partial": meta.get("partial"),
+        "clock": meta.get("clock"),
         "usage": meta.get("usage"),
         "nodes": [node_json(n) for n in state_nodes.values()],
     }
@@ -88,6 +92,9 @@ def get_swarm(request: Request) -> JSONResponse:
     hub, swarm_id = target(request)
     log = hub.reader(swarm_id)
     record, meta = log.record(), log.read_meta() or {}
+    settings = record.settings.model_dump(mode="json")
+    if isinstance(meta.get("limits"), dict):  # a resume with new limits applied them (ResumeSwarm frame)
+        settings["limits"] = meta["limits"]
     root = log.node(ROOT_NODE_ID)
     last = hub.last_runs.get(swarm_id)
     return JSONResponse(
@@ -95,9 +102,10 @@ def get_swarm(request: Request) -> JSONResponse:
             "swarm_id": swarm_id,
             "directive": record.directive,
             "created_at": record.created_at,
-            "settings": record.settings.model_dump(mode="json"),
+            "settings": settings,
             "status": meta.get("status", "created"),
             "stop_reason": meta.get("stop_reason"),
+            "partial": meta.get("partial"),
             "frames": meta.get("frame_count", 0),
             "nodes": meta.get("nodes", 0),
             "usage": meta.get("usage"),
@@ -126,7 +134,13 @@ def get_tree(request: Request) -> JSONResponse:
         raise InputError(f"frame {frame} does not exist (0..{count - 1})")
     state = log.replay(frame)
     usage = {**state.usage.model_dump(mode="json"), "tokens": state.usage.tokens}
-    meta = {"status": state.status, "stop_reason": state.stop_reason, "usage": usage}
+    meta = {
+        "status": state.status,
+        "stop_reason": state.stop_reason,
+        "partial": state.partial,
+        "clock": state.clock.to_json(),
+        "usage": usage,
+    }
     return JSONResponse(tree_json(swarm_id, state.nodes, meta, frame))
 
 
@@ -163,14 +177,14 @@ def get_frame(request: Request) -> JSONResponse:
     return JSONResponse(event.model_dump(mode="json"))
 
 
-@operation("One node in full: directive, report, error, model calls (sent and received), cost", errors=[400, 404])
+@operation("One node in full: directive, report, error, model calls (sent and received), cost", errors=[404])
 def get_node(request: Request) -> JSONResponse:
     hub, swarm_id = target(request)
     node_id = request.path_params["node_id"]
     log = hub.reader(swarm_id)
     node = log.node(node_id)  # None for an id that is no node id: no key is built from it
     if node is None:
-        raise InputError(f"no node {node_id!r} in swarm {swarm_id}")
+        raise NodeNotFound(f"no node {node_id!r} in swarm {swarm_id}")
     calls, frames = [], []
     for raw in log.stored_frames():
         if node_id not in raw["nodes"]:

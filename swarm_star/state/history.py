@@ -143,6 +143,8 @@ class SwarmLog(SwarmReader):
             "frame_count": state.frame_count,
             "status": str(state.status),
             "stop_reason": state.stop_reason,
+            "partial": state.partial,
+            "clock": state.clock.to_json(),
             "limits": state.limits.model_dump(mode="json"),
             "usage": state.usage.model_dump(mode="json"),
             "nodes": len(state.nodes),

@@ -24,7 +24,45 @@ from swarm_star.models.operations import LLMCall, SaveMemory, ToolCall
 from swarm_star.models.stats import StatsBook
 
 # SwarmStatus lives in models (below the API, so the CLI can name it); re-exported here for the engine.
-__all__ = ["SwarmState", "SwarmStatus"]
+__all__ = ["RunClock", "SwarmState", "SwarmStatus"]
+
+
+@dataclass
+class RunClock:
+    """How long a swarm has run: the one definition of its elapsed time, from frame times.
+
+    A span starts at the first frame after a pause (the first frame of all, a
+    resume, a retry) and ends at a ``stop`` frame or when the root settles; the
+    time between runs (stopped, waiting days for an answer) is not counted.
+    Every view (``run``, ``watch``, the web page, the report) shows
+    :meth:`elapsed`; the web page reads the same three fields from the tree.
+    """
+
+    run_s: float = 0.0  # closed spans
+    since: float | None = None  # start of the open span (None: not running)
+    last: float | None = None  # time of the last frame
+
+    def tick(self, now: float, kind: str) -> None:
+        if self.since is None and kind != "stop":
+            self.since = now
+        elif kind == "stop":
+            self.pause(now)
+        self.last = now
+
+    def pause(self, now: float) -> None:
+        if self.since is not None:
+            self.run_s += max(0.0, now - self.since)
+            self.since = None
+
+    def elapsed(self, now: float | None = None) -> float:
+        """Seconds run so far; an open span counts up to ``now`` while someone runs the
+        swarm, else up to its last frame (a crashed run's clock does not run on)."""
+        end = now if now is not None else self.last
+        open_span = max(0.0, end - self.since) if self.since is not None and end is not None else 0.0
+        return self.run_s + open_span
+
+    def to_json(self) -> dict[str, float | None]:
+        return {"run_s": round(self.run_s, 3), "since": self.since, "last": self.last}
 
 
 @dataclass
@@ -42,6 +80,7 @@ class SwarmState:
     memory: dict[str, SaveMemory] = field(default_factory=dict)
     tool_calls: dict[tuple[str, str], ToolCall] = field(default_factory=dict)
     endpoints: StatsBook = field(default_factory=StatsBook)  # figures per model reference, from the call frames
+    clock: RunClock = field(default_factory=lambda: RunClock())  # how long the swarm has run, from frame times
 
     @classmethod
     def new(cls, record: SwarmRecord) -> SwarmState:
@@ -57,6 +96,7 @@ class SwarmState:
             raise ValueError(f"frame {event.frame} applied at position {self.frame_count}")
         self.frame_count += 1
         op, now = event.op, event.time
+        self.clock.tick(now, op.kind)
         if op.kind == "stop":
             self.status, self.stop_reason = SwarmStatus.STOPPED, op.reason
             return
@@ -113,15 +153,17 @@ class SwarmState:
             node.status = NodeStatus.WAITING_CHILDREN
             node.activations += 1
         elif op.kind == "terminate":
-            node.status, node.report = NodeStatus.TERMINATED, op.report
+            node.status, node.report, node.partial = NodeStatus.TERMINATED, op.report, op.partial
             node.activations += 1
             if node.parent_id is None:
                 self.status = SwarmStatus.FINISHED
+                self.clock.pause(now)
         elif op.kind == "fail":
             node.status, node.error = NodeStatus.FAILED, op.error
             node.activations += 1
             if node.parent_id is None:
                 self.status = SwarmStatus.FAILED
+                self.clock.pause(now)
         elif op.kind == "retry":  # swarm-star retry: re-run a failed node; done managers above re-review
             node.status = NodeStatus.WAITING_CHILDREN if node.children else NodeStatus.PENDING
             node.error = None
@@ -130,6 +172,12 @@ class SwarmState:
                 parent.status, parent.error, parent.updated_at = NodeStatus.WAITING_CHILDREN, None, now
                 parent = self.nodes.get(parent.parent_id) if parent.parent_id else None
             self.status, self.stop_reason = SwarmStatus.RUNNING, None
+
+    @property
+    def partial(self) -> str | None:
+        """Why a finished swarm falls short of its directive (the root's word), else None."""
+        root = self.root
+        return root.partial if root is not None and self.status == SwarmStatus.FINISHED else None
 
     def subtree_usage(self, node_id: str) -> Usage:
         """A node's own usage plus all its descendants' (the roll-up shown by ``tree``)."""

@@ -33,7 +33,7 @@ from swarm_star.models import Limits, SwarmEvent, SwarmNode, SwarmRecord, SwarmS
 from swarm_star.models.operations import SaveMemory
 from swarm_star.models.stats import StatsBook
 from swarm_star.state.frame_codec import FRAME_SCHEMA, FrameCodec
-from swarm_star.state.projection import SwarmState
+from swarm_star.state.projection import RunClock, SwarmState
 from swarm_star.store.base import KVStore
 
 __all__ = [
@@ -261,6 +261,9 @@ class SwarmReader:
             state.usage = Usage.model_validate(meta["usage"])
         if isinstance(meta.get("endpoints"), dict):
             state.endpoints = StatsBook.model_validate(meta["endpoints"])
+        clock = meta.get("clock")
+        if isinstance(clock, dict):  # stored since issue 26; before, a loaded state's clock starts at 0
+            state.clock = RunClock(float(clock.get("run_s") or 0.0), clock.get("since"), clock.get("last"))
         for key, raw in self.store.scan(MEMORY_PREFIX):
             entry = SaveMemory(
                 node_id="",  # not kept in the memory record; the frame that saved it has it

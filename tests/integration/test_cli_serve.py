@@ -54,20 +54,29 @@ def test_serve_starts_on_loopback_and_serves_the_space(tmp_path: Path) -> None:
         proc.wait(timeout=20)
 
 
-@pytest.mark.slow  # seconds each: run by .ci/run and `-m slow`
-def test_terminating_the_server_stops_its_swarms_resumably(tmp_path: Path, model_server) -> None:  # type: ignore[no-untyped-def]
+def _serve_a_busy_swarm(space: Path, model_server, swarm_id: str) -> subprocess.Popen[str]:  # type: ignore[no-untyped-def]
+    """``serve`` running one swarm mid-way (two model calls made, more to come)."""
     server = model_server(ScriptedModel(plans={"many": [f"part {i}" for i in range(8)]}), latency=0.3)
-    proc, base = _serve(tmp_path, "--base-url", server.base_url, env={"OPENAI_API_KEY": "sk-test-serve"})
+    proc, base = _serve(space, "--base-url", server.base_url, env={"OPENAI_API_KEY": "sk-test-serve"})
     try:
-        body = {"directive": "many parts", "models": {"base_url": server.base_url}, "swarm_id": "long"}
+        body = {"directive": "many parts", "models": {"base_url": server.base_url}, "swarm_id": swarm_id}
         assert httpx.post(base + "/api/swarms", json=body, timeout=10).status_code == 201
         deadline = time.monotonic() + 30
-        while httpx.get(base + "/api/swarms/long", timeout=10).json()["usage"]["calls"] < 2:
+        while httpx.get(f"{base}/api/swarms/{swarm_id}", timeout=10).json()["usage"]["calls"] < 2:
             assert time.monotonic() < deadline
             time.sleep(0.1)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)  # uvicorn shuts down gracefully, then re-raises the signal
+    except BaseException:
+        proc.kill()
+        proc.wait(timeout=30)
+        raise
+    return proc
+
+
+@pytest.mark.slow  # seconds each: run by .ci/run and `-m slow`
+def test_terminating_the_server_stops_its_swarms_resumably(tmp_path: Path, model_server) -> None:  # type: ignore[no-untyped-def]
+    proc = _serve_a_busy_swarm(tmp_path, model_server, "long")
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)  # uvicorn shuts down gracefully, then re-raises the signal
     with Swarm.open("long", space=tmp_path) as swarm:
         state = swarm.tree()
         assert state.status == "stopped" and state.stop_reason == "interrupted"
@@ -153,3 +162,25 @@ def test_cli_reads_while_serve_runs_lose_no_committed_frame(tmp_path: Path, mode
     with Swarm.open("busy", space=tmp_path) as swarm:
         frames = sum(1 for _ in swarm.history())
     assert frames >= seen, f"the server had committed {seen} frames, {frames} survived kill -9"
+
+
+@pytest.mark.slow  # seconds: a real server process and a swarm mid-run
+def test_ctrl_c_on_serve_names_the_stopped_swarms_and_how_to_resume(tmp_path: Path, model_server) -> None:  # type: ignore[no-untyped-def]
+    proc = _serve_a_busy_swarm(tmp_path, model_server, "busy")
+    proc.send_signal(signal.SIGINT)  # Ctrl-C
+    out, _ = proc.communicate(timeout=30)
+    assert "stopped 1 running swarm(s), state saved: busy" in out, out
+    assert f"--space {tmp_path} resume busy" in out, out
+
+
+def test_serve_without_the_web_stack_says_what_to_install_in_one_line(tmp_path: Path) -> None:
+    # an install that lacks sse-starlette (the stack is a core dependency; an old or broken install)
+    code = (
+        "import sys; sys.modules['sse_starlette'] = None\n"
+        "from swarm_star.cli import main\n"
+        f"sys.exit(main(['--space', {str(tmp_path)!r}, 'serve', '--port', '0']))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "serve needs sse_starlette" in done.stderr and "pip install" in done.stderr

@@ -219,3 +219,15 @@ def test_a_lost_cluster_pauses_the_swarm_and_resume_finishes(tmp_path: Path, mod
 def _statuses(space: Path, swarm_id: str) -> list[NodeStatus]:
     with Swarm.open(swarm_id, space=space) as swarm:
         return [n.status for n in swarm.tree().nodes.values()]
+
+
+def test_rays_own_log_lines_stay_out_of_the_runs_output(tmp_path: Path, model_server, ray_installed) -> None:  # type: ignore[no-untyped-def]
+    """Before, `run --executor ray` printed Ray's own warnings (e.g. its token-authentication notice)
+    among the run's lines on the terminal."""
+    server = model_server(ScriptedModel(plans=FOUR))
+    proc = _cli_run(tmp_path, server)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-3000:]
+    assert json.loads(out)["status"] == "finished"
+    ray_lines = [line for line in err.splitlines() if " -- " in line and (".py:" in line or "WARNING" in line)]
+    assert not ray_lines, ray_lines

@@ -124,7 +124,7 @@ async def test_echoed_keys_reach_no_record_no_cli_output_and_no_api_response(
         argv = ["--space", str(space), "run", "research tabs", "--swarm-id", "s1", "--json", "--no-input"]
         argv += ["--base-url", server.base_url, "--api-key-env", "MY_MODEL_KEY", "--hostfile", str(hosts)]
         code, out, err = await asyncio.to_thread(cli, *argv)
-    assert code in (EXIT["ok"], EXIT["failure"]), err
+    assert code in (EXIT["ok"], EXIT["failure"], EXIT["partial"]), err
     assert_no_key("run --json", out + err)
 
     outputs = [out]

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from swarm_star.api import RunOptions, Swarm
-from swarm_star.errors import InputError, StoreError
+from swarm_star.errors import StoreError, SwarmExists
 from swarm_star.models import ModelSettings, SwarmSettings
 from swarm_star.state.history import SwarmLog
 from swarm_star.store import SqliteStore
@@ -222,7 +222,7 @@ def test_damage_is_reported_per_swarm_and_never_breaks_list(tmp_path: Path) -> N
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
-    lines = {line.split()[0]: line for line in proc.stdout.splitlines()}
+    lines = {line.split()[0]: line for line in proc.stdout.splitlines()[1:]}  # after the header
     assert set(lines) == {"good", "empty", "cut"}
     assert "damaged" in lines["empty"] and "damaged" in lines["cut"] and "damaged" not in lines["good"]
     tree = subprocess.run(
@@ -240,7 +240,7 @@ def test_creation_is_whole_or_invisible(tmp_path: Path) -> None:
     with Swarm.create("made whole", space=tmp_path, swarm_id="w") as swarm:
         assert swarm.state.frame_count == 1
     assert [p.name for p in tmp_path.iterdir()] == ["w"]  # no staging folder left behind
-    with pytest.raises(InputError, match="already exists"):
+    with pytest.raises(SwarmExists, match="already exists"):
         Swarm.create("again", space=tmp_path, swarm_id="w")
 
 

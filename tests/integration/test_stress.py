@@ -161,7 +161,7 @@ def test_misbehaving_model_through_the_cli_has_no_traceback(tmp_path: Path, mode
     out, err = io.StringIO(), io.StringIO()
     argv = ["--space", str(tmp_path), "run", "plan a city", "--base-url", server.base_url, "--no-input", "--json"]
     code = main(argv, out, err)
-    assert code in (0, 1), err.getvalue()
+    assert code in (0, 1, 7), err.getvalue()  # 7: finished, partial (some parts failed)
     assert "Traceback" not in err.getvalue()
     doc = json.loads(out.getvalue())
     assert doc["status"] in ("finished", "failed")

@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from swarm_star.cli.demo import DEMO_ANSWER, DIRECTIVE, demo_model
+from swarm_star.models.node import STATUS_WORDS
 from swarm_star.serve import create_app
 from tests.helpers.model import TEST_KEY
 from tests.helpers.paths import ARTIFACTS
@@ -130,7 +131,7 @@ def test_web_view_live_tree_question_slider_and_report(tmp_path: Path, model_ser
             assert shown == sorted(n["id"] for n in at["nodes"])
             # the selected node's panel shows it as it was then: no report yet, only the calls made by then
             at_node = next(n for n in at["nodes"] if n["id"] == "0.0")
-            expect(page.locator("#panel")).to_contain_text(f"status: {at_node['status']}")
+            expect(page.locator("#panel")).to_contain_text(f"status: {STATUS_WORDS[at_node['status']]}")
             expect(page.locator("#panel")).not_to_contain_text("Done: ")
             assert len(shown) < final_count
             page.screenshot(path=str(ARTIFACTS / "web-view-frame-6.png"), full_page=True)

@@ -20,6 +20,16 @@ if (params.has("token")) {
   history.replaceState(history.state, "", location.pathname + (rest ? "?" + rest : "") + location.hash);
 }
 const DONE = new Set(["terminated", "failed"]);
+// The status words every view shows (swarm_star.models.node.STATUS_WORDS; a test keeps them equal).
+const STATUS_WORDS = {
+  pending: "pending",
+  running: "running",
+  waiting_children: "waiting for parts",
+  waiting_user: "waiting for you",
+  terminated: "done",
+  failed: "failed",
+};
+const word = (status) => STATUS_WORDS[status] || status;
 
 function api(path, opts = {}) {
   const headers = Object.assign({}, opts.headers || {});
@@ -49,6 +59,13 @@ const zero = () => ({ calls: 0, prompt_tokens: 0, completion_tokens: 0, cost: 0 
 const plus = (a, b) => ({ calls: a.calls + b.calls, prompt_tokens: a.prompt_tokens + b.prompt_tokens,
   completion_tokens: a.completion_tokens + b.completion_tokens, cost: a.cost + b.cost });
 const tokens = (u) => u.prompt_tokens + u.completion_tokens;
+// time run, as swarm_star.render.text.duration writes it: 42 s, 3 min 05 s, 2 h 07 min
+function duration(seconds) {
+  const s = Math.floor(seconds), pad = (x) => String(x).padStart(2, "0");
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${pad(s % 60)} s`;
+  return `${Math.floor(s / 3600)} h ${pad(Math.floor((s % 3600) / 60))} min`;
+}
 
 // ---------------------------------------------------------------- the projection
 
@@ -60,15 +77,19 @@ class Projection {
     this.status = tree.status;
     this.stopReason = tree.stop_reason;
     this.usage = Object.assign(zero(), tree.usage || {});
-    this.lastTime = null;
+    this.partial = tree.partial || null;
+    this.clock = Object.assign({ run_s: 0, since: null, last: null }, tree.clock || {});
   }
 
-  // Apply one frame; returns the ids of the nodes it changed. Idempotent for
-  // frames already in the loaded snapshot (spawns and calls are not repeated).
+  // Apply one frame; returns the ids of the nodes it changed. A frame already in the
+  // loaded snapshot (or seen before a reconnect) is skipped by its number, never by a
+  // call key: a call cancelled by a stop and its re-run after resume share a key, and
+  // both count (the server's projection and the report sum every call frame).
   apply(frame) {
     const op = frame.op, kind = op.kind, changed = [];
-    this.frameCount = Math.max(this.frameCount, frame.frame + 1);
-    this.lastTime = frame.time;
+    if (frame.frame < this.frameCount) return changed;
+    this.frameCount = frame.frame + 1;
+    this.tick(frame.time, kind);
     if (kind === "stop") { this.status = "stopped"; this.stopReason = op.reason; return changed; }
     if (kind === "resume") { this.status = "running"; this.stopReason = null; return changed; }
     if (kind === "save_memory") return changed;
@@ -88,7 +109,6 @@ class Projection {
     changed.push(node.id);
     if (kind === "run_action") node.status = "running";
     else if (kind === "llm_call") {
-      if (node.calls.includes(op.call_key)) return changed;
       node.calls.push(op.call_key);
       node.usage = plus(node.usage, op.usage);
       this.usage = plus(this.usage, op.usage);
@@ -100,13 +120,32 @@ class Projection {
       node.status = "pending";
     } else if (kind === "await_children") node.status = "waiting_children";
     else if (kind === "terminate") {
-      node.status = "terminated"; node.report = op.report;
-      if (!node.parent_id) this.status = "finished";
+      node.status = "terminated"; node.report = op.report; node.partial = op.partial || null;
+      if (!node.parent_id) { this.status = "finished"; this.partial = node.partial; this.pause(frame.time); }
     } else if (kind === "fail") {
       node.status = "failed"; node.error = op.error;
-      if (!node.parent_id) this.status = "failed";
+      if (!node.parent_id) { this.status = "failed"; this.pause(frame.time); }
     }
     return changed;
+  }
+
+  // The run clock, as swarm_star.state.projection.RunClock keeps it: spans of running time
+  // from frame times (a stop or the root settling closes one, the next frame opens one).
+  tick(time, kind) {
+    const c = this.clock;
+    if (kind === "stop") this.pause(time);
+    else if (c.since === null) c.since = time;
+    c.last = time;
+  }
+
+  pause(time) {
+    const c = this.clock;
+    if (c.since !== null) { c.run_s += Math.max(0, time - c.since); c.since = null; }
+  }
+
+  elapsed(now) {
+    const c = this.clock, end = now === undefined ? c.last : now;
+    return c.run_s + (c.since !== null && end !== null ? Math.max(0, end - c.since) : 0);
   }
 
   root() { for (const n of this.nodes.values()) if (!n.parent_id) return n; return null; }
@@ -183,13 +222,16 @@ class TreeView {
     return r;
   }
 
-  // roll-ups of a subtree: usage, node count, all done
+  // roll-ups of a subtree: usage, node count, all done, failures in it
   rollup(id, memo) {
     if (memo.has(id)) return memo.get(id);
     const n = this.proj.nodes.get(id);
-    let usage = n.usage, count = 1, done = DONE.has(n.status);
-    for (const c of n.children) { const s = this.rollup(c, memo); usage = plus(usage, s.usage); count += s.count; done = done && s.done; }
-    const out = { usage, count, done };
+    let usage = n.usage, count = 1, done = DONE.has(n.status), failed = n.status === "failed" ? 1 : 0;
+    for (const c of n.children) {
+      const s = this.rollup(c, memo);
+      usage = plus(usage, s.usage); count += s.count; done = done && s.done; failed += s.failed;
+    }
+    const out = { usage, count, done, failed };
     memo.set(id, out);
     return out;
   }
@@ -205,12 +247,13 @@ class TreeView {
       const r = this.row(id);
       const s = this.rollup(id, memo);
       r.wrap.className = "node s-" + n.status + (r.wrap.classList.contains("collapsed") ? " collapsed" : "") + (this.selected === id ? " selected" : "");
-      const collapse = this.manual.has(id) ? !this.manual.get(id) : (s.done && n.children.length > 0 && n.parent_id !== null);
+      // a finished subtree folds to one row, unless a failure is in it: failures stay in sight
+      const collapse = this.manual.has(id) ? !this.manual.get(id) : (s.done && !s.failed && n.children.length > 0 && n.parent_id !== null);
       r.wrap.classList.toggle("collapsed", collapse);
       r.toggle.textContent = n.children.length ? (collapse ? "▸" : "▾") : "";
-      const extra = collapse ? ` · ${s.count} nodes` : (n.children.length ? ` · ${s.count}` : "");
+      const extra = (collapse ? ` · ${s.count} nodes` : (n.children.length ? ` · ${s.count}` : "")) + (s.failed && n.children.length ? ` · ${s.failed} failed` : "");
       r.cost.textContent = `${money(s.usage.cost)} · ${s.usage.calls} calls${extra}`;
-      r.line.title = `${n.id} ${n.status}\n${n.directive}`;
+      r.line.title = `${n.id} ${word(n.status)}\n${n.directive}`;
     }
   }
 
@@ -225,7 +268,7 @@ class TreeView {
 
 // ---------------------------------------------------------------- the page
 
-const state = { id: null, proj: null, live: null, past: null, es: null, createdAt: null, timer: null };
+const state = { id: null, proj: null, live: null, past: null, es: null, timer: null };
 const tree = new TreeView($("#tree"), (id) => showNode(id));
 
 function route() {
@@ -243,12 +286,13 @@ async function refreshList() {
   const body = $("#swarm-list tbody");
   body.textContent = "";
   for (const r of rows.slice().reverse()) {
-    const opt = el("option", null, `${r.swarm_id} · ${r.status} · ${short(r.directive, 40)}`);
+    const shown = r.partial ? `${r.status} (partial: ${r.partial})` : r.status;
+    const opt = el("option", null, `${r.swarm_id} · ${shown} · ${short(r.directive, 40)}`);
     opt.value = r.swarm_id;
     if (r.swarm_id === state.id) opt.selected = true;
     sel.append(opt);
     const tr = el("tr");
-    tr.append(el("td", null, r.swarm_id), el("td", null, r.status), el("td", null, r.nodes), el("td", null, money(r.cost)), el("td", null, short(r.directive, 80)));
+    tr.append(el("td", null, r.swarm_id), el("td", null, shown), el("td", null, r.nodes), el("td", null, money(r.cost)), el("td", null, short(r.directive, 80)));
     tr.addEventListener("click", () => { location.hash = "#/swarm/" + r.swarm_id; });
     body.append(tr);
   }
@@ -270,7 +314,6 @@ async function openSwarm(id) {
   refreshList().catch(() => {});
   const [summary, snapshot] = await Promise.all([api(`/api/swarms/${id}`), api(`/api/swarms/${id}/tree`)]);
   if (state.id !== id) return;
-  state.createdAt = summary.created_at;
   $("#directive").textContent = summary.directive;
   state.proj = new Projection(snapshot);
   tree.reset(state.proj);
@@ -326,8 +369,9 @@ async function updateChrome(runningHere) {
   lastStatus = p.status;
   const status = p.status;
   const shown = state.past ? state.past.proj : p;
-  $("#status").textContent = state.past ? `${shown.status} at frame ${state.past.frame}` : status + (p.stopReason ? ` (${p.stopReason})` : "");
-  $("#status").className = "badge " + shown.status;
+  const why = shown.partial ? ` (partial: ${shown.partial})` : (!state.past && p.stopReason ? ` (${p.stopReason})` : "");
+  $("#status").textContent = (state.past ? `${shown.status} at frame ${state.past.frame}` : status) + why;
+  $("#status").className = "badge " + shown.status + (shown.partial ? " partial" : "");
   $("#report").hidden = state.past !== null || !reportable(p);
   $("#stop").hidden = !running;
   $("#resume").hidden = running || status === "finished" || status === "failed" || status === "created";
@@ -344,9 +388,9 @@ async function updateChrome(runningHere) {
 function updateTotals() {
   const p = state.past ? state.past.proj : state.proj;
   if (!p) return;
-  const end = state.past ? state.past.time : (state.proj.status === "running" && running ? Date.now() / 1000 : state.proj.lastTime);
-  const elapsed = state.createdAt && end ? Math.max(0, end - state.createdAt) : 0;
-  $("#totals").textContent = `${p.nodes.size} nodes · ${p.usage.calls} calls · ${tokens(p.usage)} tokens · ${money(p.usage.cost)} · ${elapsed.toFixed(0)} s`;
+  // time run, from the frames (RunClock): counts on only while a process here runs the swarm
+  const elapsed = p.elapsed(!state.past && running && p.status === "running" ? Date.now() / 1000 : undefined);
+  $("#totals").textContent = `${p.nodes.size} nodes · ${p.usage.calls} calls · ${tokens(p.usage)} tokens · ${money(p.usage.cost)} · ${duration(elapsed)}`;
 }
 
 let reportShown = null;
@@ -437,7 +481,7 @@ async function showNode(id) {
     panel.replaceChildren(el("p", "hint", state.past ? `Node ${id} does not exist yet at frame ${state.past.frame}.` : `No node ${id}.`));
     return;
   }
-  const out = [el("h3", null, `${n.id} · ${n.role} · ${n.action_id}`), el("div", "badge-line", `status: ${n.status}`)];
+  const out = [el("h3", null, `${n.id} · ${n.role} · ${n.action_id}`), el("div", "badge-line", `status: ${word(n.status)}` + (n.partial ? ` (partial: ${n.partial})` : ""))];
   out.push(el("h4", null, "Directive"), el("pre", null, n.directive));
   if (n.report) out.push(el("h4", null, "Report"), el("pre", null, n.report));
   if (n.error) out.push(el("h4", "err", "Error"), el("pre", "err", n.error));
@@ -445,10 +489,14 @@ async function showNode(id) {
     out.push(el("h4", null, "Questions"));
     for (const q of n.questions) out.push(el("pre", null, `Q: ${q.text}\nA: ${q.answer === null ? "(waiting)" : q.answer}`));
   }
-  out.push(el("h4", null, `Model calls (${(n.usage || zero()).calls}, ${money((n.usage || zero()).cost)})`));
-  if (full && full.calls_detail) {
-    for (const c of full.calls_detail) {
-      if (state.past && c.frame > state.past.frame) continue;
+  // the heading counts the records listed below; requests sent (retries, a call cancelled by a
+  // stop and sent again) are the node's usage.calls, the number the totals add up
+  const used = n.usage || zero();
+  const listed = full && full.calls_detail ? full.calls_detail.filter((c) => !state.past || c.frame <= state.past.frame) : null;
+  const sent = listed && used.calls !== listed.length ? ` · ${used.calls} requests sent` : "";
+  out.push(el("h4", null, `Model calls (${listed ? listed.length : used.calls}${sent} · ${money(used.cost)})`));
+  if (listed) {
+    for (const c of listed) {
       const d = el("details", "call");
       d.append(el("summary", null, `#${c.frame} ${c.purpose} · ${c.model} · ${c.usage.prompt_tokens}+${c.usage.completion_tokens} tokens · ${c.latency_s}s · ${c.attempts} attempt(s) · ${money(c.usage.cost)}`));
       if (c.route) d.append(el("div", "msg-role", `routed: ${c.route}`));
@@ -471,9 +519,8 @@ $("#slider").addEventListener("input", () => {
   $("#frame-label").textContent = `frame ${n} of ${p.frameCount - 1}`;
   travelTimer = setTimeout(async () => {
     const snap = await api(`/api/swarms/${state.id}/tree?frame=${n}`);
-    const frame = await api(`/api/swarms/${state.id}/frames/${n}`);
     const proj = new Projection(snap);
-    state.past = { frame: n, proj, time: frame.time };
+    state.past = { frame: n, proj };
     tree.reset(proj);
     $("#tree").classList.add("past");
     if (tree.selected) tree.select(tree.selected);

@@ -332,6 +332,7 @@ async def test_junk_verdicts_never_become_directives_or_finished_reports(tmp_pat
     assert len(nodes_by(swarm, "planning.decompose_directive")) == 1  # "FAILED," was not planned
     assert outcome.report.startswith("Answer to: one small answer")
     assert "not fully met" in outcome.report
+    assert outcome.partial == "the reviewer judged the directive not met"  # an honest outcome, machine-readable
 
 
 async def test_a_partly_failed_round_says_so(tmp_path: Path, model_server: Any) -> None:
@@ -342,6 +343,15 @@ async def test_a_partly_failed_round_says_so(tmp_path: Path, model_server: Any) 
     outcome = await run(swarm, server)
     assert outcome.status == "finished"
     assert "Partly done: 1 of 2 parts failed" in outcome.report and "book the unicorn" in outcome.report
+    assert outcome.partial == "1 of 2 parts failed"
+    assert swarm.tree().partial == "1 of 2 parts failed"  # the projection says so too (replayed from frames)
+
+
+async def test_a_complete_run_is_not_partial(tmp_path: Path, model_server: Any) -> None:
+    server = model_server(ScriptedModel(plans={"trip": ["book the hotel", "book the train"]}))
+    swarm = Swarm.create("plan a trip", space=tmp_path)
+    outcome = await run(swarm, server)
+    assert outcome.status == "finished" and outcome.partial is None
 
 
 async def test_the_final_report_is_a_document(tmp_path: Path, model_server: Any) -> None:
@@ -356,9 +366,9 @@ async def test_the_final_report_is_a_document(tmp_path: Path, model_server: Any)
     report = outcome.report
     outcome_text, rest = report.split("\n\n## Parts\n\n", 1)
     assert outcome_text.startswith("Done: build a tool")
-    assert "1. write the parser script — done by code/write_python" in rest
-    assert "2. explain the design — done by core/answer" in rest
-    assert "3. fly to the moon — FAILED: no action fits" in rest
+    assert "**1. write the parser script** — done by code/write_python" in rest
+    assert "**2. explain the design** — done by core/answer" in rest
+    assert "**3. fly to the moon** — FAILED: no action fits" in rest
     assert (
         "## Written to the workspace" in rest and "Add write_the_parser_script.py (write_the_parser_script.py)" in rest
     )
@@ -537,9 +547,9 @@ async def test_the_final_report_shows_nested_parts_and_answers(tmp_path: Path, m
     outcome = await run(swarm, server)
     assert outcome.status == "finished"
     report = outcome.report
-    assert "1. design districts — done by planning/delegate" in report
-    assert "   1.1. north side — done by core/answer" in report and "   1.2. south side" in report
-    assert "2. plan transport — done by core/answer" in report
+    assert "**1. design districts** — done by planning/delegate" in report
+    assert "**1.1 north side** — done by core/answer" in report and "**1.2 south side**" in report
+    assert "**2. plan transport** — done by core/answer" in report
     assert "## Asked the user\n\n- How big is the city? — forty thousand people" in report
 
 

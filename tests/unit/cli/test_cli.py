@@ -56,6 +56,8 @@ def test_run_json_finishes(tmp_path: Path, server) -> None:  # type: ignore[no-u
     assert set(data) == {
         "swarm_id",
         "status",
+        "outcome",
+        "partial",
         "reason",
         "report",
         "questions",
@@ -66,7 +68,7 @@ def test_run_json_finishes(tmp_path: Path, server) -> None:  # type: ignore[no-u
     }
 
     code, out, _ = cli("--space", str(tmp_path), "tree", "s1")
-    assert code == 0 and "0 root:root [terminated]" in out and "router:route_action" in out
+    assert code == 0 and "0 root:root [done]" in out and "router:route_action" in out
     code, out, _ = cli("--space", str(tmp_path), "tree", "s1", "--frame", "0", "--json")
     assert code == 0 and [n["id"] for n in json.loads(out)["nodes"]] == ["0"]
     code, out, _ = cli("--space", str(tmp_path), "history", "s1")
@@ -81,6 +83,42 @@ def test_run_json_finishes(tmp_path: Path, server) -> None:  # type: ignore[no-u
     assert code == 0 and "write_python" in out and "route_action (not routable)" in out
     code, out, _ = cli("--space", str(tmp_path), "spaces", "memory", "--swarm", "s1")
     assert code == 0 and "Directive" in out
+
+
+def test_a_partial_outcome_has_its_own_exit_code_json_and_list_words(tmp_path: Path, model_server) -> None:  # type: ignore[no-untyped-def]
+    script = ScriptedModel(
+        plans={"trip": ["book the hotel", "book the train", "book the unicorn"]}, routes={"unicorn": None}
+    )
+    server = model_server(script)
+    sp = str(tmp_path)
+    code, out, err = cli(
+        "--space", sp, "run", "plan a trip", "--base-url", server.base_url, "--json", "--swarm-id", "p1"
+    )
+    assert code == EXIT["partial"] == 7, err  # finished, but short: scripts can tell
+    data = json.loads(out)
+    assert data["status"] == "finished" and data["outcome"] == "partial"
+    assert data["partial"] == "1 of 3 parts failed"
+    code, out, err = cli(
+        "--space", sp, "run", "plan a trip", "--base-url", server.base_url, "--swarm-id", "p2", "--no-input"
+    )
+    assert code == 7 and "Finished, partial: 1 of 3 parts failed" in out
+    code, out, _ = cli("--space", sp, "list")
+    assert code == 0 and "finished (partial: 1 of 3 parts failed)" in out
+    code, out, _ = cli("--space", sp, "list", "--json")
+    assert [row["partial"] for row in json.loads(out)] == ["1 of 3 parts failed"] * 2
+
+
+def test_list_has_a_header_a_stop_reason_and_numeric_order(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    sp = str(tmp_path)
+    for swarm_id in ("s10", "s9", "s2"):
+        code, _, err = cli("--space", sp, "run", "simple job", "--base-url", server.base_url, "--json",
+                           "--swarm-id", swarm_id, "--max-calls", "2")  # fmt: skip
+        assert code == EXIT["limit"], err
+    code, out, _ = cli("--space", sp, "list")
+    lines = out.splitlines()
+    assert lines[0].split() == ["ID", "STATUS", "AGE", "COST", "DIRECTIVE"]
+    assert [line.split()[0] for line in lines[1:]] == ["s2", "s9", "s10"]
+    assert all("stopped (limit reached: max_calls" in line for line in lines[1:]), out
 
 
 def test_questions_answer_resume_flow(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
@@ -354,7 +392,10 @@ def test_printed_hints_work_when_pasted(tmp_path: Path, server) -> None:  # type
     resume = next(line for line in out.splitlines() if line.startswith("then:")).split(":", 1)[1]
     swarm_id = _pasted(resume)[-1]
     code, qs, _ = cli("--space", sp, "questions", swarm_id, "--json")
-    argv = [json.loads(qs)[0]["id"] if a == "QUESTION_ID" else "June" if a == "TEXT" else a for a in _pasted(answer)]
+    assert json.loads(qs)[0]["id"] in answer.split()  # one question pending: the hint names it, not QUESTION_ID
+    code, listed, _ = cli("--space", sp, "questions", swarm_id)
+    assert "QUESTION_ID" not in listed and json.loads(qs)[0]["id"] in listed.splitlines()[-1]
+    argv = ["June" if a == "TEXT" else a for a in _pasted(answer)]
     code, said, err = cli(*argv)
     assert code == 0, err
     code, out, err = cli(*_pasted(said.split("otherwise:", 1)[1]), "--json")

@@ -79,5 +79,5 @@ def test_retry_json_with_model_flags(tmp_path: Path, model_server: Any) -> None:
     _, out, _ = cli("--space", space, "run", "two parts", "--base-url", server.base_url, "--model", "m1", "--json")
     swarm_id = json.loads(out)["swarm_id"]
     code, out, err = cli("--space", space, "retry", swarm_id, "--model", "m2", "--json")
-    assert code in (0, 1), err
+    assert code in (0, 1, 7), err  # 7: finished, partial (the bad part fails again)
     assert json.loads(out)["swarm_id"] == swarm_id

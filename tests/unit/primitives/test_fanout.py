@@ -170,6 +170,14 @@ def test_cli_fanout_json_text_and_resynthesize(
     assert out.getvalue() == "SYNTH: merged\n" and server.requests == before + 1
 
 
+def test_cli_fanout_vote_shows_its_confidence(model_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    server = model_server(Answers(["Paris", "paris", "Lyon"]))
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["fanout", "-p", "capital of France?", "-n", "3", "--vote", "--concurrency", "1"], out, err) == 0
+    assert out.getvalue() == "Paris\n(vote: 2 of 3 agree, confidence 67%)\n", out.getvalue()  # before: only in --json
+
+
 @pytest.mark.parametrize(
     ("argv", "code", "message"),
     [
