@@ -58,7 +58,7 @@ async def test_every_route_is_documented_and_every_documented_path_is_routed(cli
     assert response.status_code == 200
     doc = response.json()
     assert _served(routes) == _described(doc)
-    assert len(_described(doc)) == 21  # 16 + the two approval routes + fork, timeline, in flight
+    assert len(_described(doc)) == 22  # 16 + the two approval routes + fork, timeline, in flight + the favicon
     undeclared = [r.path for r in routes if isinstance(r, Route) and operation_of(r.endpoint) is None]
     assert undeclared == []  # each handler declares its summary, parameters, body and errors
     assert [r.path for r in routes if not isinstance(r, Route)] == ["/static"]  # files, not API
