@@ -60,6 +60,7 @@ def index(request: Request) -> Response:
     return FileResponse(STATIC_DIR / "index.html", headers={"cache-control": "no-store"})
 
 
+@operation("The web view's icon", ok="SVG image", media={"image/svg+xml": {"type": "string"}}, public=True)
 def favicon(request: Request) -> Response:
     """Where browsers look for an icon when a page names none (the web view names static/favicon.svg)."""
     return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
