@@ -63,7 +63,7 @@ from swarm_star.models import (
 )
 from swarm_star.models.operations import SETTLING_KINDS, Operation
 from swarm_star.spaces import Space
-from swarm_star.spaces.own import load_own_actions
+from swarm_star.spaces.stored import adopt_spaces, record_created
 from swarm_star.state.history import SwarmLog
 from swarm_star.state.lease import OwnerLease
 from swarm_star.state.projection import SwarmState, SwarmStatus
@@ -130,6 +130,9 @@ class Engine:
         self._tasks: dict[asyncio.Task[list[Any]], str] = {}
         self._subscribers: list[Callable[[SwarmEvent], None]] = []
         self._committer: ThreadPoolExecutor | None = None  # one thread: commits in order, off the loop
+        # the spaces as this swarm's store records them (spaces/stored.py); what is not recorded
+        # yet (a swarm from before, an upgraded install) is committed with the first frames
+        self._extra_ops.extend(adopt_spaces(self.log, actions, utils, state.record.settings, swarm_dir))
         self.tools = tools  # MCP servers, web tools, approvals: see engine/tool_calls.py
         if tools is not None:
             bind_tools(self, tools)
@@ -153,13 +156,9 @@ class Engine:
             if memory is not None:
                 self.emit(memory)
         self.scheduler.note(self.state, op)
-        if op.kind == "action_created":
-            self.load_own_actions()
+        if op.kind == "action_created":  # routable from now on; its code recorded with this frame
+            self._extra_ops.extend(record_created(self.actions, self.state.record.settings, self.swarm_dir, op))
         return event
-
-    def load_own_actions(self) -> None:
-        """Graft this swarm's own actions into its action space (opt-in only; see spaces/own.py)."""
-        load_own_actions(self.actions, self.state.record.settings, self.swarm_dir)
 
     async def flush(self) -> None:
         """Commit every frame emitted since the last flush as one atomic batch, fenced by the
@@ -269,7 +268,6 @@ class Engine:
         self.budget.restart_clock()
         asked: set[str] = set()
         try:
-            self.load_own_actions()
             if self.state.status == SwarmStatus.STOPPED or limits is not None:
                 self.emit(ResumeSwarm(limits=limits or self.state.limits))
             for node_id in retry:
