@@ -32,7 +32,7 @@ import git
 
 from swarm_star.errors import WorkspaceError
 from swarm_star.sandbox import ExecLimits, run_sandboxed
-from swarm_star.sandbox.safe_git import check_config, harden
+from swarm_star.sandbox.safe_git import open_workspace
 
 __all__ = ["Change", "CommandResult", "Workspace", "apply_edits", "check_path"]
 
@@ -42,7 +42,6 @@ MAX_DIFF_LINES = 80
 DEFAULT_OUTPUT_CAP = 4_000
 TRAILER = "Swarm-Change"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_IGNORED = "__pycache__/\n*.pyc\n.pytest_cache/\n"
 
 
 def check_path(relative: str) -> str:
@@ -130,20 +129,7 @@ class Workspace:
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
-        if (self.root / ".git").exists():
-            self.repo = git.Repo(self.root)
-        else:
-            self.repo = git.Repo.init(self.root)
-            with self.repo.config_writer() as cfg:
-                cfg.set_value("user", "name", "Swarm Star")
-                cfg.set_value("user", "email", "swarm@localhost")
-                cfg.set_value("commit", "gpgsign", "false")
-            exclude = self.root / ".git" / "info" / "exclude"
-            exclude.parent.mkdir(parents=True, exist_ok=True)
-            exclude.write_text(_IGNORED, encoding="utf-8")
-        harden(self.repo)  # no hooks, no configured programs (see sandbox/safe_git.py)
-        check_config(self.repo, self.root / ".git" / "config")
+        self.repo = open_workspace(self.root)  # made if missing; no hooks, no configured programs
 
     # paths and reading
 
