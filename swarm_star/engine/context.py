@@ -297,8 +297,7 @@ class ActionContext:
         """Before a swarm-written command runs: allowed with this run's ``--yes``; otherwise the
         user's answer to the question naming it. Raises ApprovalNeeded (park this node) or
         Denied (this node reports the denial); see engine/action_gate.py."""
-        host = self._host.tools
-        if host is not None and host.exec_yes:
+        if self._host.exec_yes:  # also in a Ray worker: the writer sends its run's --yes along
             return
         question = exec_question(command)
         answer = user_approval(self.node, question)

@@ -63,11 +63,13 @@ from swarm_star.models import (
 )
 from swarm_star.models.operations import SETTLING_KINDS, Operation
 from swarm_star.spaces import Space
+from swarm_star.spaces.ids import ROUTER
 from swarm_star.spaces.stored import adopt_spaces, record_created
 from swarm_star.state.history import SwarmLog
 from swarm_star.state.lease import OwnerLease
 from swarm_star.state.projection import SwarmState, SwarmStatus
 from swarm_star.store.base import KVStore, StoreOp
+from swarm_star.tools.catalog import TOOLS_FOLDER
 
 if TYPE_CHECKING:
     from swarm_star.tools.host import ToolHost
@@ -205,6 +207,10 @@ class Engine:
             raise asyncio.CancelledError
 
     # the ActionHost of activations run on this loop (see engine/host.py); calls go through self.journal
+
+    @property
+    def exec_yes(self) -> bool:
+        return self.tools is not None and self.tools.exec_yes
 
     def record(self, call: LLMCall) -> LLMCall:
         """Journal a finished call and wake the loop so its frame is committed promptly."""
@@ -353,9 +359,18 @@ class Engine:
         return await gated(ctx, lambda: self._run_activation(ctx))  # approvals: engine/action_gate.py
 
     async def _run_activation(self, ctx: ActionContext) -> list[Any]:
-        if self.executor is not None:
+        if self.executor is not None and not self._uses_tools(ctx.node.action_id):
             return await self.executor.activate(self, ctx)
         return await run_action(self.actions, ctx)  # a leaf whose needs are unmet refuses
+
+    def _uses_tools(self, action_id: str) -> bool:
+        """Whether an activation reaches this run's tools, and so runs in this process even with
+        an executor: a tool leaf (its calls are made and journaled by the writer, which holds the
+        servers and the approvals), and a router when MCP servers are configured (their folders,
+        listed on first entry, are in the writer's action space only)."""
+        if self.tools is None:
+            return False
+        return action_id.startswith(TOOLS_FOLDER + ".") or (action_id == ROUTER and bool(self.tools.config.servers))
 
     async def _wait_and_apply(self) -> None:
         """Wait for activations (or a wake-up) and apply what finished.

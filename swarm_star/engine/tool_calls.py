@@ -84,7 +84,10 @@ async def make_tool_call(
     from swarm_star.engine.loop import Engine  # the writer: tool calls are not made from Ray workers
 
     if not isinstance(where, Engine):
-        raise ToolError("tools are reached only from activations run by the writer, not from workers")
+        raise ToolError(
+            "tools are reached only from activations run by the writer (tool leaves and, with MCP servers, "
+            "routers run there under an executor too); this one ran on a worker"
+        )
     engine = where
     host = engine.tools
     if host is None:
