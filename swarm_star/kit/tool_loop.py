@@ -62,12 +62,12 @@ async def use_tool(ctx: ActionContext, path: str) -> list[Any]:
     steps = [(c.arguments, _shown(c, settings.prompt_cap)) for c in calls]
     while True:
         last = len(steps) >= settings.max_steps
-        about = (ctx.node.directive, briefing, info.name, info.description, info.input_schema, steps, last)
+        turn = words.ToolTurn(ctx.node.directive, briefing, info.name, info.description, info.input_schema, steps, last)
         step = await ctx.ask_model(
-            words.tool_messages(*about),
+            turn.messages(),
             purpose=Purpose.TOOL_STEP,
             schema=words.ToolStep,
-            native=words.native_tools(*about),  # native function calling where the endpoint has it
+            native=turn.native(),  # native function calling where the endpoint has it
         )
         if not step.call or last:
             return [*_remember(ctx, path, calls, settings.prompt_cap), _report(ctx, step.report, calls, path)]

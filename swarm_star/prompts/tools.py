@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from swarm_star.prompts.labels import TASK, TOOL_RESULT
 
-__all__ = ["NATIVE_SYSTEM", "TOOL_SYSTEM", "NativeTools", "ToolStep", "cut", "native_tools", "tool_messages"]
+__all__ = ["NATIVE_SYSTEM", "TOOL_SYSTEM", "NativeTools", "ToolStep", "ToolTurn", "cut"]
 
 TOOL_SYSTEM = (
     "You do a task with one tool. Each step, either call the tool (call: true, with its arguments "
@@ -51,32 +51,53 @@ def cut(text: str, cap: int) -> str:
     return f"{text[:cap]}\n[… {len(text) - cap:,} more characters not shown]"
 
 
-def tool_messages(
-    directive: str,
-    briefing: str,
-    tool: str,
-    description: str,
-    schema: Mapping[str, Any],
-    steps: Sequence[tuple[dict[str, Any], str]],
-    last: bool,
-) -> list[dict[str, str]]:
-    """The conversation so far: the task and the tool, then each call and what it returned."""
-    about = f"\n\n{briefing}" if briefing else ""
-    shape = json.dumps(dict(schema), ensure_ascii=False, sort_keys=True)
-    messages = [
-        {"role": "system", "content": TOOL_SYSTEM},
-        {
-            "role": "user",
-            "content": f"{TASK}{directive}\n\nTool: {tool}\n{description}\nInput schema: {shape}{about}",
-        },
-    ]
-    for arguments, result in steps:
-        call = json.dumps({"call": True, "arguments": json.dumps(arguments, ensure_ascii=False)}, ensure_ascii=False)
-        messages.append({"role": "assistant", "content": call})
-        messages.append({"role": "user", "content": f"{TOOL_RESULT}{result}"})
-    if last:
-        messages.append({"role": "user", "content": NO_MORE_CALLS})
-    return messages
+@dataclass(frozen=True)
+class ToolTurn:
+    """One step of a tool leaf: the task, the tool, the calls so far (arguments, result shown),
+    and whether it is the last step. Asked as :meth:`messages` (structured output) or as
+    :meth:`native` (native function calling), both made from the same data."""
+
+    directive: str
+    briefing: str
+    tool: str
+    description: str
+    schema: Mapping[str, Any]
+    steps: Sequence[tuple[dict[str, Any], str]]
+    last: bool
+
+    def messages(self) -> list[dict[str, str]]:
+        """The conversation so far: the task and the tool, then each call and what it returned."""
+        about = f"\n\n{self.briefing}" if self.briefing else ""
+        shape = json.dumps(dict(self.schema), ensure_ascii=False, sort_keys=True)
+        task = f"{TASK}{self.directive}\n\nTool: {self.tool}\n{self.description}\nInput schema: {shape}{about}"
+        messages = [{"role": "system", "content": TOOL_SYSTEM}, {"role": "user", "content": task}]
+        for arguments, result in self.steps:
+            call = {"call": True, "arguments": json.dumps(arguments, ensure_ascii=False)}
+            messages.append({"role": "assistant", "content": json.dumps(call, ensure_ascii=False)})
+            messages.append({"role": "user", "content": f"{TOOL_RESULT}{result}"})
+        if self.last:
+            messages.append({"role": "user", "content": NO_MORE_CALLS})
+        return messages
+
+    def native(self) -> NativeTools:
+        """The same conversation for native function calling: the calls as the assistant's
+        ``tool_calls``, their results as ``tool`` messages, the tool in ``tools``."""
+        about = f"\n\n{self.briefing}" if self.briefing else ""
+        name = re.sub(r"[^A-Za-z0-9_-]", "_", self.tool)[:64] or "tool"  # what function names may hold
+        messages: list[dict[str, Any]] = [
+            {"role": "system", "content": NATIVE_SYSTEM},
+            {"role": "user", "content": f"{TASK}{self.directive}{about}"},
+        ]
+        for n, (arguments, result) in enumerate(self.steps):
+            function = {"name": name, "arguments": json.dumps(arguments, ensure_ascii=False)}
+            call = {"id": f"call_{n}", "type": "function", "function": function}
+            messages.append({"role": "assistant", "content": "", "tool_calls": [call]})
+            messages.append({"role": "tool", "tool_call_id": f"call_{n}", "content": result})
+        if self.last:
+            messages.append({"role": "user", "content": NATIVE_NO_MORE_CALLS})
+        parameters = dict(self.schema) or {"type": "object", "properties": {}}
+        spec = {"name": name, "description": self.description, "parameters": parameters}
+        return NativeTools(messages, [{"type": "function", "function": spec}], self.last, not self.steps)
 
 
 @dataclass(frozen=True)
@@ -117,39 +138,3 @@ class NativeTools:
                 arguments = json.dumps(arguments if arguments is not None else {}, ensure_ascii=False)
             return ToolStep(call=True, arguments=arguments or "{}").model_dump_json()
         return ToolStep(call=False, report=content).model_dump_json()
-
-
-def native_tools(
-    directive: str,
-    briefing: str,
-    tool: str,
-    description: str,
-    schema: Mapping[str, Any],
-    steps: Sequence[tuple[dict[str, Any], str]],
-    last: bool,
-) -> NativeTools:
-    """:func:`tool_messages`' conversation for native function calling (same arguments)."""
-    about = f"\n\n{briefing}" if briefing else ""
-    tool = re.sub(r"[^A-Za-z0-9_-]", "_", tool)[:64] or "tool"  # what function names may hold
-    messages: list[dict[str, Any]] = [
-        {"role": "system", "content": NATIVE_SYSTEM},
-        {"role": "user", "content": f"{TASK}{directive}{about}"},
-    ]
-    for n, (arguments, result) in enumerate(steps):
-        function = {"name": tool, "arguments": json.dumps(arguments, ensure_ascii=False)}
-        messages.append(
-            {
-                "role": "assistant",
-                "content": "",
-                "tool_calls": [{"id": f"call_{n}", "type": "function", "function": function}],
-            }
-        )
-        messages.append({"role": "tool", "tool_call_id": f"call_{n}", "content": result})
-    if last:
-        messages.append({"role": "user", "content": NATIVE_NO_MORE_CALLS})
-    spec = {
-        "name": tool,
-        "description": description,
-        "parameters": dict(schema) or {"type": "object", "properties": {}},
-    }
-    return NativeTools(messages, [{"type": "function", "function": spec}], last, not steps)

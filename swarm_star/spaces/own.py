@@ -89,15 +89,7 @@ def own_leaf(name: str, code: str) -> SpaceLeaf | None:
     spec = literal_spec(code)
     if spec is None:
         return None
-    return SpaceLeaf(
-        id=f"{OWN_FOLDER}.{name}",
-        name=spec.name,
-        description=spec.description,
-        routable=spec.routable,
-        entry_point=f"{name}.py:run",
-        input_schema=spec.input_schema,
-        needs=list(spec.needs),
-    )
+    return spec.leaf(f"{OWN_FOLDER}.{name}", f"{name}.py:run")
 
 
 def own_record(name: str, code: str) -> dict[str, Any] | None:

@@ -191,8 +191,8 @@ async def test_a_tool_step_negotiates_native_tools_and_is_remembered(llama: Any)
     client = LLMClient(Endpoint(llama.url + "/v1", "no-key-needed", None), settings)
     step = {"schema": words.ToolStep, "purpose": Purpose.TOOL_STEP}
     try:
-        first = await client.chat(words.tool_messages(*about), native=words.native_tools(*about), **step)
-        second = await client.chat(words.tool_messages(*about), native=words.native_tools(*about), **step)
+        first = await client.chat(words.ToolTurn(*about).messages(), native=words.ToolTurn(*about).native(), **step)
+        second = await client.chat(words.ToolTurn(*about).messages(), native=words.ToolTurn(*about).native(), **step)
     finally:
         await client.aclose()
     print(llama.kind, first.mode, [(a.mode, a.status, a.error) for a in first.attempt_log])

@@ -21,9 +21,9 @@ SCHEMA = {"type": "object", "properties": {"timezone": {"type": "string"}}, "req
 def _step(steps: list[tuple[dict[str, Any], str]], last: bool = False) -> dict[str, Any]:
     about = ("Task: tell the time in UTC", "", "get_current_time", "The time in a zone.", SCHEMA, steps, last)
     return {
-        "messages": words.tool_messages(*about),
+        "messages": words.ToolTurn(*about).messages(),
         "schema": words.ToolStep,
-        "native": words.native_tools(*about),
+        "native": words.ToolTurn(*about).native(),
         "purpose": Purpose.TOOL_STEP,
     }
 
