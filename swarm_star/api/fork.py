@@ -37,13 +37,13 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from swarm_star.api.swarm import Swarm, new_swarm_id
-from swarm_star.engine.tool_calls import LISTING_PREFIX
 from swarm_star.errors import ConflictError, InputError
 from swarm_star.kit.workspace import fork_workspace
 from swarm_star.models import StopSwarm, SwarmEvent
 from swarm_star.models.operations import SETTLING_KINDS
 from swarm_star.state.history import SwarmLog
 from swarm_star.state.projection import SwarmState
+from swarm_star.state.reader import INSTALLED_SPACE_KEYS, OWN_ACTION_PREFIX, TOOL_LISTING_PREFIX
 from swarm_star.store import validate_swarm_id
 from swarm_star.store.base import Put
 
@@ -77,15 +77,14 @@ def fork_swarm(source: Swarm, frame: int, swarm_id: str | None = None) -> Swarm:
     )
     state.apply(stop)
     events.append(stop)
-    listings = [Put(key, value) for key, value in source.store.scan(LISTING_PREFIX)]
-    batch = SwarmLog.batch(events, state, state.nodes, [*SwarmLog.creation(record), *listings])
+    own = [Path(e.op.path) for e in events if e.op.kind == "action_created"]
+    batch = SwarmLog.batch(events, state, state.nodes, [*SwarmLog.creation(record), *_spaces(source, own)])
     try:
         store = source.locator.create(new_id, batch)
     except ConflictError as exc:
         raise InputError(f"swarm {new_id!r} already exists; choose another id for the fork") from exc
     fork = Swarm(source.locator, new_id, store)
     try:
-        own = [Path(e.op.path) for e in events if e.op.kind == "action_created"]
         _copy_files(source, fork, state, own)
     except BaseException:
         fork.close()
@@ -120,6 +119,18 @@ def _continues(last: SwarmEvent, nxt: SwarmEvent) -> bool:
     if last.op.kind in SETTLING_KINDS or last.op.kind not in OUTCOME_KINDS:
         return False
     return nxt.op.kind in OUTCOME_KINDS or nxt.op.kind in SETTLING_KINDS
+
+
+def _spaces(source: Swarm, own: list[Path]) -> list[Put]:
+    """The recorded spaces the fork keeps: the installed trees' and the MCP tool lists as
+    they are, and only the own actions created by the fork's frame (``own``)."""
+    keep = [Put(key, value) for key, value in source.store.scan(TOOL_LISTING_PREFIX)]
+    for key in INSTALLED_SPACE_KEYS.values():
+        value = source.store.get(key)
+        if value is not None:
+            keep.append(Put(key, value))
+    names = {OWN_ACTION_PREFIX + path.stem for path in own}
+    return keep + [Put(key, value) for key, value in source.store.scan(OWN_ACTION_PREFIX) if key in names]
 
 
 def _copy_files(source: Swarm, fork: Swarm, state: SwarmState, own: list[Path]) -> None:

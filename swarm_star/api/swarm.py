@@ -39,6 +39,7 @@ from swarm_star.models import (
 )
 from swarm_star.spaces import Space
 from swarm_star.spaces.installed import load_spaces
+from swarm_star.spaces.stored import adopt_spaces, seed_ops
 from swarm_star.state.history import SwarmLog
 from swarm_star.state.lease import OwnerLease, OwnerStatus
 from swarm_star.state.projection import SwarmState
@@ -143,7 +144,8 @@ class Swarm:
         event = SwarmEvent(frame=0, time=time.time(), op=root, nodes=[ROOT_NODE_ID])
         state.apply(event)
         try:  # record and frame 0 together: a swarm exists whole or not at all
-            store = locator.create(swarm_id, SwarmLog.batch([event], state, [ROOT_NODE_ID], SwarmLog.creation(record)))
+            first = SwarmLog.creation(record) + seed_ops(*load_spaces())  # the spaces it starts with
+            store = locator.create(swarm_id, SwarmLog.batch([event], state, [ROOT_NODE_ID], first))
         except ConflictError as exc:
             raise SwarmExists(f"swarm {swarm_id!r} already exists: choose another id") from exc
         return cls(locator, swarm_id, store)
@@ -339,6 +341,17 @@ class Swarm:
         have just died, or froze), wait up to one lease for it to lapse, ``notify(status,
         seconds)`` once first; AlreadyRunning if it is still held then (exit 6)."""
         rules.wait_for_owner(self.store, lease_seconds(env), notify)
+
+    def spaces(self) -> tuple[Space, Space]:
+        """The swarm's action and util spaces as its store records them, what its routers walk:
+        the installed trees it recorded, the actions it created, every MCP server's tools it
+        listed (``spaces/stored.py``). Read only: nothing is written, no server is started."""
+        from swarm_star.api.tools import graft_recorded_tools
+
+        actions, utils = load_spaces()
+        adopt_spaces(self.log, actions, utils, self.log.record().settings, self.locator.swarm_dir(self.id), write=False)
+        graft_recorded_tools(actions, self.log)
+        return actions, utils
 
     def memory_space(self) -> Space:
         """The swarm's memory space as the routers see it (context files, results, notes)."""

@@ -14,14 +14,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from swarm_star.engine.tool_calls import recorded_listings
 from swarm_star.errors import InputError, SwarmStarError
 from swarm_star.models import Question, SwarmNode, ToolSettings
 from swarm_star.spaces import Space
+from swarm_star.state.reader import SwarmReader
 from swarm_star.tools.approvals import Policy, is_approval, parse_rule
-from swarm_star.tools.host import ToolHost
+from swarm_star.tools.catalog import graft_server
+from swarm_star.tools.host import RUNNER, ToolHost
 from swarm_star.tools.mcp_config import McpConfig, load_mcp_config
 
-__all__ = ["action_space", "approval_rules", "is_approval", "load_mcp", "split_questions"]
+__all__ = ["action_space", "approval_rules", "graft_recorded_tools", "is_approval", "load_mcp", "split_questions"]
 
 
 def load_mcp(path: str | Path | None) -> McpConfig | None:
@@ -61,6 +64,14 @@ async def action_space(mcp: str | Path | None, settings: ToolSettings | None = N
     finally:
         await host.aclose()
     return actions
+
+
+def graft_recorded_tools(actions: Space, reader: SwarmReader) -> None:
+    """Put every tool list the swarm recorded under ``tools/<server>`` (as its runs show them)."""
+    runner = actions.modules.get(RUNNER)
+    if runner is not None:
+        for name, tools in sorted(recorded_listings(reader).items()):
+            graft_server(actions, name, tools, runner)
 
 
 def split_questions(

@@ -59,7 +59,7 @@ def add_inspect_commands(sub: Any) -> None:
     p.add_argument(
         "which", nargs="?", choices=["action", "memory", "util"], default="action", help="which space to print"
     )
-    p.add_argument("--swarm", metavar="ID", help="swarm whose memory space to show")
+    p.add_argument("--swarm", metavar="ID", help="show this swarm's space, as its store records it")
     p.add_argument(
         "--mcp",
         metavar="FILE",
@@ -175,21 +175,20 @@ def natural_key(text: str) -> list[tuple[int, int | str]]:
 
 
 def cmd_spaces(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    if args.mcp and args.which != "action":
-        raise InputError("--mcp lists tools in the action space: use spaces action --mcp FILE")
-    actions, utils = load_spaces()
-    if args.mcp:
+    if args.mcp and (args.which != "action" or args.swarm):
+        raise InputError("--mcp lists tools in the installed action space: use spaces action --mcp FILE")
+    if args.which == "memory" and not args.swarm:
+        raise InputError("the memory space belongs to a swarm: add --swarm ID")
+    if args.swarm:  # the swarm's spaces as its store records them
+        with Swarm.open(args.swarm, space=args.space, backend=args.store, user_id=args.user) as swarm:
+            space = swarm.memory_space() if args.which == "memory" else swarm.spaces()[args.which == "util"]
+    elif args.mcp:
         import asyncio
 
         from swarm_star.api.tools import action_space
 
-        actions = asyncio.run(action_space(args.mcp))
-    if args.which == "memory":
-        if not args.swarm:
-            raise InputError("the memory space belongs to a swarm: add --swarm ID")
-        with Swarm.open(args.swarm, space=args.space, backend=args.store, user_id=args.user) as swarm:
-            space = swarm.memory_space()
+        space = asyncio.run(action_space(args.mcp))
     else:
-        space = actions if args.which == "action" else utils
+        space = load_spaces()[args.which == "util"]
     out.write("\n".join(space.render()) + "\n")
     return 0

@@ -42,6 +42,7 @@ from swarm_star.models import (
     Usage,
 )
 from swarm_star.prompts.purpose import Purpose
+from swarm_star.prompts.tools import NativeTools
 from swarm_star.tools.approvals import ApprovalNeeded, Denied, exec_question
 
 if TYPE_CHECKING:
@@ -142,6 +143,7 @@ class ActionContext:
         schema: type[T],
         temperature: float | None = ...,
         model: str | None = ...,
+        native: NativeTools | None = ...,
     ) -> T: ...
 
     @overload
@@ -154,6 +156,7 @@ class ActionContext:
         schema: None = ...,
         temperature: float | None = ...,
         model: str | None = ...,
+        native: NativeTools | None = ...,
     ) -> str: ...
 
     async def ask_model(
@@ -165,13 +168,16 @@ class ActionContext:
         schema: type[BaseModel] | None = None,
         temperature: float | None = None,
         model: str | None = None,
+        native: NativeTools | None = None,
     ) -> Any:
         """Call the model (or replay the recorded reply). ``role`` picks the models
         (``[primary, *fallbacks]``); ``model`` pins one of them. ``purpose`` labels the
         call in its frame; a :class:`~swarm_star.prompts.Purpose` also sets its completion
-        cap (any other label gets the default cap)."""
+        cap (any other label gets the default cap). ``native``: the same request in native
+        function-calling form, sent instead where the endpoint takes it (the digest is the
+        structured request's: the two are made from the same data)."""
         recorded = await self.call_model(
-            messages, purpose=purpose, role=role, schema=schema, temperature=temperature, model=model
+            messages, purpose=purpose, role=role, schema=schema, temperature=temperature, model=model, native=native
         )
         if schema is None:
             return recorded.response
@@ -192,6 +198,7 @@ class ActionContext:
         schema: type[BaseModel] | None = None,
         temperature: float | None = None,
         model: str | None = None,
+        native: NativeTools | None = None,
     ) -> LLMCall:
         """Like :meth:`ask_model` but returns the whole call record (usage, latency, attempts).
 
@@ -219,6 +226,7 @@ class ActionContext:
             model=model,
             digest=digest,
             replaces=replaces,
+            native=native,
         )
 
     async def run_primitive(
@@ -289,8 +297,7 @@ class ActionContext:
         """Before a swarm-written command runs: allowed with this run's ``--yes``; otherwise the
         user's answer to the question naming it. Raises ApprovalNeeded (park this node) or
         Denied (this node reports the denial); see engine/action_gate.py."""
-        host = self._host.tools
-        if host is not None and host.exec_yes:
+        if self._host.exec_yes:  # also in a Ray worker: the writer sends its run's --yes along
             return
         question = exec_question(command)
         answer = user_approval(self.node, question)

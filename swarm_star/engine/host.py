@@ -69,6 +69,10 @@ class ActionHost(Protocol):
     def tools(self) -> ToolHost | None:
         """The run's MCP servers and web tools (None: no tools, e.g. on a Ray worker)."""
 
+    @property
+    def exec_yes(self) -> bool:
+        """This run's ``--yes``: commands the swarm wrote run without asking (with ``--allow-exec``)."""
+
     def record(self, call: LLMCall) -> LLMCall:
         """Journal a call that finished (here, or in a worker that streamed it back)."""
 

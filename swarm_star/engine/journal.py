@@ -31,6 +31,7 @@ from swarm_star.llm.protocol import ModelClient
 from swarm_star.llm.redact import known_secrets, redact
 from swarm_star.models import LLMCall, Usage
 from swarm_star.prompts.purpose import Purpose
+from swarm_star.prompts.tools import NativeTools
 from swarm_star.state.projection import SwarmState
 
 __all__ = ["INTERRUPTED", "CallJournal", "redact_error"]
@@ -79,6 +80,7 @@ class CallJournal:
         model: str | None = None,
         digest: str | None = None,
         replaces: str | None = None,
+        native: NativeTools | None = None,
     ) -> LLMCall:
         """Make one journaled model call: budget reserved per attempt before it is sent,
         the role's models tried in order (``model`` pins one), every answered attempt
@@ -100,6 +102,7 @@ class CallJournal:
                         model=name,
                         purpose=purpose,
                         gate=functools.partial(self._reserve, held),
+                        native=native,
                     )
             except BaseException as exc:  # a cancelled call (hard stop) is recorded too: it may be paid
                 partial = getattr(exc, "partial", None)

@@ -63,11 +63,13 @@ from swarm_star.models import (
 )
 from swarm_star.models.operations import SETTLING_KINDS, Operation
 from swarm_star.spaces import Space
-from swarm_star.spaces.own import load_own_actions
+from swarm_star.spaces.ids import ROUTER
+from swarm_star.spaces.stored import adopt_spaces, record_created
 from swarm_star.state.history import SwarmLog
 from swarm_star.state.lease import OwnerLease
 from swarm_star.state.projection import SwarmState, SwarmStatus
 from swarm_star.store.base import KVStore, StoreOp
+from swarm_star.tools.catalog import TOOLS_FOLDER
 
 if TYPE_CHECKING:
     from swarm_star.tools.host import ToolHost
@@ -132,6 +134,9 @@ class Engine:
         self._tasks: dict[asyncio.Task[list[Any]], str] = {}
         self._subscribers: list[Callable[[SwarmEvent], None]] = []
         self._committer: ThreadPoolExecutor | None = None  # one thread: commits in order, off the loop
+        # the spaces as this swarm's store records them (spaces/stored.py); what is not recorded
+        # yet (a swarm from before, an upgraded install) is committed with the first frames
+        self._extra_ops.extend(adopt_spaces(self.log, actions, utils, state.record.settings, swarm_dir))
         self.tools = tools  # MCP servers, web tools, approvals: see engine/tool_calls.py
         if tools is not None:
             bind_tools(self, tools)
@@ -155,13 +160,9 @@ class Engine:
             if memory is not None:
                 self.emit(memory)
         self.scheduler.note(self.state, op)
-        if op.kind == "action_created":
-            self.load_own_actions()
+        if op.kind == "action_created":  # routable from now on; its code recorded with this frame
+            self._extra_ops.extend(record_created(self.actions, self.state.record.settings, self.swarm_dir, op))
         return event
-
-    def load_own_actions(self) -> None:
-        """Graft this swarm's own actions into its action space (opt-in only; see spaces/own.py)."""
-        load_own_actions(self.actions, self.state.record.settings, self.swarm_dir)
 
     async def flush(self) -> None:
         """Commit every frame emitted since the last flush as one atomic batch, fenced by the
@@ -208,6 +209,10 @@ class Engine:
             raise asyncio.CancelledError
 
     # the ActionHost of activations run on this loop (see engine/host.py); calls go through self.journal
+
+    @property
+    def exec_yes(self) -> bool:
+        return self.tools is not None and self.tools.exec_yes
 
     def record(self, call: LLMCall) -> LLMCall:
         """Journal a finished call and wake the loop so its frame is committed promptly."""
@@ -271,7 +276,6 @@ class Engine:
         self.budget.restart_clock()
         asked: set[str] = set()
         try:
-            self.load_own_actions()
             if self.state.status == SwarmStatus.STOPPED or limits is not None:
                 self.emit(ResumeSwarm(limits=limits or self.state.limits))
             for node_id in retry:
@@ -357,9 +361,18 @@ class Engine:
         return await gated(ctx, lambda: self._run_activation(ctx))  # approvals: engine/action_gate.py
 
     async def _run_activation(self, ctx: ActionContext) -> list[Any]:
-        if self.executor is not None:
+        if self.executor is not None and not self._uses_tools(ctx.node.action_id):
             return await self.executor.activate(self, ctx)
         return await run_action(self.actions, ctx)  # a leaf whose needs are unmet refuses
+
+    def _uses_tools(self, action_id: str) -> bool:
+        """Whether an activation reaches this run's tools, and so runs in this process even with
+        an executor: a tool leaf (its calls are made and journaled by the writer, which holds the
+        servers and the approvals), and a router when MCP servers are configured (their folders,
+        listed on first entry, are in the writer's action space only)."""
+        if self.tools is None:
+            return False
+        return action_id.startswith(TOOLS_FOLDER + ".") or (action_id == ROUTER and bool(self.tools.config.servers))
 
     async def _wait_and_apply(self) -> None:
         """Wait for activations (or a wake-up) and apply what finished.

@@ -158,6 +158,7 @@ class RayExecutor:
                 endpoint=None if llm is None else llm.endpoint,
                 models=None if llm is None else llm.settings,
                 resolved=getattr(llm, "resolved", None),  # a ModelRouter's providers, keys included
+                exec_yes=host.exec_yes,
             )
             slot = min(range(len(self._actors)), key=self._load.__getitem__)  # the least busy actor
             self._load[slot] += 1
@@ -225,6 +226,7 @@ class _Job:
     endpoint: Any
     models: Any
     resolved: Any = None
+    exec_yes: bool = False  # the run's --yes, which the worker's activations honour as the writer's do
 
 
 def _rebuild(error: dict[str, str]) -> Exception:
@@ -298,7 +300,7 @@ class _WorkerRuntime:
     async def run(self, job: _Job, put: Callable[[tuple[str, Any]], None]) -> None:
         try:
             actions, utils = self._spaces(job.swarm_dir)
-            host = WorkerHost(job.state, actions, utils, Path(job.swarm_dir), self._client(job), put)
+            host = WorkerHost(job.state, actions, utils, Path(job.swarm_dir), self._client(job), put, job.exec_yes)
             load_own_actions(host.actions, host.state.record.settings, host.swarm_dir)
             node = job.state.nodes[job.node_id]
             ctx = ActionContext(host, node, job.activation, job.reason)
@@ -331,14 +333,16 @@ class WorkerHost:
         swarm_dir: Path,
         llm: ModelClient | None,
         put: Callable[[tuple[str, Any]], None],
+        exec_yes: bool = False,
     ) -> None:
         self.state = state
+        self.exec_yes = exec_yes
         self.actions = actions
         self.utils = utils
         self.swarm_dir = swarm_dir
         self.llm = llm
         self._put = put
-        self.tools = None  # MCP servers and web tools are not reached from workers (see README)
+        self.tools = None  # tool leaves (and, with MCP servers, routers) run on the writer: Engine._uses_tools
         prices = llm.prices if llm is not None else None
         self.journal = CallJournal(state=lambda: self.state, llm=llm, budget=Budget(prices), record=self.record)
 

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from swarm_star.engine.journal import redact_error
 from swarm_star.errors import ToolError
 from swarm_star.models import SwarmNode, ToolCall
+from swarm_star.state.reader import TOOL_LISTING_PREFIX, SwarmReader
 from swarm_star.store.base import Put
 from swarm_star.tools.approvals import ApprovalNeeded, approval_question, approved
 from swarm_star.tools.sessions import ToolInfo
@@ -40,9 +41,7 @@ if TYPE_CHECKING:
     from swarm_star.engine.loop import Engine
     from swarm_star.tools.host import ToolHost
 
-__all__ = ["LISTING_PREFIX", "bind_tools", "make_tool_call", "recorded_listings", "tool_digest"]
-
-LISTING_PREFIX = "action_space_tools_"
+__all__ = ["bind_tools", "make_tool_call", "recorded_listings", "tool_digest"]
 
 
 def tool_digest(path: str, arguments: dict[str, Any]) -> str:
@@ -51,23 +50,19 @@ def tool_digest(path: str, arguments: dict[str, Any]) -> str:
     return hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-def recorded_listings(engine: Engine) -> dict[str, list[ToolInfo]]:
+def recorded_listings(reader: SwarmReader) -> dict[str, list[ToolInfo]]:
     """The tool lists this swarm recorded (server -> tools)."""
-    found: dict[str, list[ToolInfo]] = {}
-    for key, raw in engine.store.scan(LISTING_PREFIX):
-        if isinstance(raw, dict) and isinstance(raw.get("tools"), list):
-            found[key[len(LISTING_PREFIX) :]] = [ToolInfo.from_json(t) for t in raw["tools"]]
-    return found
+    return {name: [ToolInfo.from_json(t) for t in tools] for name, tools in reader.tool_listings().items()}
 
 
 def bind_tools(engine: Engine, host: ToolHost) -> None:
     """Give the run's tools to the engine: recorded listings first, new ones recorded with the next commit."""
-    for name, tools in recorded_listings(engine).items():
+    for name, tools in recorded_listings(engine.log).items():
         host.listed.setdefault(name, tools)
 
     def on_listed(name: str, tools: list[ToolInfo]) -> None:
         value = {"server": name, "listed_at": time.time(), "tools": [t.to_json() for t in tools]}
-        engine._extra_ops.append(Put(LISTING_PREFIX + name, value))
+        engine._extra_ops.append(Put(TOOL_LISTING_PREFIX + name, value))
         engine._wake.set()
 
     host.on_listed = on_listed
@@ -89,7 +84,10 @@ async def make_tool_call(
     from swarm_star.engine.loop import Engine  # the writer: tool calls are not made from Ray workers
 
     if not isinstance(where, Engine):
-        raise ToolError("tools are reached only from activations run by the writer, not from workers")
+        raise ToolError(
+            "tools are reached only from activations run by the writer (tool leaves and, with MCP servers, "
+            "routers run there under an executor too); this one ran on a worker"
+        )
     engine = where
     host = engine.tools
     if host is None:

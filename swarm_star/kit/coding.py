@@ -161,15 +161,18 @@ async def run_command(ctx: ActionContext, workspace: Workspace, argv: list[str])
     if not ctx.settings.allow_exec:
         raise WorkspaceError("executing swarm-written code is off (opt in with --allow-exec)")
 
+    shown = [a if a != sys.executable else "python" for a in argv]
+
     async def work() -> tuple[dict[str, Any], Usage]:
+        # asked here, only when the command is about to run: a recorded run (made under an
+        # earlier run's --yes, or approved) replays on a resume without asking again
+        ctx.check_exec(" ".join(shown))
         limits = ExecLimits(timeout=code.timeout, output_cap=code.output_cap)
         hidden = [ctx.swarm_dir.parent]  # the swarm space: stores, other swarms, own actions
         result = await run_sandboxed(argv, sandbox=code.sandbox, workspace=workspace.root, limits=limits, hidden=hidden)
         fields = {"exit_code": result.exit_code, "output": result.output, "timed_out": result.timed_out}
         return {**fields, "sandbox": result.sandbox}, Usage()
 
-    shown = [a if a != sys.executable else "python" for a in argv]
-    ctx.check_exec(" ".join(shown))  # asked unless this run has --yes
     stored = await ctx.run_primitive(Purpose.RUN_TESTS, " ".join(shown), 0, work)
     return CommandResult(shown, stored["exit_code"], stored["output"], bool(stored["timed_out"]), stored.get("sandbox"))
 

@@ -29,12 +29,12 @@ from pathlib import Path
 from swarm_star.errors import SpaceError
 from swarm_star.kit.workspace import Workspace
 from swarm_star.sandbox.own_action import describe_action
-from swarm_star.spaces.own import OWN_FOLDER, literal_spec, own_actions_dir
+from swarm_star.spaces.own import OWN_DESCRIPTION, OWN_FOLDER, literal_spec, own_actions_dir
 
 __all__ = ["CreatedAction", "install_action", "static_problems"]
 
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")  # fullmatch: `$` admits a trailing newline
-_README = "# own\n\nActions this swarm created for itself (validated before use); they exist in this swarm only.\n"
+_README = f"# own\n\n{OWN_DESCRIPTION}\n"
 
 
 @dataclass(frozen=True)

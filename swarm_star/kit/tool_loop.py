@@ -1,7 +1,11 @@
 """A tool leaf's bounded loop: the model proposes calls of one tool, the engine runs them, until it reports.
 
 The model sees the chosen tool's name, description and input schema and the
-task; each step it asks for a call (arguments as a JSON object) or reports. The
+task; each step it asks for a call (arguments as a JSON object) or reports:
+with native function calling (the ``tools`` parameter) where the endpoint
+supports it, else in the structured-output mode negotiated for it (the client
+decides per endpoint and remembers; either way the step is recorded as the
+same :class:`~swarm_star.prompts.tools.ToolStep`). The
 engine runs each call as a journaled step (``ctx.call_tool``: the policy first,
 then the call, then its frame), and the result goes back to the model, cut at
 ``tools.prompt_cap`` characters. After ``tools.max_steps`` calls the model must
@@ -58,12 +62,12 @@ async def use_tool(ctx: ActionContext, path: str) -> list[Any]:
     steps = [(c.arguments, _shown(c, settings.prompt_cap)) for c in calls]
     while True:
         last = len(steps) >= settings.max_steps
+        turn = words.ToolTurn(ctx.node.directive, briefing, info.name, info.description, info.input_schema, steps, last)
         step = await ctx.ask_model(
-            words.tool_messages(
-                ctx.node.directive, briefing, info.name, info.description, info.input_schema, steps, last
-            ),
+            turn.messages(),
             purpose=Purpose.TOOL_STEP,
             schema=words.ToolStep,
+            native=turn.native(),  # native function calling where the endpoint has it
         )
         if not step.call or last:
             return [*_remember(ctx, path, calls, settings.prompt_cap), _report(ctx, step.report, calls, path)]

@@ -32,7 +32,7 @@ import git
 
 from swarm_star.errors import WorkspaceError
 from swarm_star.sandbox import ExecLimits, run_sandboxed
-from swarm_star.sandbox.safe_git import check_config, harden
+from swarm_star.sandbox.safe_git import configure, harden, open_workspace
 
 __all__ = ["Change", "CommandResult", "Workspace", "apply_edits", "check_path", "fork_workspace"]
 
@@ -42,7 +42,6 @@ MAX_DIFF_LINES = 80
 DEFAULT_OUTPUT_CAP = 4_000
 TRAILER = "Swarm-Change"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_IGNORED = "__pycache__/\n*.pyc\n.pytest_cache/\n"
 
 
 def check_path(relative: str) -> str:
@@ -130,14 +129,7 @@ class Workspace:
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
-        if (self.root / ".git").exists():
-            self.repo = git.Repo(self.root)
-        else:
-            self.repo = git.Repo.init(self.root)
-            _configure(self.repo, self.root)
-        harden(self.repo)  # no hooks, no configured programs (see sandbox/safe_git.py)
-        check_config(self.repo, self.root / ".git" / "config")
+        self.repo = open_workspace(self.root)  # made if missing; no hooks, no configured programs
 
     # paths and reading
 
@@ -388,20 +380,9 @@ def fork_workspace(source: Path, dest: Path, known: Callable[[str], bool]) -> st
     repo = harden(git.Repo(dest))
     repo.git.remote("remove", "origin")
     repo.git.reset("-q", "--hard", keep)
-    _configure(repo, dest)
+    configure(repo, dest)
     Workspace(dest)  # the checks every opened workspace gets
     return keep
-
-
-def _configure(repo: git.Repo, root: Path) -> None:
-    """Who commits, no signing, and what git ignores: a new workspace's repository settings."""
-    with repo.config_writer() as cfg:
-        cfg.set_value("user", "name", "Swarm Star")
-        cfg.set_value("user", "email", "swarm@localhost")
-        cfg.set_value("commit", "gpgsign", "false")
-    exclude = root / ".git" / "info" / "exclude"
-    exclude.parent.mkdir(parents=True, exist_ok=True)
-    exclude.write_text(_IGNORED, encoding="utf-8")
 
 
 def _with_trailer(message: str, change_id: str | None) -> str:

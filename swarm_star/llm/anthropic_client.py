@@ -64,6 +64,7 @@ from swarm_star.llm.redact import known_secrets, mask, redact
 from swarm_star.models import HttpAttempt, ModelSettings, Usage
 from swarm_star.prompts.purpose import Purpose
 from swarm_star.prompts.structured import REPAIR
+from swarm_star.prompts.tools import NativeTools
 from swarm_star.text import clean_data, clean_text
 
 __all__ = ["ANTHROPIC_MODES", "AnthropicClient"]
@@ -132,8 +133,10 @@ class AnthropicClient:
         model: str | None = None,
         purpose: Purpose | str | None = None,
         gate: Gate | None = None,
+        native: NativeTools | None = None,
     ) -> ChatResult:
-        """One logical call (negotiation, retries, one repair); on failure ``exc.partial`` holds the usage."""
+        """One logical call (negotiation, retries, one repair); on failure ``exc.partial`` holds the usage.
+        ``native`` is not used: a tool step is asked in the structured-output mode here."""
         call = CallTally(model or self.settings.model_for(role), max_tokens or self.max_tokens_for(purpose, role))
         try:
             convo = list(messages)

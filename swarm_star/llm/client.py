@@ -22,7 +22,10 @@ server accepts, and remembers it: ``json_schema`` → ``json_object`` with a
 ``schema`` (llama.cpp's grammar form) → plain ``json_object`` with the schema
 in the prompt → text with the schema in the prompt. A mode is stepped down on
 400/404/422, and on a 5xx whose body names the response format or a grammar; a
-rejected mode never consumes the retry budget. A schema sent to the server never
+rejected mode never consumes the retry budget. A tool step (``native``) is first
+sent with native function calling (``tools``) and its answer written as the
+step's structured reply; an endpoint that refuses ``tools`` is remembered and
+asked in the structured-output mode from then on. A schema sent to the server never
 carries a repetition bound a grammar engine cannot compile (:mod:`.grammar`).
 Every request carries exactly one system message (a schema prompt is merged into
 it) and a ``max_tokens`` cap chosen by the call's :class:`~swarm_star.prompts.Purpose`.
@@ -62,6 +65,7 @@ from swarm_star.llm.streaming import STREAM_PROGRESS, Deadlines, Stalled, stream
 from swarm_star.models import HttpAttempt, ModelSettings, Usage
 from swarm_star.prompts.purpose import Purpose
 from swarm_star.prompts.structured import REPAIR, SCHEMA_PROMPT
+from swarm_star.prompts.tools import NativeTools
 from swarm_star.text import clean_data, clean_text
 
 if TYPE_CHECKING:  # the SDK is imported where a client is built: read-only CLI paths never pay for it
@@ -70,6 +74,7 @@ if TYPE_CHECKING:  # the SDK is imported where a client is built: read-only CLI 
 __all__ = [
     "DEFAULT_MAX_TOKENS",
     "RESPONSE_MODES",
+    "TOOLS_MODE",
     "CallTally",
     "ChatResult",
     "Gate",
@@ -85,6 +90,8 @@ __all__ = [
 
 T = TypeVar("T", bound=BaseModel)
 RESPONSE_MODES = ("json_schema", "json_object_schema", "json_object", "text")
+TOOLS_MODE = "tools"
+"""The mode of a step asked with native function calling (``tools``), tried before the others."""
 MAX_RETRY_AFTER = 60.0
 DEFAULT_MAX_TOKENS = 1024
 """The cap of a call whose purpose is not a :class:`~swarm_star.prompts.Purpose` (each member names its own)."""
@@ -259,6 +266,7 @@ class CallTally:
     sent: list[dict[str, str]] = field(default_factory=list)
     mode: str | None = None
     finish_reason: str | None = None
+    native: NativeTools | None = None  # a tool step: its native function-calling form
 
     def result(self, text: str) -> ChatResult:
         return ChatResult(
@@ -292,6 +300,7 @@ class LLMClient:
         )
         self._modes: dict[str, int] = {}  # model -> index into RESPONSE_MODES, lowered on rejection
         self._whole: set[str] = set()  # models whose server reports no usage in a stream: sent unstreamed
+        self._no_tools: set[str] = set()  # models whose server refused native function calling
         self._slots: asyncio.Semaphore | None = None
         self._slots_loop: asyncio.AbstractEventLoop | None = None
         self._secrets = known_secrets(extra=(endpoint.api_key,))
@@ -324,6 +333,10 @@ class LLMClient:
     def mode_for(self, model: str) -> str:
         """The structured-output mode this endpoint is known to accept for ``model``."""
         return RESPONSE_MODES[self._modes.get(model, 0)]
+
+    def native_tools(self, model: str) -> bool:
+        """Whether tool steps for ``model`` are sent with native function calling (until refused)."""
+        return model not in self._no_tools
 
     def streams(self, model: str) -> bool:
         """Whether requests for ``model`` are streamed (not once its server streamed without usage)."""
@@ -361,14 +374,17 @@ class LLMClient:
         model: str | None = None,
         purpose: Purpose | str | None = None,
         gate: Gate | None = None,
+        native: NativeTools | None = None,
     ) -> ChatResult:
         """One logical call: negotiation, retries and one repair request.
 
         ``gate`` is asked before every attempt (the engine reserves budget
-        there). On failure the exception carries ``partial``: a
-        :class:`ChatResult` with the usage and attempts so far.
+        there). ``native``: the same step in native function-calling form, sent
+        instead where the endpoint takes it. On failure the exception carries
+        ``partial``: a :class:`ChatResult` with the usage and attempts so far.
         """
         call = CallTally(model or self.model_for(role), max_tokens or self.max_tokens_for(purpose, role))
+        call.native = native
         try:
             convo = list(messages)
             for repair in (False, True):
@@ -427,6 +443,15 @@ class LLMClient:
         gate: Gate | None,
     ) -> str:
         while True:
+            native = call.native if call.native is not None and call.model not in self._no_tools else None
+            if native is not None:  # its reply is always a valid step: never followed by a repair
+                sent, extra = one_system(native.messages), native.payload()
+                call.sent, call.mode = one_system(native.shown()), TOOLS_MODE  # the record keeps text only
+                try:
+                    return await self._complete(sent, call, temperature, stop, extra, gate)
+                except _Rejected:
+                    self._no_tools.add(call.model)  # remembered: this endpoint's tool steps go structured
+                    continue
             index = self._modes.get(call.model, 0) if schema is not None else len(RESPONSE_MODES) - 1
             mode = RESPONSE_MODES[index]
             sent, extra = self._shape(convo, schema, mode, call.max_tokens)
@@ -613,6 +638,13 @@ class LLMClient:
         if content is not None and not isinstance(content, str):
             record.error = "malformed: non-text content"
             raise ModelOutputError("model returned non-text content")
+        if call.mode == TOOLS_MODE and call.native is not None:  # the answer as the step's structured reply
+            calls = message.get("tool_calls")
+            calls = [c for c in calls if isinstance(c, dict)] if isinstance(calls, list) else []
+            if call.native.ignored(calls):
+                record.error = "tools ignored: the first step called nothing"
+                raise _Rejected(200, "the server answered the tool's first step without a call")
+            content = call.native.reply(content or "", calls)
         return mask(content or "", self._secrets)  # a reply that repeats the key it was sent keeps none of it
 
 

@@ -49,6 +49,8 @@ FORMAT_WORDS = (
     "json_object",
     "grammar",  # llama.cpp: "failed to parse grammar", "Failed to initialize samplers: failed to parse grammar"
     "exceeds sane defaults",
+    "tools",  # llama.cpp without --jinja: "tools param requires --jinja flag"
+    "tool_choice",
 )
 """Words in an error body that say the server refused the response format, not that it failed."""
 

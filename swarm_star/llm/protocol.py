@@ -16,6 +16,7 @@ from swarm_star.llm.client import ChatResult, Gate
 from swarm_star.llm.endpoint import Endpoint
 from swarm_star.models import ModelSettings
 from swarm_star.prompts.purpose import Purpose
+from swarm_star.prompts.tools import NativeTools
 
 __all__ = ["ModelClient", "Prices"]
 
@@ -61,6 +62,7 @@ class ModelClient(Protocol):
         model: str | None = None,
         purpose: Purpose | str | None = None,
         gate: Gate | None = None,
+        native: NativeTools | None = None,
     ) -> ChatResult: ...
 
     async def aclose(self) -> None: ...

@@ -55,6 +55,7 @@ from swarm_star.models import ModelSettings
 from swarm_star.models.providers import ROLES
 from swarm_star.models.stats import StatsBook
 from swarm_star.prompts.purpose import Purpose
+from swarm_star.prompts.tools import NativeTools
 
 __all__ = ["DEFAULT", "EXPLORE_AFTER", "WEIGHTS", "ModelRouter", "Resolved", "RouterPrices"]
 
@@ -285,6 +286,7 @@ class ModelRouter:
         model: str | None = None,
         purpose: Purpose | str | None = None,
         gate: Gate | None = None,
+        native: NativeTools | None = None,
     ) -> ChatResult:
         """One logical call to ``model`` (default: the route's first choice for ``role``), through
         its provider's client; the result (and a failure's ``partial``) names the reference."""
@@ -307,6 +309,7 @@ class ModelRouter:
                 model=bare,
                 purpose=purpose,
                 gate=gated if gate is not None else None,
+                native=native,
             )
         except BaseException as exc:
             partial = getattr(exc, "partial", None)

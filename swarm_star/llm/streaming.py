@@ -82,6 +82,7 @@ class StreamedReply:
     usage: dict[str, Any] | None = None
     model: str | None = None
     events: int = 0
+    tool_calls: dict[int, dict[str, Any]] = field(default_factory=dict)  # by index: id, name, arguments so far
 
     def add(self, chunk: Any) -> None:
         if not isinstance(chunk, dict):
@@ -98,13 +99,30 @@ class StreamedReply:
                 self.content.append(delta["content"])
             if isinstance(delta.get("refusal"), str):
                 self.refusal.append(delta["refusal"])
+            for part in delta.get("tool_calls") or ():  # native function calling: pieces of each call
+                if isinstance(part, dict):
+                    self._tool_part(part)
             self.finish_reason = choice.get("finish_reason") or self.finish_reason
+
+    def _tool_part(self, part: dict[str, Any]) -> None:
+        call = self.tool_calls.setdefault(int(part.get("index") or 0), {"id": None, "name": "", "arguments": ""})
+        call["id"] = call["id"] or part.get("id")
+        function = part.get("function") or {}
+        if isinstance(function.get("name"), str):
+            call["name"] = call["name"] or function["name"]
+        if isinstance(function.get("arguments"), str):
+            call["arguments"] += function["arguments"]
 
     def as_completion(self) -> dict[str, Any]:
         """The reply in the shape of a non-streamed chat completion (what the client reads)."""
         message: dict[str, Any] = {"role": "assistant", "content": "".join(self.content)}
         if self.refusal:
             message["refusal"] = "".join(self.refusal)
+        if self.tool_calls:
+            message["tool_calls"] = [
+                {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
+                for _, c in sorted(self.tool_calls.items())
+            ]
         out: dict[str, Any] = {
             "object": "chat.completion",
             "model": self.model,

@@ -132,8 +132,10 @@ async def run_own_action(module: Path, utils: Path, ctx: ActionContext) -> list[
     """One activation of the own action in ``module``: its operations, or a ``fail`` saying why."""
     code = ctx.settings.code
     name = ctx.node.action_id
-    if not (ctx.workspace / ".git").is_dir():
-        return [ctx.fail(f"action {name} needs the swarm's workspace repository, which is missing")]
+    if not (ctx.workspace / ".git").is_dir():  # e.g. resumed in another folder: the store moved, not the files
+        from swarm_star.sandbox.safe_git import open_workspace  # GitPython only when needed (a lean CLI)
+
+        await asyncio.to_thread(open_workspace, ctx.workspace)
     try:
         started, errors, draining = await _session(
             module,

@@ -20,7 +20,7 @@ import git
 
 from swarm_star.errors import WorkspaceError
 
-__all__ = ["SAFE_GIT", "check_config", "safe_repo"]
+__all__ = ["SAFE_GIT", "check_config", "configure", "harden", "open_workspace", "safe_repo"]
 
 SAFE_GIT = (
     "core.hooksPath=/dev/null",  # no hook can exist under it: a planted .git/hooks/* never runs
@@ -70,3 +70,37 @@ def safe_repo(path: Path) -> git.Repo:
     repo = harden(git.Repo(path))
     check_config(repo, Path(repo.git_dir) / "config")
     return repo
+
+
+IGNORED = "__pycache__/\n*.pyc\n.pytest_cache/\n"
+"""What a workspace repository never commits (its ``.git/info/exclude``)."""
+
+
+def open_workspace(root: Path) -> git.Repo:
+    """The workspace repository at ``root``, made (empty) if there is none yet, hardened and checked.
+
+    Here, below the kit, because a swarm's own action runs in its workspace and a
+    swarm resumed in another folder (its store moved, its workspace did not) gets a
+    new, empty one when it first needs it.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    if (root / ".git").exists():
+        repo = git.Repo(root)
+    else:
+        repo = git.Repo.init(root)
+        configure(repo, root)
+    harden(repo)  # no hooks, no configured programs
+    check_config(repo, root / ".git" / "config")
+    return repo
+
+
+def configure(repo: git.Repo, root: Path) -> None:
+    """Who commits, no signing, and what git ignores: a new workspace's repository settings
+    (a fresh one, and a fork's clone)."""
+    with repo.config_writer() as cfg:
+        cfg.set_value("user", "name", "Swarm Star")
+        cfg.set_value("user", "email", "swarm@localhost")
+        cfg.set_value("commit", "gpgsign", "false")
+    exclude = root / ".git" / "info" / "exclude"
+    exclude.parent.mkdir(parents=True, exist_ok=True)
+    exclude.write_text(IGNORED, encoding="utf-8")

@@ -161,15 +161,7 @@ def load_space(directory: Path, kind: str, entry_point: str) -> Space:
                 unknown = sorted(set(spec.needs) - set(NEEDS))
                 if unknown:
                     raise SpaceError(f"{path}: unknown needs {unknown} (known: {sorted(NEEDS)})")
-                space.entries[child_id] = SpaceLeaf(
-                    id=child_id,
-                    name=spec.name,
-                    description=spec.description,
-                    routable=spec.routable,
-                    entry_point=f"{path.name}:{entry_point}",
-                    input_schema=spec.input_schema,
-                    needs=list(spec.needs),
-                )
+                space.entries[child_id] = spec.leaf(child_id, f"{path.name}:{entry_point}")
                 space.modules[child_id] = module
                 entry.children.append(child_id)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from swarm_star.models import SpaceLeaf
+
 __all__ = ["LeafSpec"]
 
 
@@ -23,3 +25,15 @@ class LeafSpec:
     routable: bool = True
     input_schema: dict[str, Any] = field(default_factory=dict)
     needs: tuple[str, ...] = ()
+
+    def leaf(self, leaf_id: str, entry_point: str) -> SpaceLeaf:
+        """The menu entry of the leaf with this spec (``entry_point``: ``file.py:function``)."""
+        return SpaceLeaf(
+            id=leaf_id,
+            name=self.name,
+            description=self.description,
+            routable=self.routable,
+            entry_point=entry_point,
+            input_schema=self.input_schema,
+            needs=list(self.needs),
+        )

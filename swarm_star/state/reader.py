@@ -7,6 +7,10 @@ Key layout (inside one swarm's store)::
     swarm_state_node_{id}      each node's current projection
     swarm_history_{frame:09d}  one SwarmEvent per frame (zero-padded: scans sort)
     memory_space_{entry_id}    memory entries saved by the swarm
+    action_space_installed     the installed actions/ tree's metadata (one record: its sha256 and entries)
+    util_space_installed       the installed utils_space/ tree's metadata (the same shape)
+    action_space_own.{name}    an action the swarm created: its leaf metadata and its code
+    action_space_tools_{server}  an MCP server's tool list, as it was listed once
 
 Reading is where formats meet: every stored record carries
 ``schema_version``. A version newer than :data:`SCHEMA_VERSION` is refused
@@ -39,13 +43,16 @@ from swarm_star.store.base import KVStore
 __all__ = [
     "FRAME_BLOCK",
     "HISTORY_PREFIX",
+    "INSTALLED_SPACE_KEYS",
     "MEMORY_PREFIX",
     "META_KEY",
     "MIGRATIONS",
     "NODE_ID",
     "NODE_PREFIX",
+    "OWN_ACTION_PREFIX",
     "RECORD_KEY",
     "SCHEMA_VERSION",
+    "TOOL_LISTING_PREFIX",
     "SwarmReader",
     "frame_key",
     "read_model",
@@ -56,6 +63,12 @@ META_KEY = "swarm_state_meta"
 NODE_PREFIX = "swarm_state_node_"
 HISTORY_PREFIX = "swarm_history_"
 MEMORY_PREFIX = "memory_space_"
+INSTALLED_SPACE_KEYS = {"actions": "action_space_installed", "utils": "util_space_installed"}
+"""Per space kind, the key of the installed tree's metadata as this swarm recorded it."""
+OWN_ACTION_PREFIX = "action_space_own."
+"""An action the swarm created (``own.{name}`` in its action space), with its code."""
+TOOL_LISTING_PREFIX = "action_space_tools_"
+"""An MCP server's tools as listed once (``tools/{server}`` in the action space)."""
 FRAME_BLOCK = 1000
 """Frames per store read of a long scan: one key prefix of the history (its keys are zero-padded)."""
 NODE_ID = re.compile(r"[0-9.]{1,200}")
@@ -274,6 +287,29 @@ class SwarmReader:
             )
             state.memory[entry.entry_id] = entry
         return state
+
+    # the action and util spaces (see spaces/stored.py for what the records hold)
+
+    def installed_space(self, kind: str) -> dict[str, Any] | None:
+        """The installed tree of ``kind`` (``actions``/``utils``) as this swarm recorded it."""
+        raw = self.store.get(INSTALLED_SPACE_KEYS[kind])
+        return raw if isinstance(raw, dict) else None
+
+    def own_actions(self) -> dict[str, dict[str, Any]]:
+        """The actions this swarm created, by name: their leaf metadata and code."""
+        return {
+            key[len(OWN_ACTION_PREFIX) :]: raw
+            for key, raw in self.store.scan(OWN_ACTION_PREFIX)
+            if isinstance(raw, dict)
+        }
+
+    def tool_listings(self) -> dict[str, list[dict[str, Any]]]:
+        """The MCP servers' tool lists this swarm recorded (server -> tools as JSON)."""
+        return {
+            key[len(TOOL_LISTING_PREFIX) :]: raw["tools"]
+            for key, raw in self.store.scan(TOOL_LISTING_PREFIX)
+            if isinstance(raw, dict) and isinstance(raw.get("tools"), list)
+        }
 
     def replay(self, at_frame: int | None = None) -> SwarmState:
         """Rebuild the state as it was right after frame ``at_frame`` (default: latest)."""

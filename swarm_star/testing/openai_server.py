@@ -11,6 +11,11 @@ never ends, a 500 saying a grammar could not be parsed (llama.cpp's words), a
 repeats it (``echo200``; a responder may return that fault for
 the requests it should hit).
 
+``tools`` (on by default) answers native function calling: a reply with
+``tool_calls`` comes back as the assistant's ``tool_calls`` (streamed in pieces
+when asked); ``tools=False`` answers any request carrying ``tools`` with a 400
+naming them, as a server without function calling does.
+
 ``reject_formats`` makes it behave like servers that do not speak every
 structured-output mode: ``{"json_schema": 500}`` answers a json_schema request
 with a 500 whose body names ``response_format`` (what llama-cpp-python does),
@@ -42,6 +47,7 @@ class Reply:
     content: str | dict[str, Any]
     prompt_tokens: int = 10
     completion_tokens: int = 5
+    tool_calls: list[dict[str, Any]] | None = None  # native calls: each {"name": ..., "arguments": "<JSON>"}
 
 
 @dataclass
@@ -104,6 +110,7 @@ class LocalOpenAIServer:
     models: list[str] | None = None  # served at GET /v1/models when set (a real server's listing); else 404
     stream_usage: bool = True  # False: a streamed reply carries no usage, whatever was asked (llama-cpp-python)
     streams: bool = True  # False: answers one JSON body even when a request asks for a stream
+    tools: bool = True  # False: a request with native `tools` is refused (400), as by a server without them
 
     def __post_init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -174,6 +181,8 @@ class LocalOpenAIServer:
             if self.keep_log:
                 self.log.append(body)
         try:
+            if body.get("tools") and not self.tools:
+                return web.json_response({"error": {"message": "tools are not supported by this server"}}, status=400)
             mode = response_mode(body)
             status = self.reject_formats.get(mode) or (400 if self.reject_json_schema and mode == "json_schema" else 0)
             if status:
@@ -195,7 +204,15 @@ class LocalOpenAIServer:
     def _reply_completion(self, body: dict[str, Any], outcome: Any) -> dict[str, Any]:
         reply = outcome if isinstance(outcome, Reply) else Reply(outcome)
         content = reply.content if isinstance(reply.content, str) else json.dumps(reply.content)
-        return self._completion(body, content, reply)
+        completion = self._completion(body, content, reply)
+        if reply.tool_calls:
+            choice = completion["choices"][0]
+            choice["message"]["tool_calls"] = [
+                {"id": f"call_{self.requests}_{n}", "type": "function", "function": dict(call)}
+                for n, call in enumerate(reply.tool_calls)
+            ]
+            choice["finish_reason"] = "tool_calls"
+        return completion
 
     async def _answer(
         self,
@@ -216,6 +233,11 @@ class LocalOpenAIServer:
         count = max(1, min(pieces, len(text)))
         events: list[dict[str, Any]] = [{"role": "assistant"}]
         events += [{"content": text[i * len(text) // count : (i + 1) * len(text) // count]} for i in range(count)]
+        for n, call in enumerate(message.get("tool_calls") or ()):  # its name first, its arguments in two pieces
+            arguments = call["function"]["arguments"]
+            head = {"index": n, "id": call["id"], "type": "function", "function": {"name": call["function"]["name"]}}
+            events.append({"tool_calls": [{**head, "function": {**head["function"], "arguments": arguments[:5]}}]})
+            events.append({"tool_calls": [{"index": n, "function": {"arguments": arguments[5:]}}]})
         if message.get("refusal"):
             events.append({"refusal": message["refusal"]})
         finish = completion["choices"][0]["finish_reason"]

@@ -100,6 +100,10 @@ class ScriptedModel:
     def __call__(self, request: dict[str, Any]) -> Reply | dict[str, Any] | str:
         name, schema = request_schema(request)
         directive = directive_of(request)
+        if request.get("tools"):  # a tool step asked with native function calling
+            with self._lock:
+                self.calls["native tools"] += 1
+            return self._native_step(request, directive)
         with self._lock:
             self.calls[name or "text"] += 1
         handler = getattr(self, _HANDLERS.get(name or "", f"_{(name or 'text').lower()}"), None)
@@ -187,6 +191,16 @@ class ScriptedModel:
             return {"call": True, "arguments": json.dumps(plan[len(results)]), "report": ""}
         last = " ".join(results[-1].split())[:400] if results else "no call was made"
         return {"call": False, "arguments": "{}", "report": f"Tool results: {last}"}
+
+    def _native_step(self, request: dict[str, Any], directive: str) -> Reply:
+        """:meth:`_toolstep`'s choice, answered as native function calling does: a tool call, or text."""
+        results = [str(m.get("content", "")) for m in request["messages"] if m.get("role") == "tool"]
+        plan = _lookup(self.tool_calls, directive) or []
+        if len(results) < len(plan) and request.get("tool_choice") != "none":
+            name = request["tools"][0]["function"]["name"]
+            return Reply("", tool_calls=[{"name": name, "arguments": json.dumps(plan[len(results)])}])
+        last = " ".join(results[-1].split())[:400] if results else "no call was made"
+        return Reply(f"Tool results: {last}")
 
     def _scatterplan(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
         items = directive.split(":", 1)[-1].split(";")

@@ -231,3 +231,57 @@ def test_rays_own_log_lines_stay_out_of_the_runs_output(tmp_path: Path, model_se
     assert json.loads(out)["status"] == "finished"
     ray_lines = [line for line in err.splitlines() if " -- " in line and (".py:" in line or "WARNING" in line)]
     assert not ray_lines, ray_lines
+
+
+async def test_tools_work_on_ray_tool_leaves_and_routers_run_on_the_writer(
+    tmp_path: Path, model_server, ray_executor
+) -> None:
+    """With MCP servers, routers and tool leaves run in the writer's process (its tool host holds
+    the servers, their folders and the approvals); every other activation still runs on Ray.
+    Before, a router on a worker had no tools/ folder of the server and a tool leaf was refused."""
+    from swarm_star.models import SwarmSettings, ToolSettings
+    from tests.helpers.mcp_servers import server_command, write_config
+
+    config = write_config(tmp_path / "mcp.json", {"time": {"command": server_command("time")}})
+    model = ScriptedModel(
+        plans={"times": ["tell the time in UTC", "water the plants"]},
+        routes={"time in": "tools/time/get_current_time"},
+        tool_calls={"time in": [{"timezone": "UTC"}]},
+    )
+    server = model_server(model)
+    settings = SwarmSettings(tools=ToolSettings(mcp=str(config)))
+    swarm = Swarm.create("times: the time and the plants", space=tmp_path, settings=settings)
+    on_ray: list[str] = []  # the actions of the activations handed to Ray
+    submit = ray_executor.activate
+
+    async def recording(host, ctx):  # type: ignore[no-untyped-def]
+        on_ray.append(ctx.node.action_id)
+        return await submit(host, ctx)
+
+    ray_executor.activate = recording
+    try:
+        outcome = await run(swarm, server, executor=ray_executor)
+    finally:
+        del ray_executor.activate  # the class's own again
+    assert outcome.status == "finished", outcome
+    (call,) = [e.op for e in swarm.history() if e.op.kind == "tool_call"]
+    assert call.error is None and '"timezone": "UTC"' in call.result
+    leaf = next(n for n in swarm.tree().nodes.values() if n.action_id == "tools.time.get_current_time")
+    assert leaf.status == NodeStatus.TERMINATED
+    assert "planning.decompose_directive" in on_ray and "core.answer" in on_ray  # the rest ran on workers
+    assert "routing.route_action" not in on_ray and "tools.time.get_current_time" not in on_ray
+
+
+async def test_yes_reaches_commands_run_on_ray_workers(tmp_path: Path, model_server, ray_executor) -> None:
+    """--yes lets --allow-exec commands run without asking on a Ray worker too (before, a worker's
+    host had no tool host to carry it, so every command asked)."""
+    from swarm_star.kit.workspace import Workspace
+    from swarm_star.models import SwarmSettings
+
+    server = model_server(ScriptedModel(routes={"": "code/run_tests"}))
+    swarm = Swarm.create("run the tests", space=tmp_path, settings=SwarmSettings(allow_exec=True))
+    Workspace(tmp_path / swarm.id / "workspace").write("test_one.py", "def test_one():\n    assert 1\n", "Seed")
+    outcome = await run(swarm, server, executor=ray_executor, yes=True)
+    assert outcome.status == "finished", (outcome, swarm.questions())
+    tests = next(n for n in swarm.tree().nodes.values() if n.action_id == "code.run_tests")
+    assert "1 passed" in (tests.report or ""), tests

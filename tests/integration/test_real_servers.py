@@ -174,3 +174,34 @@ def test_a_directive_runs_to_a_named_end_within_its_limits(
     assert {c.mode for c in llm_calls if c.mode != "text"} <= {"json_object_schema", "json_schema", "json_object"}
     assert all(sum(m["role"] == "system" for m in c.request) <= 1 for c in llm_calls)
     assert llama.alive(), llama.why_dead()
+
+
+async def test_a_tool_step_negotiates_native_tools_and_is_remembered(llama: Any) -> None:
+    """A tool step is sent with native ``tools`` first. Each server takes the parameter; SmolLM2
+    answers it in words (llama-server renders the tool into its prompt; the model never calls
+    it), so the client takes ``tools`` as unusable there, asks the step in the structured mode,
+    and the next step is sent structured at once. A server whose model does call the tool keeps
+    the native mode; either way the step parses as a ToolStep."""
+    from swarm_star.prompts import Purpose
+    from swarm_star.prompts import tools as words
+
+    schema = {"type": "object", "properties": {"timezone": {"type": "string"}}, "required": ["timezone"]}
+    about = ("tell the time in UTC", "", "get_current_time", "The current time in a timezone.", schema, [], False)
+    settings = ModelSettings(base_url=llama.url + "/v1", default_model=MODEL_ALIAS, max_tokens=int(CALL_TOKENS))
+    client = LLMClient(Endpoint(llama.url + "/v1", "no-key-needed", None), settings)
+    step = {"schema": words.ToolStep, "purpose": Purpose.TOOL_STEP}
+    try:
+        first = await client.chat(words.ToolTurn(*about).messages(), native=words.ToolTurn(*about).native(), **step)
+        second = await client.chat(words.ToolTurn(*about).messages(), native=words.ToolTurn(*about).native(), **step)
+    finally:
+        await client.aclose()
+    print(llama.kind, first.mode, [(a.mode, a.status, a.error) for a in first.attempt_log])
+    parse_structured(first.text, words.ToolStep)
+    parse_structured(second.text, words.ToolStep)
+    assert first.attempt_log[0].mode == "tools" and first.attempt_log[0].status == 200  # the server took `tools`
+    if first.mode == "tools":  # the model called it: native from then on
+        assert client.native_tools(MODEL_ALIAS) and second.attempt_log[0].mode == "tools"
+    else:  # it answered in words: remembered, the next step goes structured at once
+        assert first.attempt_log[0].error == "tools ignored: the first step called nothing"
+        assert not client.native_tools(MODEL_ALIAS) and second.attempt_log[0].mode != "tools"
+    assert llama.alive(), llama.why_dead()

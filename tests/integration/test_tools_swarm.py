@@ -266,3 +266,27 @@ async def test_web_search_without_a_search_server_says_it_is_not_configured(tmp_
     errors = " ".join(n.error or "" for n in swarm.state.nodes.values())
     assert "web/search is not configured" in errors
     assert _tool_calls(swarm) == []  # refused before any call
+
+
+async def test_the_tool_loop_uses_native_function_calling_where_the_endpoint_has_it(
+    tmp_path: Path, model_server: Any
+) -> None:
+    """The same swarm against an endpoint with native ``tools`` and one without: the same call
+    is made once either way; the steps are recorded as native ("tools") or structured."""
+    config = write_config(tmp_path / "mcp.json", {"time": {"command": server_command("time")}})
+    modes = {}
+    for native in (True, False):
+        model = ScriptedModel(
+            routes={"time": "tools/time/get_current_time"}, tool_calls={"time": [{"timezone": "UTC"}]}
+        )
+        server = model_server(model, tools=native, keep_log=True)
+        swarm = Swarm.create("tell the time in UTC", space=tmp_path, settings=_settings(config))
+        outcome = await _run(swarm, server)
+        assert outcome.status == "finished", outcome.reason
+        (call,) = _tool_calls(swarm)
+        assert call.arguments == {"timezone": "UTC"} and '"timezone": "UTC"' in call.result
+        steps = [c for c in swarm.tree().calls.values() if c.purpose == "tool step"]
+        modes[native] = [c.mode for c in steps]
+        with_tools = [r for r in server.log if r.get("tools")]
+        assert len(with_tools) == (2 if native else 1)  # without: one refused attempt, then never again
+    assert modes == {True: ["tools", "tools"], False: ["json_schema", "json_schema"]}

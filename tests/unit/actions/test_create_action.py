@@ -89,13 +89,15 @@ async def test_a_valid_action_becomes_routable_for_that_swarm_only(tmp_path: Pat
     assert (tmp_path / swarm.id / "actions" / "shout.py").read_text() == SHOUT
     assert not list(find_space_dir("actions").rglob("shout.py"))  # never into the installed tree
 
-    # a later run of the same swarm (resume) loads it again
+    stored = swarm.store.get("action_space_own.shout")  # recorded with its frame, code included
+    assert stored["code"] == SHOUT and stored["leaf"]["id"] == "own.shout"
+
+    # a later run of the same swarm (resume) loads it again, from the store
+    (tmp_path / swarm.id / "actions" / "shout.py").unlink()
     actions, utils = load_spaces()
-    engine = Engine(
-        store=swarm.store, state=swarm.tree(), llm=None, actions=actions, utils=utils, swarm_dir=tmp_path / swarm.id
-    )
-    engine.load_own_actions()
+    Engine(store=swarm.store, state=swarm.tree(), llm=None, actions=actions, utils=utils, swarm_dir=tmp_path / swarm.id)
     assert actions.leaf("own.shout").routable and "own" in actions.root.children
+    assert (tmp_path / swarm.id / "actions" / "shout.py").read_text() == SHOUT  # written back from the store
 
     # another swarm in the same space does not see it, even with the opt-in
     other = Swarm.create("shout hello there", space=tmp_path, settings=_settings())

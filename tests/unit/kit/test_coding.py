@@ -3,6 +3,7 @@ and verification with one repair then a fallback model (all of it in frames)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -216,3 +217,38 @@ async def test_the_tree_and_history_show_the_verdicts(tmp_path: Path, model_serv
     assert main(["--space", str(tmp_path), "history", swarm.id], out, io.StringIO()) == 0
     assert "first failed: add subtracts instead of adding" in out.getvalue()
     assert "repair failed: add subtracts" in out.getvalue()
+
+
+async def test_a_command_run_under_yes_is_not_asked_about_on_a_resume_without_it(
+    tmp_path: Path, model_server: Any
+) -> None:
+    """The run is stopped right after its tests ran under --yes; the resume without --yes
+    replays that recorded run instead of asking about it again (it asked before the fix)."""
+
+    class Right(Coder):
+        def _pythonfile(self, request, directive, schema):  # type: ignore[no-untyped-def]
+            return {"path": "calc.py", "code": BUGGY.replace("-", "+"), "commit_message": "Add calc"}
+
+    server = model_server(Right(plans={"calculator": ["write calc.py with add"]}, routes={"": "code/write_python"}))
+    swarm = _seeded(tmp_path, SwarmSettings(allow_exec=True), {"test_calc.py": TEST_FILE})
+    llm = client_for(server)
+    try:
+        handle = swarm.run(RunOptions(llm=llm, yes=True))
+        stopping: list[asyncio.Task[None]] = []
+
+        def stop_after_tests(event: Any) -> None:
+            if event.op.kind == "llm_call" and event.op.purpose == "run tests" and not stopping:
+                stopping.append(asyncio.ensure_future(handle.stop()))
+
+        handle.subscribe(stop_after_tests)
+        with pytest.raises(asyncio.CancelledError):  # a stopped run ends cancelled, resumable
+            await handle
+        await stopping[0]
+        node = _writer(swarm)
+        assert "run tests" in [swarm.tree().calls[(node.id, k)].purpose for k in node.calls]
+        again = await swarm.resume(RunOptions(llm=llm))
+    finally:
+        await llm.aclose()
+    assert again.status == "finished", (again, swarm.questions())
+    node = _writer(swarm)
+    assert node.status == NodeStatus.TERMINATED and "1 passed" in node.report, node.error
