@@ -59,6 +59,11 @@ def index(request: Request) -> Response:
     return FileResponse(STATIC_DIR / "index.html", headers={"cache-control": "no-store"})
 
 
+def favicon(request: Request) -> Response:
+    """Where browsers look for an icon when a page names none (the web view names static/favicon.svg)."""
+    return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
+
+
 # errors
 
 
@@ -90,6 +95,7 @@ def routes() -> list[Route | Mount]:
     S = "/api/swarms/{swarm_id}"
     return [
         Route("/", index),
+        Route("/favicon.ico", favicon),
         Route("/api/openapi.json", openapi),
         Route("/api/swarms", read.get_swarms, methods=["GET"]),
         Route("/api/swarms", drive.create_swarm, methods=["POST"]),

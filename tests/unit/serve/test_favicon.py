@@ -13,9 +13,9 @@ async def test_the_favicon_is_served(tmp_path: Path) -> None:
     app = create_app(space=tmp_path, env={})
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as client:
         page = (await client.get("/")).text
-        # the page names its icon, so a browser never guesses /favicon.ico (which 404'd)
         assert 'rel="icon" href="static/favicon.svg"' in page
-        r = await client.get("/static/favicon.svg")
-        assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
-        assert r.text.startswith("<svg")
+        for path in ("/static/favicon.svg", "/favicon.ico"):  # the one the page names, and the one browsers guess
+            r = await client.get(path)
+            assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml"), path
+            assert r.text.startswith("<svg")
     await app.state.hub.shutdown()
