@@ -14,7 +14,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from swarm_star.api import ROOT_NODE_ID, list_swarms
+from swarm_star.api import ROOT_NODE_ID, SwarmReader, list_swarms
 from swarm_star.errors import InputError, NodeNotFound
 from swarm_star.models import SwarmEvent, SwarmNode
 from swarm_star.serve.hub import hub_of, target
@@ -117,6 +117,15 @@ def get_swarm(request: Request) -> JSONResponse:
     )
 
 
+def _clock_of_old_swarm(log: SwarmReader, count: int) -> dict[str, float | None]:
+    """The run clock of a swarm stored before meta kept one: first to last frame (two reads,
+    no replay), so the page never shows "0 s" for it; its next commit stores the real one."""
+    first, last = log.frame(0), log.frame(count - 1)
+    if first is None or last is None:
+        return {"run_s": 0.0, "since": None, "last": None}
+    return {"run_s": max(0.0, last.time - first.time), "since": None, "last": last.time}
+
+
 @operation("The tree now, or as it was right after frame N", params=[FRAME], errors=[400, 404], returns=TREE)
 def get_tree(request: Request) -> JSONResponse:
     hub, swarm_id = target(request)
@@ -126,6 +135,8 @@ def get_tree(request: Request) -> JSONResponse:
         meta = log.read_meta() or {}
         nodes = log.nodes()
         count = int(meta.get("frame_count", 0))
+        if not isinstance(meta.get("clock"), dict) and count:
+            meta = {**meta, "clock": _clock_of_old_swarm(log, count)}
         usage = dict(meta.get("usage") or {})
         usage["tokens"] = int(usage.get("prompt_tokens", 0)) + int(usage.get("completion_tokens", 0))
         return JSONResponse(tree_json(swarm_id, nodes, {**meta, "usage": usage}, count - 1))

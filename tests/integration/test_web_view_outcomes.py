@@ -116,6 +116,8 @@ def test_a_failed_node_stays_in_sight_and_a_partial_outcome_is_amber(tmp_path: P
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            missing: list[str] = []  # e.g. the favicon a browser guessed at /favicon.ico
+            page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
             swarm_id = _start(base, "plan a trip", server.base_url)
             page.goto(f"{base}/#/swarm/{swarm_id}")
             status = page.locator("#status")
@@ -139,5 +141,6 @@ def test_a_failed_node_stays_in_sight_and_a_partial_outcome_is_amber(tmp_path: P
             assert heading.startswith(f"Model calls ({listed}"), (heading, listed)
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "web-view-partial.png"), full_page=True)
+            assert not missing, missing
         finally:
             browser.close()
