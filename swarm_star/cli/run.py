@@ -183,16 +183,19 @@ def outcome_json(swarm: Swarm, outcome: RunOutcome) -> dict[str, Any]:
 class Screen:
     """How a run is shown here: ``prefix`` reaches this swarm in pasteable hints, ``again``
     are the run-only flags a hint to resume must repeat; ``json_out`` prints one JSON
-    object instead of the live view; ``no_input`` never waits for answers."""
+    object instead of the live view; ``no_input`` never waits for answers; ``stream`` keeps the
+    line log on a terminal too (Ai3's ``run --stream``)."""
 
     prefix: str
     json_out: bool = False
     no_input: bool = False
     again: str = ""
+    stream: bool = False
 
 
 def screen_from(args: argparse.Namespace, *, again: str = "") -> Screen:
-    return Screen(command_prefix(args), bool(getattr(args, "json", False)), bool(args.no_input), again)
+    json_out, stream = bool(getattr(args, "json", False)), bool(getattr(args, "stream", False))
+    return Screen(command_prefix(args), json_out, bool(args.no_input), again, stream)
 
 
 def run_swarm(
@@ -209,7 +212,7 @@ def run_swarm(
     json_out = screen.json_out
     waiting = not screen.no_input and not json_out and stdin_tty()
     # On a terminal the live tree redraws in place (and asks inline); piped, the line log.
-    tree = None if json_out else live_tree_for(swarm, out, waiting)
+    tree = None if json_out or screen.stream else live_tree_for(swarm, out, waiting)
     prompt = InlinePrompt(out, sys.stdin.fileno(), tree.hold if tree is not None else None) if waiting else None
     view = LiveView(out, prompt)
     shown: Any = view if tree is None else TreeView(tree, prompt)
