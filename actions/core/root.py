@@ -1,5 +1,8 @@
 """The root node: remember the directive and context, hand it to a manager, report.
 
+A swarm created with an orchestration pattern (``--pattern``, ``Swarm.create(pattern=…)``)
+hands the directive to the pattern's node (``patterns/run``) instead of a planning manager.
+
 Each context file is its own memory entry. The root finishes only with a real
 report: the manager's consolidated report, written out as a document (outcome,
 then the parts, then what was written where). A manager that ends with nothing
@@ -25,11 +28,15 @@ async def run(ctx: ActionContext) -> list[Any]:
         ops: list[Any] = [ctx.save_memory("context", "Directive", ctx.node.directive)]
         for name, content in sorted(ctx.node.context.get("files", {}).items()):
             ops.append(ctx.save_memory("context", f"File {name}", content))
-        ops.append(ctx.spawn(NodeRole.MANAGER, ids.MANAGER, ctx.node.directive, {"round": 1}))
+        pattern = ctx.node.context.get("pattern")
+        if pattern:
+            ops.append(ctx.spawn(NodeRole.MANAGER, ids.PATTERN, ctx.node.directive, {"pattern": pattern}))
+        else:
+            ops.append(ctx.spawn(NodeRole.MANAGER, ids.MANAGER, ctx.node.directive, {"round": 1}))
         return ops
     last = children[-1]
     if last.report is None:
-        return [ctx.fail(f"manager failed: {last.error}")]
+        return [ctx.fail(f"{'pattern' if last.action_id == ids.PATTERN else 'manager'} failed: {last.error}")]
     junk = report_junk(last.report)
     if junk is not None:
         return [ctx.fail(f"manager reported nothing usable ({junk})")]

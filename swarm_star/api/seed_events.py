@@ -74,6 +74,7 @@ class _Known:
     role: str
     parent: str | None
     directive: str
+    part: bool = False  # a plan's part (a router) or an orchestration pattern's subtask
 
 
 @dataclass
@@ -91,13 +92,14 @@ class SeedEvents:
         op = frame["op"]
         kind = op["kind"]
         if kind == "spawn":
-            self._known[op["node_id"]] = _Known(op["role"], op.get("parent_id"), op.get("directive", ""))
+            part = op["role"] == NodeRole.ROUTER or "wave" in (op.get("context") or {})
+            self._known[op["node_id"]] = _Known(op["role"], op.get("parent_id"), op.get("directive", ""), part)
         elif kind == "llm_call":
             self.usage = self.usage.plus(Usage.model_validate(op.get("usage") or {}))
         node = op.get("node_id")
-        if kind in ("spawn",) and self.role(node) == NodeRole.ROUTER:
+        if kind == "spawn" and self.is_part(node):
             self._planned.add(node)
-        if kind in ("terminate", "fail") and self.role(node) == NodeRole.ROUTER:
+        if kind in ("terminate", "fail") and self.is_part(node):
             self._settled.add(node)
         made = self.events(kind, op, node)
         return [{"type": name, "frame": frame["frame"], "time": frame["time"], **body} for name, body in made]
@@ -113,8 +115,13 @@ class SeedEvents:
         known = self._known.get(node_id)
         if known is None and self.nodes is not None and node_id in self.nodes:
             n = self.nodes[node_id]
-            known = self._known[node_id] = _Known(str(n.role), n.parent_id, n.directive)
+            part = n.role == NodeRole.ROUTER or "wave" in n.context
+            known = self._known[node_id] = _Known(str(n.role), n.parent_id, n.directive, part)
         return known
+
+    def is_part(self, node_id: str | None) -> bool:
+        known = self._node(node_id)
+        return known is not None and known.part
 
     def role(self, node_id: str | None) -> str | None:
         known = self._node(node_id)
@@ -125,8 +132,8 @@ class SeedEvents:
         return known.parent if known else None
 
     def task_of(self, node_id: str | None) -> str | None:
-        """The part (router) a node works for: itself, or its nearest router above."""
-        while node_id is not None and self.role(node_id) not in (NodeRole.ROUTER, None):
+        """The part (router, pattern subtask) a node works for: itself, or its nearest part above."""
+        while node_id is not None and not self.is_part(node_id) and self.role(node_id) is not None:
             node_id = self.parent(node_id)
         return node_id
 
@@ -164,7 +171,7 @@ class Ai3Events(SeedEvents):
                 return [("plan", {"status": "started", "task_id": node})]
         if kind == "await_children" and role == NodeRole.MANAGER:
             return [("plan", {"status": "completed", "task_id": node, "task_count": self.children_of(node or "")})]
-        if kind == "spawn" and role == NodeRole.ROUTER:
+        if kind == "spawn" and self.is_part(node):
             return [("task_start", {"task_id": node, "description": op.get("directive", "")})]
         if kind == "spawn" and self.role(op.get("parent_id")) == NodeRole.ROUTER:
             return [("decision", {"task_id": op.get("parent_id"), "action": op.get("action_id")})]
@@ -175,10 +182,10 @@ class Ai3Events(SeedEvents):
             verification["reasons"] = list(op.get("reasons") or [])
             name = "task_repaired" if op.get("stage") == "repair" else "task_verified"
             return [(name, {"task_id": self.task_of(node), "verification": verification})]
-        if kind == "terminate" and role == NodeRole.ROUTER:
+        if kind == "terminate" and self.is_part(node):
             artifact = {"content": op.get("report", ""), "files": list(op.get("artifacts") or [])}
             return [("task_artifact", {"task_id": node, "artifact": artifact, "progress": self.progress()})]
-        if kind == "fail" and role == NodeRole.ROUTER:
+        if kind == "fail" and self.is_part(node):
             return [("task_failed", {"task_id": node, "error": op.get("error"), "progress": self.progress()})]
         if kind == "terminate" and node == ROOT_NODE_ID:
             return [("final", {"output": op.get("report", "")}), ("stats", {"stats": self.stats()})]
@@ -204,13 +211,13 @@ class GeepersEvents(SeedEvents):
         if kind == "await_children" and role == NodeRole.MANAGER:
             count = self.children_of(node or "")
             return [("DECOMPOSITION_COMPLETE", {"agent_id": node, "subtask_count": count, "progress": self.progress()})]
-        if kind == "spawn" and role == NodeRole.ROUTER:
+        if kind == "spawn" and self.is_part(node):
             return [
                 ("AGENT_START", {"agent_id": node, "task": op.get("directive", ""), "parent_id": op.get("parent_id")})
             ]
-        if kind == "terminate" and role == NodeRole.ROUTER:
+        if kind == "terminate" and self.is_part(node):
             return [("AGENT_COMPLETE", {"agent_id": node, "result": op.get("report", ""), "progress": self.progress()})]
-        if kind == "fail" and role == NodeRole.ROUTER:
+        if kind == "fail" and self.is_part(node):
             return [("AGENT_ERROR", {"agent_id": node, "error": op.get("error"), "progress": self.progress()})]
         if kind == "run_action" and role == NodeRole.MANAGER and op.get("reason") == "children_done":
             return [("SYNTHESIS_START", {"agent_id": node, "progress": self.progress()})]

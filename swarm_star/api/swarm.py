@@ -18,6 +18,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from swarm_star.api import rules
 from swarm_star.api.context_files import read_context
@@ -26,6 +27,7 @@ from swarm_star.api.options import RunOptions
 from swarm_star.api.tools import load_mcp, split_questions
 from swarm_star.engine import INBOX_PREFIX, Engine, RunOutcome
 from swarm_star.errors import ConfigError, ConflictError, InputError, QuestionNotFound
+from swarm_star.kit.pattern import Pattern, bind_patterns, pattern_spec
 from swarm_star.llm.routing import ModelRouter
 from swarm_star.models import (
     ROOT_NODE_ID,
@@ -114,12 +116,18 @@ class Swarm:
         swarm_id: str | None = None,
         user_id: str = "local",
         env: Mapping[str, str] | None = None,
+        pattern: Pattern | Mapping[str, Any] | None = None,
     ) -> Swarm:
-        """Create a swarm for ``directive`` (frame 0 spawns the root). Runs nothing yet."""
+        """Create a swarm for ``directive`` (frame 0 spawns the root). Runs nothing yet.
+
+        ``pattern``: run an orchestration pattern (``Cascade(tiers=(8, 3, 1))``, ``Sequential(steps)``,
+        your own :class:`~swarm_star.kit.Pattern`, or ``{"name": …, "options": {…}}``) instead of the
+        planning manager; its name and options are stored with the swarm."""
         directive = (directive or "").strip()
         if not directive:
             raise InputError("the directive is empty: say what the swarm should do")
         files = read_context(context_files)  # before anything is written
+        chosen = pattern_spec(pattern) if pattern is not None else None
         rules.check_exec(settings or SwarmSettings())
         swarm_id = validate_swarm_id(swarm_id or new_swarm_id())
         locator = locate(space, backend, user_id, env)
@@ -137,7 +145,7 @@ class Swarm:
             role=NodeRole.ROOT,
             action_id="core.root",
             directive=directive,
-            context={"files": files} if files else {},
+            context={**({"files": files} if files else {}), **({"pattern": chosen} if chosen else {})},
         )
         event = SwarmEvent(frame=0, time=time.time(), op=root, nodes=[ROOT_NODE_ID])
         state.apply(event)
@@ -268,6 +276,8 @@ class Swarm:
         elif isinstance(llm, ModelRouter):
             llm.stats = self.state.endpoints
         actions, utils = load_spaces()
+        if options.patterns:
+            bind_patterns(actions, options.patterns)
         engine = Engine(
             store=self.store,
             state=self.state,

@@ -32,6 +32,19 @@ from swarm_star.kit.briefing import brief, directive_chain
 from swarm_star.kit.coding import CODER_ROLE, NOT_RUN, CodeWork, code_attempt, run_command, start_snapshot
 from swarm_star.kit.final_report import compose_final_report
 from swarm_star.kit.own_actions import install_action
+from swarm_star.kit.pattern import (
+    Cascade,
+    Conditional,
+    DreamSwarm,
+    Iterative,
+    Pattern,
+    PatternRun,
+    Sequential,
+    Subtask,
+    SubtaskResult,
+    drive_pattern,
+    run_step,
+)
 from swarm_star.kit.router import route
 from swarm_star.kit.tool_loop import use_tool
 from swarm_star.kit.verify import Attempt, checked
@@ -55,15 +68,24 @@ __all__ = [
     "AgentPool",
     "AgentReply",
     "Attempt",
+    "Cascade",
     "ChatResult",
     "CodeWork",
+    "Conditional",
+    "DreamSwarm",
     "FanoutOptions",
+    "Iterative",
     "LeafSpec",
     "ModelOutputError",
     "NodeRole",
     "NodeStatus",
+    "Pattern",
+    "PatternRun",
     "Purpose",
+    "Sequential",
     "SpaceError",
+    "Subtask",
+    "SubtaskResult",
     "SwarmNode",
     "SwarmStarError",
     "Usage",
@@ -75,6 +97,7 @@ __all__ = [
     "compose_final_report",
     "directive_chain",
     "directive_junk",
+    "drive_pattern",
     "failure_report",
     "fanout",
     "ids",
@@ -87,6 +110,7 @@ __all__ = [
     "report_junk",
     "route",
     "run_command",
+    "run_step",
     "scatter_gather",
     "start_snapshot",
     "tree_reduce",
