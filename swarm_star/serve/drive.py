@@ -73,6 +73,7 @@ async def new_swarm(hub: SwarmHub, body: CreateBody) -> str:
                 swarm_id=body.swarm_id,
                 user_id=hub.user_id,
                 env=env,
+                pattern=body.pattern,
             )
         )
     swarm.close()

@@ -61,6 +61,7 @@ class Ai3RunBody(BaseModel):
     limits: Limits = Field(default_factory=Limits)
     models: ModelSettings = Field(default_factory=ModelSettings, description="as for POST /api/swarms")
     swarm_id: str | None = Field(default=None, description="the new swarm's id (default: a fresh one)")
+    pattern: dict[str, Any] | None = Field(default=None, description="a pattern, as for POST /api/swarms")
 
 
 async def _start(request: Request) -> tuple[SwarmHub, str, RunHandle]:
@@ -69,7 +70,9 @@ async def _start(request: Request) -> tuple[SwarmHub, str, RunHandle]:
     body: Ai3RunBody = await read_body(request, Ai3RunBody)
     if not body.prompt.strip():
         raise InputError("the prompt is empty")
-    create = CreateBody(directive=body.prompt, limits=body.limits, models=body.models, swarm_id=body.swarm_id)
+    create = CreateBody(
+        directive=body.prompt, limits=body.limits, models=body.models, swarm_id=body.swarm_id, pattern=body.pattern
+    )
     swarm_id = await new_swarm(hub, create)
 
     def begin(swarm: Swarm, options: RunOptions) -> RunHandle:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from swarm_star.api import RunOptions, Swarm
 from swarm_star.api.seed_events import seed_callback
 from swarm_star.kit import Cascade, Conditional, DreamSwarm, Iterative, Pattern, PatternRun, Sequential, Subtask
@@ -164,3 +166,42 @@ async def test_own_pattern_hooks_run_durably_and_resume(tmp_path: Path, model_se
     missing = Swarm.create("a guide to coffee", space=tmp_path, pattern=pattern)
     failed = await _run(missing, server)
     assert failed.status == "failed" and "'outline' is not built in" in (failed.reason or "")
+
+
+@pytest.mark.slow  # the real server's start-up and fetches: ~20 s on a loaded machine
+async def test_dream_swarm_searches_through_a_real_mcp_search_server(tmp_path: Path, model_server: Any) -> None:
+    """The tools issue's setup: the real mcp-server-fetch configured as the search server (its first tool is the
+    search tool), reading a loopback page; each domain's searcher calls it, the synthesis reads what it found."""
+    from aiohttp import web
+
+    from swarm_star.models import SwarmSettings, ToolSettings
+    from tests.helpers.mcp_servers import server_command, write_config
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text="<html><body><p>Fusion record: 22 seconds of plasma.</p></body></html>",
+                            content_type="text/html")  # fmt: skip
+
+    app = web.Application()
+    app.router.add_get("/fusion", page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/fusion"  # type: ignore[union-attr]
+    search = {"command": server_command("fetch"), "args": ["--ignore-robots-txt", "--allow-private-ips"]}
+    config = write_config(tmp_path / "mcp.json", {"search": search})
+    try:
+        server = model_server(ScriptedModel(tool_calls={"Search the web about": [{"url": url}]}))
+        settings = SwarmSettings(tools=ToolSettings(mcp=str(config)))
+        swarm = Swarm.create(
+            "latest on fusion", space=tmp_path, settings=settings, pattern=DreamSwarm(domains=["news", "papers"])
+        )
+        outcome = await _run(swarm, server)
+    finally:
+        await runner.cleanup()
+    assert outcome.status == "finished", outcome.reason
+    calls = [e.op for e in swarm.history() if e.op.kind == "tool_call"]
+    assert len(calls) == 2 and all(c.tool == "tools/web/search" and "22 seconds" in c.result for c in calls)
+    synthesizer = next(n for n in swarm.state.nodes.values() if n.context.get("label") == "synthesizer")
+    assert "(domain: news)" in synthesizer.directive and "22 seconds" in synthesizer.directive
+    assert words.NO_SEARCH_NOTE not in outcome.report

@@ -119,7 +119,8 @@ async def test_documented_bodies_are_the_models_the_handlers_validate(client: ht
         ("/run", "post"),
         ("/stream/run", "post"),
     }
-    assert set(schemas["CreateBody"]["properties"]) == {"directive", "context", "limits", "models", "swarm_id", "start"}
+    fields = {"directive", "context", "limits", "models", "swarm_id", "start", "pattern"}
+    assert set(schemas["CreateBody"]["properties"]) == fields
     assert schemas["CreateBody"]["required"] == ["directive"]
     assert "key_env is refused" in schemas["CreateBody"]["properties"]["models"]["description"]
     assert set(schemas["Limits"]["properties"]) >= {"max_depth", "max_nodes", "max_cost", "max_time"}

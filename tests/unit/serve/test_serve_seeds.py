@@ -39,6 +39,13 @@ async def test_post_run_blocks_and_returns_output_and_stats(tmp_path: Path, mode
         # the swarm is like any other: listed, with its frames
         summary = (await client.get(f"/api/swarms/{doc['swarm_id']}")).json()
         assert summary["status"] == "finished" and summary["frames"] > 10
+        steps = {"name": "sequential", "options": {"steps": ["outline", "write"]}}
+        seq = (await client.post("/run", json={"prompt": "Write a short story", "pattern": steps})).json()
+        assert seq["status"] == "finished" and seq["stats"]["task_count"] == 2  # a pattern from the HTTP API
+        wrong = await client.post(
+            "/api/swarms", json={"directive": "x", "pattern": {"name": "cascade", "options": {"tiers": [0]}}}
+        )
+        assert wrong.status_code == 400 and "cascade tiers" in wrong.json()["error"]
         bad = await client.post("/run", json={"prompt": "  "})
         assert bad.status_code == 400 and bad.json()["error"] == "the prompt is empty"
         assert (await client.post("/run", json={"directive": "x"})).status_code == 400
