@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from swarm_star.kit import ActionContext, LeafSpec, NodeRole, compose_final_report, ids, report_junk
+from swarm_star.kit import FILE_TITLE, ActionContext, LeafSpec, NodeRole, compose_final_report, ids, report_junk
 
 SPEC = LeafSpec(
     name="root",
@@ -27,7 +27,7 @@ async def run(ctx: ActionContext) -> list[Any]:
     if not children:
         ops: list[Any] = [ctx.save_memory("context", "Directive", ctx.node.directive)]
         for name, content in sorted(ctx.node.context.get("files", {}).items()):
-            ops.append(ctx.save_memory("context", f"File {name}", content))
+            ops.append(ctx.save_memory("context", f"{FILE_TITLE}{name}", content))
         pattern = ctx.node.context.get("pattern")
         if pattern:
             ops.append(ctx.spawn(NodeRole.MANAGER, ids.PATTERN, ctx.node.directive, {"pattern": pattern}))

@@ -57,11 +57,12 @@ from swarm_star.primitives.patterns import broadcast, scatter_gather, tree_reduc
 from swarm_star.primitives.pool import AgentPool, AgentReply, replies_usage
 from swarm_star.prompts import Purpose
 from swarm_star.spaces import LeafSpec, ids
-from swarm_star.spaces.memory import memory_space
+from swarm_star.spaces.memory import FILE_TITLE, memory_space
 
 __all__ = [
     "AFTER_KEY",
     "CODER_ROLE",
+    "FILE_TITLE",
     "NOT_RUN",
     "ActionContext",
     "ActionCreated",
