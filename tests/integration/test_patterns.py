@@ -13,18 +13,12 @@ import pytest
 from swarm_star.api import RunOptions, Swarm
 from swarm_star.api.seed_events import seed_callback
 from swarm_star.kit import Cascade, Conditional, DreamSwarm, Iterative, Pattern, PatternRun, Sequential, Subtask
-from swarm_star.models import Limits
+from swarm_star.models import Limits, SwarmSettings, ToolSettings
 from swarm_star.prompts import patterns as words
 from swarm_star.testing.scripted import ScriptedModel
-from tests.helpers.model import client_for
-
-
-async def _run(swarm: Swarm, server: Any, **options: Any) -> Any:
-    llm = client_for(server)
-    try:
-        return await swarm.run(RunOptions(llm=llm, **options))
-    finally:
-        await llm.aclose()
+from tests.helpers.mcp_servers import server_command, write_config
+from tests.helpers.model import client_for, run_swarm
+from tests.helpers.web_page import serving_page
 
 
 def _waves(swarm: Swarm) -> list[list[str]]:
@@ -65,7 +59,7 @@ async def test_sequential_steps_see_the_previous_outputs(tmp_path: Path, model_s
     server = model_server(ScriptedModel())
     steps = ["list the facts", "draft the summary", "cut it to one paragraph"]
     swarm = Swarm.create("summarize the report", space=tmp_path, pattern=Sequential(steps))
-    outcome = await _run(swarm, server)
+    outcome = await run_swarm(swarm, server)
     assert outcome.status == "finished", outcome.reason
     assert _waves(swarm) == [["step 1"], ["step 2"], ["step 3"]]
     third = next(n for n in swarm.state.nodes.values() if n.context.get("label") == "step 3")
@@ -84,18 +78,18 @@ async def test_conditional_callable_in_the_library_and_model_judged_from_options
 
     pattern = Conditional(is_code, if_true="Review the code", if_false="Edit the prose")
     swarm = Swarm.create("check my essay", space=tmp_path / "a", pattern=pattern)
-    outcome = await _run(swarm, server, patterns=[pattern])
+    outcome = await run_swarm(swarm, server, patterns=[pattern])
     assert outcome.status == "finished", outcome.reason
     assert asked == ["check my essay"] and _waves(swarm)[0][0].startswith("branch false")
     assert "Edit the prose" in outcome.report
     # the stored pattern has no callable: a run not given it says so (the node fails, the swarm too)
     again = Swarm.create("check my code", space=tmp_path / "b", pattern=pattern)
-    failed = await _run(again, server)
+    failed = await run_swarm(again, server)
     assert failed.status == "failed" and "predicate is a Python callable" in (failed.reason or "")
     # a sentence instead: the model judges it (the scripted model says it holds)
     judged = Conditional("the task is about code", if_true="Review the code", if_false="Edit the prose")
     third = Swarm.create("check my code", space=tmp_path / "c", pattern=judged)
-    assert (await _run(third, server)).status == "finished"
+    assert (await run_swarm(third, server)).status == "finished"
     assert _waves(third)[0][0].startswith("branch true")
 
 
@@ -111,22 +105,22 @@ async def test_iterative_until_a_convergence_function_bounded_by_max_iterations(
 
     pattern = Iterative(max_iterations=5, converged=converged)
     swarm = Swarm.create("write a haiku", space=tmp_path / "a", pattern=pattern)
-    outcome = await _run(swarm, server, patterns=[pattern])
+    outcome = await run_swarm(swarm, server, patterns=[pattern])
     assert outcome.status == "finished" and seen == [1, 2, 3]
     assert _waves(swarm) == [["draft 1"], ["draft 2"], ["draft 3"]]
     capped = Iterative(max_iterations=2, converged=lambda text, i: False)
     other = Swarm.create("write a haiku", space=tmp_path / "b", pattern=capped)
-    outcome = await _run(other, server, patterns=[capped])
+    outcome = await run_swarm(other, server, patterns=[capped])
     assert outcome.status == "finished" and "[not converged after 2 iterations" in outcome.report
     # without a function: the verifier's verdict (the scripted verifier passes the first draft)
     judged = Swarm.create("write a haiku", space=tmp_path / "c", pattern=Iterative(max_iterations=3))
-    assert (await _run(judged, server)).status == "finished" and _waves(judged) == [["draft 1"]]
+    assert (await run_swarm(judged, server)).status == "finished" and _waves(judged) == [["draft 1"]]
 
 
 async def test_dream_swarm_without_a_search_server_says_so(tmp_path: Path, model_server: Any) -> None:
     server = model_server(ScriptedModel())
     swarm = Swarm.create("latest on fusion", space=tmp_path, pattern=DreamSwarm(domains=["news", "papers"]))
-    outcome = await _run(swarm, server)
+    outcome = await run_swarm(swarm, server)
     assert outcome.status == "finished", outcome.reason
     assert _waves(swarm) == [["domain: news", "domain: papers"], ["synthesizer"]]
     assert words.NO_SEARCH_NOTE in outcome.report
@@ -155,16 +149,16 @@ async def test_own_pattern_hooks_run_durably_and_resume(tmp_path: Path, model_se
     server = model_server(ScriptedModel(), latency=0.05)
     pattern = Outline()
     swarm = Swarm.create("a guide to tea", space=tmp_path, pattern=pattern)
-    stopped = await _run(swarm, server, patterns=[pattern], limits=Limits(max_calls=1))
+    stopped = await run_swarm(swarm, server, patterns=[pattern], limits=Limits(max_calls=1))
     assert stopped.status == "limit"
     calls = server.requests
-    outcome = await _run(swarm, server, patterns=[pattern], limits=Limits(max_calls=50))
+    outcome = await run_swarm(swarm, server, patterns=[pattern], limits=Limits(max_calls=50))
     assert outcome.status == "finished", outcome.reason
     assert "ANSWER TO: SECTION 1: A GUIDE TO TEA | ANSWER TO: SECTION 2" in outcome.report
     assert server.requests == calls + 1  # the section paid for before the stop was not asked again
     assert sorted(n.action_id for n in swarm.state.nodes.values() if "wave" in n.context) == ["patterns.step"] * 2
     missing = Swarm.create("a guide to coffee", space=tmp_path, pattern=pattern)
-    failed = await _run(missing, server)
+    failed = await run_swarm(missing, server)
     assert failed.status == "failed" and "'outline' is not built in" in (failed.reason or "")
 
 
@@ -172,33 +166,16 @@ async def test_own_pattern_hooks_run_durably_and_resume(tmp_path: Path, model_se
 async def test_dream_swarm_searches_through_a_real_mcp_search_server(tmp_path: Path, model_server: Any) -> None:
     """The tools issue's setup: the real mcp-server-fetch configured as the search server (its first tool is the
     search tool), reading a loopback page; each domain's searcher calls it, the synthesis reads what it found."""
-    from aiohttp import web
-
-    from swarm_star.models import SwarmSettings, ToolSettings
-    from tests.helpers.mcp_servers import server_command, write_config
-
-    async def page(request: web.Request) -> web.Response:
-        return web.Response(text="<html><body><p>Fusion record: 22 seconds of plasma.</p></body></html>",
-                            content_type="text/html")  # fmt: skip
-
-    app = web.Application()
-    app.router.add_get("/fusion", page)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/fusion"  # type: ignore[union-attr]
     search = {"command": server_command("fetch"), "args": ["--ignore-robots-txt", "--allow-private-ips"]}
     config = write_config(tmp_path / "mcp.json", {"search": search})
-    try:
+    html = "<html><body><p>Fusion record: 22 seconds of plasma.</p></body></html>"
+    async with serving_page(html, "/fusion") as url:
         server = model_server(ScriptedModel(tool_calls={"Search the web about": [{"url": url}]}))
         settings = SwarmSettings(tools=ToolSettings(mcp=str(config)))
         swarm = Swarm.create(
             "latest on fusion", space=tmp_path, settings=settings, pattern=DreamSwarm(domains=["news", "papers"])
         )
-        outcome = await _run(swarm, server)
-    finally:
-        await runner.cleanup()
+        outcome = await run_swarm(swarm, server)
     assert outcome.status == "finished", outcome.reason
     calls = [e.op for e in swarm.history() if e.op.kind == "tool_call"]
     assert len(calls) == 2 and all(c.tool == "tools/web/search" and "22 seconds" in c.result for c in calls)

@@ -9,12 +9,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from swarm_star.api import RunOptions, Swarm
+from swarm_star.api import Swarm
 from swarm_star.models import Limits, SaveMemory, SpaceFolder, SpaceLeaf
 from swarm_star.spaces.memory import memory_space
 from swarm_star.spaces.menus import MAX_MENU
 from swarm_star.testing.scripted import ScriptedModel
-from tests.helpers.model import client_for
+from tests.helpers.model import run_swarm
 
 FILES = (
     [f"docs/guide_{i:02d}.md" for i in range(8)]
@@ -84,14 +84,6 @@ class MemoryWalker(ScriptedModel):
         return {"choice": "none", "reason": ""}
 
 
-async def _run(swarm: Swarm, server: Any, **options: Any) -> Any:
-    llm = client_for(server)
-    try:
-        return await swarm.run(RunOptions(llm=llm, **options))
-    finally:
-        await llm.aclose()
-
-
 def _context_dir(tmp_path: Path) -> Path:
     root = tmp_path / "project"
     for name in FILES:
@@ -105,7 +97,7 @@ async def test_the_memory_router_walks_the_grouped_tree_to_a_file(tmp_path: Path
     walker = MemoryWalker("File project/src/pkg/module_07.py")
     server = model_server(walker)
     swarm = Swarm.create("look up module 7", space=tmp_path / "space", context_files=[_context_dir(tmp_path)])
-    outcome = await _run(swarm, server)
+    outcome = await run_swarm(swarm, server)
     assert outcome.status == "finished", walker.menus
     searcher = next(n for n in swarm.state.nodes.values() if n.action_id == "memory.search_memory")
     assert "contents of src/pkg/module_07.py" in (searcher.report or "")
@@ -116,17 +108,17 @@ async def test_the_memory_router_walks_the_grouped_tree_to_a_file(tmp_path: Path
 async def test_nothing_in_memory_asks_the_user_within_the_question_budget(tmp_path: Path, model_server: Any) -> None:
     server = model_server(MemoryWalker(None))
     swarm = Swarm.create("look up the budget", space=tmp_path / "a")
-    outcome = await _run(swarm, server)
+    outcome = await run_swarm(swarm, server)
     assert outcome.status == "questions"
     [(node, question)] = swarm.questions()
     assert "could not find this" in question.text and "look up the budget" in question.text
     swarm.answer(question.id, "12,000 euros")
-    outcome = await _run(swarm, server)
+    outcome = await run_swarm(swarm, server)
     assert outcome.status == "finished", outcome.reason
     searcher = swarm.state.nodes[node.id]
     assert "12,000 euros" in (searcher.report or "")
     quiet = Swarm.create("look up the budget", space=tmp_path / "b", settings=None)
-    outcome = await _run(quiet, server, limits=Limits(max_questions=0))
+    outcome = await run_swarm(quiet, server, limits=Limits(max_questions=0))
     assert outcome.status == "finished"
     searcher = next(n for n in quiet.state.nodes.values() if n.action_id == "memory.search_memory")
     assert (searcher.report or "").startswith("nothing relevant in memory")
