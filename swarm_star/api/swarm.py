@@ -18,7 +18,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from swarm_star.api import rules
 from swarm_star.api.context_files import read_context
@@ -27,7 +27,6 @@ from swarm_star.api.options import RunOptions
 from swarm_star.api.tools import load_mcp, split_questions
 from swarm_star.engine import INBOX_PREFIX, Engine, RunOutcome
 from swarm_star.errors import ConfigError, ConflictError, InputError, QuestionNotFound
-from swarm_star.kit.pattern import Pattern, bind_patterns, pattern_spec
 from swarm_star.llm.routing import ModelRouter
 from swarm_star.models import (
     ROOT_NODE_ID,
@@ -47,6 +46,9 @@ from swarm_star.state.projection import SwarmState
 from swarm_star.state.reader import SwarmReader
 from swarm_star.store import Backend, KVStore, StoreLocator, resolve_space, validate_swarm_id
 from swarm_star.tools.host import ToolHost
+
+if TYPE_CHECKING:
+    from swarm_star.kit.pattern import Pattern
 
 __all__ = ["ROOT_NODE_ID", "Swarm", "lease_seconds", "load_spaces", "locate", "new_swarm_id"]
 
@@ -127,7 +129,11 @@ class Swarm:
         if not directive:
             raise InputError("the directive is empty: say what the swarm should do")
         files = read_context(context_files)  # before anything is written
-        chosen = pattern_spec(pattern) if pattern is not None else None
+        chosen = None
+        if pattern is not None:  # the kit (and what it imports) loads only for a pattern
+            from swarm_star.kit.pattern import pattern_spec
+
+            chosen = pattern_spec(pattern)
         rules.check_exec(settings or SwarmSettings())
         swarm_id = validate_swarm_id(swarm_id or new_swarm_id())
         locator = locate(space, backend, user_id, env)
@@ -277,6 +283,8 @@ class Swarm:
             llm.stats = self.state.endpoints
         actions, utils = load_spaces()
         if options.patterns:
+            from swarm_star.kit.pattern import bind_patterns
+
             bind_patterns(actions, options.patterns)
         engine = Engine(
             store=self.store,

@@ -40,7 +40,7 @@ from swarm_star.engine.context import ActionContext
 from swarm_star.errors import InputError
 from swarm_star.models import NodeRole, NodeStatus, SwarmNode
 from swarm_star.prompts import Purpose
-from swarm_star.spaces import ids
+from swarm_star.spaces import Space, ids
 
 __all__ = [
     "MAX_WAVES",
@@ -440,7 +440,7 @@ async def run_step(ctx: ActionContext, given: Mapping[str, Pattern] | None = Non
     return [ctx.terminate(str(text))]
 
 
-def bind_patterns(actions: Any, patterns: Sequence[Pattern]) -> None:
+def bind_patterns(actions: Space, patterns: Sequence[Pattern]) -> None:
     """Let this run's action space use ``patterns`` (objects with callables, your own classes):
     ``patterns/run`` and ``patterns/step`` are replaced, for this run only, by versions that know them."""
     given = {p.name: p for p in patterns}
