@@ -11,8 +11,8 @@ store and name them with :mod:`swarm_star.api.seed_events`.
   stops with status ``questions`` (answer it and resume through the API), as
   Ai3 has no questions to wait for.
 * ``POST /stream/run`` — the same run as Ai3's Server-Sent Events: ``data:
-  {"type": "plan" | "decision" | … | "final" | "stats", …}`` lines, then
-  ``data: [DONE]``.
+  {"type": "plan" | "decision" | … | "final" | "stats", …}`` lines (the first,
+  ours, ``{"type": "swarm", "swarm_id"}`` names the swarm), then ``data: [DONE]``.
 * ``GET /api/swarms/{id}/events/{names}`` — the frames as ``ai3`` or ``geepers``
   events (``event:`` the name, ``id:`` the frame), ``from``/``follow`` as for
   ``/events``.

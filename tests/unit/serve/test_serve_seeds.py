@@ -12,6 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from swarm_star.api.seed_events import AI3_EVENTS, GEEPERS_EVENTS
 from swarm_star.serve import create_app
 from swarm_star.testing.scripted import ScriptedModel
 from tests.helpers.model import TEST_KEY
@@ -72,6 +73,7 @@ def test_post_stream_run_speaks_ai3(tmp_path: Path, model_server: Any) -> None:
     artifacts = [e for e in events if e["type"] == "task_artifact"]
     assert len(artifacts) == 3 and artifacts[-1]["progress"] == 100.0 and artifacts[0]["artifact"]["content"]
     assert types.index("assemble_start") > max(i for i, t in enumerate(types) if t == "task_artifact")
+    assert set(types) - {"swarm"} <= set(AI3_EVENTS)  # only Ai3's names (and the documented `swarm` first)
     assert types[-2:] == ["final", "stats"] and events[-2]["output"].startswith("Done: Write a short story")
     assert events[-1]["stats"]["task_count"] == 3
 
@@ -94,6 +96,7 @@ async def test_geepers_and_ai3_names_on_the_event_stream(tmp_path: Path, model_s
         progress = [json.loads(p["data"])["progress"] for p in parsed if p["event"] == "AGENT_COMPLETE"]
         assert progress == sorted(progress) and progress[-1] == 100.0
         assert "SYNTHESIS_COMPLETE" in names and all(p["id"].isdigit() for p in parsed)
+        assert set(names) <= set(GEEPERS_EVENTS)
         last = int(parsed[-1]["id"])
         tail = await client.get(f"/api/swarms/story/events/geepers?follow=0&from={last}")
         assert tail.text.count("event: ") == 1 and "WORKFLOW_COMPLETE" in tail.text
