@@ -1,5 +1,8 @@
 """The root node: remember the directive and context, hand it to a manager, report.
 
+A swarm created with an orchestration pattern (``--pattern``, ``Swarm.create(pattern=…)``)
+hands the directive to the pattern's node (``patterns/run``) instead of a planning manager.
+
 Each context file is its own memory entry. The root finishes only with a real
 report: the manager's consolidated report, written out as a document (outcome,
 then the parts, then what was written where). A manager that ends with nothing
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from swarm_star.kit import ActionContext, LeafSpec, NodeRole, compose_final_report, ids, report_junk
+from swarm_star.kit import FILE_TITLE, ActionContext, LeafSpec, NodeRole, compose_final_report, ids, report_junk
 
 SPEC = LeafSpec(
     name="root",
@@ -24,12 +27,16 @@ async def run(ctx: ActionContext) -> list[Any]:
     if not children:
         ops: list[Any] = [ctx.save_memory("context", "Directive", ctx.node.directive)]
         for name, content in sorted(ctx.node.context.get("files", {}).items()):
-            ops.append(ctx.save_memory("context", f"File {name}", content))
-        ops.append(ctx.spawn(NodeRole.MANAGER, ids.MANAGER, ctx.node.directive, {"round": 1}))
+            ops.append(ctx.save_memory("context", f"{FILE_TITLE}{name}", content))
+        pattern = ctx.node.context.get("pattern")
+        if pattern:
+            ops.append(ctx.spawn(NodeRole.MANAGER, ids.PATTERN, ctx.node.directive, {"pattern": pattern}))
+        else:
+            ops.append(ctx.spawn(NodeRole.MANAGER, ids.MANAGER, ctx.node.directive, {"round": 1}))
         return ops
     last = children[-1]
     if last.report is None:
-        return [ctx.fail(f"manager failed: {last.error}")]
+        return [ctx.fail(f"{'pattern' if last.action_id == ids.PATTERN else 'manager'} failed: {last.error}")]
     junk = report_junk(last.report)
     if junk is not None:
         return [ctx.fail(f"manager reported nothing usable ({junk})")]

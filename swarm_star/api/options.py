@@ -7,13 +7,17 @@ returns, so the options are plain data: they can be built once and reused.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from swarm_star.engine import Executor
 from swarm_star.llm.protocol import ModelClient
 from swarm_star.models import Limits, ModelSettings
+
+if TYPE_CHECKING:
+    from swarm_star.kit.pattern import Pattern
 
 __all__ = ["RunOptions", "ray_executor"]
 
@@ -37,6 +41,9 @@ class RunOptions:
     ``""``: no MCP servers for this run, whatever is stored);
     ``approvals`` are approval rules added for this run (``resume --approve``).
     ``yes``: this run's ``--allow-exec`` commands run without asking (``--yes``).
+    ``patterns`` are orchestration pattern objects this run may need (your own
+    :class:`~swarm_star.kit.Pattern` subclasses, built-ins with Python callables):
+    they are code, so they are not stored; give them to every run of the swarm.
     """
 
     limits: Limits | None = None
@@ -50,6 +57,7 @@ class RunOptions:
     mcp: str | Path | None = None
     approvals: Mapping[str, str] | None = None
     yes: bool = False
+    patterns: Sequence[Pattern] = ()
 
 
 def ray_executor(address: str | None = None, *, num_cpus: int | None = 2) -> Executor:

@@ -18,6 +18,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from swarm_star.api import rules
 from swarm_star.api.context_files import read_context
@@ -47,6 +48,9 @@ from swarm_star.state.reader import SwarmReader
 from swarm_star.state.timeline import Timeline, build_timeline
 from swarm_star.store import Backend, KVStore, StoreLocator, resolve_space, validate_swarm_id
 from swarm_star.tools.host import ToolHost
+
+if TYPE_CHECKING:
+    from swarm_star.kit.pattern import Pattern
 
 __all__ = ["ROOT_NODE_ID", "Swarm", "lease_seconds", "load_spaces", "locate", "new_swarm_id"]
 
@@ -116,12 +120,22 @@ class Swarm:
         swarm_id: str | None = None,
         user_id: str = "local",
         env: Mapping[str, str] | None = None,
+        pattern: Pattern | Mapping[str, Any] | None = None,
     ) -> Swarm:
-        """Create a swarm for ``directive`` (frame 0 spawns the root). Runs nothing yet."""
+        """Create a swarm for ``directive`` (frame 0 spawns the root). Runs nothing yet.
+
+        ``pattern``: run an orchestration pattern (``Cascade(tiers=(8, 3, 1))``, ``Sequential(steps)``,
+        your own :class:`~swarm_star.kit.Pattern`, or ``{"name": …, "options": {…}}``) instead of the
+        planning manager; its name and options are stored with the swarm."""
         directive = (directive or "").strip()
         if not directive:
             raise InputError("the directive is empty: say what the swarm should do")
         files = read_context(context_files)  # before anything is written
+        chosen = None
+        if pattern is not None:  # the kit (and what it imports) loads only for a pattern
+            from swarm_star.kit.pattern import pattern_spec
+
+            chosen = pattern_spec(pattern)
         rules.check_exec(settings or SwarmSettings())
         swarm_id = validate_swarm_id(swarm_id or new_swarm_id())
         locator = locate(space, backend, user_id, env)
@@ -139,7 +153,7 @@ class Swarm:
             role=NodeRole.ROOT,
             action_id="core.root",
             directive=directive,
-            context={"files": files} if files else {},
+            context={**({"files": files} if files else {}), **({"pattern": chosen} if chosen else {})},
         )
         event = SwarmEvent(frame=0, time=time.time(), op=root, nodes=[ROOT_NODE_ID])
         state.apply(event)
@@ -278,6 +292,10 @@ class Swarm:
         elif isinstance(llm, ModelRouter):
             llm.stats = self.state.endpoints
         actions, utils = load_spaces()
+        if options.patterns:
+            from swarm_star.kit.pattern import bind_patterns
+
+            bind_patterns(actions, options.patterns)
         engine = Engine(
             store=self.store,
             state=self.state,

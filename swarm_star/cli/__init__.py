@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import sqlite3
 import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import TextIO
 
@@ -62,8 +63,13 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         parser.print_help(out)
         return ExitCode.USAGE
     handler: Handler = args.handler
+    level = os.environ.get("LOG_LEVEL", "INFO").strip().upper() if args.verbose else None
+    if level is not None and not isinstance(logging.getLevelName(level), int):
+        err.write(f"swarm-star: error: LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {level!r}\n")
+        return ExitCode.USAGE
     try:
-        return handler(args, out, err)
+        with _log_to(err, level):
+            return handler(args, out, err)
     except BrokenPipeError:  # `swarm-star history ID | head`: the reader has all it wanted
         return ExitCode.OK
     except SwarmStarError as exc:
@@ -84,6 +90,26 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     except KeyboardInterrupt:
         err.write("swarm-star: interrupted\n")
         return ExitCode.INTERRUPTED
+
+
+@contextlib.contextmanager
+def _log_to(err: TextIO, level: str | None) -> Iterator[None]:
+    """With ``--verbose``, Swarm Star's log records go to ``err`` at ``$LOG_LEVEL`` (default INFO), as
+    StochasticSwarm's command did; the handler is removed afterwards (tests call ``main`` many times)."""
+    if level is None:
+        yield
+        return
+    logger = logging.getLogger("swarm_star")
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    before = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(before)
 
 
 def _quiet_store_threads(args: threading.ExceptHookArgs) -> None:

@@ -146,6 +146,11 @@ def limit_flags(p: argparse.ArgumentParser, *, resume: bool) -> None:
         action="store_true",
         help="print one JSON object (see README) instead of the live view; implies --no-input",
     )
+    p.add_argument(
+        "--stream",
+        action="store_true",
+        help="the live log, one line per event as it happens, also on a terminal (instead of the redrawn tree)",
+    )
 
 
 def model_flags(p: argparse.ArgumentParser, *, resume: bool) -> None:

@@ -22,9 +22,10 @@ from swarm_star.cli.models import note_stripped_url, use_served_model
 from swarm_star.errors import InputError, ModelError
 from swarm_star.models import ModelSettings
 from swarm_star.primitives.aggregators import failure_report
-from swarm_star.primitives.fanout import Candidate, FanoutOptions, FanoutResult, client_ask, fanout, synthesize
+from swarm_star.primitives.fanout import Candidate, FanoutOptions
 from swarm_star.primitives.patterns import broadcast, scatter_gather, tree_reduce
 from swarm_star.primitives.pool import AGENT_KEY_VARIABLE, DEFAULT_AGENT_MAX_TOKENS, AgentPool, AgentReply, PoolSettings
+from swarm_star.primitives.stochastic import SEED_MAX_TOKENS, run_fanout
 
 __all__ = ["Progress", "add_primitive_commands", "cmd_agents", "cmd_fanout"]
 
@@ -71,12 +72,17 @@ def add_primitive_commands(sub: Any) -> None:
     )
     p.set_defaults(handler=cmd_fanout)
     p.add_argument("-p", "--prompt", help="the prompt ('-' reads standard input)")
-    p.add_argument("-n", type=int, default=5, metavar="N", help="number of candidates")
+    p.add_argument("-n", "--n-runs", dest="n", type=int, default=5, metavar="N", help="number of candidates")
     p.add_argument("--system", metavar="S", help="system prompt")
     p.add_argument("--stop", action="append", default=[], metavar="T", help="stop sequence (repeatable)")
     p.add_argument("--model", metavar="M", help="model name")
     p.add_argument("--base-url", metavar="URL", help="OpenAI-compatible endpoint")
-    _call_tokens_flag(p)
+    _call_tokens_flag(
+        p,
+        default=None,
+        help_more=f"; default $OPENROUTER_MAX_TOKENS, else {SEED_MAX_TOKENS} on OpenRouter, "
+        f"else {DEFAULT_AGENT_MAX_TOKENS}",
+    )
     p.add_argument("--timeout", type=float, default=60.0, metavar="SEC", help="per-call timeout")
     p.add_argument("--retries", type=int, default=3, metavar="R", help="retries per call for 429/5xx/timeouts")
     p.add_argument("--max-in-flight", dest="concurrency", type=int, default=16, metavar="N", help="calls in flight")
@@ -133,14 +139,16 @@ def add_primitive_commands(sub: Any) -> None:
             q.add_argument("--fan-in", type=int, default=4, metavar="N", help="answers per summary (at least 2)")
 
 
-def _call_tokens_flag(p: argparse.ArgumentParser) -> None:
+def _call_tokens_flag(
+    p: argparse.ArgumentParser, default: int | None = DEFAULT_AGENT_MAX_TOKENS, help_more: str = ""
+) -> None:
     p.add_argument(
         "--max-call-tokens",
         dest="max_tokens",
         type=int,
-        default=DEFAULT_AGENT_MAX_TOKENS,
+        default=default,
         metavar="K",
-        help="most tokens per completion",
+        help="most tokens per completion" + help_more,
     )
     p.add_argument("--max-tokens", dest="max_tokens", type=int, help=argparse.SUPPRESS)  # old name
 
@@ -185,20 +193,7 @@ def cmd_fanout(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         concurrency=args.concurrency,
         mode="vote" if args.vote else "synthesis",
     )
-    from swarm_star.llm.routing import ModelRouter  # the SDKs load with it: only when a model is called
-
-    client = ModelRouter(settings)
-
-    async def go() -> FanoutResult:
-        try:
-            ask = client_ask(client, options)
-            if previous is not None:
-                return await synthesize(ask, prompt, previous[1], options)
-            return await fanout(ask, prompt, options)
-        finally:
-            await client.aclose()
-
-    result = asyncio.run(go())
+    result = run_fanout(settings, prompt, options, previous=previous[1] if previous is not None else None)
     result.meta["prompt"] = prompt
     if args.json:
         out.write(json.dumps(result.to_json(), indent=2) + "\n")

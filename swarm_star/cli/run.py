@@ -134,6 +134,7 @@ def add_run_commands(sub: Any) -> None:
         action="store_true",
         help="with --allow-exec: let the swarm add validated actions to its own action space",
     )
+    pattern_flags(p)
     limit_flags(p, resume=False)
     tool_flags(p, resume=False)
     add_model_flags(p)
@@ -194,16 +195,19 @@ def outcome_json(swarm: Swarm, outcome: RunOutcome) -> dict[str, Any]:
 class Screen:
     """How a run is shown here: ``prefix`` reaches this swarm in pasteable hints, ``again``
     are the run-only flags a hint to resume must repeat; ``json_out`` prints one JSON
-    object instead of the live view; ``no_input`` never waits for answers."""
+    object instead of the live view; ``no_input`` never waits for answers; ``stream`` keeps the
+    line log on a terminal too (Ai3's ``run --stream``)."""
 
     prefix: str
     json_out: bool = False
     no_input: bool = False
     again: str = ""
+    stream: bool = False
 
 
 def screen_from(args: argparse.Namespace, *, again: str = "") -> Screen:
-    return Screen(command_prefix(args), bool(getattr(args, "json", False)), bool(args.no_input), again)
+    json_out, stream = bool(getattr(args, "json", False)), bool(getattr(args, "stream", False))
+    return Screen(command_prefix(args), json_out, bool(args.no_input), again, stream)
 
 
 def run_swarm(
@@ -220,7 +224,7 @@ def run_swarm(
     json_out = screen.json_out
     waiting = not screen.no_input and not json_out and stdin_tty()
     # On a terminal the live tree redraws in place (and asks inline); piped, the line log.
-    tree = None if json_out else live_tree_for(swarm, out, waiting)
+    tree = None if json_out or screen.stream else live_tree_for(swarm, out, waiting)
     prompt = InlinePrompt(out, sys.stdin.fileno(), tree.hold if tree is not None else None) if waiting else None
     view = LiveView(out, prompt)
     shown: Any = view if tree is None else TreeView(tree, prompt)
@@ -321,9 +325,67 @@ def owner_notice(swarm: Swarm, err: TextIO) -> Callable[[OwnerStatus, float], No
     return notify
 
 
+PATTERN_NAMES = ("cascade", "swarm", "sequential", "conditional", "iterative")
+"""The built-in orchestration patterns (``kit.pattern.PATTERNS``; a test keeps the two equal)."""
+
+
+def pattern_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("orchestration patterns (geepers'; instead of the planning manager)")
+    g.add_argument("--pattern", choices=PATTERN_NAMES, help="run this pattern as the swarm")
+    g.add_argument("--tiers", metavar="N,N,N", help="cascade: workers per tier, e.g. 8,3,1 (default 5,2,1)")
+    g.add_argument("--domain", action="append", default=[], metavar="D", help="swarm: a domain to search (repeatable)")
+    g.add_argument(
+        "--step", action="append", default=[], metavar="TEXT", help="sequential: a step, in order (repeatable)"
+    )
+    g.add_argument("--condition", metavar="TEXT", help="conditional: a condition the model judges for the directive")
+    g.add_argument("--if-true", metavar="TEXT", help="conditional: what to do when the condition holds")
+    g.add_argument("--if-false", metavar="TEXT", help="conditional: what to do when it does not")
+    g.add_argument("--max-iterations", type=int, metavar="N", help="iterative: most drafts (default 3)")
+    g.add_argument("--until", metavar="TEXT", help="iterative: what a draft must meet (the verifier judges it)")
+
+
+def pattern_from(args: argparse.Namespace) -> dict[str, Any] | None:
+    """``--pattern`` and its options as ``{"name", "options"}`` (checked by ``Swarm.create``)."""
+    given = {
+        "tiers": args.tiers,
+        "domain": args.domain,
+        "step": args.step,
+        "condition": args.condition,
+        "if-true": args.if_true,
+        "if-false": args.if_false,
+        "max-iterations": args.max_iterations,
+        "until": args.until,
+    }
+    used = [f"--{flag}" for flag, value in given.items() if value not in (None, [])]
+    if args.pattern is None:
+        if used:
+            raise InputError(f"{used[0]} needs --pattern")
+        return None
+    options: dict[str, Any] = {}
+    if args.tiers:
+        try:
+            options["tiers"] = [int(t) for t in args.tiers.split(",")]
+        except ValueError:
+            raise InputError(f"--tiers expects counts like 8,3,1, got {args.tiers!r}") from None
+    if args.domain:
+        options["domains"] = args.domain
+    if args.pattern == "sequential":
+        options["steps"] = args.step
+    if args.pattern == "conditional":
+        if not (args.condition and args.if_true and args.if_false):
+            raise InputError("--pattern conditional needs --condition, --if-true and --if-false")
+        options.update(condition=args.condition, if_true=args.if_true, if_false=args.if_false)
+    if args.max_iterations is not None:
+        options["max_iterations"] = args.max_iterations
+    if args.until:
+        options["criteria"] = args.until
+    return {"name": args.pattern, "options": options}
+
+
 def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     check_space(args)
     directive = _directive(args)
+    pattern = pattern_from(args)
     load_env_file()  # ./.env: never overrides the environment
     setup = model_setup(find_config(args.config), model=args.model, role_models=args.role_model, base_url=args.base_url)
     models = model_settings_from(args, setup.settings)
@@ -365,6 +427,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             backend=args.store,
             swarm_id=args.swarm_id,
             user_id=args.user,
+            pattern=pattern,
         )
     except SwarmExists as exc:  # the API's words name no flag; here the flag is --swarm-id
         raise SwarmExists(f"{exc} (--swarm-id)") from exc

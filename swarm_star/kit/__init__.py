@@ -32,6 +32,19 @@ from swarm_star.kit.briefing import brief, directive_chain
 from swarm_star.kit.coding import CODER_ROLE, NOT_RUN, CodeWork, code_attempt, run_command, start_snapshot
 from swarm_star.kit.final_report import compose_final_report
 from swarm_star.kit.own_actions import install_action
+from swarm_star.kit.pattern import (
+    Cascade,
+    Conditional,
+    DreamSwarm,
+    Iterative,
+    Pattern,
+    PatternRun,
+    Sequential,
+    Subtask,
+    SubtaskResult,
+    drive_pattern,
+    run_step,
+)
 from swarm_star.kit.router import route
 from swarm_star.kit.tool_loop import use_tool
 from swarm_star.kit.verify import Attempt, checked
@@ -44,26 +57,36 @@ from swarm_star.primitives.patterns import broadcast, scatter_gather, tree_reduc
 from swarm_star.primitives.pool import AgentPool, AgentReply, replies_usage
 from swarm_star.prompts import Purpose
 from swarm_star.spaces import LeafSpec, ids
-from swarm_star.spaces.memory import memory_space
+from swarm_star.spaces.memory import FILE_TITLE, memory_space
 
 __all__ = [
     "AFTER_KEY",
     "CODER_ROLE",
+    "FILE_TITLE",
     "NOT_RUN",
     "ActionContext",
     "ActionCreated",
     "AgentPool",
     "AgentReply",
     "Attempt",
+    "Cascade",
     "ChatResult",
     "CodeWork",
+    "Conditional",
+    "DreamSwarm",
     "FanoutOptions",
+    "Iterative",
     "LeafSpec",
     "ModelOutputError",
     "NodeRole",
     "NodeStatus",
+    "Pattern",
+    "PatternRun",
     "Purpose",
+    "Sequential",
     "SpaceError",
+    "Subtask",
+    "SubtaskResult",
     "SwarmNode",
     "SwarmStarError",
     "Usage",
@@ -75,6 +98,7 @@ __all__ = [
     "compose_final_report",
     "directive_chain",
     "directive_junk",
+    "drive_pattern",
     "failure_report",
     "fanout",
     "ids",
@@ -87,6 +111,7 @@ __all__ = [
     "report_junk",
     "route",
     "run_command",
+    "run_step",
     "scatter_gather",
     "start_snapshot",
     "tree_reduce",

@@ -32,7 +32,7 @@ the first paragraph is the answer::
     - 1a2b3c4d5e Add parser (pkg/a.py)
 
 The parts are the routers under the top manager and under its follow-up
-rounds, in tree order; what each wrote comes from the results saved in
+rounds (or an orchestration pattern's subtasks), in tree order; what each wrote comes from the results saved in
 memory (``Terminate.artifacts``) and from the commits of the workspace repo.
 """
 
@@ -61,7 +61,7 @@ def parts_of(nodes: Mapping[str, SwarmNode], manager_id: str) -> list[tuple[int,
     round_no = int(manager.context.get("round", 1))
     for child_id in manager.children:
         child = nodes[child_id]
-        if child.role == NodeRole.ROUTER:
+        if child.role == NodeRole.ROUTER or "wave" in child.context:  # a plan's part, or a pattern's subtask
             out.append((round_no, child))
         elif child.role == NodeRole.MANAGER:
             out.extend(parts_of(nodes, child.id))
@@ -121,6 +121,8 @@ def _part_lines(
 
 
 def _doer(nodes: Mapping[str, SwarmNode], router: SwarmNode) -> str:
+    if router.role == NodeRole.ACTION:  # a pattern's subtask does its work itself
+        return router.action_id.replace(".", "/")
     acting = [nodes[c] for c in router.children]
     return acting[-1].action_id.replace(".", "/") if acting else "no action"
 

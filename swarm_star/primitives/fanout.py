@@ -17,6 +17,7 @@ the client; this module adds what is specific to fan-out:
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -36,6 +37,7 @@ __all__ = ["Ask", "Candidate", "FanoutOptions", "FanoutResult", "client_ask", "f
 Ask = Callable[[list[dict[str, str]], float | None, str], Awaitable[ChatResult]]
 """(messages, temperature, purpose) -> reply; purpose is ``Purpose.CANDIDATE`` or ``Purpose.SYNTHESIS``."""
 MAX_CANDIDATES = 256
+_log = logging.getLogger(__name__)  # shown by the CLI's --verbose at $LOG_LEVEL (StochasticSwarm's habit)
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,9 @@ async def fanout(ask: Ask, prompt: str, options: FanoutOptions | None = None) ->
             except ModelUnreachable:  # an outage is not a failed candidate either: the swarm pauses
                 raise
             except ModelError as exc:  # a limit or a bug is not a failed candidate: it propagates
+                _log.warning("candidate %d failed: %s", index + 1, exc)
                 return Candidate(index, False, error=str(exc), latency_s=round(time.perf_counter() - began, 4))
+        _log.info("candidate %d: %d tokens in %.2f s", index + 1, result.usage.completion_tokens, result.latency_s)
         models.append(result.model)
         candidate = Candidate(
             index,
@@ -212,10 +216,12 @@ async def _synthesis(
             raise
         except ModelError as exc:
             error = str(exc)
+            _log.warning("synthesis attempt %d failed: %s", attempt, exc)
             continue
         usage = usage.plus(result.usage)
         meta["model"] = meta["model"] or result.model
         if result.text.strip():
+            _log.info("synthesis of %d candidates done in %.2f s", len(good), result.latency_s)
             meta["synthesis"] = {"ok": True, "attempts": attempt, "latency_s": round(result.latency_s, 4)}
             return result.text, usage
         error = "empty synthesis reply"

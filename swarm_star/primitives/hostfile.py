@@ -9,8 +9,10 @@ Format, chosen to match what cluster schedulers write out::
     https://api.example.org/v1  role=judge
 
 Fields are separated by spaces or tabs; blank lines and ``#`` comments are
-ignored. Every malformed line is reported as ``file:line: why`` so a user with
-a 4,000-line file can fix it without guessing. Host names are checked against
+ignored. Aurora-Swarm's column form, ``host<TAB>port<TAB>tags``, is read too (a
+bare number after a host without a port is its port). Every malformed line
+is reported as ``file:line: why`` so a user with a 4,000-line file can fix it
+without guessing. Host names are checked against
 DNS's limits here (labels of at most 63 characters, names of at most 253), so
 a name the resolver cannot encode is a line error, not an ``idna`` traceback
 from the first request; a line longer than :data:`MAX_LINE` is refused before
@@ -27,7 +29,7 @@ from urllib.parse import urlsplit
 from swarm_star.errors import HostfileError
 from swarm_star.llm.redact import strip_url_credentials
 
-__all__ = ["DEFAULT_PORT", "MAX_LINE", "Agent", "load_hostfile", "parse_hostfile"]
+__all__ = ["DEFAULT_PORT", "MAX_LINE", "Agent", "AgentEndpoint", "load_hostfile", "parse_hostfile"]
 
 DEFAULT_PORT = 8000
 MAX_LINE = 4096
@@ -38,6 +40,10 @@ _HOST = re.compile(
 )
 _URL = re.compile(r"^https?://[^\s/]+(?:/\S*)?$")
 _TAG_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+_FILE_SUFFIXES = frozenset(
+    {"hostfile", "hosts", "host", "txt", "text", "list", "lst", "cfg", "conf", "ini", "tsv", "csv", "dat", "out"}
+)
+"""Endings that make a one-line argument of :func:`parse_hostfile` a file name, never a host."""
 
 
 @dataclass(frozen=True)
@@ -55,12 +61,46 @@ class Agent:
         address = strip_url_credentials(self.base_url)
         return self.tags.get("node") or address.split("://", 1)[-1].removesuffix("/v1")
 
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).hostname or ""
+
+    @property
+    def port(self) -> int:
+        parts = urlsplit(self.base_url)
+        return parts.port or (443 if parts.scheme == "https" else 80)
+
     def matches(self, tags: dict[str, str]) -> bool:
         return all(self.tags.get(k) == v for k, v in tags.items())
 
 
-def parse_hostfile(text: str, source: str = "<hostfile>") -> list[Agent]:
-    """Parse hostfile text; raise :class:`HostfileError` naming ``source:line``."""
+class AgentEndpoint(Agent):
+    """Aurora-Swarm's name: ``AgentEndpoint("host1", 8000, {"role": "critic"})`` is an :class:`Agent`."""
+
+    def __init__(self, host: str, port: int = DEFAULT_PORT, tags: dict[str, str] | None = None) -> None:
+        where = f"AgentEndpoint({host!r}, {port!r})"
+        address = host if host.startswith(("http://", "https://")) else f"{host}:{port}"
+        super().__init__(_base_url(address, where), dict(tags or {}))
+
+
+def parse_hostfile(text: str | Path, source: str | None = None) -> list[Agent]:
+    """Parse hostfile text, or read a hostfile; raise :class:`HostfileError` naming ``source:line``.
+
+    Aurora-Swarm's scripts call ``parse_hostfile("agents.hostfile")``: one line
+    without a newline that names an existing file is read as that file (so is a
+    :class:`~pathlib.Path`); one that looks like a file name (a path separator, or
+    an ending such as ``.hostfile`` or ``.txt``) but names no file is an error,
+    never a host called ``agents.hostfile``. Anything else is hostfile text (a
+    one-line text such as ``gpu-1:8000 role=critic`` is one agent). With
+    ``source`` given the argument is always text.
+    """
+    if isinstance(text, Path):
+        return load_hostfile(text)
+    if source is None and "\n" not in text:
+        named = _named_file(text.strip())
+        if named is not None:
+            return load_hostfile(named)
+    source = source or "<hostfile>"
     agents: list[Agent] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         where = f"{source}:{number}"
@@ -70,6 +110,9 @@ def parse_hostfile(text: str, source: str = "<hostfile>") -> list[Agent]:
         if not line:
             continue
         address, *rest = line.split()
+        bare = _HOST.match(address)
+        if rest and rest[0].isdigit() and bare is not None and bare.group("port") is None:
+            address = f"{address}:{rest.pop(0)}"  # Aurora-Swarm's port column
         base_url = _base_url(address, where)
         tags: dict[str, str] = {}
         for item in rest:
@@ -94,6 +137,22 @@ def load_hostfile(path: str | Path) -> list[Agent]:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
         raise HostfileError(f"cannot read hostfile {p}: {reason}") from exc
     return parse_hostfile(text, str(p))
+
+
+def _named_file(arg: str) -> Path | None:
+    """The file a one-line ``parse_hostfile`` argument names, None if it is hostfile text."""
+    if not arg or any(c.isspace() for c in arg) or len(arg) > MAX_LINE:
+        return None
+    path = Path(arg).expanduser()
+    try:
+        if path.is_file():
+            return path
+    except OSError:  # a name too long for the file system is no file
+        pass
+    suffix = arg.rsplit(".", 1)[-1].lower() if "." in arg else ""
+    if "/" in arg or "\\" in arg or arg.startswith("~") or suffix in _FILE_SUFFIXES:
+        raise HostfileError(f"no hostfile {_shown(arg)}: that is a file name, and no such file exists")
+    return None
 
 
 def _shown(text: str) -> str:

@@ -5,8 +5,13 @@
 - ``tree_reduce``: answers summarized group by group until one is left.
 - ``blackboard``: agents rewrite sections of a shared board over rounds until
   a convergence test says stop.
-- ``pipeline``: stages where each stage's outputs are the next stage's inputs,
-  with fan-out (each input to several agents) and fan-in (all outputs to one).
+- ``pipeline``: stages as a DAG: a stage takes the outputs of the stages it
+  names in ``after`` (by default the stage before it), with fan-out (each input
+  to several agents) and fan-in (all outputs to one); independent stages run
+  at the same time.
+
+Aurora-Swarm's ``broadcast_and_reduce(pool, prompt, reduce_prompt)`` is here
+under its own name (a template with ``{responses}``).
 
 Failures are data here, not exceptions: every result lists its failed
 replies, and a step whose inputs all failed says so instead of inventing text.
@@ -16,6 +21,7 @@ default templates are ``prompts/swarm.py``'s.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -25,6 +31,7 @@ from swarm_star.primitives.pool import AgentPool, AgentReply, OnReply, messages_
 from swarm_star.prompts.swarm import BOARD_PROMPT, REDUCE_PROMPT, TREE_PROMPT
 
 __all__ = [
+    "PIPELINE_INPUTS",
     "BlackboardResult",
     "BroadcastResult",
     "GroupFailure",
@@ -34,6 +41,7 @@ __all__ = [
     "TreeReduceResult",
     "blackboard",
     "broadcast",
+    "broadcast_and_reduce",
     "pipeline",
     "scatter_gather",
     "tree_reduce",
@@ -69,22 +77,54 @@ async def broadcast(
     *,
     system: str | None = None,
     reduce: bool | str = False,
+    reducer: int = 0,
     deadline: float | None = None,
     on_reply: OnReply | None = None,
 ) -> BroadcastResult:
     """Send ``prompt`` to every agent. ``reduce``: True (default combine prompt) or a
-    template with ``{prompt}``, ``{count}`` and ``{answers}``; sent to the first agent."""
+    template with ``{prompt}``, ``{count}`` and ``{answers}`` (or ``{responses}``, the same);
+    sent to agent ``reducer``."""
+    if not 0 <= reducer < len(pool):
+        raise InputError(f"no reducer agent {reducer}: the pool has {len(pool)}")
     messages = messages_for(prompt, system)
     replies = await pool.run([(agent, messages) for agent in pool], deadline=deadline, on_reply=on_reply)
     result = BroadcastResult(replies)
     good = result.ok
     if reduce and good:
         template = reduce if isinstance(reduce, str) else REDUCE_PROMPT
-        text = template.format(prompt=prompt, count=len(good), answers=_numbered([r.text for r in good]))
-        result.reduced = await pool.ask(pool.agents[0], messages_for(text, system), index=len(replies))
+        answers = _numbered([r.text for r in good])
+        try:
+            text = template.format(prompt=prompt, count=len(good), answers=answers, responses=answers)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise InputError(
+                f"reduce template: {exc!r} (fields: {{prompt}}, {{count}}, {{answers}} or {{responses}})"
+            ) from None
+        result.reduced = await pool.ask(pool.agents[reducer], messages_for(text, system), index=len(replies))
     elif reduce:
-        result.reduced = AgentReply(len(replies), pool.agents[0].name, False, error="no successful replies to reduce")
+        nothing = "no successful replies to reduce"
+        result.reduced = AgentReply(len(replies), pool.agents[reducer].name, False, error=nothing)
     return result
+
+
+async def broadcast_and_reduce(
+    pool: AgentPool,
+    prompt: str,
+    reduce_prompt: str = REDUCE_PROMPT,
+    *,
+    reducer_agent_index: int = 0,
+    system: str | None = None,
+    deadline: float | None = None,
+) -> AgentReply:
+    """Aurora-Swarm's name: broadcast, then one agent combines the replies (``{responses}`` in
+    ``reduce_prompt``); the combined reply has ``.text`` and ``.success``."""
+    if not reduce_prompt.strip():
+        raise InputError("reduce_prompt is empty")
+    result = await broadcast(
+        pool, prompt, system=system, reduce=reduce_prompt, reducer=reducer_agent_index, deadline=deadline
+    )
+    if result.reduced is None:  # not reached: a non-empty template always reduces (or says why not)
+        raise InputError("nothing was reduced")
+    return result.reduced
 
 
 async def scatter_gather(
@@ -268,13 +308,23 @@ async def blackboard(
 class Stage:
     """One pipeline stage. ``prompt`` has ``{input}``; each input goes to
     ``fan_out`` agents; with ``fan_in`` (a template with ``{inputs}``) all of the
-    stage's outputs are combined by one more call into a single output."""
+    stage's outputs are combined by one more call into a single output.
+
+    ``after`` names the earlier stages whose outputs are this stage's inputs, in
+    that order (a DAG: several stages may feed one, one may feed several). Left
+    empty, a stage takes the stage before it, and the first stage the pipeline's
+    inputs; ``after=(PIPELINE_INPUTS,)`` gives any stage the pipeline's inputs."""
 
     name: str
     prompt: str
     fan_out: int = 1
     fan_in: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    after: tuple[str, ...] = ()
+
+
+PIPELINE_INPUTS = "inputs"
+"""The name, in ``Stage.after``, of the pipeline's own inputs."""
 
 
 @dataclass
@@ -287,6 +337,8 @@ class StageResult:
 
 @dataclass
 class PipelineResult:
+    """``outputs`` are the last listed stage's; every stage's are in ``stages`` (in the order they ran)."""
+
     stages: list[StageResult]
     outputs: list[str]
     error: str | None = None
@@ -307,6 +359,22 @@ class PipelineResult:
         }
 
 
+def _stage_parents(stages: Sequence[Stage]) -> dict[str, tuple[str, ...]]:
+    """Each stage's parents, checked: unique names, known and earlier parents (so no cycle)."""
+    parents: dict[str, tuple[str, ...]] = {}
+    for position, stage in enumerate(stages):
+        if stage.fan_out < 1:
+            raise InputError(f"stage {stage.name}: fan_out must be at least 1")
+        if stage.name in parents or stage.name == PIPELINE_INPUTS:
+            raise InputError(f"stage name {stage.name!r} is used twice (or is the reserved {PIPELINE_INPUTS!r})")
+        after = stage.after or ((stages[position - 1].name,) if position else (PIPELINE_INPUTS,))
+        unknown = [name for name in after if name != PIPELINE_INPUTS and name not in parents]
+        if unknown:
+            raise InputError(f"stage {stage.name}: after {unknown[0]!r}, which is not an earlier stage")
+        parents[stage.name] = tuple(after)
+    return parents
+
+
 async def pipeline(
     pool: AgentPool,
     stages: Sequence[Stage],
@@ -316,35 +384,51 @@ async def pipeline(
     deadline: float | None = None,
     on_reply: OnReply | None = None,
 ) -> PipelineResult:
-    """Run ``inputs`` through ``stages`` in order; a stage with no successful
-    output ends the pipeline with ``error`` naming it."""
+    """Run ``inputs`` through ``stages`` (a DAG, see :class:`Stage`): every stage whose parents are
+    done runs, those at the same time concurrently; a stage with no successful output ends the
+    pipeline with ``error`` naming it (stages already started finish)."""
     if not stages or not inputs:
         raise InputError("a pipeline needs at least one stage and one input")
-    for stage in stages:
-        if stage.fan_out < 1:
-            raise InputError(f"stage {stage.name}: fan_out must be at least 1")
-    current = list(inputs)
+    parents = _stage_parents(stages)
+    outputs: dict[str, list[str]] = {PIPELINE_INPUTS: list(inputs)}
     result = PipelineResult([], [])
-    for stage in stages:
-        agents = pool.where(**stage.tags) if stage.tags else pool
-        jobs = [
-            (agents.agent_for(i * stage.fan_out + k), messages_for(stage.prompt.format(input=item), system))
-            for i, item in enumerate(current)
-            for k in range(stage.fan_out)
-        ]
-        replies = await agents.run(jobs, deadline=deadline, on_reply=on_reply)
-        outputs = [r.text for r in replies if r.ok]
-        step = StageResult(stage.name, replies, outputs)
-        result.stages.append(step)
-        if outputs and stage.fan_in:
-            combined = await agents.ask(
-                agents.agents[0], messages_for(stage.fan_in.format(inputs=_numbered(outputs)), system), index=len(jobs)
-            )
-            step.combined = combined
-            step.outputs = [combined.text] if combined.ok else []
-        if not step.outputs:
-            result.error = f"stage {stage.name}: no successful output"
-            return result
-        current = step.outputs
-    result.outputs = current
+    waiting = list(stages)
+    while waiting:
+        ready = [stage for stage in waiting if all(p in outputs for p in parents[stage.name])]
+        waiting = [stage for stage in waiting if stage not in ready]
+        feeds = {stage.name: [item for p in parents[stage.name] for item in outputs[p]] for stage in ready}
+        runs = [_run_stage(pool, stage, feeds[stage.name], system, deadline, on_reply) for stage in ready]
+        wave = await asyncio.gather(*runs)
+        result.stages.extend(wave)
+        for step in wave:
+            if not step.outputs:
+                result.error = f"stage {step.name}: no successful output"
+                return result
+            outputs[step.name] = step.outputs
+    result.outputs = outputs[stages[-1].name]
     return result
+
+
+async def _run_stage(
+    pool: AgentPool,
+    stage: Stage,
+    items: list[str],
+    system: str | None,
+    deadline: float | None,
+    on_reply: OnReply | None,
+) -> StageResult:
+    agents = pool.where(**stage.tags) if stage.tags else pool
+    jobs = [
+        (agents.agent_for(i * stage.fan_out + k), messages_for(stage.prompt.format(input=item), system))
+        for i, item in enumerate(items)
+        for k in range(stage.fan_out)
+    ]
+    replies = await agents.run(jobs, deadline=deadline, on_reply=on_reply)
+    step = StageResult(stage.name, replies, [r.text for r in replies if r.ok])
+    if step.outputs and stage.fan_in:
+        combined = await agents.ask(
+            agents.agents[0], messages_for(stage.fan_in.format(inputs=_numbered(step.outputs)), system), index=len(jobs)
+        )
+        step.combined = combined
+        step.outputs = [combined.text] if combined.ok else []
+    return step

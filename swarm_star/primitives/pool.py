@@ -32,7 +32,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -100,6 +100,11 @@ class AgentReply:
     latency_s: float = 0.0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+
+    @property
+    def success(self) -> bool:
+        """Aurora-Swarm's name for :attr:`ok`."""
+        return self.ok
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -172,15 +177,30 @@ class AgentPool:
 
     Use as ``async with AgentPool(agents) as pool:``. ``where``, ``sample`` and
     ``slice`` return sub-pools that share the parent's session and limits.
+    Aurora-Swarm's keywords are accepted over ``settings``: ``concurrency``
+    (requests in flight, :attr:`PoolSettings.max_in_flight`), ``model``,
+    ``timeout`` and ``max_tokens``.
     """
 
     def __init__(
-        self, agents: Sequence[Agent], settings: PoolSettings | None = None, *, _shared: _Shared | None = None
+        self,
+        agents: Sequence[Agent],
+        settings: PoolSettings | None = None,
+        *,
+        concurrency: int | None = None,
+        model: str | None = None,
+        timeout: float | None = None,
+        max_tokens: int | None = None,
+        _shared: _Shared | None = None,
     ):
         if not agents:
             raise InputError("an agent pool needs at least one agent")
         self.agents = list(agents)
-        self._shared = _shared or _Shared(settings or PoolSettings())
+        given = {"max_in_flight": concurrency, "model": model, "timeout": timeout, "max_tokens": max_tokens}
+        changes: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
+        if changes and _shared is not None:
+            raise InputError("a sub-pool shares its parent's settings")
+        self._shared = _shared or _Shared(replace(settings or PoolSettings(), **changes))
 
     @classmethod
     def from_hostfile(cls, path: str | Path, settings: PoolSettings | None = None) -> AgentPool:
@@ -296,6 +316,14 @@ class AgentPool:
 
         return list(await asyncio.gather(*(one(i, job) for i, job in enumerate(jobs))))
 
+    async def post(
+        self, agent_index: int, prompt: str, *, system: str | None = None, max_tokens: int | None = None
+    ) -> AgentReply:
+        """Aurora-Swarm's single request: ``prompt`` to agent ``agent_index``; the reply has ``.text``."""
+        if not 0 <= agent_index < len(self.agents):
+            raise InputError(f"no agent {agent_index}: the pool has {len(self.agents)} (0-{len(self.agents) - 1})")
+        return await self.ask(self.agents[agent_index], messages_for(prompt, system), max_tokens=max_tokens)
+
     async def ask(
         self,
         agent: Agent,
@@ -304,17 +332,20 @@ class AgentPool:
         index: int = 0,
         until: float | None = None,
         attempt_timeout: Callable[[], float] | None = None,
+        max_tokens: int | None = None,
     ) -> AgentReply:
         """One request with retries; ``until`` is an absolute ``loop.time()`` deadline;
-        ``attempt_timeout`` gives each attempt's timeout when it gets its slot."""
+        ``attempt_timeout`` gives each attempt's timeout when it gets its slot; ``max_tokens``
+        overrides the pool's cap for this request."""
         started = time.perf_counter()
         reply = AgentReply(index=index, agent=agent.name, ok=False)
+        body = self._body(messages, max_tokens)
         try:
             if until is None:
-                await self._attempts(agent, messages, reply, attempt_timeout)
+                await self._attempts(agent, body, reply, attempt_timeout)
             else:
                 async with asyncio.timeout_at(until):
-                    await self._attempts(agent, messages, reply, attempt_timeout)
+                    await self._attempts(agent, body, reply, attempt_timeout)
         except TimeoutError:
             reply.ok, reply.error = False, "deadline exceeded"
         reply.latency_s = round(time.perf_counter() - started, 4)
@@ -323,13 +354,12 @@ class AgentPool:
     async def _attempts(
         self,
         agent: Agent,
-        messages: list[dict[str, str]],
+        body: bytes,
         reply: AgentReply,
         attempt_timeout: Callable[[], float] | None = None,
     ) -> None:
         shared = self._shared
         settings = shared.settings
-        body = self._body(messages)
         while True:
             reply.attempts += 1
             try:
@@ -345,11 +375,12 @@ class AgentPool:
                 pause = failure.wait or settings.backoff * 2 ** (reply.attempts - 1) * (0.5 + random.random())
                 await asyncio.sleep(pause)
 
-    def _body(self, messages: list[dict[str, str]]) -> bytes:
+    def _body(self, messages: list[dict[str, str]], max_tokens: int | None = None) -> bytes:
         settings = self._shared.settings
         payload: dict[str, Any] = {"model": settings.model, "messages": messages}
-        if settings.max_tokens is not None:
-            payload["max_tokens"] = settings.max_tokens
+        cap = max_tokens if max_tokens is not None else settings.max_tokens
+        if cap is not None:
+            payload["max_tokens"] = cap
         if settings.temperature is not None:
             payload["temperature"] = settings.temperature
         return json.dumps(payload).encode()

@@ -7,6 +7,7 @@ One module per role: :mod:`~swarm_star.prompts.planning` (the manager's plan),
 :mod:`~swarm_star.prompts.code` (change the workspace, write an action),
 :mod:`~swarm_star.prompts.verify` (judge a result),
 :mod:`~swarm_star.prompts.swarm` (fan-out, hostfile patterns, batch split),
+:mod:`~swarm_star.prompts.patterns` (the orchestration patterns' tiers, steps and branches),
 :mod:`~swarm_star.prompts.tools` (a tool leaf's steps),
 :mod:`~swarm_star.prompts.briefing` (the block every prompt carries) and
 :mod:`~swarm_star.prompts.structured` (what the client adds for JSON replies).
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
         briefing,
         code,
         labels,
+        patterns,
         planning,
         review,
         routing,
@@ -49,6 +51,7 @@ __all__ = [
     "briefing",
     "code",
     "labels",
+    "patterns",
     "planning",
     "review",
     "routing",

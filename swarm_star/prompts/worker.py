@@ -23,6 +23,7 @@ __all__ = [
     "UtilArgs",
     "answer_messages",
     "follow_up_messages",
+    "not_in_memory_question",
     "note_messages",
     "question_messages",
     "transcript",
@@ -68,6 +69,11 @@ def question_messages(directive: str, briefing: str) -> list[dict[str, str]]:
     """Phrase the one question to ask the user."""
     about = f"\n\n{briefing}" if briefing else ""
     return [{"role": "user", "content": f"Write one clear question to the user for: {directive}{about}"}]
+
+
+def not_in_memory_question(directive: str) -> str:
+    """What a memory search that found nothing asks the user."""
+    return f"I could not find this in what you gave me or in what the swarm found so far: {directive}. Can you tell me?"
 
 
 def transcript(answers: Iterable[tuple[str, str]]) -> str:

@@ -1,8 +1,9 @@
 """The HTTP API and the web view, as one Starlette app: routes, middleware, error handlers.
 
 The routes are listed in :func:`routes`; the handlers live in :mod:`.read`
-(GET), :mod:`.drive` (create, answer, stop, resume, retry) and :mod:`.events`
-(the event stream), each taking what it needs from ``request.app.state``
+(GET), :mod:`.drive` (create, answer, stop, resume, retry), :mod:`.events`
+(the event stream) and :mod:`.seed_routes` (Ai3's ``/run`` and ``/stream/run``,
+the streams in the seeds' words, the WebSocket), each taking what it needs from ``request.app.state``
 (``hub``: the swarm space, runs and readers; ``sse_send_timeout``). Each
 handler declares its OpenAPI operation, and ``/api/openapi.json`` is
 generated from the app's routes (:mod:`.openapi`). Every error is JSON
@@ -22,7 +23,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from swarm_star.api import Backend
@@ -39,6 +40,7 @@ from swarm_star.serve.security import (
     SecurityHeaders,
     TokenGate,
 )
+from swarm_star.serve.seed_routes import seed_routes
 from swarm_star.serve.travel import travel_routes
 
 __all__ = ["create_app"]
@@ -91,7 +93,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await app.state.hub.shutdown()
 
 
-def routes() -> list[Route | Mount]:
+def routes() -> list[BaseRoute]:
     """Every route of the app. A route added here is in ``/api/openapi.json`` with the
     operation its handler declares (a test requires one for every route)."""
     S = "/api/swarms/{swarm_id}"
@@ -115,6 +117,7 @@ def routes() -> list[Route | Mount]:
         *travel_routes(S),
         Route(S + "/report", read.get_report),
         Route(S + "/events", events),
+        *seed_routes(S),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 

@@ -21,11 +21,11 @@ from starlette.responses import JSONResponse
 from swarm_star.api import Swarm, rules
 from swarm_star.errors import AlreadyRunning, InputError
 from swarm_star.models import Limits, SwarmSettings, ToolSettings
-from swarm_star.serve.hub import hub_of, target
+from swarm_star.serve.hub import SwarmHub, hub_of, target
 from swarm_star.serve.inputs import AnswerBody, CreateBody, ResumeBody, RetryBody, read_body, validation_message
 from swarm_star.serve.openapi import operation
 
-__all__ = ["answer_question", "create_swarm", "resume_swarm", "retry_swarm", "stop_swarm"]
+__all__ = ["answer_question", "create_swarm", "new_swarm", "resume_swarm", "retry_swarm", "stop_swarm"]
 
 # Names are checked with fullmatch: `$` would admit a trailing newline.
 CONTEXT_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
@@ -40,8 +40,16 @@ CONTEXT_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
 )
 async def create_swarm(request: Request) -> JSONResponse:
     hub = hub_of(request)
-    env = hub.env
     body: CreateBody = await read_body(request, CreateBody)
+    swarm_id = await new_swarm(hub, body)
+    if body.start:
+        hub.start(swarm_id, Swarm.run)
+    return JSONResponse({"swarm_id": swarm_id, "running": body.start}, status_code=201)
+
+
+async def new_swarm(hub: SwarmHub, body: CreateBody) -> str:
+    """Create the swarm ``body`` describes (not started); its id. Also Ai3's ``POST /run``'s first step."""
+    env = hub.env
     from swarm_star.llm import resolve_endpoint
 
     models = hub.endpoints.for_request(body.models)  # an endpoint the operator listed, no key variable
@@ -65,12 +73,11 @@ async def create_swarm(request: Request) -> JSONResponse:
                 swarm_id=body.swarm_id,
                 user_id=hub.user_id,
                 env=env,
+                pattern=body.pattern,
             )
         )
     swarm.close()
-    if body.start:
-        hub.start(swarm.id, Swarm.run)
-    return JSONResponse({"swarm_id": swarm.id, "running": body.start}, status_code=201)
+    return swarm.id
 
 
 @operation(

@@ -63,6 +63,14 @@ class CreateBody(BaseModel):
     )
     swarm_id: str | None = Field(default=None, description="the new swarm's id (default: a fresh one)")
     start: bool = Field(default=True, description="start running it at once")
+    pattern: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            'an orchestration pattern instead of the planning manager: {"name": "cascade|swarm|sequential|'
+            'conditional|iterative", "options": {...}} (tiers, domains, steps, condition/if_true/if_false, '
+            "max_iterations/criteria)"
+        ),
+    )
 
 
 class AnswerBody(BaseModel):

@@ -44,6 +44,7 @@ PATH_PARAMS = {
     "node_id": "node id such as 0.1.2",
     "question_id": "question id",
     "frame": "frame number",
+    "names": "whose event names: ai3 or geepers",
 }
 _ERROR_REF = {"$ref": "#/components/schemas/Error"}
 _ERROR_SCHEMA = {

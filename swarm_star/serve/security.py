@@ -78,15 +78,23 @@ async def _send_json(send: Send, status: int, message: str, extra_headers: list[
     await send({"type": "http.response.body", "body": body})
 
 
+async def _refuse(scope: Scope, send: Send, status: int, message: str, headers: list[tuple[bytes, bytes]]) -> None:
+    """An HTTP request gets the JSON error; a WebSocket is closed before it opens (policy violation)."""
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1008, "reason": f"{status}: {message}"[:120]})
+        return
+    await _send_json(send, status, message, headers)
+
+
 class TokenGate:
-    """ASGI middleware: every HTTP request must carry the token (when one is set)."""
+    """ASGI middleware: every HTTP request and WebSocket must carry the token (when one is set)."""
 
     def __init__(self, app: ASGIApp, token: str | None) -> None:
         self.app = app
         self.token = token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.token:
+        if scope["type"] not in ("http", "websocket") or not self.token:
             await self.app(scope, receive, send)
             return
         given, from_query = "", False
@@ -101,14 +109,15 @@ class TokenGate:
             query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
             given, from_query = (query.get("token") or [""])[0], True
         if not given or not secrets.compare_digest(given.encode(), self.token.encode()):
-            await _send_json(
+            await _refuse(
+                scope,
                 send,
                 401,
                 "a valid token is required: send 'Authorization: Bearer TOKEN' or ?token=TOKEN",
                 [(b"www-authenticate", b"Bearer")],
             )
             return
-        if not from_query:
+        if not from_query or scope["type"] == "websocket":
             await self.app(scope, receive, send)
             return
         # Opened as /?token=…: remember it in a strict, HttpOnly cookie so the page's
@@ -177,7 +186,9 @@ class BrowserGuard:
     """ASGI middleware against other web pages driving the server through a browser.
 
     - A request that changes something (POST) from another origin is refused
-      (403): no page elsewhere can start, answer or stop swarms (CSRF).
+      (403): no page elsewhere can start, answer or stop swarms (CSRF). A
+      WebSocket from another origin is refused too: browsers let any page open
+      one, so without this a page elsewhere could read every frame.
     - Without a token, the Host must be a loopback name, so a DNS-rebinding
       page cannot reach the loopback server under a name of its own.
     """
@@ -187,17 +198,22 @@ class BrowserGuard:
         self.token = token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope.get("headers", [])}
         host = headers.get("host", "")
         if not self.token and host and not is_loopback(_host_of(host)):
-            await _send_json(
-                send, 403, f"host {host!r} is not a loopback name; use 127.0.0.1 or give the server a token"
-            )
+            why = f"host {host!r} is not a loopback name; use 127.0.0.1 or give the server a token"
+            await _refuse(scope, send, 403, why, [])
             return
         origin = headers.get("origin")
+        if scope["type"] == "websocket":
+            if origin and origin.split("://", 1)[-1].rstrip("/") != host:
+                await _refuse(scope, send, 403, f"a WebSocket from another origin ({origin}) is refused", [])
+                return
+            await self.app(scope, receive, send)
+            return
         if scope["method"] not in ("GET", "HEAD", "OPTIONS") and origin and origin != "null":
             if origin.split("://", 1)[-1].rstrip("/") != host:
                 await _send_json(send, 403, f"requests from another origin ({origin}) may not change swarms")

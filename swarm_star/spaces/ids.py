@@ -9,7 +9,7 @@ a test checks that each names a leaf of the installed tree.
 
 from __future__ import annotations
 
-__all__ = ["ASK_USER", "MANAGER", "REVIEW", "ROOT", "ROUTER"]
+__all__ = ["ANSWER", "ASK_USER", "MANAGER", "PATTERN", "PATTERN_STEP", "REVIEW", "ROOT", "ROUTER", "WEB_SEARCH"]
 
 ROOT = "core.root"
 """The root node: keeps the directive and context, spawns the first manager, reports."""
@@ -21,3 +21,11 @@ ROUTER = "routing.route_action"
 """A router: walks the action space to the leaf that does a part."""
 ASK_USER = "interaction.ask_user_questions"
 """Asks the user; a manager spawns it when its plan needs facts only the user has."""
+ANSWER = "core.answer"
+"""The plain worker: one model reply (an orchestration pattern's default worker)."""
+WEB_SEARCH = "tools.web.search"
+"""The built-in web search leaf (Dream Swarm's worker when a search server is configured)."""
+PATTERN = "patterns.run"
+"""An orchestration pattern's node (cascade, swarm, sequential, conditional, iterative, your own)."""
+PATTERN_STEP = "patterns.step"
+"""A subtask of a pattern whose ``execute`` hook is its own Python code."""

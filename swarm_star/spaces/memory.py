@@ -7,6 +7,12 @@ adds notes). ``results`` is organised by the tree: one sub-folder per part of
 the root's plan (the node ``0.0.N`` and everything below it), described by
 that part's directive, so a memory router walks from "results" to the part
 to the entry, one short menu at a time.
+
+No menu is longer than the action space's (:data:`~swarm_star.spaces.menus.MAX_MENU`):
+a folder with more children is split into sub-folders by the names' leading
+words (context files by their folders: ``File docs/…``, ``File src/…``; parts
+by number), then by alphabetical ranges, recursively (:func:`~swarm_star.spaces.menus.group_names`).
+40 context files used to be one menu of 40 options.
 """
 
 from __future__ import annotations
@@ -15,8 +21,12 @@ from collections.abc import Iterable, Mapping
 
 from swarm_star.models import SaveMemory, SpaceFolder, SpaceLeaf, SwarmNode
 from swarm_star.spaces.loader import ROOT_FOLDER_ID, Space
+from swarm_star.spaces.menus import MAX_MENU, Group, group_names
 
-__all__ = ["MEMORY_FOLDERS", "memory_space", "part_of"]
+__all__ = ["FILE_TITLE", "MEMORY_FOLDERS", "memory_space", "part_of"]
+
+FILE_TITLE = "File "
+"""How the root titles a context file's entry (``File docs/a.md``)."""
 
 MEMORY_FOLDERS = {
     "context": "What the user gave: the directive and context files.",
@@ -56,7 +66,37 @@ def memory_space(entries: Iterable[SaveMemory], nodes: Mapping[str, SwarmNode] |
             id=entry.entry_id, name=name, description=preview, content=entry.content
         )
         folder.children.append(entry.entry_id)
+    for made in list(space.entries.values()):
+        if isinstance(made, SpaceFolder):
+            _keep_short(space, made)
     return space
+
+
+def _keep_short(space: Space, folder: SpaceFolder) -> None:
+    """Split ``folder``'s children into sub-folders when they are more than a menu shows."""
+    if len(folder.children) <= MAX_MENU:
+        return
+    by_name: dict[str, str] = {}
+    for child_id in folder.children:
+        name = space.entries[child_id].name.removeprefix(FILE_TITLE)  # group context files by their folders
+        by_name[name if name not in by_name else f"{name} ({child_id})"] = child_id  # keep each one reachable
+    folder.children = _place(space, folder.id, group_names(list(by_name)), by_name)
+
+
+def _place(space: Space, parent_id: str, members: list[str | Group], by_name: dict[str, str]) -> list[str]:
+    out = []
+    for member in members:
+        if isinstance(member, str):
+            out.append(by_name[member])
+            continue
+        names = member.names()
+        shown = ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
+        folder_id = f"{parent_id}/{member.label}"
+        sub = SpaceFolder(id=folder_id, name=member.label, description=f"{len(names)} entries: {shown}")
+        space.entries[folder_id] = sub
+        sub.children = _place(space, folder_id, member.members, by_name)
+        out.append(folder_id)
+    return out
 
 
 def _part_folder(space: Space, results: SpaceFolder, part: str, nodes: Mapping[str, SwarmNode] | None) -> SpaceFolder:

@@ -15,69 +15,23 @@ tool's own name (what the router shows and the model picks), its
 
 from __future__ import annotations
 
-import math
 import re
-from dataclasses import dataclass, field
 from types import ModuleType
 
 from swarm_star.models import SpaceFolder, SpaceLeaf
 from swarm_star.spaces.loader import Space
+from swarm_star.spaces.menus import MAX_MENU, Group, group_names
 from swarm_star.tools.sessions import ToolInfo
 
 __all__ = ["MAX_MENU", "TOOLS_FOLDER", "graft_server", "group_names", "server_folder", "tool_path"]
 
-MAX_MENU = 12
-"""The most options one router menu shows; the installed action tree keeps it too (a test checks)."""
 TOOLS_FOLDER = "tools"
-_TOKENS = re.compile(r"[_\-.\s/:]+|(?<=[a-z0-9])(?=[A-Z])")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
 def tool_path(server: str, tool: str) -> str:
     """The path policies and frames name a tool by: ``tools/<server>/<tool>``."""
     return f"{TOOLS_FOLDER}/{server}/{tool}"
-
-
-@dataclass
-class Group:
-    """A sub-folder of a server's tools: a label and its members (names or groups)."""
-
-    label: str
-    members: list[str | Group] = field(default_factory=list)
-
-    def names(self) -> list[str]:
-        out: list[str] = []
-        for m in self.members:
-            out.extend([m] if isinstance(m, str) else m.names())
-        return out
-
-
-def _prefix(name: str, depth: int) -> str:
-    tokens = [t for t in _TOKENS.split(name) if t]
-    return "_".join(tokens[:depth]) if len(tokens) > depth else name
-
-
-def group_names(names: list[str], limit: int = MAX_MENU, depth: int = 1) -> list[str | Group]:
-    """Arrange tool names so no level holds more than ``limit`` options."""
-    names = sorted(names)
-    if len(names) <= limit:
-        return list(names)
-    buckets: dict[str, list[str]] = {}
-    for name in names:
-        buckets.setdefault(_prefix(name, depth), []).append(name)
-    if len(buckets) == 1 and depth < 8:
-        return group_names(names, limit, depth + 1)  # one shared prefix: look one token further
-    if 1 < len(buckets) <= limit:
-        out: list[str | Group] = []
-        for key, members in buckets.items():
-            if len(members) == 1:
-                out.append(members[0])
-            else:
-                out.append(Group(f"{key}*", group_names(members, limit, depth + 1)))
-        return out
-    size = math.ceil(len(names) / limit)
-    chunks = [names[i : i + size] for i in range(0, len(names), size)]
-    return [Group(f"{c[0]}..{c[-1]}", group_names(c, limit, depth)) for c in chunks]
 
 
 def _describe_group(group: Group) -> str:

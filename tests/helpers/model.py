@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import openai  # noqa: F401  (the library imports it lazily; load it here so timed tests don't time the import)
 
 from swarm_star.llm import Endpoint, LLMClient
@@ -19,3 +21,14 @@ def client_for(server: LocalOpenAIServer, **settings: object) -> LLMClient:
     settings.setdefault("retry_timeouts", True)
     ms = ModelSettings(base_url=server.base_url, **settings)  # type: ignore[arg-type]
     return LLMClient(Endpoint(server.base_url, TEST_KEY, None), ms)
+
+
+async def run_swarm(swarm: Any, server: LocalOpenAIServer, **options: Any) -> Any:
+    """Run ``swarm`` once against a scripted server (``RunOptions(**options)``); the outcome."""
+    from swarm_star.api import RunOptions
+
+    llm = client_for(server)
+    try:
+        return await swarm.run(RunOptions(llm=llm, **options))
+    finally:
+        await llm.aclose()

@@ -58,10 +58,12 @@ async def test_every_route_is_documented_and_every_documented_path_is_routed(cli
     assert response.status_code == 200
     doc = response.json()
     assert _served(routes) == _described(doc)
-    assert len(_described(doc)) == 22  # 16 + the two approval routes + fork, timeline, in flight + the favicon
+    # 16 + 2 approval routes + fork, timeline, in flight + favicon + Ai3's /run, /stream/run, seed-named events
+    assert len(_described(doc)) == 25
     undeclared = [r.path for r in routes if isinstance(r, Route) and operation_of(r.endpoint) is None]
     assert undeclared == []  # each handler declares its summary, parameters, body and errors
-    assert [r.path for r in routes if not isinstance(r, Route)] == ["/static"]  # files, not API
+    others = [r.path for r in routes if not isinstance(r, Route)]
+    assert others == ["/api/swarms/{swarm_id}/ws", "/static"]  # the WebSocket (README); files, not API
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             assert op["summary"], (path, method)
@@ -116,8 +118,11 @@ async def test_documented_bodies_are_the_models_the_handlers_validate(client: ht
         ("/api/swarms/{swarm_id}/retry", "post"),
         ("/api/swarms/{swarm_id}/approvals/{question_id}", "post"),
         ("/api/swarms/{swarm_id}/fork", "post"),
+        ("/run", "post"),
+        ("/stream/run", "post"),
     }
-    assert set(schemas["CreateBody"]["properties"]) == {"directive", "context", "limits", "models", "swarm_id", "start"}
+    fields = {"directive", "context", "limits", "models", "swarm_id", "start", "pattern"}
+    assert set(schemas["CreateBody"]["properties"]) == fields
     assert schemas["CreateBody"]["required"] == ["directive"]
     assert "key_env is refused" in schemas["CreateBody"]["properties"]["models"]["description"]
     assert set(schemas["Limits"]["properties"]) >= {"max_depth", "max_nodes", "max_cost", "max_time"}
@@ -144,7 +149,7 @@ async def test_documented_parameters_are_read_by_their_handlers(client: httpx.As
     for path, ops in doc["paths"].items():
         if "get" not in ops or "{swarm_id}" not in path or "{frame}" in path or "{node_id}" in path:
             continue
-        url = path.format(swarm_id="s1")
+        url = path.format(swarm_id="s1", names="geepers")
         for ref in ops["get"].get("parameters", ()):
             param = shared[ref["$ref"].rsplit("/", 1)[-1]]
             schema = param["schema"]
@@ -157,4 +162,5 @@ async def test_documented_parameters_are_read_by_their_handlers(client: httpx.As
             assert response.status_code == 400, (url, param["name"], response.text)
             assert param["name"] in response.json()["error"], (url, param["name"], response.text)
             checked.append(param["name"])
-    assert sorted(checked) == ["Last-Event-ID", "download", "follow", "format", "frame", "from", "limit", "start"]
+    expected = ["Last-Event-ID", "download", "follow", "follow", "format", "frame", "from", "from", "limit", "start"]
+    assert sorted(checked) == expected  # follow and from twice: /events and /events/{names}

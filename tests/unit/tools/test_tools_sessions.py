@@ -14,7 +14,7 @@ from aiohttp import web
 
 from swarm_star.errors import InputError, ToolError
 from swarm_star.spaces import find_space_dir, load_space
-from swarm_star.tools.catalog import MAX_MENU, Group, group_names
+from swarm_star.spaces.menus import MAX_MENU, Group, group_names
 from swarm_star.tools.mcp_config import McpConfig, load_mcp_config
 from swarm_star.tools.sessions import McpSessions
 from swarm_star.tools.web import fetch_text, html_to_text
