@@ -349,9 +349,13 @@ class Swarm:
         return self.log.frame(number)
 
     def tree(self, frame: int | None = None) -> SwarmState:
-        """The state now, or as it was right after frame ``frame`` (a replay: it
-        includes the recorded calls; ``questions`` reads the stored projection)."""
-        return self.log.replay(frame)
+        """The tree now, read from the stored projection (the swarm's meta and node records:
+        a few reads, whatever the length of the history), or as it was right after frame
+        ``frame`` (one replay, streaming the frames). Neither holds the recorded calls nor,
+        for the tree now, the memory entries: :attr:`state` (a full replay) has them."""
+        if frame is None:
+            return self.log.load(memory=False)
+        return self.log.replay(frame, journal=False)
 
     def history(self, node_id: str | None = None) -> Iterator[SwarmEvent]:
         for event in self.log.frames():

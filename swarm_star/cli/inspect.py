@@ -7,11 +7,9 @@ import json
 import time
 from typing import Any, TextIO
 
-from swarm_star.api import Swarm, list_swarms, load_spaces, locate
 from swarm_star.cli.flags import HelpFormatter, check_space, open_swarm
 from swarm_star.cli.hints import command_prefix
 from swarm_star.errors import InputError
-from swarm_star.render.text import age, event_line, fit, render_tree, short, terminal_width, usage_line
 
 __all__ = ["add_inspect_commands"]
 
@@ -92,6 +90,8 @@ def cmd_answer(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_tree(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from swarm_star.render.text import fit, render_tree, terminal_width, usage_line
+
     if args.depth is not None and args.depth < 0:
         raise InputError(f"--depth must be 0 or more, got {args.depth}")
     with open_swarm(args) as swarm:
@@ -122,6 +122,8 @@ def cmd_tree(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from swarm_star.render.text import event_line, terminal_width
+
     with open_swarm(args) as swarm:
         if args.frame is not None:
             event = swarm.frame(args.frame)
@@ -145,6 +147,9 @@ def cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from swarm_star.api import list_swarms, locate
+    from swarm_star.render.text import age, fit, short, terminal_width
+
     check_space(args)
     where = locate(args.space, args.store, args.user)
     rows = list_swarms(where)
@@ -164,6 +169,8 @@ def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_spaces(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from swarm_star.api import Swarm, load_spaces
+
     if args.mcp and args.which != "action":
         raise InputError("--mcp lists tools in the action space: use spaces action --mcp FILE")
     actions, utils = load_spaces()

@@ -237,17 +237,22 @@ class SwarmReader:
         )
         return {node.id: node for node in nodes}
 
-    def load(self) -> SwarmState:
+    def load(self, *, memory: bool = True) -> SwarmState:
         """The latest state from the stored projection (record, meta, node records),
         without reading the history: what read-only commands need, at a cost that does
-        not grow with the number of frames. Recorded calls and memory are not in it
-        (the engine replays). Falls back to a replay if the projection is incomplete."""
+        not grow with the number of frames. Recorded calls are not in it (the engine
+        replays), nor the memory entries without ``memory``. Falls back to a replay if
+        the projection is incomplete: no meta, or node records written before
+        ``memory_mark`` existed (a replay fills it in, so both read the same)."""
         record = self.record()
         meta = self.read_meta()
         if not isinstance(meta, dict) or "frame_count" not in meta:
-            return self.replay()
+            return self.replay(journal=False)
         state = SwarmState.new(record)
+        state.journal = False
         nodes = self.nodes()
+        if any(node.memory_mark is None for node in nodes.values()):
+            return self.replay(journal=False)
         order = sorted(
             nodes.values(), key=lambda n: (n.created_at, [int(p) if p.isdigit() else 0 for p in n.id.split(".")])
         )
@@ -261,7 +266,7 @@ class SwarmReader:
             state.usage = Usage.model_validate(meta["usage"])
         if isinstance(meta.get("endpoints"), dict):
             state.endpoints = StatsBook.model_validate(meta["endpoints"])
-        for key, raw in self.store.scan(MEMORY_PREFIX):
+        for key, raw in self.store.scan(MEMORY_PREFIX) if memory else ():
             entry = SaveMemory(
                 node_id="",  # not kept in the memory record; the frame that saved it has it
                 entry_id=str(raw.get("id", key[len(MEMORY_PREFIX) :])),
@@ -272,9 +277,12 @@ class SwarmReader:
             state.memory[entry.entry_id] = entry
         return state
 
-    def replay(self, at_frame: int | None = None) -> SwarmState:
-        """Rebuild the state as it was right after frame ``at_frame`` (default: latest)."""
+    def replay(self, at_frame: int | None = None, *, journal: bool = True) -> SwarmState:
+        """Rebuild the state as it was right after frame ``at_frame`` (default: latest), one
+        frame at a time; ``journal=False`` drops each recorded call once applied (see
+        :attr:`SwarmState.journal`), so memory holds the tree, not the history."""
         state = SwarmState.new(self.record())
+        state.journal = journal
         for event in self.frames(0, at_frame):
             state.apply(event)
         return state
