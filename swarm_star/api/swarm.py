@@ -349,10 +349,15 @@ class Swarm:
         return self.log.frame(number)
 
     def tree(self, frame: int | None = None) -> SwarmState:
-        """The tree now, read from the stored projection (the swarm's meta and node records:
-        a few reads, whatever the length of the history), or as it was right after frame
-        ``frame`` (one replay, streaming the frames). Neither holds the recorded calls nor,
-        for the tree now, the memory entries: :attr:`state` (a full replay) has them."""
+        """The state now, or as it was right after frame ``frame`` (a replay: it
+        includes the recorded calls and the memory; :meth:`read_tree` is cheaper)."""
+        return self.log.replay(frame)
+
+    def read_tree(self, frame: int | None = None) -> SwarmState:
+        """The tree as the read commands show it, without the recorded calls or the memory:
+        now, read from the stored projection (the meta and node records: a few reads,
+        whatever the length of the history), or right after frame ``frame`` (one replay,
+        frames streamed, each recorded call dropped once applied)."""
         if frame is None:
             return self.log.load(memory=False)
         return self.log.replay(frame, journal=False)

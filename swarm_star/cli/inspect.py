@@ -98,7 +98,7 @@ def cmd_tree(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         count = swarm.reader.frame_count()  # from the stored meta: the one replay is the tree's
         if args.frame is not None and not 0 <= args.frame < count:
             raise InputError(f"frame {args.frame} does not exist (0..{count - 1})")
-        state = swarm.tree(args.frame)
+        state = swarm.read_tree(args.frame)
         if args.json:
             out.write(
                 json.dumps(

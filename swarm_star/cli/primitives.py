@@ -253,7 +253,7 @@ def _node_candidates(args: argparse.Namespace, swarm_id: str, node_id: str) -> t
     from swarm_star.primitives.fanout import Candidate
 
     with Swarm.open(swarm_id, space=args.space, backend=args.store, user_id=args.user) as swarm:
-        state = swarm.state  # a full replay: the recorded calls are the candidates
+        state = swarm.tree()
     node = state.nodes.get(node_id)
     if node is None:
         raise InputError(f"swarm {swarm_id} has no node {node_id!r}")
