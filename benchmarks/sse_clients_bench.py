@@ -17,16 +17,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from benchmarks.base_code import ISSUE25_BASE, ROOT, env_for, export
 from benchmarks.model_process import model_process
+from benchmarks.sse_bench import _start_server
 from swarm_star.testing.scripted import ScriptedModel
 
 LIMITS = {"max_nodes": 20_000, "max_calls": 100_000, "max_depth": 16, "max_tokens": 10**9, "concurrency": 256}
@@ -41,19 +39,6 @@ def script() -> ScriptedModel:
         plans={"estate": parts("area"), "area ": parts("block"), "block ": parts("lot")},
         routes={"area ": "planning/delegate", "block ": "planning/delegate"},
     )
-
-
-def _serve(code: Path, space: Path, model_url: str) -> tuple[subprocess.Popen[str], str]:
-    env = {**env_for(code), "OPENAI_API_KEY": "none"}
-    argv = [sys.executable, "-m", "swarm_star", "--space", str(space), "serve", "--port", "0", "--base-url", model_url]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=space)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
-    if not match:
-        proc.kill()
-        raise RuntimeError(f"server did not start: {line}")
-    return proc, match.group(1)
 
 
 async def _request(port: str, method: str, path: str, body: dict | None = None) -> tuple[int, bytes]:
@@ -135,7 +120,8 @@ def run(rounds: int = 2, client_counts: tuple[int, ...] = (0, 1, 10, 50)) -> dic
             for label, code, clients in variants:
                 space = work / f"space-{label}-{clients}-{r}"
                 space.mkdir()
-                server, port = _serve(code, space, model_url)
+                server, url = _start_server(str(space), model_url, env_for(code))
+                port = url.rsplit(":", 1)[1]
                 try:
                     frames, arrivals = asyncio.run(_one(port, "estate", clients))
                 finally:

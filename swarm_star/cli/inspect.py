@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from typing import Any, TextIO
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any, TextIO
 
 from swarm_star.cli.flags import HelpFormatter, check_space, open_swarm
 from swarm_star.cli.hints import command_prefix
 from swarm_star.errors import InputError
+
+if TYPE_CHECKING:
+    from swarm_star.models import SwarmNode
 
 __all__ = ["add_inspect_commands"]
 
@@ -100,25 +104,27 @@ def cmd_tree(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise InputError(f"frame {args.frame} does not exist (0..{count - 1})")
         state = swarm.read_tree(args.frame)
         if args.json:
-            out.write(
-                json.dumps(
-                    {
-                        "swarm_id": swarm.id,
-                        "frame": state.frame_count - 1,
-                        "status": state.status,
-                        "usage": state.usage.model_dump(),
-                        "nodes": [n.model_dump(mode="json") for n in state.nodes.values()],
-                    },
-                    indent=2,
-                )
-                + "\n"
-            )
+            head = {"swarm_id": swarm.id, "frame": state.frame_count - 1, "status": state.status}
+            _write_tree_json({**head, "usage": state.usage.model_dump()}, state.nodes.values(), out)
             return 0
         width = terminal_width(out)
         head = f"swarm {swarm.id} [{state.status}] at frame {state.frame_count - 1} — {usage_line(state)}"
         out.write(fit(head, width))
-        out.write("\n" + "\n".join(render_tree(state, width=width, depth=args.depth)) + "\n")
+        for line in render_tree(state, width=width, depth=args.depth):
+            out.write("\n" + line)
+        out.write("\n")
     return 0
+
+
+def _write_tree_json(head: dict[str, Any], nodes: Collection[SwarmNode], out: TextIO) -> None:
+    """``head`` plus ``"nodes": [...]`` as ``json.dumps(..., indent=2)`` prints it, one node at a time
+    (the whole document of a 10,000-node tree held at once doubled the command's memory)."""
+    opened = json.dumps({**head, "nodes": []}, indent=2)
+    out.write(opened[: -len("[]\n}")] + "[")
+    for i, node in enumerate(nodes):
+        text = json.dumps(node.model_dump(mode="json"), indent=2).replace("\n", "\n    ")
+        out.write(("," if i else "") + "\n    " + text)
+    out.write(("\n  ]" if nodes else "]") + "\n}\n")
 
 
 def cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -40,7 +40,9 @@ def _same_tree_both_ways(space: Path, swarm_id: str, monkeypatch: pytest.MonkeyP
     common = ("--space", str(space), "tree", swarm_id)
     projected = {form: _cli(*common, *form) for form in [(), ("--json",), ("--depth", "1")]}
     assert scanned and not any(p.startswith(("swarm_history_", "swarm_text_")) for p in scanned), scanned
-    last = json.loads(projected[("--json",)])["frame"]
+    as_json = projected[("--json",)]
+    assert json.dumps(json.loads(as_json), indent=2) + "\n" == as_json  # written node by node, same bytes
+    last = json.loads(as_json)["frame"]
     for form, text in projected.items():
         assert _cli(*common, "--frame", str(last), *form) == text, form
     assert any(p.startswith("swarm_history_") for p in scanned)  # the replay did read the history
