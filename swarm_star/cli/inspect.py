@@ -104,8 +104,8 @@ def cmd_tree(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise InputError(f"frame {args.frame} does not exist (0..{count - 1})")
         state = swarm.read_tree(args.frame)
         if args.json:
-            head = {"swarm_id": swarm.id, "frame": state.frame_count - 1, "status": state.status}
-            _write_tree_json({**head, "usage": state.usage.model_dump()}, state.nodes.values(), out)
+            about = {"swarm_id": swarm.id, "frame": state.frame_count - 1, "status": state.status}
+            _write_tree_json({**about, "usage": state.usage.model_dump()}, state.nodes.values(), out)
             return 0
         width = terminal_width(out)
         head = f"swarm {swarm.id} [{state.status}] at frame {state.frame_count - 1} — {usage_line(state)}"
