@@ -8,7 +8,10 @@ be another instance with its own ``encode``), in blocks of ``block`` frames:
 the first client to need a block reads and encodes it, the others get the
 same bytes. The blocks kept are bounded in bytes (least recently used go
 first); a block still being written (the tail of a running swarm) is extended
-as frames are committed, never re-encoded.
+as frames are committed, never re-encoded. The store is read only for a
+client that asks past the frames encoded so far: when a commit wakes every
+client of a live swarm, the first reads the new frames and the others are
+served them from memory.
 
 :meth:`EncodedFrames.chunk` blocks on the store: call it from a worker thread.
 """
@@ -64,7 +67,7 @@ class EncodedFrames:
         start = first - first % self.block
         with self._lock:
             blk = self._blocks.pop(start, None) or _Block()
-            if len(blk.events) < self.block:  # still being written: add what was committed since
+            if first >= start + len(blk.events) and len(blk.events) < self.block:  # past what is encoded
                 for raw in self._read(start + len(blk.events), self.block):
                     event = self._encode(raw)
                     blk.events.append(event)
