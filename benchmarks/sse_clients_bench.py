@@ -4,9 +4,10 @@ The server (``swarm-star serve``, its own process) runs a swarm of ~1,400 nodes
 (~10,000 frames; the zero-latency scripted model in a third process) while
 this process follows ``/events`` from frame 0 with 0, 1, 10 or 50 clients
 (raw sockets counting events, so the clients cost little CPU next to the
-server). Figures per run: frames/s committed (from the stored frames' own
-timestamps), frames/s delivered to the slowest client (from arrival times),
-and the lag of the last frame. Variants alternate, median of ``rounds``; the
+server). Figures per run: the server process's CPU time per frame (user +
+system, the steadiest figure on a shared machine), frames/s committed (from
+the stored frames' own timestamps), frames/s delivered to the slowest client
+(from arrival times), and the lag of the last frame. Variants alternate, median of ``rounds``; the
 code before issue 25 (:data:`~benchmarks.base_code.ISSUE25_BASE`) runs the
 largest client count too. Run: ``python -m benchmarks.sse_clients_bench``
 (``SSE_BENCH_CLIENTS=0,1,10,50``, ``SSE_BENCH_ROUNDS=2`` by default).
@@ -126,16 +127,21 @@ def run(rounds: int = 2, client_counts: tuple[int, ...] = (0, 1, 10, 50)) -> dic
                     frames, arrivals = asyncio.run(_one(port, "estate", clients))
                 finally:
                     server.terminate()
-                    server.wait(timeout=60)
-                runs[(label, clients)].append(_figures(space, "estate", frames, arrivals))
+                    _, _, usage = os.wait4(server.pid, 0)
+                figures = _figures(space, "estate", frames, arrivals)
+                figures["server_cpu_ms_per_frame"] = (usage.ru_utime + usage.ru_stime) / frames * 1000
+                runs[(label, clients)].append(figures)
         base = statistics.median(f["committed_fps"] for f in runs[("new", 0)])
-        print(f"{'code, clients':<14} {'committed/s':>11} {'÷ no client':>11} {'slowest delivered/s':>19} "
-              f"{'÷ committed':>11} {'last frame lag':>14}   (median of {rounds}, alternating)")  # fmt: skip
+        print(f"{'code, clients':<14} {'server CPU ms/frame':>19} {'committed/s':>11} {'÷ no client':>11} "
+              f"{'slowest delivered/s':>19} {'÷ committed':>11} {'last frame lag':>14}"
+              f"   (median of {rounds}, alternating)")  # fmt: skip
         for (label, clients), figures in runs.items():
             committed = statistics.median(f["committed_fps"] for f in figures)
-            line = f"{label + ', ' + str(clients):<14} {committed:>11,.0f} {committed / base:>11.2f}"
+            cpu = statistics.median(f["server_cpu_ms_per_frame"] for f in figures)
+            line = f"{label + ', ' + str(clients):<14} {cpu:>19.2f} {committed:>11,.0f} {committed / base:>11.2f}"
             key = f"{label}_{clients}"
             results[f"{key}_commit_vs_none"] = committed / base
+            results[f"{key}_server_cpu_ms_per_frame"] = cpu
             if clients:
                 delivered = statistics.median(f["delivered_fps"] for f in figures)
                 ratio = statistics.median(f["delivered_fps"] / f["committed_fps"] for f in figures)
