@@ -10,7 +10,16 @@ from __future__ import annotations
 import importlib.util
 import sys
 
-from benchmarks import fanout_bench, makespan_bench, scale_bench, sse_bench, startup_bench, store_bench
+from benchmarks import (
+    fanout_bench,
+    makespan_bench,
+    read_bench,
+    scale_bench,
+    sse_bench,
+    sse_clients_bench,
+    startup_bench,
+    store_bench,
+)
 
 
 def main() -> None:
@@ -49,6 +58,10 @@ def main() -> None:
         print("\n== scale: the same swarm followed over the server's event stream ==")
         sse_bench.run()
         sse_bench.run(elsewhere=True)
+        print("\n== reads at 10,000 nodes and --help: before issue 25 vs now ==")
+        read_bench.run()
+    print("\n== the event stream with 0, 1, 10 and 50 clients ==")
+    sse_clients_bench.run()
 
 
 if __name__ == "__main__":

@@ -27,13 +27,15 @@ from benchmarks.model_process import model_process
 from benchmarks.scale_bench import script
 
 
-def _start_server(space: str, model_url: str) -> tuple[subprocess.Popen[str], str]:
+def _start_server(space: str, model_url: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
+    """``swarm-star serve`` on a free port (``env``: whose code runs it, default this one's) and its URL."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "swarm_star", "--space", space, "serve", "--port", "0", "--base-url", model_url],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "OPENAI_API_KEY": "none"},
+        env={**(os.environ if env is None else env), "OPENAI_API_KEY": "none"},
+        cwd=None if env is None else space,  # not the repository root: PYTHONPATH picks the code
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()

@@ -389,12 +389,21 @@ class Swarm:
 
     def tree(self, frame: int | None = None) -> SwarmState:
         """The state now, or as it was right after frame ``frame`` (a replay: it
-        includes the recorded calls; ``questions`` reads the stored projection)."""
+        includes the recorded calls and the memory; :meth:`read_tree` is cheaper)."""
         return self.log.replay(frame)
 
     def timeline(self) -> Timeline:
         """What ran when, from the frames' timestamps: node activations and model calls as bars."""
         return build_timeline(self.log.frames())
+
+    def read_tree(self, frame: int | None = None) -> SwarmState:
+        """The tree as the read commands show it, without the recorded calls or the memory:
+        now, read from the stored projection (the meta and node records: a few reads,
+        whatever the length of the history), or right after frame ``frame`` (one replay,
+        frames streamed, each recorded call dropped once applied)."""
+        if frame is None:
+            return self.log.load(memory=False)
+        return self.log.replay(frame, journal=False)
 
     def history(self, node_id: str | None = None) -> Iterator[SwarmEvent]:
         for event in self.log.frames():

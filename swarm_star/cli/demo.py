@@ -12,12 +12,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from swarm_star.api import RunOptions, Swarm
 from swarm_star.cli.flags import HelpFormatter
 from swarm_star.cli.hints import command_prefix, prefix_for
-from swarm_star.cli.run import Screen, run_swarm
 from swarm_star.errors import ExitCode
-from swarm_star.models import ModelSettings, SwarmSettings
 
 if TYPE_CHECKING:  # the scripted server (aiohttp) is imported when the demo runs, not for --help
     from swarm_star.testing.scripted import ScriptedModel
@@ -69,6 +66,9 @@ def run_demo(
 ) -> int:
     """Run the demo swarm through the API, as ``run`` would show it; ``prefix`` is how hints
     call the command (default: ``swarm-star`` with ``--space``)."""
+    from swarm_star.api import RunOptions, Swarm
+    from swarm_star.cli.run import Screen, run_swarm
+    from swarm_star.models import ModelSettings, SwarmSettings
     from swarm_star.testing import LocalOpenAIServer
 
     out = out or sys.stdout

@@ -11,21 +11,20 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections import UserString
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, cast, overload
 
-from pydantic import ValidationError
-
-from swarm_star.api import Swarm, ray_executor, resolve_space
 from swarm_star.errors import InputError
-from swarm_star.models import Limits
 
-if TYPE_CHECKING:
-    from swarm_star.api import Executor
+if TYPE_CHECKING:  # imported where used: --help loads neither the API nor the models
+    from swarm_star.api import Executor, Swarm
+    from swarm_star.models import Limits
 
 __all__ = [
     "ArgParser",
     "HelpFormatter",
+    "LazyChoices",
     "UsageError",
     "add_executor_flags",
     "check_space",
@@ -34,6 +33,7 @@ __all__ = [
     "executor_scope",
     "flag_for",
     "global_flags",
+    "lazy_help",
     "limit_flags",
     "limits_from",
     "model_flags",
@@ -66,8 +66,59 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str:
         if action.default in (None, False, [], argparse.SUPPRESS) or "%(default)" in (action.help or ""):
-            return action.help or ""
-        return super()._get_help_string(action) or ""
+            return str(action.help or "")
+        return str(super()._get_help_string(action) or "")
+
+
+class _LazyHelp(UserString):
+    """Help text made only when help is shown, from what ``make()`` returns.
+
+    Why: a help text that quotes a default kept in the models (a limit, a token cap)
+    would import them, and with them pydantic's model building, every time the parser
+    is built, ``--help`` included (issue 25: start-up).
+    """
+
+    def __init__(self, make: Callable[[], str] | str) -> None:  # UserString's methods pass a str
+        self._make = make
+
+    @property
+    def data(self) -> str:
+        if not isinstance(self._make, str):
+            self._make = self._make()
+        return self._make
+
+    @data.setter
+    def data(self, value: str) -> None:
+        self._make = value
+
+
+class LazyChoices(Sequence[str]):
+    """A flag's choices, read from ``make()`` only when a value is checked or help is shown
+    (for the same reason as :func:`lazy_help`: the module that holds them is heavy)."""
+
+    def __init__(self, make: Callable[[], Sequence[str]]) -> None:
+        self._make = make
+        self._items: Sequence[str] | None = None
+
+    def _get(self) -> Sequence[str]:
+        if self._items is None:
+            self._items = self._make()
+        return self._items
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        return self._get()[index]
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
+def lazy_help(make: Callable[[], str]) -> str:
+    """A help text made by ``make()`` only when help is shown (argparse reads it as a str)."""
+    return cast(str, _LazyHelp(make))
 
 
 def global_flags(p: argparse.ArgumentParser, *, after_command: bool) -> None:
@@ -99,41 +150,44 @@ def global_flags(p: argparse.ArgumentParser, *, after_command: bool) -> None:
 
 
 def limit_flags(p: argparse.ArgumentParser, *, resume: bool) -> None:
-    fields = Limits.model_fields
+    def default(text: str, name: str) -> str:
+        """``text`` and what the flag defaults to (the models' default is read when help is shown)."""
 
-    def default(name: str) -> str:
-        if resume:
-            return "replaces the stored value"
-        value = fields[name].default
-        return f"default {value}" if value is not None else "default: none"
+        def make() -> str:
+            if resume:
+                return f"{text} (replaces the stored value)"
+            from swarm_star.models import Limits
+
+            value = Limits.model_fields[name].default
+            return f"{text} (default {value})" if value is not None else f"{text} (default: none)"
+
+        return lazy_help(make)
 
     title = "limits (a run stops cleanly at the first one reached"
     title += "; given here they replace the stored ones)" if resume else ")"
     g = p.add_argument_group(title)
-    g.add_argument("--max-depth", type=int, metavar="N", help=f"deepest level of the tree ({default('max_depth')})")
-    g.add_argument("--max-nodes", type=int, metavar="N", help=f"most nodes in the tree ({default('max_nodes')})")
-    g.add_argument("--max-calls", type=int, metavar="N", help=f"most model calls ({default('max_calls')})")
+    g.add_argument("--max-depth", type=int, metavar="N", help=default("deepest level of the tree", "max_depth"))
+    g.add_argument("--max-nodes", type=int, metavar="N", help=default("most nodes in the tree", "max_nodes"))
+    g.add_argument("--max-calls", type=int, metavar="N", help=default("most model calls", "max_calls"))
     g.add_argument(
         "--max-total-tokens",
         dest="max_tokens",
         type=int,
         metavar="N",
-        help=f"most tokens over all calls, prompt + completion ({default('max_tokens')})",
+        help=default("most tokens over all calls, prompt + completion", "max_tokens"),
     )
     g.add_argument("--max-tokens", dest="max_tokens", type=int, help=argparse.SUPPRESS)  # old name
     g.add_argument(
-        "--max-cost", type=float, metavar="USD", help=f"most spend, from the price table ({default('max_cost')})"
+        "--max-cost", type=float, metavar="USD", help=default("most spend, from the price table", "max_cost")
     )
-    g.add_argument("--max-time", type=float, metavar="SEC", help=f"wall time of this run ({default('max_time')})")
-    g.add_argument(
-        "--max-rounds", type=int, metavar="N", help=f"manager review/re-plan rounds ({default('max_rounds')})"
-    )
+    g.add_argument("--max-time", type=float, metavar="SEC", help=default("wall time of this run", "max_time"))
+    g.add_argument("--max-rounds", type=int, metavar="N", help=default("manager review/re-plan rounds", "max_rounds"))
     g.add_argument(
         "--node-concurrency",
         dest="concurrency",
         type=int,
         metavar="N",
-        help=f"node activations in flight at once ({default('concurrency')})",
+        help=default("node activations in flight at once", "concurrency"),
     )
     g.add_argument("--concurrency", dest="concurrency", type=int, help=argparse.SUPPRESS)  # old name
     p.add_argument(
@@ -213,6 +267,10 @@ def flag_for(limit: str) -> str:
 
 
 def limits_from(args: argparse.Namespace, base: Limits) -> Limits | None:
+    from pydantic import ValidationError
+
+    from swarm_star.models import Limits
+
     changes = {
         name: getattr(args, name)
         for name in (
@@ -238,12 +296,16 @@ def limits_from(args: argparse.Namespace, base: Limits) -> Limits | None:
 
 def check_space(args: argparse.Namespace) -> None:
     """A ``--space`` that is a file is a usage error, said before anything is created."""
+    from swarm_star.api import resolve_space
+
     space = resolve_space(args.space)
     if space.exists() and not space.is_dir():
         raise InputError(f"the swarm space {space} is a file, not a folder (see --space, $SWARM_SPACE)")
 
 
 def open_swarm(args: argparse.Namespace) -> Swarm:
+    from swarm_star.api import Swarm
+
     return Swarm.open(args.swarm_id, space=args.space, backend=args.store, user_id=args.user)
 
 
@@ -265,6 +327,8 @@ def add_executor_flags(p: argparse.ArgumentParser) -> None:
 
 def executor_from(args: argparse.Namespace) -> Executor | None:
     """The executor the flags ask for (None: in-process; Ray is imported only for ``ray``)."""
+    from swarm_star.api import ray_executor
+
     executor = getattr(args, "executor", "local")
     address = getattr(args, "ray_address", None)
     if executor != "ray" and not address:

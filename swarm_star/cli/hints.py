@@ -10,9 +10,12 @@ import shlex
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from swarm_star.api import Swarm, resolve_space
 from swarm_star.cli.flags import flag_for
+
+if TYPE_CHECKING:
+    from swarm_star.api import Swarm
 
 __all__ = [
     "answer_hint",
@@ -54,6 +57,8 @@ def command_prefix(args: argparse.Namespace) -> str:
 
 def prefix_for(space: str | Path | None = None, store: str = "sqlite", user: str = "local") -> str:
     """The program plus the global flags that reach a swarm in ``space`` on ``store`` for ``user``."""
+    from swarm_star.api import resolve_space
+
     parts = [program()]
     if space:
         parts += ["--space", shlex.quote(str(resolve_space(space)))]

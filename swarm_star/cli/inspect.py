@@ -6,13 +6,15 @@ import argparse
 import json
 import re
 import time
-from typing import Any, TextIO
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any, TextIO
 
-from swarm_star.api import Swarm, list_swarms, load_spaces, locate
 from swarm_star.cli.flags import HelpFormatter, check_space, open_swarm
 from swarm_star.cli.hints import answer_hint, command_prefix
 from swarm_star.errors import InputError, NodeNotFound
-from swarm_star.render.text import age, event_line, fit, render_tree, short, terminal_width, usage_line
+
+if TYPE_CHECKING:
+    from swarm_star.models import SwarmNode
 
 __all__ = ["add_inspect_commands"]
 
@@ -93,36 +95,42 @@ def cmd_answer(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_tree(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from swarm_star.render.text import fit, render_tree, terminal_width, usage_line
+
     if args.depth is not None and args.depth < 0:
         raise InputError(f"--depth must be 0 or more, got {args.depth}")
     with open_swarm(args) as swarm:
         count = swarm.reader.frame_count()  # from the stored meta: the one replay is the tree's
         if args.frame is not None and not 0 <= args.frame < count:
             raise InputError(f"frame {args.frame} does not exist (0..{count - 1})")
-        state = swarm.tree(args.frame)
+        state = swarm.read_tree(args.frame)
         if args.json:
-            out.write(
-                json.dumps(
-                    {
-                        "swarm_id": swarm.id,
-                        "frame": state.frame_count - 1,
-                        "status": state.status,
-                        "usage": state.usage.model_dump(),
-                        "nodes": [n.model_dump(mode="json") for n in state.nodes.values()],
-                    },
-                    indent=2,
-                )
-                + "\n"
-            )
+            about = {"swarm_id": swarm.id, "frame": state.frame_count - 1, "status": state.status}
+            _write_tree_json({**about, "usage": state.usage.model_dump()}, state.nodes.values(), out)
             return 0
         width = terminal_width(out)
         head = f"swarm {swarm.id} [{state.status}] at frame {state.frame_count - 1} — {usage_line(state)}"
         out.write(fit(head, width))
-        out.write("\n" + "\n".join(render_tree(state, width=width, depth=args.depth)) + "\n")
+        for line in render_tree(state, width=width, depth=args.depth):
+            out.write("\n" + line)
+        out.write("\n")
     return 0
 
 
+def _write_tree_json(head: dict[str, Any], nodes: Collection[SwarmNode], out: TextIO) -> None:
+    """``head`` plus ``"nodes": [...]`` as ``json.dumps(..., indent=2)`` prints it, one node at a time
+    (the whole document of a 10,000-node tree held at once doubled the command's memory)."""
+    opened = json.dumps({**head, "nodes": []}, indent=2)
+    out.write(opened[: -len("[]\n}")] + "[")
+    for i, node in enumerate(nodes):
+        text = json.dumps(node.model_dump(mode="json"), indent=2).replace("\n", "\n    ")
+        out.write(("," if i else "") + "\n    " + text)
+    out.write(("\n  ]" if nodes else "]") + "\n}\n")
+
+
 def cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from swarm_star.render.text import event_line, terminal_width
+
     with open_swarm(args) as swarm:
         if args.frame is not None:
             event = swarm.frame(args.frame)
@@ -146,6 +154,9 @@ def cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from swarm_star.api import list_swarms, locate
+    from swarm_star.render.text import age, fit, short, terminal_width
+
     check_space(args)
     where = locate(args.space, args.store, args.user)
     rows = list_swarms(where)
@@ -175,6 +186,8 @@ def natural_key(text: str) -> list[tuple[int, int | str]]:
 
 
 def cmd_spaces(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from swarm_star.api import Swarm, load_spaces
+
     if args.mcp and (args.which != "action" or args.swarm):
         raise InputError("--mcp lists tools in the installed action space: use spaces action --mcp FILE")
     if args.which == "memory" and not args.swarm:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -32,6 +31,8 @@ def add_mcp_command(sub: Any) -> None:
 
 
 def cmd_mcp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import asyncio
+
     check_space(args)
     try:
         from swarm_star.mcpserve import SwarmRuns, build_server

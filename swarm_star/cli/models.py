@@ -9,25 +9,15 @@ stays fast.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import time
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from pydantic import ValidationError
-
-from swarm_star.api import (
-    find_config,
-    load_env_file,
-    locate,
-    model_setup,
-    models_report,
-    space_figures,
-    unpriced_models,
-)
 from swarm_star.cli.flags import config_flag, model_flags
 from swarm_star.errors import ConfigError, ExitCode, InputError, ModelError, ModelUnreachable
-from swarm_star.models import Limits, ModelSettings
+
+if TYPE_CHECKING:
+    from swarm_star.models import Limits, ModelSettings
 
 __all__ = [
     "add_model_commands",
@@ -101,6 +91,10 @@ def _prices(specs: list[str]) -> dict[str, tuple[float, float]]:
 
 def model_settings_from(args: argparse.Namespace, base: ModelSettings) -> ModelSettings:
     """``base`` with the model flags given on the command line applied."""
+    from pydantic import ValidationError
+
+    from swarm_star.models import ModelSettings
+
     changes: dict[str, Any] = {}
     for flag, name in (
         ("max_call_tokens", "max_tokens"),
@@ -138,6 +132,8 @@ def use_served_model(models: ModelSettings, given: str | None, err: TextIO) -> M
     (``--model``, ``OPENAI_MODEL``); said once on ``err``. Several served and none given is a
     usage error listing them; an endpoint that cannot be reached is exit 5 before anything starts.
     (``run``, ``fanout`` and ``doctor`` agree: see :mod:`swarm_star.llm.served`.)"""
+    import asyncio
+
     from swarm_star.llm import LLMClient, resolve_endpoint
     from swarm_star.llm.served import asks_server_for_model, pick_served_model, served_models
 
@@ -166,6 +162,8 @@ def check_prices(models: ModelSettings, limits: Limits | None, err: TextIO | Non
     """Models of this swarm whose price is unknown (every provider its roles name is resolved
     first: a missing key is an error now). With ``--max-cost`` that is an error (the limit could
     never fire); otherwise it is said once on ``err``."""
+    from swarm_star.api import unpriced_models
+
     unknown = unpriced_models(models)
     if unknown and limits is not None and limits.max_cost is not None:
         raise ConfigError(
@@ -209,6 +207,8 @@ def add_model_commands(sub: Any) -> None:
 
 
 async def _probe(models: ModelSettings, model: str | None) -> dict[str, Any]:
+    import asyncio
+
     from pydantic import BaseModel
 
     from swarm_star.llm.client import _connection_reason
@@ -284,6 +284,10 @@ async def _probe(models: ModelSettings, model: str | None) -> dict[str, Any]:
 
 
 def cmd_doctor(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import asyncio
+
+    from swarm_star.api import find_config, load_env_file, model_setup
+
     load_env_file()
     setup = model_setup(find_config(args.config), model=args.model, base_url=args.base_url)
     models = model_settings_from(args, setup.settings)
@@ -327,6 +331,8 @@ def cmd_doctor(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_models(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from swarm_star.api import find_config, load_env_file, locate, model_setup, models_report, space_figures
+
     env_file, env_loaded = load_env_file()
     setup = model_setup(find_config(args.config), model=args.model, role_models=args.role_model, base_url=args.base_url)
     figures, swarms = space_figures(locate(args.space, args.store, args.user), args.swarm)

@@ -8,24 +8,23 @@ there is an answer, 1 when every call failed, 2 for bad input.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from swarm_star.api import load_env_file
-from swarm_star.cli.flags import HelpFormatter
+from swarm_star.cli.flags import HelpFormatter, lazy_help
 from swarm_star.cli.models import note_stripped_url, use_served_model
 from swarm_star.errors import InputError, ModelError
-from swarm_star.models import ModelSettings
-from swarm_star.primitives.aggregators import failure_report
-from swarm_star.primitives.fanout import Candidate, FanoutOptions
-from swarm_star.primitives.patterns import broadcast, scatter_gather, tree_reduce
-from swarm_star.primitives.pool import AGENT_KEY_VARIABLE, DEFAULT_AGENT_MAX_TOKENS, AgentPool, AgentReply, PoolSettings
-from swarm_star.primitives.stochastic import SEED_MAX_TOKENS, run_fanout
+
+if TYPE_CHECKING:
+    from swarm_star.primitives.fanout import Candidate
+    from swarm_star.primitives.pool import (
+        AgentPool,
+        AgentReply,
+    )
 
 __all__ = ["Progress", "add_primitive_commands", "cmd_agents", "cmd_fanout"]
 
@@ -77,12 +76,7 @@ def add_primitive_commands(sub: Any) -> None:
     p.add_argument("--stop", action="append", default=[], metavar="T", help="stop sequence (repeatable)")
     p.add_argument("--model", metavar="M", help="model name")
     p.add_argument("--base-url", metavar="URL", help="OpenAI-compatible endpoint")
-    _call_tokens_flag(
-        p,
-        default=None,
-        help_more=f"; default $OPENROUTER_MAX_TOKENS, else {SEED_MAX_TOKENS} on OpenRouter, "
-        f"else {DEFAULT_AGENT_MAX_TOKENS}",
-    )
+    _call_tokens_flag(p, lazy_help(_fanout_tokens_help))
     p.add_argument("--timeout", type=float, default=60.0, metavar="SEC", help="per-call timeout")
     p.add_argument("--retries", type=int, default=3, metavar="R", help="retries per call for 429/5xx/timeouts")
     p.add_argument("--max-in-flight", dest="concurrency", type=int, default=16, metavar="N", help="calls in flight")
@@ -139,18 +133,33 @@ def add_primitive_commands(sub: Any) -> None:
             q.add_argument("--fan-in", type=int, default=4, metavar="N", help="answers per summary (at least 2)")
 
 
-def _call_tokens_flag(
-    p: argparse.ArgumentParser, default: int | None = DEFAULT_AGENT_MAX_TOKENS, help_more: str = ""
-) -> None:
+def _call_tokens_flag(p: argparse.ArgumentParser, help_text: str | None = None) -> None:
+    """``--max-call-tokens`` (default None: the command's own default, see its help)."""
     p.add_argument(
         "--max-call-tokens",
         dest="max_tokens",
         type=int,
-        default=default,
         metavar="K",
-        help="most tokens per completion" + help_more,
+        help=help_text or lazy_help(lambda: f"most tokens per completion (default: {_default_call_tokens()})"),
     )
     p.add_argument("--max-tokens", dest="max_tokens", type=int, help=argparse.SUPPRESS)  # old name
+
+
+def _fanout_tokens_help() -> str:
+    """The fan-out's cap follows StochasticSwarm's (``primitives.stochastic``), read when help is shown."""
+    from swarm_star.primitives.stochastic import SEED_MAX_TOKENS
+
+    return (
+        "most tokens per completion; default $OPENROUTER_MAX_TOKENS, else "
+        f"{SEED_MAX_TOKENS} on OpenRouter, else {_default_call_tokens()}"
+    )
+
+
+def _default_call_tokens() -> int:
+    """The primitives' completion cap, read when used (the pool module is not loaded for --help)."""
+    from swarm_star.primitives.pool import DEFAULT_AGENT_MAX_TOKENS
+
+    return DEFAULT_AGENT_MAX_TOKENS
 
 
 def _read_prompt(value: str | None) -> str:
@@ -161,6 +170,12 @@ def _read_prompt(value: str | None) -> str:
 
 
 def cmd_fanout(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+
+    from swarm_star.api import load_env_file
+    from swarm_star.models import ModelSettings
+    from swarm_star.primitives.fanout import FanoutOptions
+    from swarm_star.primitives.stochastic import run_fanout
+
     if args.timeout <= 0 or args.retries < 0:
         raise InputError("--timeout must be positive and --retries at least 0")
     previous = _load_candidates(args.resynthesize) if args.resynthesize else None
@@ -187,7 +202,7 @@ def cmd_fanout(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         system=args.system,
         stop=tuple(args.stop),
         model=args.model or (settings.default_model if settings is not given else None),
-        max_tokens=args.max_tokens,
+        max_tokens=args.max_tokens,  # None: run_fanout applies the seed's rule (see _fanout_tokens_help)
         candidate_temperature=args.candidate_temperature,
         synthesis_temperature=args.synthesis_temperature,
         concurrency=args.concurrency,
@@ -222,6 +237,8 @@ def cmd_fanout(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _load_candidates(path: str) -> tuple[str, list[Candidate]]:
+    from swarm_star.primitives.fanout import Candidate
+
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         candidates = [Candidate.from_json(c) for c in data["candidates"]]
@@ -234,6 +251,7 @@ def _load_candidates(path: str) -> tuple[str, list[Candidate]]:
 def _node_candidates(args: argparse.Namespace, swarm_id: str, node_id: str) -> tuple[str, list[Candidate]]:
     """The directive and recorded candidate calls of one node of a stored swarm."""
     from swarm_star.api import Swarm
+    from swarm_star.primitives.fanout import Candidate
 
     with Swarm.open(swarm_id, space=args.space, backend=args.store, user_id=args.user) as swarm:
         state = swarm.tree()
@@ -260,13 +278,15 @@ def _node_candidates(args: argparse.Namespace, swarm_id: str, node_id: str) -> t
 
 
 def _pool(args: argparse.Namespace) -> AgentPool:
+    from swarm_star.primitives.pool import AGENT_KEY_VARIABLE, AgentPool, PoolSettings
+
     settings = PoolSettings(
         model=args.model,
         max_in_flight=args.max_in_flight,
         per_agent=args.per_agent,
         timeout=args.timeout,
         retries=args.retries,
-        max_tokens=args.max_tokens,
+        max_tokens=_default_call_tokens() if args.max_tokens is None else args.max_tokens,
         temperature=args.temperature,
         api_key=os.environ.get(AGENT_KEY_VARIABLE),
     )
@@ -285,6 +305,11 @@ def _pool(args: argparse.Namespace) -> AgentPool:
 
 
 def cmd_agents(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import asyncio
+
+    from swarm_star.primitives.aggregators import failure_report
+    from swarm_star.primitives.patterns import broadcast, scatter_gather, tree_reduce
+
     if args.pattern is None:
         raise InputError("say which pattern: swarm-star agents broadcast|scatter|tree-reduce")
     pool = _pool(args)

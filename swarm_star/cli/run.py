@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import math
@@ -11,22 +10,11 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from swarm_star.api import (
-    OwnerStatus,
-    RunHandle,
-    RunOptions,
-    RunOutcome,
-    Swarm,
-    find_config,
-    load_env_file,
-    model_setup,
-    with_flags,
-)
-from swarm_star.api.tools import approval_rules, load_mcp
 from swarm_star.cli.flags import (
     HelpFormatter,
+    LazyChoices,
     add_executor_flags,
     check_space,
     config_flag,
@@ -38,7 +26,6 @@ from swarm_star.cli.flags import (
     tool_flags,
 )
 from swarm_star.cli.hints import answer_hint, command_prefix, raise_hint, run_only_flags, where_to_look
-from swarm_star.cli.interact import InlinePrompt, LiveView, TreeView, live_tree_for, stdin_tty
 from swarm_star.cli.models import (
     add_model_flags,
     check_prices,
@@ -47,11 +34,16 @@ from swarm_star.cli.models import (
     use_served_model,
 )
 from swarm_star.errors import AlreadyFinished, ConfigError, ExitCode, InputError, SwarmExists
-from swarm_star.models import Limits, ModelSettings, NodeStatus, SwarmSettings, ToolSettings
-from swarm_star.models.config import CodeSettings
-from swarm_star.primitives.hostfile import load_hostfile
-from swarm_star.render.text import short, usage_by_model, usage_by_model_lines, usage_line
-from swarm_star.sandbox import SANDBOXES
+
+if TYPE_CHECKING:
+    from swarm_star.api import (
+        OwnerStatus,
+        RunHandle,
+        RunOptions,
+        RunOutcome,
+        Swarm,
+    )
+    from swarm_star.models import ModelSettings
 
 __all__ = [
     "OUTCOME_EXIT",
@@ -82,6 +74,12 @@ def outcome_exit(outcome: RunOutcome) -> ExitCode:
 
 
 MAX_DIRECTIVE_BYTES = 1_000_000
+
+
+def _sandboxes() -> tuple[str, ...]:
+    from swarm_star.sandbox import SANDBOXES  # asyncio with it: not for --help
+
+    return SANDBOXES
 
 
 def add_run_commands(sub: Any) -> None:
@@ -124,7 +122,8 @@ def add_run_commands(sub: Any) -> None:
     )
     p.add_argument(
         "--sandbox",
-        choices=SANDBOXES,
+        choices=LazyChoices(_sandboxes),
+        metavar="SANDBOX",  # argparse lists choices when the flag is added: this keeps them lazy
         default="bwrap",
         help="with --allow-exec: what contains the code the swarm runs (default bwrap: no network, "
         "workspace-only writes, private PIDs, no secrets); 'none' runs it unsandboxed, by your choice",
@@ -170,6 +169,8 @@ def add_retry_command(sub: Any) -> None:
 
 
 def outcome_json(swarm: Swarm, outcome: RunOutcome) -> dict[str, Any]:
+    from swarm_star.render.text import usage_by_model
+
     state = swarm.state
     return {
         "swarm_id": swarm.id,
@@ -219,6 +220,12 @@ def run_swarm(
 ) -> int:
     """Start a run with ``start(options)`` (``swarm.run``, ``resume`` or a ``retry``), show it
     until it ends, say what to do next, and return the exit code of its outcome."""
+    import asyncio
+
+    from swarm_star.cli.interact import InlinePrompt, LiveView, TreeView, live_tree_for, stdin_tty
+    from swarm_star.models import NodeStatus
+    from swarm_star.render.text import short, usage_by_model_lines, usage_line
+
     # Wait for answers only when someone can type them here; --json never prompts
     # (it is for scripts: it returns with the questions, exit 3).
     json_out = screen.json_out
@@ -383,6 +390,12 @@ def pattern_from(args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from swarm_star.api import RunOptions, Swarm, find_config, load_env_file, model_setup
+    from swarm_star.api.tools import approval_rules, load_mcp
+    from swarm_star.models import Limits, SwarmSettings, ToolSettings
+    from swarm_star.models.config import CodeSettings
+    from swarm_star.primitives.hostfile import load_hostfile
+
     check_space(args)
     directive = _directive(args)
     pattern = pattern_from(args)
@@ -438,6 +451,8 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def models_for_this_run(args: argparse.Namespace, stored: ModelSettings, err: TextIO) -> ModelSettings:
     """The stored model settings with ``--model``/``--base-url`` and the model-call flags of
     ``resume``/``retry`` applied: for this run only, the stored ones are kept."""
+    from swarm_star.api import with_flags
+
     models = with_flags(
         stored, model=args.model, role_models=getattr(args, "role_model", None) or (), base_url=args.base_url
     )  # this run only; the URL is checked again
@@ -446,6 +461,9 @@ def models_for_this_run(args: argparse.Namespace, stored: ModelSettings, err: Te
 
 
 def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from swarm_star.api import RunOptions, load_env_file, with_flags
+    from swarm_star.api.tools import approval_rules, load_mcp
+
     with open_swarm(args) as swarm:
         swarm.wait_for_owner(owner_notice(swarm, err))  # before the state is read: the owner may finish
         try:  # a finished swarm stays finished, even with new limits: not an error, nothing to do
@@ -473,6 +491,8 @@ def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_retry(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from swarm_star.api import RunOptions, load_env_file
+
     with open_swarm(args) as swarm:
         swarm.wait_for_owner(owner_notice(swarm, err))
         load_env_file()

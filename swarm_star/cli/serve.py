@@ -8,13 +8,11 @@ commands that need them, so ``swarm-star --help`` stays fast.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from swarm_star.api import load_env_file
 from swarm_star.cli.flags import open_swarm
 from swarm_star.cli.hints import command_prefix
 from swarm_star.errors import ConfigError, InputError
@@ -89,6 +87,10 @@ def add_serve_commands(sub: Any) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import asyncio
+
+    from swarm_star.api import load_env_file
+
     try:  # the web stack is a core dependency; an install that lacks it gets one line, not a traceback
         import uvicorn
 
@@ -184,6 +186,8 @@ def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import asyncio
+
     from swarm_star.render.live import follow
 
     with open_swarm(args) as swarm:

@@ -14,7 +14,6 @@ import shutil
 import time
 from typing import TextIO
 
-from swarm_star.llm.providers import PROFILES, split_ref
 from swarm_star.models import SwarmEvent, SwarmNode, Usage
 from swarm_star.state.projection import SwarmState
 
@@ -87,6 +86,8 @@ def duration(seconds: float) -> str:
 def usage_by_model(usage: dict[str, Usage], providers: set[str] | None = None) -> list[tuple[str, str, Usage]]:
     """``(provider, model, usage)`` per model reference, by provider (``default``: a bare name,
     the swarm's default endpoint); ``providers`` are the names a reference may start with."""
+    from swarm_star.llm.providers import PROFILES, split_ref  # the model layer only when usage is split by model
+
     names = set(PROFILES) | (providers or set())
     rows = []
     for ref, used in usage.items():
@@ -120,6 +121,26 @@ def checks_mark(node: SwarmNode) -> str:
     return f" ✓verified{tries}" if node.checks[-1].ok else f" ✗unverified{tries}"
 
 
+def _subtree_spend(state: SwarmState, root_id: str) -> dict[str, tuple[float, int]]:
+    """Each node's subtree cost and calls (as :meth:`SwarmState.subtree_usage` adds them up),
+    for the whole tree in one pass, children before parents: asking each node for its own
+    walked every subtree again, most of ``tree``'s time at 10,000 nodes."""
+    order, stack = [], [root_id]
+    while stack:
+        node_id = stack.pop()
+        order.append(node_id)
+        stack.extend(state.nodes[node_id].children)
+    totals: dict[str, tuple[float, int]] = {}
+    for node_id in reversed(order):
+        node = state.nodes[node_id]
+        cost, calls = round(node.usage.cost, 10), node.usage.calls
+        for child in node.children:
+            child_cost, child_calls = totals[child]
+            cost, calls = round(cost + child_cost, 10), calls + child_calls  # as Usage.plus does
+        totals[node_id] = cost, calls
+    return totals
+
+
 def render_tree(state: SwarmState, *, width: int | None = None, depth: int | None = None) -> list[str]:
     """One line per node, children indented under their parent.
 
@@ -131,6 +152,7 @@ def render_tree(state: SwarmState, *, width: int | None = None, depth: int | Non
     if root is None:
         return ["(empty)"]
     lines: list[str] = []
+    totals = _subtree_spend(state, root.id)
 
     def count_below(node_id: str) -> int:
         children = state.nodes[node_id].children
@@ -138,16 +160,14 @@ def render_tree(state: SwarmState, *, width: int | None = None, depth: int | Non
 
     def walk(node_id: str, prefix: str, last: bool, top: bool, level: int) -> None:
         node = state.nodes[node_id]
-        used = state.subtree_usage(node_id)
+        cost, calls = totals[node_id]
         branch = "" if top else ("└─ " if last else "├─ ")
         status = node.status.word
         if node.error:
             status = f"{status}: {short(node.error, 60)}"
         hidden = count_below(node_id) if depth is not None and level >= depth and node.children else 0
         more = f" ({hidden} more below)" if hidden else ""
-        head = (
-            f"{prefix}{branch}{node_label(node)} [{status}] ${used.cost:.4f} {used.calls}c{checks_mark(node)}{more} — "
-        )
+        head = f"{prefix}{branch}{node_label(node)} [{status}] ${cost:.4f} {calls}c{checks_mark(node)}{more} — "
         room = 60 if width is None else max(width - len(head), 0)
         directive = short(node.directive, min(room, 60) if width is None else room)
         lines.append(fit(head + directive if directive else head.rstrip(" —"), width))

@@ -28,8 +28,14 @@ from swarm_star.api.rules import owner, pending_questions
 from swarm_star.errors import AlreadyRunning, NotRunning, SwarmStarError
 from swarm_star.models import Question, SwarmNode
 from swarm_star.serve.endpoints import ServedEndpoints
+from swarm_star.serve.fanout import EncodedFrames
 
-__all__ = ["Run", "SwarmHub", "hub_of", "target"]
+__all__ = ["ENCODED_BLOCK", "ENCODED_KEEP_BYTES", "Run", "SwarmHub", "hub_of", "target"]
+
+ENCODED_BLOCK = 100
+"""Frames per block of :class:`EncodedFrames`: one store read when a block is first needed."""
+ENCODED_KEEP_BYTES = 8 * 2**20
+"""Encoded frames kept per swarm and wire format for the clients that follow it."""
 
 
 @dataclass
@@ -79,6 +85,7 @@ class SwarmHub:
         self.last_runs: dict[str, RunRecord] = {}
         self._handles: dict[str, SwarmReader] = {}  # one open store per swarm read here
         self._handles_lock = threading.Lock()
+        self._encoded: dict[tuple[str, Callable[[dict[str, Any]], bytes]], EncodedFrames] = {}
 
     # reading
 
@@ -96,6 +103,17 @@ class SwarmHub:
         """A reader for one request over the shared handle: its cache of decoded text
         lives as long as the request, never for the server's lifetime."""
         return SwarmReader(self._handle(swarm_id).store)
+
+    def encoded(self, swarm_id: str, encode: Callable[[dict[str, Any]], bytes]) -> EncodedFrames:
+        """The swarm's frames as ``encode`` makes them (a stored frame -> the bytes sent), encoded
+        once for every client of this server: one :class:`EncodedFrames` per swarm and encoder."""
+        handle = self._handle(swarm_id)  # SwarmNotFound before anything is kept
+        with self._handles_lock:
+            frames = self._encoded.get((swarm_id, encode))
+            if frames is None:
+                frames = EncodedFrames(handle.frame_block, encode, block=ENCODED_BLOCK, keep_bytes=ENCODED_KEEP_BYTES)
+                self._encoded[(swarm_id, encode)] = frames
+            return frames
 
     @contextlib.contextmanager
     def peek(self, swarm_id: str) -> Iterator[SwarmReader]:
@@ -223,6 +241,7 @@ class SwarmHub:
                 with contextlib.suppress(SwarmStarError):
                     handle.close()
             self._handles.clear()
+            self._encoded.clear()
 
 
 def hub_of(request: Request) -> SwarmHub:

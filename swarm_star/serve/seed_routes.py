@@ -44,12 +44,14 @@ from swarm_star.api.seed_events import SeedEvents, translator
 from swarm_star.errors import InputError, SwarmStarError
 from swarm_star.models import Limits, ModelSettings
 from swarm_star.serve.drive import new_swarm
-from swarm_star.serve.events import FOLLOW, FROM, SSE_READ_BLOCK, EventStream
+from swarm_star.serve.events import FOLLOW, FROM, EventStream
 from swarm_star.serve.hub import SwarmHub, hub_of, target
 from swarm_star.serve.inputs import CreateBody, read_body
 from swarm_star.serve.openapi import operation
 
 __all__ = ["Ai3RunBody", "seed_routes"]
+
+READ_BLOCK = 100  # frames per store read of a seed-named stream (these streams translate, so they read for themselves)
 
 
 class Ai3RunBody(BaseModel):
@@ -89,7 +91,7 @@ async def _frames(
     log = hub.reader(swarm_id)
 
     def block(first: int) -> list[dict[str, Any]]:
-        frames = log.frame_block(first, SSE_READ_BLOCK)
+        frames = log.frame_block(first, READ_BLOCK)
         try:
             return list(frames)
         finally:

@@ -24,6 +24,7 @@ so a frame's references always resolve.
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from typing import Any
 
 from swarm_star.errors import StoreCorrupt
@@ -51,7 +52,7 @@ class FrameCodec:
     def __init__(self, store: KVStore | None) -> None:
         self.store = store  # None: an encoder only (a new swarm's first batch, before its store exists)
         self._digest_of: dict[str, str] = {}  # text -> digest already written (this process)
-        self._text_of: dict[str, str] = {}  # digest -> text read back
+        self._text_of: OrderedDict[str, str] = OrderedDict()  # digest -> text, least recently used first
 
     # writing
 
@@ -150,12 +151,21 @@ class FrameCodec:
         return out
 
     def _text(self, digest: str) -> str:
+        """The shared text ``digest``, from a least-recently-used cache of :data:`_CACHE_LIMIT` texts.
+
+        Why LRU: a replay of a 10,000-node swarm refers to more distinct texts than the
+        cache holds (8,515 in the scale benchmark's swarm), but to few at a time (a
+        router's menus while it walks); emptying the cache when full dropped the ones in
+        use too, and each was read back with a single-row read (346 extra reads there).
+        """
         text = self._text_of.get(digest)
-        if text is None:
-            text = self.store.get(TEXT_PREFIX + digest) if self.store is not None else None
-            if not isinstance(text, str):
-                raise StoreCorrupt(f"history refers to shared text {digest} that is missing from the store")
-            if len(self._text_of) >= _CACHE_LIMIT:
-                self._text_of.clear()
-            self._text_of[digest] = text
+        if text is not None:
+            self._text_of.move_to_end(digest)
+            return text
+        text = self.store.get(TEXT_PREFIX + digest) if self.store is not None else None
+        if not isinstance(text, str):
+            raise StoreCorrupt(f"history refers to shared text {digest} that is missing from the store")
+        self._text_of[digest] = text
+        if len(self._text_of) > _CACHE_LIMIT:
+            self._text_of.popitem(last=False)
         return text

@@ -81,6 +81,10 @@ class SwarmState:
     tool_calls: dict[tuple[str, str], ToolCall] = field(default_factory=dict)
     endpoints: StatsBook = field(default_factory=StatsBook)  # figures per model reference, from the call frames
     clock: RunClock = field(default_factory=lambda: RunClock())  # how long the swarm has run, from frame times
+    journal: bool = True
+    """Keep each recorded model and tool call (``calls``, ``tool_calls``): the engine needs them to
+    skip paid calls on a resume; a read-only replay (``tree --frame``) does not, and at 10,000
+    nodes they are most of its memory."""
 
     @classmethod
     def new(cls, record: SwarmRecord) -> SwarmState:
@@ -134,9 +138,10 @@ class SwarmState:
             node.usage = node.usage.plus(op.usage)
             self.usage = self.usage.plus(op.usage)
             node.calls.append(op.call_key)
-            self.calls[(node.id, op.call_key)] = op
+            if self.journal:
+                self.calls[(node.id, op.call_key)] = op
             self.endpoints.observe(op)
-        elif op.kind == "tool_call":
+        elif op.kind == "tool_call" and self.journal:
             self.tool_calls[(node.id, op.call_key)] = op
         elif op.kind == "verdict":
             node.checks.append(Check(stage=op.stage, model=op.model, ok=op.ok, reasons=op.reasons))

@@ -174,8 +174,9 @@ def test_an_unknown_operation_kind_is_one_line(tmp_path: Path) -> None:
     swarm = _made(tmp_path)
     frame = swarm.store.get("swarm_history_000000000")
     swarm.store.put("swarm_history_000000001", {**frame, "frame": 1, "op": {"kind": "teleport", "node_id": "0"}})
+    swarm.store.put("swarm_state_meta", {**swarm.store.get("swarm_state_meta"), "frame_count": 2})
     swarm.close()
-    for command in (["tree", "v1"], ["history", "v1"]):
+    for command in (["tree", "v1", "--frame", "1"], ["history", "v1"]):  # `tree` alone reads no frame
         code, err = _cli_lines(tmp_path, *command)
         assert code == 1 and err.count("\n") == 1, (command, err)
         assert "frame 1 is unreadable: unknown operation kind 'teleport'" in err

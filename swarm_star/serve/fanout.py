@@ -1,0 +1,93 @@
+"""Frames encoded once per server, shared by every client that follows a swarm.
+
+Why: each client of the event stream used to read the store, decode and
+re-encode every frame itself; with 50 clients the server spent a core on it
+and a swarm it ran committed half as fast. An :class:`EncodedFrames` holds one
+swarm's frames in one wire format (SSE events now; a WebSocket's messages can
+be another instance with its own ``encode``), in blocks of ``block`` frames:
+the first client to need a block reads and encodes it, the others get the
+same bytes. The blocks kept are bounded in bytes (least recently used go
+first); a block still being written (the tail of a running swarm) is extended
+as frames are committed, never re-encoded. The store is read only for a
+client that asks past the frames encoded so far: when a commit wakes every
+client of a live swarm, the first reads the new frames and the others are
+served them from memory.
+
+:meth:`EncodedFrames.chunk` blocks on the store: call it from a worker thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Chunk", "EncodedFrames"]
+
+ReadBlock = Callable[[int, int], Iterator[dict[str, Any]]]
+"""``read(first, block)``: stored frames from ``first`` to the end of its block, stopping at a gap
+(:meth:`~swarm_star.api.SwarmReader.frame_block`)."""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Encoded frames ``first`` .. ``next - 1`` joined (empty when none is stored yet), and
+    whether more are stored already (the caller asks again at once instead of waiting)."""
+
+    next: int
+    data: bytes
+    more: bool
+
+
+@dataclass
+class _Block:
+    events: list[bytes] = field(default_factory=list)
+    size: int = 0
+
+
+class EncodedFrames:
+    """One swarm's frames in one wire format, encoded once for all of a server's clients (thread-safe)."""
+
+    def __init__(
+        self, read: ReadBlock, encode: Callable[[dict[str, Any]], bytes], *, block: int, keep_bytes: int
+    ) -> None:
+        self._read = read
+        self._encode = encode
+        self.block = block
+        self.keep_bytes = keep_bytes
+        self._blocks: OrderedDict[int, _Block] = OrderedDict()  # by first frame, least recently used first
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def chunk(self, first: int, max_bytes: int) -> Chunk:
+        """Frames from ``first`` on, about ``max_bytes`` of them (at least one frame when one is
+        stored), never past the end of ``first``'s block."""
+        start = first - first % self.block
+        with self._lock:
+            blk = self._blocks.pop(start, None) or _Block()
+            if first >= start + len(blk.events) and len(blk.events) < self.block:  # past what is encoded
+                for raw in self._read(start + len(blk.events), self.block):
+                    event = self._encode(raw)
+                    blk.events.append(event)
+                    blk.size += len(event)
+                    self._bytes += len(event)
+            if blk.events:  # kept as the most recently used (an empty block is not kept)
+                self._blocks[start] = blk
+                self._trim()
+            events = blk.events[first - start :]
+        taken, size = 0, 0
+        for event in events:
+            taken += 1
+            size += len(event)
+            if size >= max_bytes:
+                break
+        more = taken < len(events) or first - start + taken == self.block
+        return Chunk(first + taken, b"".join(events[:taken]), more)
+
+    def _trim(self) -> None:
+        """Forget the least recently used blocks past ``keep_bytes`` (always keeping the newest)."""
+        while self._bytes > self.keep_bytes and len(self._blocks) > 1:
+            _, old = self._blocks.popitem(last=False)
+            self._bytes -= old.size

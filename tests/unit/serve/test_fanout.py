@@ -1,0 +1,111 @@
+"""serve/fanout.py: each frame is encoded once per server, whatever the number of clients."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from swarm_star.models import NodeRole, Terminate
+from swarm_star.serve import create_app
+from swarm_star.serve.events import SSE_CHUNK_BYTES, sse_event
+from swarm_star.serve.fanout import EncodedFrames
+from swarm_star.state.reader import SwarmReader
+from swarm_star.store import StoreLocator
+from tests.helpers.big_tree import TreeWriter, write_big_tree
+from tests.helpers.server import uvicorn_serving
+
+
+def _follow(frames: EncodedFrames, upto: int, max_bytes: int) -> bytes:
+    """What one client receives, chunk by chunk, until frame ``upto`` (exclusive)."""
+    got, first = b"", 0
+    while first < upto:
+        chunk = frames.chunk(first, max_bytes)
+        assert chunk.data or chunk.next == first
+        got, first = got + chunk.data, chunk.next
+        if not chunk.data and not chunk.more:
+            break
+    return got
+
+
+def test_many_clients_get_the_same_bytes_and_each_frame_is_encoded_once(tmp_path: Path) -> None:
+    state = write_big_tree(tmp_path, "big", (6, 6, 6))  # 259 nodes, frames over several blocks
+    total = state.frame_count
+    encoded: Counter[int] = Counter()
+
+    def counting(raw: dict[str, Any]) -> bytes:
+        encoded[raw["frame"]] += 1
+        return sse_event(raw)
+
+    with SwarmReader(StoreLocator(tmp_path).open("big")) as reader:
+        expected = b"".join(sse_event(raw) for raw in reader.stored_frames())
+        frames = EncodedFrames(reader.frame_block, counting, block=100, keep_bytes=1 << 30)
+        received: list[bytes] = []
+
+        def client(max_bytes: int) -> None:
+            received.append(_follow(frames, total, max_bytes))
+
+        threads = [threading.Thread(target=client, args=(512 * (i + 1),)) for i in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert len(received) == 20 and all(got == expected for got in received)
+    assert sorted(encoded) == list(range(total)) and set(encoded.values()) == {1}
+
+
+def test_a_block_still_being_written_grows_without_encoding_again(tmp_path: Path) -> None:
+    w = TreeWriter(tmp_path, "live")
+    w.node("0", None, NodeRole.ROOT, "grow")
+    w.commit()
+    encoded: Counter[int] = Counter()
+
+    def counting(raw: dict[str, Any]) -> bytes:
+        encoded[raw["frame"]] += 1
+        return sse_event(raw)
+
+    reader = SwarmReader(w.store)
+    frames = EncodedFrames(reader.frame_block, counting, block=100, keep_bytes=1 << 30)
+    first = frames.chunk(0, SSE_CHUNK_BYTES)
+    assert first.next == 2 and not first.more  # spawn + run_action; nothing more stored yet
+    assert frames.chunk(2, SSE_CHUNK_BYTES).data == b""  # caught up: nothing to send
+    w.node("0.0", "0", NodeRole.ACTION, "a part")
+    w.emit(Terminate(node_id="0.0", report="done"), ["0.0"])
+    w.commit()
+    late = frames.chunk(0, SSE_CHUNK_BYTES)  # a client behind is served what is encoded, no store read
+    assert late == first
+    rest = frames.chunk(2, SSE_CHUNK_BYTES)  # one past it: the store is read, the new frames encoded
+    assert rest.next == 5 and rest.data and not rest.more
+    assert frames.chunk(0, SSE_CHUNK_BYTES).data == first.data + rest.data
+    assert set(encoded.values()) == {1} and sorted(encoded) == [0, 1, 2, 3, 4]
+    w.close()
+
+
+def test_blocks_kept_are_bounded_in_bytes(tmp_path: Path) -> None:
+    write_big_tree(tmp_path, "big", (6, 6, 6))
+    encoded: Counter[int] = Counter()
+
+    def counting(raw: dict[str, Any]) -> bytes:
+        encoded[raw["frame"]] += 1
+        return sse_event(raw)
+
+    with SwarmReader(StoreLocator(tmp_path).open("big")) as reader:
+        frames = EncodedFrames(reader.frame_block, counting, block=10, keep_bytes=4096)
+        once = _follow(frames, 200, SSE_CHUNK_BYTES)
+        assert frames._bytes <= 4096 + max(len(e) for b in frames._blocks.values() for e in b.events) * 10
+        again = _follow(frames, 200, SSE_CHUNK_BYTES)  # early blocks were let go: read and encoded again
+    assert once == again and encoded[0] == 2
+
+
+def test_two_event_streams_of_a_server_share_one_encoding(tmp_path: Path) -> None:
+    """Over HTTP: two clients of one server get the same events, and the server keeps one
+    :class:`EncodedFrames` for the swarm (not one per client)."""
+    total = write_big_tree(tmp_path, "big", (4, 4)).frame_count
+    app = create_app(space=tmp_path, env={})
+    with uvicorn_serving(app) as (base, _), httpx.Client(base_url=base, timeout=30) as client:
+        bodies = [client.get("/api/swarms/big/events?follow=0").content for _ in range(2)]
+        assert list(app.state.hub._encoded) == [("big", sse_event)]
+    assert bodies[0] == bodies[1] and bodies[0].count(b"event: frame") == total
