@@ -140,7 +140,9 @@ def _call_tokens_flag(p: argparse.ArgumentParser, help_text: str | None = None) 
         dest="max_tokens",
         type=int,
         metavar="K",
-        help=help_text or lazy_help(lambda: f"most tokens per completion (default: {_default_call_tokens()})"),
+        help=lazy_help(lambda: f"most tokens per completion (default: {_default_call_tokens()})")
+        if help_text is None
+        else help_text,
     )
     p.add_argument("--max-tokens", dest="max_tokens", type=int, help=argparse.SUPPRESS)  # old name
 

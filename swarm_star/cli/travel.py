@@ -9,8 +9,6 @@ from typing import Any, TextIO
 
 from swarm_star.cli.flags import HelpFormatter, open_swarm
 from swarm_star.cli.hints import command_prefix
-from swarm_star.render.text import terminal_width
-from swarm_star.render.timeline import timeline_lines
 
 __all__ = ["add_travel_commands"]
 
@@ -69,6 +67,9 @@ def cmd_fork(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_timeline(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from swarm_star.render.text import terminal_width  # not at import: --help loads no models
+    from swarm_star.render.timeline import timeline_lines
+
     with open_swarm(args) as swarm:
         line = swarm.timeline()
         if args.json:
