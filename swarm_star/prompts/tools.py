@@ -13,9 +13,10 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from swarm_star.prompts.labels import TASK, TOOL_RESULT
+from swarm_star.prompts.structured import Reply
 
 __all__ = ["TOOL_SYSTEM", "ToolStep", "cut", "tool_messages"]
 
@@ -28,7 +29,7 @@ TOOL_SYSTEM = (
 NO_MORE_CALLS = "No more tool calls are allowed: report now (call: false) from the results above."
 
 
-class ToolStep(BaseModel):
+class ToolStep(Reply):
     """One step with the tool: call it, or report."""
 
     call: bool = Field(description="true to call the tool now, false to report")

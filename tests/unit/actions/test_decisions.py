@@ -165,12 +165,13 @@ async def test_prompts_carry_the_chain_of_directives(tmp_path: Path, model_serve
     server = model_server(script, keep_log=True)
     swarm = Swarm.create("build a city", space=tmp_path)
     assert (await run(swarm, server)).status == "finished"
-    north_routes = [p for d, p in requests(server, "RouteChoice") if d == "north"]
-    assert north_routes
-    for prompt in north_routes:
-        assert "1. build a city" in prompt and "2. design districts" in prompt and "3. north" in prompt
+    # the nested plan named north's action: its router asked nothing (issue 25)
+    assert not [p for d, p in requests(server, "RouteChoice") if d == "north"]
     [north_answer] = [p for d, p in requests(server, None) if d == "north"]
-    assert "build a city" in north_answer
+    # the chain above the node, then the node's own task (stated once, last)
+    assert "1. build a city\\n2. design districts\\n" in north_answer and north_answer.endswith('Task: north"}]')
+    [nested_plan] = [p for d, p in requests(server, "Plan") if d == "design districts"]
+    assert "1. build a city" in nested_plan and "Directive: design districts" in nested_plan
 
 
 # --- 2. plans with dependencies
@@ -407,11 +408,14 @@ def test_needs_are_declared_checked_and_met(tmp_path: Path) -> None:
 
 
 class DelegateFirst(ScriptedModel):
-    """Routes to planning/delegate whenever it is offered, else to core/answer."""
+    """Routes to planning/delegate whenever it is offered, else to core/answer (its plans name no action)."""
+
+    def __init__(self) -> None:
+        super().__init__(plan_actions=False)
 
     def _routechoice(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
         options = schema["properties"]["choice"]["enum"]
-        for name in ("planning", "delegate", "core", "answer"):
+        for name in ("planning/delegate", "core/answer"):
             if name in options:
                 return {"choice": name, "reason": ""}
         return {"choice": "none", "reason": ""}
@@ -457,9 +461,10 @@ class MemoryWalker(ScriptedModel):
         if "tree of memory" not in body:
             return super()._routechoice(request, directive, schema)
         options = [o for o in schema["properties"]["choice"]["enum"] if o != "none"]
-        for want in ("results", "part 0.0.0"):
-            if want in options:
-                return {"choice": want, "reason": ""}
+        for want in ("results/", "results", "part 0.0.0"):  # a flat menu shows 'results/part 0.0.0/...'
+            for option in options:
+                if option.startswith(want):
+                    return {"choice": option, "reason": ""}
         return {"choice": options[0], "reason": ""} if options else {"choice": "none", "reason": ""}
 
 
@@ -500,7 +505,7 @@ async def test_large_memory_is_walked_with_the_memory_router(tmp_path: Path, mod
             if "tree of memory" not in json.dumps(request["messages"]):
                 return super()._routechoice(request, directive, schema)
             options = schema["properties"]["choice"]["enum"]
-            for want in ("context", "File f3.md"):
+            for want in ("context/File f3.md", "context", "File f3.md"):
                 if want in options:
                     return {"choice": want, "reason": ""}
             return {"choice": "none", "reason": ""}
@@ -514,12 +519,14 @@ async def test_large_memory_is_walked_with_the_memory_router(tmp_path: Path, mod
     swarm = Swarm.create("summarise the files", space=tmp_path / "space", context_files=files)
     assert (await run(swarm, server)).status == "finished"
     memory_walks = [p for _, p in requests(server, "RouteChoice") if "tree of memory" in p]
-    assert memory_walks
+    assert len(memory_walks) == 1  # one walk, by the manager before it plans; the part below reuses its pick
+    [(_, plan)] = requests(server, "Plan")
     [(_, answer)] = requests(server, None)
-    known = answer.split("Known context (from memory):\\n", 1)[1]
-    assert known.startswith("- File f3.md: file 3 says")
-    assert len(known) < 3200  # bounded: not every file fits
-    assert sum(f"file {i} says" in known for i in range(6)) < 6
+    for prompt in (plan, answer):
+        known = prompt.split("Known context (from memory):\\n", 1)[1]
+        assert known.startswith("- File f3.md: file 3 says")
+        assert len(known) < 3200  # bounded: not every file fits
+        assert sum(f"file {i} says" in known for i in range(6)) < 6
 
 
 async def test_the_final_report_shows_nested_parts_and_answers(tmp_path: Path, model_server: Any) -> None:
@@ -550,7 +557,7 @@ class UtilPicker(ScriptedModel):
         if "tree of utils" not in json.dumps(request["messages"]):
             return super()._routechoice(request, directive, schema)
         options = schema["properties"]["choice"]["enum"]
-        for want in ("files", "list_files", "text", "word_count"):
+        for want in ("files/list_files", "files", "list_files", "text/word_count", "text", "word_count"):
             if want in options:
                 return {"choice": want, "reason": ""}
         return {"choice": "none", "reason": ""}
