@@ -214,13 +214,13 @@ def _common(a: list[int], b: list[int]) -> int:
     return i
 
 
-def cache_eligible(requests: list[list[int]]) -> int:
+def cache_eligible(requests: list[list[int]], minimum: int = CACHE_MIN, step: int = CACHE_STEP) -> int:
     """Tokens an automatic prefix cache could serve: per request, its longest prefix shared with an
-    earlier one, counted from 1,024 tokens in steps of 128 (OpenAI's rule)."""
+    earlier one, counted from ``minimum`` tokens in steps of ``step`` (OpenAI: 1,024 and 128)."""
     total = 0
     for i, tokens in enumerate(requests):
         best = max((_common(tokens, earlier) for earlier in requests[max(0, i - 256) : i]), default=0)
-        total += (best // CACHE_STEP) * CACHE_STEP if best >= CACHE_MIN else 0
+        total += (best // step) * step if best >= minimum else 0
     return total
 
 
@@ -256,6 +256,11 @@ def measure(tokenizer: Tokenizer, sent: list[Sent]) -> dict[str, Any]:
         "coordination_share": sum(n for p, n in by_purpose.items() if p in COORDINATION) / total,
         "cache_share": cache_eligible(plain) / total,
         "cache_share_with_system_prompt": cache_eligible(ruled) / sum(len(t) for t in ruled),
+        "shared_prefix_share": cache_eligible(plain, 1, 1) / total,
+        "coordination_share_with_system_prompt": sum(
+            len(t) for s, t in zip(sent, ruled, strict=True) if s.purpose in COORDINATION
+        )
+        / sum(len(t) for t in ruled),
         "system_prompt_tokens": len(tokenizer.tokens(HOUSE_RULES)),
     }
 
@@ -277,14 +282,17 @@ def run() -> dict[str, dict[str, Any]]:
         tokenizer.close()
     print(f"tokenizer: {tokenizer.name}; realistic system prompt: {results['1 part']['system_prompt_tokens']} tokens")
     print(
-        "| tree | calls (leaves) | calls per leaf | prompt tokens per leaf | coordination share | "
-        "cache-eligible: our prompts / with the system prompt |"
+        "| tree | calls (leaves) | calls per leaf | prompt tokens per leaf | coordination share "
+        "(with the system prompt) | prefix shared with an earlier request | cache-eligible (OpenAI rule): "
+        "our prompts / with the system prompt |"
     )
-    print("|---|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for name, r in results.items():
         print(
             f"| {name} | {r['calls']} ({r['leaves']}) | {r['calls_per_leaf']:.2f} | {r['prompt_tokens_per_leaf']:,.0f} "
-            f"| {r['coordination_share']:.0%} | {r['cache_share']:.0%} / {r['cache_share_with_system_prompt']:.0%} |"
+            f"| {r['coordination_share']:.0%} ({r['coordination_share_with_system_prompt']:.0%}) "
+            f"| {r['shared_prefix_share']:.0%} "
+            f"| {r['cache_share']:.0%} / {r['cache_share_with_system_prompt']:.0%} |"
         )
     for name, r in results.items():
         per = {p: f"{c} calls, {r['tokens_by_purpose'][p]:,} tokens" for p, c in r["calls_by_purpose"].items()}

@@ -6,11 +6,15 @@ in the right one: no children -> plan (or ask first); only question children
 report its outcome (together with this round's).
 
 A plan lists parts; a part may name the parts it needs (``after``: their
-1-based numbers). Parts without prerequisites run in parallel; the engine
-starts a dependent part only when its prerequisites are done, and the part
-sees their reports. A plan is checked before anything is spawned: junk parts
-(empty, punctuation only, placeholders, error strings, template or schema
-debris, fragments of the planner's own prompt) and duplicates are dropped.
+1-based numbers) and the action that does it (``action``, from the action menu
+the planner is shown: the part's router then spawns it without a model call).
+Before it plans, the manager walks the memory router once (when its memory
+exceeds the briefing's budget); its parts carry the pick, shared below them.
+Parts without prerequisites run in parallel; the engine starts a dependent
+part only when its prerequisites are done, and the part sees their reports.
+A plan is checked before anything is spawned: junk parts (empty, punctuation
+only, placeholders, error strings, template or schema debris, fragments of
+the planner's own prompt) and duplicates are dropped.
 ``after`` is an ordering hint, so it never fails a directive (a small model
 writes "part 1 needs part 2022"): a reference that does not resolve is
 dropped, and a cycle is broken by the plan's order, each with a note in the

@@ -151,7 +151,7 @@ async def route(
             path.pop()
             continue
         options = menu(space, folder.id, met, exclude, unviable)
-        picked = name = None
+        picked, name = None, ""
         if options:
             if not isinstance(context, str):
                 context = await context()
@@ -161,9 +161,9 @@ async def route(
                 role="router",
                 schema=prompts.choice_schema(tuple(options)),
             )
-            name = answer.choice  # type: ignore[attr-defined]
+            name = str(answer.choice)  # type: ignore[attr-defined]
             picked = options.get(name)
-        if picked is None or name is None:
+        if picked is None:
             trail.append(f"nothing fits in {folder.name}")
             if folder.id == ROOT_FOLDER_ID or backtracks >= max_backtracks:
                 return RouteResult(leaf=None, trail=trail)

@@ -68,7 +68,8 @@ def fit(line: str, width: int | None) -> str:
 
 def usage_line(state: SwarmState) -> str:
     u = state.usage
-    return f"{len(state.nodes)} nodes · {u.calls} calls · {u.tokens} tokens · {u.cost_text()}"
+    cached = f" ({u.cached_tokens} cached)" if u.cached_tokens else ""
+    return f"{len(state.nodes)} nodes · {u.calls} calls · {u.tokens} tokens{cached} · {u.cost_text()}"
 
 
 def usage_by_model(usage: dict[str, Usage], providers: set[str] | None = None) -> list[tuple[str, str, Usage]]:

@@ -42,6 +42,7 @@ class Reply:
     content: str | dict[str, Any]
     prompt_tokens: int = 10
     completion_tokens: int = 5
+    cached_tokens: int = 0  # of the prompt tokens, served from the provider's prompt cache
 
 
 @dataclass
@@ -262,6 +263,7 @@ class LocalOpenAIServer:
                 "prompt_tokens": reply.prompt_tokens,
                 "completion_tokens": reply.completion_tokens,
                 "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+                **({"prompt_tokens_details": {"cached_tokens": reply.cached_tokens}} if reply.cached_tokens else {}),
             },
         }
 

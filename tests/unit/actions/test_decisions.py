@@ -450,6 +450,59 @@ async def test_refusals_are_bounded_by_the_backtrack_budget(tmp_path: Path, mode
     assert outcome.status == "failed"
 
 
+def route_requests(server: Any) -> list[dict[str, Any]]:
+    return [body for body in server.log if request_schema(body)[0] == "RouteChoice"]
+
+
+async def test_a_route_shows_the_whole_menu_in_one_call(tmp_path: Path, model_server: Any) -> None:
+    """Issue 25: one routing call per part where the menu fits (folders opened in place)."""
+    server = model_server(ScriptedModel(plan_actions=False), keep_log=True)
+    swarm = Swarm.create("say hello", space=tmp_path)
+    assert (await run(swarm, server)).status == "finished"
+    [asked] = route_requests(server)
+    options = request_schema(asked)[1]["properties"]["choice"]["enum"]  # type: ignore[index]
+    assert {"core/answer", "planning/delegate", "memory/search_memory"} <= set(options)
+    assert "- core/answer: Answer or solve" in asked["messages"][0]["content"]  # the menu is the stable start
+    assert asked["messages"][-1]["content"].endswith("Task: say hello")  # the task is last
+    [router] = nodes_by(swarm, "routing.route_action")
+    [leaf] = [swarm.tree().nodes[c] for c in router.children]
+    assert leaf.action_id == "core.answer"
+
+
+async def test_a_planned_action_is_spawned_without_a_routing_call(tmp_path: Path, model_server: Any) -> None:
+    plans = {"two": ["say hello", "delegate the rest"], "the rest": ["piece a", "piece b"]}
+    script = ScriptedModel(plans=plans, routes={"rest": "planning/delegate"})
+    server = model_server(script, keep_log=True)
+    swarm = Swarm.create("two things", space=tmp_path)
+    assert (await run(swarm, server)).status == "finished"
+    assert not route_requests(server)
+    routers = {n.directive: n for n in nodes_by(swarm, "routing.route_action")}
+    assert routers["say hello"].context["planned_action"] == "core/answer"
+    [hello] = [swarm.tree().nodes[c] for c in routers["say hello"].children]
+    assert hello.action_id == "core.answer" and hello.context["route"] == ["core/answer (planned)"]
+    assert {n.directive for n in nodes_by(swarm, "core.answer")} == {"say hello", "piece a", "piece b"}
+
+
+async def test_a_planned_action_that_refuses_sends_the_router_walking(tmp_path: Path, model_server: Any) -> None:
+    class AnswersWhenAsked(ScriptedModel):
+        def _routechoice(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
+            options = schema["properties"]["choice"]["enum"]
+            return {"choice": "core/answer" if "core/answer" in options else "none"}
+
+    # the plan names delegate for the directive itself: delegate refuses (it already has a manager)
+    server = model_server(AnswersWhenAsked(routes={"kind": "planning/delegate"}), keep_log=True)
+    swarm = Swarm.create("say something kind", space=tmp_path)
+    assert (await run(swarm, server)).status == "finished"
+    [router] = nodes_by(swarm, "routing.route_action")
+    first, second = (swarm.tree().nodes[c] for c in router.children)
+    assert first.action_id == "planning.delegate" and first.error.startswith("not for me: ")
+    assert second.action_id == "core.answer" and second.status == NodeStatus.TERMINATED
+    [walk] = route_requests(server)  # one call, and the refused action is not offered again
+    assert "planning/delegate" not in request_schema(walk)[1]["properties"]["choice"]["enum"]  # type: ignore[index]
+    purposes = [e.op.purpose for e in swarm.history() if e.op.kind == "llm_call"]
+    assert purposes.count("route again") == 1 and "route" not in purposes
+
+
 # --- 5. results live in memory
 
 
