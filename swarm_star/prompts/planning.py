@@ -61,7 +61,7 @@ class Plan(Reply):
     """A plan."""
 
     needs_context: bool = Field(description="true only if facts only the user has are missing")
-    question: str = ""
+    question: str = Field("", description="for the user, if needs_context")
     subdirectives: list[Part | str] = Field(default_factory=list)
 
 
