@@ -64,11 +64,11 @@ async def test_siblings_run_in_parallel(tmp_path: Path, model_server) -> None:
     outcome = await run(swarm, server)
     wall = time.perf_counter() - start
     assert outcome.status == "finished"
-    # critical path: plan, route(2 levels), answer, review = 5 sequential calls
-    critical = 5 * 0.2
-    sequential = (1 + 8 * 3 + 1) * 0.2
-    assert wall < critical * 1.6, (wall, critical)
-    assert wall < sequential / 3
+    # critical path: plan, answer, review = 3 sequential calls (the plan names each part's action)
+    critical = 3 * 0.2
+    sequential = (1 + 8 + 1) * 0.2
+    assert wall < critical + 0.6, (wall, critical)  # the margin it had with 5 calls on the path
+    assert wall < sequential / 2
 
 
 async def test_question_parks_only_its_node(tmp_path: Path, model_server) -> None:
