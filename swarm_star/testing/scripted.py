@@ -72,11 +72,21 @@ def _step_fits(option: str, step: str) -> bool:
     return option == step or fnmatch.fnmatchcase(step, option) or bool(dots and first <= step <= last)
 
 
-def _on_route(option: list[str], steps: list[str]) -> bool:
-    """The option's levels appear, in a row, on the route (a menu is relative to its folder)."""
+def _levels(option: str) -> list[str]:
+    """An option's levels as a route names them: a group of a server's tools inside the option
+    is no level of the route (as its last level it stands for the leaf it holds)."""
+    parts = option.split("/")
+    return [p for p in parts[:-1] if "*" not in p and ".." not in p] + parts[-1:]
+
+
+def _on_route(option: str, steps: list[str], *, anchored: bool = False) -> bool:
+    """The option's levels appear, in a row, on the route: anywhere (a menu is relative to its
+    folder), or from the start (``anchored``: a plan's menu starts at the space's root)."""
+    levels = _levels(option)
+    starts = [0] if anchored else range(len(steps))
     return any(
-        all(_step_fits(o, s) for o, s in zip(option, steps[i:], strict=False)) and len(steps) - i >= len(option)
-        for i in range(len(steps))
+        len(steps) - i >= len(levels) and all(_step_fits(o, s) for o, s in zip(levels, steps[i:], strict=False))
+        for i in starts
     )
 
 
@@ -156,7 +166,7 @@ class ScriptedModel:
         for task in tasks:
             part = dict(task) if isinstance(task, dict) else {"task": task}
             target = self.route_of(str(part.get("task", "")))
-            fits = [o for o in menu if o and target and (target == o or target.startswith(o + "/"))]
+            fits = [o for o in menu if o and target and _on_route(o, target.split("/"), anchored=True)]
             out.append({**part, "action": max(fits, key=len)} if fits and "action" not in part else task)
         return out
 
@@ -167,7 +177,7 @@ class ScriptedModel:
             return {"choice": "none", "reason": "nothing fits"}
         steps = target.split("/")
         # an option is a path of one or more levels ('core/answer' in a flat menu); the longest on the route wins
-        fits = [o for o in options if o != "none" and _on_route(o.split("/"), steps)]
+        fits = [o for o in options if o != "none" and _on_route(o, steps)]
         if fits:
             best = max(fits, key=lambda o: o.count("/"))
             return {"choice": best, "reason": f"{target} is in {best}"}
