@@ -156,7 +156,7 @@ def _fits(candidates: list[SaveMemory], budget: int) -> bool:
     return sum(len(_render(e)) + 1 for e in candidates) <= budget
 
 
-def shared_pick(ctx: ActionContext) -> list[str] | None:
+def _shared_pick(ctx: ActionContext) -> list[str] | None:
     """The memory pick of the nearest plan above this node (None: no plan walked for it)."""
     for node in [ctx.node, *ctx.ancestors()]:
         pick = node.context.get(MEMORY_PICK)
@@ -196,7 +196,7 @@ async def relevant_memory(
     if _fits(candidates, budget):
         return "\n".join(_render(e) for e in candidates)
     if pick is None:
-        pick = shared_pick(ctx)
+        pick = _shared_pick(ctx)
     if pick is None and use_router:
         pick = await memory_walk(ctx, budget=budget)
     chosen = [e for e in candidates if e.entry_id in (pick or ())]
