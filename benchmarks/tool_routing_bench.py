@@ -3,12 +3,14 @@
 For a server of N tools (10, 100, 1,000; names with five prefixes, a short
 description and a two-field input schema each, like typical MCP tools), it
 builds the real action space (installed tree + ``tools/<server>/`` grouped by
-``swarm_star/tools/catalog.py``) and walks the real routing requests
-(``prompts.routing.route_messages`` with the real menu lines and choice schema)
-from the root to every tool, counting per routed leaf: model calls (one per
-level) and prompt tokens (``llm.client.estimate_tokens``, the upper bound the
-budget reserves). Against that: one call that hands the model all N tool
-schemas at once (the OpenAI ``tools`` list a flat agent would send).
+``swarm_star/tools/catalog.py``) and builds the real routing requests
+(``prompts.routing.route_messages`` with the real menus and choice schemas)
+from the root to every tool, counting per routed leaf: model calls and prompt
+tokens (``llm.client.estimate_tokens``, the upper bound the budget reserves),
+side by side for the two ways the router can walk (issue 25): one level at a
+time, and menus with folders opened in place up to ``kit.router.FLAT_MENU``
+options (what it does now). Against both: one call that hands the model all N
+tool schemas at once (the OpenAI ``tools`` list a flat agent would send).
 
 No model is needed: the requests are built exactly as a run builds them, and
 their sizes are what a provider would count (upper bound). Run:
@@ -21,10 +23,12 @@ import json
 import statistics
 
 from swarm_star.api import load_spaces
+from swarm_star.kit.router import FLAT_MENU, menu, menu_text
 from swarm_star.llm.client import estimate_tokens, json_schema_of
 from swarm_star.models import SpaceFolder, SpaceLeaf
 from swarm_star.prompts import routing
 from swarm_star.spaces import ROOT_FOLDER_ID, Space
+from swarm_star.spaces.needs import NEEDS
 from swarm_star.tools.catalog import graft_server
 from swarm_star.tools.sessions import ToolInfo
 
@@ -46,22 +50,24 @@ def tools(count: int) -> list[ToolInfo]:
     ]
 
 
-def walk_cost(space: Space, leaf_id: str) -> tuple[int, int]:
-    """(calls, prompt tokens) of the route from the root to ``leaf_id``, one request per level."""
-    path = leaf_id.split(".")
-    folders = [ROOT_FOLDER_ID] + [".".join(path[: i + 1]) for i in range(len(path) - 1)]
-    calls = tokens = 0
-    for folder_id in folders:
+def walk_cost(space: Space, leaf_id: str, limit: int | None = None) -> tuple[int, int]:
+    """(calls, prompt tokens) of the route from the root to ``leaf_id`` as the router makes it:
+    one request per menu, each menu the folder's options opened in place up to ``limit``
+    (the router's :data:`FLAT_MENU` by default; 1 is the walk one level at a time)."""
+    met = frozenset(NEEDS)
+    folder_id, calls, tokens = ROOT_FOLDER_ID, 0, 0
+    while True:
         folder = space.entries[folder_id]
         assert isinstance(folder, SpaceFolder)
-        options = [space.entries[c] for c in folder.children]
-        options = [o for o in options if not (isinstance(o, SpaceLeaf) and not o.routable)]
-        menu = "\n".join(routing.menu_line(o.name, o.description, folder=isinstance(o, SpaceFolder)) for o in options)
-        schema = routing.choice_schema(tuple(o.name for o in options))
-        messages = routing.route_messages("actions", DIRECTIVE, "", folder.name, menu)
+        options = menu(space, folder_id, met, limit=limit)
+        schema = routing.choice_schema(tuple(options))
+        messages = routing.route_messages("actions", DIRECTIVE, "", folder.name, menu_text(options))
         calls += 1
         tokens += estimate_tokens(messages, {"response_format": json_schema_of(schema)})
-    return calls, tokens
+        picked = next(e for e in options.values() if leaf_id == e.id or leaf_id.startswith(e.id + "."))
+        if isinstance(picked, SpaceLeaf):
+            return calls, tokens
+        folder_id = picked.id
 
 
 def flat_cost(listed: list[ToolInfo]) -> int:
@@ -76,22 +82,23 @@ def flat_cost(listed: list[ToolInfo]) -> int:
 
 def main() -> None:
     print(
-        "| tools | levels (calls) per routed leaf | prompt tokens per routed leaf (mean, max) | "
-        "largest menu | one call with every schema |"
+        f"| tools | walk by level: calls per routed leaf | tokens (mean, max) | menus of up to {FLAT_MENU}: calls | "
+        "tokens (mean, max) | calls, walk ÷ menus | one call with every schema: tokens |"
     )
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---:|---:|")
     for count in (10, 100, 1000):
         actions, _ = load_spaces()
         listed = tools(count)
         paths = graft_server(actions, "tracker", listed, actions.modules["tools.call_tool"])
-        costs = [walk_cost(actions, leaf) for leaf in paths]
-        calls = sorted({c for c, _ in costs})
-        tokens = [t for _, t in costs]
-        widest = max(len(e.children) for e in actions.entries.values() if isinstance(e, SpaceFolder))
-        print(
-            f"| {count:,} | {'-'.join(map(str, calls))} | {statistics.mean(tokens):,.0f}, {max(tokens):,} | "
-            f"{widest} | {flat_cost(listed):,} |"
-        )
+        by_level = [walk_cost(actions, leaf, limit=1) for leaf in paths]
+        by_menu = [walk_cost(actions, leaf) for leaf in paths]
+        cells = []
+        for costs in (by_level, by_menu):
+            calls = sorted({c for c, _ in costs})
+            tokens = [t for _, t in costs]
+            cells += ["-".join(map(str, calls)), f"{statistics.mean(tokens):,.0f}, {max(tokens):,}"]
+        ratio = statistics.mean(c for c, _ in by_level) / statistics.mean(c for c, _ in by_menu)
+        print(f"| {count:,} | {' | '.join(cells)} | {ratio:.2f} | {flat_cost(listed):,} |")
     print(json.dumps({"note": "tokens are the budget's upper bound (UTF-8 bytes + template overhead)"}))
 
 

@@ -6,11 +6,15 @@ in the right one: no children -> plan (or ask first); only question children
 report its outcome (together with this round's).
 
 A plan lists parts; a part may name the parts it needs (``after``: their
-1-based numbers). Parts without prerequisites run in parallel; the engine
-starts a dependent part only when its prerequisites are done, and the part
-sees their reports. A plan is checked before anything is spawned: junk parts
-(empty, punctuation only, placeholders, error strings, template or schema
-debris, fragments of the planner's own prompt) and duplicates are dropped.
+1-based numbers) and the action that does it (``action``, from the action menu
+the planner is shown: the part's router then spawns it without a model call).
+Before it plans, the manager walks the memory router once (when its memory
+exceeds the briefing's budget); its parts carry the pick, shared below them.
+Parts without prerequisites run in parallel; the engine starts a dependent
+part only when its prerequisites are done, and the part sees their reports.
+A plan is checked before anything is spawned: junk parts (empty, punctuation
+only, placeholders, error strings, template or schema debris, fragments of
+the planner's own prompt) and duplicates are dropped.
 ``after`` is an ordering hint, so it never fails a directive (a small model
 writes "part 1 needs part 2022"): a reference that does not resolve is
 dropped, and a cycle is broken by the plan's order, each with a note in the
@@ -29,14 +33,19 @@ from typing import Any
 
 from swarm_star.kit import (
     AFTER_KEY,
+    MEMORY_PICK,
+    PLANNED_ACTION,
     ActionContext,
     LeafSpec,
     ModelOutputError,
     NodeRole,
     Purpose,
+    action_menu,
     brief,
     directive_junk,
     ids,
+    memory_walk,
+    menu_text,
     normalize_directive,
     prompts,
     report_junk,
@@ -81,20 +90,23 @@ def next_round_outcome(ctx: ActionContext, last: Any) -> list[Any]:
 
 async def plan(ctx: ActionContext, asked: list[Any]) -> list[Any]:
     answers = "\n".join(f"- {c.report}" for c in asked if c.report)
-    briefing = await brief(ctx)
+    pick = await memory_walk(ctx)  # one walk for this plan; its parts and everything below reuse it
+    briefing = await brief(ctx, pick=pick)
     previous = ctx.node.context
     earlier = prompts.planning.earlier_rounds(
         str(previous["previous_report"])[:EARLIER_CHARS] if previous.get("previous_report") else "",
         str(previous["previous_errors"])[:EARLIER_CHARS] if previous.get("previous_errors") else "",
     )
+    menu = action_menu(ctx)  # each part may name its action: its router then needs no call
+    schema = prompts.planning.plan_schema(tuple(menu))
     messages = prompts.planning.plan_messages(
-        ctx.node.directive, briefing, earlier, answers, max_parts=MAX_SUBDIRECTIVES
+        ctx.node.directive, briefing, earlier, answers, max_parts=MAX_SUBDIRECTIVES, menu=menu_text(menu)
     )
     rejected = ""
     for attempt in (1, 2):
         purpose = Purpose.PLAN if attempt == 1 else Purpose.PLAN_AGAIN
         try:
-            decision = await ctx.ask_model(messages, purpose=purpose, role="planner", schema=prompts.planning.Plan)
+            decision = await ctx.ask_model(messages, purpose=purpose, role="planner", schema=schema)
         except ModelOutputError as exc:  # unreadable: rejected like any bad plan, asked once more
             if str(exc).startswith("model refused"):
                 raise  # a refusal is an answer: asking again would only pay for it twice
@@ -112,9 +124,11 @@ async def plan(ctx: ActionContext, asked: list[Any]) -> list[Any]:
             continue
         spawns = []
         for part in parts:
-            context: dict[str, Any] = {"round": ctx.node.context.get("round", 1)}
+            context: dict[str, Any] = {"round": ctx.node.context.get("round", 1), MEMORY_PICK: pick}
             if part.notes:
                 context[PLAN_NOTES] = part.notes
+            if part.action in menu:
+                context[PLANNED_ACTION] = part.action
             spawns.append(ctx.spawn(NodeRole.ROUTER, ids.ROUTER, part.task, context))
         for spawn, part in zip(spawns, parts, strict=True):
             if part.needs:
@@ -131,12 +145,16 @@ class PlannedPart:
     task: str
     needs: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    action: str = ""
 
 
 def prompt_text(messages: list[dict[str, str]]) -> str:
     """The planner's own words: its system prompt and the reply schema with its descriptions
-    (a small model copies them into a plan; such a "part" is junk)."""
-    system = " ".join(m["content"] for m in messages if m.get("role") == "system")
+    (a small model copies them into a plan; such a "part" is junk). Not the action menu: a part
+    may well say what an action does ("run the tests")."""
+    system = " ".join(
+        m["content"].split(prompts.planning.ACTIONS_HEADER)[0] for m in messages if m.get("role") == "system"
+    )
     return f"{system} {json.dumps(prompts.planning.Plan.model_json_schema())}"
 
 
@@ -179,7 +197,7 @@ def validate_plan(ctx: ActionContext, proposed: list[prompts.planning.Part | str
             dropped[number] = f"part {number} {task[:40]!r}: {reason}"
             continue
         seen.add(key)
-        kept[number] = PlannedPart(task)
+        kept[number] = PlannedPart(task, action=item.action)
         if len(kept) == MAX_SUBDIRECTIVES:
             break
     if not kept:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from swarm_star.kit import (
+    MEMORY_PICK,
     ActionContext,
     LeafSpec,
     ModelOutputError,
@@ -122,7 +123,9 @@ async def review(ctx: ActionContext, children: list[SwarmNode]) -> list[Any]:
                 )
             ]
         return [ctx.fail(f"every part failed (round {round_no} of {ctx.limits.max_rounds}): {errors}")]
-    briefing = await brief(ctx)
+    # the memory its plan walked to (in its parts' spawn context): the review walks no more
+    picks = [c.context[MEMORY_PICK] for c in children if isinstance(c.context.get(MEMORY_PICK), list)]
+    briefing = await brief(ctx, pick=picks[0] if picks else None)
     try:
         verdict = await ask_reviewer(ctx, children, briefing)
     except ModelOutputError as exc:  # an unreadable verdict is a junk verdict: the parts speak

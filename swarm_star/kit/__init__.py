@@ -28,7 +28,7 @@ from swarm_star import prompts
 from swarm_star.engine.context import ActionContext, is_refusal, normalize_directive
 from swarm_star.engine.quality import directive_junk, report_junk
 from swarm_star.errors import ModelOutputError, SpaceError, SwarmStarError
-from swarm_star.kit.briefing import brief, directive_chain
+from swarm_star.kit.briefing import MEMORY_PICK, brief, directive_chain, memory_walk
 from swarm_star.kit.coding import CODER_ROLE, NOT_RUN, CodeWork, code_attempt, run_command, start_snapshot
 from swarm_star.kit.final_report import compose_final_report
 from swarm_star.kit.own_actions import install_action
@@ -45,7 +45,7 @@ from swarm_star.kit.pattern import (
     drive_pattern,
     run_step,
 )
-from swarm_star.kit.router import route
+from swarm_star.kit.router import PLANNED_ACTION, action_menu, menu_text, route
 from swarm_star.kit.tool_loop import use_tool
 from swarm_star.kit.verify import Attempt, checked
 from swarm_star.kit.workspace import Workspace
@@ -63,7 +63,9 @@ __all__ = [
     "AFTER_KEY",
     "CODER_ROLE",
     "FILE_TITLE",
+    "MEMORY_PICK",
     "NOT_RUN",
+    "PLANNED_ACTION",
     "ActionContext",
     "ActionCreated",
     "AgentPool",
@@ -91,6 +93,7 @@ __all__ = [
     "SwarmStarError",
     "Usage",
     "Workspace",
+    "action_menu",
     "brief",
     "broadcast",
     "checked",
@@ -105,6 +108,8 @@ __all__ = [
     "install_action",
     "is_refusal",
     "memory_space",
+    "memory_walk",
+    "menu_text",
     "normalize_directive",
     "prompts",
     "replies_usage",

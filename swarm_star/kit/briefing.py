@@ -10,7 +10,11 @@ Every router, worker, planner and reviewer prompt carries a *briefing*:
   that finished before this node was created. When they fit the budget they
   are all shown; when not, the memory router walks the memory space (a tree,
   like the action space) to the most relevant entry, and the rest of the
-  budget is filled by word overlap with the directive chain.
+  budget is filled by word overlap with the directive chain. The walk is made
+  once per plan (:func:`memory_walk`, by the manager before it plans): the
+  parts it spawns carry its pick (``memory_pick`` in their spawn context) and
+  every node below reuses the nearest one, ranking the rest by words, so
+  siblings share one walk instead of paying one each.
 
 Everything here is a pure function of frames already written before the node
 was spawned, so a re-run activation (after a crash) builds the same prompt
@@ -33,8 +37,10 @@ if TYPE_CHECKING:
 __all__ = [
     "CHAIN_LEVELS",
     "MEMORY_BUDGET",
+    "MEMORY_PICK",
     "brief",
     "directive_chain",
+    "memory_walk",
     "prerequisite_reports",
     "prerequisites",
     "relevant_memory",
@@ -52,6 +58,8 @@ RECENT_SCAN = 120
 the cost of a briefing stays flat however large the swarm grows (all of them made it quadratic)."""
 SCAN_CHARS = 1500
 """Only the start of a long entry is cut to size or matched against the directive chain."""
+MEMORY_PICK = "memory_pick"
+"""A part's spawn context: the memory entries its manager's walk picked (ids; empty: words only)."""
 
 
 def _short(text: str, limit: int) -> str:
@@ -134,34 +142,64 @@ def _pool(ctx: ActionContext) -> list[SaveMemory]:
     return head + entries[start:mark]
 
 
-async def relevant_memory(ctx: ActionContext, *, budget: int = MEMORY_BUDGET, use_router: bool = True) -> str:
-    """Memory entries worth showing this node, within ``budget`` characters."""
-    shown = tuple(p.id for p in prerequisites(ctx))  # their reports have a section of their own
-    candidates = [
+def _candidates(ctx: ActionContext) -> list[SaveMemory]:
+    """The entries this node may be shown (a prerequisite's own entries have their own section)."""
+    shown = tuple(p.id for p in prerequisites(ctx))
+    return [
         e
         for e in _pool(ctx)
         if _visible(ctx, e) and not any(e.node_id == s or e.node_id.startswith(s + ".") for s in shown)
     ]
+
+
+def _fits(candidates: list[SaveMemory], budget: int) -> bool:
+    return sum(len(_render(e)) + 1 for e in candidates) <= budget
+
+
+def _shared_pick(ctx: ActionContext) -> list[str] | None:
+    """The memory pick of the nearest plan above this node (None: no plan walked for it)."""
+    for node in [ctx.node, *ctx.ancestors()]:
+        pick = node.context.get(MEMORY_PICK)
+        if isinstance(pick, list):
+            return [str(p) for p in pick]
+    return None
+
+
+async def memory_walk(ctx: ActionContext, *, budget: int = MEMORY_BUDGET) -> list[str]:
+    """Walk the memory router once for this node (a manager, before it plans): the ids of the
+    entries it picks, empty when everything fits the budget or nothing fits the directive."""
+    candidates = _candidates(ctx)
+    if _fits(candidates, budget):
+        return []
+    from swarm_star.kit.router import route
+    from swarm_star.spaces.memory import memory_space
+
+    walk = await route(
+        ctx,
+        memory_space(candidates, ctx.nodes),
+        ctx.node.directive,
+        purpose=Purpose.MEMORY_FOR_PROMPT,
+        max_backtracks=ctx.limits.max_backtracks,
+        context=prompts.chain_context(directive_chain(ctx)),
+    )
+    return [walk.leaf.id] if walk.leaf is not None else []
+
+
+async def relevant_memory(
+    ctx: ActionContext, *, budget: int = MEMORY_BUDGET, use_router: bool = True, pick: list[str] | None = None
+) -> str:
+    """Memory entries worth showing this node, within ``budget`` characters: ``pick`` (else the
+    nearest plan's, else one walk of its own when ``use_router``) first, then by shared words."""
+    candidates = _candidates(ctx)
     if not candidates:
         return ""
-    rendered = [_render(e) for e in candidates]
-    if sum(len(r) + 1 for r in rendered) <= budget:
-        return "\n".join(rendered)
-    chosen: list[SaveMemory] = []
-    if use_router:
-        from swarm_star.kit.router import route
-        from swarm_star.spaces.memory import memory_space
-
-        walk = await route(
-            ctx,
-            memory_space(candidates, ctx.nodes),
-            ctx.node.directive,
-            purpose=Purpose.MEMORY_FOR_PROMPT,
-            max_backtracks=ctx.limits.max_backtracks,
-            context=prompts.chain_context(directive_chain(ctx)),
-        )
-        if walk.leaf is not None:
-            chosen += [e for e in candidates if e.entry_id == walk.leaf.id]
+    if _fits(candidates, budget):
+        return "\n".join(_render(e) for e in candidates)
+    if pick is None:
+        pick = _shared_pick(ctx)
+    if pick is None and use_router:
+        pick = await memory_walk(ctx, budget=budget)
+    chosen = [e for e in candidates if e.entry_id in (pick or ())]
     want = _words(" ".join(directive_chain(ctx)))
     ranked = sorted(
         (e for e in candidates if e not in chosen),
@@ -177,8 +215,10 @@ async def relevant_memory(ctx: ActionContext, *, budget: int = MEMORY_BUDGET, us
     return "\n".join(out)
 
 
-async def brief(ctx: ActionContext, *, memory: bool = True, use_router: bool = True) -> str:
+async def brief(
+    ctx: ActionContext, *, memory: bool = True, use_router: bool = True, pick: list[str] | None = None
+) -> str:
     """The briefing block for a prompt (empty sections left out; the words are prompts/briefing.py's)."""
     chain, needed = directive_chain(ctx), prerequisite_reports(ctx)  # read before the memory walk awaits
-    known = await relevant_memory(ctx, use_router=use_router) if memory else ""
+    known = await relevant_memory(ctx, use_router=use_router, pick=pick) if memory else ""
     return prompts.briefing_block(chain, needed, known)

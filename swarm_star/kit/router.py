@@ -1,8 +1,16 @@
-"""Walk a space one level at a time, letting the model choose among siblings.
+"""Walk a space to a leaf, letting the model choose among the options of a folder.
 
-The model only ever sees the current folder's children (name + description),
-which keeps prompts small however big the space grows. "none" at a level marks
-that folder unviable and backtracks to its parent; backtracks are bounded.
+A menu that fits (at most :data:`FLAT_MENU` options) is shown in one call:
+folders are opened in place (``core/answer``), so a route through the
+installed actions costs one model call instead of one per level. A larger
+space (an MCP server's 1,000 tools) is walked a level at a time, which keeps
+each prompt small however big the space grows. A folder picked from a menu is
+entered and its own menu shown. "none" marks the folder unviable and
+backtracks to its parent; backtracks are bounded.
+
+A walk may start from a choice made earlier (``planned``: a manager's plan
+names each part's action from the same menu, :func:`menu`): a usable leaf is
+taken without a call, a folder is walked from there.
 
 Only options that can work are shown: a leaf whose declared ``needs`` the
 swarm does not meet (no hostfile, execution not allowed, ...) is hidden, and
@@ -18,6 +26,7 @@ actions call (``spaces/`` stays below the engine: loading, ids, memory, own acti
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
@@ -32,7 +41,12 @@ from swarm_star.spaces.needs import met_needs
 if TYPE_CHECKING:
     from swarm_star.engine.context import ActionContext
 
-__all__ = ["RouteResult", "route"]
+__all__ = ["FLAT_MENU", "PLANNED_ACTION", "RouteResult", "action_menu", "menu", "menu_text", "route"]
+
+FLAT_MENU = 24
+"""The most options one routing call shows; folders are opened in place while the menu stays within it."""
+PLANNED_ACTION = "planned_action"
+"""A part's spawn context: the menu option its manager's plan named (its router starts there)."""
 
 
 class RouteResult(BaseModel):
@@ -52,6 +66,54 @@ def _usable(space: Space, entry_id: str, met: frozenset[str], exclude: frozenset
     return any(_usable(space, c, met, exclude) for c in entry.children)
 
 
+def menu(
+    space: Space,
+    folder_id: str,
+    met: frozenset[str],
+    exclude: frozenset[str] = frozenset(),
+    unviable: frozenset[str] | set[str] = frozenset(),
+    limit: int | None = None,
+) -> dict[str, SpaceFolder | SpaceLeaf]:
+    """The options offered in ``folder_id`` by name: its usable children, with folders opened in
+    place (``folder/child``) as long as the menu stays within ``limit`` options (default
+    :data:`FLAT_MENU`; 1 walks one level at a time). A folder whose contents are not listed yet
+    (an MCP server) stays closed."""
+
+    def usable(parent: str, prefix: str) -> list[tuple[str, SpaceFolder | SpaceLeaf]]:
+        return [
+            (f"{prefix}{c.name}", c)
+            for c in space.children(parent)
+            if c.id not in unviable and _usable(space, c.id, met, exclude)
+        ]
+
+    limit = FLAT_MENU if limit is None else limit
+    options = usable(folder_id, "")
+    opened = True
+    while opened:
+        opened = False
+        for i, (name, entry) in enumerate(options):
+            if isinstance(entry, SpaceFolder) and entry.id not in space.expanders:
+                inner = usable(entry.id, f"{name}/")
+                if len(options) - 1 + len(inner) <= limit:
+                    options[i : i + 1] = inner
+                    opened = True
+                    break
+    return dict(options)
+
+
+def action_menu(ctx: ActionContext) -> dict[str, SpaceFolder | SpaceLeaf]:
+    """The action space's menu at its root, as a router of this swarm would first see it."""
+    return menu(ctx.actions, ROOT_FOLDER_ID, met_needs(ctx.settings, ctx.swarm_dir))
+
+
+def menu_text(options: dict[str, SpaceFolder | SpaceLeaf]) -> str:
+    """The menu as the model reads it: one line per option (a folder's name ends with ``/``)."""
+    return "\n".join(
+        prompts.menu_line(name, entry.description, folder=isinstance(entry, SpaceFolder))
+        for name, entry in options.items()
+    )
+
+
 async def route(
     ctx: ActionContext,
     space: Space,
@@ -59,15 +121,25 @@ async def route(
     *,
     purpose: Purpose | str,
     max_backtracks: int,
-    context: str = "",
+    context: str | Callable[[], Awaitable[str]] = "",
     exclude: frozenset[str] = frozenset(),
+    planned: str = "",
 ) -> RouteResult:
-    """Descend from the root to a usable leaf fitting ``directive``, or give up."""
+    """Descend from the root (or the ``planned`` entry) to a usable leaf fitting ``directive``, or give up.
+
+    ``context`` may be a coroutine function: it is awaited once, before the first model call (a
+    planned leaf needs none, so its briefing is never built)."""
     met = met_needs(ctx.settings, ctx.swarm_dir)
     unviable: set[str] = set()
     path = [ROOT_FOLDER_ID]
     trail: list[str] = []
     backtracks = 0
+    start = menu(space, ROOT_FOLDER_ID, met, exclude).get(planned) if planned else None
+    if isinstance(start, SpaceLeaf):
+        return RouteResult(leaf=start, trail=[f"{planned} (planned)"])
+    if start is not None:
+        trail.append(f"{planned} (planned)")
+        path.append(start.id)
     while True:
         folder = space.entries[path[-1]]
         assert isinstance(folder, SpaceFolder)
@@ -78,20 +150,19 @@ async def route(
             unviable.add(folder.id)
             path.pop()
             continue
-        options = [c for c in space.children(folder.id) if c.id not in unviable and _usable(space, c.id, met, exclude)]
-        picked = None
+        options = menu(space, folder.id, met, exclude, unviable)
+        picked, name = None, ""
         if options:
-            menu = "\n".join(
-                prompts.menu_line(c.name, c.description, folder=isinstance(c, SpaceFolder)) for c in options
-            )
-            schema = prompts.choice_schema(tuple(c.name for c in options))
+            if not isinstance(context, str):
+                context = await context()
             answer = await ctx.ask_model(
-                prompts.route_messages(space.kind, directive, context, folder.name, menu),
+                prompts.route_messages(space.kind, directive, context, folder.name, menu_text(options)),
                 purpose=purpose,
                 role="router",
-                schema=schema,
+                schema=prompts.choice_schema(tuple(options)),
             )
-            picked = next((c for c in options if c.name == answer.choice), None)  # type: ignore[attr-defined]
+            name = str(answer.choice)  # type: ignore[attr-defined]
+            picked = options.get(name)
         if picked is None:
             trail.append(f"nothing fits in {folder.name}")
             if folder.id == ROOT_FOLDER_ID or backtracks >= max_backtracks:
@@ -100,7 +171,7 @@ async def route(
             path.pop()
             backtracks += 1
             continue
-        trail.append(picked.name)
+        trail.append(name)
         if isinstance(picked, SpaceLeaf):
             return RouteResult(leaf=picked, trail=trail)
         path.append(picked.id)

@@ -7,9 +7,10 @@ existing one. A new action (``code/create_action``) is one module following
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from swarm_star.prompts.labels import TASK
+from swarm_star.prompts.structured import Reply
 
 __all__ = [
     "ACTION_CONTRACT",
@@ -39,14 +40,14 @@ ACTION_CONTRACT = """An action is one Python module:
 Use only the standard library, swarm_star and the utils listed."""
 
 
-class Edit(BaseModel):
+class Edit(Reply):
     """Replace one exact, unique piece of an existing file."""
 
     old: str = Field(description="exact text currently in the file (must occur once)")
     new: str
 
 
-class PythonFile(BaseModel):
+class PythonFile(Reply):
     """One change to one file: ``code`` (the whole file) or ``edits`` to an existing file."""
 
     path: str = Field(description="relative path inside the workspace, e.g. 'tools/parse.py'")
@@ -55,7 +56,7 @@ class PythonFile(BaseModel):
     commit_message: str = Field(description="one line saying what the change does")
 
 
-class NewAction(BaseModel):
+class NewAction(Reply):
     """The module the model proposes."""
 
     name: str = Field(description="lowercase identifier, e.g. 'count_todos'")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from swarm_star.prompts.labels import DIRECTIVE, REPORT, REPORTS
+from swarm_star.prompts.structured import Reply
 
 __all__ = ["REVIEWER_SYSTEM", "Review", "failed_entry", "report_entry", "review_messages"]
 
@@ -16,7 +17,7 @@ REVIEWER_SYSTEM = (
 )
 
 
-class Review(BaseModel):
+class Review(Reply):
     """The reviewer's verdict on one round."""
 
     directive_met: bool
@@ -38,5 +39,5 @@ def review_messages(directive: str, briefing: str, reports: str) -> list[dict[st
     """The reviewer's request; ``reports`` is one entry per part (see :func:`report_entry`)."""
     return [
         {"role": "system", "content": REVIEWER_SYSTEM},
-        {"role": "user", "content": f"{DIRECTIVE}{directive}\n\n{briefing}\n\n{REPORTS}{reports}"},
+        {"role": "user", "content": f"{briefing}\n\n{DIRECTIVE}{directive}\n\n{REPORTS}{reports}".lstrip()},
     ]

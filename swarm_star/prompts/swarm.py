@@ -7,9 +7,10 @@ own template with the same placeholders instead.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from swarm_star.prompts.labels import TASK
+from swarm_star.prompts.structured import Reply
 
 __all__ = [
     "BOARD_PROMPT",
@@ -47,7 +48,7 @@ SPLIT_SYSTEM = "Split the batch task into one self-contained prompt per item. Ea
 MAX_PROMPTS = 1000
 
 
-class ScatterPlan(BaseModel):
+class ScatterPlan(Reply):
     """One self-contained prompt per item of the batch."""
 
     prompts: list[str] = Field(description="one complete, self-contained prompt per item", max_length=MAX_PROMPTS)

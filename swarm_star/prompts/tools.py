@@ -15,9 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from swarm_star.prompts.labels import TASK, TOOL_RESULT
+from swarm_star.prompts.structured import Reply
 
 __all__ = ["NATIVE_SYSTEM", "TOOL_SYSTEM", "NativeTools", "ToolStep", "ToolTurn", "cut"]
 
@@ -36,7 +37,7 @@ NATIVE_SYSTEM = (
 NATIVE_NO_MORE_CALLS = "No more tool calls are allowed: report now from the results above."
 
 
-class ToolStep(BaseModel):
+class ToolStep(Reply):
     """One step with the tool: call it, or report."""
 
     call: bool = Field(description="true to call the tool now, false to report")

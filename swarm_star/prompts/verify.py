@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from swarm_star.prompts.labels import TASK
+from swarm_star.prompts.structured import Reply
 
 __all__ = ["VERIFIER_SYSTEM", "ResultVerdict", "judge_messages"]
 
@@ -14,7 +15,7 @@ VERIFIER_SYSTEM = (
 )
 
 
-class ResultVerdict(BaseModel):
+class ResultVerdict(Reply):
     """What the verifier model answers."""
 
     ok: bool = Field(description="true only if the result fully does what the directive asks")

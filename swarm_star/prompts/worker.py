@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from swarm_star.prompts.labels import NEED, QA_ANSWER, QA_QUESTION, TASK
+from swarm_star.prompts.structured import Reply
 
 __all__ = [
     "ANSWER_SYSTEM",
@@ -35,11 +36,11 @@ REJECTED_ANSWER = "\n\nA reviewer rejected a previous answer:\n"
 FOLLOW_UP_SYSTEM = "Decide whether these answers settle the question."
 
 
-class Question(BaseModel):
+class Question(Reply):
     question: str
 
 
-class FollowUp(BaseModel):
+class FollowUp(Reply):
     """Whether the answers so far are enough."""
 
     enough: bool
@@ -47,21 +48,22 @@ class FollowUp(BaseModel):
     summary: str = Field("", description="what was learned, if enough")
 
 
-class MemoryNote(BaseModel):
+class MemoryNote(Reply):
     title: str
     content: str
 
 
-class UtilArgs(BaseModel):
+class UtilArgs(Reply):
     args: dict[str, str] = Field(default_factory=dict)
 
 
 def answer_messages(directive: str, briefing: str, notes: list[str]) -> list[dict[str, str]]:
-    """Do the task; ``notes`` are a verifier's reasons when this is a repair."""
+    """Do the task; ``notes`` are a verifier's reasons when this is a repair. The briefing (shared
+    with the siblings) comes before the task, so a prompt cache can reuse it."""
     repair = REJECTED_ANSWER + "\n".join(f"- {n}" for n in notes) if notes else ""
     return [
         {"role": "system", "content": ANSWER_SYSTEM},
-        {"role": "user", "content": f"{TASK}{directive}\n\n{briefing}{repair}".strip()},
+        {"role": "user", "content": f"{briefing}\n\n{TASK}{directive}{repair}".strip()},
     ]
 
 

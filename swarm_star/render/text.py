@@ -70,7 +70,8 @@ def usage_line(state: SwarmState, now: float | None = None) -> str:
     """Nodes, calls, tokens, cost and time run (``now``: the clock of a swarm running here)."""
     u = state.usage
     took = duration(state.clock.elapsed(now))
-    return f"{len(state.nodes)} nodes · {u.calls} calls · {u.tokens} tokens · {u.cost_text()} · {took}"
+    cached = f" ({u.cached_tokens} cached)" if u.cached_tokens else ""
+    return f"{len(state.nodes)} nodes · {u.calls} calls · {u.tokens} tokens{cached} · {u.cost_text()} · {took}"
 
 
 def duration(seconds: float) -> str:

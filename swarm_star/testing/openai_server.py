@@ -48,6 +48,7 @@ class Reply:
     prompt_tokens: int = 10
     completion_tokens: int = 5
     tool_calls: list[dict[str, Any]] | None = None  # native calls: each {"name": ..., "arguments": "<JSON>"}
+    cached_tokens: int = 0  # of the prompt tokens, served from the provider's prompt cache
 
 
 @dataclass
@@ -284,6 +285,7 @@ class LocalOpenAIServer:
                 "prompt_tokens": reply.prompt_tokens,
                 "completion_tokens": reply.completion_tokens,
                 "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+                **({"prompt_tokens_details": {"cached_tokens": reply.cached_tokens}} if reply.cached_tokens else {}),
             },
         }
 

@@ -65,6 +65,31 @@ def directive_of(request: dict[str, Any]) -> str:
     return match.group(1).strip() if match else text.strip()
 
 
+def _step_fits(option: str, step: str) -> bool:
+    """One level of an option against one level of a route: equal, or a group of a server's
+    tools that holds it ('read*' or 'add..fetch', tools/catalog.py)."""
+    first, dots, last = option.partition("..")
+    return option == step or fnmatch.fnmatchcase(step, option) or bool(dots and first <= step <= last)
+
+
+def _levels(option: str) -> list[str]:
+    """An option's levels as a route names them: a group of a server's tools inside the option
+    is no level of the route (as its last level it stands for the leaf it holds)."""
+    parts = option.split("/")
+    return [p for p in parts[:-1] if "*" not in p and ".." not in p] + parts[-1:]
+
+
+def _on_route(option: str, steps: list[str], *, anchored: bool = False) -> bool:
+    """The option's levels appear, in a row, on the route: anywhere (a menu is relative to its
+    folder), or from the start (``anchored``: a plan's menu starts at the space's root)."""
+    levels = _levels(option)
+    starts = [0] if anchored else range(len(steps))
+    return any(
+        len(steps) - i >= len(levels) and all(_step_fits(o, s) for o, s in zip(levels, steps[i:], strict=False))
+        for i in starts
+    )
+
+
 def _lookup(table: dict[str, Any], directive: str) -> Any:
     for key, value in table.items():
         if key.lower() in directive.lower():
@@ -85,6 +110,9 @@ class ScriptedModel:
     - ``tool_calls``: directive substring -> the arguments of each call a tool leaf
       makes, in order; after the last, it reports what the last call returned
       (``Tool results: ...``).
+    - ``plan_actions``: a plan names each part's action from the planner's menu
+      (where ``routes`` leads), as a model shown the menu would; False leaves
+      every choice to the routers (a test of the walk itself).
     """
 
     plans: dict[str, Any] = field(default_factory=dict)
@@ -92,6 +120,7 @@ class ScriptedModel:
     routes: dict[str, str | None] = field(default_factory=dict)
     replan: set[str] = field(default_factory=set)
     tool_calls: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    plan_actions: bool = True
     calls: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
@@ -122,25 +151,40 @@ class ScriptedModel:
             if not answered:
                 return {"needs_context": True, "question": plan, "subdirectives": []}
             plan = _lookup(self.plans_after_answer, directive) or [directive]
-        return {"needs_context": False, "question": "", "subdirectives": plan or [directive]}
+        return {"needs_context": False, "question": "", "subdirectives": self.parts(schema, plan or [directive])}
+
+    def route_of(self, directive: str) -> str | None:
+        """The leaf path ``routes`` gives a directive (``core/answer`` unless scripted; None: nothing fits)."""
+        for key, value in self.routes.items():
+            if key.lower() in directive.lower():
+                return value
+        return "core/answer"
+
+    def parts(self, schema: dict[str, Any], tasks: list[Any]) -> list[Any]:
+        """The plan's parts: with the action each one's route leads to, when the plan's schema offers
+        a menu (the deepest option on the route: a leaf, or the folder a walk goes on from)."""
+        menu = schema.get("$defs", {}).get("Part", {}).get("properties", {}).get("action", {}).get("enum")
+        if not menu or not self.plan_actions:
+            return tasks
+        out: list[Any] = []
+        for task in tasks:
+            part = dict(task) if isinstance(task, dict) else {"task": task}
+            target = self.route_of(str(part.get("task", "")))
+            fits = [o for o in menu if o and target and _on_route(o, target.split("/"), anchored=True)]
+            out.append({**part, "action": max(fits, key=len)} if fits and "action" not in part else task)
+        return out
 
     def _routechoice(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
         options = schema["properties"]["choice"]["enum"]
-        target = "core/answer"
-        for key, value in self.routes.items():
-            if key.lower() in directive.lower():
-                target = value  # type: ignore[assignment]
-                break
+        target = self.route_of(directive)
         if target is None:
             return {"choice": "none", "reason": "nothing fits"}
-        for part in target.split("/"):
-            if part in options:
-                return {"choice": part, "reason": f"fits {target}"}
-        leaf = target.rsplit("/", 1)[-1]
-        for option in options:  # a group of a server's tools: 'read*' or 'add..fetch' (tools/catalog.py)
-            first, dots, last = option.partition("..")
-            if fnmatch.fnmatchcase(leaf, option) or (dots and first <= leaf <= last):
-                return {"choice": option, "reason": f"{target} is in {option}"}
+        steps = target.split("/")
+        # an option is a path of one or more levels ('core/answer' in a flat menu); the longest on the route wins
+        fits = [o for o in options if o != "none" and _on_route(o, steps)]
+        if fits:
+            best = max(fits, key=lambda o: o.count("/"))
+            return {"choice": best, "reason": f"{target} is in {best}"}
         return {"choice": "none", "reason": f"{target} not here"}
 
     def _review(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:

@@ -165,12 +165,13 @@ async def test_prompts_carry_the_chain_of_directives(tmp_path: Path, model_serve
     server = model_server(script, keep_log=True)
     swarm = Swarm.create("build a city", space=tmp_path)
     assert (await run(swarm, server)).status == "finished"
-    north_routes = [p for d, p in requests(server, "RouteChoice") if d == "north"]
-    assert north_routes
-    for prompt in north_routes:
-        assert "1. build a city" in prompt and "2. design districts" in prompt and "3. north" in prompt
+    # the nested plan named north's action: its router asked nothing (issue 25)
+    assert not [p for d, p in requests(server, "RouteChoice") if d == "north"]
     [north_answer] = [p for d, p in requests(server, None) if d == "north"]
-    assert "build a city" in north_answer
+    # the chain above the node, then the node's own task (stated once, last)
+    assert "1. build a city\\n2. design districts\\n" in north_answer and north_answer.endswith('Task: north"}]')
+    [nested_plan] = [p for d, p in requests(server, "Plan") if d == "design districts"]
+    assert "1. build a city" in nested_plan and "Directive: design districts" in nested_plan
 
 
 # --- 2. plans with dependencies
@@ -417,11 +418,14 @@ def test_needs_are_declared_checked_and_met(tmp_path: Path) -> None:
 
 
 class DelegateFirst(ScriptedModel):
-    """Routes to planning/delegate whenever it is offered, else to core/answer."""
+    """Routes to planning/delegate whenever it is offered, else to core/answer (its plans name no action)."""
+
+    def __init__(self) -> None:
+        super().__init__(plan_actions=False)
 
     def _routechoice(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
         options = schema["properties"]["choice"]["enum"]
-        for name in ("planning", "delegate", "core", "answer"):
+        for name in ("planning/delegate", "core/answer"):
             if name in options:
                 return {"choice": name, "reason": ""}
         return {"choice": "none", "reason": ""}
@@ -456,6 +460,59 @@ async def test_refusals_are_bounded_by_the_backtrack_budget(tmp_path: Path, mode
     assert outcome.status == "failed"
 
 
+def route_requests(server: Any) -> list[dict[str, Any]]:
+    return [body for body in server.log if request_schema(body)[0] == "RouteChoice"]
+
+
+async def test_a_route_shows_the_whole_menu_in_one_call(tmp_path: Path, model_server: Any) -> None:
+    """Issue 25: one routing call per part where the menu fits (folders opened in place)."""
+    server = model_server(ScriptedModel(plan_actions=False), keep_log=True)
+    swarm = Swarm.create("say hello", space=tmp_path)
+    assert (await run(swarm, server)).status == "finished"
+    [asked] = route_requests(server)
+    options = request_schema(asked)[1]["properties"]["choice"]["enum"]  # type: ignore[index]
+    assert {"core/answer", "planning/delegate", "memory/search_memory"} <= set(options)
+    assert "- core/answer: Answer or solve" in asked["messages"][0]["content"]  # the menu is the stable start
+    assert asked["messages"][-1]["content"].endswith("Task: say hello")  # the task is last
+    [router] = nodes_by(swarm, "routing.route_action")
+    [leaf] = [swarm.tree().nodes[c] for c in router.children]
+    assert leaf.action_id == "core.answer"
+
+
+async def test_a_planned_action_is_spawned_without_a_routing_call(tmp_path: Path, model_server: Any) -> None:
+    plans = {"two": ["say hello", "delegate the rest"], "the rest": ["piece a", "piece b"]}
+    script = ScriptedModel(plans=plans, routes={"rest": "planning/delegate"})
+    server = model_server(script, keep_log=True)
+    swarm = Swarm.create("two things", space=tmp_path)
+    assert (await run(swarm, server)).status == "finished"
+    assert not route_requests(server)
+    routers = {n.directive: n for n in nodes_by(swarm, "routing.route_action")}
+    assert routers["say hello"].context["planned_action"] == "core/answer"
+    [hello] = [swarm.tree().nodes[c] for c in routers["say hello"].children]
+    assert hello.action_id == "core.answer" and hello.context["route"] == ["core/answer (planned)"]
+    assert {n.directive for n in nodes_by(swarm, "core.answer")} == {"say hello", "piece a", "piece b"}
+
+
+async def test_a_planned_action_that_refuses_sends_the_router_walking(tmp_path: Path, model_server: Any) -> None:
+    class AnswersWhenAsked(ScriptedModel):
+        def _routechoice(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
+            options = schema["properties"]["choice"]["enum"]
+            return {"choice": "core/answer" if "core/answer" in options else "none"}
+
+    # the plan names delegate for the directive itself: delegate refuses (it already has a manager)
+    server = model_server(AnswersWhenAsked(routes={"kind": "planning/delegate"}), keep_log=True)
+    swarm = Swarm.create("say something kind", space=tmp_path)
+    assert (await run(swarm, server)).status == "finished"
+    [router] = nodes_by(swarm, "routing.route_action")
+    first, second = (swarm.tree().nodes[c] for c in router.children)
+    assert first.action_id == "planning.delegate" and first.error.startswith("not for me: ")
+    assert second.action_id == "core.answer" and second.status == NodeStatus.TERMINATED
+    [walk] = route_requests(server)  # one call, and the refused action is not offered again
+    assert "planning/delegate" not in request_schema(walk)[1]["properties"]["choice"]["enum"]  # type: ignore[index]
+    purposes = [e.op.purpose for e in swarm.history() if e.op.kind == "llm_call"]
+    assert purposes.count("route again") == 1 and "route" not in purposes
+
+
 # --- 5. results live in memory
 
 
@@ -467,9 +524,10 @@ class MemoryWalker(ScriptedModel):
         if "tree of memory" not in body:
             return super()._routechoice(request, directive, schema)
         options = [o for o in schema["properties"]["choice"]["enum"] if o != "none"]
-        for want in ("results", "part 0.0.0"):
-            if want in options:
-                return {"choice": want, "reason": ""}
+        for want in ("results/", "results", "part 0.0.0"):  # a flat menu shows 'results/part 0.0.0/...'
+            for option in options:
+                if option.startswith(want):
+                    return {"choice": option, "reason": ""}
         return {"choice": options[0], "reason": ""} if options else {"choice": "none", "reason": ""}
 
 
@@ -510,7 +568,7 @@ async def test_large_memory_is_walked_with_the_memory_router(tmp_path: Path, mod
             if "tree of memory" not in json.dumps(request["messages"]):
                 return super()._routechoice(request, directive, schema)
             options = schema["properties"]["choice"]["enum"]
-            for want in ("context", "File f3.md"):
+            for want in ("context/File f3.md", "context", "File f3.md"):
                 if want in options:
                     return {"choice": want, "reason": ""}
             return {"choice": "none", "reason": ""}
@@ -524,12 +582,14 @@ async def test_large_memory_is_walked_with_the_memory_router(tmp_path: Path, mod
     swarm = Swarm.create("summarise the files", space=tmp_path / "space", context_files=files)
     assert (await run(swarm, server)).status == "finished"
     memory_walks = [p for _, p in requests(server, "RouteChoice") if "tree of memory" in p]
-    assert memory_walks
+    assert len(memory_walks) == 1  # one walk, by the manager before it plans; the part below reuses its pick
+    [(_, plan)] = requests(server, "Plan")
     [(_, answer)] = requests(server, None)
-    known = answer.split("Known context (from memory):\\n", 1)[1]
-    assert known.startswith("- File f3.md: file 3 says")
-    assert len(known) < 3200  # bounded: not every file fits
-    assert sum(f"file {i} says" in known for i in range(6)) < 6
+    for prompt in (plan, answer):
+        known = prompt.split("Known context (from memory):\\n", 1)[1]
+        assert known.startswith("- File f3.md: file 3 says")
+        assert len(known) < 3200  # bounded: not every file fits
+        assert sum(f"file {i} says" in known for i in range(6)) < 6
 
 
 async def test_the_final_report_shows_nested_parts_and_answers(tmp_path: Path, model_server: Any) -> None:
@@ -560,7 +620,7 @@ class UtilPicker(ScriptedModel):
         if "tree of utils" not in json.dumps(request["messages"]):
             return super()._routechoice(request, directive, schema)
         options = schema["properties"]["choice"]["enum"]
-        for want in ("files", "list_files", "text", "word_count"):
+        for want in ("files/list_files", "files", "list_files", "text/word_count", "text", "word_count"):
             if want in options:
                 return {"choice": want, "reason": ""}
         return {"choice": "none", "reason": ""}

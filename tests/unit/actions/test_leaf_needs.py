@@ -30,13 +30,15 @@ ON = SwarmSettings(allow_exec=True, code=CodeSettings(create_actions=True))
 
 
 def code_menus(server: Any) -> list[list[str]]:
-    """The options of every routing step that showed the code folder's leaves."""
+    """The options of every routing step and every plan that showed the code folder's leaves."""
     menus = []
     for body in server.log:
         name, schema = request_schema(body)
-        if name == "RouteChoice" and schema and "write_python" in schema["properties"]["choice"]["enum"]:
+        if name == "RouteChoice" and schema:
             menus.append(schema["properties"]["choice"]["enum"])
-    return menus
+        elif name == "Plan" and schema:
+            menus.append(schema["$defs"]["Part"]["properties"]["action"]["enum"])
+    return [m for m in menus if any(o.endswith("write_python") for o in m)]
 
 
 @pytest.mark.parametrize("settings", [*OFF, ON], ids=["nothing", "exec only", "exec and create-actions"])
@@ -52,7 +54,7 @@ async def test_routers_offer_create_action_only_when_it_can_run(
         await llm.aclose()
     menus = code_menus(server)
     assert menus, "the code folder was never shown"
-    offered = any("create_action" in menu for menu in menus)
+    offered = any(o.endswith("create_action") for menu in menus for o in menu)
     assert offered == (settings is ON)
     assert load_spaces()[0].leaf("code.create_action").needs == ["allow_exec", "create_actions"]
     assert ("create_actions" in met_needs(settings, tmp_path)) == (settings is ON)

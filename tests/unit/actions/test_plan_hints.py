@@ -115,7 +115,7 @@ async def test_debris_and_prompt_fragments_never_become_parts(tmp_path: Path, mo
         "#/defs/Part",
         "planner",
         "]} ``` This is the plan for the haiku",
-        "the sub-directive, a complete instruction",  # the schema's own description, copied
+        "a complete instruction",  # the schema's own description, copied
         "Split the directive into sub-directives",  # the planner's system prompt, copied
         "write a haiku about the sea",
     ]

@@ -159,7 +159,7 @@ async def test_schema_2_frames_decode_to_exactly_what_was_run(tmp_path: Path, mo
     from tests.helpers.model import client_for
 
     plan = ["sort the letters", "sort the parcels", "recycle the flyers", "file the bills"]
-    server = model_server(ScriptedModel(plans={"sort": plan}))
+    server = model_server(ScriptedModel(plans={"sort": plan}, plan_actions=False))  # every part is routed
     swarm = Swarm.create("sort the mail", space=tmp_path)
     made: list[dict] = []
     llm = client_for(server)

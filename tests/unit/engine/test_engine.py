@@ -169,11 +169,13 @@ async def test_node_and_depth_limits(tmp_path: Path, model_server) -> None:
     assert outcome.status == "limit" and "max_depth" in outcome.reason
 
 
-async def test_router_backtracks_then_fails_clearly(tmp_path: Path, model_server) -> None:
+async def test_router_backtracks_then_fails_clearly(tmp_path: Path, model_server, monkeypatch) -> None:
+    monkeypatch.setattr("swarm_star.kit.router.FLAT_MENU", 1)  # a space too large for one menu: walked by level
+
     class Picky(ScriptedModel):
         def _routechoice(self, request, directive, schema):  # type: ignore[no-untyped-def]
             options = schema["properties"]["choice"]["enum"]
-            folder = str(request["messages"][-1]["content"]).split("Options in ", 1)[1].split(":")[0]
+            folder = str(request["messages"][0]["content"]).split("Options in ", 1)[1].split(":")[0]
             if folder == "actions":  # top level: try code, then memory, then give up
                 for name in ("code", "memory"):
                     if name in options:
@@ -181,7 +183,7 @@ async def test_router_backtracks_then_fails_clearly(tmp_path: Path, model_server
                 return {"choice": "none", "reason": "no"}
             return {"choice": "none", "reason": "not here"}
 
-    script = Picky()
+    script = Picky(plan_actions=False)
     server = model_server(script)
     swarm = Swarm.create("something odd", space=tmp_path)
     outcome = await run(swarm, server)
@@ -237,7 +239,7 @@ async def test_memory_save_and_search(tmp_path: Path, model_server) -> None:
 
     def memory_route(request, directive, schema):  # type: ignore[no-untyped-def]
         options = schema["properties"]["choice"]["enum"]
-        for want in ("context", "File notes.txt"):
+        for want in ("context/File notes.txt", "context", "File notes.txt"):
             if want in options:
                 return {"choice": want, "reason": ""}
         return ScriptedModel._routechoice(script, request, directive, schema)

@@ -98,7 +98,7 @@ async def test_a_500_that_is_not_about_the_format_is_retried_not_stepped_down(
 
 async def test_every_request_has_one_system_message_and_a_max_tokens_cap(tmp_path: Path, model_server: Any) -> None:
     server = model_server(
-        ScriptedModel(plans={"two": ["write part a", "write part b"]}),
+        ScriptedModel(plans={"two": ["write part a", "write part b"]}, plan_actions=False),  # routers ask
         reject_formats={"json_schema": 400},
         keep_log=True,
     )
@@ -113,7 +113,7 @@ async def test_every_request_has_one_system_message_and_a_max_tokens_cap(tmp_pat
 
 
 async def test_max_call_tokens_and_role_caps_override_the_purpose_defaults(tmp_path: Path, model_server: Any) -> None:
-    server = model_server(ScriptedModel(), keep_log=True)
+    server = model_server(ScriptedModel(plan_actions=False), keep_log=True)  # the router asks
     swarm = Swarm.create("small thing", space=tmp_path)
     outcome = await run(swarm, server, model={"max_tokens": 77, "role_max_tokens": {"router": 12}})
     assert outcome.status == "finished"
@@ -515,7 +515,7 @@ async def test_grammar_mode_bounds_free_text_and_a_resumed_swarm_keeps_the_mode(
 
 
 async def test_json_schema_is_strict_where_the_schema_allows_it(tmp_path: Path, model_server: Any) -> None:
-    server = model_server(ScriptedModel(), keep_log=True)
+    server = model_server(ScriptedModel(plan_actions=False), keep_log=True)  # the router asks
     swarm = Swarm.create("small thing", space=tmp_path)
     assert (await run(swarm, server)).status == "finished"
     specs = {

@@ -29,7 +29,7 @@ from tests.helpers.paths import ROOT
 
 OPENAI_KEY = "sk-openai-test-111111"
 ANTHROPIC_KEY = "sk-ant-test-222222"
-SCRIPT = ScriptedModel(plans={"three providers": ["part one", "part two"]})
+SCRIPT = ScriptedModel(plans={"three providers": ["part one", "part two"]}, plan_actions=False)  # routers ask
 
 
 def test_a_reference_names_a_provider_only_when_it_is_one() -> None:

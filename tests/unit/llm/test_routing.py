@@ -30,6 +30,7 @@ PARTS = [f"part {i}" for i in range(8)]  # a plan has at most 8 parts
 NESTED = ScriptedModel(
     plans={"do many things": [f"group {g}" for g in "abcdef"], "group": [f"item {i}" for i in range(5)]},
     routes={"group": "planning/delegate"},
+    plan_actions=False,  # every part is routed: these runs need many router calls
 )
 
 

@@ -1,8 +1,8 @@
 """Issue 20: every prompt in swarm_star/prompts/, caps by Purpose, labels the doubles import.
 
-- A swarm recorded by the first release re-runs from its recorded replies alone: the
-  templates build, byte for byte, the requests that were recorded (else the re-run
-  would diverge and need a model; here there is none).
+- A swarm recorded by the first release: issue 20 kept the templates byte for byte (its
+  re-run was answered from the record alone); issue 25 changed them on purpose, so a
+  re-run now diverges and needs a model, never taking a reply to another request.
 - A completion cap comes from a :class:`Purpose` member, never from a word inside a
   free-text label; the stored label is the member's value, as before.
 - The scripted doubles read requests through the labels and schema classes of
@@ -42,7 +42,12 @@ def recorded(tmp_path: Path) -> Swarm:
     return Swarm.open("v1swarm", space=tmp_path / "space")
 
 
-async def test_a_swarm_recorded_by_the_first_release_re_runs_from_its_recorded_replies(recorded: Swarm) -> None:
+async def test_a_swarm_recorded_by_the_first_release_is_never_given_a_reply_to_another_request(
+    recorded: Swarm,
+) -> None:
+    """Issue 25 changed the templates (stable text first, the plan names each part's action), so
+    today's manager asks the first release's planner something else: a re-run of it is a
+    divergence that needs a model (never the recorded reply); the finished swarm still reads."""
     state = recorded.tree()
     actions, utils = load_spaces()
     engine = Engine(
@@ -55,17 +60,12 @@ async def test_a_swarm_recorded_by_the_first_release_re_runs_from_its_recorded_r
     )
     recorded_calls = len(state.calls)
     manager = state.nodes["0.0"]
-    plan = await actions.module(ids.MANAGER).run(
-        ActionContext(engine, manager.model_copy(update={"children": []}), 0, "start")
-    )
-    assert [op.directive for op in plan] == [state.nodes[c].directive for c in manager.children]
-    for leaf in ("0.0.0.0", "0.0.1.0", "0.0.2.0"):  # the last one's briefing shows memory of the first
-        node = state.nodes[leaf]
-        [done] = await actions.module(node.action_id).run(ActionContext(engine, node, 0, "start"))
-        assert done.report == node.report
-    [review] = await actions.module(ids.MANAGER).run(ActionContext(engine, manager, 1, "children_done"))
-    assert review.report == manager.report
-    assert len(engine.state.calls) == recorded_calls  # nothing asked afresh, nothing diverged
+    with pytest.raises(SwarmStarError, match="needs a model endpoint"):
+        await actions.module(ids.MANAGER).run(
+            ActionContext(engine, manager.model_copy(update={"children": []}), 0, "start")
+        )
+    assert len(engine.state.calls) == recorded_calls  # nothing recorded over the old replies
+    assert state.nodes["0.0"].report and state.nodes["0.0.0.0"].report
 
 
 async def test_a_re_run_that_asks_something_else_needs_the_model(recorded: Swarm) -> None:
@@ -128,7 +128,7 @@ async def test_frames_store_the_purpose_as_its_plain_label(tmp_path: Path, model
     finally:
         await llm.aclose()
     stored = [json.loads(e.model_dump_json())["op"] for e in swarm.history() if e.op.kind == "llm_call"]
-    assert {op["purpose"] for op in stored} == {"plan", "route", "answer", "review"}
+    assert {op["purpose"] for op in stored} == {"plan", "answer", "review"}  # the plan named the actions
     calls = [e.op for e in swarm.history() if isinstance(e.op, LLMCall)]
     assert all(type(call.purpose) is str for call in calls)
 
@@ -168,7 +168,14 @@ def test_the_scripted_model_reads_what_the_templates_write() -> None:
         "actions", "say hi", "", "actions", prompts.routing.menu_line("core", "x", folder=True)
     )
     choice = prompts.routing.choice_schema(("core",))
-    assert _reply(script, _structured(menu, choice)) == {"choice": "core", "reason": "fits core/answer"}
+    assert _reply(script, _structured(menu, choice)) == {"choice": "core", "reason": "core/answer is in core"}
+    flat = prompts.routing.choice_schema(("code/write_python", "core/answer", "planning/delegate"))
+    assert _reply(script, _structured(menu, flat))["choice"] == "core/answer"  # a flat menu: one call
+    plan = prompts.planning.plan_schema(("core/answer", "planning/delegate"))
+    asked = prompts.planning.plan_messages("plan the party", "", "", "", max_parts=8, menu="- core/answer: x")
+    assert _reply(ScriptedModel(), _structured(asked, plan))["subdirectives"] == [
+        {"task": "plan the party", "action": "core/answer"}
+    ]
 
 
 def test_the_local_server_finds_a_schema_sent_in_the_prompt() -> None:
