@@ -163,7 +163,8 @@ class Engine:
     def emit(self, op: Operation, nodes: Iterable[str] = ()) -> SwarmEvent:
         """Apply ``op`` to the in-memory state now; it is committed at the next flush."""
         touched = list(nodes) or ([op.node_id] if hasattr(op, "node_id") else [])
-        event = SwarmEvent(frame=self.state.frame_count, time=time.time(), op=op, nodes=touched)
+        # time to the millisecond: the frame and the records it stamps store 13 digits, not 17
+        event = SwarmEvent(frame=self.state.frame_count, time=round(time.time(), 3), op=op, nodes=touched)
         self.state.apply(event)
         self._buffer.append(event)
         self._touched.update(touched)

@@ -148,12 +148,12 @@ def test_a_store_of_the_first_format_still_reads(old_space: Path) -> None:
         swarm.close()
 
 
-async def test_schema_2_frames_decode_to_exactly_what_was_run(tmp_path: Path, model_server) -> None:
+async def test_schema_3_frames_decode_to_exactly_what_was_run(tmp_path: Path, model_server) -> None:
     """Every stored frame decodes to the event the engine made; shared text is stored once."""
     import json as _json
 
     from swarm_star.api import RunOptions, Swarm
-    from swarm_star.state.frame_codec import FRAME_SCHEMA, TEXT_PREFIX
+    from swarm_star.state.frame_codec import FRAME_SCHEMA, OP_FIELDS, TEXT_PREFIX
     from swarm_star.state.history import HISTORY_PREFIX
     from swarm_star.testing.scripted import ScriptedModel
     from tests.helpers.model import client_for
@@ -178,12 +178,14 @@ async def test_schema_2_frames_decode_to_exactly_what_was_run(tmp_path: Path, mo
         assert {**decoded, "schema_version": 1} == event
     routes = [e for e in made if e["op"]["kind"] == "llm_call" and e["op"]["purpose"] == "route"]
     assert len(routes) >= 4
+    request_at = 1 + OP_FIELDS["llm_call"].index("request")  # schema 3: an op is [kind, *fields]
     raw_route = stored[f"{HISTORY_PREFIX}{routes[0]['frame']:09d}"]
-    assert any("ref" in p for m in raw_route["op"]["request"] for p in m.get("parts", []) if isinstance(p, dict))
+    assert raw_route["op"][0] == "llm_call"
+    assert any("ref" in p for m in raw_route["op"][request_at] for p in m.get("parts", []) if isinstance(p, dict))
     route_refs = [
         p["ref"]
         for e in routes
-        for m in stored[f"{HISTORY_PREFIX}{e['frame']:09d}"]["op"]["request"]
+        for m in stored[f"{HISTORY_PREFIX}{e['frame']:09d}"]["op"][request_at]
         for p in m.get("parts", [])
         if isinstance(p, dict)
     ]
@@ -199,7 +201,8 @@ async def test_schema_2_frames_decode_to_exactly_what_was_run(tmp_path: Path, mo
     reopened = Swarm.open(swarm.id, space=tmp_path)
     try:
         assert reopened.tree().nodes == swarm.tree().nodes
-        assert [e.model_dump(mode="json") for e in reopened.history()][1:] == [{**e, "schema_version": 2} for e in made]
+        history = [e.model_dump(mode="json") for e in reopened.history()][1:]
+        assert history == [{**e, "schema_version": FRAME_SCHEMA} for e in made]
     finally:
         reopened.close()
         swarm.close()
