@@ -20,7 +20,9 @@ rounds, so the machine's load falls on both sides alike. Rows:
 - bytes stored per model call (database file after a WAL checkpoint), ÷ LangGraph;
 - peak RSS of the ~10,000-node run, ÷ LangGraph.
 
-Run: ``python -m benchmarks.engine_bench [--rounds N] [--skip-10k]``.
+Run: ``python -m benchmarks.engine_bench [--rounds N] [--skip-10k] [--before SOURCE_TREE]``
+(``--before``: also run Swarm Star's variants from another checkout, e.g. ``git archive`` of the
+commit before a change, alternating with this one in the same rounds).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import itertools
+import json
 import multiprocessing as mp
 import resource
 import sqlite3
@@ -130,8 +133,11 @@ async def _langgraph(url: str, folder: Path, levels: int, in_flight: int) -> tup
     return parts, llm.calls
 
 
-def _measure(kind: str, url: str, levels: int, in_flight: int) -> dict[str, float]:
-    """One run in this (fresh) process: CPU, GC share, calls, nodes, bytes, peak RSS."""
+def _measure(kind: str, url: str, levels: int, in_flight: int, code: str | None) -> dict[str, float]:
+    """One run in this (fresh) process: CPU, GC share, calls, nodes, bytes, peak RSS.
+    ``code``: a source tree whose ``swarm_star`` to run instead of this one (a before/after pair)."""
+    if code is not None:
+        sys.path.insert(0, code)
     clock = _GcClock()
     gc.callbacks.append(clock)
     runner = _swarm_star if kind == "swarm_star" else _langgraph
@@ -153,10 +159,10 @@ def _measure(kind: str, url: str, levels: int, in_flight: int) -> dict[str, floa
     }
 
 
-def measure(kind: str, url: str, levels: int, in_flight: int = 512) -> dict[str, float]:
+def measure(kind: str, url: str, levels: int, in_flight: int = 512, code: str | None = None) -> dict[str, float]:
     """:func:`_measure` in a spawned process (clean heap, its own peak RSS)."""
     with mp.get_context("spawn").Pool(1) as pool:
-        return pool.apply(_measure, (kind, url, levels, in_flight))
+        return pool.apply(_measure, (kind, url, levels, in_flight, code))
 
 
 VARIANTS = {
@@ -168,17 +174,23 @@ VARIANTS = {
     "ss4": ("swarm_star", 4, 512),
     "lg4": ("langgraph", 4, 512),
 }
+"""name -> (system, levels, requests in flight); Swarm Star's are also run from ``--before`` code."""
 
 
-def run(rounds: int = 3, big: bool = True) -> dict[str, float]:
+def run(rounds: int = 3, big: bool = True, before: str | None = None) -> dict[str, float]:
+    """The rows, medians of ``rounds`` alternating rounds; with ``before`` (a source tree of
+    the code before a change) each Swarm Star variant also runs from it, in the same rounds."""
     names = [v for v in VARIANTS if big or not v.endswith("4")]
+    if before is not None:
+        names += [f"{v}_before" for v in names if v.startswith("ss")]
+        names.sort(key=lambda v: list(VARIANTS).index(v.removesuffix("_before")))
     runs: dict[str, list[dict[str, float]]] = {v: [] for v in names}
     with model_process(script(), 0.0) as url:
         for r in range(rounds):
             for name in names:
-                kind, levels, in_flight = VARIANTS[name]
-                runs[name].append(measure(kind, url, levels, in_flight))
-            print(f"  round {r + 1} of {rounds} done", file=sys.stderr, flush=True)
+                kind, levels, in_flight = VARIANTS[name.removesuffix("_before")]
+                runs[name].append(measure(kind, url, levels, in_flight, before if name.endswith("_before") else None))
+                print(json.dumps({"round": r, "variant": name, **runs[name][-1]}), file=sys.stderr, flush=True)
 
     def med(name: str, fn: Any) -> float:
         return statistics.median(fn(x) for x in runs[name])
@@ -192,52 +204,57 @@ def run(rounds: int = 3, big: bool = True) -> dict[str, float]:
     def size(name: str) -> float:
         return med(name, lambda x: x["bytes"] / x["calls"])
 
+    def rss(name: str) -> float:
+        return med(name, lambda x: x["rss_mb"])
+
     out: dict[str, float] = {}
-    first = {name: runs[name][0] for name in names}
+
+    def row(label: str, key: str, fn: Any, ours: str, theirs: str, unit: str, goal: str) -> None:
+        a, b = fn(ours), fn(theirs)
+        out[key] = a / b
+        line = (
+            f"  {label}: Swarm Star {a:,.3f} {unit}, {theirs_label(theirs)} {b:,.3f} {unit}, ratio {a / b:.3f} ({goal})"
+        )
+        if f"{ours}_before" in runs:
+            mine = f"{theirs}_before" if f"{theirs}_before" in runs else theirs
+            a0, b0 = fn(f"{ours}_before"), fn(mine)
+            out[f"{key}_before"] = a0 / b0
+            line += f"; before: {a0:,.3f} {unit}, ratio {a0 / b0:.3f}"
+        print(line)
+
+    def theirs_label(name: str) -> str:
+        return (
+            "LangGraph" if name.startswith("lg") else {"ss3": "512 in flight", "ss3_1": "1 in flight"}.get(name, name)
+        )
+
     print(f"median of {rounds} alternating rounds, each run a fresh process; zero-latency scripted server")
-    print(
-        "  trees: "
-        + ", ".join(f"{n} {int(first[n]['nodes']):,} nodes/parts {int(first[n]['calls']):,} calls" for n in names)
-    )
-    out["cpu_per_call_vs_langgraph"] = per_call("ss2") / per_call("lg2")
-    print(
-        f"  CPU per model call, 226-call tree: Swarm Star {per_call('ss2'):.3f} ms, LangGraph {per_call('lg2'):.3f} ms,"
-        f" ratio {out['cpu_per_call_vs_langgraph']:.3f} (goal <= 0.7)"
-    )
-    out["bytes_per_call_vs_langgraph"] = size("ss2") / size("lg2")
-    print(
-        f"  bytes stored per call, 226-call tree: Swarm Star {size('ss2'):,.0f} B, LangGraph {size('lg2'):,.0f} B,"
-        f" ratio {out['bytes_per_call_vs_langgraph']:.3f} (goal <= 1.5)"
-    )
-    one, many = per_call("ss3_1"), per_call("ss3")
-    out["one_in_flight_vs_512"] = one / many
-    print(
-        f"  CPU per call, ~1,000 nodes, 1 request in flight {one:.3f} ms vs 512 in flight {many:.3f} ms,"
-        f" ratio {one / many:.3f} (goal <= 1.2)"
-    )
     for name in names:
+        first = runs[name][0]
         gc_share = med(name, lambda x: x["gc"] / x["cpu"] * 100)
-        print(f"  {name}: CPU per node/part {per_node(name):.3f} ms, GC {gc_share:.1f} % of CPU")
+        print(
+            f"  {name}: {int(first['nodes']):,} nodes (LangGraph: parts), {int(first['calls']):,} calls;"
+            f" CPU per node {per_node(name):.3f} ms, per call {per_call(name):.3f} ms, GC {gc_share:.1f} % of CPU"
+        )
+    row("CPU per model call, 226-call tree", "cpu_per_call", per_call, "ss2", "lg2", "ms", "goal <= 0.7")
+    row("bytes stored per call, 226-call tree", "bytes_per_call", size, "ss2", "lg2", "B", "goal <= 1.5")
+    row("CPU per call, ~1,000 nodes, 1 in flight", "one_in_flight", per_call, "ss3_1", "ss3", "ms", "goal <= 1.2")
     if big:
-        out["per_node_10k_vs_1k"] = per_node("ss4") / per_node("ss3")
-        out["langgraph_per_part_10k_vs_1k"] = per_node("lg4") / per_node("lg3")
-        print(
-            f"  CPU per node, ~10,000 ÷ ~1,000 nodes: Swarm Star {out['per_node_10k_vs_1k']:.3f} (goal <= 1.2),"
-            f" LangGraph per part {out['langgraph_per_part_10k_vs_1k']:.3f}"
+        row(
+            "CPU per node, ~10,000 nodes",
+            "per_node_10k_vs_1k",
+            per_node,
+            "ss4",
+            "ss3",
+            "ms",
+            "÷ ~1,000 nodes; goal <= 1.2",
         )
-        out["bytes_per_call_10k_vs_langgraph"] = size("ss4") / size("lg4")
-        print(
-            f"  bytes stored per call, ~10,000 nodes: Swarm Star {size('ss4'):,.0f} B, LangGraph {size('lg4'):,.0f} B,"
-            f" ratio {out['bytes_per_call_10k_vs_langgraph']:.3f}"
-        )
-        rss, rss_lg = med("ss4", lambda x: x["rss_mb"]), med("lg4", lambda x: x["rss_mb"])
-        out["rss_10k_vs_langgraph"] = rss / rss_lg
-        print(
-            f"  peak RSS, ~10,000 nodes: Swarm Star {rss:.0f} MB, LangGraph {rss_lg:.0f} MB, ratio {rss / rss_lg:.3f}"
-        )
+        row("LangGraph CPU per part, 10,000 nodes", "lg_per_part", per_node, "lg4", "lg3", "ms", "÷ ~1,000 nodes")
+        row("bytes stored per call, ~10,000 nodes", "bytes_per_call_10k", size, "ss4", "lg4", "B", "goal <= 1.5")
+        row("peak RSS, ~10,000 nodes", "rss_10k", rss, "ss4", "lg4", "MB", "goal <= 1")
     return out
 
 
 if __name__ == "__main__":
     rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 3
-    run(rounds, big="--skip-10k" not in sys.argv)
+    before = sys.argv[sys.argv.index("--before") + 1] if "--before" in sys.argv else None
+    run(rounds, big="--skip-10k" not in sys.argv, before=before)
