@@ -147,6 +147,7 @@ class Engine:
         self._tasks: dict[asyncio.Task[list[Any]], str] = {}
         self._finished: collections.deque[asyncio.Task[list[Any]]] = collections.deque()  # the completion queue
         self._commit_timer: asyncio.TimerHandle | None = None  # a recorded call's frame is due for commit
+        self._new_questions = True  # look for questions to announce (a scan of the tree): at first, then after ask_user
         self._subscribers: list[Callable[[SwarmEvent], None]] = []
         self._committer: ThreadPoolExecutor | None = None  # one thread: commits in order, off the loop
         self.tools = tools  # MCP servers, web tools, approvals: see engine/tool_calls.py
@@ -175,6 +176,8 @@ class Engine:
         self.scheduler.note(self.state, op)
         if op.kind == "action_created":
             self.load_own_actions()
+        elif op.kind == "ask_user":
+            self._new_questions = True
         return event
 
     def load_own_actions(self) -> None:
@@ -330,7 +333,8 @@ class Engine:
                     await self._wait_and_apply()
                     continue
                 await self._start_runnable()  # commits every buffered frame, then starts
-                if on_question is not None:
+                if on_question is not None and self._new_questions:
+                    self._new_questions = False
                     for node, question in self.state.pending_questions():
                         if question.id not in asked:
                             asked.add(question.id)
