@@ -20,7 +20,7 @@ rounds, so the machine's load falls on both sides alike. Rows:
 - bytes stored per model call (database file after a WAL checkpoint), ÷ LangGraph;
 - peak RSS of the ~10,000-node run, ÷ LangGraph.
 
-Run: ``python -m benchmarks.engine_bench [--rounds N] [--skip-10k] [--before SOURCE_TREE]``
+Run: ``python -m benchmarks.engine_bench [--rounds N] [--skip-10k] [--before SOURCE_TREE] [--only ss3,ss4]``
 (``--before``: also run Swarm Star's variants from another checkout, e.g. ``git archive`` of the
 commit before a change, alternating with this one in the same rounds).
 """
@@ -177,10 +177,13 @@ VARIANTS = {
 """name -> (system, levels, requests in flight); Swarm Star's are also run from ``--before`` code."""
 
 
-def run(rounds: int = 3, big: bool = True, before: str | None = None) -> dict[str, float]:
+def run(
+    rounds: int = 3, big: bool = True, before: str | None = None, only: list[str] | None = None
+) -> dict[str, float]:
     """The rows, medians of ``rounds`` alternating rounds; with ``before`` (a source tree of
-    the code before a change) each Swarm Star variant also runs from it, in the same rounds."""
-    names = [v for v in VARIANTS if big or not v.endswith("4")]
+    the code before a change) each Swarm Star variant also runs from it, in the same rounds.
+    ``only``: run just these variants (a row whose variants did not run is left out)."""
+    names = [v for v in VARIANTS if (big or not v.endswith("4")) and (only is None or v in only)]
     if before is not None:
         names += [f"{v}_before" for v in names if v.startswith("ss")]
         names.sort(key=lambda v: list(VARIANTS).index(v.removesuffix("_before")))
@@ -210,6 +213,8 @@ def run(rounds: int = 3, big: bool = True, before: str | None = None) -> dict[st
     out: dict[str, float] = {}
 
     def row(label: str, key: str, fn: Any, ours: str, theirs: str, unit: str, goal: str) -> None:
+        if ours not in runs or theirs not in runs:
+            return
         a, b = fn(ours), fn(theirs)
         out[key] = a / b
         line = (
@@ -257,4 +262,5 @@ def run(rounds: int = 3, big: bool = True, before: str | None = None) -> dict[st
 if __name__ == "__main__":
     rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 3
     before = sys.argv[sys.argv.index("--before") + 1] if "--before" in sys.argv else None
-    run(rounds, big="--skip-10k" not in sys.argv, before=before)
+    only = sys.argv[sys.argv.index("--only") + 1].split(",") if "--only" in sys.argv else None
+    run(rounds, big="--skip-10k" not in sys.argv, before=before, only=only)
