@@ -155,7 +155,7 @@ class FrameCodec:
     # writing
 
     def encode(self, frame: dict[str, Any]) -> tuple[dict[str, Any], list[Put]]:
-        """The schema-2 form of a frame (``model_dump(mode="json")`` of an event) and the
+        """The stored (schema-3) form of a frame (``model_dump(mode="json")`` of an event) and the
         shared-text rows it needs (only those not written before by this codec)."""
         op = frame["op"]
         out: dict[str, Any] = {"schema_version": FRAME_SCHEMA, "frame": frame["frame"], "time": frame["time"]}
