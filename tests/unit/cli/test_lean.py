@@ -126,6 +126,22 @@ async def test_collector_tuning_is_shared_by_concurrent_runs() -> None:
     assert gc.get_threshold() == saved and gc.get_freeze_count() == 0
 
 
+def test_a_full_collection_during_a_run_freezes_what_survived_it() -> None:
+    """Issue 25: the tree grows all run long; after a full collection its survivors are frozen, so
+    the next full collection does not scan them again. After the run nothing stays frozen."""
+    import gc
+
+    from swarm_star.engine.gc_tuning import tuned_gc
+
+    with tuned_gc():
+        frozen = gc.get_freeze_count()
+        grown = [[i] for i in range(5000)]  # made during the run, alive for the rest of it
+        gc.collect()
+        assert gc.get_freeze_count() >= frozen + len(grown)
+    assert gc.get_freeze_count() == 0
+    assert all(getattr(hook, "__name__", "") != "_freeze_survivors" for hook in gc.callbacks)
+
+
 def test_a_store_of_the_first_format_still_reads(old_space: Path) -> None:
     """tests/data/store_v1 was written before schema-2 frames: tree, history and replay still work."""
     from swarm_star.api import Swarm
