@@ -42,9 +42,11 @@ def main() -> None:
     if importlib.util.find_spec("langgraph") is None:
         print("skipped: LangGraph is not installed (pip install -e '.[bench]')")
     else:
-        from benchmarks import langgraph_bench
+        from benchmarks import engine_bench, langgraph_bench
 
         langgraph_bench.run()
+        print("\n== engine and store vs LangGraph: 226 calls, ~1,000 and ~10,000 nodes ==")
+        engine_bench.run(big="--skip-scale" not in sys.argv)
     print("\n== executors: in-process vs Ray ==")
     if importlib.util.find_spec("ray") is None:
         print("skipped: Ray is not installed (pip install -e '.[ray]')")

@@ -129,7 +129,10 @@ class PartOutput(TypedDict):
     reports: Annotated[list[str], operator.add]
 
 
-def build_graph(llm: LLMClient, plan_model: type[BaseModel], review_model: type[BaseModel]) -> Any:
+def build_graph(llm: LLMClient, plan_model: type[BaseModel], review_model: type[BaseModel], levels: int = 2) -> Any:
+    """The top manager's graph over ``levels`` levels of parts: each part is routed (2 calls);
+    a part above the last level plans its own parts, fans out to them (``Send`` into the next
+    level's subgraph) and reviews them; a part of the last level answers."""
     from langgraph.graph import END, START, StateGraph
     from langgraph.types import Send
 
@@ -147,18 +150,26 @@ def build_graph(llm: LLMClient, plan_model: type[BaseModel], review_model: type[
         )
         return {key: [reply.report] if key == "reports" else reply.report}  # type: ignore[attr-defined]
 
-    async def piece(state: dict[str, Any]) -> dict[str, Any]:
+    async def route(state: dict[str, Any]) -> None:
         for _ in range(2):
             await ask(f"Directive: {state['directive']}\nPick one.", RouteChoice)
+
+    async def piece(state: dict[str, Any]) -> dict[str, Any]:
+        await route(state)
         return {"answers": [await ask(f"Task: {state['directive']}")]}
 
     async def route_part(state: PartState) -> dict[str, Any]:
-        for _ in range(2):
-            await ask(f"Directive: {state['directive']}\nPick one.", RouteChoice)
+        await route(state)  # type: ignore[arg-type]
         return await plan(state, "pieces")  # type: ignore[arg-type]
 
     async def part_review(state: PartState) -> dict[str, Any]:
         return await review(state, "reports", "answers")  # type: ignore[arg-type]
+
+    def manager_piece(graph: Any) -> Any:  # a part of a middle level: the next level's graph, as a subgraph
+        async def run_part(state: dict[str, Any]) -> dict[str, Any]:
+            return {"answers": (await graph.ainvoke({"directive": state["directive"]}))["reports"]}
+
+        return run_part
 
     async def top_plan(state: TopState) -> dict[str, Any]:
         return await plan(state, "parts")  # type: ignore[arg-type]
@@ -166,18 +177,21 @@ def build_graph(llm: LLMClient, plan_model: type[BaseModel], review_model: type[
     async def top_review(state: TopState) -> dict[str, Any]:
         return await review(state, "final", "reports")  # type: ignore[arg-type]
 
-    part = StateGraph(PartState, output_schema=PartOutput)  # only reports flow back to the parent
-    part.add_node("route_and_plan", route_part)
-    part.add_node("piece", piece)
-    part.add_node("review", part_review)
-    part.add_edge(START, "route_and_plan")
-    part.add_conditional_edges("route_and_plan", lambda s: [Send("piece", {"directive": p}) for p in s["pieces"]])
-    part.add_edge("piece", "review")
-    part.add_edge("review", END)
+    below: Any = None
+    for level in range(levels - 1):  # built bottom-up: the last level's parts answer
+        part = StateGraph(PartState, output_schema=PartOutput)  # only reports flow back to the parent
+        part.add_node("route_and_plan", route_part)
+        part.add_node("piece", piece if level == 0 else manager_piece(below))
+        part.add_node("review", part_review)
+        part.add_edge(START, "route_and_plan")
+        part.add_conditional_edges("route_and_plan", lambda s: [Send("piece", {"directive": p}) for p in s["pieces"]])
+        part.add_edge("piece", "review")
+        part.add_edge("review", END)
+        below = part.compile()
 
     top = StateGraph(TopState)
     top.add_node("plan", top_plan)
-    top.add_node("part", part.compile())
+    top.add_node("part", below)
     top.add_node("review", top_review)
     top.add_edge(START, "plan")
     top.add_conditional_edges("plan", lambda s: [Send("part", {"directive": p}) for p in s["parts"]])

@@ -9,8 +9,14 @@ re-scan everything that is alive: it was a third of the engine's CPU at
 loaded spaces, the replayed state) into the permanent generation with
 :func:`gc.freeze`, so no collection scans it again, and (2) raise the
 generation-0 threshold, so short-lived garbage is collected in fewer, larger
-passes. Reference counting still frees almost everything at once; the
-collector only exists for cycles, which are rare on this path.
+passes, and (3) after every full (generation-2) collection, freeze what
+survived it too: the tree grows for the whole run (nodes, call records,
+memory), and without this each full collection re-scans all of it, so the
+collector's share of CPU grew with the tree (1.9 % at 1,000 nodes, 12.9 % at
+10,000). A full collection now scans only what was made since the last one.
+Reference counting still frees almost everything at once; the collector only
+exists for cycles, which are rare on this path (a cycle that dies after it
+was frozen waits for the end of the run, when everything is unfrozen).
 
 The collector is process-wide state, so the bookkeeping here is too: nested
 or concurrent runs in one process (``serve`` runs several swarms) share one
@@ -44,6 +50,12 @@ class _Tuning:
 _TUNING = _Tuning()
 
 
+def _freeze_survivors(phase: str, info: dict[str, int]) -> None:
+    """A ``gc.callbacks`` hook: after a full collection, what survived it leaves the collector's view."""
+    if phase == "stop" and info.get("generation") == 2:
+        gc.freeze()
+
+
 @contextlib.contextmanager
 def tuned_gc(enabled: bool = True) -> Iterator[None]:
     """Freeze what is alive and raise the thresholds for the block; restore both after."""
@@ -58,6 +70,7 @@ def tuned_gc(enabled: bool = True) -> Iterator[None]:
                 # No gc.collect() first: on a process that has imported the SDK it costs ~0.2 s of
                 # wall time per run; cyclic garbage frozen now is freed after the run instead.
                 gc.freeze()
+                gc.callbacks.append(_freeze_survivors)
             gc.set_threshold(*RUN_THRESHOLDS)
         _TUNING.depth += 1
     try:
@@ -68,5 +81,6 @@ def tuned_gc(enabled: bool = True) -> Iterator[None]:
             if _TUNING.depth == 0:
                 gc.set_threshold(*_TUNING.saved)
                 if _TUNING.froze:
+                    gc.callbacks.remove(_freeze_survivors)
                     gc.unfreeze()
                 _TUNING.froze = False

@@ -1,12 +1,23 @@
 """The single writer: the only code that mutates a swarm, one loop per run.
 
-Each pass: take the answers given since the last pass, commit buffered frames
-(group commit: every frame produced since the last pass goes into one atomic
-batch), then start activations for the nodes the scheduler picks (after their
-``run_action`` frame is durable: write before you act), then wait for an
-activation to finish, an answer to arrive, or the poll interval. Activations
-run concurrently as asyncio tasks and only *return* operations; the loop
-applies them.
+Each pass: take the answers given since the last pass, pick the nodes to start
+(the scheduler emits their ``run_action`` frames), commit every frame buffered
+since the last pass in one atomic batch (group commit), and only then start
+those activations (write before you act); then wait for an activation to
+finish, an answer to arrive, a commit to fall due, or the poll interval.
+Activations run concurrently as asyncio tasks and only *return* operations;
+the loop applies them.
+
+What a pass costs does not grow with the run: finished activations arrive on
+a completion queue (their done-callbacks), not by waiting on every running
+task again, and the scheduler keeps its runnable nodes in a heap. A model
+call's frame does not wake the loop by itself: it is committed with the next
+batch, which comes when an activation finishes, when :data:`COMMIT_FRAMES`
+frames are waiting, or :data:`COMMIT_DELAY` after the first of them, so with
+one request in flight the store is not asked for an fsync per call. The call's
+reply reaches its activation at once (as before); what the loop does with an
+activation's results (its spawns, its outcome, the activations they start)
+is committed before anything acts on it.
 
 The engine's other jobs are parts it owns: the scheduler (``scheduler.py``),
 the budget (``budget.py``), the call journal its activations call into
@@ -27,6 +38,7 @@ durable before any activation it starts acts.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import time
 from collections.abc import Callable, Iterable
@@ -74,7 +86,12 @@ from swarm_star.tools.catalog import TOOLS_FOLDER
 if TYPE_CHECKING:
     from swarm_star.tools.host import ToolHost
 
-__all__ = ["Engine", "RunOutcome"]
+__all__ = ["COMMIT_DELAY", "COMMIT_FRAMES", "Engine", "RunOutcome"]
+
+COMMIT_DELAY = 0.02
+"""Seconds a recorded call's frame may wait for company before the loop commits it."""
+COMMIT_FRAMES = 256
+"""Frames waiting that make the loop commit at once."""
 
 
 @dataclass
@@ -132,6 +149,9 @@ class Engine:
         self._touched: set[str] = set()
         self._extra_ops: list[StoreOp] = []
         self._tasks: dict[asyncio.Task[list[Any]], str] = {}
+        self._finished: collections.deque[asyncio.Task[list[Any]]] = collections.deque()  # the completion queue
+        self._commit_timer: asyncio.TimerHandle | None = None  # a recorded call's frame is due for commit
+        self._new_questions = True  # look for questions to announce (a scan of the tree): at first, then after ask_user
         self._subscribers: list[Callable[[SwarmEvent], None]] = []
         self._committer: ThreadPoolExecutor | None = None  # one thread: commits in order, off the loop
         # the spaces as this swarm's store records them (spaces/stored.py); what is not recorded
@@ -151,7 +171,8 @@ class Engine:
     def emit(self, op: Operation, nodes: Iterable[str] = ()) -> SwarmEvent:
         """Apply ``op`` to the in-memory state now; it is committed at the next flush."""
         touched = list(nodes) or ([op.node_id] if hasattr(op, "node_id") else [])
-        event = SwarmEvent(frame=self.state.frame_count, time=time.time(), op=op, nodes=touched)
+        # time to the millisecond: the frame and the records it stamps store 13 digits, not 17
+        event = SwarmEvent(frame=self.state.frame_count, time=round(time.time(), 3), op=op, nodes=touched)
         self.state.apply(event)
         self._buffer.append(event)
         self._touched.update(touched)
@@ -162,12 +183,17 @@ class Engine:
         self.scheduler.note(self.state, op)
         if op.kind == "action_created":  # routable from now on; its code recorded with this frame
             self._extra_ops.extend(record_created(self.actions, self.state.record.settings, self.swarm_dir, op))
+        elif op.kind == "ask_user":
+            self._new_questions = True
         return event
 
     async def flush(self) -> None:
         """Commit every frame emitted since the last flush as one atomic batch, fenced by the
         lease, then tell the subscribers. The batch is built here, on the loop; the commit
         runs in the engine's commit thread, and the flush returns once it is durable."""
+        if self._commit_timer is not None:
+            self._commit_timer.cancel()
+            self._commit_timer = None
         if not self._buffer and not self._extra_ops:
             return
         events, touched, extra = self._buffer, self._touched, self._extra_ops
@@ -215,10 +241,18 @@ class Engine:
         return self.tools is not None and self.tools.exec_yes
 
     def record(self, call: LLMCall) -> LLMCall:
-        """Journal a finished call and wake the loop so its frame is committed promptly."""
+        """Journal a finished call; its frame is committed with the next batch, which the loop
+        makes within :data:`COMMIT_DELAY` (at once when :data:`COMMIT_FRAMES` are waiting)."""
         self.emit(call)
-        self._wake.set()
+        if len(self._buffer) >= COMMIT_FRAMES:
+            self._wake.set()
+        elif self._commit_timer is None:
+            self._commit_timer = asyncio.get_running_loop().call_later(COMMIT_DELAY, self._commit_due)
         return call
+
+    def _commit_due(self) -> None:
+        self._commit_timer = None
+        self._wake.set()
 
     # answers
 
@@ -283,8 +317,8 @@ class Engine:
             self.scheduler.reset(self.state)
             while True:
                 await self._take_answers()
-                await self.flush()
                 if self.state.status in (SwarmStatus.FINISHED, SwarmStatus.FAILED):
+                    await self.flush()
                     return self._final()
                 budget = self.budget
                 if budget.stopping is None:
@@ -301,10 +335,12 @@ class Engine:
                         await self._cancel_tasks()  # wall time is a hard stop: in-flight calls are cancelled
                     if not self._tasks:
                         return await self._stop_for_limit(budget.stopping)
+                    await self.flush()
                     await self._wait_and_apply()
                     continue
-                await self._start_runnable()
-                if on_question is not None:
+                await self._start_runnable()  # commits every buffered frame, then starts
+                if on_question is not None and self._new_questions:
+                    self._new_questions = False
                     for node, question in self.state.pending_questions():
                         if question.id not in asked:
                             asked.add(question.id)
@@ -356,6 +392,11 @@ class Engine:
             ctx = ActionContext(self, node, node.activations, reason)
             task = asyncio.create_task(self._activate(ctx))
             self._tasks[task] = node.id
+            task.add_done_callback(self._on_done)
+
+    def _on_done(self, task: asyncio.Task[list[Any]]) -> None:
+        self._finished.append(task)
+        self._wake.set()
 
     async def _activate(self, ctx: ActionContext) -> list[Any]:
         return await gated(ctx, lambda: self._run_activation(ctx))  # approvals: engine/action_gate.py
@@ -383,22 +424,19 @@ class Engine:
         activation has returned — except ``max_time``, a hard stop: the loop
         cancels in-flight activations (their calls may be paid again on resume).
         """
-        self._wake.clear()
-        waker = asyncio.create_task(self._wake.wait())
-        waiting: list[asyncio.Task[Any]] = [*self._tasks, waker]
-        try:
-            done, _ = await asyncio.wait(
-                waiting,
-                timeout=self.poll_interval,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-        finally:
-            waker.cancel()
+        # frames recorded while the last commit was under way may be due already (their wake-up was spent)
+        due = len(self._buffer) >= COMMIT_FRAMES or (self._buffer and self._commit_timer is None)
+        if not self._finished and not due:
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.poll_interval):
+                    await self._wake.wait()
         budget = self.budget
-        for task in done:
-            if task is waker:
-                continue
-            node_id = self._tasks.pop(task)
+        while self._finished:
+            task = self._finished.popleft()
+            node_id = self._tasks.pop(task, None)
+            if node_id is None:
+                continue  # cancelled and dropped by _cancel_tasks
             try:
                 ops = task.result()
             except (LimitReached, ModelUnreachable, ExecutorUnreachable) as exc:  # pause: the node re-runs on resume
@@ -468,6 +506,7 @@ class Engine:
     async def _cancel_tasks(self) -> None:
         tasks = list(self._tasks)
         self._tasks.clear()
+        self._finished.clear()
         for task in tasks:
             task.cancel()
         for task in tasks:

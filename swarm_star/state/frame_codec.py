@@ -1,4 +1,4 @@
-"""How history frames are stored: schema 2, a lean envelope with shared prompt text.
+"""How history frames and state records are stored: schema 3, positional operations with shared text.
 
 Why: model-call frames are most of a swarm's store, and most of their bytes
 repeat: the system prompts, and the router's menu of options, are sent on
@@ -14,11 +14,23 @@ such text once, content-addressed, and references it from the frames:
   are null, the touched-nodes list when it is just the op's node, and usage
   and attempt records become positional lists.
 
+Schema 3 (2026-12-06) also stores every operation as a list: its kind, then
+its fields in the order :data:`OP_FIELDS` pins for that kind (trailing nulls
+left off; fields a later release adds ride in a dict at the end), so the
+field names are not repeated in every frame; and a report of at least
+:data:`SHARED_MIN` characters is stored once as shared text, referenced by
+the ``terminate`` frame and by the ``save_memory`` frame that files it.
+
 Decoding returns exactly the dict the schema-1 writer stored (``model_dump``
 of the same event), so ``history``, the API, replay and the web view read
-both schemas alike. Schema-1 frames (no ``schema_version`` 2) pass through
-unchanged: old stores stay readable. Text is only ever added, never deleted,
-so a frame's references always resolve.
+every schema alike. Schema-1 frames pass through unchanged and schema-2
+frames are decoded as they were written: old stores stay readable, and new
+frames appended to them are schema 3 (frames are decoded one by one). Text is
+only ever added, never deleted, so a frame's references always resolve.
+
+Node records and memory entries are encoded here too (:func:`node_record`,
+:func:`memory_record`): fields at their default are left out, which any
+release reads back (pydantic fills defaults), so they keep record schema 1.
 """
 
 from __future__ import annotations
@@ -28,11 +40,12 @@ from collections import OrderedDict
 from typing import Any
 
 from swarm_star.errors import StoreCorrupt
+from swarm_star.models import SaveMemory, SwarmNode
 from swarm_star.store.base import KVStore, Put
 
-__all__ = ["FRAME_SCHEMA", "SHARED_MIN", "TEXT_PREFIX", "FrameCodec"]
+__all__ = ["FRAME_SCHEMA", "OP_FIELDS", "SHARED_MIN", "TEXT_PREFIX", "FrameCodec", "memory_record", "node_record"]
 
-FRAME_SCHEMA = 2
+FRAME_SCHEMA = 3
 TEXT_PREFIX = "swarm_text_"
 SHARED_MIN = 96
 """Shortest text part worth its own row (a row costs ~60 bytes of key and overhead)."""
@@ -44,6 +57,92 @@ _USAGE_LATER = ("cached_tokens", "cache_write_tokens")
 """Usage fields added later: appended to the positional list only when not all zero."""
 _ATTEMPT = ("status", "error", "mode", "latency_s", "prompt_tokens", "completion_tokens")
 _CACHE_LIMIT = 4096
+OP_FIELDS: dict[str, tuple[str, ...]] = {
+    "spawn": ("node_id", "parent_id", "role", "action_id", "directive", "context"),
+    "run_action": ("node_id", "activation", "reason"),
+    "llm_call": (
+        "node_id",
+        "call_key",
+        "model",
+        "purpose",
+        "request",
+        "response",
+        "usage",
+        "attempts",
+        "latency_s",
+        "attempt_log",
+        "mode",
+        "max_tokens",
+        "finish_reason",
+        "digest",
+        "error",
+        "replaces",
+        "route",
+    ),
+    "tool_call": (
+        "node_id",
+        "call_key",
+        "tool",
+        "arguments",
+        "digest",
+        "result",
+        "result_chars",
+        "is_error",
+        "latency_s",
+        "error",
+        "denied",
+        "policy",
+        "replaces",
+    ),
+    "ask_user": ("node_id", "question_id", "question"),
+    "user_answer": ("node_id", "question_id", "answer"),
+    "await_children": ("node_id",),
+    "terminate": ("node_id", "report", "artifacts"),
+    "fail": ("node_id", "error"),
+    "save_memory": ("node_id", "entry_id", "folder", "title", "content", "artifacts"),
+    "retry": ("node_id",),
+    "verdict": ("node_id", "stage", "model", "ok", "reasons"),
+    "action_created": ("node_id", "action_id", "path", "sha256"),
+    "stop": ("reason", "limit"),
+    "resume": ("limits",),
+}
+"""Schema 3: the fields of each operation kind, in stored order. Pinned: never reorder or
+remove a name (stored frames depend on it); a new field of a model is stored in the
+trailing dict until a new schema lists it. A kind not listed is stored as a dict."""
+_SHARED_FIELDS = {"terminate": "report", "save_memory": "content"}
+"""Text fields stored as shared text when long: a report is in its terminate frame and
+in the save_memory frame that files it."""
+
+
+def _default_nodes(op: dict[str, Any]) -> list[Any]:
+    """The nodes a frame touches unless it says otherwise: the op's node, and a spawn's parent."""
+    if op.get("kind") == "spawn" and op.get("parent_id") is not None:
+        return [op.get("node_id"), op["parent_id"]]
+    return [op.get("node_id")]
+
+
+def _plain_attempt(call: dict[str, Any], latency: float) -> dict[str, Any]:
+    """The record of a call's only attempt when it is the call itself: answered (200) in the
+    call's mode, with the call's tokens; schema 3 stores just its latency."""
+    usage = call["usage"]
+    return {
+        "status": 200,
+        "error": None,
+        "mode": call.get("mode"),
+        "latency_s": latency,
+        "prompt_tokens": usage["prompt_tokens"],
+        "completion_tokens": usage["completion_tokens"],
+    }
+
+
+def node_record(node: SwarmNode) -> dict[str, Any]:
+    """A node record as stored: fields at their default left out (read back as the default)."""
+    return {"schema_version": node.schema_version, **node.model_dump(mode="json", exclude_defaults=True)}
+
+
+def memory_record(op: SaveMemory) -> dict[str, Any]:
+    """A memory entry as stored (``memory_space_{entry_id}``): what a reader rebuilds the entry from."""
+    return {"schema_version": 1, "id": op.entry_id, "folder": op.folder, "name": op.title, "content": op.content}
 
 
 class FrameCodec:
@@ -57,26 +156,47 @@ class FrameCodec:
     # writing
 
     def encode(self, frame: dict[str, Any]) -> tuple[dict[str, Any], list[Put]]:
-        """The schema-2 form of a frame (``model_dump(mode="json")`` of an event) and the
+        """The stored (schema-3) form of a frame (``model_dump(mode="json")`` of an event) and the
         shared-text rows it needs (only those not written before by this codec)."""
         op = frame["op"]
         out: dict[str, Any] = {"schema_version": FRAME_SCHEMA, "frame": frame["frame"], "time": frame["time"]}
         puts: list[Put] = []
-        if op.get("kind") == "llm_call":
-            op = self._lean_call(op, puts)
-        out["op"] = op
-        nodes = frame.get("nodes", [])
-        if nodes != [op.get("node_id")]:
-            out["nodes"] = nodes
+        out["op"] = self._pack(op, puts)
+        if frame.get("nodes", []) != _default_nodes(op):
+            out["nodes"] = frame.get("nodes", [])
         return out, puts
 
+    def _pack(self, op: dict[str, Any], puts: list[Put]) -> Any:
+        kind = op.get("kind")
+        if not isinstance(kind, str) or kind not in OP_FIELDS:
+            return op
+        fields = OP_FIELDS[kind]
+        if kind == "llm_call":
+            op = self._lean_call(op, puts)
+        shared = _SHARED_FIELDS.get(kind)
+        text = op.get(shared) if shared else None
+        if shared and isinstance(text, str) and len(text) >= SHARED_MIN:
+            op = {**op, shared: {"ref": self._share(text, puts)}}
+        packed: list[Any] = [kind, *(op.get(name) for name in fields)]
+        extra = {k: v for k, v in op.items() if k != "kind" and k not in fields}
+        if extra:
+            packed.append(extra)
+        else:
+            while len(packed) > 2 and packed[-1] is None:
+                packed.pop()
+        return packed
+
     def _lean_call(self, op: dict[str, Any], puts: list[Put]) -> dict[str, Any]:
-        lean = {k: v for k, v in op.items() if not (v is None and k in _CALL_OPTIONAL)}
+        lean = dict(op)
         lean["request"] = [self._message(m, puts) for m in op["request"]]
         usage = op["usage"]
         later = [usage.get(k, 0) for k in _USAGE_LATER]
         lean["usage"] = [usage[k] for k in _USAGE] + (later if any(later) else [])
-        lean["attempt_log"] = [[a[k] for k in _ATTEMPT] for a in op["attempt_log"]]
+        log = op["attempt_log"]
+        if len(log) == 1 and log[0] == _plain_attempt(op, log[0]["latency_s"]):
+            lean["attempt_log"] = [log[0]["latency_s"]]  # schema 3: the one attempt is the call itself
+        else:
+            lean["attempt_log"] = [[a[k] for k in _ATTEMPT] for a in log]
         return lean
 
     def _message(self, message: dict[str, str], puts: list[Put]) -> dict[str, Any]:
@@ -118,18 +238,36 @@ class FrameCodec:
 
     def decode(self, raw: dict[str, Any]) -> dict[str, Any]:
         """The frame as the schema-1 writer stored it (schema-1 frames are returned as they are)."""
-        if raw.get("schema_version") != FRAME_SCHEMA:
+        version = raw.get("schema_version")
+        if version not in (2, FRAME_SCHEMA):
             return raw
         op = raw["op"]
-        if op.get("kind") == "llm_call":
+        if isinstance(op, list):
+            op = self._unpack(op)
+        elif op.get("kind") == "llm_call":  # schema 2: a dict, the call lean
             op = self._full_call(op)
         return {
-            "schema_version": FRAME_SCHEMA,
+            "schema_version": version,
             "frame": raw["frame"],
             "time": raw["time"],
             "op": op,
-            "nodes": raw["nodes"] if "nodes" in raw else [op.get("node_id")],
+            "nodes": raw["nodes"] if "nodes" in raw else _default_nodes(op) if version == 3 else [op.get("node_id")],
         }
+
+    def _unpack(self, packed: list[Any]) -> dict[str, Any]:
+        kind = packed[0] if packed else None
+        fields = OP_FIELDS.get(kind) if isinstance(kind, str) else None
+        if fields is None:  # a kind of a later release: the reader names the frame and the kind
+            return {"kind": kind, "fields": packed[1:]}
+        values = packed[1 : 1 + len(fields)]
+        values += [None] * (len(fields) - len(values))  # trailing nulls are not stored
+        op: dict[str, Any] = {"kind": kind, **dict(zip(fields, values, strict=True))}
+        if len(packed) > 1 + len(fields):
+            op.update(packed[1 + len(fields)])
+        shared = _SHARED_FIELDS.get(str(kind))
+        if shared and isinstance(op.get(shared), dict):
+            op[shared] = self._text(op[shared]["ref"])
+        return self._full_call(op) if kind == "llm_call" else op
 
     def _full_call(self, op: dict[str, Any]) -> dict[str, Any]:
         full = dict(op)
@@ -139,7 +277,10 @@ class FrameCodec:
         values = op["usage"]
         full["usage"] = dict(zip(_USAGE, values[: len(_USAGE)], strict=True))
         full["usage"].update(zip(_USAGE_LATER, [*values[len(_USAGE) :], 0, 0][: len(_USAGE_LATER)], strict=True))
-        full["attempt_log"] = [dict(zip(_ATTEMPT, a, strict=True)) for a in op["attempt_log"]]
+        full["attempt_log"] = [
+            dict(zip(_ATTEMPT, a, strict=True)) if isinstance(a, list) else _plain_attempt(full, a)
+            for a in op["attempt_log"]
+        ]
         return full
 
     def _full_message(self, message: dict[str, Any]) -> dict[str, Any]:

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from swarm_star.models import SpaceLeaf, SwarmEvent, SwarmRecord
-from swarm_star.state.frame_codec import FrameCodec
+from swarm_star.models import SwarmEvent, SwarmRecord
+from swarm_star.state.frame_codec import FrameCodec, memory_record, node_record
 from swarm_star.state.projection import SwarmState
 from swarm_star.state.reader import (
     HISTORY_PREFIX,
@@ -46,7 +46,7 @@ __all__ = [
 
 
 def encode_frames(codec: FrameCodec, events: Iterable[SwarmEvent]) -> list[StoreOp]:
-    """The stored rows of ``events``: each frame in schema 2, then the shared text they
+    """The stored rows of ``events``: each frame in schema 3, then the shared text they
     refer to that ``codec`` has not written before (see :mod:`swarm_star.state.frame_codec`)."""
     frames: list[StoreOp] = []
     shared: list[StoreOp] = []
@@ -126,12 +126,10 @@ class SwarmLog(SwarmReader):
         are the encoded frame rows and their shared text (default: encoded here)."""
         ops: list[StoreOp] = list(frames if frames is not None else encode_frames(FrameCodec(None), events))
         for node_id in sorted(set(touched)):
-            ops.append(Put(NODE_PREFIX + node_id, state.nodes[node_id].model_dump(mode="json")))
+            ops.append(Put(NODE_PREFIX + node_id, node_record(state.nodes[node_id])))
         for event in events:
             if event.op.kind == "save_memory":
-                op = event.op
-                leaf = SpaceLeaf(id=op.entry_id, name=op.title, description=op.title, content=op.content)
-                ops.append(Put(MEMORY_PREFIX + op.entry_id, {"folder": op.folder, **leaf.model_dump()}))
+                ops.append(Put(MEMORY_PREFIX + event.op.entry_id, memory_record(event.op)))
         ops.append(Put(META_KEY, cls.meta(state)))
         ops.extend(extra)
         return ops

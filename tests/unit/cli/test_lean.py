@@ -126,6 +126,22 @@ async def test_collector_tuning_is_shared_by_concurrent_runs() -> None:
     assert gc.get_threshold() == saved and gc.get_freeze_count() == 0
 
 
+def test_a_full_collection_during_a_run_freezes_what_survived_it() -> None:
+    """Issue 25: the tree grows all run long; after a full collection its survivors are frozen, so
+    the next full collection does not scan them again. After the run nothing stays frozen."""
+    import gc
+
+    from swarm_star.engine.gc_tuning import tuned_gc
+
+    with tuned_gc():
+        frozen = gc.get_freeze_count()
+        grown = [[i] for i in range(5000)]  # made during the run, alive for the rest of it
+        gc.collect()
+        assert gc.get_freeze_count() >= frozen + len(grown)
+    assert gc.get_freeze_count() == 0
+    assert all(getattr(hook, "__name__", "") != "_freeze_survivors" for hook in gc.callbacks)
+
+
 def test_a_store_of_the_first_format_still_reads(old_space: Path) -> None:
     """tests/data/store_v1 was written before schema-2 frames: tree, history and replay still work."""
     from swarm_star.api import Swarm
@@ -148,12 +164,12 @@ def test_a_store_of_the_first_format_still_reads(old_space: Path) -> None:
         swarm.close()
 
 
-async def test_schema_2_frames_decode_to_exactly_what_was_run(tmp_path: Path, model_server) -> None:
+async def test_schema_3_frames_decode_to_exactly_what_was_run(tmp_path: Path, model_server) -> None:
     """Every stored frame decodes to the event the engine made; shared text is stored once."""
     import json as _json
 
     from swarm_star.api import RunOptions, Swarm
-    from swarm_star.state.frame_codec import FRAME_SCHEMA, TEXT_PREFIX
+    from swarm_star.state.frame_codec import FRAME_SCHEMA, OP_FIELDS, TEXT_PREFIX
     from swarm_star.state.history import HISTORY_PREFIX
     from swarm_star.testing.scripted import ScriptedModel
     from tests.helpers.model import client_for
@@ -178,12 +194,14 @@ async def test_schema_2_frames_decode_to_exactly_what_was_run(tmp_path: Path, mo
         assert {**decoded, "schema_version": 1} == event
     routes = [e for e in made if e["op"]["kind"] == "llm_call" and e["op"]["purpose"] == "route"]
     assert len(routes) >= 4
+    request_at = 1 + OP_FIELDS["llm_call"].index("request")  # schema 3: an op is [kind, *fields]
     raw_route = stored[f"{HISTORY_PREFIX}{routes[0]['frame']:09d}"]
-    assert any("ref" in p for m in raw_route["op"]["request"] for p in m.get("parts", []) if isinstance(p, dict))
+    assert raw_route["op"][0] == "llm_call"
+    assert any("ref" in p for m in raw_route["op"][request_at] for p in m.get("parts", []) if isinstance(p, dict))
     route_refs = [
         p["ref"]
         for e in routes
-        for m in stored[f"{HISTORY_PREFIX}{e['frame']:09d}"]["op"]["request"]
+        for m in stored[f"{HISTORY_PREFIX}{e['frame']:09d}"]["op"][request_at]
         for p in m.get("parts", [])
         if isinstance(p, dict)
     ]
@@ -199,7 +217,8 @@ async def test_schema_2_frames_decode_to_exactly_what_was_run(tmp_path: Path, mo
     reopened = Swarm.open(swarm.id, space=tmp_path)
     try:
         assert reopened.tree().nodes == swarm.tree().nodes
-        assert [e.model_dump(mode="json") for e in reopened.history()][1:] == [{**e, "schema_version": 2} for e in made]
+        history = [e.model_dump(mode="json") for e in reopened.history()][1:]
+        assert history == [{**e, "schema_version": FRAME_SCHEMA} for e in made]
     finally:
         reopened.close()
         swarm.close()
