@@ -97,7 +97,7 @@ OP_FIELDS: dict[str, tuple[str, ...]] = {
     "ask_user": ("node_id", "question_id", "question"),
     "user_answer": ("node_id", "question_id", "answer"),
     "await_children": ("node_id",),
-    "terminate": ("node_id", "report", "artifacts"),
+    "terminate": ("node_id", "report", "artifacts", "partial"),
     "fail": ("node_id", "error"),
     "save_memory": ("node_id", "entry_id", "folder", "title", "content", "artifacts"),
     "retry": ("node_id",),
