@@ -57,6 +57,11 @@ class Organizer(ScriptedModel):
         return {"choice": "none", "reason": ""}
 
 
+def _menu(swarm: Swarm, folder_id: str) -> list[str]:
+    space = swarm.memory_space()
+    return [space.entries[c].name for c in space.entries[folder_id].children]
+
+
 async def test_forty_files_are_sorted_into_topics_by_one_call(tmp_path: Path, model_server: Any) -> None:
     want = "File project/src/pkg/module_13.py"
     model = Organizer(want)
@@ -71,8 +76,8 @@ async def test_forty_files_are_sorted_into_topics_by_one_call(tmp_path: Path, mo
     )
     assert next(n for n in swarm.state.nodes.values() if n.action_id == ids.MANAGER).created_at >= organizer.updated_at
     space = swarm.memory_space()
-    context = [space.entries[c].name for c in space.entries["context"].children]
-    assert sorted(context) == ["Directive", "Guides", "Modules A-J", "Modules K-T", "Project files", "Tests"]
+    topics = ["Directive", "Guides", "Modules A-J", "Modules K-T", "Project files", "Tests"]
+    assert sorted(_menu(swarm, "context")) == topics
     longest, _ = _walk(space)
     assert longest <= MAX_MENU
     _, leaves = _walk(space, "context")
@@ -85,10 +90,13 @@ async def test_forty_files_are_sorted_into_topics_by_one_call(tmp_path: Path, mo
     ]
     searcher = next(n for n in swarm.state.nodes.values() if n.action_id == "memory.search_memory")
     assert "contents of src/pkg/module_13.py" in (searcher.report or "")
-    reopened = Swarm.open(swarm.id, space=tmp_path / "s")  # replayed from the store: the same topics
-    assert [e.name for e in reopened.memory_space().entries.values() if isinstance(e, SpaceFolder)] == [
-        e.name for e in space.entries.values() if isinstance(e, SpaceFolder)
-    ]
+    reopened = Swarm.open(swarm.id, space=tmp_path / "s")  # read back from the store: the same topics
+    assert _menu(reopened, "context") == _menu(swarm, "context")
+    [recorded] = [e.frame for e in swarm.history() if e.op.kind == "save_memory" and e.op.folder == LAYOUT_FOLDER]
+    assert not [e for e in swarm.tree(recorded - 1).memory.values() if e.folder == LAYOUT_FOLDER]  # a frame
+    fork = swarm.fork(recorded)  # a fork from that frame keeps the topics
+    assert _menu(fork, "context") == _menu(swarm, "context")
+    assert _menu(fork, "context/topic 4") == _menu(swarm, "context/topic 4")
 
 
 async def test_a_bad_grouping_falls_back_to_folders_with_a_note(tmp_path: Path, model_server: Any) -> None:
@@ -133,7 +141,7 @@ async def test_a_stopped_swarm_resumes_without_paying_the_grouping_again(tmp_pat
     assert outcome.status == "finished", outcome.reason
     assert model.calls[TOPICS] == 1  # recorded once, replayed on resume
     assert len([n for n in again.state.nodes.values() if n.action_id == ids.ORGANIZE]) == 1
-    assert "Tests" in [again.memory_space().entries[c].name for c in again.memory_space().entries["context"].children]
+    assert "Tests" in _menu(again, "context")
 
 
 def test_the_check_names_what_is_wrong_with_a_grouping() -> None:
