@@ -156,7 +156,6 @@ async def relevant_memory(ctx: ActionContext, *, budget: int = MEMORY_BUDGET, us
         from swarm_star.spaces.memory import memory_space
 
         layout = [e for e in ctx.memory() if e.folder == LAYOUT_FOLDER]  # the walk follows the recorded topics
-
         walk = await route(
             ctx,
             memory_space([*candidates, *layout], ctx.nodes),

@@ -159,3 +159,17 @@ def test_the_check_names_what_is_wrong_with_a_grouping() -> None:
     assert check_topics([topic("none", 1, 2, 3, 4, 5)], ids_) == "topic name 'none' is taken"
     assert "is not a short one-line name" in str(check_topics([topic("two\nlines", 1, 2, 3, 4, 5)], ids_))
     assert check_topics([topic(f"T{i}", i) for i in range(1, 6)] * 3, ids_) == "15 topics, more than 11"
+
+
+async def test_briefings_walk_memory_by_the_topics_too(tmp_path: Path, model_server: Any) -> None:
+    root = tmp_path / "project"
+    for name in FILES:  # long enough that a briefing cannot show them all and walks memory instead
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(f"contents of {name}: " + "lorem ipsum " * 20 + "\n")
+    model = Organizer("File project/tests/test_04.py")
+    swarm = Swarm.create("summarize test 4", space=tmp_path / "s", context_files=[root])
+    outcome = await run_swarm(swarm, model_server(model))
+    assert outcome.status == "finished", outcome.reason
+    assert model.calls[TOPICS] == 1
+    assert ["Project files", "Guides", "Modules A-J", "Modules K-T", "Tests"] in model.menus  # (no directive here)
+    assert [f"File project/tests/test_{i:02d}.py" for i in range(10)] in model.menus
