@@ -15,7 +15,8 @@ down once, in ``__all__``:
   :func:`report_junk` / :func:`directive_junk` (is a model's text usable);
 - code: :data:`CODER_ROLE`, :func:`code_attempt`, :class:`CodeWork`, :func:`run_command`, :data:`NOT_RUN`,
   :class:`Workspace`, :func:`install_action` (a swarm's own actions);
-- spaces and primitives: :class:`LeafSpec`, :func:`route`, :func:`memory_space`,
+- spaces and primitives: :class:`LeafSpec`, :func:`route`, :func:`memory_space` (and its topic
+  grouping: :func:`organizable`, :func:`check_topics`, :class:`ContextTopic`, :data:`LAYOUT_FOLDER`),
   :mod:`ids <swarm_star.spaces.ids>` (the action ids code names), fan-out and the
   hostfile patterns, :func:`compose_final_report`.
 
@@ -57,12 +58,22 @@ from swarm_star.primitives.patterns import broadcast, scatter_gather, tree_reduc
 from swarm_star.primitives.pool import AgentPool, AgentReply, replies_usage
 from swarm_star.prompts import Purpose
 from swarm_star.spaces import LeafSpec, ids
-from swarm_star.spaces.memory import FILE_TITLE, memory_space
+from swarm_star.spaces.memory import (
+    FILE_TITLE,
+    LAYOUT_FOLDER,
+    ContextTopic,
+    check_topics,
+    memory_space,
+    organizable,
+)
+from swarm_star.spaces.menus import MAX_MENU
 
 __all__ = [
     "AFTER_KEY",
     "CODER_ROLE",
     "FILE_TITLE",
+    "LAYOUT_FOLDER",
+    "MAX_MENU",
     "MEMORY_PICK",
     "NOT_RUN",
     "PLANNED_ACTION",
@@ -75,6 +86,7 @@ __all__ = [
     "ChatResult",
     "CodeWork",
     "Conditional",
+    "ContextTopic",
     "DreamSwarm",
     "FanoutOptions",
     "Iterative",
@@ -96,6 +108,7 @@ __all__ = [
     "action_menu",
     "brief",
     "broadcast",
+    "check_topics",
     "checked",
     "code_attempt",
     "compose_final_report",
@@ -111,6 +124,7 @@ __all__ = [
     "memory_walk",
     "menu_text",
     "normalize_directive",
+    "organizable",
     "prompts",
     "replies_usage",
     "report_junk",

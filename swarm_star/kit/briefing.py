@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from swarm_star.models import AFTER_KEY, NodeStatus, SaveMemory, SwarmNode
 from swarm_star.prompts import briefing as prompts
 from swarm_star.prompts.purpose import Purpose
+from swarm_star.spaces.memory import LAYOUT_FOLDER
 
 if TYPE_CHECKING:
     from swarm_star.engine.context import ActionContext
@@ -110,6 +111,8 @@ def _visible(ctx: ActionContext, entry: SaveMemory) -> bool:
     """Entries written before this node existed, by nodes outside its own subtree."""
     if entry.folder == "context":
         return entry.title != "Directive"  # the directive is already in the chain
+    if entry.folder == LAYOUT_FOLDER:
+        return False  # how memory is grouped, not something to tell a node
     saver = ctx.nodes.get(entry.node_id)
     if saver is None or saver.id == ctx.node.id or saver.id.startswith(ctx.node.id + "."):
         return False
@@ -174,9 +177,10 @@ async def memory_walk(ctx: ActionContext, *, budget: int = MEMORY_BUDGET) -> lis
     from swarm_star.kit.router import route
     from swarm_star.spaces.memory import memory_space
 
+    layout = [e for e in ctx.memory() if e.folder == LAYOUT_FOLDER]  # the walk follows the recorded topics
     walk = await route(
         ctx,
-        memory_space(candidates, ctx.nodes),
+        memory_space([*candidates, *layout], ctx.nodes),
         ctx.node.directive,
         purpose=Purpose.MEMORY_FOR_PROMPT,
         max_backtracks=ctx.limits.max_backtracks,

@@ -41,6 +41,7 @@ class Purpose(StrEnum):
     PHRASE_QUESTION = "phrase question"
     FOLLOW_UP = "follow up"
     MEMORY_NOTE = "memory note"
+    ORGANIZE_MEMORY = "organize memory"
     UTIL_ARGS = "util args"
     TOOL_STEP = "tool step"
     WRITE_CODE = "write code"
@@ -79,6 +80,7 @@ _CAPS: dict[Purpose, int | None] = {
     Purpose.PHRASE_QUESTION: 256,
     Purpose.FOLLOW_UP: 512,
     Purpose.MEMORY_NOTE: 768,
+    Purpose.ORGANIZE_MEMORY: 2048,  # up to 11 topics naming up to 132 entries by number
     Purpose.UTIL_ARGS: 512,
     Purpose.TOOL_STEP: 1024,
     Purpose.WRITE_CODE: 4096,

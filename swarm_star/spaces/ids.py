@@ -9,7 +9,18 @@ a test checks that each names a leaf of the installed tree.
 
 from __future__ import annotations
 
-__all__ = ["ANSWER", "ASK_USER", "MANAGER", "PATTERN", "PATTERN_STEP", "REVIEW", "ROOT", "ROUTER", "WEB_SEARCH"]
+__all__ = [
+    "ANSWER",
+    "ASK_USER",
+    "MANAGER",
+    "ORGANIZE",
+    "PATTERN",
+    "PATTERN_STEP",
+    "REVIEW",
+    "ROOT",
+    "ROUTER",
+    "WEB_SEARCH",
+]
 
 ROOT = "core.root"
 """The root node: keeps the directive and context, spawns the first manager, reports."""
@@ -17,6 +28,8 @@ MANAGER = "planning.decompose_directive"
 """A manager: plans a directive into parts, reviews them, runs follow-up rounds."""
 REVIEW = "planning.review_reports"
 """The manager's review of a finished round (called by the manager, not routed to)."""
+ORGANIZE = "memory.organize_context"
+"""Sorts many context files into topic folders of the memory space before the manager starts."""
 ROUTER = "routing.route_action"
 """A router: walks the action space to the leaf that does a part."""
 ASK_USER = "interaction.ask_user_questions"

@@ -13,17 +13,38 @@ a folder with more children is split into sub-folders by the names' leading
 words (context files by their folders: ``File docs/…``, ``File src/…``; parts
 by number), then by alphabetical ranges, recursively (:func:`~swarm_star.spaces.menus.group_names`).
 40 context files used to be one menu of 40 options.
+
+Topics instead of folders: when a swarm has more context files than a menu
+shows, the root first runs ``memory/organize_context``, which asks the model
+once to sort them into topic folders and records the grouping it accepted
+(:func:`check_topics`) as an entry of the hidden ``layout`` folder
+(:data:`LAYOUT_FOLDER`) — a memory change like any other, so it replays,
+resumes and forks with the swarm. When that entry is there, ``context`` shows
+one folder per topic; without it (few files, or a grouping the check refused)
+the folders above.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
+
+from pydantic import BaseModel, ValidationError
 
 from swarm_star.models import SaveMemory, SpaceFolder, SpaceLeaf, SwarmNode
 from swarm_star.spaces.loader import ROOT_FOLDER_ID, Space
 from swarm_star.spaces.menus import MAX_MENU, Group, group_names
 
-__all__ = ["FILE_TITLE", "MEMORY_FOLDERS", "memory_space", "part_of"]
+__all__ = [
+    "FILE_TITLE",
+    "LAYOUT_FOLDER",
+    "MEMORY_FOLDERS",
+    "ContextTopic",
+    "check_topics",
+    "memory_space",
+    "organizable",
+    "part_of",
+]
 
 FILE_TITLE = "File "
 """How the root titles a context file's entry (``File docs/a.md``)."""
@@ -32,6 +53,54 @@ MEMORY_FOLDERS = {
     "context": "What the user gave: the directive and context files.",
     "results": "What the swarm found or produced: reports of finished parts, notes, files written.",
 }
+
+
+LAYOUT_FOLDER = "layout"
+"""The folder of the recorded topic grouping: read by :func:`memory_space`, never shown as an entry."""
+_TOPIC_NAME_MAX = 40
+
+
+class ContextTopic(BaseModel):
+    """One topic folder of the recorded grouping: its name, what it holds, its entries' ids."""
+
+    name: str
+    description: str
+    entries: list[str]
+
+
+def organizable(count: int) -> bool:
+    """Whether ``count`` context files are worth one model call to sort into topics: more than a menu
+    shows, and few enough that topic folders of at most MAX_MENU entries (next to the directive) hold them."""
+    return MAX_MENU < count <= MAX_MENU * (MAX_MENU - 1)
+
+
+def check_topics(topics: list[ContextTopic], entry_ids: list[str]) -> str | None:
+    """Why ``topics`` cannot group ``entry_ids`` (None: it can): every entry exactly once, at most
+    MAX_MENU - 1 topics (the directive shares the menu), none over MAX_MENU entries, short distinct names."""
+    if not topics:
+        return "no topics"
+    if len(topics) > MAX_MENU - 1:
+        return f"{len(topics)} topics, more than {MAX_MENU - 1}"
+    names: set[str] = set()
+    placed: list[str] = []
+    for topic in topics:
+        name = topic.name
+        key = name.casefold()
+        if not name.strip() or name != name.strip() or len(name) > _TOPIC_NAME_MAX or not name.isprintable():
+            return f"topic name {name[:60]!r} is not a short one-line name"
+        if key in names or key in ("none", "directive"):
+            return f"topic name {name!r} is taken"
+        names.add(key)
+        if not 0 < len(topic.entries) <= MAX_MENU:
+            return f"topic {name!r} has {len(topic.entries)} entries (1 to {MAX_MENU})"
+        placed += topic.entries
+    unknown = sorted(set(placed) - set(entry_ids))
+    if unknown:
+        return f"unknown entries {', '.join(unknown[:3])}"
+    if len(placed) != len(set(placed)):
+        return "an entry is in two topics"
+    missing = len(set(entry_ids) - set(placed))
+    return f"{missing} entries in no topic" if missing else None
 
 
 def part_of(node_id: str) -> str | None:
@@ -49,7 +118,11 @@ def memory_space(entries: Iterable[SaveMemory], nodes: Mapping[str, SwarmNode] |
         space.entries[name] = SpaceFolder(id=name, name=name, description=description)
         root.children.append(name)
     names: dict[str, set[str]] = {}
+    layout: SaveMemory | None = None
     for entry in entries:
+        if entry.folder == LAYOUT_FOLDER:
+            layout = entry  # the last one recorded wins
+            continue
         folder = space.entries.get(entry.folder)
         if not isinstance(folder, SpaceFolder):
             continue
@@ -66,10 +139,36 @@ def memory_space(entries: Iterable[SaveMemory], nodes: Mapping[str, SwarmNode] |
             id=entry.entry_id, name=name, description=preview, content=entry.content
         )
         folder.children.append(entry.entry_id)
+    if layout is not None:
+        _by_topic(space, layout)
     for made in list(space.entries.values()):
         if isinstance(made, SpaceFolder):
             _keep_short(space, made)
     return space
+
+
+def _by_topic(space: Space, layout: SaveMemory) -> None:
+    """Put the context entries into the recorded topic folders (entries in no topic, such as the
+    directive, stay beside them). A record that does not read as topics changes nothing."""
+    try:
+        topics = [ContextTopic.model_validate(t) for t in json.loads(layout.content)["topics"]]
+    except (ValueError, KeyError, TypeError, ValidationError):
+        return
+    context = space.entries["context"]
+    if not isinstance(context, SpaceFolder):
+        return
+    present = set(context.children)
+    kept = [c for c in context.children if not any(c in t.entries for t in topics)]
+    for number, topic in enumerate(topics, 1):
+        members = [e for e in topic.entries if e in present]
+        if not members:
+            continue
+        folder_id = f"context/topic {number}"
+        space.entries[folder_id] = SpaceFolder(
+            id=folder_id, name=topic.name, description=topic.description[:120], children=members
+        )
+        kept.append(folder_id)
+    context.children = kept
 
 
 def _keep_short(space: Space, folder: SpaceFolder) -> None:
