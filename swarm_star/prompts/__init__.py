@@ -8,6 +8,7 @@ One module per role: :mod:`~swarm_star.prompts.planning` (the manager's plan),
 :mod:`~swarm_star.prompts.verify` (judge a result),
 :mod:`~swarm_star.prompts.swarm` (fan-out, hostfile patterns, batch split),
 :mod:`~swarm_star.prompts.tools` (a tool leaf's steps),
+:mod:`~swarm_star.prompts.evaluation` (the evaluation suites' task directives),
 :mod:`~swarm_star.prompts.briefing` (the block every prompt carries) and
 :mod:`~swarm_star.prompts.structured` (what the client adds for JSON replies).
 Each holds its system prompts, its user templates (functions that return the
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from swarm_star.prompts import (
         briefing,
         code,
+        evaluation,
         labels,
         planning,
         review,
@@ -48,6 +50,7 @@ __all__ = [
     "Purpose",
     "briefing",
     "code",
+    "evaluation",
     "labels",
     "planning",
     "review",
