@@ -79,7 +79,13 @@ def add_eval_command(sub: Any) -> None:
         "--strategies", default=",".join(STRATEGIES), metavar="A,B", help=f"comma-separated, of {', '.join(STRATEGIES)}"
     )
     g.add_argument("--votes", type=int, default=5, metavar="N", help="samples of the vote strategy")
-    g.add_argument("--parallel", type=int, default=4, metavar="N", help="trials at a time (1 for a small local server)")
+    g.add_argument(
+        "--parallel",
+        type=int,
+        default=4,
+        metavar="N",
+        help="tasks at a time, each running its strategies in turn (1 for a small local server)",
+    )
     g.add_argument("--check-timeout", type=float, default=10.0, metavar="SEC", help="seconds per code check")
     g.add_argument(
         "--scripted",
@@ -154,8 +160,9 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         task for suite in suites for task in load_tasks(suite, args.count, args.seed, datasets or DEFAULT_DATASETS)
     ]
     with _scripted_server(args, tasks) as scripted_url:
-        if scripted_url is not None:
+        if scripted_url is not None:  # a local double: many requests at once, no key
             args.base_url, args.model = scripted_url, "scripted"
+            args.model_concurrency = args.model_concurrency or 64
         models, limits = models_from_flags(args, err, DEFAULT_EVAL_LIMITS)
         models = served_and_priced(args, models, limits, err)
         settings = SwarmSettings(

@@ -183,33 +183,36 @@ async def run_eval(
     env: Mapping[str, str] | None = None,
     on_trial: Callable[[Trial], None] | None = None,
 ) -> list[Trial]:
-    """Every strategy of ``config`` on every task (task by task, ``parallel`` trials at a time);
+    """Every strategy of ``config`` on every task (``parallel`` tasks at a time);
     the trials already in ``space`` are kept. Returns all trials, in task then strategy order."""
     claim_space(space, config)
     done = {(t.task, t.strategy): t for t in read_trials(space)}
-    todo = [(task, s) for task in tasks for s in config.strategies if (task.id, s) not in done]
     gate = asyncio.Semaphore(max(1, config.parallel))
     llm = ModelRouter(settings.models, env) if {"single", "vote"} & set(config.strategies) else None
     log = (space / TRIALS_FILE).open("a", encoding="utf-8")
-
     unreachable: list[str] = []
 
-    async def one(task: Task, strategy: str) -> None:
+    async def one(task: Task) -> None:
+        """The task's strategies one after the other, in the configured order (so a scripted model's
+        dice fall the same way whatever the timing of other tasks)."""
         async with gate:
-            if unreachable:  # the endpoint is gone: the rest waits for the next run
-                return
-            trial = await _trial(task, strategy, config, settings, space, llm, env)
-        if trial.cause in UNREACHABLE:  # not the task's fault: not recorded, run again next time
-            unreachable.append(trial.cause)
-            return
-        log.write(json.dumps(asdict(trial)) + "\n")
-        log.flush()
-        done[(task.id, strategy)] = trial
-        if on_trial is not None:
-            on_trial(trial)
+            for strategy in config.strategies:
+                if (task.id, strategy) in done:
+                    continue
+                if unreachable:  # the endpoint is gone: the rest waits for the next run
+                    return
+                trial = await _trial(task, strategy, config, settings, space, llm, env)
+                if trial.cause in UNREACHABLE:  # not the task's fault: not recorded, run again next time
+                    unreachable.append(trial.cause)
+                    return
+                log.write(json.dumps(asdict(trial)) + "\n")
+                log.flush()
+                done[(task.id, strategy)] = trial
+                if on_trial is not None:
+                    on_trial(trial)
 
     try:
-        await asyncio.gather(*(one(task, s) for task, s in todo))
+        await asyncio.gather(*(one(task) for task in tasks))
     finally:
         log.close()
         if llm is not None:
@@ -264,7 +267,7 @@ async def _calls(task: Task, llm: ModelRouter, n: int) -> tuple[str, Usage, str 
             reply = await llm.chat(messages, role="worker", purpose=Purpose.ANSWER, temperature=temperature)
         except SwarmStarError as exc:
             partial = getattr(exc, "partial", None)
-            return None, partial.usage if partial is not None else Usage(), f"model error: {type(exc).__name__}"
+            return None, partial.usage if partial is not None else Usage(), _call_cause(exc)
         return reply.text, reply.usage, None
 
     replies = await asyncio.gather(*(call() for _ in range(n)))
@@ -299,13 +302,20 @@ async def _swarm(
         return outcome.report, usage, None
 
 
+def _call_cause(exc: SwarmStarError) -> str:
+    """Why a call failed; a timeout is the endpoint's answer for this task (a slow model), not an outage."""
+    if isinstance(exc, ModelUnreachable) and "timed out" in str(exc):
+        return "model timeout"
+    return f"model error: {type(exc).__name__}"
+
+
 def failure_cause(status: str, reason: str | None) -> str:
     """A short, countable cause for a swarm that did not finish with a report."""
     text = (reason or "").lower()
     if status == "finished":
         return "empty report"
     if status == "unreachable":
-        return "swarm unreachable"
+        return "swarm paused: model timeout" if "timed out" in text else "swarm unreachable"
     if status == "limit":
         match = re.search(r"limit reached: (\w+)", text)
         return f"limit {match.group(1) if match else 'reached'}"

@@ -4,7 +4,8 @@ Why: the evaluation harness must itself be tested, and the strategies it
 compares (one call, a vote, a swarm, a swarm with verification) must do with
 a model of *known* per-call accuracy what arithmetic says they should — vote
 of 5 at p = 0.6 reaches P(at least 3 of 5 right) ≈ 0.68; a verifier that is
-right with probability q lifts a checked answer above p. If they do not, the
+right with probability q lifts a checked answer above p (see
+:func:`expected_pass_rate`). If they do not, the
 wiring is wrong, whatever a real model would have scored.
 
 Each task's directive carries a tag ``[task ID]`` (``prompts/evaluation.py``).
@@ -21,18 +22,21 @@ with probability ``verifier_accuracy``.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from swarm_star.models import Limits
+from swarm_star.models.config import VerifySettings
 from swarm_star.prompts.briefing import CHAIN_HEADER, MEMORY_HEADER, PREREQUISITES_HEADER
 from swarm_star.prompts.evaluation import task_tag
 from swarm_star.prompts.labels import DIRECTIVE, USER_ANSWERS
 from swarm_star.prompts.planning import NO_CONTEXT
 from swarm_star.testing.scripted import ScriptedModel
 
-__all__ = ["NO_ANSWER", "AnswerKeyModel", "task_tag"]
+__all__ = ["NO_ANSWER", "AnswerKeyModel", "expected_pass_rate", "task_tag"]
 
 NO_ANSWER = "I do not know."
 _TAG = re.compile(r"\[task ([^\]\s]+)\]")
@@ -104,3 +108,26 @@ class AnswerKeyModel(ScriptedModel):
         truth = self._is_right(task, str(request["messages"][-1]["content"])) is True
         ok = truth if self._roll(task, "verify", self.verifier_accuracy) else not truth
         return {"ok": ok, "reasons": [] if ok else ["the result does not solve the task"]}
+
+
+def expected_pass_rate(strategy: str, p: float, q: float = 1.0, *, votes: int = 5, attempts: int = 0) -> float:
+    """What arithmetic says ``strategy`` scores on this model (right with probability ``p`` per call,
+    one fixed wrong answer per task, a verifier right with probability ``q``).
+
+    ``single`` and ``swarm``: p (one answering call). ``vote``: a strict majority of ``votes`` calls
+    is right (the wrong answers all agree, so a wrong majority loses). ``swarm+verify``: an attempt
+    passes when it is right and accepted (p·q); a rejected one (right and refused, or wrong and caught:
+    r = p(1 − q) + (1 − p)q) is followed by another, up to ``attempts``; a wrong answer accepted, or the
+    last attempt rejected, fails. A swarm's default is (``VerifySettings.repairs`` + 1) ×
+    ``Limits.max_rounds`` = 6: the answer is repaired once, and when the part still fails its manager
+    plans it again as a new round (``actions/planning/review_reports.py``).
+    """
+    if strategy in ("single", "swarm"):
+        return p
+    if strategy == "vote":
+        return sum(math.comb(votes, k) * p**k * (1 - p) ** (votes - k) for k in range(votes // 2 + 1, votes + 1))
+    if strategy == "swarm+verify":
+        attempts = attempts or (VerifySettings().repairs + 1) * Limits().max_rounds
+        rejected = p * (1 - q) + (1 - p) * q
+        return p * q * sum(rejected**i for i in range(attempts))
+    raise ValueError(f"unknown strategy {strategy!r}")
