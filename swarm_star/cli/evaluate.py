@@ -37,7 +37,7 @@ from swarm_star.evaluation import (
     summarize,
     write_reports,
 )
-from swarm_star.models import Limits, SwarmSettings
+from swarm_star.models import Limits, ModelSettings, SwarmSettings
 from swarm_star.models.config import CodeSettings
 
 __all__ = ["DEFAULT_EVAL_LIMITS", "add_eval_command", "cmd_eval"]
@@ -168,7 +168,8 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         settings = SwarmSettings(
             limits=limits, models=models, allow_exec=args.allow_exec, code=CodeSettings(sandbox=args.sandbox)
         )
-        described = f"scripted p={args.scripted} q={args.verifier_accuracy}" if scripted_url else _describe(models)
+        model = f"scripted p={args.scripted} q={args.verifier_accuracy}" if scripted_url else _model_name(models)
+        described = model if scripted_url or not models.base_url else f"{model} at {models.base_url}"
         config = EvalConfig(
             suites=suites,
             count=args.count,
@@ -180,7 +181,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             sandbox=args.sandbox,
             check_timeout=args.check_timeout,
             parallel=args.parallel,
-            model=described,
+            model=model,
         )
         if not args.json:
             err.write(f"evaluation space: {space} ({len(tasks)} tasks × {len(strategies)} strategies, {described})\n")
@@ -189,10 +190,10 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             with _progress(err, len(tasks) * len(strategies)) as advance:
                 trials = asyncio.run(run_eval(config, tasks, settings, space, on_trial=advance))
         except KeyboardInterrupt:
-            err.write(f"\ninterrupted; finished trials are saved. Continue with: {again}\n")
+            err.write(f"\ninterrupted; finished trials are saved. To continue, {again}\n")
             return ExitCode.INTERRUPTED
         except ModelUnreachable as exc:
-            raise ModelUnreachable(f"{exc}; finished trials are saved, continue with: {again}") from None
+            raise ModelUnreachable(f"{exc}; finished trials are saved: when it is back, {again}") from None
     doc = write_reports(space, summarize(trials, strategies), trials, vars(config) | {"space": str(space)})
     if args.json:
         out.write(json.dumps({k: v for k, v in doc.items() if k != "trials"}, indent=2) + "\n")
@@ -200,7 +201,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     out.write(markdown(doc["suites"]) + "\n")
     files = doc["files"]
     written = ", ".join(str(f) for f in (files["json"], files["markdown"], files["plot"]) if f)
-    prefix = prefix_for(space, args.store, args.user)
+    prefix = prefix_for(space)  # an evaluation's swarms are in SQLite, in its own space
     first = next((t.swarm_id for t in trials if t.swarm_id), None)
     out.write(f"Written: {written}\n")
     if first:
@@ -208,14 +209,15 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return ExitCode.OK
 
 
-def _describe(models: Any) -> str:
-    model = models.default_model or "the configured models"
-    return f"{model} at {models.base_url}" if models.base_url else str(model)
+def _model_name(models: ModelSettings) -> str:
+    """The model compared (what a continued evaluation must use again; not the URL: a local server's
+    port changes between runs)."""
+    return models.default_model or "the configured models"
 
 
 def _again(space: Path) -> str:
     """How to continue this evaluation."""
-    return f"the same {program()} eval command with --space {shlex.quote(str(space))}"
+    return f"run the same {program()} eval command with --space {shlex.quote(str(space))}"
 
 
 @contextmanager

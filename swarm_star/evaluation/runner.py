@@ -58,11 +58,9 @@ STRATEGIES = ("single", "vote", "swarm", "swarm+verify")
 VOTE_TEMPERATURE = 0.8
 CONFIG_FILE = "eval.json"
 TRIALS_FILE = "trials.jsonl"
-ANSWER_KEPT = 4000
-UNREACHABLE = (
-    "model error: ModelUnreachable",
-    "swarm unreachable",
-)  # characters of each final answer kept in trials.jsonl
+ANSWER_KEPT = 4000  # characters of each final answer kept in trials.jsonl
+UNREACHABLE = ("model error: ModelUnreachable", "swarm unreachable")
+"""Causes that stop the evaluation (the endpoint is gone) instead of failing a trial."""
 
 
 @dataclass(frozen=True)
