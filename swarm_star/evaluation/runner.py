@@ -186,7 +186,7 @@ async def run_eval(
     claim_space(space, config)
     done = {(t.task, t.strategy): t for t in read_trials(space)}
     gate = asyncio.Semaphore(max(1, config.parallel))
-    llm = ModelRouter(settings.models, env) if {"single", "vote"} & set(config.strategies) else None
+    llm = ModelRouter(settings.models, env)  # single and vote's calls (a swarm builds its own)
     log = (space / TRIALS_FILE).open("a", encoding="utf-8")
     unreachable: list[str] = []
 
@@ -213,8 +213,7 @@ async def run_eval(
         await asyncio.gather(*(one(task) for task in tasks))
     finally:
         log.close()
-        if llm is not None:
-            await llm.aclose()
+        await llm.aclose()
     if unreachable:
         raise ModelUnreachable(f"the model endpoint could not be reached ({unreachable[0]})")
     return [done[(task.id, s)] for task in tasks for s in config.strategies if (task.id, s) in done]
@@ -226,13 +225,12 @@ async def _trial(
     config: EvalConfig,
     settings: SwarmSettings,
     space: Path,
-    llm: ModelRouter | None,
+    llm: ModelRouter,
     env: Mapping[str, str] | None,
 ) -> Trial:
     started = time.monotonic()
     folder = space / "checks" / swarm_id_for(strategy, task)
     if strategy in ("single", "vote"):
-        assert llm is not None  # made above for these strategies
         answer, usage, cause = await _calls(task, llm, 1 if strategy == "single" else config.votes)
         swarm_id = None
     else:
