@@ -105,6 +105,9 @@ def add_eval_command(sub: Any) -> None:
     config_flag(p)
     exec_flags(p)
     limit_flags(p, resume=False)
+    for action in p._actions:  # the limits are each task swarm's; eval's own default for calls
+        if action.dest == "max_calls":
+            action.help = f"most model calls of each task's swarm (default {DEFAULT_EVAL_LIMITS.max_calls} here)"
     add_model_flags(p)
 
 
