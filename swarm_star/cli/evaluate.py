@@ -17,28 +17,19 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from swarm_star.cli.flags import HelpFormatter, config_flag, limit_flags, model_flags
 from swarm_star.cli.hints import prefix_for, program
 from swarm_star.cli.models import add_model_flags
 from swarm_star.cli.run import exec_flags, models_from_flags, served_and_priced
 from swarm_star.errors import ExitCode, InputError, ModelUnreachable
-from swarm_star.evaluation import (
-    DEFAULT_DATASETS,
-    STRATEGIES,
-    SUITES,
-    EvalConfig,
-    Task,
-    Trial,
-    load_tasks,
-    markdown,
-    run_eval,
-    summarize,
-    write_reports,
-)
+from swarm_star.evaluation.tasks import DEFAULT_DATASETS, STRATEGIES, SUITES, Task
 from swarm_star.models import Limits, ModelSettings, SwarmSettings
 from swarm_star.models.config import CodeSettings
+
+if TYPE_CHECKING:
+    from swarm_star.evaluation import Trial
 
 __all__ = ["DEFAULT_EVAL_LIMITS", "add_eval_command", "cmd_eval"]
 
@@ -150,6 +141,8 @@ def _scripted_server(args: argparse.Namespace, tasks: list[Task]) -> Iterator[st
 
 
 def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from swarm_star.evaluation import EvalConfig, load_tasks, markdown, run_eval, summarize, write_reports
+
     suites = SUITES if args.suite == "all" else (args.suite,)
     strategies = _choices(args.strategies, STRATEGIES, "--strategies")
     datasets = tuple(n.strip() for n in args.datasets.split(",") if n.strip())

@@ -11,35 +11,44 @@ Markdown and a plot (:mod:`~swarm_star.evaluation.report`).
 A client of :mod:`swarm_star.api` like the HTTP server (same layer): swarms
 are created and run through the API; the single and vote strategies call the
 model through :mod:`swarm_star.llm` directly, which is what they measure.
+Names load lazily (module ``__getattr__``): the CLI's parser reads the suite and
+strategy names without importing the API.
 """
 
-from swarm_star.evaluation.checkers import check, extract_answer, extract_code
-from swarm_star.evaluation.report import markdown, plot, summarize, write_reports
-from swarm_star.evaluation.runner import STRATEGIES, EvalConfig, Trial, failure_cause, read_trials, run_eval
-from swarm_star.evaluation.stats import Paired, paired, wilson
-from swarm_star.evaluation.tasks import DEFAULT_DATASETS, SUITES, Task, humaneval_tasks, load_tasks, reasoning_tasks
+from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_DATASETS",
-    "STRATEGIES",
-    "SUITES",
-    "EvalConfig",
-    "Paired",
-    "Task",
-    "Trial",
-    "check",
-    "extract_answer",
-    "extract_code",
-    "failure_cause",
-    "humaneval_tasks",
-    "load_tasks",
-    "markdown",
-    "paired",
-    "plot",
-    "read_trials",
-    "reasoning_tasks",
-    "run_eval",
-    "summarize",
-    "wilson",
-    "write_reports",
-]
+import importlib
+from typing import Any
+
+_WHERE = {
+    "check": "checkers",
+    "extract_answer": "checkers",
+    "extract_code": "checkers",
+    "markdown": "report",
+    "plot": "report",
+    "summarize": "report",
+    "write_reports": "report",
+    "EvalConfig": "runner",
+    "Trial": "runner",
+    "failure_cause": "runner",
+    "read_trials": "runner",
+    "run_eval": "runner",
+    "Paired": "stats",
+    "paired": "stats",
+    "wilson": "stats",
+    "DEFAULT_DATASETS": "tasks",
+    "STRATEGIES": "tasks",
+    "SUITES": "tasks",
+    "Task": "tasks",
+    "humaneval_tasks": "tasks",
+    "load_tasks": "tasks",
+    "reasoning_tasks": "tasks",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

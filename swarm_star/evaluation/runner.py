@@ -34,7 +34,7 @@ from typing import Any
 from swarm_star.api import RunOptions, Swarm
 from swarm_star.errors import InputError, ModelUnreachable, SwarmNotFound, SwarmStarError
 from swarm_star.evaluation.checkers import check, normalized
-from swarm_star.evaluation.tasks import Task
+from swarm_star.evaluation.tasks import STRATEGIES, Task
 from swarm_star.llm.routing import ModelRouter
 from swarm_star.models import SwarmSettings, Usage
 from swarm_star.models.config import VerifySettings
@@ -54,7 +54,6 @@ __all__ = [
     "swarm_id_for",
 ]
 
-STRATEGIES = ("single", "vote", "swarm", "swarm+verify")
 VOTE_TEMPERATURE = 0.8
 CONFIG_FILE = "eval.json"
 TRIALS_FILE = "trials.jsonl"

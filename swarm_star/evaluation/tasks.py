@@ -16,9 +16,11 @@ from typing import Any
 from swarm_star.errors import InputError
 from swarm_star.prompts.evaluation import code_directive, reasoning_directive
 
-__all__ = ["DEFAULT_DATASETS", "SUITES", "Task", "humaneval_tasks", "load_tasks", "reasoning_tasks"]
+__all__ = ["DEFAULT_DATASETS", "STRATEGIES", "SUITES", "Task", "humaneval_tasks", "load_tasks", "reasoning_tasks"]
 
 SUITES = ("reasoning", "humaneval")
+STRATEGIES = ("single", "vote", "swarm", "swarm+verify")
+"""What ``swarm-star eval`` compares on each task (``runner.py`` says what each one runs)."""
 DEFAULT_DATASETS = ("basic_arithmetic", "chain_sum", "leg_counting")
 EXTRA = "pip install 'swarm-star[eval]'"
 
