@@ -38,7 +38,7 @@ LAYERS: list[set[str]] = [
     {"engine"},  # the single writer, scheduling, budgets, the call journal, ActionContext
     {"kit", "render", "telemetry"},  # what actions import; terminal/report rendering; OpenTelemetry export
     {"api"},  # the one door
-    {"serve", "mcpserve"},  # the HTTP server; Swarm Star as an MCP server
+    {"serve", "mcpserve", "evaluation"},  # the HTTP server; Swarm Star as an MCP server; `swarm-star eval`
     {"cli"},  # the command (starts serve for `swarm-star serve`)
 ]
 LAYER = {unit: level for level, units in enumerate(LAYERS) for unit in units}
@@ -48,7 +48,12 @@ LEAVES = {"swarm_star.llm.redact"}
 models (a base_url loses its credentials) up to serve."""
 
 CLIENTS_MAY_IMPORT = {"api", "models", "errors", "prompts", "text", "render", "telemetry"}
-CLI_MAY_ALSO_IMPORT = {"serve", "mcpserve", "testing"}  # `serve` and `mcp` start their servers; `demo` its model
+CLI_MAY_ALSO_IMPORT = {
+    "serve",
+    "mcpserve",
+    "evaluation",
+    "testing",
+}  # `serve`, `mcp` and `eval` start theirs; `demo` its model
 KIT_MAY_IMPORT_OF_ENGINE = {"swarm_star.engine.context", "swarm_star.engine.quality"}
 EXEMPT = {"swarm_star", "swarm_star.__main__", "swarm_star.fanout"}
 """The package's lazy re-exports; `python -m swarm_star`; `python -m swarm_star.fanout` (StochasticSwarm's command)."""

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from swarm_star.cli.demo import add_demo_command
+from swarm_star.cli.evaluate import add_eval_command
 from swarm_star.cli.flags import ArgParser, HelpFormatter, global_flags
 from swarm_star.cli.inspect import add_inspect_commands
 from swarm_star.cli.mcp import add_mcp_command
@@ -31,6 +32,7 @@ COMMANDS: tuple[Callable[[Any], None], ...] = (
     add_demo_command,
     add_primitive_commands,
     add_model_commands,
+    add_eval_command,
     add_retry_command,
     add_travel_commands,
     add_serve_commands,

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
         RunOutcome,
         Swarm,
     )
-    from swarm_star.models import ModelSettings
+    from swarm_star.models import Limits, ModelSettings
 
 __all__ = [
     "OUTCOME_EXIT",
@@ -53,9 +53,12 @@ __all__ = [
     "cmd_resume",
     "cmd_retry",
     "cmd_run",
+    "exec_flags",
+    "models_from_flags",
     "outcome_exit",
     "run_swarm",
     "screen_from",
+    "served_and_priced",
 ]
 
 OUTCOME_EXIT = {
@@ -115,19 +118,7 @@ def add_run_commands(sub: Any) -> None:
     config_flag(p)
     p.add_argument("--hostfile", metavar="FILE", help="LLM endpoints for the swarm's broadcast/scatter actions")
     p.add_argument("--candidates", type=int, metavar="N", help="candidates per fan-out synthesis (default 5)")
-    p.add_argument(
-        "--allow-exec",
-        action="store_true",
-        help="let actions run the code they write (in the workspace)",
-    )
-    p.add_argument(
-        "--sandbox",
-        choices=LazyChoices(_sandboxes),
-        metavar="SANDBOX",  # argparse lists choices when the flag is added: this keeps them lazy
-        default="bwrap",
-        help="with --allow-exec: what contains the code the swarm runs (default bwrap: no network, "
-        "workspace-only writes, private PIDs, no secrets); 'none' runs it unsandboxed, by your choice",
-    )
+    exec_flags(p)
     p.add_argument(
         "--create-actions",
         action="store_true",
@@ -151,6 +142,23 @@ def add_run_commands(sub: Any) -> None:
     tool_flags(p, resume=True)
     add_model_flags(p)
     add_executor_flags(p)
+
+
+def exec_flags(p: argparse.ArgumentParser) -> None:
+    """``--allow-exec`` and ``--sandbox`` (``run`` and ``eval``)."""
+    p.add_argument(
+        "--allow-exec",
+        action="store_true",
+        help="let actions run the code they write (in the workspace)",
+    )
+    p.add_argument(
+        "--sandbox",
+        choices=LazyChoices(_sandboxes),
+        metavar="SANDBOX",  # argparse lists choices when the flag is added: this keeps them lazy
+        default="bwrap",
+        help="with --allow-exec: what contains the code the swarm runs (default bwrap: no network, "
+        "workspace-only writes, private PIDs, no secrets); 'none' runs it unsandboxed, by your choice",
+    )
 
 
 def add_retry_command(sub: Any) -> None:
@@ -390,21 +398,16 @@ def pattern_from(args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from swarm_star.api import RunOptions, Swarm, find_config, load_env_file, model_setup
+    from swarm_star.api import RunOptions, Swarm
     from swarm_star.api.tools import approval_rules, load_mcp
-    from swarm_star.models import Limits, SwarmSettings, ToolSettings
+    from swarm_star.models import SwarmSettings, ToolSettings
     from swarm_star.models.config import CodeSettings
     from swarm_star.primitives.hostfile import load_hostfile
 
     check_space(args)
     directive = _directive(args)
     pattern = pattern_from(args)
-    load_env_file()  # ./.env: never overrides the environment
-    setup = model_setup(find_config(args.config), model=args.model, role_models=args.role_model, base_url=args.base_url)
-    models = model_settings_from(args, setup.settings)
-    note_stripped_url(args.base_url, models, err)
-    base_limits = setup.limits or Limits()
-    limits = limits_from(args, base_limits) or base_limits
+    models, limits = models_from_flags(args, err)
     if args.candidates is not None and not 1 <= args.candidates <= 256:
         raise InputError(f"--candidates must be 1-256, got {args.candidates}")
     if args.create_actions and not args.allow_exec:
@@ -427,10 +430,8 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         hostfile=hostfile,
         **({"fanout_candidates": args.candidates} if args.candidates is not None else {}),
     )
-    if not args.model and has_default_endpoint(models):  # a local server's own model name (said once)
-        models = use_served_model(models, args.model, err)
-        settings = settings.model_copy(update={"models": models})
-    check_prices(models, limits, None if args.json else err)  # every provider resolved; --max-cost needs prices
+    models = served_and_priced(args, models, limits, err)
+    settings = settings.model_copy(update={"models": models})
     try:
         swarm = Swarm.create(
             directive,
@@ -446,6 +447,32 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise SwarmExists(f"{exc} (--swarm-id)") from exc
     with swarm, executor_scope(args) as executor:
         return run_swarm(swarm, out, screen_from(args), swarm.run, RunOptions(executor=executor, yes=args.yes))
+
+
+def models_from_flags(
+    args: argparse.Namespace, err: TextIO, default_limits: Limits | None = None
+) -> tuple[ModelSettings, Limits]:
+    """The model settings and limits of a new swarm from ``run``'s flags: the project file
+    (``--config``), ``./.env`` (never overriding the environment), ``--model/--role-model/--base-url``,
+    the model-call and limit flags (``run`` and ``eval``)."""
+    from swarm_star.api import find_config, load_env_file, model_setup
+    from swarm_star.models import Limits
+
+    load_env_file()
+    setup = model_setup(find_config(args.config), model=args.model, role_models=args.role_model, base_url=args.base_url)
+    models = model_settings_from(args, setup.settings)
+    note_stripped_url(args.base_url, models, err)
+    base_limits = setup.limits or default_limits or Limits()
+    return models, limits_from(args, base_limits) or base_limits
+
+
+def served_and_priced(args: argparse.Namespace, models: ModelSettings, limits: Limits, err: TextIO) -> ModelSettings:
+    """``models`` naming a local server's own model when none was given (said once); then every
+    provider must resolve, and ``--max-cost`` must have prices (``run`` and ``eval``)."""
+    if not args.model and has_default_endpoint(models):
+        models = use_served_model(models, args.model, err)
+    check_prices(models, limits, None if args.json else err)
+    return models
 
 
 def models_for_this_run(args: argparse.Namespace, stored: ModelSettings, err: TextIO) -> ModelSettings:

@@ -10,6 +10,7 @@ One module per role: :mod:`~swarm_star.prompts.planning` (the manager's plan),
 :mod:`~swarm_star.prompts.swarm` (fan-out, hostfile patterns, batch split),
 :mod:`~swarm_star.prompts.patterns` (the orchestration patterns' tiers, steps and branches),
 :mod:`~swarm_star.prompts.tools` (a tool leaf's steps),
+:mod:`~swarm_star.prompts.evaluation` (the evaluation suites' task directives),
 :mod:`~swarm_star.prompts.briefing` (the block every prompt carries) and
 :mod:`~swarm_star.prompts.structured` (what the client adds for JSON replies).
 Each holds its system prompts, its user templates (functions that return the
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from swarm_star.prompts import (
         briefing,
         code,
+        evaluation,
         labels,
         memory,
         patterns,
@@ -52,6 +54,7 @@ __all__ = [
     "Purpose",
     "briefing",
     "code",
+    "evaluation",
     "labels",
     "memory",
     "patterns",

@@ -1,35 +1,37 @@
-"""The evaluation harness against the real-model tier (SmolLM2 via llama_cpp.server).
+"""``swarm-star eval`` against both real servers (SmolLM2: llama-cpp-python's and llama.cpp's llama-server).
 
-A 135M model scores low; this proves the plumbing: a task swarm runs to an end
-against a real server, its calls and tokens are counted, and the task is
-either passed or failed with a named cause. Uses the tier's ``smollm2`` server
-fixture (tests/integration/test_real_model.py); selected with ``-m real_model``.
+A 135M model scores low; this proves the plumbing: every strategy runs to an
+end against a real server, its calls and tokens are counted, and each trial
+either passes or fails with a named cause. Selected with ``-m real_model``.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from contextlib import redirect_stdout
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-pytest.importorskip("tests.integration.test_real_model", reason="the real-model tier's fixtures are not in this tree")
-
-from benchmarks.eval.__main__ import main
-from tests.integration.test_real_model import MODEL_ALIAS, smollm2  # noqa: F401  (the tier's server fixture)
+from swarm_star.cli import main
+from swarm_star.evaluation import STRATEGIES
+from tests.helpers.llama_server import MODEL_ALIAS
 
 pytestmark = pytest.mark.real_model
 
 
-def test_the_harness_runs_a_task_against_smollm2(smollm2: str, tmp_path: Path) -> None:  # noqa: F811
-    out = io.StringIO()
-    argv = ["--suite", "reasoning", "--count", "1", "--base-url", smollm2 + "/v1", "--model", MODEL_ALIAS]
-    argv += ["--max-calls", "12", "--parallel", "1", "--json", "--space", str(tmp_path)]
-    with redirect_stdout(out):
-        assert main(argv) == 0
-    (result,) = json.loads(out.getvalue())["results"]
-    assert result["suite"] == "reasoning" and result["tasks"] == 1
-    assert result["calls"] >= 1 and result["tokens"] > 0 and result["wall_s"] > 0
-    assert result["passed"] + sum(result["failures"].values()) == 1
+def test_every_strategy_runs_a_task_against_each_server(llama: Any, tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["eval", "--suite", "reasoning", "--count", "1", "--base-url", llama.url + "/v1", "--model", MODEL_ALIAS]
+    argv += ["--votes", "3", "--max-calls", "12", "--max-call-tokens", "200", "--timeout", "300", "--parallel", "1"]
+    argv += ["--json", "--space", str(tmp_path)]
+    assert main(argv, out, err) == 0, err.getvalue()
+    rows = json.loads(out.getvalue())["suites"]["reasoning"]
+    assert list(rows) == list(STRATEGIES)
+    for strategy, row in rows.items():
+        assert row["tasks"] == 1 and row["calls"] >= 1, strategy
+        assert row["passed"] + sum(row["failures"].values()) == 1, strategy
+    # every request the server answered counts (a retried one too); llama-cpp-python's first stream has no usage
+    assert rows["vote"]["calls"] >= 3 and sum(row["prompt_tokens"] for row in rows.values()) > 0
+    assert llama.alive()

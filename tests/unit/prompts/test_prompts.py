@@ -26,9 +26,9 @@ from swarm_star.llm.client import DEFAULT_MAX_TOKENS
 from swarm_star.models import LLMCall
 from swarm_star.prompts import Purpose
 from swarm_star.spaces import ids
+from swarm_star.testing.answer_key import AnswerKeyModel
 from swarm_star.testing.openai_server import request_schema
 from swarm_star.testing.scripted import ScriptedModel, directive_of
-from tests.helpers.answer_key import AnswerKeyModel
 from tests.helpers.model import client_for
 from tests.helpers.paths import DATA
 
