@@ -10,7 +10,6 @@ into the evaluation's own swarm space. The harness is :mod:`swarm_star.evaluatio
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import shlex
 import time
@@ -25,16 +24,16 @@ from swarm_star.cli.models import add_model_flags
 from swarm_star.cli.run import exec_flags, models_from_flags, served_and_priced
 from swarm_star.errors import ExitCode, InputError, ModelUnreachable
 from swarm_star.evaluation.tasks import DEFAULT_DATASETS, STRATEGIES, SUITES, Task
-from swarm_star.models import Limits, ModelSettings, SwarmSettings
-from swarm_star.models.config import CodeSettings
 
 if TYPE_CHECKING:
     from swarm_star.evaluation import Trial
+    from swarm_star.models import ModelSettings
 
-__all__ = ["DEFAULT_EVAL_LIMITS", "add_eval_command", "cmd_eval"]
+__all__ = ["EVAL_MAX_CALLS", "add_eval_command", "cmd_eval"]
 
-DEFAULT_EVAL_LIMITS = Limits(max_calls=40)
-"""Per task swarm, unless the project file or a flag says otherwise: a small model can loop."""
+EVAL_MAX_CALLS = 40
+"""Model calls per task swarm, unless the project file or a flag says otherwise: a small model can loop
+(a number, not ``Limits``: the parser is built without the models, for a fast ``--help``)."""
 
 
 def _fraction(text: str) -> float:
@@ -98,7 +97,7 @@ def add_eval_command(sub: Any) -> None:
     limit_flags(p, resume=False)
     for action in p._actions:  # the limits are each task swarm's; eval's own default for calls
         if action.dest == "max_calls":
-            action.help = f"most model calls of each task's swarm (default {DEFAULT_EVAL_LIMITS.max_calls} here)"
+            action.help = f"most model calls of each task's swarm (default {EVAL_MAX_CALLS} here)"
     add_model_flags(p)
 
 
@@ -141,7 +140,11 @@ def _scripted_server(args: argparse.Namespace, tasks: list[Task]) -> Iterator[st
 
 
 def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import asyncio
+
     from swarm_star.evaluation import EvalConfig, load_tasks, markdown, run_eval, summarize, write_reports
+    from swarm_star.models import Limits, SwarmSettings
+    from swarm_star.models.config import CodeSettings
 
     suites = SUITES if args.suite == "all" else (args.suite,)
     strategies = _choices(args.strategies, STRATEGIES, "--strategies")
@@ -159,7 +162,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if scripted_url is not None:  # a local double: many requests at once, no key
             args.base_url, args.model = scripted_url, "scripted"
             args.model_concurrency = args.model_concurrency or 64
-        models, limits = models_from_flags(args, err, DEFAULT_EVAL_LIMITS)
+        models, limits = models_from_flags(args, err, Limits(max_calls=EVAL_MAX_CALLS))
         models = served_and_priced(args, models, limits, err)
         settings = SwarmSettings(
             limits=limits, models=models, allow_exec=args.allow_exec, code=CodeSettings(sandbox=args.sandbox)
