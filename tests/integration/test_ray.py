@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from swarm_star.api import RunOptions, Swarm
-from swarm_star.models import NodeStatus
+from swarm_star.models import NodeStatus, SwarmSettings, VerifySettings
 from swarm_star.testing.scripted import ScriptedModel
 from tests.helpers.model import client_for
 from tests.helpers.paths import ROOT
@@ -80,17 +80,20 @@ async def test_ray_runs_the_same_tree_as_in_process(tmp_path: Path, model_server
 
 
 async def test_a_worker_killed_mid_activation_is_retried(tmp_path: Path, model_server, ray_executor) -> None:
-    """Routers make two calls per activation: the worker process is killed (SIGKILL) right
-    after the first call of node 0.0.0 is journaled. Ray restarts the actor; the engine
-    re-submits the lost activations, which replay their journaled calls from the frames."""
+    """A checked answer makes two calls per activation (the answer, the verifier's verdict): the
+    worker process is killed (SIGKILL) right after the first call of the first part's answer
+    (node 0.0.0.0; since issue 25 its router, 0.0.0, makes no call: the plan named the action)
+    is journaled. Ray restarts the actor; the engine re-submits the lost activations, which
+    replay their journaled calls from the frames."""
     server = model_server(ScriptedModel(plans=PLAN), latency=0.4)
-    swarm = Swarm.create("tidy the study room", space=tmp_path)
+    checked = SwarmSettings(verify=VerifySettings(actions=["core.answer"]))
+    swarm = Swarm.create("tidy the study room", space=tmp_path, settings=checked)
     killed: list[int] = []
 
     def on_event(event) -> None:  # type: ignore[no-untyped-def]
         op = event.op
-        if op.kind == "llm_call" and op.node_id == "0.0.0" and not killed:
-            pid = ray_executor.running.get("0.0.0")
+        if op.kind == "llm_call" and op.node_id == "0.0.0.0" and not killed:
+            pid = ray_executor.running.get("0.0.0.0")
             if pid is not None:
                 os.kill(pid, signal.SIGKILL)
                 killed.append(pid)
@@ -100,10 +103,10 @@ async def test_a_worker_killed_mid_activation_is_retried(tmp_path: Path, model_s
     assert killed, "the worker was not running when its first call was journaled"
     assert outcome.status == "finished", outcome
     lost = ray_executor.lost - lost_before
-    assert lost >= 1  # 0.0.0 and any activation sharing its worker process
+    assert lost >= 1  # 0.0.0.0 and any activation sharing its worker process
     tree = swarm.tree()
     assert all(n.status == NodeStatus.TERMINATED for n in tree.nodes.values())
-    keys = [e.op.call_key for e in swarm.history() if e.op.kind == "llm_call" and e.op.node_id == "0.0.0"]
+    keys = [e.op.call_key for e in swarm.history() if e.op.kind == "llm_call" and e.op.node_id == "0.0.0.0"]
     assert keys == sorted(set(keys)) and len(keys) == 2  # the journaled first call was not made again
     # paid twice: at most the calls that were in flight when the worker died (one per lost activation)
     assert tree.usage.calls <= server.requests <= tree.usage.calls + lost

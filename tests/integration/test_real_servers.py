@@ -153,7 +153,7 @@ def test_a_directive_runs_to_a_named_end_within_its_limits(
         "--json",
     )
     elapsed = time.monotonic() - started
-    assert code in (0, 1, 3, 4), err
+    assert code in (0, 1, 3, 4, 7), err  # 7: finished, partial (issue 26): an end it names
     assert f"serves one model, {MODEL_ALIAS}; using it" in err
     result = json.loads(out)
     print(llama.kind, directive, json.dumps({k: result[k] for k in ("status", "reason", "usage")}), f"{elapsed:.1f} s")

@@ -80,7 +80,9 @@ def _menus(swarm: Swarm, directives: set[str]) -> tuple[set[str], dict[str, str]
         for key in node.calls:
             call = state.calls[(node.id, key)]
             if call.purpose == Purpose.ROUTE:
-                menu = str(call.request[-1]["content"]).rsplit(OPTIONS_IN, 1)[-1]  # after it: the options
+                # the message that lists the options (the system message since issue 25: stable text first)
+                shown = next(str(m["content"]) for m in call.request if OPTIONS_IN in str(m["content"]))
+                menu = shown.rsplit(OPTIONS_IN, 1)[-1]  # after it: the options
                 lines.update(line for line in menu.splitlines() if line.startswith("- "))
         (leaf,) = [state.nodes[c] for c in node.children]
         reached[node.directive] = leaf.action_id
