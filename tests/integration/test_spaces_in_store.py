@@ -66,6 +66,9 @@ def _model() -> Grower:
         },
         routes={"grow": "code/create_action", "shout hello": "own/shout", "time in": "tools/time/get_current_time"},
         tool_calls={"time in": [{"timezone": "UTC"}]},
+        # the routers walk the spaces (what this test compares); a plan naming the action would skip them,
+        # and whether it can depends on which tool lists are recorded when it plans
+        plan_actions=False,
     )
 
 
@@ -87,6 +90,16 @@ def _menus(swarm: Swarm, directives: set[str]) -> tuple[set[str], dict[str, str]
         (leaf,) = [state.nodes[c] for c in node.children]
         reached[node.directive] = leaf.action_id
     return lines, reached
+
+
+def _leaves(lines: set[str]) -> set[str]:
+    """Menu lines of leaves as ``name: description``, wherever the folders put them."""
+    out = set()
+    for line in lines:
+        path, _, description = line[2:].partition(": ")
+        if not path.endswith("/"):
+            out.add(f"{path.rsplit('/', 1)[-1]}: {description}")
+    return out
 
 
 def _rendered(swarm: Swarm) -> list[list[str]]:
@@ -160,5 +173,7 @@ async def test_a_swarm_resumed_from_another_folder_has_the_same_spaces_and_route
         assert _rendered(again) == spaces_in_a
         assert not [e for e in again.history() if e.op.kind == "llm_call" and e.op.replaces]  # nothing diverged
     # the same menus at every level, the same leaves
-    assert menus_in_b == menus_in_a and "- shout: Say the directive loudly." in menus_in_a
+    # the same leaves offered (a folder whose tool list is recorded opens in place in B, issue 25;
+    # in A the list came only when first used, so A's router opened it a level later)
+    assert _leaves(menus_in_b) == _leaves(menus_in_a) and "shout: Say the directive loudly." in _leaves(menus_in_a)
     assert list(reached_in_b.values()) == list(reached_in_a.values()) == ["own.shout", "tools.time.get_current_time"]
