@@ -17,7 +17,6 @@ under ``CI=true`` a missing server is a failure, locally a skip.
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import time
 from collections.abc import Iterator
@@ -27,10 +26,10 @@ from typing import Any
 import pytest
 
 from swarm_star.api import RunOptions, Swarm
-from swarm_star.cli import main
 from swarm_star.llm import Endpoint, LLMClient
 from swarm_star.models import ModelSettings
 from tests.conftest import tier_unavailable
+from tests.helpers.cli import cli
 from tests.helpers.counting_proxy import CountingProxy
 from tests.helpers.llama_server import MODEL_ALIAS, ModelServerUnavailable
 
@@ -56,11 +55,6 @@ def proxy(smollm2: str) -> Iterator[CountingProxy]:
         yield counting
     finally:
         counting.stop()
-
-
-def cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    return main(list(argv), out, err), out.getvalue(), err.getvalue()
 
 
 def test_fanout_against_the_real_model(proxy: CountingProxy) -> None:

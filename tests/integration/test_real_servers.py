@@ -17,7 +17,6 @@ answers; what must hold whatever it says (issue 21):
 
 from __future__ import annotations
 
-import io
 import json
 import time
 import urllib.error
@@ -29,13 +28,13 @@ from typing import Any
 import pytest
 
 from swarm_star.api import Swarm
-from swarm_star.cli import main
 from swarm_star.errors import ModelError
 from swarm_star.llm import Endpoint, LLMClient
 from swarm_star.llm.client import parse_structured
 from swarm_star.llm.grammar import format_refused
 from swarm_star.models import ModelSettings
 from swarm_star.testing.structured import STRUCTURED_CALLS, sent_response_formats
+from tests.helpers.cli import cli
 from tests.helpers.counting_proxy import CountingProxy
 from tests.helpers.llama_server import MODEL_ALIAS
 
@@ -54,11 +53,6 @@ def proxy(llama: Any) -> Iterator[CountingProxy]:
         yield counting
     finally:
         counting.stop()
-
-
-def cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    return main(list(argv), out, err), out.getvalue(), err.getvalue()
 
 
 def test_doctor_finds_the_servers_model_and_mode(llama: Any) -> None:

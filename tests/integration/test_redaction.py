@@ -14,7 +14,6 @@ the boundary can catch them.
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -22,11 +21,12 @@ from typing import Any
 import httpx
 import pytest
 
-from swarm_star.cli import EXIT, main
+from swarm_star.cli import EXIT
 from swarm_star.serve import create_app
 from swarm_star.testing.openai_server import Fault
 from swarm_star.testing.scripted import ScriptedModel
 from tests.helpers.agent_farm import AgentFarm
+from tests.helpers.cli import cli
 from tests.helpers.server import serving
 
 AGENT_KEY = "agentkey-DO-NOT-STORE-8675309"
@@ -34,12 +34,6 @@ MODEL_KEY = "modelkey-DO-NOT-STORE-1122"
 URL_KEY = "urlkey-DO-NOT-STORE-5566"
 URL_PASSWORD = "urlpass-DO-NOT-STORE-7788"
 ALL_KEYS = (AGENT_KEY, MODEL_KEY, URL_KEY, URL_PASSWORD)
-
-
-def cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def assert_no_key(where: str, text: str | bytes) -> None:

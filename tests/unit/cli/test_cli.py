@@ -16,13 +16,8 @@ import pytest
 from swarm_star.cli import EXIT, main
 from swarm_star.errors import InputError
 from swarm_star.testing.scripted import ScriptedModel
+from tests.helpers.cli import cli
 from tests.helpers.paths import DATA
-
-
-def cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ invalid int value": argparse matched the unknown `--model` as a prefix of
 from __future__ import annotations
 
 import argparse
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,10 @@ from typing import Any
 import pytest
 
 from swarm_star.api import Swarm
-from swarm_star.cli import build_parser, main
+from swarm_star.cli import build_parser
 from swarm_star.models import NodeStatus
 from swarm_star.testing.scripted import ScriptedModel
+from tests.helpers.cli import cli
 
 
 @pytest.fixture(autouse=True)
@@ -29,12 +29,6 @@ def _no_model_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(("OPENAI_", "OPENROUTER_")):
             monkeypatch.delenv(name)
-
-
-def cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out, err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def _parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:

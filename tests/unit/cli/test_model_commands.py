@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import socket
 from pathlib import Path
@@ -11,10 +10,11 @@ from typing import Any
 import pytest
 
 from swarm_star.api import Swarm
-from swarm_star.cli import build_parser, main
+from swarm_star.cli import build_parser
 from swarm_star.cli.models import check_prices, model_settings_from
 from swarm_star.models import ModelSettings, NodeStatus
 from swarm_star.testing.scripted import ScriptedModel
+from tests.helpers.cli import cli
 
 
 @pytest.fixture(autouse=True)
@@ -24,12 +24,6 @@ def _no_model_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(("OPENAI_", "OPENROUTER_")):
             monkeypatch.delenv(name)
-
-
-def cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out, err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_doctor_reports_the_negotiated_mode(model_server: Any) -> None:

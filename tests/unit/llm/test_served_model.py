@@ -9,7 +9,6 @@ is used (said once), several is a one-line usage error listing them (exit 2).
 
 from __future__ import annotations
 
-import io
 import json
 import socket
 from pathlib import Path
@@ -18,8 +17,8 @@ from typing import Any
 import pytest
 
 from swarm_star.api import Swarm
-from swarm_star.cli import main
 from swarm_star.testing.scripted import ScriptedModel
+from tests.helpers.cli import cli
 
 
 @pytest.fixture(autouse=True)
@@ -29,12 +28,6 @@ def _no_model_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(("OPENAI_", "OPENROUTER_")):
             monkeypatch.delenv(name)
-
-
-def cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out, err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_run_uses_and_records_the_one_served_model(
