@@ -26,6 +26,7 @@ from typing import Any
 from aiohttp import web
 
 from swarm_star.testing.openai_server import Fault, Reply, Responder
+from swarm_star.testing.threaded import ThreadedApp
 
 __all__ = ["LocalAnthropicServer", "as_openai_request"]
 
@@ -75,43 +76,25 @@ class LocalAnthropicServer:
     authorizations: list[str] = field(default_factory=list)  # each request's Authorization header
 
     def __post_init__(self) -> None:
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self.port = 0
+        self._served = ThreadedApp("local-anthropic-server")
+
+    @property
+    def port(self) -> int:
+        return self._served.port
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> str:
-        ready = threading.Event()
-
-        def serve() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            app = web.Application(client_max_size=64 * 1024 * 1024)
-            app.router.add_post("/v1/messages", self._handle)
-            runner = web.AppRunner(app, access_log=None)
-            loop.run_until_complete(runner.setup())
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            loop.run_until_complete(site.start())
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(runner.cleanup())
-            loop.close()
-
-        self._thread = threading.Thread(target=serve, name="local-anthropic-server", daemon=True)
-        self._thread.start()
-        ready.wait(10)
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/v1/messages", self._handle)
+        self._served.start(app)
         return self.base_url
 
     def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(10)
+        self._served.stop()
 
     def __enter__(self) -> LocalAnthropicServer:
         self.start()

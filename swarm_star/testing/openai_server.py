@@ -36,6 +36,7 @@ from typing import Any
 from aiohttp import web
 
 from swarm_star.prompts.labels import SCHEMA_MARKER
+from swarm_star.testing.threaded import ThreadedApp
 
 __all__ = ["Fault", "LocalOpenAIServer", "Reply", "Responder", "request_schema", "response_mode"]
 
@@ -114,48 +115,29 @@ class LocalOpenAIServer:
     tools: bool = True  # False: a request with native `tools` is refused (400), as by a server without them
 
     def __post_init__(self) -> None:
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
         self._lock = threading.Lock()
-        self.port = 0
+        self._served = ThreadedApp("local-openai-server")
+
+    @property
+    def port(self) -> int:
+        return self._served.port
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def start(self, port: int = 0) -> str:
-        ready = threading.Event()
-
-        def serve() -> None:
-            self._loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(self._loop)
-            app = web.Application(client_max_size=64 * 1024 * 1024)
-            app.router.add_post("/v1/chat/completions", self._handle)
-            app.router.add_post("/chat/completions", self._handle)
-            if self.models is not None:
-                app.router.add_get("/v1/models", self._list_models)
-                app.router.add_get("/models", self._list_models)
-            self._runner = web.AppRunner(app, access_log=None)
-            self._loop.run_until_complete(self._runner.setup())
-            site = web.TCPSite(self._runner, "127.0.0.1", port, backlog=4096)
-            self._loop.run_until_complete(site.start())
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-            ready.set()
-            self._loop.run_forever()
-            self._loop.run_until_complete(self._runner.cleanup())
-            self._loop.close()
-
-        self._thread = threading.Thread(target=serve, name="local-openai-server", daemon=True)
-        self._thread.start()
-        ready.wait(10)
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/v1/chat/completions", self._handle)
+        app.router.add_post("/chat/completions", self._handle)
+        if self.models is not None:
+            app.router.add_get("/v1/models", self._list_models)
+            app.router.add_get("/models", self._list_models)
+        self._served.start(app, port, backlog=4096)
         return self.base_url
 
     def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(10)
+        self._served.stop()
 
     def __enter__(self) -> LocalOpenAIServer:
         self.start()

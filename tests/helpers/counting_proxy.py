@@ -12,7 +12,6 @@ Anthropic's Messages API (``/v1/messages``) is counted too: its prompt tokens ar
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import time
@@ -22,6 +21,8 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+
+from swarm_star.testing.threaded import ThreadedApp
 
 __all__ = ["CountingProxy"]
 
@@ -41,9 +42,11 @@ class CountingProxy:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
+        self._served = ThreadedApp("counting-proxy")
+
+    @property
+    def port(self) -> int:
+        return self._served.port
 
     @property
     def base_url(self) -> str:
@@ -54,26 +57,9 @@ class CountingProxy:
         return self.prompt_tokens + self.completion_tokens
 
     def start(self) -> str:
-        ready = threading.Event()
-
-        def serve() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            app = web.Application(client_max_size=64 * 1024 * 1024)
-            app.router.add_route("*", "/{tail:.*}", self._forward)
-            runner = web.AppRunner(app, access_log=None)
-            loop.run_until_complete(runner.setup())
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            loop.run_until_complete(site.start())
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(runner.cleanup())
-            loop.close()
-
-        self._thread = threading.Thread(target=serve, name="counting-proxy", daemon=True)
-        self._thread.start()
-        ready.wait(10)
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._forward)
+        self._served.start(app)
         return self.base_url
 
     def settled(self, timeout: float = 10.0) -> bool:
@@ -88,10 +74,7 @@ class CountingProxy:
         return False
 
     def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(10)
+        self._served.stop()
 
     def _note_request(self, body: dict[str, Any]) -> None:
         with self._lock:
