@@ -128,6 +128,7 @@ def test_cli_run_with_the_ray_executor(tmp_path: Path, model_server, ray_executo
 # lost infrastructure is an outage, not a failure (#19 item 8); real CLI processes, each with its own Ray instance
 
 FOUR = {"tidy": ["sort the books", "dust the shelves", "water the plants", "fold the towels"]}
+EIGHT = {"tidy": [*FOUR["tidy"], "air the rooms", "wipe the windows", "empty the bins", "sweep the hall"]}
 
 
 def _descendants(pid: int) -> list[tuple[int, str]]:
@@ -169,12 +170,14 @@ def _cli_run(space: Path, server, *extra: str) -> subprocess.Popen[str]:  # type
 def test_killed_workers_are_resubmitted_and_stdout_is_only_json(tmp_path: Path, model_server, ray_installed) -> None:
     """5 worker kills during a `run --json` on Ray: before, 3 of 4 such runs ended with a failed
     part (an activation gave up after 2 re-submissions), and stdout began with Ray's own lines."""
-    server = model_server(ScriptedModel(plans=FOUR), latency=0.3)
-    proc = _cli_run(tmp_path, server, "--model-concurrency", "16")
+    # eight parts, two calls in flight, a second per call: at least six steps of progress a poll
+    # apart, so five kills always fit (four parts at 16 in flight could end after four: CI saw it)
+    server = model_server(ScriptedModel(plans=EIGHT), latency=1.0)
+    proc = _cli_run(tmp_path, server, "--model-concurrency", "2")
     kills, seen = 0, 0
     deadline = time.monotonic() + 150
     while proc.poll() is None and kills < 5 and time.monotonic() < deadline:
-        time.sleep(0.5)
+        time.sleep(0.25)
         if server.requests <= seen:
             continue  # one kill per step of progress: the run must be mid-way each time
         actors = [pid for pid, command in _descendants(proc.pid) if "_ActivationActor" in command]
@@ -188,7 +191,7 @@ def test_killed_workers_are_resubmitted_and_stdout_is_only_json(tmp_path: Path, 
     assert data["status"] == "finished", data
     with Swarm.open(data["swarm_id"], space=tmp_path) as swarm:
         nodes = swarm.tree().nodes
-    assert len(nodes) == 10 and all(n.status == NodeStatus.TERMINATED for n in nodes.values())
+    assert len(nodes) == 18 and all(n.status == NodeStatus.TERMINATED for n in nodes.values())
 
 
 def test_a_lost_cluster_pauses_the_swarm_and_resume_finishes(tmp_path: Path, model_server, ray_installed) -> None:
