@@ -95,6 +95,7 @@ def add_eval_command(sub: Any) -> None:
     config_flag(p)
     exec_flags(p)
     limit_flags(p, resume=False)
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object (see README)")
     for action in p._actions:  # the limits are each task swarm's; eval's own default for calls
         if action.dest == "max_calls":
             action.help = f"most model calls of each task's swarm (default {EVAL_MAX_CALLS} here)"

@@ -190,6 +190,10 @@ def limit_flags(p: argparse.ArgumentParser, *, resume: bool) -> None:
         help=default("node activations in flight at once", "concurrency"),
     )
     g.add_argument("--concurrency", dest="concurrency", type=int, help=argparse.SUPPRESS)  # old name
+
+
+def output_flags(p: argparse.ArgumentParser) -> None:
+    """How a run that drives a swarm shows it: ``--no-input``, ``--json``, ``--stream``."""
     p.add_argument(
         "--no-input",
         action="store_true",

@@ -23,6 +23,7 @@ from swarm_star.cli.flags import (
     limits_from,
     model_flags,
     open_swarm,
+    output_flags,
     tool_flags,
 )
 from swarm_star.cli.hints import answer_hint, command_prefix, raise_hint, run_only_flags, where_to_look
@@ -126,6 +127,7 @@ def add_run_commands(sub: Any) -> None:
     )
     pattern_flags(p)
     limit_flags(p, resume=False)
+    output_flags(p)
     tool_flags(p, resume=False)
     add_model_flags(p)
     add_executor_flags(p)
@@ -139,6 +141,7 @@ def add_run_commands(sub: Any) -> None:
     p.add_argument("swarm_id", help="the swarm to continue")
     model_flags(p, resume=True)
     limit_flags(p, resume=True)
+    output_flags(p)
     tool_flags(p, resume=True)
     add_model_flags(p)
     add_executor_flags(p)
@@ -173,6 +176,7 @@ def add_retry_command(sub: Any) -> None:
     p.add_argument("node", nargs="?", help="retry the failed nodes in this node's subtree (default: the whole tree)")
     model_flags(p, resume=True)
     limit_flags(p, resume=True)
+    output_flags(p)
     add_model_flags(p)
 
 

@@ -136,6 +136,8 @@ def test_the_command_prints_the_comparison_and_writes_json_markdown_and_a_plot(t
         (["--scripted", "0.5", "--model", "m"], "--scripted is its own model"),
         (["--datasets", "no_such_dataset"], "unknown reasoning-gym dataset 'no_such_dataset'"),
         (["--scripted", "2"], "expected a probability between 0 and 1"),
+        (["--no-input"], "unrecognized arguments: --no-input"),  # an eval never waits for answers
+        (["--stream"], "unrecognized arguments: --stream"),  # it shows a progress bar, not a live log
     ],
 )
 def test_bad_flags_are_one_line_usage_errors(tmp_path: Path, argv: list[str], message: str) -> None:
