@@ -101,6 +101,14 @@ def make_store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> 
     return CosmosStore(container, user_id="test", swarm_id=f"s-{uuid.uuid4().hex[:12]}")
 
 
+@pytest.fixture(autouse=True)
+def _whole_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Output to a pipe is whole lines unless ``$COLUMNS`` asks for a width: a shell that exports
+    it (or pytest-xdist, which sets 80 in its workers) would cut the lines tests read back.
+    A test that wants a width sets it itself."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+
+
 @pytest.fixture(params=["sqlite", "cosmos"])
 def backend(request: pytest.FixtureRequest) -> str:
     return request.param
