@@ -219,22 +219,29 @@ async def relevant_memory(
     candidates = _candidates(ctx)
     if not candidates:
         return ""
-    if _fits(candidates, budget):
-        return "\n".join(_render(e) for e in candidates)
+    lines = {e.entry_id: _render(e) for e in candidates}  # each rendered once (was: to fit, then to fill)
+    if sum(len(line) + 1 for line in lines.values()) <= budget:
+        return "\n".join(lines.values())
     if pick is None:
         pick = _shared_pick(ctx)
     if pick is None and use_router:
         pick = await memory_walk(ctx, budget=budget)
-    picked = set(pick or ())
+    return _fill(candidates, lines, set(pick or ()), _words(" ".join(directive_chain(ctx))), budget)
+
+
+def _fill(
+    candidates: list[SaveMemory], lines: dict[str, str], picked: set[str], want: frozenset[str], budget: int
+) -> str:
+    """The picked entries first, then the rest by the words they share with the directive chain
+    (context before results), as many as fit ``budget``."""
     chosen = [e for e in candidates if e.entry_id in picked]
-    want = _words(" ".join(directive_chain(ctx)))
     ranked = sorted(
         (e for e in candidates if e.entry_id not in picked),
         key=lambda e: (e.folder != "context", -len(want & _entry_words(e.title, e.content))),
     )
     out, used = [], 0
     for entry in [*chosen, *ranked]:
-        line = _render(entry)
+        line = lines[entry.entry_id]
         if used + len(line) + 1 > budget:
             continue
         out.append(line)

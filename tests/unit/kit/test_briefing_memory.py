@@ -90,3 +90,22 @@ def test_a_node_looks_at_the_newest_window_of_earlier_results(tmp_path: Path) ->
     w.node("0.0.last", "0.0", NodeRole.ROUTER, "the last part")
     shown: list[Any] = _shown(w, "0.0.last")
     assert shown == ["File spec.md", *(f"result {k}" for k in range(parts - RECENT_SCAN, parts))]
+
+
+def test_over_budget_the_pick_comes_first_then_context_then_results_sharing_words(tmp_path: Path) -> None:
+    w = TreeWriter(tmp_path, "rank", directive="tune the parser speed")
+    w.node("0", None, NodeRole.ROOT, "tune the parser speed")
+    _save(w, "0", "context", "File unrelated.md")
+    w.node("0.0", "0", NodeRole.MANAGER, "tune the parser speed")
+    titles = ["colour of our logo", "parser speed measured", "logo font", "parser rewritten"]
+    for k, title in enumerate(titles):
+        w.node(f"0.0.{k}", "0.0", NodeRole.ROUTER, f"part {k}")
+        _save(w, f"0.0.{k}", "results", title)
+        _done(w, f"0.0.{k}")
+    w.node("0.0.9", "0.0", NodeRole.ROUTER, "tune the parser speed")
+    ctx = ActionContext(SimpleNamespace(state=w.state), w.state.nodes["0.0.9"], 0, "start")  # type: ignore[arg-type]
+    every = asyncio.run(relevant_memory(ctx, budget=10**6, use_router=False)).splitlines()
+    room = sum(len(line) + 1 for line in every[:4])  # room for four of the five
+    text = asyncio.run(relevant_memory(ctx, budget=room, use_router=False, pick=["results.0.0.2.3"]))
+    shown = [line.split(":")[0].removeprefix("- ") for line in text.splitlines()]
+    assert shown == ["logo font", "File unrelated.md", "parser speed measured", "parser rewritten"]
