@@ -15,7 +15,12 @@ rounds, so the machine's load falls on both sides alike. Rows:
 
 - CPU per node at ~1,000 and ~10,000 nodes, and the ratio (flat: ≤ 1.2), with
   the share of CPU spent in the garbage collector;
-- process CPU per model call on the 226-call tree, Swarm Star ÷ LangGraph;
+- process CPU per model call on the 226-call tree, Swarm Star ÷ LangGraph, and for the whole
+  tree (the same 64 answers: since issue 25's one-call menus Swarm Star makes 82 calls for
+  it, LangGraph 226, so a ratio per call compares different amounts of work per call); the
+  same with the client's own CPU taken out: both sides use the same ``LLMClient``, and the
+  requests each side sent are sent again by the client alone, one at a time, after the run
+  (``langgraph_bench.client_floor``), which gives the client's share;
 - CPU per call with 1 request in flight ÷ with 512 (the ~1,000-node tree);
 - bytes stored per model call (database file after a WAL checkpoint), ÷ LangGraph;
 - peak RSS of the ~10,000-node run, ÷ LangGraph.
@@ -90,38 +95,69 @@ class _GcClock:
             self.seconds += time.process_time() - self._start
 
 
-async def _swarm_star(url: str, folder: Path, levels: int, in_flight: int) -> tuple[int, int]:
-    from swarm_star.api import RunOptions, Swarm
-    from swarm_star.llm import Endpoint, LLMClient
-    from swarm_star.models import Limits, ModelSettings, SwarmSettings
-
-    limits = Limits(max_nodes=20_000, max_calls=100_000, max_depth=16, max_tokens=10**9, concurrency=256)
-    swarm = Swarm.create(root(levels), space=folder, settings=SwarmSettings(limits=limits))
-    llm = LLMClient(Endpoint(url, "none", None), ModelSettings(base_url=url, concurrency=in_flight))
-    outcome = await swarm.run(RunOptions(llm=llm, poll_interval=0.05))
-    await llm.aclose()
-    assert outcome.status == "finished", outcome
-    state = swarm.tree()
-    swarm.close()
-    return len(state.nodes), state.usage.calls
+Sent = list[tuple[list[dict[str, str]], Any]]
 
 
-async def _langgraph(url: str, folder: Path, levels: int, in_flight: int) -> tuple[int, int]:
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
-    from benchmarks.langgraph_bench import build_graph
-    from swarm_star import prompts
+def _recording(url: str, in_flight: int, sent: Sent) -> Any:
+    """Our ``LLMClient``, noting each request (for :func:`_client_alone`) and counting the calls."""
     from swarm_star.llm import Endpoint, LLMClient
     from swarm_star.models import ModelSettings
 
-    class Counting(LLMClient):
+    class Recording(LLMClient):
         calls = 0
 
         async def chat(self, messages: list[dict[str, str]], **kwargs: Any) -> Any:
             self.calls += 1
+            sent.append((messages, kwargs.get("schema")))
             return await super().chat(messages, **kwargs)
 
-    llm = Counting(Endpoint(url, "none", None), ModelSettings(base_url=url, concurrency=in_flight))
+    return Recording(Endpoint(url, "none", None), ModelSettings(base_url=url, concurrency=in_flight))
+
+
+async def _client_alone(url: str, sent: Sent, in_flight: int) -> tuple[float, float]:
+    """CPU seconds the client alone takes for ``sent``: one request at a time, and all of them at
+    once (up to ``in_flight``). What both sides pay for their calls whatever orchestrates them;
+    a run has between one and all of its requests in flight, so its client share lies between."""
+    from benchmarks.langgraph_bench import client_floor
+    from swarm_star.llm import Endpoint, LLMClient
+    from swarm_star.models import ModelSettings
+
+    if not sent:
+        return 0.0, 0.0
+    one_at_a_time = await client_floor(url, sent)
+    llm = LLMClient(Endpoint(url, "none", None), ModelSettings(base_url=url, concurrency=in_flight))
+    await llm.chat(sent[0][0], schema=sent[0][1])  # the connection and the SDK warm: not measured
+    cpu = time.process_time()
+    await asyncio.gather(*(llm.chat(messages, schema=schema) for messages, schema in sent))
+    all_at_once = time.process_time() - cpu
+    await llm.aclose()
+    return one_at_a_time, all_at_once
+
+
+async def _swarm_star(url: str, folder: Path, levels: int, in_flight: int, sent: Sent) -> tuple[int, int]:
+    from swarm_star.api import RunOptions, Swarm
+    from swarm_star.models import Limits, SwarmSettings
+
+    limits = Limits(max_nodes=20_000, max_calls=100_000, max_depth=16, max_tokens=10**9, concurrency=256)
+    swarm = Swarm.create(root(levels), space=folder, settings=SwarmSettings(limits=limits))
+    llm = _recording(url, in_flight, sent)
+    outcome = await swarm.run(RunOptions(llm=llm, poll_interval=0.05))
+    await llm.aclose()
+    assert outcome.status == "finished", outcome
+    # the counts from the stored meta: LangGraph's side reads nothing back either (this was
+    # ``swarm.tree()``, a replay of the whole history: 16 ms of the 226-call tree's ~240)
+    meta = swarm.log.read_meta()
+    swarm.close()
+    return int(meta["nodes"]), int(meta["usage"]["calls"])
+
+
+async def _langgraph(url: str, folder: Path, levels: int, in_flight: int, sent: Sent) -> tuple[int, int]:
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    from benchmarks.langgraph_bench import build_graph
+    from swarm_star import prompts
+
+    llm = _recording(url, in_flight, sent)
     folder.mkdir(parents=True, exist_ok=True)
     async with AsyncSqliteSaver.from_conn_string(str(folder / "checkpoints.sqlite")) as saver:
         graph = build_graph(llm, prompts.planning.Plan, prompts.review.Review, levels).compile(checkpointer=saver)
@@ -141,17 +177,22 @@ def _measure(kind: str, url: str, levels: int, in_flight: int, code: str | None)
     clock = _GcClock()
     gc.callbacks.append(clock)
     runner = _swarm_star if kind == "swarm_star" else _langgraph
+    sent: Sent = []
     with tempfile.TemporaryDirectory() as tmp:
-        asyncio.run(runner(url, Path(tmp) / "warm-up", 2, in_flight))  # imports, SDK set-up: not measured
+        asyncio.run(runner(url, Path(tmp) / "warm-up", 2, in_flight, []))  # imports, SDK set-up: not measured
         gc.collect()
         clock.seconds = 0.0
         cpu = time.process_time()
-        nodes, calls = asyncio.run(runner(url, Path(tmp) / "run", levels, in_flight))
+        nodes, calls = asyncio.run(runner(url, Path(tmp) / "run", levels, in_flight, sent))
         cpu = time.process_time() - cpu
+        gc_seconds = clock.seconds
         stored = _db_bytes(Path(tmp) / "run")
+        client, client_batched = asyncio.run(_client_alone(url, sent, in_flight)) if levels == 2 else (0.0, 0.0)
     return {
         "cpu": cpu,
-        "gc": clock.seconds,
+        "client": client,
+        "client_batched": client_batched,
+        "gc": gc_seconds,
         "nodes": nodes,
         "calls": calls,
         "bytes": stored,
@@ -217,8 +258,8 @@ def run(
             return
         a, b = fn(ours), fn(theirs)
         out[key] = a / b
-        line = (
-            f"  {label}: Swarm Star {a:,.3f} {unit}, {theirs_label(theirs)} {b:,.3f} {unit}, ratio {a / b:.3f} ({goal})"
+        line = f"  {label}: Swarm Star {a:,.3f} {unit}, {theirs_label(theirs)} {b:,.3f} {unit}, ratio {a / b:.3f}" + (
+            f" ({goal})" if goal else ""
         )
         if f"{ours}_before" in runs:
             mine = f"{theirs}_before" if f"{theirs}_before" in runs else theirs
@@ -240,7 +281,38 @@ def run(
             f"  {name}: {int(first['nodes']):,} nodes (LangGraph: parts), {int(first['calls']):,} calls;"
             f" CPU per node {per_node(name):.3f} ms, per call {per_call(name):.3f} ms, GC {gc_share:.1f} % of CPU"
         )
+
+    def per_tree(name: str) -> float:
+        return med(name, lambda x: x["cpu"] * 1000)
+
+    def client_per_call(name: str, key: str = "client") -> float:
+        return med(name, lambda x: x[key] / x["calls"] * 1000)
+
+    def own_per_tree(name: str, key: str = "client") -> float:
+        return med(name, lambda x: (x["cpu"] - x[key]) * 1000)
+
     row("CPU per model call, 226-call tree", "cpu_per_call", per_call, "ss2", "lg2", "ms", "goal <= 0.7")
+    row("CPU for the whole 226-call tree (the same 64 answers)", "cpu_per_tree", per_tree, "ss2", "lg2", "ms", "")
+    row("the client alone per call, one at a time", "client", client_per_call, "ss2", "lg2", "ms", "")
+    row(
+        "the client alone per call, all at once",
+        "client_batched",
+        lambda n: client_per_call(n, "client_batched"),
+        "ss2",
+        "lg2",
+        "ms",
+        "",
+    )
+    row("CPU per tree less the client's (one at a time)", "own_per_tree", own_per_tree, "ss2", "lg2", "ms", "")
+    row(
+        "CPU per tree less the client's (all at once)",
+        "own_per_tree_batched",
+        lambda n: own_per_tree(n, "client_batched"),
+        "ss2",
+        "lg2",
+        "ms",
+        "",
+    )
     row("bytes stored per call, 226-call tree", "bytes_per_call", size, "ss2", "lg2", "B", "goal <= 1.5")
     row("CPU per call, ~1,000 nodes, 1 in flight", "one_in_flight", per_call, "ss3_1", "ss3", "ms", "goal <= 1.2")
     if big:

@@ -15,6 +15,7 @@ model replies (no clocks, no randomness in decisions).
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
@@ -127,6 +128,15 @@ class ActionContext:
 
     def memory(self) -> list[SaveMemory]:
         return list(self._host.state.memory.values())
+
+    def memory_count(self) -> int:
+        """How many entries memory holds."""
+        return len(self._host.state.memory)
+
+    def memory_between(self, start: int, stop: int) -> list[SaveMemory]:
+        """Entries ``start`` to ``stop`` (in the order they were saved) without copying all of
+        memory first: a briefing looks at a window of a few hundred of a large swarm's thousands."""
+        return list(itertools.islice(self._host.state.memory.values(), start, stop))
 
     def answers(self) -> list[tuple[str, str]]:
         return [(q.text, q.answer) for q in self.node.questions if q.answer is not None]

@@ -61,6 +61,7 @@ SCAN_CHARS = 1500
 """Only the start of a long entry is cut to size or matched against the directive chain."""
 MEMORY_PICK = "memory_pick"
 """A part's spawn context: the memory entries its manager's walk picked (ids; empty: words only)."""
+_DONE = frozenset((NodeStatus.TERMINATED, NodeStatus.FAILED))
 
 
 def _short(text: str, limit: int) -> str:
@@ -107,22 +108,17 @@ def prerequisite_reports(ctx: ActionContext) -> str:
     return "\n".join(lines)
 
 
-def _visible(ctx: ActionContext, entry: SaveMemory) -> bool:
-    """Entries written before this node existed, by nodes outside its own subtree."""
-    if entry.folder == "context":
-        return entry.title != "Directive"  # the directive is already in the chain
-    if entry.folder == LAYOUT_FOLDER:
-        return False  # how memory is grouped, not something to tell a node
-    saver = ctx.nodes.get(entry.node_id)
-    if saver is None or saver.id == ctx.node.id or saver.id.startswith(ctx.node.id + "."):
-        return False
-    return saver.status.done and saver.updated_at <= ctx.node.created_at
-
-
 @functools.lru_cache(maxsize=4096)
 def _words(text: str) -> frozenset[str]:
     """Words of 3+ letters (cached: the same entries are ranked for many nodes)."""
     return frozenset(re.findall(r"[^\W_]{3,}", text.lower()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _entry_words(title: str, content: str) -> frozenset[str]:
+    """An entry's words, cached by its own strings (whose hashes Python keeps): building the text
+    to look them up by cost more than the look-up, once per entry per node."""
+    return _words(f"{title} {content[:SCAN_CHARS]}")
 
 
 def _render(entry: SaveMemory) -> str:
@@ -137,22 +133,48 @@ def _render_text(title: str, content: str) -> str:
 def _pool(ctx: ActionContext) -> list[SaveMemory]:
     """The entries a briefing looks at: the context files, and the newest of the entries that
     existed when this node was spawned (frame order, so a re-run activation sees the same ones)."""
-    entries = ctx.memory()
+    count = ctx.memory_count()
     mark = ctx.node.memory_mark
-    mark = len(entries) if mark is None else min(mark, len(entries))  # None: a node from an older release
+    mark = count if mark is None else min(mark, count)  # None: a node from an older release
     start = max(0, mark - RECENT_SCAN)
-    head = [e for e in entries[: min(CONTEXT_SCAN, start)] if e.folder == "context"]
-    return head + entries[start:mark]
+    head = [e for e in ctx.memory_between(0, min(CONTEXT_SCAN, start)) if e.folder == "context"]
+    return head + ctx.memory_between(start, mark)
 
 
 def _candidates(ctx: ActionContext) -> list[SaveMemory]:
-    """The entries this node may be shown (a prerequisite's own entries have their own section)."""
-    shown = tuple(p.id for p in prerequisites(ctx))
-    return [
-        e
-        for e in _pool(ctx)
-        if _visible(ctx, e) and not any(e.node_id == s or e.node_id.startswith(s + ".") for s in shown)
-    ]
+    """The entries this node may be shown: the context (but the directive, already in the chain),
+    and results written before this node existed by nodes outside its own subtree; never a
+    prerequisite's own entries (they have their own section) nor the layout (how memory is
+    grouped, not something to tell a node).
+
+    One loop with what it compares looked up once: every node of a large swarm looks at its
+    full window of entries, so this runs ~75,000 times per 1,000 nodes there."""
+    shown = [p.id for p in prerequisites(ctx)]
+    shown_ids, below_shown = set(shown), tuple(s + "." for s in shown)
+    me, below_me = ctx.node.id, ctx.node.id + "."
+    created, nodes = ctx.node.created_at, ctx.nodes
+    out = []
+    for entry in _pool(ctx):
+        saver_id = entry.node_id
+        if entry.folder == "context":
+            if entry.title == "Directive":
+                continue
+        elif entry.folder == LAYOUT_FOLDER:
+            continue
+        else:
+            saver = nodes.get(saver_id)
+            if (
+                saver is None
+                or saver_id == me
+                or saver_id.startswith(below_me)
+                or saver.status not in _DONE
+                or saver.updated_at > created
+            ):
+                continue
+        if saver_id in shown_ids or (below_shown and saver_id.startswith(below_shown)):
+            continue
+        out.append(entry)
+    return out
 
 
 def _fits(candidates: list[SaveMemory], budget: int) -> bool:
@@ -197,21 +219,29 @@ async def relevant_memory(
     candidates = _candidates(ctx)
     if not candidates:
         return ""
-    if _fits(candidates, budget):
-        return "\n".join(_render(e) for e in candidates)
+    lines = {e.entry_id: _render(e) for e in candidates}  # each rendered once (was: to fit, then to fill)
+    if sum(len(line) + 1 for line in lines.values()) <= budget:
+        return "\n".join(lines.values())
     if pick is None:
         pick = _shared_pick(ctx)
     if pick is None and use_router:
         pick = await memory_walk(ctx, budget=budget)
-    chosen = [e for e in candidates if e.entry_id in (pick or ())]
-    want = _words(" ".join(directive_chain(ctx)))
+    return _fill(candidates, lines, set(pick or ()), _words(" ".join(directive_chain(ctx))), budget)
+
+
+def _fill(
+    candidates: list[SaveMemory], lines: dict[str, str], picked: set[str], want: frozenset[str], budget: int
+) -> str:
+    """The picked entries first, then the rest by the words they share with the directive chain
+    (context before results), as many as fit ``budget``."""
+    chosen = [e for e in candidates if e.entry_id in picked]
     ranked = sorted(
-        (e for e in candidates if e not in chosen),
-        key=lambda e: (e.folder != "context", -len(want & _words(f"{e.title} {e.content[:SCAN_CHARS]}"))),
+        (e for e in candidates if e.entry_id not in picked),
+        key=lambda e: (e.folder != "context", -len(want & _entry_words(e.title, e.content))),
     )
     out, used = [], 0
     for entry in [*chosen, *ranked]:
-        line = _render(entry)
+        line = lines[entry.entry_id]
         if used + len(line) + 1 > budget:
             continue
         out.append(line)

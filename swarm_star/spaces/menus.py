@@ -37,29 +37,34 @@ class Group:
         return out
 
 
-def _prefix(name: str, depth: int) -> str:
-    tokens = [t for t in _TOKENS.split(name) if t]
+def _prefix(name: str, tokens: list[str], depth: int) -> str:
     return "_".join(tokens[:depth]) if len(tokens) > depth else name
 
 
-def group_names(names: list[str], limit: int = MAX_MENU, depth: int = 1) -> list[str | Group]:
+def group_names(names: list[str], limit: int = MAX_MENU) -> list[str | Group]:
     """Arrange names so no level holds more than ``limit`` options."""
-    names = sorted(names)
+    # each name split into words once: the grouping looks one word further at every level
+    tokens = {name: [t for t in _TOKENS.split(name) if t] for name in names}
+    return _group(sorted(names), limit, 1, tokens)
+
+
+def _group(names: list[str], limit: int, depth: int, tokens: dict[str, list[str]]) -> list[str | Group]:
+    """:func:`group_names` of sorted ``names``, grouped by their first ``depth`` words first."""
     if len(names) <= limit:
         return list(names)
     buckets: dict[str, list[str]] = {}
     for name in names:
-        buckets.setdefault(_prefix(name, depth), []).append(name)
+        buckets.setdefault(_prefix(name, tokens[name], depth), []).append(name)
     if len(buckets) == 1 and depth < 8:
-        return group_names(names, limit, depth + 1)  # one shared prefix: look one token further
+        return _group(names, limit, depth + 1, tokens)  # one shared prefix: look one token further
     if 1 < len(buckets) <= limit:
         out: list[str | Group] = []
         for key, members in buckets.items():
             if len(members) == 1:
                 out.append(members[0])
             else:
-                out.append(Group(f"{key}*", group_names(members, limit, depth + 1)))
+                out.append(Group(f"{key}*", _group(members, limit, depth + 1, tokens)))
         return out
     size = math.ceil(len(names) / limit)
     chunks = [names[i : i + size] for i in range(0, len(names), size)]
-    return [Group(f"{c[0]}..{c[-1]}", group_names(c, limit, depth)) for c in chunks]
+    return [Group(f"{c[0]}..{c[-1]}", _group(c, limit, depth, tokens)) for c in chunks]
