@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from itertools import repeat
 from typing import Any
 
 from swarm_star.errors import StoreCorrupt
@@ -161,6 +162,9 @@ NODE_FIELDS = (
 """Node records (schema 2): the fields stored positionally, in stored order (pinned like
 :data:`OP_FIELDS`). ``id`` is the key's; ``parent_id`` and ``depth`` are the id's unless the
 record's trailing dict says otherwise; ``usage`` is a list in the order of a call's usage."""
+_NODE_IMPLIED = {"schema_version", "id", "parent_id", "depth"}
+"""Node fields the key says (or the record's trailing dict, when the id does not)."""
+_USAGE_ALL = (*_USAGE, *_USAGE_LATER)
 _SHARED_FIELDS = {"terminate": "report", "save_memory": "content"}
 """Text fields stored as shared text when long: a report is in its terminate frame and
 in the save_memory frame that files it."""
@@ -197,27 +201,27 @@ def node_record(node: SwarmNode, codec: FrameCodec, puts: list[Put]) -> list[Any
     field at its default, trailing nulls left off, then a dict of what the order cannot say
     (a parent or depth the id does not give, a field a later release adds); long text shared
     (its rows added to ``puts`` unless ``codec`` wrote them before)."""
-    raw = node.model_dump(mode="json", exclude_defaults=True, exclude={"schema_version", "id"})
+    raw = node.model_dump(mode="json", exclude_defaults=True, exclude=_NODE_IMPLIED)
     node_id = node.id
     extra: dict[str, Any] = {}
     if node.parent_id != (node_id.rpartition(".")[0] or None):
         extra["parent_id"] = node.parent_id
     if node.depth != node_id.count("."):
         extra["depth"] = node.depth
-    raw.pop("parent_id", None)
-    raw.pop("depth", None)
-    if node.children and node.children == [f"{node_id}.{i}" for i in range(len(node.children))]:
-        raw["children"] = len(node.children)
+    children = node.children
+    if children and children[-1] == f"{node_id}.{len(children) - 1}" and children == _numbered(node_id, len(children)):
+        raw["children"] = len(children)
     if "usage" in raw:
-        usage = node.usage.model_dump(mode="json")
-        raw["usage"] = [usage[k] for k in (*_USAGE, *_USAGE_LATER)]
-        while raw["usage"][-1] == 0 and len(raw["usage"]) > 1:
-            raw["usage"].pop()
+        usage = [getattr(node.usage, k) for k in _USAGE_ALL]
+        while usage[-1] == 0 and len(usage) > 1:
+            usage.pop()
+        raw["usage"] = usage
     for name in ("directive", "report"):
         if name in raw:
             raw[name] = _ref(raw[name], codec, puts)
-    extra.update((name, None) for name in NODE_FIELDS if name in raw and raw[name] is None)  # null means default
-    out: list[Any] = [NODE_SCHEMA, *(raw.pop(name, None) for name in NODE_FIELDS)]
+    for name in [k for k, v in raw.items() if v is None]:  # in the list, null means the default
+        extra[name] = raw.pop(name)
+    out: list[Any] = [NODE_SCHEMA, *map(raw.pop, NODE_FIELDS, repeat(None))]
     extra.update(raw)  # fields this list does not name
     if extra:
         out.append(extra)
@@ -225,6 +229,10 @@ def node_record(node: SwarmNode, codec: FrameCodec, puts: list[Put]) -> list[Any
         while len(out) > 1 and out[-1] is None:
             out.pop()
     return out
+
+
+def _numbered(node_id: str, count: int) -> list[str]:
+    return [f"{node_id}.{i}" for i in range(count)]
 
 
 def node_from_record(raw: Any, node_id: str, codec: FrameCodec) -> Any:
@@ -240,10 +248,10 @@ def node_from_record(raw: Any, node_id: str, codec: FrameCodec) -> Any:
     out["parent_id"] = node_id.rpartition(".")[0] or None
     out["depth"] = node_id.count(".")
     if isinstance(out.get("children"), int):
-        out["children"] = [f"{node_id}.{i}" for i in range(out["children"])]
+        out["children"] = _numbered(node_id, out["children"])
     if isinstance(out.get("usage"), list):
-        counts = out["usage"] + [0] * (len(_USAGE) + len(_USAGE_LATER) - len(out["usage"]))
-        out["usage"] = dict(zip((*_USAGE, *_USAGE_LATER), counts, strict=True))
+        counts = out["usage"] + [0] * (len(_USAGE_ALL) - len(out["usage"]))
+        out["usage"] = dict(zip(_USAGE_ALL, counts, strict=True))
     for name in ("directive", "report"):
         if isinstance(out.get(name), dict) and "ref" in out[name]:
             out[name] = codec.text(out[name]["ref"])
