@@ -58,6 +58,9 @@ def store_figures(db: Path) -> dict[str, float]:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         rows = conn.execute("SELECT substr(key, 1, 11), sum(length(key) + length(value)), count(*) FROM kv GROUP BY 1")
         by_prefix = {prefix: (size, count) for prefix, size, count in rows}
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'log'").fetchone():  # stores since issue 25
+            size, count = conn.execute("SELECT sum(length(value)), count(*) FROM log").fetchone()
+            by_prefix["swarm_histo"] = (size or 0, count)
     frames = by_prefix.get("swarm_histo", (0, 0))
     texts = by_prefix.get("swarm_text_", (0, 0))
     return {

@@ -21,6 +21,12 @@ field names are not repeated in every frame; and a report of at least
 :data:`SHARED_MIN` characters is stored once as shared text, referenced by
 the ``terminate`` frame and by the ``save_memory`` frame that files it.
 
+Schema 4 (2026-12-06, later) drops the envelope's field names: a frame is the
+list ``[4, time, op]`` (``[4, time, op, nodes]`` when the touched nodes are not
+the default), its number is the one in its key, which the reader passes to
+:meth:`FrameCodec.decode`. On a 226-call tree the names and the repeated frame
+number were ~45 of the ~150 bytes of an average frame.
+
 Decoding returns exactly the dict the schema-1 writer stored (``model_dump``
 of the same event), so ``history``, the API, replay and the web view read
 every schema alike. Schema-1 frames pass through unchanged and schema-2
@@ -29,23 +35,48 @@ frames appended to them are schema 3 (frames are decoded one by one). Text is
 only ever added, never deleted, so a frame's references always resolve.
 
 Node records and memory entries are encoded here too (:func:`node_record`,
-:func:`memory_record`): fields at their default are left out, which any
-release reads back (pydantic fills defaults), so they keep record schema 1.
+:func:`memory_record`): fields at their default are left out (pydantic fills
+them back). Node records are schema 2 (:data:`NODE_SCHEMA`): a list in the
+order :data:`NODE_FIELDS` pins, like an operation; the id is the key's, the
+parent and depth are left out when the id says them, children numbered
+``{id}.0`` … ``{id}.{n-1}`` are stored as ``n``, and a long directive or report
+is a reference to shared text (the spawn and terminate frames hold the same
+text, so it is usually the same row). :func:`node_from_record` turns any of
+them back into the schema-1 dict. Memory entries are ``[2, folder, title,
+content]`` (the id is the key's), long content shared the same way.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from itertools import repeat
 from typing import Any
 
 from swarm_star.errors import StoreCorrupt
 from swarm_star.models import SaveMemory, SwarmNode
 from swarm_star.store.base import KVStore, Put
 
-__all__ = ["FRAME_SCHEMA", "OP_FIELDS", "SHARED_MIN", "TEXT_PREFIX", "FrameCodec", "memory_record", "node_record"]
+__all__ = [
+    "FRAME_SCHEMA",
+    "MEMORY_SCHEMA",
+    "NODE_FIELDS",
+    "NODE_SCHEMA",
+    "OP_FIELDS",
+    "SHARED_MIN",
+    "TEXT_PREFIX",
+    "FrameCodec",
+    "memory_from_record",
+    "memory_record",
+    "node_from_record",
+    "node_record",
+]
 
-FRAME_SCHEMA = 3
+FRAME_SCHEMA = 4
+NODE_SCHEMA = 2
+"""Node records: 1 is the node's ``model_dump`` (defaults left out), 2 the lean form (module docstring)."""
+MEMORY_SCHEMA = 2
+"""Memory entries: 1 holds its id and content, 2 leaves the id to the key and may refer to shared text."""
 TEXT_PREFIX = "swarm_text_"
 SHARED_MIN = 96
 """Shortest text part worth its own row (a row costs ~60 bytes of key and overhead)."""
@@ -109,6 +140,31 @@ OP_FIELDS: dict[str, tuple[str, ...]] = {
 """Schema 3: the fields of each operation kind, in stored order. Pinned: never reorder or
 remove a name (stored frames depend on it); a new field of a model is stored in the
 trailing dict until a new schema lists it. A kind not listed is stored as a dict."""
+NODE_FIELDS = (
+    "role",
+    "action_id",
+    "directive",
+    "status",
+    "created_at",
+    "updated_at",
+    "report",
+    "context",
+    "children",
+    "memory_mark",
+    "activations",
+    "usage",
+    "calls",
+    "error",
+    "partial",
+    "questions",
+    "checks",
+)
+"""Node records (schema 2): the fields stored positionally, in stored order (pinned like
+:data:`OP_FIELDS`). ``id`` is the key's; ``parent_id`` and ``depth`` are the id's unless the
+record's trailing dict says otherwise; ``usage`` is a list in the order of a call's usage."""
+_NODE_IMPLIED = {"schema_version", "id", "parent_id", "depth"}
+"""Node fields the key says (or the record's trailing dict, when the id does not)."""
+_USAGE_ALL = (*_USAGE, *_USAGE_LATER)
 _SHARED_FIELDS = {"terminate": "report", "save_memory": "content"}
 """Text fields stored as shared text when long: a report is in its terminate frame and
 in the save_memory frame that files it."""
@@ -135,14 +191,89 @@ def _plain_attempt(call: dict[str, Any], latency: float) -> dict[str, Any]:
     }
 
 
-def node_record(node: SwarmNode) -> dict[str, Any]:
-    """A node record as stored: fields at their default left out (read back as the default)."""
-    return {"schema_version": node.schema_version, **node.model_dump(mode="json", exclude_defaults=True)}
+def _ref(text: Any, codec: FrameCodec, puts: list[Put]) -> Any:
+    """``text`` as a reference to shared text when long enough, else as it is."""
+    return {"ref": codec.share(text, puts)} if isinstance(text, str) and len(text) >= SHARED_MIN else text
 
 
-def memory_record(op: SaveMemory) -> dict[str, Any]:
-    """A memory entry as stored (``memory_space_{entry_id}``): what a reader rebuilds the entry from."""
-    return {"schema_version": 1, "id": op.entry_id, "folder": op.folder, "name": op.title, "content": op.content}
+def node_record(node: SwarmNode, codec: FrameCodec, puts: list[Put]) -> list[Any]:
+    """A node record as stored (schema 2): ``[2, *values in NODE_FIELDS order]``, null for a
+    field at its default, trailing nulls left off, then a dict of what the order cannot say
+    (a parent or depth the id does not give, a field a later release adds); long text shared
+    (its rows added to ``puts`` unless ``codec`` wrote them before)."""
+    raw = node.model_dump(mode="json", exclude_defaults=True, exclude=_NODE_IMPLIED)
+    node_id = node.id
+    extra: dict[str, Any] = {}
+    if node.parent_id != (node_id.rpartition(".")[0] or None):
+        extra["parent_id"] = node.parent_id
+    if node.depth != node_id.count("."):
+        extra["depth"] = node.depth
+    children = node.children
+    if children and children[-1] == f"{node_id}.{len(children) - 1}" and children == _numbered(node_id, len(children)):
+        raw["children"] = len(children)
+    if "usage" in raw:
+        usage = [getattr(node.usage, k) for k in _USAGE_ALL]
+        while usage[-1] == 0 and len(usage) > 1:
+            usage.pop()
+        raw["usage"] = usage
+    for name in ("directive", "report"):
+        if name in raw:
+            raw[name] = _ref(raw[name], codec, puts)
+    for name in [k for k, v in raw.items() if v is None]:  # in the list, null means the default
+        extra[name] = raw.pop(name)
+    out: list[Any] = [NODE_SCHEMA, *map(raw.pop, NODE_FIELDS, repeat(None))]
+    extra.update(raw)  # fields this list does not name
+    if extra:
+        out.append(extra)
+    else:
+        while len(out) > 1 and out[-1] is None:
+            out.pop()
+    return out
+
+
+def _numbered(node_id: str, count: int) -> list[str]:
+    return [f"{node_id}.{i}" for i in range(count)]
+
+
+def node_from_record(raw: Any, node_id: str, codec: FrameCodec) -> Any:
+    """The schema-1 dict of a stored node record of any schema (a dict is returned as it is,
+    a list of another schema as its version, for the reader to refuse)."""
+    if not isinstance(raw, list):
+        return raw
+    if not raw or raw[0] != NODE_SCHEMA:
+        return {"schema_version": raw[0] if raw and isinstance(raw[0], int) else "unknown"}
+    values = raw[1 : 1 + len(NODE_FIELDS)]
+    out: dict[str, Any] = {"schema_version": 1, "id": node_id}
+    out.update((name, value) for name, value in zip(NODE_FIELDS, values, strict=False) if value is not None)
+    out["parent_id"] = node_id.rpartition(".")[0] or None
+    out["depth"] = node_id.count(".")
+    if isinstance(out.get("children"), int):
+        out["children"] = _numbered(node_id, out["children"])
+    if isinstance(out.get("usage"), list):
+        counts = out["usage"] + [0] * (len(_USAGE_ALL) - len(out["usage"]))
+        out["usage"] = dict(zip(_USAGE_ALL, counts, strict=True))
+    for name in ("directive", "report"):
+        if isinstance(out.get(name), dict) and "ref" in out[name]:
+            out[name] = codec.text(out[name]["ref"])
+    if len(raw) > 1 + len(NODE_FIELDS) and isinstance(raw[-1], dict):
+        out.update(raw[-1])
+    return out
+
+
+def memory_record(op: SaveMemory, codec: FrameCodec, puts: list[Put]) -> list[Any]:
+    """A memory entry as stored (``memory_space_{entry_id}``, schema 2): ``[2, folder, title,
+    content]``, the id being the key's and long content shared."""
+    return [MEMORY_SCHEMA, op.folder, op.title, _ref(op.content, codec, puts)]
+
+
+def memory_from_record(raw: Any, codec: FrameCodec) -> Any:
+    """A stored memory entry as the schema-1 dict (without its id: the reader takes the key's)."""
+    if not isinstance(raw, list) or len(raw) != 4 or raw[0] != MEMORY_SCHEMA:
+        return raw if isinstance(raw, dict) else {}
+    content = raw[3]
+    if isinstance(content, dict) and "ref" in content:
+        content = codec.text(content["ref"])
+    return {"schema_version": 1, "folder": raw[1], "name": raw[2], "content": content}
 
 
 class FrameCodec:
@@ -155,15 +286,14 @@ class FrameCodec:
 
     # writing
 
-    def encode(self, frame: dict[str, Any]) -> tuple[dict[str, Any], list[Put]]:
-        """The stored (schema-3) form of a frame (``model_dump(mode="json")`` of an event) and the
+    def encode(self, frame: dict[str, Any]) -> tuple[list[Any], list[Put]]:
+        """The stored (schema-4) form of a frame (``model_dump(mode="json")`` of an event) and the
         shared-text rows it needs (only those not written before by this codec)."""
         op = frame["op"]
-        out: dict[str, Any] = {"schema_version": FRAME_SCHEMA, "frame": frame["frame"], "time": frame["time"]}
         puts: list[Put] = []
-        out["op"] = self._pack(op, puts)
+        out: list[Any] = [FRAME_SCHEMA, frame["time"], self._pack(op, puts)]
         if frame.get("nodes", []) != _default_nodes(op):
-            out["nodes"] = frame.get("nodes", [])
+            out.append(frame.get("nodes", []))
         return out, puts
 
     def _pack(self, op: dict[str, Any], puts: list[Put]) -> Any:
@@ -176,7 +306,7 @@ class FrameCodec:
         shared = _SHARED_FIELDS.get(kind)
         text = op.get(shared) if shared else None
         if shared and isinstance(text, str) and len(text) >= SHARED_MIN:
-            op = {**op, shared: {"ref": self._share(text, puts)}}
+            op = {**op, shared: {"ref": self.share(text, puts)}}
         packed: list[Any] = [kind, *(op.get(name) for name in fields)]
         extra = {k: v for k, v in op.items() if k != "kind" and k not in fields}
         if extra:
@@ -207,7 +337,7 @@ class FrameCodec:
         shared = False
         for part in content.split(_SEP):
             if len(part) >= SHARED_MIN:
-                parts.append({"ref": self._share(part, puts)})
+                parts.append({"ref": self.share(part, puts)})
                 shared = True
             else:
                 parts.append(part)
@@ -217,7 +347,8 @@ class FrameCodec:
         out["parts"] = parts
         return out
 
-    def _share(self, text: str, puts: list[Put]) -> str:
+    def share(self, text: str, puts: list[Put]) -> str:
+        """The digest of ``text`` as shared text; its row is added to ``puts`` unless written before."""
         digest = self._digest_of.get(text)
         if digest is None:
             digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
@@ -236,10 +367,13 @@ class FrameCodec:
 
     # reading
 
-    def decode(self, raw: dict[str, Any]) -> dict[str, Any]:
-        """The frame as the schema-1 writer stored it (schema-1 frames are returned as they are)."""
+    def decode(self, raw: Any, number: int) -> dict[str, Any]:
+        """Frame ``number`` (from its key) as the schema-1 writer stored it (schema-1 frames are
+        returned as they are; a list that is not schema 4 as its version, for the reader to refuse)."""
+        if isinstance(raw, list):
+            return self._decode_list(raw, number)
         version = raw.get("schema_version")
-        if version not in (2, FRAME_SCHEMA):
+        if version not in (2, 3):  # schema 1 is the dict itself; 4 is a list
             return raw
         op = raw["op"]
         if isinstance(op, list):
@@ -254,6 +388,20 @@ class FrameCodec:
             "nodes": raw["nodes"] if "nodes" in raw else _default_nodes(op) if version == 3 else [op.get("node_id")],
         }
 
+    def _decode_list(self, raw: list[Any], number: int) -> dict[str, Any]:
+        version = raw[0] if raw and isinstance(raw[0], int) else None
+        if version != FRAME_SCHEMA or len(raw) not in (3, 4) or not isinstance(raw[2], list):
+            later = version is not None and version > FRAME_SCHEMA
+            return {"schema_version": version if later else "unknown", "frame": number}
+        op = self._unpack(raw[2])
+        return {
+            "schema_version": FRAME_SCHEMA,
+            "frame": number,
+            "time": raw[1],
+            "op": op,
+            "nodes": raw[3] if len(raw) == 4 else _default_nodes(op),
+        }
+
     def _unpack(self, packed: list[Any]) -> dict[str, Any]:
         kind = packed[0] if packed else None
         fields = OP_FIELDS.get(kind) if isinstance(kind, str) else None
@@ -266,7 +414,7 @@ class FrameCodec:
             op.update(packed[1 + len(fields)])
         shared = _SHARED_FIELDS.get(str(kind))
         if shared and isinstance(op.get(shared), dict):
-            op[shared] = self._text(op[shared]["ref"])
+            op[shared] = self.text(op[shared]["ref"])
         return self._full_call(op) if kind == "llm_call" else op
 
     def _full_call(self, op: dict[str, Any]) -> dict[str, Any]:
@@ -286,12 +434,12 @@ class FrameCodec:
     def _full_message(self, message: dict[str, Any]) -> dict[str, Any]:
         if "parts" not in message:
             return message
-        text = _SEP.join(p if isinstance(p, str) else self._text(p["ref"]) for p in message["parts"])
+        text = _SEP.join(p if isinstance(p, str) else self.text(p["ref"]) for p in message["parts"])
         out = {k: v for k, v in message.items() if k != "parts"}
         out["content"] = text
         return out
 
-    def _text(self, digest: str) -> str:
+    def text(self, digest: str) -> str:
         """The shared text ``digest``, from a least-recently-used cache of :data:`_CACHE_LIMIT` texts.
 
         Why LRU: a replay of a 10,000-node swarm refers to more distinct texts than the

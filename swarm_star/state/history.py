@@ -21,6 +21,7 @@ from swarm_star.state.reader import (
     HISTORY_PREFIX,
     MEMORY_PREFIX,
     META_KEY,
+    META_SCHEMA,
     MIGRATIONS,
     NODE_PREFIX,
     RECORD_KEY,
@@ -46,7 +47,7 @@ __all__ = [
 
 
 def encode_frames(codec: FrameCodec, events: Iterable[SwarmEvent]) -> list[StoreOp]:
-    """The stored rows of ``events``: each frame in schema 3, then the shared text they
+    """The stored rows of ``events``: each frame in schema 4, then the shared text they
     refer to that ``codec`` has not written before (see :mod:`swarm_star.state.frame_codec`)."""
     frames: list[StoreOp] = []
     shared: list[StoreOp] = []
@@ -105,12 +106,12 @@ class SwarmLog(SwarmReader):
         engine does) while ``state`` moves on. The undo makes the frame codec
         forget the shared text this batch would have written first.
         """
-        frames = encode_frames(self.codec, events)
+        ops = self.batch(events, state, touched, extra, codec=self.codec)
 
         def undo() -> None:
-            self.codec.forget([op for op in frames if isinstance(op, Put)])
+            self.codec.forget([op for op in ops if isinstance(op, Put)])
 
-        return self.batch(events, state, touched, extra, frames=frames), undo
+        return ops, undo
 
     @classmethod
     def batch(
@@ -120,16 +121,19 @@ class SwarmLog(SwarmReader):
         touched: Iterable[str],
         extra: Iterable[StoreOp] = (),
         *,
-        frames: list[StoreOp] | None = None,
+        codec: FrameCodec | None = None,
     ) -> list[StoreOp]:
-        """The one atomic batch that persists ``events`` (see :meth:`append`); ``frames``
-        are the encoded frame rows and their shared text (default: encoded here)."""
-        ops: list[StoreOp] = list(frames if frames is not None else encode_frames(FrameCodec(None), events))
+        """The one atomic batch that persists ``events`` (see :meth:`append`), its records'
+        shared text included unless ``codec`` (default: a new one) wrote it before."""
+        codec = codec if codec is not None else FrameCodec(None)
+        ops: list[StoreOp] = encode_frames(codec, events)
+        texts: list[Put] = []
         for node_id in sorted(set(touched)):
-            ops.append(Put(NODE_PREFIX + node_id, node_record(state.nodes[node_id])))
+            ops.append(Put(NODE_PREFIX + node_id, node_record(state.nodes[node_id], codec, texts)))
         for event in events:
             if event.op.kind == "save_memory":
-                ops.append(Put(MEMORY_PREFIX + event.op.entry_id, memory_record(event.op)))
+                ops.append(Put(MEMORY_PREFIX + event.op.entry_id, memory_record(event.op, codec, texts)))
+        ops.extend(texts)
         ops.append(Put(META_KEY, cls.meta(state)))
         ops.extend(extra)
         return ops
@@ -137,7 +141,7 @@ class SwarmLog(SwarmReader):
     @staticmethod
     def meta(state: SwarmState) -> dict[str, Any]:
         return {
-            "schema_version": SCHEMA_VERSION,
+            "schema_version": META_SCHEMA,
             "frame_count": state.frame_count,
             "status": str(state.status),
             "stop_reason": state.stop_reason,

@@ -36,7 +36,7 @@ from swarm_star.errors import StoreCorrupt, StoreError, SwarmNotFound
 from swarm_star.models import Limits, SwarmEvent, SwarmNode, SwarmRecord, SwarmStatus, Usage
 from swarm_star.models.operations import SaveMemory
 from swarm_star.models.stats import StatsBook
-from swarm_star.state.frame_codec import FRAME_SCHEMA, FrameCodec
+from swarm_star.state.frame_codec import FRAME_SCHEMA, NODE_SCHEMA, FrameCodec, memory_from_record, node_from_record
 from swarm_star.state.projection import RunClock, SwarmState
 from swarm_star.store.base import KVStore
 
@@ -46,6 +46,7 @@ __all__ = [
     "INSTALLED_SPACE_KEYS",
     "MEMORY_PREFIX",
     "META_KEY",
+    "META_SCHEMA",
     "MIGRATIONS",
     "NODE_ID",
     "NODE_PREFIX",
@@ -75,7 +76,11 @@ NODE_ID = re.compile(r"[0-9.]{1,200}")
 """What a node id looks like (with fullmatch: ``$`` would admit a trailing newline). A key is
 built only from an id that fits, never from arbitrary text a client sent."""
 SCHEMA_VERSION = 1
-"""The newest format this release writes and reads."""
+"""The newest format of the swarm record (and of the limits and settings in it) this release writes and reads."""
+META_SCHEMA = 2
+"""The meta record's format. 2 (issue 25) is the same record; it says the store may hold schema-4
+frames and schema-2 node and memory records, so a release that reads neither refuses the store
+at its meta ("written by a newer Swarm Star") instead of misreading it."""
 
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
     0: lambda raw: {**raw, "schema_version": 1},  # records from before the field existed
@@ -178,10 +183,10 @@ class SwarmReader:
 
     def read_meta(self) -> dict[str, Any] | None:
         meta = self.store.get(META_KEY)
-        if isinstance(meta, dict) and int(meta.get("schema_version", 1)) > SCHEMA_VERSION:
+        if isinstance(meta, dict) and int(meta.get("schema_version", 1)) > META_SCHEMA:
             raise StoreError(
                 f"the swarm was written by a newer Swarm Star (format {meta['schema_version']}, "
-                f"this one reads up to {SCHEMA_VERSION}): upgrade"
+                f"this one reads up to {META_SCHEMA}): upgrade"
             )
         return meta
 
@@ -195,21 +200,25 @@ class SwarmReader:
         if not NODE_ID.fullmatch(node_id):
             return None
         raw = self.store.get(NODE_PREFIX + node_id)
-        return None if raw is None else read_model(SwarmNode, raw, f"node record {node_id}")
+        return None if raw is None else self._node(raw, node_id)
+
+    def _node(self, raw: Any, node_id: str) -> SwarmNode:
+        decoded = node_from_record(raw, node_id, self.codec)
+        return read_model(SwarmNode, decoded, f"node record {node_id}", newest=NODE_SCHEMA)
 
     def frame(self, number: int) -> SwarmEvent | None:
         raw = self.store.get(frame_key(number))
         return (
             None
             if raw is None
-            else read_model(SwarmEvent, self.codec.decode(raw), f"frame {number}", newest=FRAME_SCHEMA)
+            else read_model(SwarmEvent, self.codec.decode(raw, number), f"frame {number}", newest=FRAME_SCHEMA)
         )
 
     def frames(self, start: int = 0, end: int | None = None) -> Iterator[SwarmEvent]:
         """Frames ``start`` .. ``end`` inclusive (all remaining when ``end`` is None)."""
         for key, raw in self.store.scan(HISTORY_PREFIX, start=frame_key(start)):
-            what = f"frame {int(key[len(HISTORY_PREFIX) :])}"
-            event = read_model(SwarmEvent, self.codec.decode(raw), what, newest=FRAME_SCHEMA)
+            number = int(key[len(HISTORY_PREFIX) :])
+            event = read_model(SwarmEvent, self.codec.decode(raw, number), f"frame {number}", newest=FRAME_SCHEMA)
             if end is not None and event.frame > end:
                 break
             yield event
@@ -226,10 +235,12 @@ class SwarmReader:
         prefix = frame_key(first)[: -len(str(block - 1))]
         codec = FrameCodec(self.store)
         expected = first
-        for _, raw in self.store.scan(prefix, start=frame_key(first)):
-            if not isinstance(raw, dict) or raw.get("frame") != expected:
+        for key, raw in self.store.scan(prefix, start=frame_key(first)):
+            if key != frame_key(expected) or not isinstance(raw, (dict, list)):
                 return  # never skip a frame: stop at a gap
-            yield codec.decode(raw)
+            if isinstance(raw, dict) and raw.get("frame") != expected:
+                return
+            yield codec.decode(raw, expected)
             expected += 1
 
     def stored_frames(self, start: int = 0) -> Iterator[dict[str, Any]]:
@@ -244,10 +255,7 @@ class SwarmReader:
 
     def nodes(self) -> dict[str, SwarmNode]:
         """The stored node records (the live projection as last committed)."""
-        nodes = (
-            _compact(read_model(SwarmNode, raw, f"node record {key[len(NODE_PREFIX) :]}"))
-            for key, raw in self.store.scan(NODE_PREFIX)
-        )
+        nodes = (_compact(self._node(raw, key[len(NODE_PREFIX) :])) for key, raw in self.store.scan(NODE_PREFIX))
         return {node.id: node for node in nodes}
 
     def load(self, *, memory: bool = True) -> SwarmState:
@@ -282,7 +290,8 @@ class SwarmReader:
         clock = meta.get("clock")
         if isinstance(clock, dict):  # stored since issue 26; before, a loaded state's clock starts at 0
             state.clock = RunClock(float(clock.get("run_s") or 0.0), clock.get("since"), clock.get("last"))
-        for key, raw in self.store.scan(MEMORY_PREFIX) if memory else ():
+        for key, stored in self.store.scan(MEMORY_PREFIX) if memory else ():
+            raw = memory_from_record(stored, self.codec)
             entry = SaveMemory(
                 node_id="",  # not kept in the memory record; the frame that saved it has it
                 entry_id=str(raw.get("id", key[len(MEMORY_PREFIX) :])),

@@ -20,12 +20,24 @@ same reason nothing here waits on a worker thread that is no longer alive.
 A store that cannot be written (a read-only file or folder, a read-only
 mount) is opened read-only through a plain ``sqlite3`` connection, so
 ``tree``, ``history`` and ``list`` work; a write says "read-only" in one line.
+
+Why a second table, ``log``, for the history (stores made since issue 25): a
+swarm's frames are most of its rows, appended in order and never changed. In
+the one ``kv`` table their keys sort between other keys, so every new frame
+lands in the middle of the tree and pages split half full; and each row
+carried its 23-character key, copied again into the tree's inner pages. In
+``log`` a frame is a row keyed by its number (SQLite's rowid): appends fill
+pages to the end, and the key is the integer. The store's interface does not
+change: ``swarm_history_{nine digits}`` keys are read and written there (see
+:data:`LOG_PREFIX`), scans merge both tables in key order, and a store made
+before, without the table, keeps every key in ``kv``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import heapq
 import json
 import logging
 import os
@@ -45,6 +57,12 @@ __all__ = ["DEFAULT_DB_NAME", "SqliteStore"]
 
 DEFAULT_DB_NAME = "swarm_default_kv_store.db"
 TABLE = "kv"
+LOG_TABLE = "log"
+LOG_PREFIX = "swarm_history_"
+"""Keys ``{LOG_PREFIX}{nine digits}`` live in :data:`LOG_TABLE` (when the store has it), keyed by
+the number. The history's key layout (``state/reader.py``), named here below the state, as
+``locator.RECORD_KEY`` is."""
+LOG_DIGITS = 9
 SCAN_PAGE = 512  # rows per query of a scan
 MAX_ROWS_PER_STATEMENT = 500  # 1,000 bound parameters, far below SQLite's limit
 Synchronous = Literal["OFF", "NORMAL", "FULL"]
@@ -85,6 +103,9 @@ class SqliteStore(KVStore):
         if self.path.exists() and not (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)):
             self._read_only = self._connect_read_only()
             self._inode = os.stat(self.path).st_ino
+            self._log = bool(
+                self._select("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (LOG_TABLE,))
+            )
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._check_header()
@@ -111,6 +132,7 @@ class SqliteStore(KVStore):
             self._abandon()
             raise _translate(exc, self.path) from exc
         self._inode = os.stat(self.path).st_ino
+        self._log = bool(self._select("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (LOG_TABLE,)))
 
     def _create_table(self) -> None:
         """A new store's table is keyed by its key alone (``WITHOUT ROWID``): sqlitedict's own
@@ -126,6 +148,7 @@ class SqliteStore(KVStore):
         with contextlib.closing(sqlite3.connect(self.path)) as conn:  # a new file: no lock of ours to drop
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f'CREATE TABLE IF NOT EXISTS "{TABLE}" (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID')
+            conn.execute(f'CREATE TABLE IF NOT EXISTS "{LOG_TABLE}" (n INTEGER PRIMARY KEY, value BLOB)')
             conn.commit()
 
     def _check_header(self) -> None:
@@ -213,9 +236,22 @@ class SqliteStore(KVStore):
         """COMMIT as a statement: its failure comes back to us (see module docstring)."""
         self._conn.select_one("COMMIT")
 
+    def _log_number(self, key: str) -> int | None:
+        """The number of a key kept in the log table, or None (a key of ``kv``)."""
+        if not self._log or not key.startswith(LOG_PREFIX):
+            return None
+        digits = key[len(LOG_PREFIX) :]
+        return int(digits) if len(digits) == LOG_DIGITS and digits.isascii() and digits.isdigit() else None
+
+    def _where(self, key: str) -> tuple[str, str, Any]:
+        """The table, key column and key value a key is stored under."""
+        number = self._log_number(key)
+        return (TABLE, "key", key) if number is None else (LOG_TABLE, "n", number)
+
     def get_versioned(self, key: str) -> tuple[Any, str] | None:
+        table, column, value = self._where(key)
         with self._lock:
-            rows = self._select(f'SELECT value FROM "{TABLE}" WHERE key = ?', (key,))
+            rows = self._select(f'SELECT value FROM "{table}" WHERE {column} = ?', (value,))
         if not rows:
             return None
         text = rows[0][0]
@@ -224,6 +260,12 @@ class SqliteStore(KVStore):
     def scan(self, prefix: str, start: str | None = None) -> Iterator[tuple[str, Any]]:
         # Read in pages, not all at once: a 10,000-node history is ~40 MB of text, and
         # `history` / a tree at a frame only need one frame at a time (issue 16).
+        rows = self._scan_kv(prefix, start)
+        if self._log and (prefix.startswith(LOG_PREFIX) or LOG_PREFIX.startswith(prefix)):
+            rows = heapq.merge(rows, self._scan_log(prefix, start), key=lambda row: row[0])
+        return rows
+
+    def _scan_kv(self, prefix: str, start: str | None) -> Iterator[tuple[str, Any]]:
         low = max(prefix, start) if start else prefix
         high = prefix + "\U0010ffff"
         op = ">="
@@ -238,6 +280,28 @@ class SqliteStore(KVStore):
             if len(rows) < SCAN_PAGE:
                 return
             low, op = rows[-1][0], ">"
+
+    def _scan_log(self, prefix: str, start: str | None) -> Iterator[tuple[str, Any]]:
+        """The log rows whose keys start with ``prefix`` (and are >= ``start``), in key order
+        (the numbers are zero-padded, so number order is key order)."""
+        digits = prefix[len(LOG_PREFIX) :] if prefix.startswith(LOG_PREFIX) else ""
+        if len(digits) > LOG_DIGITS or not ((digits.isascii() and digits.isdigit()) or not digits):
+            return
+        low, high = int(digits.ljust(LOG_DIGITS, "0")), int(digits.ljust(LOG_DIGITS, "9"))
+        low_key = max(prefix, start) if start else prefix
+        while low <= high:
+            with self._lock:
+                rows = self._select(
+                    f'SELECT n, value FROM "{LOG_TABLE}" WHERE n >= ? AND n <= ? ORDER BY n LIMIT {SCAN_PAGE}',
+                    (low, high),
+                )
+            for number, text in rows:
+                key = f"{LOG_PREFIX}{number:0{LOG_DIGITS}d}"
+                if key >= low_key:
+                    yield key, json.loads(text)
+            if len(rows) < SCAN_PAGE:
+                return
+            low = rows[-1][0] + 1
 
     def commit(self, ops: Sequence[StoreOp]) -> None:
         secrets = self.secrets
@@ -262,10 +326,11 @@ class SqliteStore(KVStore):
                 for op, text in encoded:
                     if isinstance(op, Guard):
                         continue
+                    table, column, key = self._where(op.key)
                     if text is None:
-                        self._conn.execute(f'DELETE FROM "{TABLE}" WHERE key = ?', (op.key,))
+                        self._conn.execute(f'DELETE FROM "{table}" WHERE {column} = ?', (key,))
                     else:
-                        self._conn.execute(f'REPLACE INTO "{TABLE}" (key, value) VALUES (?, ?)', (op.key, text))
+                        self._conn.execute(f'REPLACE INTO "{table}" ({column}, value) VALUES (?, ?)', (key, text))
                 # A blocking no-op surfaces any error of the queued writes before COMMIT.
                 self._conn.select_one("SELECT 1")
                 self._commit_now()
@@ -282,6 +347,8 @@ class SqliteStore(KVStore):
         ops = [op for op, _ in encoded]
         if len(ops) > MAX_ROWS_PER_STATEMENT or any(op.if_version is not None for op in ops):
             return False
+        if self._log and any(self._log_number(op.key) is not None for op in ops):
+            return False  # two tables: the general path's transaction
         if all(isinstance(op, Put) for op in ops):
             rows = ", ".join(["(?, ?)"] * len(ops))
             args = tuple(x for op, text in encoded for x in (op.key, text))
@@ -302,7 +369,8 @@ class SqliteStore(KVStore):
         for op in ops:
             if op.if_version is None:
                 continue
-            rows = list(self._conn.select(f'SELECT value FROM "{TABLE}" WHERE key = ?', (op.key,)))
+            table, column, key = self._where(op.key)
+            rows = list(self._conn.select(f'SELECT value FROM "{table}" WHERE {column} = ?', (key,)))
             current = _version(rows[0][0]) if rows else ABSENT
             if current != op.if_version:
                 what = "already exists" if op.if_version == ABSENT else "changed"

@@ -173,7 +173,7 @@ def test_a_newer_format_is_refused_with_upgrade(tmp_path: Path) -> None:
 def test_an_unknown_operation_kind_is_one_line(tmp_path: Path) -> None:
     swarm = _made(tmp_path)
     frame = swarm.store.get("swarm_history_000000000")
-    swarm.store.put("swarm_history_000000001", {**frame, "frame": 1, "op": {"kind": "teleport", "node_id": "0"}})
+    swarm.store.put("swarm_history_000000001", [frame[0], frame[1], ["teleport", "0"]])  # schema 4: [4, time, op]
     swarm.store.put("swarm_state_meta", {**swarm.store.get("swarm_state_meta"), "frame_count": 2})
     swarm.close()
     for command in (["tree", "v1", "--frame", "1"], ["history", "v1"]):  # `tree` alone reads no frame

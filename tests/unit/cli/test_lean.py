@@ -164,7 +164,7 @@ def test_a_store_of_the_first_format_still_reads(old_space: Path) -> None:
         swarm.close()
 
 
-async def test_schema_3_frames_decode_to_exactly_what_was_run(tmp_path: Path, model_server) -> None:
+async def test_schema_4_frames_decode_to_exactly_what_was_run(tmp_path: Path, model_server) -> None:
     """Every stored frame decodes to the event the engine made; shared text is stored once."""
     import json as _json
 
@@ -188,20 +188,20 @@ async def test_schema_3_frames_decode_to_exactly_what_was_run(tmp_path: Path, mo
     assert outcome.status == "finished"
     stored = dict(swarm.store.scan(HISTORY_PREFIX))
     texts = dict(swarm.store.scan(TEXT_PREFIX))
-    assert {raw["schema_version"] for raw in stored.values()} == {FRAME_SCHEMA}
+    assert {raw[0] for raw in stored.values()} == {FRAME_SCHEMA}  # [4, time, op]
     for event in made:
-        decoded = swarm.log.codec.decode(stored[f"{HISTORY_PREFIX}{event['frame']:09d}"])
+        decoded = swarm.log.codec.decode(stored[f"{HISTORY_PREFIX}{event['frame']:09d}"], event["frame"])
         assert {**decoded, "schema_version": 1} == event
     routes = [e for e in made if e["op"]["kind"] == "llm_call" and e["op"]["purpose"] == "route"]
     assert len(routes) >= 4
-    request_at = 1 + OP_FIELDS["llm_call"].index("request")  # schema 3: an op is [kind, *fields]
+    request_at = 1 + OP_FIELDS["llm_call"].index("request")  # an op is [kind, *fields]
     raw_route = stored[f"{HISTORY_PREFIX}{routes[0]['frame']:09d}"]
-    assert raw_route["op"][0] == "llm_call"
-    assert any("ref" in p for m in raw_route["op"][request_at] for p in m.get("parts", []) if isinstance(p, dict))
+    assert raw_route[2][0] == "llm_call"
+    assert any("ref" in p for m in raw_route[2][request_at] for p in m.get("parts", []) if isinstance(p, dict))
     route_refs = [
         p["ref"]
         for e in routes
-        for m in stored[f"{HISTORY_PREFIX}{e['frame']:09d}"]["op"][request_at]
+        for m in stored[f"{HISTORY_PREFIX}{e['frame']:09d}"][2][request_at]
         for p in m.get("parts", [])
         if isinstance(p, dict)
     ]

@@ -141,12 +141,12 @@ def test_shared_text_is_cached_least_recently_used(tmp_path: Path, monkeypatch: 
     monkeypatch.setattr(store, "get", get)
     codec = FrameCodec(store)
     try:
-        assert [codec._text(d) for d in digests] == [f"text {d}" for d in digests]
+        assert [codec.text(d) for d in digests] == [f"text {d}" for d in digests]
         assert len(reads) == 9
         for d in reversed(digests[1:]):  # the 8 most recent: all still cached
-            codec._text(d)
+            codec.text(d)
         assert len(reads) == 9
-        codec._text(digests[0])  # the one let go: read again
+        codec.text(digests[0])  # the one let go: read again
         assert reads[9:] == [TEXT_PREFIX + digests[0]]
     finally:
         store.close()
