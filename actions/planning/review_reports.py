@@ -59,13 +59,13 @@ def trouble(child: SwarmNode) -> str:
 
 def describe(children: list[SwarmNode]) -> str:
     lines = []
-    for child in children:
+    for number, child in enumerate(children, 1):
         if usable(child):
             lines.append(
-                prompts.review.report_entry(child.id, child.directive, (child.report or "")[:CHILD_REPORT_CHARS])
+                prompts.review.report_entry(number, child.directive, (child.report or "")[:CHILD_REPORT_CHARS])
             )
         else:
-            lines.append(prompts.review.failed_entry(child.id, child.directive, trouble(child)))
+            lines.append(prompts.review.failed_entry(number, child.directive, trouble(child)))
     return "\n".join(lines)
 
 

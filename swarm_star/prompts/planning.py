@@ -2,19 +2,21 @@
 
 The planner sees the actions a part can go to, the directive's briefing,
 what earlier rounds achieved or how they failed, the user's answers and the
-directive; it replies with a :class:`Plan` (built per menu by
-:func:`plan_schema`, so each part may name its action: the part's router then
-needs no call of its own). The stable text comes first (system prompt and
-menu), the directive last, so a provider's prompt cache can reuse the start.
-A plan that cannot be run is asked for once more, with the reason.
+directive; it replies with a :class:`Plan`, each part naming its action when
+one clearly fits (the part's router then needs no call of its own). The menu
+is said once, in the text, each action in its short form
+(:func:`menu_line`); the schema's ``action`` is a plain string, matched to the
+menu at the boundary (an enum of the same names doubled the menu's cost on
+every plan call). The stable text comes first (system prompt and menu), the
+directive last, so a provider's prompt cache can reuse the start. A plan that
+cannot be run is asked for once more, with the reason.
 """
 
 from __future__ import annotations
 
-import functools
-from typing import Literal
+import re
 
-from pydantic import Field, create_model
+from pydantic import Field
 
 from swarm_star.prompts.labels import DIRECTIVE, NO_ANSWERS, USER_ANSWERS
 from swarm_star.prompts.structured import Reply
@@ -25,8 +27,8 @@ __all__ = [
     "Part",
     "Plan",
     "earlier_rounds",
+    "menu_line",
     "plan_messages",
-    "plan_schema",
     "replan_messages",
 ]
 
@@ -34,7 +36,7 @@ PLANNER_SYSTEM = (
     "You are a manager. Split the directive into sub-directives (at most "
     "{max_parts}); a small directive is one sub-directive. Parts run in parallel "
     "unless a part lists in 'after' the numbers of the parts whose results it needs. "
-    "Ask the user only if facts only they have are missing."
+    "Set needs_context and ask the user only if facts only they have are missing."
 )
 ACTIONS_HEADER = (
     "\n\nActions a part can go to (name one as the part's 'action' when it clearly fits, else leave it empty):\n"
@@ -53,32 +55,27 @@ class Part(Reply):
     """A sub-directive."""
 
     task: str = Field(description="a complete instruction")
-    after: list[int | str] = Field(default_factory=list, description="numbers of parts to finish first")
+    after: list[int | str] = Field(default_factory=list)
     action: str = ""
 
 
 class Plan(Reply):
     """A plan."""
 
-    needs_context: bool = Field(description="true only if facts only the user has are missing")
+    # the system prompt says what needs_context, after and action mean: the schema, sent with
+    # every plan call, does not say it again
+    needs_context: bool
     question: str = Field("", description="for the user, if needs_context")
     subdirectives: list[Part | str] = Field(default_factory=list)
 
 
-@functools.lru_cache(maxsize=64)
-def plan_schema(actions: tuple[str, ...]) -> type[Plan]:
-    """A :class:`Plan` whose parts may name one of ``actions`` (an enum: a grammar keeps a small
-    model to the menu). One class per menu, reused: building classes and schemas is costly."""
-    if not actions:
-        return Plan
-    choice = Literal[(*actions, "")]  # type: ignore[valid-type]
-    part = create_model(Part.__name__, __base__=Part, __doc__=Part.__doc__, action=(choice, ""))
-    return create_model(
-        Plan.__name__,
-        __base__=Plan,
-        __doc__=Plan.__doc__,
-        subdirectives=(list[part | str], Field(default_factory=list)),
-    )
+_ASIDE = re.compile(r"\s*\([^()]*\)")
+
+
+def menu_line(name: str, description: str, *, folder: bool) -> str:
+    """One option of the planner's menu, short: its description without asides in brackets (a
+    router that is asked still reads the whole description; a folder's name ends with ``/``)."""
+    return f"- {name}{'/' if folder else ''}: {_ASIDE.sub('', description).strip()}"
 
 
 def earlier_rounds(previous_report: str, previous_errors: str) -> str:

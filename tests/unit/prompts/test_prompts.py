@@ -150,7 +150,7 @@ def test_the_scripted_model_reads_what_the_templates_write() -> None:
     assert _reply(script, _structured(first, prompts.planning.Plan))["needs_context"] is True  # not answered yet
     answered = prompts.planning.plan_messages("plan the party", "", "", "- twelve", max_parts=8)
     assert _reply(script, _structured(answered, prompts.planning.Plan))["needs_context"] is False
-    reports = "\n".join(prompts.review.report_entry(f"0.0.{i}", f"part {i}", "done") for i in range(3))
+    reports = "\n".join(prompts.review.report_entry(i, f"part {i}", "done") for i in range(3))
     review = _reply(
         script, _structured(prompts.review.review_messages("plan the party", "", reports), prompts.review.Review)
     )
@@ -171,9 +171,9 @@ def test_the_scripted_model_reads_what_the_templates_write() -> None:
     assert _reply(script, _structured(menu, choice)) == {"choice": "core", "reason": "core/answer is in core"}
     flat = prompts.routing.choice_schema(("code/write_python", "core/answer", "planning/delegate"))
     assert _reply(script, _structured(menu, flat))["choice"] == "core/answer"  # a flat menu: one call
-    plan = prompts.planning.plan_schema(("core/answer", "planning/delegate"))
-    asked = prompts.planning.plan_messages("plan the party", "", "", "", max_parts=8, menu="- core/answer: x")
-    assert _reply(ScriptedModel(), _structured(asked, plan))["subdirectives"] == [
+    menu = "\n".join(prompts.planning.menu_line(n, "x", folder=False) for n in ("core/answer", "planning/delegate"))
+    asked = prompts.planning.plan_messages("plan the party", "", "", "", max_parts=8, menu=menu)
+    assert _reply(ScriptedModel(), _structured(asked, prompts.planning.Plan))["subdirectives"] == [
         {"task": "plan the party", "action": "core/answer"}
     ]
 
