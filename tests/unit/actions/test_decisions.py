@@ -757,3 +757,24 @@ async def test_an_unreadable_plan_is_asked_for_again(tmp_path: Path, model_serve
     outcome = await run(swarm, server)
     assert outcome.status == "finished"
     assert [r.directive for r in nodes_by(swarm, "routing.route_action")] == ["first part", "second part"]
+
+
+async def test_a_verified_one_part_round_is_not_reviewed_again(tmp_path: Path, model_server: Any) -> None:
+    """Issue 25: a one-part plan whose part is the directive itself, its answer passed by a verifier
+    against that directive, ends without a review call (it would judge the same result against the
+    same directive again). Unverified, or a part that is not the directive, it is reviewed."""
+    from swarm_star.models import VerifySettings
+
+    async def reviews(directive: str, plans: dict[str, Any], verify: list[str], where: Path) -> tuple[int, Any]:
+        server = model_server(ScriptedModel(plans=plans), keep_log=True)
+        settings = SwarmSettings(verify=VerifySettings(actions=verify))
+        swarm = Swarm.create(directive, space=where, settings=settings)
+        outcome = await run(swarm, server)
+        assert outcome.status == "finished"
+        return len(requests(server, "Review")), outcome
+
+    count, outcome = await reviews("say something kind", {}, ["core.answer"], tmp_path / "a")
+    assert count == 0 and outcome.report.startswith("Answer to: say something kind")
+    assert (await reviews("say something kind", {}, [], tmp_path / "b"))[0] == 1  # unverified: reviewed
+    rewritten = {"kind": ["say one kind sentence"]}
+    assert (await reviews("say something kind", rewritten, ["core.answer"], tmp_path / "c"))[0] == 1
