@@ -98,6 +98,7 @@ async def plan(ctx: ActionContext, asked: list[Any]) -> list[Any]:
         str(previous["previous_errors"])[:EARLIER_CHARS] if previous.get("previous_errors") else "",
     )
     menu = action_menu(ctx)  # each part may name its action: its router then needs no call
+    schema = prompts.planning.plan_schema(tuple(menu))
     messages = prompts.planning.plan_messages(
         ctx.node.directive, briefing, earlier, answers, max_parts=MAX_SUBDIRECTIVES, menu=menu_text(menu, short=True)
     )
@@ -105,7 +106,7 @@ async def plan(ctx: ActionContext, asked: list[Any]) -> list[Any]:
     for attempt in (1, 2):
         purpose = Purpose.PLAN if attempt == 1 else Purpose.PLAN_AGAIN
         try:
-            decision = await ctx.ask_model(messages, purpose=purpose, role="planner", schema=prompts.planning.Plan)
+            decision = await ctx.ask_model(messages, purpose=purpose, role="planner", schema=schema)
         except ModelOutputError as exc:  # unreadable: rejected like any bad plan, asked once more
             if str(exc).startswith("model refused"):
                 raise  # a refusal is an answer: asking again would only pay for it twice
@@ -126,9 +127,8 @@ async def plan(ctx: ActionContext, asked: list[Any]) -> list[Any]:
             context: dict[str, Any] = {"round": ctx.node.context.get("round", 1), MEMORY_PICK: pick}
             if part.notes:
                 context[PLAN_NOTES] = part.notes
-            action = planned_action(part.action, menu)
-            if action:
-                context[PLANNED_ACTION] = action
+            if part.action in menu:
+                context[PLANNED_ACTION] = part.action
             spawns.append(ctx.spawn(NodeRole.ROUTER, ids.ROUTER, part.task, context))
         for spawn, part in zip(spawns, parts, strict=True):
             if part.needs:
@@ -146,17 +146,6 @@ class PlannedPart:
     needs: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     action: str = ""
-
-
-def planned_action(name: str, menu: Any) -> str:
-    """The menu's option a part named: its exact name, or the one option whose last segment it is
-    ("answer" for ``core/answer``: the schema's ``action`` is free text, not an enum); else ""
-    (the part's router then asks, as for a part that named none)."""
-    name = name.strip().strip("/")
-    if not name or name in menu:
-        return name if name in menu else ""
-    tail = [option for option in menu if option.rsplit("/", 1)[-1] == name]
-    return tail[0] if len(tail) == 1 else ""
 
 
 def prompt_text(messages: list[dict[str, str]]) -> str:

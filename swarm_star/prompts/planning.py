@@ -2,21 +2,24 @@
 
 The planner sees the actions a part can go to, the directive's briefing,
 what earlier rounds achieved or how they failed, the user's answers and the
-directive; it replies with a :class:`Plan`, each part naming its action when
-one clearly fits (the part's router then needs no call of its own). The menu
-is said once, in the text, each action in its short form
-(:func:`menu_line`); the schema's ``action`` is a plain string, matched to the
-menu at the boundary (an enum of the same names doubled the menu's cost on
-every plan call). The stable text comes first (system prompt and menu), the
-directive last, so a provider's prompt cache can reuse the start. A plan that
-cannot be run is asked for once more, with the reason.
+directive; it replies with a :class:`Plan` (built per menu by
+:func:`plan_schema`, so each part may name its action: the part's router then
+needs no call of its own). The menu's text gives each action in its short form
+(:func:`menu_line`); the schema's enum repeats the names (~80 tokens per plan
+call) because a grammar then keeps a small model to the menu: without it
+SmolLM2 named actions such as "list" or "create-facts", and every such part
+cost a routing call. The stable text comes first (system prompt and menu),
+the directive last, so a provider's prompt cache can reuse the start. A plan
+that cannot be run is asked for once more, with the reason.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, create_model
 
 from swarm_star.prompts.labels import DIRECTIVE, NO_ANSWERS, USER_ANSWERS
 from swarm_star.prompts.structured import Reply
@@ -29,6 +32,7 @@ __all__ = [
     "earlier_rounds",
     "menu_line",
     "plan_messages",
+    "plan_schema",
     "replan_messages",
 ]
 
@@ -62,11 +66,27 @@ class Part(Reply):
 class Plan(Reply):
     """A plan."""
 
-    # the system prompt says what needs_context, after and action mean: the schema, sent with
-    # every plan call, does not say it again
+    # the system prompt says what needs_context and after mean: the schema, sent with every plan
+    # call, does not say it again
     needs_context: bool
     question: str = Field("", description="for the user, if needs_context")
     subdirectives: list[Part | str] = Field(default_factory=list)
+
+
+@functools.lru_cache(maxsize=64)
+def plan_schema(actions: tuple[str, ...]) -> type[Plan]:
+    """A :class:`Plan` whose parts may name one of ``actions`` (an enum: a grammar keeps a small
+    model to the menu). One class per menu, reused: building classes and schemas is costly."""
+    if not actions:
+        return Plan
+    choice = Literal[(*actions, "")]  # type: ignore[valid-type]
+    part = create_model(Part.__name__, __base__=Part, __doc__=Part.__doc__, action=(choice, ""))
+    return create_model(
+        Plan.__name__,
+        __base__=Plan,
+        __doc__=Plan.__doc__,
+        subdirectives=(list[part | str], Field(default_factory=list)),
+    )
 
 
 _ASIDE = re.compile(r"\s*\([^()]*\)")

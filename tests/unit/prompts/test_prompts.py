@@ -173,7 +173,8 @@ def test_the_scripted_model_reads_what_the_templates_write() -> None:
     assert _reply(script, _structured(menu, flat))["choice"] == "core/answer"  # a flat menu: one call
     menu = "\n".join(prompts.planning.menu_line(n, "x", folder=False) for n in ("core/answer", "planning/delegate"))
     asked = prompts.planning.plan_messages("plan the party", "", "", "", max_parts=8, menu=menu)
-    assert _reply(ScriptedModel(), _structured(asked, prompts.planning.Plan))["subdirectives"] == [
+    plan = prompts.planning.plan_schema(("core/answer", "planning/delegate"))
+    assert _reply(ScriptedModel(), _structured(asked, plan))["subdirectives"] == [
         {"task": "plan the party", "action": "core/answer"}
     ]
 
