@@ -22,7 +22,9 @@ Figures per tree:
   operator's template would; and a longer one with :data:`GLOSSARY`, ~1,400);
   also the share of tokens in a prefix shared with an earlier request at
   any length (what the layout itself makes reusable), and the prompt tokens
-  per leaf a cache could not serve.
+  per leaf a cache could not serve;
+- the size of the answer requests with the system prompt: one shorter than
+  the cache's minimum can never be served from it, whatever its layout.
 
 Run: ``python -m benchmarks.call_cost_bench`` (the tokenizer needs
 ``.venv-model``; without it the budget's byte estimate is used and the
@@ -292,6 +294,9 @@ def measure(tokenizer: Tokenizer, sent: list[Sent]) -> dict[str, Any]:
         )
         / sum(len(t) for t in ruled),
         "system_prompt_tokens": len(tokenizer.tokens(HOUSE_RULES)),
+        "answer_request_tokens_with_system_prompt": sorted(
+            len(t) for s, t in zip(sent, ruled, strict=True) if s.purpose == "answer"
+        ),
     }
 
 
@@ -334,6 +339,12 @@ def run() -> dict[str, dict[str, Any]]:
     for name, r in results.items():
         per = {p: f"{c} calls, {r['tokens_by_purpose'][p]:,} tokens" for p, c in r["calls_by_purpose"].items()}
         print(f"{name} by purpose: {json.dumps(per)}")
+    for name, r in results.items():
+        sizes = r["answer_request_tokens_with_system_prompt"]
+        print(
+            f"{name}: answer requests with the system prompt, whole request {sizes[0]:,}-{sizes[-1]:,} tokens "
+            f"(an automatic cache starts at {CACHE_MIN:,}: a request shorter than that is never served from it)"
+        )
     return results
 
 

@@ -100,7 +100,7 @@ async def plan(ctx: ActionContext, asked: list[Any]) -> list[Any]:
     menu = action_menu(ctx)  # each part may name its action: its router then needs no call
     schema = prompts.planning.plan_schema(tuple(menu))
     messages = prompts.planning.plan_messages(
-        ctx.node.directive, briefing, earlier, answers, max_parts=MAX_SUBDIRECTIVES, menu=menu_text(menu)
+        ctx.node.directive, briefing, earlier, answers, max_parts=MAX_SUBDIRECTIVES, menu=menu_text(menu, short=True)
     )
     rejected = ""
     for attempt in (1, 2):

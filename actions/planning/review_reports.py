@@ -9,7 +9,12 @@ What the review may conclude is bounded by what the children did:
 - the reviewer's report is empty or junk: the consolidated report is built
   from the children's reports instead (never lost, never empty);
 - a junk or error-looking ``next_directive`` is ignored, never planned;
-- not met after the last round: the report says so.
+- not met after the last round: the report says so;
+- a one-part plan whose part is the directive itself, its result already
+  passed by a verifier against that directive: no model call (the review
+  would ask the same question again); the part's report is the outcome. An
+  unverified one-part result is still reviewed: the review is its only check,
+  and the only step that can ask for a next round.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from swarm_star.kit import (
     brief,
     directive_junk,
     ids,
+    normalize_directive,
     prompts,
     report_junk,
 )
@@ -59,13 +65,13 @@ def trouble(child: SwarmNode) -> str:
 
 def describe(children: list[SwarmNode]) -> str:
     lines = []
-    for child in children:
+    for number, child in enumerate(children, 1):
         if usable(child):
             lines.append(
-                prompts.review.report_entry(child.id, child.directive, (child.report or "")[:CHILD_REPORT_CHARS])
+                prompts.review.report_entry(number, child.directive, (child.report or "")[:CHILD_REPORT_CHARS])
             )
         else:
-            lines.append(prompts.review.failed_entry(child.id, child.directive, trouble(child)))
+            lines.append(prompts.review.failed_entry(number, child.directive, trouble(child)))
     return "\n".join(lines)
 
 
@@ -100,6 +106,22 @@ def shortfall(children: list[SwarmNode], met: bool = True) -> str | None:
     return f"{len(short)} of {len(children)} parts partial" if short else None
 
 
+def already_verified(ctx: ActionContext, children: list[SwarmNode]) -> str | None:
+    """The report of a one-part round that a verifier already judged against this very directive
+    (the part is the directive itself, not partial, and the action that produced its report has a
+    passing check as its last); else None."""
+    if len(children) != 1 or not usable(children[0]) or children[0].partial:
+        return None
+    part = children[0]
+    if normalize_directive(part.directive) != normalize_directive(ctx.node.directive):
+        return None
+    doers = [ctx.get(i) for i in part.children]
+    done = [d for d in doers if d.status == NodeStatus.TERMINATED and d.report == part.report]
+    if not done or not done[-1].checks or not done[-1].checks[-1].ok:
+        return None
+    return (part.report or "").strip()
+
+
 async def ask_reviewer(ctx: ActionContext, children: list[SwarmNode], briefing: str) -> prompts.review.Review:
     return await ctx.ask_model(
         prompts.review.review_messages(ctx.node.directive, briefing, describe(children)),
@@ -123,6 +145,9 @@ async def review(ctx: ActionContext, children: list[SwarmNode]) -> list[Any]:
                 )
             ]
         return [ctx.fail(f"every part failed (round {round_no} of {ctx.limits.max_rounds}): {errors}")]
+    verified = already_verified(ctx, children)
+    if verified is not None:
+        return [ctx.terminate(verified)]
     # the memory its plan walked to (in its parts' spawn context): the review walks no more
     picks = [c.context[MEMORY_PICK] for c in children if isinstance(c.context.get(MEMORY_PICK), list)]
     briefing = await brief(ctx, pick=picks[0] if picks else None)

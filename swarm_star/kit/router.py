@@ -33,6 +33,7 @@ from pydantic import BaseModel, Field
 
 from swarm_star.errors import SwarmStarError
 from swarm_star.models import SpaceFolder, SpaceLeaf
+from swarm_star.prompts import planning
 from swarm_star.prompts import routing as prompts
 from swarm_star.prompts.purpose import Purpose
 from swarm_star.spaces.loader import ROOT_FOLDER_ID, Space
@@ -106,11 +107,12 @@ def action_menu(ctx: ActionContext) -> dict[str, SpaceFolder | SpaceLeaf]:
     return menu(ctx.actions, ROOT_FOLDER_ID, met_needs(ctx.settings, ctx.swarm_dir))
 
 
-def menu_text(options: dict[str, SpaceFolder | SpaceLeaf]) -> str:
-    """The menu as the model reads it: one line per option (a folder's name ends with ``/``)."""
+def menu_text(options: dict[str, SpaceFolder | SpaceLeaf], *, short: bool = False) -> str:
+    """The menu as the model reads it: one line per option (a folder's name ends with ``/``);
+    ``short`` is the planner's form (descriptions without their asides)."""
+    line = planning.menu_line if short else prompts.menu_line
     return "\n".join(
-        prompts.menu_line(name, entry.description, folder=isinstance(entry, SpaceFolder))
-        for name, entry in options.items()
+        line(name, entry.description, folder=isinstance(entry, SpaceFolder)) for name, entry in options.items()
     )
 
 

@@ -8,8 +8,11 @@ OpenAI path, and how:
 
 - **System prompt.** Every system text of the conversation becomes the
   request's ``system`` block, marked ``cache_control: ephemeral``, so a long
-  stable prefix (a router's menu, a briefing) is read from Anthropic's prompt
-  cache on later calls. Usage counts every prompt token (``input_tokens`` plus
+  stable prefix (a router's or a planner's menu) is read from Anthropic's
+  prompt cache on later calls. A second breakpoint ends the part of the first
+  user message that siblings share (the briefing, before the task's label:
+  :func:`~swarm_star.prompts.labels.stable_end`), so a part's request reads
+  what its sibling's wrote. Usage counts every prompt token (``input_tokens`` plus
   cache reads and writes) and says how many were cached; the price library
   prices cached tokens at their own rate.
 - **Structured output** negotiates, per model, like the OpenAI path: ``tool``
@@ -62,6 +65,7 @@ from swarm_star.llm.endpoint import Endpoint
 from swarm_star.llm.prices import PriceBook
 from swarm_star.llm.redact import known_secrets, mask, redact
 from swarm_star.models import HttpAttempt, ModelSettings, Usage
+from swarm_star.prompts.labels import stable_end
 from swarm_star.prompts.purpose import Purpose
 from swarm_star.prompts.structured import REPAIR
 from swarm_star.prompts.tools import NativeTools
@@ -194,7 +198,16 @@ class AnthropicClient:
         stop: list[str] | None,
     ) -> dict[str, Any]:
         system = next((m["content"] for m in sent if m.get("role") == "system"), None)
-        turns = [{"role": m["role"], "content": m["content"]} for m in sent if m.get("role") != "system"]
+        turns: list[dict[str, Any]] = [
+            {"role": m["role"], "content": m["content"]} for m in sent if m.get("role") != "system"
+        ]
+        first = next((t for t in turns if t["role"] == "user"), None)
+        cut = stable_end(first["content"]) if first is not None else 0
+        if first is not None and cut:  # a second breakpoint: after what siblings share (the briefing)
+            first["content"] = [
+                {"type": "text", "text": first["content"][:cut], "cache_control": {"type": "ephemeral"}},
+                {"type": "text", "text": first["content"][cut:]},
+            ]
         payload: dict[str, Any] = {"model": call.model, "max_tokens": call.max_tokens, "messages": turns}
         if system:
             payload["system"] = [{"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}]

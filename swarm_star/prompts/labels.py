@@ -27,6 +27,7 @@ __all__ = [
     "TASK",
     "TOOL_RESULT",
     "USER_ANSWERS",
+    "stable_end",
 ]
 
 DIRECTIVE = "Directive: "
@@ -37,6 +38,7 @@ NEED = "Need: "
 """Starts the user message that decides whether the user's answers are enough."""
 DIRECTIVE_LABELS = (DIRECTIVE, TASK, NEED)
 """Every label a request's subject follows (what a double reads as "the directive")."""
+_SUBJECT_STARTS = tuple(f"\n\n{label}" for label in DIRECTIVE_LABELS)
 USER_ANSWERS = "User answers:\n"
 """The planner's section with what the user answered (:data:`NO_ANSWERS` when nothing)."""
 NO_ANSWERS = "(none)"
@@ -55,3 +57,16 @@ ROUTE_CHOICE = "RouteChoice"
 """The class name of the router's reply schema (one class per menu, built at run time)."""
 TOOL_RESULT = "Tool result:\n"
 """Starts the user message that carries what a tool call returned, in a tool leaf's conversation."""
+
+
+def stable_end(content: str) -> int:
+    """Where the variable part of a first user message starts: the first subject label after a
+    blank line (the templates put what siblings share, the briefing, before it), or 0 when the
+    message has no shared part. The native Anthropic client puts a cache breakpoint there.
+
+    The first such label, not the last: the briefing could hold one (a directive quoting a
+    prompt), and then the breakpoint caches a little less; a later one could sit inside the
+    variable text (a report, the directive), and then every call would pay to write to the cache
+    text that no other call reads."""
+    found = [i for i in (content.find(start) for start in _SUBJECT_STARTS) if i > 0]
+    return min(found, default=0)

@@ -4,14 +4,19 @@ The planner sees the actions a part can go to, the directive's briefing,
 what earlier rounds achieved or how they failed, the user's answers and the
 directive; it replies with a :class:`Plan` (built per menu by
 :func:`plan_schema`, so each part may name its action: the part's router then
-needs no call of its own). The stable text comes first (system prompt and
-menu), the directive last, so a provider's prompt cache can reuse the start.
-A plan that cannot be run is asked for once more, with the reason.
+needs no call of its own). The menu's text gives each action in its short form
+(:func:`menu_line`); the schema's enum repeats the names (~80 tokens per plan
+call) because a grammar then keeps a small model to the menu: without it
+SmolLM2 named actions such as "list" or "create-facts", and every such part
+cost a routing call. The stable text comes first (system prompt and menu),
+the directive last, so a provider's prompt cache can reuse the start. A plan
+that cannot be run is asked for once more, with the reason.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from typing import Literal
 
 from pydantic import Field, create_model
@@ -25,6 +30,7 @@ __all__ = [
     "Part",
     "Plan",
     "earlier_rounds",
+    "menu_line",
     "plan_messages",
     "plan_schema",
     "replan_messages",
@@ -34,7 +40,7 @@ PLANNER_SYSTEM = (
     "You are a manager. Split the directive into sub-directives (at most "
     "{max_parts}); a small directive is one sub-directive. Parts run in parallel "
     "unless a part lists in 'after' the numbers of the parts whose results it needs. "
-    "Ask the user only if facts only they have are missing."
+    "Set needs_context and ask the user only if facts only they have are missing."
 )
 ACTIONS_HEADER = (
     "\n\nActions a part can go to (name one as the part's 'action' when it clearly fits, else leave it empty):\n"
@@ -53,14 +59,16 @@ class Part(Reply):
     """A sub-directive."""
 
     task: str = Field(description="a complete instruction")
-    after: list[int | str] = Field(default_factory=list, description="numbers of parts to finish first")
+    after: list[int | str] = Field(default_factory=list)
     action: str = ""
 
 
 class Plan(Reply):
     """A plan."""
 
-    needs_context: bool = Field(description="true only if facts only the user has are missing")
+    # the system prompt says what needs_context and after mean: the schema, sent with every plan
+    # call, does not say it again
+    needs_context: bool
     question: str = Field("", description="for the user, if needs_context")
     subdirectives: list[Part | str] = Field(default_factory=list)
 
@@ -79,6 +87,15 @@ def plan_schema(actions: tuple[str, ...]) -> type[Plan]:
         __doc__=Plan.__doc__,
         subdirectives=(list[part | str], Field(default_factory=list)),
     )
+
+
+_ASIDE = re.compile(r"\s*\([^()]*\)")
+
+
+def menu_line(name: str, description: str, *, folder: bool) -> str:
+    """One option of the planner's menu, short: its description without asides in brackets (a
+    router that is asked still reads the whole description; a folder's name ends with ``/``)."""
+    return f"- {name}{'/' if folder else ''}: {_ASIDE.sub('', description).strip()}"
 
 
 def earlier_rounds(previous_report: str, previous_errors: str) -> str:

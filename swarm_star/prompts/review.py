@@ -1,8 +1,12 @@
-"""The reviewer's prompt: judge a round's reports against the directive (``planning/review_reports``)."""
+"""The reviewer's prompt: judge a round's reports against the directive (``planning/review_reports``).
+
+The reports are the bulk of the request; around them the words are few: each part
+is named by its number in the plan (not its node id, which says nothing to a
+model and costs a dozen tokens), and the schema does not repeat what the system
+prompt says its fields are for.
+"""
 
 from __future__ import annotations
-
-from pydantic import Field
 
 from swarm_star.prompts.labels import DIRECTIVE, REPORT, REPORTS
 from swarm_star.prompts.structured import Reply
@@ -18,21 +22,21 @@ REVIEWER_SYSTEM = (
 
 
 class Review(Reply):
-    """The reviewer's verdict on one round."""
+    """A review."""
 
     directive_met: bool
-    report: str = Field(description="consolidated report of what was achieved")
-    next_directive: str = Field("", description="what still needs doing, if not met")
+    report: str
+    next_directive: str = ""
 
 
-def report_entry(node_id: str, directive: str, report: str) -> str:
-    """A part that finished, as the reviewer reads it."""
-    return f"- [{node_id}] {directive}\n  {REPORT}{report}"
+def report_entry(number: int, directive: str, report: str) -> str:
+    """Part ``number`` (1-based, the plan's order) that finished, as the reviewer reads it."""
+    return f"{number}. {directive}\n  {REPORT}{report}"
 
 
-def failed_entry(node_id: str, directive: str, error: str) -> str:
-    """A part that failed or reported nothing usable, as the reviewer reads it."""
-    return f"- [{node_id}] FAILED: {directive}\n  error: {error}"
+def failed_entry(number: int, directive: str, error: str) -> str:
+    """Part ``number`` that failed or reported nothing usable, as the reviewer reads it."""
+    return f"{number}. FAILED: {directive}\n  error: {error}"
 
 
 def review_messages(directive: str, briefing: str, reports: str) -> list[dict[str, str]]:

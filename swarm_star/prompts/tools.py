@@ -66,12 +66,17 @@ class ToolTurn:
     steps: Sequence[tuple[dict[str, Any], str]]
     last: bool
 
+    def _task(self) -> str:
+        """The first user message: the briefing (what siblings share), then the task."""
+        return f"{self.briefing}\n\n{TASK}{self.directive}".strip()
+
     def messages(self) -> list[dict[str, str]]:
-        """The conversation so far: the task and the tool, then each call and what it returned."""
-        about = f"\n\n{self.briefing}" if self.briefing else ""
+        """The conversation so far: the tool (the same for every call of this tool: in the system
+        message, so a prompt cache can reuse it), the briefing and the task, then each call and what
+        it returned."""
         shape = json.dumps(dict(self.schema), ensure_ascii=False, sort_keys=True)
-        task = f"{TASK}{self.directive}\n\nTool: {self.tool}\n{self.description}\nInput schema: {shape}{about}"
-        messages = [{"role": "system", "content": TOOL_SYSTEM}, {"role": "user", "content": task}]
+        tool = f"{TOOL_SYSTEM}\n\nTool: {self.tool}\n{self.description}\nInput schema: {shape}"
+        messages = [{"role": "system", "content": tool}, {"role": "user", "content": self._task()}]
         for arguments, result in self.steps:
             call = {"call": True, "arguments": json.dumps(arguments, ensure_ascii=False)}
             messages.append({"role": "assistant", "content": json.dumps(call, ensure_ascii=False)})
@@ -83,11 +88,10 @@ class ToolTurn:
     def native(self) -> NativeTools:
         """The same conversation for native function calling: the calls as the assistant's
         ``tool_calls``, their results as ``tool`` messages, the tool in ``tools``."""
-        about = f"\n\n{self.briefing}" if self.briefing else ""
         name = re.sub(r"[^A-Za-z0-9_-]", "_", self.tool)[:64] or "tool"  # what function names may hold
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": NATIVE_SYSTEM},
-            {"role": "user", "content": f"{TASK}{self.directive}{about}"},
+            {"role": "user", "content": self._task()},
         ]
         for n, (arguments, result) in enumerate(self.steps):
             function = {"name": name, "arguments": json.dumps(arguments, ensure_ascii=False)}

@@ -2,7 +2,10 @@
 
 Each template here is one leaf action's request (``core/answer``,
 ``interaction/ask_user_questions``, ``memory/save_memory``, ``utils/use_util``);
-code has its own module (:mod:`swarm_star.prompts.code`).
+code has its own module (:mod:`swarm_star.prompts.code`). Each is laid out for
+a provider's prompt cache: what is the same for every call of the action (its
+instructions, a util's input schema) in the system message, then the briefing
+siblings share, then the task.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from swarm_star.prompts.structured import Reply
 __all__ = [
     "ANSWER_SYSTEM",
     "FOLLOW_UP_SYSTEM",
+    "NOTE_SYSTEM",
+    "QUESTION_SYSTEM",
+    "UTIL_ARGS_SYSTEM",
     "FollowUp",
     "MemoryNote",
     "Question",
@@ -34,6 +40,9 @@ __all__ = [
 ANSWER_SYSTEM = "Do the task. Reply with the result only, complete and concise."
 REJECTED_ANSWER = "\n\nA reviewer rejected a previous answer:\n"
 FOLLOW_UP_SYSTEM = "Decide whether these answers settle the question."
+QUESTION_SYSTEM = "Write one clear question to the user for the task."
+NOTE_SYSTEM = "Write a short titled note to remember for the task."
+UTIL_ARGS_SYSTEM = "Fill the arguments {input_schema} for {name}."
 
 
 class Question(Reply):
@@ -63,14 +72,18 @@ def answer_messages(directive: str, briefing: str, notes: list[str]) -> list[dic
     repair = REJECTED_ANSWER + "\n".join(f"- {n}" for n in notes) if notes else ""
     return [
         {"role": "system", "content": ANSWER_SYSTEM},
-        {"role": "user", "content": f"{briefing}\n\n{TASK}{directive}{repair}".strip()},
+        {"role": "user", "content": _briefed(briefing, directive) + repair},
     ]
+
+
+def _briefed(briefing: str, directive: str) -> str:
+    """A worker's user message: the briefing (what siblings share) first, the task last."""
+    return f"{briefing}\n\n{TASK}{directive}".strip()
 
 
 def question_messages(directive: str, briefing: str) -> list[dict[str, str]]:
     """Phrase the one question to ask the user."""
-    about = f"\n\n{briefing}" if briefing else ""
-    return [{"role": "user", "content": f"Write one clear question to the user for: {directive}{about}"}]
+    return [{"role": "system", "content": QUESTION_SYSTEM}, {"role": "user", "content": _briefed(briefing, directive)}]
 
 
 def not_in_memory_question(directive: str) -> str:
@@ -93,12 +106,13 @@ def follow_up_messages(directive: str, asked: str) -> list[dict[str, str]]:
 
 def note_messages(directive: str, briefing: str) -> list[dict[str, str]]:
     """Write a titled note for the memory space."""
-    return [{"role": "user", "content": f"Write a short titled note to remember for: {directive}\n\n{briefing}"}]
+    return [{"role": "system", "content": NOTE_SYSTEM}, {"role": "user", "content": _briefed(briefing, directive)}]
 
 
 def util_args_messages(
     directive: str, name: str, input_schema: Mapping[str, Any], briefing: str
 ) -> list[dict[str, str]]:
-    """Fill the arguments of the util ``name`` (its ``input_schema`` is shown as it is)."""
-    about = f"\n\n{briefing}" if briefing else ""
-    return [{"role": "user", "content": f"{TASK}{directive}\nFill the arguments {input_schema} for {name}.{about}"}]
+    """Fill the arguments of the util ``name`` (its ``input_schema`` is shown as it is: the same for
+    every call of that util, so it is in the system message, before the briefing and the task)."""
+    system = UTIL_ARGS_SYSTEM.format(input_schema=input_schema, name=name)
+    return [{"role": "system", "content": system}, {"role": "user", "content": _briefed(briefing, directive)}]

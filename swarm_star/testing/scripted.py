@@ -29,7 +29,7 @@ from swarm_star.prompts.labels import (
     TOOL_RESULT,
     USER_ANSWERS,
 )
-from swarm_star.prompts.planning import Plan
+from swarm_star.prompts.planning import ACTIONS_HEADER, Plan
 from swarm_star.prompts.review import Review
 from swarm_star.prompts.swarm import ScatterPlan
 from swarm_star.prompts.tools import ToolStep
@@ -88,6 +88,16 @@ def _on_route(option: str, steps: list[str], *, anchored: bool = False) -> bool:
         len(steps) - i >= len(levels) and all(_step_fits(o, s) for o, s in zip(levels, steps[i:], strict=False))
         for i in starts
     )
+
+
+def plan_menu(request: dict[str, Any]) -> list[str]:
+    """The options of the menu a planner's system prompt lists after ``ACTIONS_HEADER``
+    (``- name: description``, a folder's name ending with ``/``)."""
+    system = " ".join(str(m.get("content", "")) for m in request["messages"] if m.get("role") == "system")
+    if ACTIONS_HEADER not in system:
+        return []
+    lines = system.split(ACTIONS_HEADER, 1)[1].splitlines()
+    return [line[2:].split(": ", 1)[0].rstrip("/") for line in lines if line.startswith("- ") and ": " in line]
 
 
 def _lookup(table: dict[str, Any], directive: str) -> Any:
@@ -151,7 +161,7 @@ class ScriptedModel:
             if not answered:
                 return {"needs_context": True, "question": plan, "subdirectives": []}
             plan = _lookup(self.plans_after_answer, directive) or [directive]
-        return {"needs_context": False, "question": "", "subdirectives": self.parts(schema, plan or [directive])}
+        return {"needs_context": False, "question": "", "subdirectives": self.parts(request, plan or [directive])}
 
     def route_of(self, directive: str) -> str | None:
         """The leaf path ``routes`` gives a directive (``core/answer`` unless scripted; None: nothing fits)."""
@@ -160,10 +170,10 @@ class ScriptedModel:
                 return value
         return "core/answer"
 
-    def parts(self, schema: dict[str, Any], tasks: list[Any]) -> list[Any]:
-        """The plan's parts: with the action each one's route leads to, when the plan's schema offers
+    def parts(self, request: dict[str, Any], tasks: list[Any]) -> list[Any]:
+        """The plan's parts: with the action each one's route leads to, when the planner was shown
         a menu (the deepest option on the route: a leaf, or the folder a walk goes on from)."""
-        menu = schema.get("$defs", {}).get("Part", {}).get("properties", {}).get("action", {}).get("enum")
+        menu = plan_menu(request)
         if not menu or not self.plan_actions:
             return tasks
         out: list[Any] = []

@@ -57,7 +57,9 @@ async def test_good_answers_score_one_and_bad_ones_zero_in_every_strategy(tmp_pa
             assert {t.cause for t in trials if t.strategy == "swarm+verify"} == {"swarm failed"}
         by = {t.strategy: t for t in trials if t.task == tasks[0].id}
         assert (by["single"].calls, by["vote"].calls) == (1, 5)
-        assert by["swarm"].calls >= 4 and by["swarm+verify"].calls > by["swarm"].calls  # the verifier's calls
+        assert by["swarm"].calls >= 4 and by["swarm+verify"].calls >= by["swarm"].calls
+        if accuracy == 1.0:  # issue 25: a verified one-part round is not reviewed again: a verdict instead
+            assert by["swarm+verify"].calls == by["swarm"].calls
         assert all(t.prompt_tokens > 0 and t.completion_tokens > 0 for t in trials)
         assert sum(model.calls.values()) == sum(t.calls for t in trials)  # every call counted, none twice
         with Swarm.open(swarm_id_for("swarm+verify", tasks[0]), space=space) as swarm:  # inspectable

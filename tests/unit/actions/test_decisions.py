@@ -17,7 +17,7 @@ from swarm_star.models import NodeStatus, SwarmSettings
 from swarm_star.spaces import LeafSpec, load_space
 from swarm_star.spaces.needs import met_needs
 from swarm_star.testing.openai_server import request_schema
-from swarm_star.testing.scripted import ScriptedModel, directive_of
+from swarm_star.testing.scripted import ScriptedModel, directive_of, plan_menu
 from tests.helpers.model import client_for
 
 
@@ -493,6 +493,24 @@ async def test_a_planned_action_is_spawned_without_a_routing_call(tmp_path: Path
     assert {n.directive for n in nodes_by(swarm, "core.answer")} == {"say hello", "piece a", "piece b"}
 
 
+async def test_the_planners_menu_is_short_and_its_schema_keeps_the_names(tmp_path: Path, model_server: Any) -> None:
+    """Issue 25: the plan's menu gives each action without its bracketed asides (a router that is
+    asked reads the whole description); the schema's enum keeps the same names, so a grammar keeps
+    a small model to the menu (without it SmolLM2 named actions "list" and "create-facts")."""
+    server = model_server(ScriptedModel(plans={"two": ["say hello", "say bye"]}), keep_log=True)
+    swarm = Swarm.create("two things", space=tmp_path)
+    assert (await run(swarm, server)).status == "finished"
+    [(_, plan)] = requests(server, "Plan")
+    name, schema = request_schema(server.log[0])
+    assert name == "Plan"
+    names = schema["$defs"]["Part"]["properties"]["action"]["enum"]  # type: ignore[index]
+    assert "core/answer" in names and names == [*plan_menu(server.log[0]), ""]
+    assert "- core/answer: Answer or solve a small, self-contained directive directly in one model reply." in plan
+    assert "(explanations" not in plan and "(explanations" in json.dumps(
+        load_spaces()[0].leaf("core.answer").description
+    )
+
+
 async def test_a_planned_action_that_refuses_sends_the_router_walking(tmp_path: Path, model_server: Any) -> None:
     class AnswersWhenAsked(ScriptedModel):
         def _routechoice(self, request: dict[str, Any], directive: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -731,3 +749,24 @@ async def test_an_unreadable_plan_is_asked_for_again(tmp_path: Path, model_serve
     outcome = await run(swarm, server)
     assert outcome.status == "finished"
     assert [r.directive for r in nodes_by(swarm, "routing.route_action")] == ["first part", "second part"]
+
+
+async def test_a_verified_one_part_round_is_not_reviewed_again(tmp_path: Path, model_server: Any) -> None:
+    """Issue 25: a one-part plan whose part is the directive itself, its answer passed by a verifier
+    against that directive, ends without a review call (it would judge the same result against the
+    same directive again). Unverified, or a part that is not the directive, it is reviewed."""
+    from swarm_star.models import VerifySettings
+
+    async def reviews(directive: str, plans: dict[str, Any], verify: list[str], where: Path) -> tuple[int, Any]:
+        server = model_server(ScriptedModel(plans=plans), keep_log=True)
+        settings = SwarmSettings(verify=VerifySettings(actions=verify))
+        swarm = Swarm.create(directive, space=where, settings=settings)
+        outcome = await run(swarm, server)
+        assert outcome.status == "finished"
+        return len(requests(server, "Review")), outcome
+
+    count, outcome = await reviews("say something kind", {}, ["core.answer"], tmp_path / "a")
+    assert count == 0 and outcome.report.startswith("Answer to: say something kind")
+    assert (await reviews("say something kind", {}, [], tmp_path / "b"))[0] == 1  # unverified: reviewed
+    rewritten = {"kind": ["say one kind sentence"]}
+    assert (await reviews("say something kind", rewritten, ["core.answer"], tmp_path / "c"))[0] == 1

@@ -22,7 +22,7 @@ from swarm_star.models import CodeSettings, NodeRole, SwarmEvent, SwarmSettings
 from swarm_star.models.operations import Spawn
 from swarm_star.spaces.needs import met_needs
 from swarm_star.testing.openai_server import request_schema
-from swarm_star.testing.scripted import ScriptedModel
+from swarm_star.testing.scripted import ScriptedModel, plan_menu
 from tests.helpers.model import client_for
 
 OFF = (SwarmSettings(), SwarmSettings(allow_exec=True))
@@ -36,8 +36,8 @@ def code_menus(server: Any) -> list[list[str]]:
         name, schema = request_schema(body)
         if name == "RouteChoice" and schema:
             menus.append(schema["properties"]["choice"]["enum"])
-        elif name == "Plan" and schema:
-            menus.append(schema["$defs"]["Part"]["properties"]["action"]["enum"])
+        elif name == "Plan":
+            menus.append(plan_menu(body))
     return [m for m in menus if any(o.endswith("write_python") for o in m)]
 
 

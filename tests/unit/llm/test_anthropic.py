@@ -10,16 +10,23 @@ from __future__ import annotations
 
 import socket
 import time
+from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
 
+from swarm_star import prompts
+from swarm_star.api import RunOptions, Swarm
 from swarm_star.errors import ModelError, ModelUnreachable
 from swarm_star.llm.anthropic_client import AnthropicClient
 from swarm_star.llm.endpoint import Endpoint
+from swarm_star.llm.routing import ModelRouter
 from swarm_star.models import ModelSettings
+from swarm_star.models.providers import ProviderSettings
+from swarm_star.prompts.labels import stable_end
 from swarm_star.testing import Fault, Reply
 from swarm_star.testing.anthropic_server import LocalAnthropicServer
+from swarm_star.testing.scripted import ScriptedModel
 
 KEY = "sk-ant-test-DO-NOT-LEAK-9876"
 
@@ -135,3 +142,39 @@ async def test_connection_refused_is_unreachable() -> None:
             await client.chat(MESSAGES, model="m")
     finally:
         await client.aclose()
+
+
+def test_the_stable_part_of_a_user_message_ends_at_the_first_subject_label() -> None:
+    briefing = prompts.briefing.briefing_block(["the goal", "a part"], "", "")
+    [_, user] = prompts.worker.answer_messages("say hi", briefing, [])
+    assert user["content"][: stable_end(user["content"])] == briefing
+    assert stable_end(prompts.worker.answer_messages("say hi", "", [])[1]["content"]) == 0  # nothing shared
+    quoting = "Where this task comes from:\n1. run this\n\nTask: x\n\nTask: the part"
+    assert stable_end(quoting) == quoting.index("\n\nTask: x")  # the first label: cache less, never write more
+
+
+async def test_siblings_share_a_cached_briefing_block_on_the_native_path(tmp_path: Path) -> None:
+    """Issue 25: besides the system block, the first user message is cut after the briefing and that
+    block marked for the cache, so two parts of one plan send the same marked block."""
+    script = ScriptedModel(plans={"greetings": ["say hello", "say bye"]})
+    with LocalAnthropicServer(script) as server:
+        models = ModelSettings(
+            default_model="anthropic:claude-test",
+            providers={"anthropic": ProviderSettings(base_url=server.base_url, key_env="TEST_ANTHROPIC_KEY")},
+        )
+        client = ModelRouter(models, {"TEST_ANTHROPIC_KEY": KEY})
+        swarm = Swarm.create("write the greetings", space=tmp_path)
+        try:
+            outcome = await swarm.run(RunOptions(llm=client, poll_interval=0.05))
+        finally:
+            await client.aclose()
+            swarm.close()
+    assert outcome.status == "finished"
+    answers = [b for b in server.log if "tools" not in b]
+    assert len(answers) == 2
+    firsts = [b["messages"][0]["content"] for b in answers]
+    for blocks in firsts:
+        stable, task = blocks
+        assert stable["cache_control"] == {"type": "ephemeral"} and "cache_control" not in task
+        assert stable["text"].startswith("Where this task comes from") and task["text"].startswith("\n\nTask: say ")
+    assert firsts[0][0] == firsts[1][0] and firsts[0][1] != firsts[1][1]

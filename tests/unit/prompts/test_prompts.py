@@ -150,7 +150,7 @@ def test_the_scripted_model_reads_what_the_templates_write() -> None:
     assert _reply(script, _structured(first, prompts.planning.Plan))["needs_context"] is True  # not answered yet
     answered = prompts.planning.plan_messages("plan the party", "", "", "- twelve", max_parts=8)
     assert _reply(script, _structured(answered, prompts.planning.Plan))["needs_context"] is False
-    reports = "\n".join(prompts.review.report_entry(f"0.0.{i}", f"part {i}", "done") for i in range(3))
+    reports = "\n".join(prompts.review.report_entry(i, f"part {i}", "done") for i in range(3))
     review = _reply(
         script, _structured(prompts.review.review_messages("plan the party", "", reports), prompts.review.Review)
     )
@@ -171,8 +171,9 @@ def test_the_scripted_model_reads_what_the_templates_write() -> None:
     assert _reply(script, _structured(menu, choice)) == {"choice": "core", "reason": "core/answer is in core"}
     flat = prompts.routing.choice_schema(("code/write_python", "core/answer", "planning/delegate"))
     assert _reply(script, _structured(menu, flat))["choice"] == "core/answer"  # a flat menu: one call
+    menu = "\n".join(prompts.planning.menu_line(n, "x", folder=False) for n in ("core/answer", "planning/delegate"))
+    asked = prompts.planning.plan_messages("plan the party", "", "", "", max_parts=8, menu=menu)
     plan = prompts.planning.plan_schema(("core/answer", "planning/delegate"))
-    asked = prompts.planning.plan_messages("plan the party", "", "", "", max_parts=8, menu="- core/answer: x")
     assert _reply(ScriptedModel(), _structured(asked, plan))["subdirectives"] == [
         {"task": "plan the party", "action": "core/answer"}
     ]
@@ -192,3 +193,34 @@ def test_the_answer_key_model_plans_the_whole_directive_and_nothing_after_it() -
     for briefing in ("", prompts.briefing.briefing_block(["the goal", directive], "", "- a note")):
         messages = prompts.planning.plan_messages(directive, briefing, "", "", max_parts=8)
         assert _reply(model, _structured(messages, prompts.planning.Plan))["subdirectives"] == [directive]
+
+
+def _tool_turn(directive: str, briefing: str) -> list[dict[str, str]]:
+    turn = prompts.tools.ToolTurn(directive, briefing, "files/read", "Read a file.", {"type": "object"}, [], False)
+    return turn.messages()
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        lambda d, b: prompts.worker.answer_messages(d, b, []),
+        prompts.worker.question_messages,
+        prompts.worker.note_messages,
+        lambda d, b: prompts.worker.util_args_messages(d, "count_words", {"text": "string"}, b),
+        _tool_turn,
+    ],
+    ids=["answer", "question", "note", "util args", "tool step"],
+)
+def test_a_workers_request_puts_what_siblings_share_first_and_the_task_last(template: Any) -> None:
+    """Issue 25: the action's own instructions (a util's or a tool's schema too) in the system
+    message, then the briefing, then the task; two siblings' requests differ only at the end."""
+    briefing = prompts.briefing.briefing_block(["the report", "the Nordics section"], "", "")
+    one, two = template("write the volumes", briefing), template("write the rates", briefing)
+    text = [json.dumps(m) for m in (one, two)]
+    shared = next(i for i, (a, b) in enumerate(zip(*text, strict=False)) if a != b)
+    user = one[-1]["content"]
+    assert one[0]["role"] == "system" and one[0] == two[0]
+    assert user.startswith(briefing) and user.endswith(f"{prompts.labels.TASK}write the volumes")
+    assert text[0].index(briefing.splitlines()[-1]) < shared  # the briefing is in the shared prefix
+    assert directive_of({"messages": one}) == "write the volumes"
+    assert prompts.labels.stable_end(user) == len(briefing)
