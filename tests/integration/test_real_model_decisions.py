@@ -34,7 +34,9 @@ def test_a_real_model_run_never_finishes_empty(proxy, tmp_path: Path) -> None:  
     argv = ["--space", str(tmp_path), "run", "List three facts about the sea", "--base-url", proxy.base_url]
     argv += ["--model", MODEL_ALIAS, "--max-call-tokens", "160", "--max-calls", "30", "--max-time", "200"]
     code = main([*argv, "--no-input", "--json"], out, err)
-    assert code in (0, 1, 3, 4), err.getvalue()
+    # finished, failed, questions, limit, or finished partial (7, issue 26: a part failed or the
+    # reviewer judged the directive not met; a small model often is): never a crash or a hang
+    assert code in (0, 1, 3, 4, 7), err.getvalue()
     result = json.loads(out.getvalue())
     print(json.dumps(result, indent=1)[:3000])
     with Swarm.open(result["swarm_id"], space=tmp_path) as swarm:
