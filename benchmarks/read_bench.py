@@ -49,7 +49,7 @@ def _wall(argv: list[str], env: dict[str, str], cwd: Path) -> float:
     return time.perf_counter() - started
 
 
-def _grow(space: Path) -> str:
+def _grow_here(space: Path) -> str:
     from benchmarks.model_process import model_process
     from benchmarks.scale_bench import grow, script
 
@@ -57,6 +57,15 @@ def _grow(space: Path) -> str:
         swarm, _, _ = asyncio.run(grow(url, space))
     swarm.close()
     return swarm.id
+
+
+def _grow(space: Path) -> str:
+    """Grow the swarm in a process of its own: the commands measured are forked from this one, and
+    Linux counts the memory a process had when forked in the child's peak RSS (grown here, this
+    process held ~200 MB, and every command's peak read at least that)."""
+    code = "import sys, pathlib; from benchmarks.read_bench import _grow_here as g; print(g(pathlib.Path(sys.argv[1])))"
+    argv = [sys.executable, "-c", code, str(space)]
+    return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()[-1]
 
 
 def run(space: Path | None = None, swarm_id: str | None = None, repeats: int = 3, help_repeats: int = 9) -> dict:
