@@ -8,7 +8,9 @@ names) before it is recorded.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from swarm_star.prompts.structured import Reply
 
 __all__ = ["ContextTopics", "Topic", "topics_messages"]
 
@@ -18,7 +20,7 @@ TOPICS_SYSTEM = (
 )
 
 
-class Topic(BaseModel):
+class Topic(Reply):
     """One topic folder."""
 
     name: str = Field(description="a short folder name, one to four words")
@@ -26,7 +28,7 @@ class Topic(BaseModel):
     entries: list[int] = Field(description="the numbers of the entries in this folder")
 
 
-class ContextTopics(BaseModel):
+class ContextTopics(Reply):
     """Topic folders for the numbered entries: each entry in exactly one folder."""
 
     topics: list[Topic]

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from swarm_star.prompts.labels import TASK
+from swarm_star.prompts.structured import Reply
 
 __all__ = [
     "NO_SEARCH_NOTE",
@@ -75,7 +76,7 @@ def refine(task: str, draft: str, notes: Sequence[str], criteria: str | None) ->
     return f"Improve this draft of the task '{task}'.{aim}{told}\n\nDraft:\n{draft.strip()}"
 
 
-class ConditionVerdict(BaseModel):
+class ConditionVerdict(Reply):
     """Whether the condition holds for the task."""
 
     holds: bool = Field(description="true if the condition holds")
