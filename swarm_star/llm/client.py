@@ -69,6 +69,8 @@ from swarm_star.prompts.tools import NativeTools
 from swarm_star.text import clean_data, clean_text
 
 if TYPE_CHECKING:  # the SDK is imported where a client is built: read-only CLI paths never pay for it
+    import ssl
+
     import openai
 
 __all__ = [
@@ -283,6 +285,21 @@ class CallTally:
         )
 
 
+def _tls_for(url: str) -> ssl.SSLContext | bool:
+    """Verify certificates against the system's authorities, which cost ~20 ms to load.
+
+    A plain-http endpoint (the local servers) never needs them: it gets a context that
+    trusts no authority at all, so a redirect to https fails closed instead of going
+    unverified.
+    """
+    import ssl
+    import urllib.parse
+
+    if urllib.parse.urlsplit(url).scheme.lower() == "https":
+        return True
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
 class LLMClient:
     """An async chat client for one OpenAI-compatible endpoint. Pass it in; never global."""
 
@@ -296,7 +313,7 @@ class LLMClient:
             base_url=endpoint.base_url,
             max_retries=0,
             timeout=settings.timeout,
-            http_client=openai.DefaultAioHttpClient(timeout=settings.timeout),
+            http_client=openai.DefaultAioHttpClient(timeout=settings.timeout, verify=_tls_for(endpoint.url)),
         )
         self._modes: dict[str, int] = {}  # model -> index into RESPONSE_MODES, lowered on rejection
         self._whole: set[str] = set()  # models whose server reports no usage in a stream: sent unstreamed
