@@ -300,6 +300,26 @@ def measure(tokenizer: Tokenizer, sent: list[Sent]) -> dict[str, Any]:
     }
 
 
+def sweep(tokenizer: Tokenizer, sent: list[Sent]) -> list[tuple[int, float, float]]:
+    """Cache-eligible share against the length of the system prompt: the standing text cut after
+    each of its lines (none, then :data:`HOUSE_RULES` line by line, then :data:`GLOSSARY`).
+
+    Where the share crosses a goal depends on where a tree's shared prefixes cross the cache's
+    1,024-token minimum, so one length says little: the curve shows the threshold.
+    Returns (system prompt tokens, cache-eligible share, coordination share) per length.
+    """
+    lines = f"{HOUSE_RULES}\n\n{GLOSSARY}".split("\n")
+    rows = []
+    for cut in range(0, len(lines) + 1, 2):
+        preamble = "\n".join(lines[:cut]).strip()
+        requests = [tokenizer.tokens(render(s, preamble)) for s in sent]
+        total = sum(len(t) for t in requests)
+        coordination = sum(len(t) for s, t in zip(sent, requests, strict=True) if s.purpose in COORDINATION)
+        size = len(tokenizer.tokens(preamble)) if preamble else 0
+        rows.append((size, cache_eligible(requests) / total, coordination / total))
+    return rows
+
+
 def run() -> dict[str, dict[str, Any]]:
     tokenizer = Tokenizer()
     results: dict[str, dict[str, Any]] = {}
@@ -313,6 +333,8 @@ def run() -> dict[str, dict[str, Any]]:
                 finally:
                     server.stop()
                 results[name] = measure(tokenizer, sent)
+                if name == "8x8 tree":
+                    results[name]["sweep"] = sweep(tokenizer, sent)
     finally:
         tokenizer.close()
     first = results["1 part"]
@@ -345,6 +367,12 @@ def run() -> dict[str, dict[str, Any]]:
             f"{name}: answer requests with the system prompt, whole request {sizes[0]:,}-{sizes[-1]:,} tokens "
             f"(an automatic cache starts at {CACHE_MIN:,}: a request shorter than that is never served from it)"
         )
+    rows = results["8x8 tree"]["sweep"]
+    print(
+        "8x8 tree, by the length of the system prompt put before every call (tokens: cache-eligible share, "
+        "coordination share):"
+    )
+    print("  " + "; ".join(f"{size:,}: {cache:.0%}, {coordination:.0%}" for size, cache, coordination in rows))
     return results
 
 
