@@ -137,8 +137,7 @@ def stored_nodes(log: SwarmReader) -> SwarmState:
     enough for the questions and the retry targets, at a cost that does not grow with
     the number of frames."""
     state = SwarmState.new(log.record())
-    nodes = sorted(log.nodes().values(), key=lambda n: (n.created_at, _tree_order(n.id)))
-    state.nodes = {n.id: n for n in nodes}  # in the order SwarmLog.load gives them
+    state.nodes = log.ordered_nodes()  # in the order SwarmLog.load gives them
     return state
 
 

@@ -28,6 +28,7 @@ def add_inspect_commands(sub: Any) -> None:
         return p
 
     p = command("questions", cmd_questions, help="list pending questions")
+    p.set_defaults(collector_off=True)
     p.add_argument("swarm_id", help="the swarm to ask")
     p.add_argument("--json", action="store_true", help='print a list of {"id", "node", "text"}')
 
@@ -43,6 +44,7 @@ def add_inspect_commands(sub: Any) -> None:
     p.add_argument("text", help="the answer")
 
     p = command("tree", cmd_tree, help="print the tree now or at frame N")
+    p.set_defaults(collector_off=True)
     p.add_argument("swarm_id", help="the swarm to show")
     p.add_argument("--frame", type=int, metavar="N", help="show the tree as it was right after frame N")
     p.add_argument("--depth", type=int, metavar="N", help="show nodes down to depth N only (the root is 0)")
@@ -55,6 +57,7 @@ def add_inspect_commands(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print frames as JSON")
 
     p = command("list", cmd_list, help="list the swarms in the swarm space")
+    p.set_defaults(collector_off=True)
     p.add_argument("--json", action="store_true", help="print a list of objects")
 
     p = command("spaces", cmd_spaces, help="print the action, memory or util space")
