@@ -6,6 +6,7 @@ Key layout (inside one swarm's store)::
     swarm_state_meta           frame counter, status, limits, usage totals
     swarm_state_node_{id}      each node's current projection
     swarm_history_{frame:09d}  one SwarmEvent per frame (zero-padded: scans sort)
+    swarm_inbox_{question_id}  an answer queued for the engine to take in
     memory_space_{entry_id}    memory entries saved by the swarm
     action_space_installed     the installed actions/ tree's metadata (one record: its sha256 and entries)
     util_space_installed       the installed utils_space/ tree's metadata (the same shape)
@@ -50,6 +51,7 @@ from swarm_star.store.base import KVStore
 __all__ = [
     "FRAME_BLOCK",
     "HISTORY_PREFIX",
+    "INBOX_PREFIX",
     "INSTALLED_SPACE_KEYS",
     "MEMORY_PREFIX",
     "META_KEY",
@@ -75,6 +77,9 @@ INSTALLED_SPACE_KEYS = {"actions": "action_space_installed", "utils": "util_spac
 """Per space kind, the key of the installed tree's metadata as this swarm recorded it."""
 OWN_ACTION_PREFIX = "action_space_own."
 """An action the swarm created (``own.{name}`` in its action space), with its code."""
+INBOX_PREFIX = "swarm_inbox_"
+"""An answer queued for a running or stopped swarm (``swarm_inbox_{question id}``): written by
+``answer``, taken in by the engine (``engine/inbox.py``, which names the same prefix)."""
 TOOL_LISTING_PREFIX = "action_space_tools_"
 """An MCP server's tools as listed once (``tools/{server}`` in the action space)."""
 FRAME_BLOCK = 1000
