@@ -183,3 +183,27 @@ def test_read_commands_run_without_the_collector_and_leave_it_as_they_found_it(
     finally:
         (gc.enable if was else gc.disable)()
     assert during == [False, False]  # tree and questions read the node records
+
+
+def test_read_commands_load_neither_the_engine_nor_asyncio(tmp_path: Path) -> None:
+    """Issue 25: ``tree``, ``questions`` and ``list`` go through the API, which imports the engine,
+    the model client and the tools only where a swarm runs (they were a third of ``tree``'s imports)."""
+    from swarm_star.api import Swarm
+
+    Swarm.create("sort the mail", space=tmp_path, swarm_id="s1").close()
+    for argv in (["tree", "s1"], ["questions", "s1"], ["list"]):
+        probe = (
+            "import sys; from swarm_star.cli import main; "
+            f"code = main(['--space', {str(tmp_path)!r}, *{argv!r}]); "
+            "print(code, [m for m in ('swarm_star.engine', 'swarm_star.llm.client', 'swarm_star.tools', "
+            "'asyncio', 'ssl') if m in sys.modules], file=sys.stderr)"
+        )
+        proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=ROOT)
+        assert proc.stderr.strip().splitlines()[-1] == "0 []", (argv, proc.stderr)
+
+
+def test_the_reader_and_the_engine_name_the_same_inbox() -> None:
+    from swarm_star.engine.inbox import INBOX_PREFIX as ENGINE_INBOX
+    from swarm_star.state.reader import INBOX_PREFIX
+
+    assert INBOX_PREFIX == ENGINE_INBOX
