@@ -343,7 +343,9 @@ class SqliteStore(KVStore):
                 raise StoreError(f"store {self.path} is closed")
             self._alive()
             self._check_same_file()
-            if self._single_statement(encoded):
+            statements = self._statements(encoded)
+            if not any(op.if_version is not None for op, _ in encoded):
+                self._unconditional(statements)
                 return
             try:
                 self._conn.select_one("BEGIN IMMEDIATE")
@@ -351,47 +353,63 @@ class SqliteStore(KVStore):
                 raise _translate(exc, self.path) from exc
             try:
                 self._check_conditions(ops)
-                for op, text in encoded:
-                    if isinstance(op, Guard):
-                        continue
-                    table, column, key = self._where(op.key)
-                    if text is None:
-                        self._conn.execute(f'DELETE FROM "{table}" WHERE {column} = ?', (key,))
-                    else:
-                        self._conn.execute(f'REPLACE INTO "{table}" ({column}, value) VALUES (?, ?)', (key, text))
+                for sql, args in statements:
+                    self._conn.execute(sql, args)
                 # A blocking no-op surfaces any error of the queued writes before COMMIT.
                 self._conn.select_one("SELECT 1")
                 self._commit_now()
             except BaseException as exc:
                 self._undo(exc)
 
-    def _single_statement(self, encoded: list[tuple[StoreOp, str | None]]) -> bool:
-        """Fast path: unconditional puts (or deletes) as ONE multi-row statement.
+    def _statements(self, encoded: list[tuple[StoreOp, str | None]]) -> list[tuple[str, tuple[Any, ...]]]:
+        """The batch's writes as few statements: per table, one ``DELETE … IN`` and one multi-row
+        ``REPLACE`` (of at most :data:`MAX_ROWS_PER_STATEMENT` rows each).
 
-        One statement is atomic on its own in SQLite, so the batch needs no
-        explicit transaction and costs a single round trip to sqlitedict's
-        thread instead of four. Returns False when the batch needs the general path.
-        """
-        ops = [op for op, _ in encoded]
-        if len(ops) > MAX_ROWS_PER_STATEMENT or any(op.if_version is not None for op in ops):
-            return False
-        if self._log and any(self._log_number(op.key) is not None for op in ops):
-            return False  # two tables: the general path's transaction
-        if all(isinstance(op, Put) for op in ops):
-            rows = ", ".join(["(?, ?)"] * len(ops))
-            args = tuple(x for op, text in encoded for x in (op.key, text))
-            sql = f'REPLACE INTO "{TABLE}" (key, value) VALUES {rows}'
-        elif not any(isinstance(op, Put) for op in ops):
-            args = tuple(op.key for op in ops)
-            sql = f'DELETE FROM "{TABLE}" WHERE key IN ({", ".join(["?"] * len(ops))})'
-        else:
-            return False
+        Why: a batch of frames writes two tables (``log`` and ``kv``), and one statement per
+        row cost a trip through sqlitedict's queue each (issue 25). A batch applies as a whole,
+        so only the last write of each key counts, and writes to distinct keys commute."""
+        last: dict[str, tuple[StoreOp, str | None]] = {}
+        for op, text in encoded:
+            if not isinstance(op, Guard):
+                last.pop(op.key, None)  # the key's latest write goes last, as in the batch
+                last[op.key] = (op, text)
+        deletes: dict[tuple[str, str], list[Any]] = {}
+        puts: dict[tuple[str, str], list[Any]] = {}
+        for op, text in last.values():
+            table, column, key = self._where(op.key)
+            if text is None:
+                deletes.setdefault((table, column), []).append(key)
+            else:
+                puts.setdefault((table, column), []).extend((key, text))
+        statements: list[tuple[str, tuple[Any, ...]]] = []
+        for (table, column), keys in deletes.items():
+            for at in range(0, len(keys), MAX_ROWS_PER_STATEMENT):
+                chunk = tuple(keys[at : at + MAX_ROWS_PER_STATEMENT])
+                marks = ", ".join(["?"] * len(chunk))
+                statements.append((f'DELETE FROM "{table}" WHERE {column} IN ({marks})', chunk))
+        for (table, column), pairs in puts.items():
+            for at in range(0, len(pairs), 2 * MAX_ROWS_PER_STATEMENT):
+                chunk = tuple(pairs[at : at + 2 * MAX_ROWS_PER_STATEMENT])
+                rows = ", ".join(["(?, ?)"] * (len(chunk) // 2))
+                statements.append((f'REPLACE INTO "{table}" ({column}, value) VALUES {rows}', chunk))
+        return statements
+
+    def _unconditional(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
+        """A batch with no condition, in two round trips to sqlitedict's thread whatever it holds.
+
+        No explicit ``BEGIN``: the connection opens a transaction before the first write
+        (Python's sqlite3 does so for every ``REPLACE``/``DELETE``), so several statements
+        commit together or not at all; the last one is waited for, which also raises any
+        error of the ones queued before it (then nothing is committed: ROLLBACK)."""
+        if not statements:  # guards only
+            return
         try:
-            self._conn.select_one(sql, args)  # waits: its error is reported, not a later one's
+            for sql, args in statements[:-1]:
+                self._conn.execute(sql, args)
+            self._conn.select_one(*statements[-1])  # waits: its error, or a queued one's, is reported here
             self._commit_now()
         except BaseException as exc:
             self._undo(exc)
-        return True
 
     def _check_conditions(self, ops: Sequence[StoreOp]) -> None:
         for op in ops:

@@ -91,3 +91,73 @@ def test_the_read_connection_writes_nothing_and_a_closed_store_reads_nothing(tmp
         store.get("k")
     with SqliteStore(tmp_path / "s.db") as again:
         assert again.get("k") == 1
+
+
+def _abort_on(db: Path, table: str, column: str, value: object) -> None:
+    """A trigger that fails any write of ``value`` into ``table`` (a statement failing mid-batch)."""
+    conn = sqlite3.connect(db)
+    try:
+        conn.execute(
+            f"CREATE TRIGGER fail_{table} BEFORE INSERT ON {table} WHEN NEW.{column} = {value!r} "
+            "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+        )
+        conn.commit()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("failing", ["log", "kv"])
+@pytest.mark.parametrize("conditional", [False, True])
+def test_a_batch_over_both_tables_is_a_few_statements_and_all_or_nothing(
+    tmp_path: Path, failing: str, conditional: bool
+) -> None:
+    """Issue 25: a batch's writes are grouped per table (one REPLACE of many rows, one DELETE);
+    the last write of a key wins, as it did op by op; a statement that fails leaves nothing."""
+    from swarm_star.store import ABSENT, Delete
+
+    db = tmp_path / "s.db"
+    with SqliteStore(db) as store:
+        store.commit([Put("swarm_state_node_0", "old"), Put("gone", 1), Put("swarm_history_000000000", 0)])
+        seen: list[str] = []
+        real = store._conn.execute
+
+        def execute(sql: str, *args: object) -> object:
+            seen.append(sql.split(" (")[0])
+            return real(sql, *args)
+
+        store._conn.execute = execute  # type: ignore[method-assign]
+        guard = [Put("fresh", 1, if_version=ABSENT)] if conditional else []
+        batch = [
+            *guard,
+            *(Put(f"swarm_history_{n:09d}", n) for n in range(1, 40)),
+            *(Put(f"swarm_state_node_{n}", "new") for n in range(0, 40)),
+            Put("gone", 2),
+            Delete("gone"),  # the last write of a key wins
+            Delete("swarm_history_000000000"),
+            Put("back", 1),
+            Delete("back"),
+            Put("back", 3),
+        ]
+        store.commit(batch)
+        del store._conn.execute
+        writes = [s for s in seen if s.startswith(("REPLACE", "DELETE"))]
+        assert len(writes) <= 4, writes  # per table: one REPLACE, one DELETE
+        assert store.get("gone") is None and store.get("back") == 3 and store.get("swarm_history_000000000") is None
+        assert [v for _, v in store.scan("swarm_history_")] == list(range(1, 40))
+        assert {v for _, v in store.scan("swarm_state_node_")} == {"new"}
+
+        table, column, value = ("log", "n", 45) if failing == "log" else ("kv", "key", "swarm_state_node_45")
+        _abort_on(db, table, column, value)
+        failing_batch = [
+            *([Put("fresher", 1, if_version=ABSENT)] if conditional else []),
+            *(Put(f"swarm_history_{n:09d}", n) for n in range(40, 50)),
+            *(Put(f"swarm_state_node_{n}", "newer") for n in range(0, 50)),
+            Delete("swarm_history_000000001"),
+        ]
+        with pytest.raises(StoreError, match="refused by the test"):
+            store.commit(failing_batch)
+        assert [v for _, v in store.scan("swarm_history_")] == list(range(1, 40))  # nothing of it
+        assert {v for _, v in store.scan("swarm_state_node_")} == {"new"}
+        assert store.get("fresher") is None
+        store.commit([Put("after", 1)])  # the store is usable afterwards
+        assert store.get("after") == 1
