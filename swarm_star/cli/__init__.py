@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
 import logging
 import os
 import sqlite3
@@ -69,7 +68,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         err.write(f"swarm-star: error: LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {level!r}\n")
         return ExitCode.USAGE
     try:
-        with _log_to(err, level), _collector_off(getattr(args, "collector_off", False)):
+        with _log_to(err, level):
             return handler(args, out, err)
     except BrokenPipeError:  # `swarm-star history ID | head`: the reader has all it wanted
         return ExitCode.OK
@@ -111,25 +110,6 @@ def _log_to(err: TextIO, level: str | None) -> Iterator[None]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(before)
-
-
-@contextlib.contextmanager
-def _collector_off(off: bool) -> Iterator[None]:
-    """With ``off`` (the read commands ``tree``, ``questions``, ``list``), Python's cyclic garbage
-    collector is off while the command runs, on again afterwards (tests call ``main`` many times).
-
-    Why: such a command reads a whole tree (11,170 node records made ~120,000 objects, all alive
-    until it prints, none in a cycle) and exits; the collector, triggered by the allocations,
-    scanned them and all the imports had made again and again: 0.12 s of ``tree``'s 0.6 s (issue
-    25). Memory is still freed as before (reference counting); only cycle detection waits."""
-    was_on = off and gc.isenabled()
-    if was_on:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
 
 
 def _quiet_store_threads(args: threading.ExceptHookArgs) -> None:
