@@ -270,6 +270,9 @@ _NODE_FIELDS_SET = set(SwarmNode.model_fields)
 instance: 2.3 KB a node; it only ever adds names it already has)."""
 _USAGE_FIELDS_SET = set(Usage.model_fields)
 _NO_VALUES = [None] * len(NODE_FIELDS)
+_USAGE_TYPES = [float if name == "cost" else int for name in _USAGE_ALL]
+_STR = {str}
+_set = object.__setattr__
 
 
 def _built(cls: type[BaseModel], values: dict[str, Any], fields_set: set[str]) -> Any:
@@ -277,10 +280,10 @@ def _built(cls: type[BaseModel], values: dict[str, Any], fields_set: set[str]) -
     made as ``model_construct`` makes one but without its per-field loop: the models built
     here have no private attributes, no extras and no post-init (a test holds them to it)."""
     obj = cls.__new__(cls)
-    object.__setattr__(obj, "__dict__", values)
-    object.__setattr__(obj, "__pydantic_fields_set__", fields_set)
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
+    _set(obj, "__dict__", values)
+    _set(obj, "__pydantic_fields_set__", fields_set)
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
     return obj
 
 
@@ -302,7 +305,7 @@ def _stored_usage(raw: Any) -> Usage | None:
     counts = [*raw, *[0] * (len(_USAGE_ALL) - len(raw))]
     if len(raw) <= 3:
         counts[3] = 0.0
-    if type(counts[3]) is not float or any(type(counts[i]) is not int for i in (0, 1, 2, 4, 5, 6)):
+    if list(map(type, counts)) != _USAGE_TYPES:  # exactly: no bool for an int, no int for the cost
         return None
     return _built(Usage, dict(zip(_USAGE_ALL, counts, strict=True)), _USAGE_FIELDS_SET)
 
@@ -332,7 +335,7 @@ def stored_node(raw: Any, node_id: str, codec: FrameCodec) -> SwarmNode | None:
         children = []
     elif type(children) is int and children >= 0:
         children = _numbered(node_id, children)
-    elif type(children) is not list or any(type(child) is not str for child in children):
+    elif type(children) is not list or not set(map(type, children)) <= _STR:
         return None
     if (
         role is None
@@ -344,7 +347,7 @@ def stored_node(raw: Any, node_id: str, codec: FrameCodec) -> SwarmNode | None:
         or not (context is None or type(context) is dict)
         or not (mark is None or type(mark) is int)
         or not (activations is None or type(activations) is int)
-        or not (calls is None or (type(calls) is list and all(type(call) is str for call in calls)))
+        or not (calls is None or (type(calls) is list and set(map(type, calls)) <= _STR))
         or not (error is None or type(error) is str)
         or not (partial is None or type(partial) is str)
         or (built_usage := _stored_usage(usage)) is None
