@@ -3,14 +3,21 @@
 Every SQLite variant runs in WAL mode with the same ``synchronous`` setting, on
 the same disk, side by side in one run, so the ratio is what matters.
 Run: ``python -m benchmarks.store_bench [--frames N] [--cosmos]``.
+
+``--before DIR`` (a folder holding ``swarm_star``, e.g. ``git archive main`` unpacked) compares
+our store as it is with that code instead: each variant in a fresh process, old and new
+alternating, frames per second and new ÷ old (issue 25: a batch over two tables).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sqlite3
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -89,6 +96,54 @@ def swarm_log_frames(store: KVStore, frames: int) -> float:
     return frames / (time.perf_counter() - start)
 
 
+VARIANTS = {
+    "1 frame/commit": lambda store, frames: store_frames(store, frames, 1),
+    "16 frames/commit": lambda store, frames: store_frames(store, frames, 16),
+    "SwarmLog.append": swarm_log_frames,
+}
+"""What ``--before`` compares: unconditional batches of frames and node records, and the engine's
+write path (create-only frames, so a conditional batch)."""
+
+
+def one(variant: str, path: str, frames: int, sync: str) -> tuple[float, float]:
+    """Frames per second of one variant on a new store at ``path`` (run in a process of its own),
+    and the process's CPU per frame in µs (every thread: sqlitedict's does the SQLite work)."""
+    with SqliteStore(path, synchronous=sync) as store:  # type: ignore[arg-type]
+        started = time.process_time()
+        rate = float(VARIANTS[variant](store, frames))
+        return rate, (time.process_time() - started) / frames * 1e6
+
+
+def compare(before: Path, frames: int, repeats: int, syncs: tuple[str, ...] = ("NORMAL", "FULL")) -> dict[str, float]:
+    """Our store now vs the code in ``before``, each run a fresh process, alternating."""
+    root = Path(__file__).resolve().parent.parent
+    results: dict[str, float] = {}
+    code = "import sys; from benchmarks.store_bench import one; a = sys.argv; print(*one(a[1], a[2], int(a[3]), a[4]))"
+    with tempfile.TemporaryDirectory() as tmp:
+        print(f"median of {repeats}, old ({before}) and new alternating, each run a fresh process;")
+        print("CPU = the process's (all threads) per frame written, new ÷ old = median of the runs' ratios")
+        print("| synchronous | variant | frames/s old | frames/s new | CPU/frame old | CPU/frame new | CPU new ÷ old |")
+        print("|---|---|---:|---:|---:|---:|---:|")
+        for sync in syncs:
+            for variant in VARIANTS:
+                runs: dict[str, list[tuple[float, float]]] = {"old": [], "new": []}
+                for k in range(repeats):
+                    for label, path in (("old", before), ("new", root)):
+                        env = {**os.environ, "PYTHONPATH": f"{path}{os.pathsep}{root}"}
+                        db = f"{tmp}/{label}-{sync}-{variant.replace(' ', '_').replace('/', '_')}-{k}.db"
+                        argv = [sys.executable, "-c", code, variant, db, str(frames), sync]
+                        out = subprocess.run(argv, env=env, cwd=root, capture_output=True, text=True, check=True)
+                        rate, cpu = out.stdout.split()[-2:]
+                        runs[label].append((float(rate), float(cpu)))
+                old, new = (statistics.median(r for r, _ in runs[k]) for k in ("old", "new"))
+                old_cpu, new_cpu = (statistics.median(c for _, c in runs[k]) for k in ("old", "new"))
+                ratio = statistics.median(n[1] / o[1] for n, o in zip(runs["new"], runs["old"], strict=True))
+                rates = f"{old:,.0f} | {new:,.0f}"
+                print(f"| {sync} | {variant} | {rates} | {old_cpu:.0f} µs | {new_cpu:.0f} µs | {ratio:.2f} |")
+                results[f"{variant}_{sync}_cpu_ratio"] = ratio
+    return results
+
+
 def run(frames: int = 2000, cosmos_env: dict[str, str] | None = None, repeats: int = 3) -> dict[str, float]:
     """Each of ours is compared with plain sqlite3 doing the same batching (1 frame per
     transaction vs 1, 16 vs 16); variants alternate, median of ``repeats`` runs each."""
@@ -147,8 +202,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, allow_abbrev=False)
     parser.add_argument("--frames", type=int, default=2000)
     parser.add_argument("--cosmos", action="store_true", help="also start the test Cosmos server")
+    parser.add_argument("--before", type=Path, help="compare with this code (a folder holding swarm_star) instead")
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    if args.cosmos:
+    if args.before is not None:
+        compare(args.before, args.frames, args.repeats)
+    elif args.cosmos:
         from benchmarks.cosmos_server import running_cosmos_server
 
         with running_cosmos_server() as env:

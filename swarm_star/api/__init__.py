@@ -16,25 +16,35 @@
   (:mod:`swarm_star.state.reader`: the key layout and the frame codec are its business).
 """
 
-from swarm_star.api.handle import RunHandle
-from swarm_star.api.listing import SwarmRow, list_swarms
-from swarm_star.api.model_setup import (
-    ModelSetup,
-    find_config,
-    load_env_file,
-    model_setup,
-    models_report,
-    space_figures,
-    unpriced_models,
-    with_flags,
-)
-from swarm_star.api.options import RunOptions, ray_executor
-from swarm_star.api.swarm import ROOT_NODE_ID, Swarm, lease_seconds, load_spaces, locate, new_swarm_id
-from swarm_star.engine import Executor, RunOutcome
-from swarm_star.state.lease import OwnerStatus
-from swarm_star.state.reader import SwarmReader
-from swarm_star.state.timeline import Timeline, build_timeline
-from swarm_star.store import Backend, resolve_space
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+# A name that is also a submodule's is imported now: once anything imports the submodule
+# ``swarm_star.api.model_setup``, the package attribute of that name would be the module.
+from swarm_star.api.model_setup import model_setup
+
+if TYPE_CHECKING:
+    from swarm_star.api.handle import RunHandle
+    from swarm_star.api.listing import SwarmRow, list_swarms
+    from swarm_star.api.model_setup import (
+        ModelSetup,
+        find_config,
+        load_env_file,
+        models_report,
+        space_figures,
+        unpriced_models,
+        with_flags,
+    )
+    from swarm_star.api.options import RunOptions, ray_executor
+    from swarm_star.api.swarm import ROOT_NODE_ID, Swarm, lease_seconds, locate, new_swarm_id
+    from swarm_star.engine import Executor, RunOutcome
+    from swarm_star.spaces.installed import load_spaces
+    from swarm_star.state.lease import OwnerStatus
+    from swarm_star.state.reader import SwarmReader
+    from swarm_star.state.timeline import Timeline, build_timeline
+    from swarm_star.store import Backend, resolve_space
 
 __all__ = [
     "ROOT_NODE_ID",
@@ -65,3 +75,45 @@ __all__ = [
     "unpriced_models",
     "with_flags",
 ]
+
+_HOME = {
+    "ROOT_NODE_ID": "swarm_star.api.swarm",
+    "Backend": "swarm_star.store",
+    "Executor": "swarm_star.engine",
+    "ModelSetup": "swarm_star.api.model_setup",
+    "OwnerStatus": "swarm_star.state.lease",
+    "RunHandle": "swarm_star.api.handle",
+    "RunOptions": "swarm_star.api.options",
+    "RunOutcome": "swarm_star.engine",
+    "Swarm": "swarm_star.api.swarm",
+    "SwarmReader": "swarm_star.state.reader",
+    "SwarmRow": "swarm_star.api.listing",
+    "Timeline": "swarm_star.state.timeline",
+    "build_timeline": "swarm_star.state.timeline",
+    "find_config": "swarm_star.api.model_setup",
+    "lease_seconds": "swarm_star.api.swarm",
+    "list_swarms": "swarm_star.api.listing",
+    "load_env_file": "swarm_star.api.model_setup",
+    "load_spaces": "swarm_star.spaces.installed",
+    "locate": "swarm_star.api.swarm",
+    "models_report": "swarm_star.api.model_setup",
+    "new_swarm_id": "swarm_star.api.swarm",
+    "ray_executor": "swarm_star.api.options",
+    "resolve_space": "swarm_star.store",
+    "space_figures": "swarm_star.api.model_setup",
+    "unpriced_models": "swarm_star.api.model_setup",
+    "with_flags": "swarm_star.api.model_setup",
+}
+"""Where each name lives: imported on first use (module ``__getattr__``), so ``tree`` and ``list``
+load the readers they need, not the engine, the model client and the tools (issue 25)."""
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module 'swarm_star.api' has no attribute {name!r}")
+    return getattr(import_module(home), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

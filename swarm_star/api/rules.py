@@ -19,16 +19,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from swarm_star.engine import INBOX_PREFIX, RunOutcome
 from swarm_star.errors import AlreadyFailed, AlreadyFinished, InputError, NodeNotFound
 from swarm_star.models import NodeStatus, Question, SwarmNode, SwarmSettings
 from swarm_star.render.text import short
-from swarm_star.sandbox import check_sandbox
 from swarm_star.state.lease import OwnerStatus, owner_status, wait_while_held
 from swarm_star.state.projection import SwarmState
-from swarm_star.state.reader import SwarmReader
+from swarm_star.state.reader import INBOX_PREFIX, SwarmReader
 from swarm_star.store import KVStore
+
+if TYPE_CHECKING:  # the engine and the sandbox are imported where used: `tree` and `questions` need neither
+    from swarm_star.engine import RunOutcome
 
 __all__ = [
     "check_exec",
@@ -49,6 +51,8 @@ def settled(state: SwarmState) -> RunOutcome | None:
     Judged by the root, not by the stored status: a swarm an older resume left
     ``stopped`` after its root finished is settled too.
     """
+    from swarm_star.engine import RunOutcome
+
     root = state.root
     if root is None or not root.status.done:
         return None
@@ -61,6 +65,8 @@ def check_exec(settings: SwarmSettings) -> None:
     """SandboxUnavailable (one line: why, and the ``--sandbox none`` way out) when the swarm
     may run code and its sandbox cannot be had on this machine."""
     if settings.allow_exec:
+        from swarm_star.sandbox import check_sandbox
+
         check_sandbox(settings.code.sandbox)
 
 
@@ -137,8 +143,7 @@ def stored_nodes(log: SwarmReader) -> SwarmState:
     enough for the questions and the retry targets, at a cost that does not grow with
     the number of frames."""
     state = SwarmState.new(log.record())
-    nodes = sorted(log.nodes().values(), key=lambda n: (n.created_at, _tree_order(n.id)))
-    state.nodes = {n.id: n for n in nodes}  # in the order SwarmLog.load gives them
+    state.nodes = log.ordered_nodes()  # in the order SwarmLog.load gives them
     return state
 
 

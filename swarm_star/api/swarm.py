@@ -12,7 +12,6 @@ routed by the swarm's own figures), and closed afterwards. The rules the CLI and
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import time
@@ -21,13 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from swarm_star.api import rules
-from swarm_star.api.context_files import read_context
-from swarm_star.api.handle import RunHandle
-from swarm_star.api.options import RunOptions
-from swarm_star.api.tools import load_mcp, split_questions
-from swarm_star.engine import INBOX_PREFIX, Engine, RunOutcome
 from swarm_star.errors import ConfigError, ConflictError, InputError, QuestionNotFound, SwarmExists
-from swarm_star.llm.routing import ModelRouter
 from swarm_star.models import (
     ROOT_NODE_ID,
     NodeRole,
@@ -38,21 +31,22 @@ from swarm_star.models import (
     SwarmRecord,
     SwarmSettings,
 )
-from swarm_star.spaces import Space
-from swarm_star.spaces.installed import load_spaces
-from swarm_star.spaces.stored import adopt_spaces, seed_ops
 from swarm_star.state.history import SwarmLog
 from swarm_star.state.lease import OwnerLease, OwnerStatus
 from swarm_star.state.projection import SwarmState
-from swarm_star.state.reader import SwarmReader
-from swarm_star.state.timeline import Timeline, build_timeline
+from swarm_star.state.reader import INBOX_PREFIX, SwarmReader
 from swarm_star.store import Backend, KVStore, StoreLocator, resolve_space, validate_swarm_id
-from swarm_star.tools.host import ToolHost
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used: reading a swarm loads neither the engine nor the model client
+    from swarm_star.api.handle import RunHandle
+    from swarm_star.api.options import RunOptions
+    from swarm_star.engine import RunOutcome
     from swarm_star.kit.pattern import Pattern
+    from swarm_star.spaces import Space
+    from swarm_star.state.timeline import Timeline
+    from swarm_star.tools.host import ToolHost
 
-__all__ = ["ROOT_NODE_ID", "Swarm", "lease_seconds", "load_spaces", "locate", "new_swarm_id"]
+__all__ = ["ROOT_NODE_ID", "Swarm", "lease_seconds", "locate", "new_swarm_id"]
 
 
 def locate(
@@ -127,6 +121,10 @@ class Swarm:
         ``pattern``: run an orchestration pattern (``Cascade(tiers=(8, 3, 1))``, ``Sequential(steps)``,
         your own :class:`~swarm_star.kit.Pattern`, or ``{"name": …, "options": {…}}``) instead of the
         planning manager; its name and options are stored with the swarm."""
+        from swarm_star.api.context_files import read_context
+        from swarm_star.spaces.installed import load_spaces
+        from swarm_star.spaces.stored import seed_ops
+
         directive = (directive or "").strip()
         if not directive:
             raise InputError("the directive is empty: say what the swarm should do")
@@ -208,11 +206,15 @@ class Swarm:
         A swarm whose root is done stays as it is (new limits do not re-open
         it): the outcome says finished or failed and nothing is written.
         """
+        from swarm_star.api.options import RunOptions
+
         return self._start(options or RunOptions())
 
     def resume(self, options: RunOptions | None = None) -> RunHandle:
         """Continue a stopped or waiting swarm; AlreadyFinished / AlreadyFailed for a
         settled one (see :func:`~swarm_star.api.rules.check_resumable`)."""
+        from swarm_star.api.options import RunOptions
+
         self.check_resumable()
         return self._start(options or RunOptions())
 
@@ -221,6 +223,8 @@ class Swarm:
         and run; ``handle.retried`` names them. InputError when nothing failed there.
         The targets come from the stored node records (no replay); the run reads
         the history again once it holds the lease."""
+        from swarm_star.api.options import RunOptions
+
         targets = rules.retry_plan(self.id, rules.stored_nodes(self.log), node_id)
         return self._start(options or RunOptions(), tuple(targets))
 
@@ -241,6 +245,7 @@ class Swarm:
     ) -> RunOutcome:
         """``run`` for synchronous callers: runs its own event loop until the run ends;
         ``on_frame`` is subscribed to the run's frames (``RunHandle.subscribe``)."""
+        import asyncio
 
         async def go() -> RunOutcome:
             handle = self.run(options)
@@ -251,6 +256,10 @@ class Swarm:
         return asyncio.run(go())
 
     def _start(self, options: RunOptions, retry: tuple[str, ...] = ()) -> RunHandle:
+        import asyncio
+
+        from swarm_star.api.handle import RunHandle
+
         asyncio.get_running_loop()  # RuntimeError now, not a lease held by a run that never starts
         tools = self._tool_host(options)  # a missing or broken MCP servers file: said now, nothing held
         lease = OwnerLease(self.store, seconds=lease_seconds(options.env))
@@ -261,6 +270,9 @@ class Swarm:
 
     def _tool_host(self, options: RunOptions) -> ToolHost:
         """The run's tools: the MCP servers file (this run's, else the stored one) and the policy."""
+        from swarm_star.api.tools import load_mcp
+        from swarm_star.tools.host import ToolHost
+
         stored = self.log.record().settings.tools
         settings = stored
         if options.approvals:
@@ -281,6 +293,10 @@ class Swarm:
     async def _run_engine(
         self, lease: OwnerLease, options: RunOptions, retry: tuple[str, ...], handle: RunHandle, tools: ToolHost
     ) -> RunOutcome:
+        from swarm_star.engine import Engine
+        from swarm_star.llm.routing import ModelRouter
+        from swarm_star.spaces.installed import load_spaces
+
         self.state = self.log.replay()  # only now: the lease is ours, nobody else writes
         done = rules.settled(self.state)
         if done is not None and not retry:
@@ -338,6 +354,8 @@ class Swarm:
 
     def approvals(self) -> list[tuple[SwarmNode, Question]]:
         """Tool calls waiting for the user's approval (each a pending question naming the exact call)."""
+        from swarm_star.api.tools import split_questions
+
         return split_questions(self.questions())[1]
 
     def approve(self, question_id: str, approve: bool) -> None:
@@ -365,6 +383,8 @@ class Swarm:
         the installed trees it recorded, the actions it created, every MCP server's tools it
         listed (``spaces/stored.py``). Read only: nothing is written, no server is started."""
         from swarm_star.api.tools import graft_recorded_tools
+        from swarm_star.spaces.installed import load_spaces
+        from swarm_star.spaces.stored import adopt_spaces
 
         actions, utils = load_spaces()
         adopt_spaces(self.log, actions, utils, self.log.record().settings, self.locator.swarm_dir(self.id), write=False)
@@ -394,6 +414,8 @@ class Swarm:
 
     def timeline(self) -> Timeline:
         """What ran when, from the frames' timestamps: node activations and model calls as bars."""
+        from swarm_star.state.timeline import build_timeline
+
         return build_timeline(self.log.frames())
 
     def read_tree(self, frame: int | None = None) -> SwarmState:
@@ -412,6 +434,8 @@ class Swarm:
 
     async def tail(self, *, start: int = 0, poll: float = 0.5) -> AsyncIterator[SwarmEvent]:
         """Follow the history as frames are committed (works from another process too)."""
+        import asyncio
+
         next_frame = start
         while True:
             for event in self.log.frames(next_frame):

@@ -48,7 +48,7 @@ def approval_rules(flags: Iterable[str]) -> dict[str, Policy]:
 async def action_space(mcp: str | Path | None, settings: ToolSettings | None = None) -> Space:
     """The installed action space with every configured server's tools listed under ``tools/``.
     A server that cannot list its tools keeps an empty folder saying why."""
-    from swarm_star.api.swarm import load_spaces
+    from swarm_star.spaces.installed import load_spaces
 
     actions, _ = load_spaces()
     host = ToolHost(load_mcp(mcp), settings or ToolSettings())

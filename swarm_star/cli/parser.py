@@ -9,6 +9,7 @@ afterwards, so the modules need not repeat them.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -49,6 +50,18 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
+class _VersionAction(argparse.Action):
+    """``--version``, the version looked up only when asked: ``importlib.metadata`` and the
+    look-up cost every command 15-40 ms when the parser was built (issue 25)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        parser._print_message(f"swarm-star {_version()}\n", sys.stdout)  # where argparse's own prints it
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = ArgParser(
         prog="swarm-star",
@@ -57,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         "5 model endpoint or Ray cluster unreachable, 6 another process runs the swarm, 130 interrupted.",
         formatter_class=HelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"swarm-star {_version()}")
+    parser.add_argument("--version", action=_VersionAction, help="show program's version number and exit")
     global_flags(parser, after_command=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgParser)
     for register in COMMANDS:

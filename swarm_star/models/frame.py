@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from swarm_star.models.operations import Operation
+from swarm_star.models.operations import DEFERRED, Operation
 
 
 class SwarmEvent(BaseModel):
     """Frame ``frame`` of a swarm. Frames are numbered 0, 1, 2, … with no gaps."""
+
+    model_config = DEFERRED
 
     schema_version: int = 1
     frame: int

@@ -7,20 +7,29 @@ An action activation ends with exactly one *settling* operation
 (:class:`Terminate`, :class:`Fail`, :class:`AskUser` or :class:`AwaitChildren`);
 the projection counts activations from those, which is what lets a re-run of
 an interrupted activation find its recorded model calls again.
+
+Their validators are built on first use (``defer_build``), not when the module is
+imported: ``tree``, ``questions`` and ``list`` read node records and never a frame,
+and building these 16 models' schemas was ~30 ms of their start (issue 25).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from swarm_star.models.config import Limits
 from swarm_star.models.node import NodeRole, Usage
 
+DEFERRED = ConfigDict(defer_build=True)
+"""The models of frames: validators built when a frame is first validated or dumped."""
+
 
 class Spawn(BaseModel):
     """Create a node under ``parent_id`` (None only for the root)."""
+
+    model_config = DEFERRED
 
     kind: Literal["spawn"] = "spawn"
     node_id: str
@@ -34,6 +43,8 @@ class Spawn(BaseModel):
 class RunAction(BaseModel):
     """The engine starts (or restarts) activation ``activation`` of a node."""
 
+    model_config = DEFERRED
+
     kind: Literal["run_action"] = "run_action"
     node_id: str
     activation: int
@@ -46,6 +57,8 @@ class HttpAttempt(BaseModel):
     ``status`` is the HTTP status (None when no response came: refused,
     timed out); ``error`` the error class and a short, redacted reason.
     """
+
+    model_config = DEFERRED
 
     status: int | None = None
     error: str | None = None
@@ -68,6 +81,8 @@ class LLMCall(BaseModel):
     the default endpoint).
     Every field added later has a default, so older frames still load.
     """
+
+    model_config = DEFERRED
 
     kind: Literal["llm_call"] = "llm_call"
     node_id: str
@@ -104,6 +119,8 @@ class ToolCall(BaseModel):
     allowed or denied it (``allow: readOnlyHint``, ``ask: approved by the user``, ...).
     """
 
+    model_config = DEFERRED
+
     kind: Literal["tool_call"] = "tool_call"
     node_id: str
     call_key: str = Field(description="'{activation}:{seq}' within the node, shared with its model calls")
@@ -123,6 +140,8 @@ class ToolCall(BaseModel):
 class AskUser(BaseModel):
     """Park the node until the user answers ``question``. Settling."""
 
+    model_config = DEFERRED
+
     kind: Literal["ask_user"] = "ask_user"
     node_id: str
     question_id: str
@@ -131,6 +150,8 @@ class AskUser(BaseModel):
 
 class UserAnswer(BaseModel):
     """The user's answer to a pending question; the node becomes runnable."""
+
+    model_config = DEFERRED
 
     kind: Literal["user_answer"] = "user_answer"
     node_id: str
@@ -141,12 +162,16 @@ class UserAnswer(BaseModel):
 class AwaitChildren(BaseModel):
     """The node spawned children and waits for them all to finish. Settling."""
 
+    model_config = DEFERRED
+
     kind: Literal["await_children"] = "await_children"
     node_id: str
 
 
 class Terminate(BaseModel):
     """The node is done and reports upward. Settling."""
+
+    model_config = DEFERRED
 
     kind: Literal["terminate"] = "terminate"
     node_id: str
@@ -162,6 +187,8 @@ class Terminate(BaseModel):
 class Fail(BaseModel):
     """The node failed; ``error`` says why in one line. Settling."""
 
+    model_config = DEFERRED
+
     kind: Literal["fail"] = "fail"
     node_id: str
     error: str
@@ -169,6 +196,8 @@ class Fail(BaseModel):
 
 class SaveMemory(BaseModel):
     """Add an entry to the memory space (user context or a swarm result)."""
+
+    model_config = DEFERRED
 
     kind: Literal["save_memory"] = "save_memory"
     node_id: str
@@ -184,6 +213,8 @@ class RetryNode(BaseModel):
     children re-reviews them; finished or failed managers above it re-open to
     re-review once it is done."""
 
+    model_config = DEFERRED
+
     kind: Literal["retry"] = "retry"
     node_id: str
 
@@ -196,6 +227,8 @@ class Verdict(BaseModel):
     (the next model of the role). ``model`` is None for the primary.
     """
 
+    model_config = DEFERRED
+
     kind: Literal["verdict"] = "verdict"
     node_id: str
     stage: Literal["first", "repair", "fallback"]
@@ -207,6 +240,8 @@ class Verdict(BaseModel):
 class ActionCreated(BaseModel):
     """The swarm added a validated action to its own action space (routable for it only)."""
 
+    model_config = DEFERRED
+
     kind: Literal["action_created"] = "action_created"
     node_id: str
     action_id: str = Field(description="id in this swarm's action space, e.g. 'own.slugify'")
@@ -217,6 +252,8 @@ class ActionCreated(BaseModel):
 class StopSwarm(BaseModel):
     """The run stopped before the root finished (limit, interrupt, questions)."""
 
+    model_config = DEFERRED
+
     kind: Literal["stop"] = "stop"
     reason: str
     limit: str | None = None
@@ -224,6 +261,8 @@ class StopSwarm(BaseModel):
 
 class ResumeSwarm(BaseModel):
     """A stopped swarm continues, possibly with new limits."""
+
+    model_config = DEFERRED
 
     kind: Literal["resume"] = "resume"
     limits: Limits

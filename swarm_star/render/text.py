@@ -153,33 +153,44 @@ def render_tree(state: SwarmState, *, width: int | None = None, depth: int | Non
     if root is None:
         return ["(empty)"]
     lines: list[str] = []
+    nodes = state.nodes
     totals = _subtree_spend(state, root.id)
-
-    def count_below(node_id: str) -> int:
-        children = state.nodes[node_id].children
-        return len(children) + sum(count_below(c) for c in children)
-
-    def walk(node_id: str, prefix: str, last: bool, top: bool, level: int) -> None:
-        node = state.nodes[node_id]
+    # depth first, children in order, with a stack of its own: a recursive inner function holds
+    # itself and the state in a reference cycle, so a 10,000-node tree outlived the command
+    # until the garbage collector's next full pass (issue 25)
+    stack: list[tuple[str, str, bool, bool, int]] = [(root.id, "", True, True, 0)]
+    while stack:
+        node_id, prefix, last, top, level = stack.pop()
+        node = nodes[node_id]
         cost, calls = totals[node_id]
         branch = "" if top else ("└─ " if last else "├─ ")
         status = node.status.word
         if node.error:
             status = f"{status}: {short(node.error, 60)}"
-        hidden = count_below(node_id) if depth is not None and level >= depth and node.children else 0
+        hidden = _count_below(nodes, node_id) if depth is not None and level >= depth and node.children else 0
         more = f" ({hidden} more below)" if hidden else ""
         head = f"{prefix}{branch}{node_label(node)} [{status}] ${cost:.4f} {calls}c{checks_mark(node)}{more} — "
         room = 60 if width is None else max(width - len(head), 0)
         directive = short(node.directive, min(room, 60) if width is None else room)
         lines.append(fit(head + directive if directive else head.rstrip(" —"), width))
         if hidden:
-            return
+            continue
         child_prefix = prefix + ("" if top else ("   " if last else "│  "))
-        for i, child in enumerate(node.children):
-            walk(child, child_prefix, i == len(node.children) - 1, False, level + 1)
-
-    walk(root.id, "", True, True, 0)
+        children = node.children
+        final = len(children) - 1
+        stack.extend(
+            (child, child_prefix, i == final, False, level + 1) for i, child in reversed(list(enumerate(children)))
+        )
     return lines
+
+
+def _count_below(nodes: dict[str, SwarmNode], node_id: str) -> int:
+    """How many nodes ``node_id``'s subtree holds below it."""
+    count, stack = 0, list(nodes[node_id].children)
+    while stack:
+        count += 1
+        stack.extend(nodes[stack.pop()].children)
+    return count
 
 
 def summary(event: SwarmEvent) -> str:

@@ -6,6 +6,7 @@ Key layout (inside one swarm's store)::
     swarm_state_meta           frame counter, status, limits, usage totals
     swarm_state_node_{id}      each node's current projection
     swarm_history_{frame:09d}  one SwarmEvent per frame (zero-padded: scans sort)
+    swarm_inbox_{question_id}  an answer queued for the engine to take in
     memory_space_{entry_id}    memory entries saved by the swarm
     action_space_installed     the installed actions/ tree's metadata (one record: its sha256 and entries)
     util_space_installed       the installed utils_space/ tree's metadata (the same shape)
@@ -36,13 +37,21 @@ from swarm_star.errors import StoreCorrupt, StoreError, SwarmNotFound
 from swarm_star.models import Limits, SwarmEvent, SwarmNode, SwarmRecord, SwarmStatus, Usage
 from swarm_star.models.operations import SaveMemory
 from swarm_star.models.stats import StatsBook
-from swarm_star.state.frame_codec import FRAME_SCHEMA, NODE_SCHEMA, FrameCodec, memory_from_record, node_from_record
+from swarm_star.state.frame_codec import (
+    FRAME_SCHEMA,
+    NODE_SCHEMA,
+    FrameCodec,
+    memory_from_record,
+    node_from_record,
+    stored_node,
+)
 from swarm_star.state.projection import RunClock, SwarmState
 from swarm_star.store.base import KVStore
 
 __all__ = [
     "FRAME_BLOCK",
     "HISTORY_PREFIX",
+    "INBOX_PREFIX",
     "INSTALLED_SPACE_KEYS",
     "MEMORY_PREFIX",
     "META_KEY",
@@ -68,6 +77,9 @@ INSTALLED_SPACE_KEYS = {"actions": "action_space_installed", "utils": "util_spac
 """Per space kind, the key of the installed tree's metadata as this swarm recorded it."""
 OWN_ACTION_PREFIX = "action_space_own."
 """An action the swarm created (``own.{name}`` in its action space), with its code."""
+INBOX_PREFIX = "swarm_inbox_"
+"""An answer queued for a running or stopped swarm (``swarm_inbox_{question id}``): written by
+``answer``, taken in by the engine (``engine/inbox.py``, which names the same prefix)."""
 TOOL_LISTING_PREFIX = "action_space_tools_"
 """An MCP server's tools as listed once (``tools/{server}`` in the action space)."""
 FRAME_BLOCK = 1000
@@ -203,8 +215,13 @@ class SwarmReader:
         return None if raw is None else self._node(raw, node_id)
 
     def _node(self, raw: Any, node_id: str) -> SwarmNode:
+        """A node from its stored record: built directly when it is a record as this release
+        writes them (:func:`stored_node`), else migrated and validated (one clear line if bad)."""
+        node = stored_node(raw, node_id, self.codec)
+        if node is not None:
+            return node
         decoded = node_from_record(raw, node_id, self.codec)
-        return read_model(SwarmNode, decoded, f"node record {node_id}", newest=NODE_SCHEMA)
+        return _compact(read_model(SwarmNode, decoded, f"node record {node_id}", newest=NODE_SCHEMA))
 
     def frame(self, number: int) -> SwarmEvent | None:
         raw = self.store.get(frame_key(number))
@@ -254,9 +271,16 @@ class SwarmReader:
                 return
 
     def nodes(self) -> dict[str, SwarmNode]:
-        """The stored node records (the live projection as last committed)."""
-        nodes = (_compact(self._node(raw, key[len(NODE_PREFIX) :])) for key, raw in self.store.scan(NODE_PREFIX))
+        """The stored node records (the live projection as last committed), in key order."""
+        start = len(NODE_PREFIX)
+        nodes = (self._node(raw, key[start:]) for key, raw in self.store.scan(NODE_PREFIX))
         return {node.id: node for node in nodes}
+
+    def ordered_nodes(self) -> dict[str, SwarmNode]:
+        """:meth:`nodes` in the order a replay makes them: by creation time, then tree order."""
+        nodes = self.nodes()
+        keys = {node_id: (node.created_at, tree_order(node_id)) for node_id, node in nodes.items()}
+        return {node_id: nodes[node_id] for node_id in sorted(nodes, key=keys.__getitem__)}
 
     def load(self, *, memory: bool = True) -> SwarmState:
         """The latest state from the stored projection (record, meta, node records),
@@ -271,13 +295,10 @@ class SwarmReader:
             return self.replay(journal=False)
         state = SwarmState.new(record)
         state.journal = False
-        nodes = self.nodes()
+        nodes = self.ordered_nodes()
         if any(node.memory_mark is None for node in nodes.values()):
             return self.replay(journal=False)
-        order = sorted(
-            nodes.values(), key=lambda n: (n.created_at, [int(p) if p.isdigit() else 0 for p in n.id.split(".")])
-        )
-        state.nodes = {n.id: n for n in order}
+        state.nodes = nodes
         state.frame_count = int(meta["frame_count"])
         state.status = _stored_status(meta.get("status", state.status))
         state.stop_reason = meta.get("stop_reason")
@@ -352,6 +373,15 @@ def _compact(node: SwarmNode) -> SwarmNode:
     if node.usage.__pydantic_fields_set__ == _ALL_USAGE_FIELDS:
         object.__setattr__(node.usage, "__pydantic_fields_set__", _ALL_USAGE_FIELDS)
     return node
+
+
+def tree_order(node_id: str) -> list[int]:
+    """A node id's sort key among its siblings' (``0.10`` after ``0.9``); a part that is not a
+    number sorts as 0."""
+    parts = node_id.split(".")
+    if node_id.isascii() and node_id.replace(".", "").isdigit() and "" not in parts:
+        return list(map(int, parts))  # what an id is (NODE_ID), the quick way
+    return [int(p) if p.isdigit() else 0 for p in parts]
 
 
 def _stored_status(raw: Any) -> SwarmStatus:

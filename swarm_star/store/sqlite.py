@@ -17,9 +17,17 @@ thread and the caller waits forever for an answer. A ``COMMIT`` statement goes
 through the guarded path and comes back as an error we can report. For the
 same reason nothing here waits on a worker thread that is no longer alive.
 
-A store that cannot be written (a read-only file or folder, a read-only
-mount) is opened read-only through a plain ``sqlite3`` connection, so
-``tree``, ``history`` and ``list`` work; a write says "read-only" in one line.
+Reads go through a second, plain ``sqlite3`` connection of this process, never
+through sqlitedict's thread: that thread hands a query's rows over one by one
+through a queue (a third of the time ``tree`` spent reading 11,170 node
+records, issue 25). The read connection runs in autocommit mode, so each
+``SELECT`` is its own read transaction: it sees every batch committed before
+it started (another process's too, a ``serve`` running the swarm included)
+and never holds a snapshot open between queries. Writes, and the reads a
+conditional batch makes inside its transaction, stay on sqlitedict's
+connection. A store that cannot be written (a read-only file or folder, a
+read-only mount) has the read connection only, so ``tree``, ``history`` and
+``list`` work; a write says "read-only" in one line.
 
 Why a second table, ``log``, for the history (stores made since issue 25): a
 swarm's frames are most of its rows, appended in order and never changed. In
@@ -97,11 +105,14 @@ class SqliteStore(KVStore):
         self.path = Path(path)
         if not create and not self.path.exists():
             raise StoreError(f"store {self.path} does not exist")
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the write connection (sqlitedict's thread) and closing
+        self._read_lock = threading.Lock()  # the read connection: reads do not wait for a commit's fsync
         self._closed = False
+        self._lock_timeout = lock_timeout
         self._read_only: sqlite3.Connection | None = None
+        self._reads: sqlite3.Connection | None = None  # opened on the first read (module docstring)
         if self.path.exists() and not (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)):
-            self._read_only = self._connect_read_only()
+            self._read_only = self._reads = self._connect_read_only()
             self._inode = os.stat(self.path).st_ino
             self._log = bool(
                 self._select("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (LOG_TABLE,))
@@ -132,7 +143,9 @@ class SqliteStore(KVStore):
             self._abandon()
             raise _translate(exc, self.path) from exc
         self._inode = os.stat(self.path).st_ino
-        self._log = bool(self._select("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (LOG_TABLE,)))
+        self._log = bool(
+            self._conn.select_one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (LOG_TABLE,))
+        )
 
     def _create_table(self) -> None:
         """A new store's table is keyed by its key alone (``WITHOUT ROWID``): sqlitedict's own
@@ -208,6 +221,8 @@ class SqliteStore(KVStore):
 
     def _abandon(self) -> None:
         self._closed = True
+        if self._reads is not None:
+            self._reads.close()
         conn = getattr(getattr(self, "_dict", None), "conn", None)
         if conn is not None:
             conn.close(force=True)
@@ -221,16 +236,29 @@ class SqliteStore(KVStore):
             raise StoreError(f"store {self.path}: its connection thread has stopped")
 
     def _select(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        if self._read_only is not None:
-            try:
-                return self._read_only.execute(sql, args).fetchall()
-            except sqlite3.Error as exc:
-                raise _translate(exc, self.path) from exc
-        self._alive()
+        """The rows of one query on the read connection (the caller holds ``_read_lock``)."""
+        if self._closed:
+            raise StoreError(f"store {self.path} is closed")
+        conn = self._reads or self._connect_reads()
         try:
-            return list(self._conn.select(sql, args))
+            return conn.execute(sql, args).fetchall()
         except sqlite3.Error as exc:
             raise _translate(exc, self.path) from exc
+
+    def _connect_reads(self) -> sqlite3.Connection:
+        """The read connection of a writable store: autocommit (each query its own read
+        transaction) and ``query_only`` (it can write nothing, whatever a bug asks)."""
+        try:
+            conn = sqlite3.connect(self.path, timeout=self._lock_timeout, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path) from exc
+        try:
+            conn.execute("PRAGMA query_only = ON")
+        except sqlite3.Error as exc:
+            conn.close()
+            raise _translate(exc, self.path) from exc
+        self._reads = conn
+        return conn
 
     def _commit_now(self) -> None:
         """COMMIT as a statement: its failure comes back to us (see module docstring)."""
@@ -250,7 +278,7 @@ class SqliteStore(KVStore):
 
     def get_versioned(self, key: str) -> tuple[Any, str] | None:
         table, column, value = self._where(key)
-        with self._lock:
+        with self._read_lock:
             rows = self._select(f'SELECT value FROM "{table}" WHERE {column} = ?', (value,))
         if not rows:
             return None
@@ -270,7 +298,7 @@ class SqliteStore(KVStore):
         high = prefix + "\U0010ffff"
         op = ">="
         while True:
-            with self._lock:
+            with self._read_lock:
                 rows = self._select(
                     f'SELECT key, value FROM "{TABLE}" WHERE key {op} ? AND key < ? ORDER BY key LIMIT {SCAN_PAGE}',
                     (low, high),
@@ -290,7 +318,7 @@ class SqliteStore(KVStore):
         low, high = int(digits.ljust(LOG_DIGITS, "0")), int(digits.ljust(LOG_DIGITS, "9"))
         low_key = max(prefix, start) if start else prefix
         while low <= high:
-            with self._lock:
+            with self._read_lock:
                 rows = self._select(
                     f'SELECT n, value FROM "{LOG_TABLE}" WHERE n >= ? AND n <= ? ORDER BY n LIMIT {SCAN_PAGE}',
                     (low, high),
@@ -315,7 +343,9 @@ class SqliteStore(KVStore):
                 raise StoreError(f"store {self.path} is closed")
             self._alive()
             self._check_same_file()
-            if self._single_statement(encoded):
+            statements = self._statements(encoded)
+            if not any(op.if_version is not None for op, _ in encoded):
+                self._unconditional(statements)
                 return
             try:
                 self._conn.select_one("BEGIN IMMEDIATE")
@@ -323,47 +353,63 @@ class SqliteStore(KVStore):
                 raise _translate(exc, self.path) from exc
             try:
                 self._check_conditions(ops)
-                for op, text in encoded:
-                    if isinstance(op, Guard):
-                        continue
-                    table, column, key = self._where(op.key)
-                    if text is None:
-                        self._conn.execute(f'DELETE FROM "{table}" WHERE {column} = ?', (key,))
-                    else:
-                        self._conn.execute(f'REPLACE INTO "{table}" ({column}, value) VALUES (?, ?)', (key, text))
+                for sql, args in statements:
+                    self._conn.execute(sql, args)
                 # A blocking no-op surfaces any error of the queued writes before COMMIT.
                 self._conn.select_one("SELECT 1")
                 self._commit_now()
             except BaseException as exc:
                 self._undo(exc)
 
-    def _single_statement(self, encoded: list[tuple[StoreOp, str | None]]) -> bool:
-        """Fast path: unconditional puts (or deletes) as ONE multi-row statement.
+    def _statements(self, encoded: list[tuple[StoreOp, str | None]]) -> list[tuple[str, tuple[Any, ...]]]:
+        """The batch's writes as few statements: per table, one ``DELETE … IN`` and one multi-row
+        ``REPLACE`` (of at most :data:`MAX_ROWS_PER_STATEMENT` rows each).
 
-        One statement is atomic on its own in SQLite, so the batch needs no
-        explicit transaction and costs a single round trip to sqlitedict's
-        thread instead of four. Returns False when the batch needs the general path.
-        """
-        ops = [op for op, _ in encoded]
-        if len(ops) > MAX_ROWS_PER_STATEMENT or any(op.if_version is not None for op in ops):
-            return False
-        if self._log and any(self._log_number(op.key) is not None for op in ops):
-            return False  # two tables: the general path's transaction
-        if all(isinstance(op, Put) for op in ops):
-            rows = ", ".join(["(?, ?)"] * len(ops))
-            args = tuple(x for op, text in encoded for x in (op.key, text))
-            sql = f'REPLACE INTO "{TABLE}" (key, value) VALUES {rows}'
-        elif not any(isinstance(op, Put) for op in ops):
-            args = tuple(op.key for op in ops)
-            sql = f'DELETE FROM "{TABLE}" WHERE key IN ({", ".join(["?"] * len(ops))})'
-        else:
-            return False
+        Why: a batch of frames writes two tables (``log`` and ``kv``), and one statement per
+        row cost a trip through sqlitedict's queue each (issue 25). A batch applies as a whole,
+        so only the last write of each key counts, and writes to distinct keys commute."""
+        last: dict[str, tuple[StoreOp, str | None]] = {}
+        for op, text in encoded:
+            if not isinstance(op, Guard):
+                last.pop(op.key, None)  # the key's latest write goes last, as in the batch
+                last[op.key] = (op, text)
+        deletes: dict[tuple[str, str], list[Any]] = {}
+        puts: dict[tuple[str, str], list[Any]] = {}
+        for op, text in last.values():
+            table, column, key = self._where(op.key)
+            if text is None:
+                deletes.setdefault((table, column), []).append(key)
+            else:
+                puts.setdefault((table, column), []).extend((key, text))
+        statements: list[tuple[str, tuple[Any, ...]]] = []
+        for (table, column), keys in deletes.items():
+            for at in range(0, len(keys), MAX_ROWS_PER_STATEMENT):
+                chunk = tuple(keys[at : at + MAX_ROWS_PER_STATEMENT])
+                marks = ", ".join(["?"] * len(chunk))
+                statements.append((f'DELETE FROM "{table}" WHERE {column} IN ({marks})', chunk))
+        for (table, column), pairs in puts.items():
+            for at in range(0, len(pairs), 2 * MAX_ROWS_PER_STATEMENT):
+                chunk = tuple(pairs[at : at + 2 * MAX_ROWS_PER_STATEMENT])
+                rows = ", ".join(["(?, ?)"] * (len(chunk) // 2))
+                statements.append((f'REPLACE INTO "{table}" ({column}, value) VALUES {rows}', chunk))
+        return statements
+
+    def _unconditional(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
+        """A batch with no condition, in two round trips to sqlitedict's thread whatever it holds.
+
+        No explicit ``BEGIN``: the connection opens a transaction before the first write
+        (Python's sqlite3 does so for every ``REPLACE``/``DELETE``), so several statements
+        commit together or not at all; the last one is waited for, which also raises any
+        error of the ones queued before it (then nothing is committed: ROLLBACK)."""
+        if not statements:  # guards only
+            return
         try:
-            self._conn.select_one(sql, args)  # waits: its error is reported, not a later one's
+            for sql, args in statements[:-1]:
+                self._conn.execute(sql, args)
+            self._conn.select_one(*statements[-1])  # waits: its error, or a queued one's, is reported here
             self._commit_now()
         except BaseException as exc:
             self._undo(exc)
-        return True
 
     def _check_conditions(self, ops: Sequence[StoreOp]) -> None:
         for op in ops:
@@ -390,12 +436,13 @@ class SqliteStore(KVStore):
             pass  # no transaction open: nothing to undo
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._read_lock:
             if self._closed:
                 return
             self._closed = True
+            if self._reads is not None:  # first: sqlitedict's connection is the last to close
+                self._reads.close()
             if self._read_only is not None:
-                self._read_only.close()
                 return
             if not self._conn.is_alive():
                 return

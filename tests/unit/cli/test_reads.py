@@ -150,3 +150,60 @@ def test_shared_text_is_cached_least_recently_used(tmp_path: Path, monkeypatch: 
         assert reads[9:] == [TEXT_PREFIX + digests[0]]
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_read_commands_run_without_the_collector_and_leave_it_as_they_found_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, enabled: bool
+) -> None:
+    """``tree``, ``questions`` and ``list`` read a whole tree that stays alive and has no cycle:
+    the cyclic collector is off while they run, and as it was afterwards."""
+    import gc
+
+    from swarm_star.api import Swarm
+    from swarm_star.state.reader import SwarmReader
+
+    Swarm.create("sort the mail", space=tmp_path, swarm_id="s1").close()
+    during: list[bool] = []
+    real = SwarmReader.ordered_nodes
+
+    def ordered_nodes(self: SwarmReader) -> Any:
+        during.append(gc.isenabled())
+        return real(self)
+
+    monkeypatch.setattr(SwarmReader, "ordered_nodes", ordered_nodes)
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        for argv in (["tree", "s1"], ["questions", "s1"], ["list"]):
+            _cli("--space", str(tmp_path), *argv)
+            assert gc.isenabled() is enabled, argv
+        _cli("--space", str(tmp_path), "history", "s1")  # streams: the collector as it was
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
+    assert during == [False, False]  # tree and questions read the node records
+
+
+def test_read_commands_load_neither_the_engine_nor_asyncio(tmp_path: Path) -> None:
+    """Issue 25: ``tree``, ``questions`` and ``list`` go through the API, which imports the engine,
+    the model client and the tools only where a swarm runs (they were a third of ``tree``'s imports)."""
+    from swarm_star.api import Swarm
+
+    Swarm.create("sort the mail", space=tmp_path, swarm_id="s1").close()
+    for argv in (["tree", "s1"], ["questions", "s1"], ["list"]):
+        probe = (
+            "import sys; from swarm_star.cli import main; "
+            f"code = main(['--space', {str(tmp_path)!r}, *{argv!r}]); "
+            "print(code, [m for m in ('swarm_star.engine', 'swarm_star.llm.client', 'swarm_star.tools', "
+            "'asyncio', 'ssl') if m in sys.modules], file=sys.stderr)"
+        )
+        proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=ROOT)
+        assert proc.stderr.strip().splitlines()[-1] == "0 []", (argv, proc.stderr)
+
+
+def test_the_reader_and_the_engine_name_the_same_inbox() -> None:
+    from swarm_star.engine.inbox import INBOX_PREFIX as ENGINE_INBOX
+    from swarm_star.state.reader import INBOX_PREFIX
+
+    assert INBOX_PREFIX == ENGINE_INBOX
