@@ -37,6 +37,14 @@ SSE_GATHER = 0.05
 """Seconds a caught-up stream waits after a commit wakes it, so one send carries the frames of
 several group commits: with 50 clients, a send per client per commit cost the server more
 than encoding."""
+
+
+def gather_window(clients: int) -> float:
+    """Seconds the live tail waits after a commit before it delivers: longer with more clients,
+    so the sends cost the swarm a bounded share of the server's time."""
+    return SSE_GATHER
+
+
 FROM = IntParam("from", "first frame to send (default 0)", default=0)
 FOLLOW = FlagParam("follow", "0 ends the stream once caught up (default 1)", default=True)
 LAST_EVENT_ID = TextParam("Last-Event-ID", "the last frame received; the stream continues after it", where="header")
@@ -83,19 +91,45 @@ async def events(request: Request) -> EventSourceResponse:
         start = int(last_id) + 1
     follow = FOLLOW.read(request)
 
+    tail = hub.live_tail(swarm_id, sse_event, gather_window) if follow else None
+
     async def stream() -> AsyncIterator[bytes]:
+        nonlocal tail
         next_frame = start
-        while True:
-            waiter = hub.frame_waiter(swarm_id)
-            chunk = await anyio.to_thread.run_sync(frames.chunk, next_frame, SSE_CHUNK_BYTES)
-            next_frame = chunk.next
-            if chunk.data:
-                yield chunk.data
-            if chunk.more:
-                continue
-            if not follow:
-                return
-            await hub.wait(waiter, hub.poll_interval)
-            await anyio.sleep(SSE_GATHER)
+        caught_up = False
+        if tail is not None:
+            tail.clients += 1
+        try:
+            while True:
+                if caught_up and tail is not None:  # the swarm runs here: wait for the next shared delivery
+                    delivery = await tail.after(next_frame)
+                    if delivery is not None:
+                        yield delivery.after(next_frame)
+                        next_frame = delivery.end
+                        continue
+                    caught_up = False  # behind the tail, or it stopped: read the store
+                    if tail.closed:
+                        tail.clients -= 1
+                        tail = None
+                waiter = hub.frame_waiter(swarm_id)
+                chunk = await anyio.to_thread.run_sync(frames.chunk, next_frame, SSE_CHUNK_BYTES)
+                next_frame = chunk.next
+                if chunk.data:
+                    yield chunk.data
+                if chunk.more:
+                    continue
+                if not follow:
+                    return
+                if tail is not None:
+                    caught_up = True
+                    continue
+                await hub.wait(waiter, hub.poll_interval)
+                await anyio.sleep(SSE_GATHER)
+                tail = hub.live_tail(swarm_id, sse_event, gather_window)  # a run started here meanwhile
+                if tail is not None:
+                    tail.clients += 1
+        finally:
+            if tail is not None:
+                tail.clients -= 1
 
     return EventStream(stream(), ping=15, send_timeout=request.app.state.sse_send_timeout)
