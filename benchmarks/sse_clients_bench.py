@@ -9,8 +9,9 @@ system, the steadiest figure on a shared machine), frames/s committed (from
 the stored frames' own timestamps), frames/s delivered to the slowest client
 (from arrival times), and the lag of the last frame. Variants alternate, median of ``rounds``; the
 code before issue 25 (:data:`~benchmarks.base_code.ISSUE25_BASE`) runs the
-largest client count too. Run: ``python -m benchmarks.sse_clients_bench``
-(``SSE_BENCH_CLIENTS=0,1,10,50``, ``SSE_BENCH_ROUNDS=2`` by default).
+largest client count too (``SSE_BENCH_BASE=REF``: the code at another git ref instead, e.g.
+``main``). Run: ``python -m benchmarks.sse_clients_bench`` (``SSE_BENCH_CLIENTS=0,1,10,50``,
+``SSE_BENCH_ROUNDS=2`` by default).
 """
 
 from __future__ import annotations
@@ -108,14 +109,16 @@ def _figures(space: Path, swarm_id: str, frames: int, arrivals: list[list[tuple[
     return out
 
 
-def run(rounds: int = 2, client_counts: tuple[int, ...] = (0, 1, 10, 50)) -> dict[str, float]:
+def run(
+    rounds: int = 2, client_counts: tuple[int, ...] = (0, 1, 10, 50), base_ref: str = ISSUE25_BASE
+) -> dict[str, float]:
     results: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp, model_process(script(), 0.0) as model_url:
         work = Path(tmp)
-        old = export(ISSUE25_BASE, work / "old")
-        variants: list[tuple[str, Path, int]] = [("new", ROOT, n) for n in client_counts]
+        old = export(base_ref, work / "old")
+        variants: list[tuple[str, Path, int]] = [("now", ROOT, n) for n in client_counts]
         if old is not None:
-            variants.append(("old", old, max(client_counts)))
+            variants.append((base_ref, old, max(client_counts)))
         runs: dict[tuple[str, int], list[dict[str, float]]] = {(label, n): [] for label, _, n in variants}
         for r in range(rounds):
             for label, code, clients in variants:
@@ -131,7 +134,7 @@ def run(rounds: int = 2, client_counts: tuple[int, ...] = (0, 1, 10, 50)) -> dic
                 figures = _figures(space, "estate", frames, arrivals)
                 figures["server_cpu_ms_per_frame"] = (usage.ru_utime + usage.ru_stime) / frames * 1000
                 runs[(label, clients)].append(figures)
-        base = statistics.median(f["committed_fps"] for f in runs[("new", 0)])
+        base = statistics.median(f["committed_fps"] for f in runs[("now", 0)])
         print(f"{'code, clients':<14} {'server CPU ms/frame':>19} {'committed/s':>11} {'÷ no client':>11} "
               f"{'slowest delivered/s':>19} {'÷ committed':>11} {'last frame lag':>14}"
               f"   (median of {rounds}, alternating)")  # fmt: skip
@@ -155,4 +158,5 @@ def run(rounds: int = 2, client_counts: tuple[int, ...] = (0, 1, 10, 50)) -> dic
 
 if __name__ == "__main__":
     counts = tuple(int(n) for n in os.environ.get("SSE_BENCH_CLIENTS", "0,1,10,50").split(","))
-    run(rounds=int(os.environ.get("SSE_BENCH_ROUNDS", "2")), client_counts=counts)
+    base = os.environ.get("SSE_BENCH_BASE", ISSUE25_BASE)
+    run(rounds=int(os.environ.get("SSE_BENCH_ROUNDS", "2")), client_counts=counts, base_ref=base)
