@@ -9,6 +9,7 @@ send timeout is dropped and resumes with Last-Event-ID, missing nothing.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
@@ -126,7 +127,11 @@ async def events(request: Request) -> EventSourceResponse:
                         tail.clients -= 1
                         tail = None
                 waiter = hub.frame_waiter(swarm_id)
-                chunk = await anyio.to_thread.run_sync(frames.chunk, next_frame, SSE_CHUNK_BYTES)
+                chunk = frames.encoded_chunk(next_frame, SSE_CHUNK_BYTES)  # no thread hop when encoded
+                if chunk is None:
+                    chunk = await anyio.to_thread.run_sync(frames.chunk, next_frame, SSE_CHUNK_BYTES)
+                else:
+                    await asyncio.sleep(0)  # a client catching up from memory lets the others run
                 next_frame = chunk.next
                 if chunk.data:
                     yield chunk.data

@@ -64,8 +64,11 @@ class EncodedFrames:
     def chunk(self, first: int, max_bytes: int) -> Chunk:
         """Frames from ``first`` on, about ``max_bytes`` of them (at least one frame when one is
         stored), never past the end of ``first``'s block."""
+        return self._take(first, self._block_events(first), max_bytes)
+
+    def _take(self, first: int, events: list[bytes], max_bytes: int) -> Chunk:
+        """The chunk of ``events`` (``first`` to the end of its block) that fits ``max_bytes``."""
         start = first - first % self.block
-        events = self._block_events(first)
         taken, size = 0, 0
         for event in events:
             taken += 1
@@ -74,6 +77,23 @@ class EncodedFrames:
                 break
         more = taken < len(events) or first - start + taken == self.block
         return Chunk(first + taken, b"".join(events[:taken]), more)
+
+    def encoded_chunk(self, first: int, max_bytes: int) -> Chunk | None:
+        """:meth:`chunk` when it needs no store read and no wait for the lock (call it on the
+        event loop: a client catching up on frames already encoded costs no worker-thread hop);
+        None otherwise (call :meth:`chunk` from a worker thread)."""
+        start = first - first % self.block
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            blk = self._blocks.get(start)
+            if blk is None or (first >= start + len(blk.events) and len(blk.events) < self.block):
+                return None
+            self._blocks.move_to_end(start)
+            events = blk.events[first - start :]
+        finally:
+            self._lock.release()
+        return self._take(first, events, max_bytes)
 
     def events(self, first: int, max_bytes: int) -> list[bytes]:
         """Every stored frame from ``first`` on (across blocks), each encoded, stopping once
