@@ -138,21 +138,27 @@ def run(
                 figures = _figures(space, "estate", frames, arrivals)
                 figures["server_cpu_ms_per_frame"] = (usage.ru_utime + usage.ru_stime) / frames * 1000
                 runs[(label, clients)].append(figures)
-        base = statistics.median(f["committed_fps"] for f in runs[("now", 0)])
-        base_cpu = statistics.median(f["server_cpu_ms_per_frame"] for f in runs[("now", 0)])
-        print(f"median of {rounds}, alternating; model latency {latency:g} s; the README's table:\n")
+        none = runs[("now", 0)]
+
+        def vs_none(figures: list[dict[str, float]], name: str) -> float:
+            """The median of each round's ratio to the no-client run of the same round (next to it in
+            time), steadier than a ratio of medians when the machine's load drifts."""
+            return statistics.median(f[name] / n[name] for f, n in zip(figures, none, strict=True))
+
+        print(f"median of {rounds}, alternating (÷ no client: the median of each round's ratio); "
+              f"model latency {latency:g} s; the README's table:\n")  # fmt: skip
         print("| code, clients | server CPU per frame (÷ no client) | committed frames/s (÷ no client) "
               "| slowest client delivered ÷ committed | last frame late by |")  # fmt: skip
         print("|---|---:|---:|---:|---:|")
         for (label, clients), figures in runs.items():
             committed = statistics.median(f["committed_fps"] for f in figures)
             cpu = statistics.median(f["server_cpu_ms_per_frame"] for f in figures)
-            line = f"| {label}, {clients} | {cpu:.2f} ms ({cpu / base_cpu:.2f}) "
-            line += f"| {committed:,.0f} ({committed / base:.2f}) |"
+            cpu_ratio, commit_ratio = vs_none(figures, "server_cpu_ms_per_frame"), vs_none(figures, "committed_fps")
+            line = f"| {label}, {clients} | {cpu:.2f} ms ({cpu_ratio:.2f}) | {committed:,.0f} ({commit_ratio:.2f}) |"
             key = f"{label}_{clients}"
-            results[f"{key}_commit_vs_none"] = committed / base
+            results[f"{key}_commit_vs_none"] = commit_ratio
             results[f"{key}_server_cpu_ms_per_frame"] = cpu
-            results[f"{key}_server_cpu_vs_none"] = cpu / base_cpu
+            results[f"{key}_server_cpu_vs_none"] = cpu_ratio
             if clients:
                 ratio = statistics.median(f["delivered_fps"] / f["committed_fps"] for f in figures)
                 lag = statistics.median(f["last_lag_s"] for f in figures)
