@@ -9,8 +9,10 @@ system, the steadiest figure on a shared machine), frames/s committed (from
 the stored frames' own timestamps), frames/s delivered to the slowest client
 (from arrival times), and the lag of the last frame. Variants alternate, median of ``rounds``; the
 code before issue 25 (:data:`~benchmarks.base_code.ISSUE25_BASE`) runs the
-largest client count too. Run: ``python -m benchmarks.sse_clients_bench``
-(``SSE_BENCH_CLIENTS=0,1,10,50``, ``SSE_BENCH_ROUNDS=2`` by default).
+largest client count too (``SSE_BENCH_BASE=REF``: the code at another git ref instead, e.g.
+``main``; ``SSE_BENCH_LATENCY=S``: the scripted model answers each call after S seconds, default
+0). Run: ``python -m benchmarks.sse_clients_bench`` (``SSE_BENCH_CLIENTS=0,1,10,50``,
+``SSE_BENCH_ROUNDS=2`` by default). It prints the README's table (markdown), then the figures as JSON.
 """
 
 from __future__ import annotations
@@ -108,14 +110,19 @@ def _figures(space: Path, swarm_id: str, frames: int, arrivals: list[list[tuple[
     return out
 
 
-def run(rounds: int = 2, client_counts: tuple[int, ...] = (0, 1, 10, 50)) -> dict[str, float]:
+def run(
+    rounds: int = 2,
+    client_counts: tuple[int, ...] = (0, 1, 10, 50),
+    base_ref: str = ISSUE25_BASE,
+    latency: float = 0.0,
+) -> dict[str, float]:
     results: dict[str, float] = {}
-    with tempfile.TemporaryDirectory() as tmp, model_process(script(), 0.0) as model_url:
+    with tempfile.TemporaryDirectory() as tmp, model_process(script(), latency) as model_url:
         work = Path(tmp)
-        old = export(ISSUE25_BASE, work / "old")
-        variants: list[tuple[str, Path, int]] = [("new", ROOT, n) for n in client_counts]
+        old = export(base_ref, work / "old")
+        variants: list[tuple[str, Path, int]] = [("now", ROOT, n) for n in client_counts]
         if old is not None:
-            variants.append(("old", old, max(client_counts)))
+            variants.append((base_ref, old, max(client_counts)))
         runs: dict[tuple[str, int], list[dict[str, float]]] = {(label, n): [] for label, _, n in variants}
         for r in range(rounds):
             for label, code, clients in variants:
@@ -131,23 +138,34 @@ def run(rounds: int = 2, client_counts: tuple[int, ...] = (0, 1, 10, 50)) -> dic
                 figures = _figures(space, "estate", frames, arrivals)
                 figures["server_cpu_ms_per_frame"] = (usage.ru_utime + usage.ru_stime) / frames * 1000
                 runs[(label, clients)].append(figures)
-        base = statistics.median(f["committed_fps"] for f in runs[("new", 0)])
-        print(f"{'code, clients':<14} {'server CPU ms/frame':>19} {'committed/s':>11} {'÷ no client':>11} "
-              f"{'slowest delivered/s':>19} {'÷ committed':>11} {'last frame lag':>14}"
-              f"   (median of {rounds}, alternating)")  # fmt: skip
+        none = runs[("now", 0)]
+
+        def vs_none(figures: list[dict[str, float]], name: str) -> float:
+            """The median of each round's ratio to the no-client run of the same round (next to it in
+            time), steadier than a ratio of medians when the machine's load drifts."""
+            return statistics.median(f[name] / n[name] for f, n in zip(figures, none, strict=True))
+
+        print(f"median of {rounds}, alternating (÷ no client: the median of each round's ratio); "
+              f"model latency {latency:g} s; the README's table:\n")  # fmt: skip
+        print("| code, clients | server CPU per frame (÷ no client) | committed frames/s (÷ no client) "
+              "| slowest client delivered ÷ committed | last frame late by |")  # fmt: skip
+        print("|---|---:|---:|---:|---:|")
         for (label, clients), figures in runs.items():
             committed = statistics.median(f["committed_fps"] for f in figures)
             cpu = statistics.median(f["server_cpu_ms_per_frame"] for f in figures)
-            line = f"{label + ', ' + str(clients):<14} {cpu:>19.2f} {committed:>11,.0f} {committed / base:>11.2f}"
+            cpu_ratio, commit_ratio = vs_none(figures, "server_cpu_ms_per_frame"), vs_none(figures, "committed_fps")
+            line = f"| {label}, {clients} | {cpu:.2f} ms ({cpu_ratio:.2f}) | {committed:,.0f} ({commit_ratio:.2f}) |"
             key = f"{label}_{clients}"
-            results[f"{key}_commit_vs_none"] = committed / base
+            results[f"{key}_commit_vs_none"] = commit_ratio
             results[f"{key}_server_cpu_ms_per_frame"] = cpu
+            results[f"{key}_server_cpu_vs_none"] = cpu_ratio
             if clients:
-                delivered = statistics.median(f["delivered_fps"] for f in figures)
                 ratio = statistics.median(f["delivered_fps"] / f["committed_fps"] for f in figures)
                 lag = statistics.median(f["last_lag_s"] for f in figures)
-                line += f" {delivered:>19,.0f} {ratio:>11.2f} {lag:>13.2f}s"
+                line += f" {ratio:.2f} | {lag:.2f} s |"
                 results.update({f"{key}_delivered_vs_committed": ratio, f"{key}_last_lag_s": lag})
+            else:
+                line += " — | — |"
             print(line)
     print(json.dumps({k: round(v, 3) for k, v in results.items()}))
     return results
@@ -155,4 +173,6 @@ def run(rounds: int = 2, client_counts: tuple[int, ...] = (0, 1, 10, 50)) -> dic
 
 if __name__ == "__main__":
     counts = tuple(int(n) for n in os.environ.get("SSE_BENCH_CLIENTS", "0,1,10,50").split(","))
-    run(rounds=int(os.environ.get("SSE_BENCH_ROUNDS", "2")), client_counts=counts)
+    base = os.environ.get("SSE_BENCH_BASE", ISSUE25_BASE)
+    latency = float(os.environ.get("SSE_BENCH_LATENCY", "0"))
+    run(rounds=int(os.environ.get("SSE_BENCH_ROUNDS", "2")), client_counts=counts, base_ref=base, latency=latency)

@@ -64,6 +64,54 @@ class EncodedFrames:
     def chunk(self, first: int, max_bytes: int) -> Chunk:
         """Frames from ``first`` on, about ``max_bytes`` of them (at least one frame when one is
         stored), never past the end of ``first``'s block."""
+        return self._take(first, self._block_events(first), max_bytes)
+
+    def _take(self, first: int, events: list[bytes], max_bytes: int) -> Chunk:
+        """The chunk of ``events`` (``first`` to the end of its block) that fits ``max_bytes``."""
+        start = first - first % self.block
+        taken, size = 0, 0
+        for event in events:
+            taken += 1
+            size += len(event)
+            if size >= max_bytes:
+                break
+        more = taken < len(events) or first - start + taken == self.block
+        return Chunk(first + taken, b"".join(events[:taken]), more)
+
+    def encoded_chunk(self, first: int, max_bytes: int) -> Chunk | None:
+        """:meth:`chunk` when it needs no store read and no wait for the lock (call it on the
+        event loop: a client catching up on frames already encoded costs no worker-thread hop);
+        None otherwise (call :meth:`chunk` from a worker thread)."""
+        start = first - first % self.block
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            blk = self._blocks.get(start)
+            if blk is None or (first >= start + len(blk.events) and len(blk.events) < self.block):
+                return None
+            self._blocks.move_to_end(start)
+            events = blk.events[first - start :]
+        finally:
+            self._lock.release()
+        return self._take(first, events, max_bytes)
+
+    def events(self, first: int, max_bytes: int) -> list[bytes]:
+        """Every stored frame from ``first`` on (across blocks), each encoded, stopping once
+        ``max_bytes`` are taken: what the live tail reads once per gather for all clients."""
+        out: list[bytes] = []
+        size = 0
+        while size < max_bytes:
+            events = self._block_events(first + len(out))
+            if not events:
+                break
+            out.extend(events)
+            size += sum(map(len, events))
+            if (first + len(out)) % self.block:  # the block is not full: nothing is stored past it
+                break
+        return out
+
+    def _block_events(self, first: int) -> list[bytes]:
+        """The encoded frames from ``first`` to the end of its block, read and encoded if need be."""
         start = first - first % self.block
         with self._lock:
             blk = self._blocks.pop(start, None) or _Block()
@@ -76,15 +124,7 @@ class EncodedFrames:
             if blk.events:  # kept as the most recently used (an empty block is not kept)
                 self._blocks[start] = blk
                 self._trim()
-            events = blk.events[first - start :]
-        taken, size = 0, 0
-        for event in events:
-            taken += 1
-            size += len(event)
-            if size >= max_bytes:
-                break
-        more = taken < len(events) or first - start + taken == self.block
-        return Chunk(first + taken, b"".join(events[:taken]), more)
+            return blk.events[first - start :]
 
     def _trim(self) -> None:
         """Forget the least recently used blocks past ``keep_bytes`` (always keeping the newest)."""

@@ -29,13 +29,16 @@ from swarm_star.errors import AlreadyRunning, NotRunning, SwarmStarError
 from swarm_star.models import Question, SwarmNode
 from swarm_star.serve.endpoints import ServedEndpoints
 from swarm_star.serve.fanout import EncodedFrames
+from swarm_star.serve.live import LiveTail
 
-__all__ = ["ENCODED_BLOCK", "ENCODED_KEEP_BYTES", "Run", "SwarmHub", "hub_of", "target"]
+__all__ = ["ENCODED_BLOCK", "ENCODED_KEEP_BYTES", "LIVE_DELIVERY_BYTES", "Run", "SwarmHub", "hub_of", "target"]
 
 ENCODED_BLOCK = 100
 """Frames per block of :class:`EncodedFrames`: one store read when a block is first needed."""
 ENCODED_KEEP_BYTES = 8 * 2**20
 """Encoded frames kept per swarm and wire format for the clients that follow it."""
+LIVE_DELIVERY_BYTES = 256 * 1024
+"""At most about this much (plus one block) in one delivery of a live tail: what one slow client can hold."""
 
 
 @dataclass
@@ -86,6 +89,7 @@ class SwarmHub:
         self._handles: dict[str, SwarmReader] = {}  # one open store per swarm read here
         self._handles_lock = threading.Lock()
         self._encoded: dict[tuple[str, Callable[[dict[str, Any]], bytes]], EncodedFrames] = {}
+        self._tails: dict[tuple[str, Callable[[dict[str, Any]], bytes]], tuple[Run, LiveTail]] = {}
 
     # reading
 
@@ -114,6 +118,27 @@ class SwarmHub:
                 frames = EncodedFrames(handle.frame_block, encode, block=ENCODED_BLOCK, keep_bytes=ENCODED_KEEP_BYTES)
                 self._encoded[(swarm_id, encode)] = frames
             return frames
+
+    def live_tail(
+        self, swarm_id: str, encode: Callable[[dict[str, Any]], bytes], gather: Callable[[int], float]
+    ) -> LiveTail | None:
+        """The live tail of a swarm this server runs now (one per run and encoder, shared by its
+        clients), or None (not run here: its clients poll the store)."""
+        run = self.runs.get(swarm_id)
+        if run is None or run.task.done():
+            return None
+        key = (swarm_id, encode)
+        kept = self._tails.get(key)
+        if kept is None or kept[0] is not run or kept[1].closed:
+            tail = LiveTail(
+                self.encoded(swarm_id, encode),
+                lambda: self.frame_waiter(swarm_id) if self.runs.get(swarm_id) is run else None,
+                gather,
+                max_bytes=LIVE_DELIVERY_BYTES,
+                poll=self.poll_interval,
+            )
+            kept = self._tails[key] = (run, tail)
+        return kept[1]
 
     @contextlib.contextmanager
     def peek(self, swarm_id: str) -> Iterator[SwarmReader]:
@@ -242,6 +267,7 @@ class SwarmHub:
                     handle.close()
             self._handles.clear()
             self._encoded.clear()
+            self._tails.clear()
 
 
 def hub_of(request: Request) -> SwarmHub:

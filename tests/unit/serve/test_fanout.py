@@ -109,3 +109,27 @@ def test_two_event_streams_of_a_server_share_one_encoding(tmp_path: Path) -> Non
         bodies = [client.get("/api/swarms/big/events?follow=0").content for _ in range(2)]
         assert list(app.state.hub._encoded) == [("big", sse_event)]
     assert bodies[0] == bodies[1] and bodies[0].count(b"event: frame") == total
+
+
+def test_frames_already_encoded_are_served_without_a_store_read(tmp_path: Path) -> None:
+    """A client catching up on frames another has made encoded gets them on the event loop (no
+    worker-thread hop); one past them is told to read the store (None)."""
+    state = write_big_tree(tmp_path, "big", (4, 4))
+    reads: list[int] = []
+    with SwarmReader(StoreLocator(tmp_path).open("big")) as reader:
+
+        def read(first: int, block: int) -> Any:
+            reads.append(first)
+            return reader.frame_block(first, block)
+
+        frames = EncodedFrames(read, sse_event, block=10, keep_bytes=1 << 30)
+        assert frames.encoded_chunk(0, SSE_CHUNK_BYTES) is None  # nothing encoded yet
+        first = frames.chunk(0, SSE_CHUNK_BYTES)
+        assert reads == [0]
+        assert frames.encoded_chunk(0, SSE_CHUNK_BYTES) == first
+        assert frames.encoded_chunk(3, 200) == frames.chunk(3, 200)  # the same bounds as chunk
+        assert frames.encoded_chunk(10, SSE_CHUNK_BYTES) is None  # the next block is not encoded
+        assert reads == [0]
+        everything = frames.events(0, 1 << 30)  # the live tail's read: across blocks, to the end
+        assert len(everything) == state.frame_count
+        assert frames.events(state.frame_count, 1 << 30) == []
