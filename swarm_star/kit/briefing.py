@@ -137,7 +137,7 @@ def _pool(ctx: ActionContext) -> list[SaveMemory]:
     mark = ctx.node.memory_mark
     mark = count if mark is None else min(mark, count)  # None: a node from an older release
     start = max(0, mark - RECENT_SCAN)
-    head = [e for e in ctx.memory_between(0, min(CONTEXT_SCAN, start)) if e.folder == "context"]
+    head = ctx.memory_in("context", min(CONTEXT_SCAN, start))
     return head + ctx.memory_between(start, mark)
 
 
@@ -199,7 +199,7 @@ async def memory_walk(ctx: ActionContext, *, budget: int = MEMORY_BUDGET) -> lis
     from swarm_star.kit.router import route
     from swarm_star.spaces.memory import memory_space
 
-    layout = [e for e in ctx.memory() if e.folder == LAYOUT_FOLDER]  # the walk follows the recorded topics
+    layout = ctx.memory_in(LAYOUT_FOLDER)  # the walk follows the recorded topics
     walk = await route(
         ctx,
         memory_space([*candidates, *layout], ctx.nodes),
