@@ -15,7 +15,6 @@ model replies (no clocks, no randomness in decisions).
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
@@ -136,7 +135,11 @@ class ActionContext:
     def memory_between(self, start: int, stop: int) -> list[SaveMemory]:
         """Entries ``start`` to ``stop`` (in the order they were saved) without copying all of
         memory first: a briefing looks at a window of a few hundred of a large swarm's thousands."""
-        return list(itertools.islice(self._host.state.memory.values(), start, stop))
+        return self._host.state.memory_between(start, stop)
+
+    def memory_in(self, folder: str, stop: int | None = None) -> list[SaveMemory]:
+        """The entries of ``folder`` among the first ``stop`` saved (all if None), in order."""
+        return self._host.state.memory_in(folder, stop)
 
     def answers(self) -> list[tuple[str, str]]:
         return [(q.text, q.answer) for q in self.node.questions if q.answer is not None]

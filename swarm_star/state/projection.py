@@ -7,6 +7,7 @@ the state. The engine uses it live, and replay uses it on stored frames, so
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 from swarm_star.models import (
@@ -85,6 +86,12 @@ class SwarmState:
     """Keep each recorded model and tool call (``calls``, ``tool_calls``): the engine needs them to
     skip paid calls on a resume; a read-only replay (``tree --frame``) does not, and at 10,000
     nodes they are most of its memory."""
+    _memory_order: list[SaveMemory] = field(default_factory=list, repr=False, compare=False)
+    """``memory`` in the order it was saved, so a window of it is a slice (a dict has no index:
+    every briefing walked it from the start, ~5,000 entries at 10,000 nodes)."""
+    _memory_at: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    _memory_folders: dict[str, list[int]] = field(default_factory=dict, repr=False, compare=False)
+    """Positions in ``_memory_order`` of each folder's entries, ascending."""
 
     @classmethod
     def new(cls, record: SwarmRecord) -> SwarmState:
@@ -128,7 +135,7 @@ class SwarmState:
                 self.status = SwarmStatus.RUNNING
             return
         if op.kind == "save_memory":
-            self.memory[op.entry_id] = op
+            self.save_memory(op)
             return
         node = self.nodes[op.node_id]
         node.updated_at = now
@@ -177,6 +184,41 @@ class SwarmState:
                 parent.status, parent.error, parent.updated_at = NodeStatus.WAITING_CHILDREN, None, now
                 parent = self.nodes.get(parent.parent_id) if parent.parent_id else None
             self.status, self.stop_reason = SwarmStatus.RUNNING, None
+
+    def save_memory(self, entry: SaveMemory) -> None:
+        """File ``entry`` in ``memory`` (a saved id keeps its place, as in a dict) and its index."""
+        self._memory_index()
+        at = self._memory_at.get(entry.entry_id)
+        self.memory[entry.entry_id] = entry
+        if at is None:
+            at = self._memory_at[entry.entry_id] = len(self._memory_order)
+            self._memory_order.append(entry)
+            self._memory_folders.setdefault(entry.folder, []).append(at)
+        elif self._memory_order[at].folder != entry.folder:
+            self._memory_order[at] = entry
+            self._memory_folders.clear()  # rare (an id saved again under another folder): rebuilt when read
+        else:
+            self._memory_order[at] = entry
+
+    def _memory_index(self) -> list[SaveMemory]:
+        """The ordered index of ``memory``, rebuilt if ``memory`` was filled without it."""
+        if len(self._memory_order) != len(self.memory) or (self.memory and not self._memory_folders):
+            self._memory_order = list(self.memory.values())
+            self._memory_at = {e.entry_id: i for i, e in enumerate(self._memory_order)}
+            self._memory_folders = {}
+            for i, e in enumerate(self._memory_order):
+                self._memory_folders.setdefault(e.folder, []).append(i)
+        return self._memory_order
+
+    def memory_between(self, start: int, stop: int) -> list[SaveMemory]:
+        """Memory entries ``start`` to ``stop`` in the order they were saved (a slice, not a walk)."""
+        return self._memory_index()[start:stop]
+
+    def memory_in(self, folder: str, stop: int | None = None) -> list[SaveMemory]:
+        """The entries of ``folder`` among the first ``stop`` (all if None), in the order saved."""
+        order = self._memory_index()
+        at = self._memory_folders.get(folder, [])
+        return [order[i] for i in (at if stop is None else at[: bisect.bisect_left(at, stop)])]
 
     @property
     def partial(self) -> str | None:

@@ -320,7 +320,7 @@ class SwarmReader:
                 title=str(raw.get("name", "")),
                 content=str(raw.get("content", "")),
             )
-            state.memory[entry.entry_id] = entry
+            state.save_memory(entry)
         return state
 
     # the action and util spaces (see spaces/stored.py for what the records hold)
