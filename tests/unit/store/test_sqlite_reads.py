@@ -111,7 +111,7 @@ def _abort_on(db: Path, table: str, column: str, value: object) -> None:
 def test_a_batch_over_both_tables_is_a_few_statements_and_all_or_nothing(
     tmp_path: Path, failing: str, conditional: bool
 ) -> None:
-    """Issue 25: a batch's writes are grouped per table (one REPLACE of many rows, one DELETE);
+    """Issue 25: a batch's writes are grouped per table (REPLACEs of many rows, DELETEs);
     the last write of a key wins, as it did op by op; a statement that fails leaves nothing."""
     from swarm_star.store import ABSENT, Delete
 
@@ -141,7 +141,8 @@ def test_a_batch_over_both_tables_is_a_few_statements_and_all_or_nothing(
         store.commit(batch)
         del store._conn.execute
         writes = [s for s in seen if s.startswith(("REPLACE", "DELETE"))]
-        assert len(writes) <= 4, writes  # per table: one REPLACE, one DELETE
+        # per table: the REPLACEs of 39 and 41 rows (32 + 4 + 2 + 1, 32 + 8 + 1), one DELETE each
+        assert len(writes) == 9, writes
         assert store.get("gone") is None and store.get("back") == 3 and store.get("swarm_history_000000000") is None
         assert [v for _, v in store.scan("swarm_history_")] == list(range(1, 40))
         assert {v for _, v in store.scan("swarm_state_node_")} == {"new"}
@@ -161,3 +162,35 @@ def test_a_batch_over_both_tables_is_a_few_statements_and_all_or_nothing(
         assert store.get("fresher") is None
         store.commit([Put("after", 1)])  # the store is usable afterwards
         assert store.get("after") == 1
+
+
+def test_batches_of_every_size_write_with_a_few_statement_shapes(tmp_path: Path) -> None:
+    """A connection keeps its last 128 prepared statements: one shape per row count made a run
+    keep ~13 MB of compiled many-row statements (issue 25). Row counts are cut into a few
+    sizes, so batches of 1 to 300 rows use at most nine shapes per table and kind."""
+    with SqliteStore(tmp_path / "s.db") as store:
+        shapes: set[str] = set()
+        real_execute, real_select_one = store._conn.execute, store._conn.select_one
+
+        def execute(sql: str, *args: object) -> object:
+            shapes.add(sql)
+            return real_execute(sql, *args)
+
+        def select_one(sql: str, *args: object) -> object:
+            shapes.add(sql)
+            return real_select_one(sql, *args)
+
+        store._conn.execute = execute  # type: ignore[method-assign]
+        store._conn.select_one = select_one  # type: ignore[method-assign]
+        frame = 0
+        for rows in range(1, 301):
+            batch = [Put(f"swarm_state_node_{rows}_{i}", i) for i in range(rows)]
+            batch += [Put(f"swarm_history_{frame + i:09d}", i) for i in range(rows)]
+            frame += rows
+            store.commit(batch)
+        del store._conn.execute, store._conn.select_one
+        writes = {sql for sql in shapes if sql.startswith("REPLACE")}
+        assert len(writes) <= 18, len(writes)  # nine per table; was one per row count: 600
+        assert max(sql.count("(?, ?)") for sql in writes) <= 256
+        assert sum(1 for _ in store.scan("swarm_history_")) == frame
+        assert store.get("swarm_state_node_300_299") == 299
