@@ -7,6 +7,7 @@ import io
 import os
 import pty
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -124,6 +125,9 @@ def test_watch_on_a_terminal_shows_the_live_tree(tmp_path: Path) -> None:
     write_big_tree(tmp_path, "big", (3, 3))
     pid, fd = pty.fork()
     if pid == 0:
+        # as from an interactive shell: a suite started in the background ignores SIGINT, and
+        # an ignored signal stays ignored across exec (the Ctrl-C test hung there)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.execve(
             sys.executable, [sys.executable, "-m", "swarm_star", "--space", str(tmp_path), "watch", "big"], _env()
         )
@@ -149,6 +153,9 @@ def test_watch_on_a_terminal_shows_the_live_tree(tmp_path: Path) -> None:
 def _pty_run(tmp_path: Path, base_url: str) -> tuple[int, int]:
     pid, fd = pty.fork()
     if pid == 0:
+        # as from an interactive shell: a suite started in the background ignores SIGINT, and
+        # an ignored signal stays ignored across exec (the Ctrl-C test hung there)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.execve(
             sys.executable,
             [sys.executable, "-m", "swarm_star", "--space", str(tmp_path), "run", "organise a party",
