@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import importlib.util
 import itertools
 import json
 import multiprocessing as mp
@@ -340,7 +341,17 @@ def run(
 
 
 if __name__ == "__main__":
-    rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 3
-    before = sys.argv[sys.argv.index("--before") + 1] if "--before" in sys.argv else None
-    only = sys.argv[sys.argv.index("--only") + 1].split(",") if "--only" in sys.argv else None
-    run(rounds, big="--skip-10k" not in sys.argv, before=before, only=only)
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.engine_bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (each figure is their median)")
+    parser.add_argument("--skip-10k", action="store_true", help="leave out the ~10,000-node runs")
+    parser.add_argument("--before", help="also run Swarm Star's variants from this source tree (e.g. a git archive)")
+    parser.add_argument("--only", help="comma-separated variants, e.g. ss3,ss4 or ss4,lg4 (lg*: needs langgraph)")
+    options = parser.parse_args()
+    only = options.only.split(",") if options.only else None
+    if any(name.startswith("lg") for name in only or ("lg",)) and importlib.util.find_spec("langgraph") is None:
+        parser.error(
+            "the LangGraph variants need langgraph and langgraph-checkpoint-sqlite (pip install -e '.[bench]')"
+        )
+    run(options.rounds, big=not options.skip_10k, before=options.before, only=only)
