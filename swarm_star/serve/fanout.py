@@ -95,6 +95,12 @@ class EncodedFrames:
             self._lock.release()
         return self._take(first, events, max_bytes)
 
+    def encoded_end(self) -> int:
+        """One past the last frame encoded so far (0 when none is): no client that read the
+        stored frames can be caught up past it."""
+        with self._lock:
+            return max((start + len(blk.events) for start, blk in self._blocks.items()), default=0)
+
     def events(self, first: int, max_bytes: int) -> list[bytes]:
         """Every stored frame from ``first`` on (across blocks), each encoded, stopping once
         ``max_bytes`` are taken: what the live tail reads once per gather for all clients."""

@@ -86,7 +86,11 @@ class LiveTail:
         if self.closed:
             return None
         if self.end is None:
-            self.end = frame  # the first caught-up client: the tail starts where it is
+            # The first caught-up client starts the tail where it is, but never past the frames
+            # read so far: a client that asked for a frame not stored yet (``?from=`` far
+            # ahead) would start the tail where nothing will be read for a long time, and every
+            # client at the real end would be sent back to the store over and over.
+            self.end = min(frame, self._frames.encoded_end())
         if frame < self.end:
             return None
         if self._pump is None:

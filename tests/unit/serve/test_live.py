@@ -151,3 +151,33 @@ def test_many_clients_of_a_swarm_run_here_get_every_frame_once_from_shared_reads
     # the run lasted many gather windows; each client read the store only to catch up
     assert during_run["events"] >= 15
     assert during_run["chunk"] <= 3 * clients, during_run
+
+
+async def test_a_client_asking_far_ahead_neither_starts_the_tail_there_nor_stops_the_others(tmp_path: Path) -> None:
+    """A client with ``?from=`` past every stored frame calls the tail first: the tail still
+    starts at the frames stored, the client at the end gets the next delivery (not None, which
+    sent it back to the store in a loop), and the far client waits for its own frame."""
+    w = TreeWriter(tmp_path, "live")
+    w.node("0", None, NodeRole.ROOT, "grow")
+    w.commit()
+    frames = EncodedFrames(SwarmReader(w.store).frame_block, sse_event, block=100, keep_bytes=1 << 30)
+    end = frames.chunk(0, 1 << 20).next  # a normal client read every stored frame
+    commit = asyncio.Event()
+    tail = LiveTail(frames, lambda: commit, lambda clients: 0.0, max_bytes=1 << 20, poll=5.0)
+    tail.clients = 2
+    far = asyncio.create_task(tail.after(1_000_000))
+    await asyncio.sleep(0.05)
+    assert tail.end == end
+    normal = asyncio.create_task(tail.after(end))
+    await asyncio.sleep(0.05)
+    assert not normal.done()  # waiting for the next delivery, not sent back to the store
+    w.node("0.0", "0", NodeRole.ACTION, "a part")
+    w.commit()
+    commit.set()
+    delivery = await asyncio.wait_for(normal, 5)
+    assert delivery is not None and delivery.first == end and delivery.end > end
+    assert not far.done()
+    tail.clients = 0
+    tail.closed = True
+    commit.set()
+    far.cancel()
