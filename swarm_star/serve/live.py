@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,6 +26,8 @@ import anyio
 from swarm_star.serve.fanout import EncodedFrames
 
 __all__ = ["Delivery", "LiveTail"]
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,8 @@ class LiveTail:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(waiter.wait(), self._poll)
                 await asyncio.sleep(self._gather(self.clients))
+        except Exception as exc:  # a store error: the clients read the store themselves, as before the tail
+            _log.warning("live tail stopped, its clients read the store: %s", exc)
         finally:
             self._pump = None
             if self.clients <= 0:

@@ -181,3 +181,26 @@ async def test_a_client_asking_far_ahead_neither_starts_the_tail_there_nor_stops
     tail.closed = True
     commit.set()
     far.cancel()
+
+
+async def test_a_store_error_in_the_pump_sends_clients_to_the_store_with_one_line(tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    """The pump's read fails (a store error): its clients are released to read the store
+    themselves, and the failure is one logged line, not an unretrieved task exception."""
+    from swarm_star.errors import StoreError
+
+    calls = 0
+
+    def read(first: int, block: int) -> Iterator[dict[str, Any]]:
+        nonlocal calls
+        calls += 1
+        raise StoreError("store s.db: disk I/O error")
+
+    frames = EncodedFrames(read, sse_event, block=100, keep_bytes=1 << 30)
+    tail = LiveTail(frames, asyncio.Event, lambda clients: 0.0, max_bytes=1 << 20, poll=5.0)
+    tail.clients = 1
+    with caplog.at_level("WARNING", logger="swarm_star.serve.live"):
+        assert await asyncio.wait_for(tail.after(0), 5) is None
+    assert calls == 1
+    assert [r.getMessage() for r in caplog.records] == [
+        "live tail stopped, its clients read the store: store s.db: disk I/O error"
+    ]
