@@ -35,17 +35,9 @@ BODY = {"model": "scripted", "messages": MESSAGES, "stream": True, "stream_optio
 
 
 async def _ours(url: str, calls: int) -> float:
-    from swarm_star.llm import Endpoint, LLMClient
-    from swarm_star.models import ModelSettings
+    from benchmarks.langgraph_bench import client_floor  # LLMClient alone, one request at a time
 
-    llm = LLMClient(Endpoint(url, "none", None), ModelSettings(base_url=url, concurrency=1))
-    await llm.chat(MESSAGES, purpose="answer")  # connection and SDK warm: not measured
-    cpu = time.process_time()
-    for _ in range(calls):
-        await llm.chat(MESSAGES, purpose="answer")
-    cpu = time.process_time() - cpu
-    await llm.aclose()
-    return cpu / calls
+    return await client_floor(url, [(MESSAGES, None)] * calls) / calls
 
 
 async def _sdk(url: str, calls: int) -> float:

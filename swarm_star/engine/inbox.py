@@ -14,11 +14,10 @@ import time
 
 from swarm_star.models import UserAnswer
 from swarm_star.state.projection import SwarmState
+from swarm_star.state.reader import INBOX_PREFIX  # the key layout lives with the reader
 from swarm_star.store.base import Delete, KVStore
 
 __all__ = ["INBOX_PREFIX", "Inbox"]
-
-INBOX_PREFIX = "swarm_inbox_"
 
 
 class Inbox:

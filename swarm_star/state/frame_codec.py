@@ -226,10 +226,16 @@ def node_record(node: SwarmNode, codec: FrameCodec, puts: list[Put]) -> list[Any
         extra[name] = raw.pop(name)
     out: list[Any] = [NODE_SCHEMA, *map(raw.pop, NODE_FIELDS, repeat(None))]
     extra.update(raw)  # fields this list does not name
+    return _positional(out, extra, keep=1)
+
+
+def _positional(out: list[Any], extra: dict[str, Any], *, keep: int) -> list[Any]:
+    """A positional record's tail: the fields no position names as a last dict, else the
+    trailing nulls dropped (a missing position reads as null), never the first ``keep``."""
     if extra:
         out.append(extra)
     else:
-        while len(out) > 1 and out[-1] is None:
+        while len(out) > keep and out[-1] is None:
             out.pop()
     return out
 
@@ -433,13 +439,7 @@ class FrameCodec:
         if shared and isinstance(text, str) and len(text) >= SHARED_MIN:
             op = {**op, shared: {"ref": self.share(text, puts)}}
         packed: list[Any] = [kind, *(op.get(name) for name in fields)]
-        extra = {k: v for k, v in op.items() if k != "kind" and k not in fields}
-        if extra:
-            packed.append(extra)
-        else:
-            while len(packed) > 2 and packed[-1] is None:
-                packed.pop()
-        return packed
+        return _positional(packed, {k: v for k, v in op.items() if k != "kind" and k not in fields}, keep=2)
 
     def _lean_call(self, op: dict[str, Any], puts: list[Put]) -> dict[str, Any]:
         lean = dict(op)

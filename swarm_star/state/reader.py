@@ -79,7 +79,7 @@ OWN_ACTION_PREFIX = "action_space_own."
 """An action the swarm created (``own.{name}`` in its action space), with its code."""
 INBOX_PREFIX = "swarm_inbox_"
 """An answer queued for a running or stopped swarm (``swarm_inbox_{question id}``): written by
-``answer``, taken in by the engine (``engine/inbox.py``, which names the same prefix)."""
+``answer``, taken in by the engine (``engine/inbox.py``)."""
 TOOL_LISTING_PREFIX = "action_space_tools_"
 """An MCP server's tools as listed once (``tools/{server}`` in the action space)."""
 FRAME_BLOCK = 1000
