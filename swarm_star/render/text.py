@@ -12,10 +12,13 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from typing import TextIO
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, TextIO
 
-from swarm_star.models import SwarmEvent, SwarmNode, Usage
-from swarm_star.state.projection import SwarmState
+if TYPE_CHECKING:  # `tree` draws plain records (state/tree_view.py) and imports no model
+    from swarm_star.models import SwarmEvent, SwarmNode, Usage
+    from swarm_star.state.projection import SwarmState
+    from swarm_star.state.tree_view import NodeView, TreeView
 
 __all__ = [
     "age",
@@ -66,7 +69,7 @@ def fit(line: str, width: int | None) -> str:
     return line[: max(width - 1, 0)] + "…"
 
 
-def usage_line(state: SwarmState, now: float | None = None) -> str:
+def usage_line(state: SwarmState | TreeView, now: float | None = None) -> str:
     """Nodes, calls, tokens, cost and time run (``now``: the clock of a swarm running here)."""
     u = state.usage
     took = duration(state.clock.elapsed(now))
@@ -110,11 +113,11 @@ def usage_by_model_lines(state: SwarmState) -> list[str]:
     ]
 
 
-def node_label(node: SwarmNode) -> str:
+def node_label(node: SwarmNode | NodeView) -> str:
     return f"{node.id} {node.role.value}:{node.action_id.split('.')[-1]}"
 
 
-def checks_mark(node: SwarmNode) -> str:
+def checks_mark(node: SwarmNode | NodeView) -> str:
     """' ✓verified', ' ✗unverified' (with the number of verdicts), or nothing if never checked."""
     if not node.checks:
         return ""
@@ -122,7 +125,7 @@ def checks_mark(node: SwarmNode) -> str:
     return f" ✓verified{tries}" if node.checks[-1].ok else f" ✗unverified{tries}"
 
 
-def _subtree_spend(state: SwarmState, root_id: str) -> dict[str, tuple[float, int]]:
+def _subtree_spend(state: SwarmState | TreeView, root_id: str) -> dict[str, tuple[float, int]]:
     """Each node's subtree cost and calls (as :meth:`SwarmState.subtree_usage` adds them up),
     for the whole tree in one pass, children before parents: asking each node for its own
     walked every subtree again, most of ``tree``'s time at 10,000 nodes."""
@@ -142,7 +145,7 @@ def _subtree_spend(state: SwarmState, root_id: str) -> dict[str, tuple[float, in
     return totals
 
 
-def render_tree(state: SwarmState, *, width: int | None = None, depth: int | None = None) -> list[str]:
+def render_tree(state: SwarmState | TreeView, *, width: int | None = None, depth: int | None = None) -> list[str]:
     """One line per node, children indented under their parent.
 
     A failed node shows its error; the directive fills what is left of
@@ -184,7 +187,7 @@ def render_tree(state: SwarmState, *, width: int | None = None, depth: int | Non
     return lines
 
 
-def _count_below(nodes: dict[str, SwarmNode], node_id: str) -> int:
+def _count_below(nodes: Mapping[str, SwarmNode | NodeView], node_id: str) -> int:
     """How many nodes ``node_id``'s subtree holds below it."""
     count, stack = 0, list(nodes[node_id].children)
     while stack:

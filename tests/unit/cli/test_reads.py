@@ -161,17 +161,17 @@ def test_read_commands_run_without_the_collector_and_leave_it_as_they_found_it(
     import gc
 
     from swarm_star.api import Swarm
-    from swarm_star.state.reader import SwarmReader
+    from swarm_star.state import tree_view
 
     Swarm.create("sort the mail", space=tmp_path, swarm_id="s1").close()
     during: list[bool] = []
-    real = SwarmReader.ordered_nodes
+    real = tree_view.node_view
 
-    def ordered_nodes(self: SwarmReader) -> Any:
+    def node_view(*args: Any) -> Any:
         during.append(gc.isenabled())
-        return real(self)
+        return real(*args)
 
-    monkeypatch.setattr(SwarmReader, "ordered_nodes", ordered_nodes)
+    monkeypatch.setattr(tree_view, "node_view", node_view)
     was = gc.isenabled()
     (gc.enable if enabled else gc.disable)()
     try:
@@ -182,7 +182,7 @@ def test_read_commands_run_without_the_collector_and_leave_it_as_they_found_it(
         assert gc.isenabled() is enabled
     finally:
         (gc.enable if was else gc.disable)()
-    assert during == [False, False]  # tree and questions read the node records
+    assert during == [False, False]  # tree and questions read the (one) node record
 
 
 def test_read_commands_load_neither_the_engine_nor_asyncio(tmp_path: Path) -> None:
