@@ -63,7 +63,7 @@ from swarm_star.state.layout import (
     TOOL_LISTING_PREFIX,
 )
 from swarm_star.state.projection import SwarmState
-from swarm_star.state.tree_view import tree_order
+from swarm_star.state.tree_view import read_meta, tree_order
 from swarm_star.store.base import KVStore
 
 __all__ = [
@@ -192,13 +192,8 @@ class SwarmReader:
         return read_model(SwarmRecord, raw, "the swarm record")
 
     def read_meta(self) -> dict[str, Any] | None:
-        meta = self.store.get(META_KEY)
-        if isinstance(meta, dict) and int(meta.get("schema_version", 1)) > META_SCHEMA:
-            raise StoreError(
-                f"the swarm was written by a newer Swarm Star (format {meta['schema_version']}, "
-                f"this one reads up to {META_SCHEMA}): upgrade"
-            )
-        return meta
+        """The stored meta record; StoreError when a newer release wrote it."""
+        return read_meta(self.store)
 
     def frame_count(self) -> int:
         """How many frames are committed, from the stored meta (no scan of the history)."""

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from swarm_star.errors import StoreCorrupt, SwarmNotFound
+from swarm_star.errors import StoreCorrupt, StoreError, SwarmNotFound
 from swarm_star.models.basics import NodeRole, NodeStatus, SwarmStatus, UsageText
 from swarm_star.state.clock import RunClock
 from swarm_star.state.layout import (
@@ -47,7 +47,9 @@ __all__ = [
     "TreeView",
     "UsageView",
     "node_view",
+    "read_meta",
     "read_view",
+    "record_summary",
     "shared_text",
     "tree_order",
 ]
@@ -359,6 +361,29 @@ def _meta_usage(raw: Any) -> UsageView | None:
         return None
     counts = [raw.get(name, 0.0 if name == "cost" else 0) for name in USAGE_FIELDS]
     return UsageView(*counts) if list(map(type, counts)) == _USAGE_TYPES else None
+
+
+def read_meta(store: KVStore) -> dict[str, Any] | None:
+    """The stored meta record (frame count, status, usage totals), None if there is none;
+    StoreError when a newer release wrote it (:meth:`SwarmReader.read_meta` is this)."""
+    meta = store.get(META_KEY)
+    if isinstance(meta, dict) and int(meta.get("schema_version", 1)) > META_SCHEMA:
+        raise StoreError(
+            f"the swarm was written by a newer Swarm Star (format {meta['schema_version']}, "
+            f"this one reads up to {META_SCHEMA}): upgrade"
+        )
+    return meta
+
+
+def record_summary(store: KVStore) -> tuple[str, float] | None:
+    """The directive and creation time of the swarm record, when it is a record of this release's
+    format whose two fields have the model's types; None for anything else (the caller validates
+    it then: ``list`` shows what is wrong in the swarm's row). The settings are not looked at."""
+    raw = store.get(RECORD_KEY)
+    if type(raw) is not dict or raw.get("schema_version") != SCHEMA_VERSION:
+        return None
+    directive, created = raw.get("directive"), raw.get("created_at")
+    return (directive, created) if type(directive) is str and type(created) is float else None
 
 
 def _nodes(store: KVStore, text: Text) -> Iterator[NodeView | None]:

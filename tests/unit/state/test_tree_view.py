@@ -184,6 +184,28 @@ def test_a_damaged_store_gives_the_one_line_error_it_gave(tmp_path: Path, spoil:
             assert code == 0 and err.getvalue() == "", (argv, err.getvalue())
 
 
+def test_list_reads_records_of_this_release_plainly_and_validates_the_rest(tmp_path: Path) -> None:
+    """``list`` takes the directive and the creation time from a record of this release's format
+    without the models; any other record is validated: an old one is migrated and listed, a bad
+    one makes the swarm's row damaged with the validation's one line."""
+    for swarm_id in ("good", "old", "bad"):
+        _grow(tmp_path, swarm_id)
+    store = StoreLocator(tmp_path).open("old")
+    try:
+        store.put(RECORD_KEY, _without_version(store.get(RECORD_KEY)))
+    finally:
+        store.close()
+    store = StoreLocator(tmp_path).open("bad")
+    try:
+        store.put(RECORD_KEY, {**store.get(RECORD_KEY), "created_at": "yesterday"})
+    finally:
+        store.close()
+    rows = {row["swarm_id"]: row for row in json.loads(_cli("--space", str(tmp_path), "list", "--json"))}
+    assert rows["good"]["directive"] == rows["old"]["directive"] == LONG
+    assert rows["good"]["status"] == rows["old"]["status"] == "running"
+    assert rows["bad"]["status"] == "damaged" and "the swarm record is unreadable" in rows["bad"]["error"]
+
+
 def test_tree_and_questions_import_no_pydantic(tmp_path: Path) -> None:
     """The path without pydantic is taken for a store this release wrote, and only then."""
     _grow(tmp_path)
@@ -201,7 +223,7 @@ def test_tree_and_questions_import_no_pydantic(tmp_path: Path) -> None:
         assert proc.stdout.strip(), proc.stderr
         return proc.stderr.strip().splitlines()[-1]
 
-    for argv in (["tree", "s1"], ["tree", "s1", "--depth", "0"], ["questions", "s1"]):
+    for argv in (["tree", "s1"], ["tree", "s1", "--depth", "0"], ["questions", "s1"], ["list"]):
         assert loaded(*argv) == "0 []", argv
     assert loaded("tree", "s1", "--json") == "0 ['annotated_types', 'pydantic', 'pydantic_core']"  # it dumps the models
     store = StoreLocator(tmp_path).open("s1")
