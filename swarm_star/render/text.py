@@ -114,7 +114,7 @@ def usage_by_model_lines(state: SwarmState) -> list[str]:
 
 
 def node_label(node: SwarmNode | NodeView) -> str:
-    return f"{node.id} {node.role.value}:{node.action_id.split('.')[-1]}"
+    return f"{node.id} {node.role.value}:{node.action_id.rpartition('.')[2]}"
 
 
 def checks_mark(node: SwarmNode | NodeView) -> str:
@@ -129,18 +129,23 @@ def _subtree_spend(state: SwarmState | TreeView, root_id: str) -> dict[str, tupl
     """Each node's subtree cost and calls (as :meth:`SwarmState.subtree_usage` adds them up),
     for the whole tree in one pass, children before parents: asking each node for its own
     walked every subtree again, most of ``tree``'s time at 10,000 nodes."""
+    nodes = state.nodes
     order, stack = [], [root_id]
     while stack:
         node_id = stack.pop()
         order.append(node_id)
-        stack.extend(state.nodes[node_id].children)
+        stack.extend(nodes[node_id].children)
     totals: dict[str, tuple[float, int]] = {}
     for node_id in reversed(order):
-        node = state.nodes[node_id]
-        cost, calls = round(node.usage.cost, 10), node.usage.calls
+        node = nodes[node_id]
+        cost, calls = node.usage.cost, node.usage.calls
+        if cost:
+            cost = round(cost, 10)
         for child in node.children:
             child_cost, child_calls = totals[child]
-            cost, calls = round(cost + child_cost, 10), calls + child_calls  # as Usage.plus does
+            calls += child_calls
+            if child_cost:  # adding 0.0 to a rounded sum leaves it as it is (round is idempotent)
+                cost = round(cost + child_cost, 10)  # as Usage.plus does
         totals[node_id] = cost, calls
     return totals
 
@@ -175,15 +180,14 @@ def render_tree(state: SwarmState | TreeView, *, width: int | None = None, depth
         head = f"{prefix}{branch}{node_label(node)} [{status}] ${cost:.4f} {calls}c{checks_mark(node)}{more} — "
         room = 60 if width is None else max(width - len(head), 0)
         directive = short(node.directive, min(room, 60) if width is None else room)
-        lines.append(fit(head + directive if directive else head.rstrip(" —"), width))
-        if hidden:
+        line = head + directive if directive else head.rstrip(" —")
+        lines.append(line if width is None else fit(line, width))
+        children = node.children
+        if hidden or not children:
             continue
         child_prefix = prefix + ("" if top else ("   " if last else "│  "))
-        children = node.children
-        final = len(children) - 1
-        stack.extend(
-            (child, child_prefix, i == final, False, level + 1) for i, child in reversed(list(enumerate(children)))
-        )
+        stack.append((children[-1], child_prefix, True, False, level + 1))  # popped last: the └─ child
+        stack.extend([(child, child_prefix, False, False, level + 1) for child in children[-2::-1]])
     return lines
 
 

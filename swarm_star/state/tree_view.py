@@ -295,8 +295,9 @@ def node_view(raw: Any, node_id: str, text: Text) -> NodeView | None:
     (mark, activations, usage, calls, error, partial, questions, checks) = values[9:]
     role = _ROLES.get(role) if type(role) is str else None
     status = NodeStatus.PENDING if status is None else _STATUSES.get(status) if type(status) is str else None
-    directive = _text_or_ref(directive, text)
-    if report is not None and (report := _text_or_ref(report, text)) is None:
+    if type(directive) is not str:
+        directive = _text_or_ref(directive, text)
+    if report is not None and type(report) is not str and (report := _text_or_ref(report, text)) is None:
         return None
     if children is None:
         children = []
@@ -304,7 +305,8 @@ def node_view(raw: Any, node_id: str, text: Text) -> NodeView | None:
         children = [f"{node_id}.{i}" for i in range(children)]
     elif type(children) is not list or not set(map(type, children)) <= _STR:
         return None
-    asked, checked = _all(_question, questions), _all(_check, checks)
+    asked = [] if questions is None else _all(_question, questions)
+    checked = [] if checks is None else _all(_check, checks)
     if (
         role is None
         or status is None
@@ -318,7 +320,7 @@ def node_view(raw: Any, node_id: str, text: Text) -> NodeView | None:
         or not (calls is None or (type(calls) is list and set(map(type, calls)) <= _STR))
         or not (error is None or type(error) is str)
         or not (partial is None or type(partial) is str)
-        or (spent := _usage(usage)) is None
+        or (spent := UsageView() if usage is None else _usage(usage)) is None
         or asked is None
         or checked is None
     ):

@@ -17,7 +17,8 @@ import pytest
 from swarm_star.api import Swarm
 from swarm_star.cli import main
 from swarm_star.cli.inspect import _draw
-from swarm_star.models import AskUser, Fail, NodeRole, Terminate, UserAnswer, Verdict
+from swarm_star.models import AskUser, Fail, NodeRole, NodeStatus, SwarmStatus, Terminate, UserAnswer, Verdict
+from swarm_star.state.clock import RunClock
 from swarm_star.state.history import SwarmLog
 from swarm_star.state.reader import META_KEY, NODE_PREFIX, RECORD_KEY
 from swarm_star.state.tree_view import NodeView, read_view
@@ -232,3 +233,41 @@ def test_tree_and_questions_import_no_pydantic(tmp_path: Path) -> None:
     finally:
         store.close()
     assert loaded("tree", "s1") == "0 ['annotated_types', 'pydantic', 'pydantic_core']"
+
+
+def test_subtree_spend_skips_only_sums_that_change_nothing() -> None:
+    """``tree``'s roll-up skips rounding when it adds a zero cost (most nodes): every total is
+    exactly what rounding at every addition gives, on random costs with many zeros."""
+    import random
+
+    from swarm_star.render.text import _subtree_spend
+    from swarm_star.state.tree_view import CheckView, TreeView, UsageView
+
+    rng = random.Random(25)
+    nodes: dict[str, NodeView] = {}
+    ids = ["0"]
+    for i in range(400):
+        ids.append(f"{rng.choice(ids)}.{i}")
+    children: dict[str, list[str]] = {node_id: [] for node_id in ids}
+    for node_id in ids[1:]:
+        children[node_id.rpartition(".")[0]].append(node_id)
+    for node_id in ids:
+        cost = rng.choice([0.0, 0.0, 0.0, rng.random() / 7, 1e-11 * rng.random(), 0.1, 0.2])
+        usage = UsageView(calls=rng.randrange(3), cost=cost)
+        nodes[node_id] = NodeView(
+            node_id, NodeRole.ACTION, "a.b", "d", NodeStatus.PENDING, 1.0, 1.0, None, {}, children[node_id],
+            0, 0, usage, [], None, None, [], [CheckView("first", None, True, [])],
+        )  # fmt: skip
+    tree = TreeView(SwarmStatus.RUNNING, 1, None, UsageView(), RunClock(), nodes)
+
+    def rounded_every_time(node_id: str) -> tuple[float, int]:
+        node = nodes[node_id]
+        cost, calls = round(node.usage.cost, 10), node.usage.calls
+        for child in node.children:
+            child_cost, child_calls = rounded_every_time(child)
+            cost, calls = round(cost + child_cost, 10), calls + child_calls
+        return cost, calls
+
+    totals = _subtree_spend(tree, "0")
+    assert totals == {node_id: rounded_every_time(node_id) for node_id in ids}
+    assert sum(1 for node in nodes.values() if node.usage.cost) > 50
