@@ -187,7 +187,8 @@ def test_read_commands_run_without_the_collector_and_leave_it_as_they_found_it(
 
 def test_read_commands_load_neither_the_engine_nor_asyncio(tmp_path: Path) -> None:
     """Issue 25: ``tree``, ``questions`` and ``list`` go through the API, which imports the engine,
-    the model client and the tools only where a swarm runs (they were a third of ``tree``'s imports)."""
+    the model client and the tools only where a swarm runs (they were a third of ``tree``'s imports),
+    and the models only where a record is not one this release writes (pydantic was another third)."""
     from swarm_star.api import Swarm
 
     Swarm.create("sort the mail", space=tmp_path, swarm_id="s1").close()
@@ -196,7 +197,7 @@ def test_read_commands_load_neither_the_engine_nor_asyncio(tmp_path: Path) -> No
             "import sys; from swarm_star.cli import main; "
             f"code = main(['--space', {str(tmp_path)!r}, *{argv!r}]); "
             "print(code, [m for m in ('swarm_star.engine', 'swarm_star.llm.client', 'swarm_star.tools', "
-            "'asyncio', 'ssl') if m in sys.modules], file=sys.stderr)"
+            "'asyncio', 'ssl', 'pydantic') if m in sys.modules], file=sys.stderr)"
         )
         proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=ROOT)
         assert proc.stderr.strip().splitlines()[-1] == "0 []", (argv, proc.stderr)
