@@ -77,7 +77,7 @@ class SwarmView:
     def questions(self) -> list[tuple[NodeView, QuestionView]] | list[tuple[SwarmNode, Question]]:
         """Questions still waiting for an answer, answers already queued excluded (as
         :meth:`Swarm.questions` gives them)."""
-        view = read_view(self.store, ordered=True)
+        view = read_view(self.store)
         if view is None:
             return self._swarm().questions()
         queued = {key[len(INBOX_PREFIX) :] for key in self.store.keys(INBOX_PREFIX)}  # rules.queued_answers

@@ -192,9 +192,11 @@ class TreeView:
         return next((n for n in self.nodes.values() if n.parent_id is None), None)
 
     def pending_questions(self) -> list[tuple[NodeView, QuestionView]]:
-        """Unanswered questions, node by node in the order of :attr:`nodes` (as
-        :meth:`SwarmState.pending_questions` gives them)."""
-        return [(node, q) for node in self.nodes.values() for q in node.questions if q.answer is None]
+        """Unanswered questions, node by node in the order a replay makes the nodes (by creation
+        time, then tree order), as :meth:`SwarmState.pending_questions` gives them: only the
+        nodes that ask are sorted, not the whole tree."""
+        asked = [(node, q) for node in self.nodes.values() for q in node.questions if q.answer is None]
+        return sorted(asked, key=lambda pair: (pair[0].created_at, tree_order(pair[0].id)))  # stable
 
 
 _ROLES = {role.value: role for role in NodeRole}
@@ -394,11 +396,11 @@ def _nodes(store: KVStore, text: Text) -> Iterator[NodeView | None]:
         yield node_view(raw, key[start:], text)
 
 
-def read_view(store: KVStore, *, ordered: bool = False) -> TreeView | None:
+def read_view(store: KVStore) -> TreeView | None:
     """The latest tree from ``store``'s stored projection, or None when any record is not one
     this release writes (the caller then reads it the general way: see the module docstring).
-    SwarmNotFound when there is no swarm record. ``ordered``: nodes in the order a replay makes
-    them (by creation time, then tree order), else in key order (drawing walks the children)."""
+    SwarmNotFound when there is no swarm record. The nodes are in key order (drawing walks the
+    children; :meth:`TreeView.pending_questions` sorts the few it returns)."""
     record = store.get(RECORD_KEY)
     if record is None:
         raise SwarmNotFound("no swarm record in this store")
@@ -427,9 +429,6 @@ def read_view(store: KVStore, *, ordered: bool = False) -> TreeView | None:
         if node is None or node.memory_mark is None:  # memory_mark None: written before it existed (a replay fills it)
             return None
         nodes[node.id] = node
-    if ordered:
-        keys = {node_id: (node.created_at, tree_order(node_id)) for node_id, node in nodes.items()}
-        nodes = {node_id: nodes[node_id] for node_id in sorted(nodes, key=keys.__getitem__)}
     run_clock = RunClock()
     if clock is not None:  # stored since issue 26; before, a loaded state's clock starts at 0
         run_clock = RunClock(float(clock.get("run_s") or 0.0), clock.get("since"), clock.get("last"))

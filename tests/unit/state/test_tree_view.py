@@ -34,13 +34,14 @@ def _grow(space: Path, swarm_id: str = "s1") -> None:
     verdict, a failure, a partial report, long text kept as shared text, calls and usage."""
     w = TreeWriter(space, swarm_id, directive=LONG)
     w.node("0", None, NodeRole.ROOT, LONG)
-    for kid in ("0.0", "0.1", "0.2", "0.10"):
+    for kid in ("0.0", "0.1", "0.2", "0.3", "0.10"):  # 0.3 made before 0.10, its key after
         w.node(kid, "0", NodeRole.ACTION, f"part {kid} " + LONG)
     w.call("0.0")
     w.emit(AskUser(node_id="0.1", question_id="0.1-q0", question="which drawer?"), ["0.1"])
     w.emit(UserAnswer(node_id="0.1", question_id="0.1-q0", answer="the top one"), ["0.1"])
     w.emit(AskUser(node_id="0.1", question_id="0.1-q1", question="and the bills?"), ["0.1"])
     w.emit(AskUser(node_id="0.10", question_id="0.10-q0", question="how many?"), ["0.10"])
+    w.emit(AskUser(node_id="0.3", question_id="0.3-q0", question="which colour?"), ["0.3"])
     w.emit(Verdict(node_id="0.0", stage="first", model="m", ok=False, reasons=["too short", "no dates"]), ["0.0"])
     w.emit(Terminate(node_id="0.0", report=LONG, partial="1 of 2 parts failed"), ["0.0"])
     w.emit(Fail(node_id="0.2", error="the drawer is locked"), ["0.2"])
@@ -68,16 +69,18 @@ def test_plain_nodes_hold_what_the_models_hold(tmp_path: Path) -> None:
     _grow(tmp_path)
     store = StoreLocator(tmp_path).open("s1")
     try:
-        view = read_view(store, ordered=True)
+        view = read_view(store)
         state = SwarmLog(store).load(memory=False)
     finally:
         store.close()
     assert view is not None
-    assert list(view.nodes) == list(state.nodes) == ["0", "0.0", "0.1", "0.2", "0.10"]  # as ordered_nodes
+    assert list(view.nodes) == ["0", "0.0", "0.1", "0.10", "0.2", "0.3"]  # key order
+    assert list(state.nodes) == ["0", "0.0", "0.1", "0.2", "0.3", "0.10"]  # creation, then tree order
     assert {k: _fields(n) for k, n in view.nodes.items()} == {k: _fields(n) for k, n in state.nodes.items()}
     assert (view.status, view.frame_count, view.clock) == (state.status, state.frame_count, state.clock)
     assert view.usage.cost_text() == state.usage.cost_text() and view.usage.tokens == state.usage.tokens
-    assert [(n.id, q.id) for n, q in view.pending_questions()] == [("0.1", "0.1-q1"), ("0.10", "0.10-q0")]
+    pending = [("0.1", "0.1-q1"), ("0.3", "0.3-q0"), ("0.10", "0.10-q0")]  # as the replay orders the nodes
+    assert [(n.id, q.id) for n, q in view.pending_questions()] == pending
     assert view.nodes["0"].directive == LONG and view.nodes["0.0"].report == LONG  # shared text, resolved
 
 
@@ -90,7 +93,7 @@ def test_tree_and_questions_print_what_the_models_print(tmp_path: Path) -> None:
     assert _cli("--space", str(tmp_path), "tree", "s1") == general.getvalue()
     printed = _cli("--space", str(tmp_path), "questions", "s1", "--json")
     assert [(q["node"], q["id"], q["text"]) for q in json.loads(printed)] == asked
-    assert len(asked) == 2
+    assert len(asked) == 3
 
 
 def _without_version(record: dict[str, Any]) -> dict[str, Any]:
