@@ -27,9 +27,10 @@ if TYPE_CHECKING:
     from swarm_star.state.tree_view import NodeView
 
     ShownTree: TypeAlias = TreeView | SwarmState
-    """What :meth:`SwarmView.tree` gives: plain records, or the models (both draw alike)."""
+    """What :meth:`SwarmView.tree` gives: plain records, or the models (both draw alike); a name
+    for type checking only (the CLI annotates with it)."""
 
-__all__ = ["ShownTree", "SwarmView", "locate"]
+__all__ = ["SwarmView", "locate"]
 
 
 def locate(
