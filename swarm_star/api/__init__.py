@@ -5,8 +5,10 @@
 * :class:`RunOptions` — how one run goes (:mod:`swarm_star.api.options`);
 * :class:`RunHandle` — a run in progress: its frames and questions, answer, stop
   (:mod:`swarm_star.api.handle`);
+* :class:`SwarmView` — what ``tree`` and ``questions`` show, read without pydantic
+  (:mod:`swarm_star.api.reads`, with :func:`locate`);
 * :func:`list_swarms` / :class:`SwarmRow` — the swarms of a space (:mod:`swarm_star.api.listing`);
-* :mod:`swarm_star.api.model_setup` — which models a swarm uses: ``swarm-star.toml``, ``.env``,
+* :mod:`swarm_star.api.model_config` — which models a swarm uses: ``swarm-star.toml``, ``.env``,
   ``--model``/``--role-model``, and what ``swarm-star models`` shows;
 * :mod:`swarm_star.api.rules` — each rule the clients share, once;
 * :mod:`swarm_star.api.context_files` — ``--context`` ingestion;
@@ -21,24 +23,22 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-# A name that is also a submodule's is imported now: once anything imports the submodule
-# ``swarm_star.api.model_setup``, the package attribute of that name would be the module.
-from swarm_star.api.model_setup import model_setup
-
 if TYPE_CHECKING:
     from swarm_star.api.handle import RunHandle
     from swarm_star.api.listing import SwarmRow, list_swarms
-    from swarm_star.api.model_setup import (
+    from swarm_star.api.model_config import (
         ModelSetup,
         find_config,
         load_env_file,
+        model_setup,
         models_report,
         space_figures,
         unpriced_models,
         with_flags,
     )
     from swarm_star.api.options import RunOptions, ray_executor
-    from swarm_star.api.swarm import ROOT_NODE_ID, Swarm, lease_seconds, locate, new_swarm_id
+    from swarm_star.api.reads import SwarmView, locate
+    from swarm_star.api.swarm import ROOT_NODE_ID, Swarm, lease_seconds, new_swarm_id
     from swarm_star.engine import Executor, RunOutcome
     from swarm_star.spaces.installed import load_spaces
     from swarm_star.state.lease import OwnerStatus
@@ -58,6 +58,7 @@ __all__ = [
     "Swarm",
     "SwarmReader",
     "SwarmRow",
+    "SwarmView",
     "Timeline",
     "build_timeline",
     "find_config",
@@ -80,7 +81,7 @@ _HOME = {
     "ROOT_NODE_ID": "swarm_star.api.swarm",
     "Backend": "swarm_star.store",
     "Executor": "swarm_star.engine",
-    "ModelSetup": "swarm_star.api.model_setup",
+    "ModelSetup": "swarm_star.api.model_config",
     "OwnerStatus": "swarm_star.state.lease",
     "RunHandle": "swarm_star.api.handle",
     "RunOptions": "swarm_star.api.options",
@@ -88,21 +89,23 @@ _HOME = {
     "Swarm": "swarm_star.api.swarm",
     "SwarmReader": "swarm_star.state.reader",
     "SwarmRow": "swarm_star.api.listing",
+    "SwarmView": "swarm_star.api.reads",
     "Timeline": "swarm_star.state.timeline",
     "build_timeline": "swarm_star.state.timeline",
-    "find_config": "swarm_star.api.model_setup",
+    "find_config": "swarm_star.api.model_config",
     "lease_seconds": "swarm_star.api.swarm",
     "list_swarms": "swarm_star.api.listing",
-    "load_env_file": "swarm_star.api.model_setup",
+    "load_env_file": "swarm_star.api.model_config",
     "load_spaces": "swarm_star.spaces.installed",
-    "locate": "swarm_star.api.swarm",
-    "models_report": "swarm_star.api.model_setup",
+    "locate": "swarm_star.api.reads",
+    "model_setup": "swarm_star.api.model_config",
+    "models_report": "swarm_star.api.model_config",
     "new_swarm_id": "swarm_star.api.swarm",
     "ray_executor": "swarm_star.api.options",
     "resolve_space": "swarm_star.store",
-    "space_figures": "swarm_star.api.model_setup",
-    "unpriced_models": "swarm_star.api.model_setup",
-    "with_flags": "swarm_star.api.model_setup",
+    "space_figures": "swarm_star.api.model_config",
+    "unpriced_models": "swarm_star.api.model_config",
+    "with_flags": "swarm_star.api.model_config",
 }
 """Where each name lives: imported on first use (module ``__getattr__``), so ``tree`` and ``list``
 load the readers they need, not the engine, the model client and the tools (issue 25)."""

@@ -12,14 +12,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from swarm_star.api.rules import owner
 from swarm_star.errors import SwarmStarError
-from swarm_star.models import SwarmStatus
+from swarm_star.models.basics import SwarmStatus
 from swarm_star.state.lease import OwnerStatus
-from swarm_star.state.reader import SwarmReader
-from swarm_star.store import StoreLocator
+from swarm_star.state.tree_view import read_meta, record_summary
+from swarm_star.store import KVStore, StoreLocator
 
 __all__ = ["SwarmRow", "list_swarms"]
 
@@ -85,7 +85,14 @@ class SwarmRow:
         return row
 
 
-Reader = Callable[[str], AbstractContextManager[SwarmReader]]
+class HasStore(Protocol):
+    """What a row is read from: a swarm's store (a :class:`SwarmReader` has one)."""
+
+    @property
+    def store(self) -> KVStore: ...
+
+
+Reader = Callable[[str], AbstractContextManager[HasStore]]
 
 
 def list_swarms(where: StoreLocator, *, reader: Reader | None = None) -> list[SwarmRow]:
@@ -102,20 +109,37 @@ def list_swarms(where: StoreLocator, *, reader: Reader | None = None) -> list[Sw
     return rows
 
 
+@dataclass
+class _Opened:
+    store: KVStore
+
+
 @contextmanager
-def _opened(where: StoreLocator, swarm_id: str) -> Iterator[SwarmReader]:
-    with SwarmReader(where.open(swarm_id)) as log:
-        yield log
+def _opened(where: StoreLocator, swarm_id: str) -> Iterator[HasStore]:
+    opened = _Opened(where.open(swarm_id))
+    try:
+        yield opened
+    finally:
+        opened.store.close()
 
 
-def _row(swarm_id: str, log: SwarmReader) -> SwarmRow:
-    record, meta = log.record(), log.read_meta() or {}
+def _row(swarm_id: str, log: HasStore) -> SwarmRow:
+    """The swarm's row. Its record is read plainly when it is one this release writes (no pydantic:
+    ``list`` imported the models only for this), else validated: a bad one makes the row damaged."""
+    summary = record_summary(log.store)
+    if summary is None:
+        from swarm_star.state.reader import SwarmReader
+
+        record = SwarmReader(log.store).record()  # the one clear line of what is wrong (or a migration)
+        summary = record.directive, record.created_at
+    directive, created_at = summary
+    meta = read_meta(log.store) or {}
     usage = meta.get("usage") or {}
     return SwarmRow(
         swarm_id=swarm_id,
         status=meta.get("status", SwarmStatus.CREATED),
-        directive=record.directive,
-        created_at=record.created_at,
+        directive=directive,
+        created_at=created_at,
         cost=usage.get("cost", 0.0),
         unpriced_calls=usage.get("unpriced_calls", 0),
         nodes=meta.get("nodes", 0),

@@ -22,15 +22,18 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from swarm_star.errors import AlreadyFailed, AlreadyFinished, InputError, NodeNotFound
-from swarm_star.models import NodeStatus, Question, SwarmNode, SwarmSettings
+from swarm_star.models.basics import NodeStatus
 from swarm_star.render.text import short
+from swarm_star.state.layout import INBOX_PREFIX
 from swarm_star.state.lease import OwnerStatus, owner_status, wait_while_held
-from swarm_star.state.projection import SwarmState
-from swarm_star.state.reader import INBOX_PREFIX, SwarmReader
 from swarm_star.store import KVStore
 
-if TYPE_CHECKING:  # the engine and the sandbox are imported where used: `tree` and `questions` need neither
+if TYPE_CHECKING:  # the engine and the sandbox are imported where used: `tree` and `questions` need neither;
+    # the models and the state only where a rule reads them: `list` needs only the owner (no pydantic)
     from swarm_star.engine import RunOutcome
+    from swarm_star.models import Question, SwarmNode, SwarmSettings
+    from swarm_star.state.projection import SwarmState
+    from swarm_star.state.reader import SwarmReader
 
 __all__ = [
     "check_exec",
@@ -142,6 +145,8 @@ def stored_nodes(log: SwarmReader) -> SwarmState:
     """The record and the stored node records as a state (no history replay, no memory):
     enough for the questions and the retry targets, at a cost that does not grow with
     the number of frames."""
+    from swarm_star.state.projection import SwarmState
+
     state = SwarmState.new(log.record())
     state.nodes = log.ordered_nodes()  # in the order SwarmLog.load gives them
     return state

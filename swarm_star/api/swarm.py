@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from swarm_star.api import rules
+from swarm_star.api.reads import locate
 from swarm_star.errors import ConfigError, ConflictError, InputError, QuestionNotFound, SwarmExists
 from swarm_star.models import (
     ROOT_NODE_ID,
@@ -35,7 +36,7 @@ from swarm_star.state.history import SwarmLog
 from swarm_star.state.lease import OwnerLease, OwnerStatus
 from swarm_star.state.projection import SwarmState
 from swarm_star.state.reader import INBOX_PREFIX, SwarmReader
-from swarm_star.store import Backend, KVStore, StoreLocator, resolve_space, validate_swarm_id
+from swarm_star.store import Backend, KVStore, StoreLocator, validate_swarm_id
 
 if TYPE_CHECKING:  # imported where used: reading a swarm loads neither the engine nor the model client
     from swarm_star.api.handle import RunHandle
@@ -47,17 +48,6 @@ if TYPE_CHECKING:  # imported where used: reading a swarm loads neither the engi
     from swarm_star.tools.host import ToolHost
 
 __all__ = ["ROOT_NODE_ID", "Swarm", "lease_seconds", "locate", "new_swarm_id"]
-
-
-def locate(
-    space: str | Path | None = None,
-    backend: Backend = "sqlite",
-    user_id: str = "local",
-    env: Mapping[str, str] | None = None,
-) -> StoreLocator:
-    """Where the swarms of a space live: ``space`` (default ``$SWARM_SPACE`` or
-    ``./swarm_space``) on ``backend``, for ``user_id`` (partitions Cosmos DB)."""
-    return StoreLocator(resolve_space(space, env), backend, user_id=user_id, env=env)
 
 
 def lease_seconds(env: Mapping[str, str] | None = None) -> float:

@@ -16,6 +16,8 @@ from swarm_star.cli.hints import answer_hint, command_prefix
 from swarm_star.errors import InputError, NodeNotFound
 
 if TYPE_CHECKING:
+    from swarm_star.api import SwarmView
+    from swarm_star.api.reads import ShownTree
     from swarm_star.models import SwarmNode
 
 __all__ = ["add_inspect_commands"]
@@ -91,8 +93,16 @@ def collector_off() -> Iterator[None]:
             gc.enable()
 
 
+def view_swarm(args: argparse.Namespace) -> SwarmView:
+    """The swarm opened to be shown (``tree``, ``questions``): read without pydantic when the
+    store allows (``api/reads.py``)."""
+    from swarm_star.api import SwarmView
+
+    return SwarmView(args.swarm_id, space=args.space, backend=args.store, user_id=args.user)
+
+
 def cmd_questions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    with open_swarm(args) as swarm, collector_off():
+    with view_swarm(args) as swarm, collector_off():
         pending = swarm.questions()
         if args.json:
             out.write(json.dumps([{"id": q.id, "node": n.id, "text": q.text} for n, q in pending], indent=2) + "\n")
@@ -117,10 +127,12 @@ def cmd_answer(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_tree(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from swarm_star.render.text import fit, render_tree, terminal_width, usage_line
-
     if args.depth is not None and args.depth < 0:
         raise InputError(f"--depth must be 0 or more, got {args.depth}")
+    if args.frame is None and not args.json:  # the tree now, drawn: the path without pydantic
+        with view_swarm(args) as view, collector_off():
+            _draw(f"swarm {view.id}", view.tree(), args.depth, out)
+        return 0
     with open_swarm(args) as swarm:
         count = swarm.reader.frame_count()  # from the stored meta: the one replay is the tree's
         if args.frame is not None and not 0 <= args.frame < count:
@@ -128,17 +140,23 @@ def cmd_tree(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         with collector_off():
             state = swarm.read_tree(args.frame)
             if not args.json:
-                width = terminal_width(out)
-                head = f"swarm {swarm.id} [{state.status}] at frame {state.frame_count - 1} — {usage_line(state)}"
-                out.write(fit(head, width))
-                for line in render_tree(state, width=width, depth=args.depth):
-                    out.write("\n" + line)
-                out.write("\n")
+                _draw(f"swarm {swarm.id}", state, args.depth, out)
                 del state  # freed before the collector is back on: it need not scan 10,000 nodes
                 return 0
         about = {"swarm_id": swarm.id, "frame": state.frame_count - 1, "status": state.status}
         _write_tree_json({**about, "usage": state.usage.model_dump()}, state.nodes.values(), out)
     return 0
+
+
+def _draw(name: str, state: ShownTree, depth: int | None, out: TextIO) -> None:
+    """The head line and one line per node (``render_tree``), fitted to ``out``'s width."""
+    from swarm_star.render.text import fit, render_tree, terminal_width, usage_line
+
+    width = terminal_width(out)
+    out.write(fit(f"{name} [{state.status}] at frame {state.frame_count - 1} — {usage_line(state)}", width))
+    for line in render_tree(state, width=width, depth=depth):
+        out.write("\n" + line)
+    out.write("\n")
 
 
 def _write_tree_json(head: dict[str, Any], nodes: Collection[SwarmNode], out: TextIO) -> None:

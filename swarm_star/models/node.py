@@ -2,64 +2,35 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from swarm_star.models.basics import (
+    AFTER_KEY,
+    ROOT_NODE_ID,
+    STATUS_WORDS,
+    NodeRole,
+    NodeStatus,
+    SwarmStatus,
+    UsageText,
+)
 
-class NodeStatus(StrEnum):
-    """Lifecycle of a node. Terminal states are ``terminated`` and ``failed``."""
-
-    PENDING = "pending"
-    RUNNING = "running"
-    WAITING_CHILDREN = "waiting_children"
-    WAITING_USER = "waiting_user"
-    TERMINATED = "terminated"
-    FAILED = "failed"
-
-    @property
-    def done(self) -> bool:
-        return self in (NodeStatus.TERMINATED, NodeStatus.FAILED)
-
-    @property
-    def word(self) -> str:
-        """The status as every view shows it to a user ('done', 'waiting for you'); the
-        web page holds the same table (``STATUS_WORDS`` in serve/static/app.js, checked by a test)."""
-        return STATUS_WORDS[self]
-
-
-STATUS_WORDS = {
-    NodeStatus.PENDING: "pending",
-    NodeStatus.RUNNING: "running",
-    NodeStatus.WAITING_CHILDREN: "waiting for parts",
-    NodeStatus.WAITING_USER: "waiting for you",
-    NodeStatus.TERMINATED: "done",
-    NodeStatus.FAILED: "failed",
-}
+__all__ = [
+    "AFTER_KEY",
+    "ROOT_NODE_ID",
+    "STATUS_WORDS",
+    "Check",
+    "NodeRole",
+    "NodeStatus",
+    "Question",
+    "SwarmNode",
+    "SwarmStatus",
+    "Usage",
+]
 
 
-class SwarmStatus(StrEnum):
-    """Lifecycle of a swarm, stored in its meta record and shown by ``list``. A swarm
-    ``finished`` or ``failed`` stays so (``retry`` re-opens a failed one); ``stopped`` resumes."""
-
-    CREATED = "created"
-    RUNNING = "running"
-    STOPPED = "stopped"
-    FINISHED = "finished"
-    FAILED = "failed"
-
-
-class NodeRole(StrEnum):
-    """What part a node plays in the tree."""
-
-    ROOT = "root"
-    MANAGER = "manager"
-    ROUTER = "router"
-    ACTION = "action"
-
-
-class Usage(BaseModel):
+class Usage(BaseModel, UsageText):
     """Model spend: calls, tokens and cost in USD. ``prompt_tokens`` counts every prompt
     token; ``cached_tokens`` and ``cache_write_tokens`` say how many of them a provider's
     prompt cache served or stored (priced differently)."""
@@ -72,10 +43,6 @@ class Usage(BaseModel):
     cached_tokens: int = Field(0, description="prompt tokens read from the provider's cache")
     cache_write_tokens: int = Field(0, description="prompt tokens written to the provider's cache (Anthropic)")
 
-    @property
-    def tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
     def plus(self, other: Usage) -> Usage:
         return Usage(
             calls=self.calls + other.calls,
@@ -86,11 +53,6 @@ class Usage(BaseModel):
             cached_tokens=self.cached_tokens + other.cached_tokens,
             cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
         )
-
-    def cost_text(self) -> str:
-        """``$0.0123``, or with ``+ unknown`` when some calls had no known price."""
-        text = f"${self.cost:.4f}"
-        return text + (f" + unknown ({self.unpriced_calls} calls unpriced)" if self.unpriced_calls else "")
 
 
 class Question(BaseModel):
@@ -108,17 +70,6 @@ class Check(BaseModel):
     model: str | None = None
     ok: bool
     reasons: list[str] = Field(default_factory=list)
-
-
-ROOT_NODE_ID = "0"
-"""The id of a swarm's root node (the node the directive is given to); every other node's id extends it (``0.…``)."""
-
-AFTER_KEY = "after"
-"""The key of :attr:`SwarmNode.context` listing the ids of the sibling parts a node waits for.
-
-Set by the planner when it spawns a dependent part; read by the engine (a part
-starts when they are done, and is skipped if one failed) and by the briefing
-(their reports are shown to the part)."""
 
 
 class SwarmNode(BaseModel):

@@ -12,10 +12,13 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from typing import TextIO
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, TextIO
 
-from swarm_star.models import SwarmEvent, SwarmNode, Usage
-from swarm_star.state.projection import SwarmState
+if TYPE_CHECKING:  # `tree` draws plain records (state/tree_view.py) and imports no model
+    from swarm_star.models import SwarmEvent, SwarmNode, Usage
+    from swarm_star.state.projection import SwarmState
+    from swarm_star.state.tree_view import NodeView, TreeView
 
 __all__ = [
     "age",
@@ -66,7 +69,7 @@ def fit(line: str, width: int | None) -> str:
     return line[: max(width - 1, 0)] + "…"
 
 
-def usage_line(state: SwarmState, now: float | None = None) -> str:
+def usage_line(state: SwarmState | TreeView, now: float | None = None) -> str:
     """Nodes, calls, tokens, cost and time run (``now``: the clock of a swarm running here)."""
     u = state.usage
     took = duration(state.clock.elapsed(now))
@@ -110,11 +113,11 @@ def usage_by_model_lines(state: SwarmState) -> list[str]:
     ]
 
 
-def node_label(node: SwarmNode) -> str:
-    return f"{node.id} {node.role.value}:{node.action_id.split('.')[-1]}"
+def node_label(node: SwarmNode | NodeView) -> str:
+    return f"{node.id} {node.role.value}:{node.action_id.rpartition('.')[2]}"
 
 
-def checks_mark(node: SwarmNode) -> str:
+def checks_mark(node: SwarmNode | NodeView) -> str:
     """' ✓verified', ' ✗unverified' (with the number of verdicts), or nothing if never checked."""
     if not node.checks:
         return ""
@@ -122,27 +125,32 @@ def checks_mark(node: SwarmNode) -> str:
     return f" ✓verified{tries}" if node.checks[-1].ok else f" ✗unverified{tries}"
 
 
-def _subtree_spend(state: SwarmState, root_id: str) -> dict[str, tuple[float, int]]:
+def _subtree_spend(state: SwarmState | TreeView, root_id: str) -> dict[str, tuple[float, int]]:
     """Each node's subtree cost and calls (as :meth:`SwarmState.subtree_usage` adds them up),
     for the whole tree in one pass, children before parents: asking each node for its own
     walked every subtree again, most of ``tree``'s time at 10,000 nodes."""
+    nodes = state.nodes
     order, stack = [], [root_id]
     while stack:
         node_id = stack.pop()
         order.append(node_id)
-        stack.extend(state.nodes[node_id].children)
+        stack.extend(nodes[node_id].children)
     totals: dict[str, tuple[float, int]] = {}
     for node_id in reversed(order):
-        node = state.nodes[node_id]
-        cost, calls = round(node.usage.cost, 10), node.usage.calls
+        node = nodes[node_id]
+        cost, calls = node.usage.cost, node.usage.calls
+        if cost:
+            cost = round(cost, 10)
         for child in node.children:
             child_cost, child_calls = totals[child]
-            cost, calls = round(cost + child_cost, 10), calls + child_calls  # as Usage.plus does
+            calls += child_calls
+            if child_cost:  # adding 0.0 to a rounded sum leaves it as it is (round is idempotent)
+                cost = round(cost + child_cost, 10)  # as Usage.plus does
         totals[node_id] = cost, calls
     return totals
 
 
-def render_tree(state: SwarmState, *, width: int | None = None, depth: int | None = None) -> list[str]:
+def render_tree(state: SwarmState | TreeView, *, width: int | None = None, depth: int | None = None) -> list[str]:
     """One line per node, children indented under their parent.
 
     A failed node shows its error; the directive fills what is left of
@@ -172,19 +180,18 @@ def render_tree(state: SwarmState, *, width: int | None = None, depth: int | Non
         head = f"{prefix}{branch}{node_label(node)} [{status}] ${cost:.4f} {calls}c{checks_mark(node)}{more} — "
         room = 60 if width is None else max(width - len(head), 0)
         directive = short(node.directive, min(room, 60) if width is None else room)
-        lines.append(fit(head + directive if directive else head.rstrip(" —"), width))
-        if hidden:
+        line = head + directive if directive else head.rstrip(" —")
+        lines.append(line if width is None else fit(line, width))
+        children = node.children
+        if hidden or not children:
             continue
         child_prefix = prefix + ("" if top else ("   " if last else "│  "))
-        children = node.children
-        final = len(children) - 1
-        stack.extend(
-            (child, child_prefix, i == final, False, level + 1) for i, child in reversed(list(enumerate(children)))
-        )
+        stack.append((children[-1], child_prefix, True, False, level + 1))  # popped last: the └─ child
+        stack.extend([(child, child_prefix, False, False, level + 1) for child in children[-2::-1]])
     return lines
 
 
-def _count_below(nodes: dict[str, SwarmNode], node_id: str) -> int:
+def _count_below(nodes: Mapping[str, SwarmNode | NodeView], node_id: str) -> int:
     """How many nodes ``node_id``'s subtree holds below it."""
     count, stack = 0, list(nodes[node_id].children)
     while stack:

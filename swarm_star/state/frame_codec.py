@@ -53,10 +53,12 @@ from collections import OrderedDict
 from itertools import repeat
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from swarm_star.errors import StoreCorrupt
-from swarm_star.models import Check, NodeRole, NodeStatus, Question, SaveMemory, SwarmNode, Usage
+from swarm_star.models import Check, Question, SaveMemory, SwarmNode, Usage
+from swarm_star.state.layout import NODE_FIELDS, NODE_SCHEMA, TEXT_PREFIX, USAGE_FIELDS
+from swarm_star.state.tree_view import node_view
 from swarm_star.store.base import KVStore, Put
 
 __all__ = [
@@ -76,11 +78,8 @@ __all__ = [
 ]
 
 FRAME_SCHEMA = 4
-NODE_SCHEMA = 2
-"""Node records: 1 is the node's ``model_dump`` (defaults left out), 2 the lean form (module docstring)."""
 MEMORY_SCHEMA = 2
 """Memory entries: 1 holds its id and content, 2 leaves the id to the key and may refer to shared text."""
-TEXT_PREFIX = "swarm_text_"
 SHARED_MIN = 96
 """Shortest text part worth its own row (a row costs ~60 bytes of key and overhead)."""
 
@@ -143,31 +142,9 @@ OP_FIELDS: dict[str, tuple[str, ...]] = {
 """Schema 3: the fields of each operation kind, in stored order. Pinned: never reorder or
 remove a name (stored frames depend on it); a new field of a model is stored in the
 trailing dict until a new schema lists it. A kind not listed is stored as a dict."""
-NODE_FIELDS = (
-    "role",
-    "action_id",
-    "directive",
-    "status",
-    "created_at",
-    "updated_at",
-    "report",
-    "context",
-    "children",
-    "memory_mark",
-    "activations",
-    "usage",
-    "calls",
-    "error",
-    "partial",
-    "questions",
-    "checks",
-)
-"""Node records (schema 2): the fields stored positionally, in stored order (pinned like
-:data:`OP_FIELDS`). ``id`` is the key's; ``parent_id`` and ``depth`` are the id's unless the
-record's trailing dict says otherwise; ``usage`` is a list in the order of a call's usage."""
 _NODE_IMPLIED = {"schema_version", "id", "parent_id", "depth"}
 """Node fields the key says (or the record's trailing dict, when the id does not)."""
-_USAGE_ALL = (*_USAGE, *_USAGE_LATER)
+_USAGE_ALL = USAGE_FIELDS
 _SHARED_FIELDS = {"terminate": "report", "save_memory": "content"}
 """Text fields stored as shared text when long: a report is in its terminate frame and
 in the save_memory frame that files it."""
@@ -269,15 +246,12 @@ def node_from_record(raw: Any, node_id: str, codec: FrameCodec) -> Any:
     return out
 
 
-_ROLES = {role.value: role for role in NodeRole}
-_STATUSES = {status.value: status for status in NodeStatus}
 _NODE_FIELDS_SET = set(SwarmNode.model_fields)
 """One set of field names for every node built by :func:`stored_node` (pydantic keeps one per
 instance: 2.3 KB a node; it only ever adds names it already has)."""
 _USAGE_FIELDS_SET = set(Usage.model_fields)
-_NO_VALUES = [None] * len(NODE_FIELDS)
-_USAGE_TYPES = [float if name == "cost" else int for name in _USAGE_ALL]
-_STR = {str}
+_QUESTION_FIELDS_SET = set(Question.model_fields)
+_CHECK_FIELDS_SET = set(Check.model_fields)
 _set = object.__setattr__
 
 
@@ -293,100 +267,47 @@ def _built(cls: type[BaseModel], values: dict[str, Any], fields_set: set[str]) -
     return obj
 
 
-def _text_or_ref(value: Any, codec: FrameCodec) -> str | None:
-    """A stored text field: the text, or the shared text a reference names (raises StoreCorrupt
-    when that row is missing); None when the value is neither."""
-    if type(value) is str:
-        return value
-    if type(value) is dict and len(value) == 1 and type(value.get("ref")) is str:
-        return codec.text(value["ref"])
-    return None
-
-
-def _stored_usage(raw: Any) -> Usage | None:
-    if raw is None:
-        return _built(Usage, dict.fromkeys(_USAGE_ALL, 0) | {"cost": 0.0}, _USAGE_FIELDS_SET)
-    if type(raw) is not list or not raw or len(raw) > len(_USAGE_ALL):
-        return None
-    counts = [*raw, *[0] * (len(_USAGE_ALL) - len(raw))]
-    if len(raw) <= 3:
-        counts[3] = 0.0
-    if list(map(type, counts)) != _USAGE_TYPES:  # exactly: no bool for an int, no int for the cost
-        return None
-    return _built(Usage, dict(zip(_USAGE_ALL, counts, strict=True)), _USAGE_FIELDS_SET)
-
-
 def stored_node(raw: Any, node_id: str, codec: FrameCodec) -> SwarmNode | None:
     """The node of a schema-2 record as this release writes it, built without pydantic's
-    validation; None when the record is anything else (another schema, a trailing dict, a value
-    of another type than the writer gives): the caller then reads it the general way
-    (:func:`node_from_record`, then validation), which migrates it or names what is wrong.
+    validation from the values :func:`~swarm_star.state.tree_view.node_view` checked (exactly
+    the types the model holds); None when the record is anything else: the caller then reads
+    it the general way (:func:`node_from_record`, then validation), which migrates it or names
+    what is wrong.
 
     Why: reading the 11,170 node records of a 10,000-node swarm was most of ``tree``; validating
-    each record our own code wrote took a third of that (issue 25). Every value is checked to
-    be exactly the type the model holds (enums looked up, ``int`` not ``bool``), so the node is
-    equal to the validated one (a test compares them record by record)."""
-    if type(raw) is not list or not 1 < len(raw) <= 1 + len(NODE_FIELDS) or raw[0] != NODE_SCHEMA:
+    each record our own code wrote took a third of that (issue 25). The node equals the
+    validated one (a test compares them record by record)."""
+    view = node_view(raw, node_id, codec.text)
+    if view is None:
         return None
-    values = raw[1:]
-    values += _NO_VALUES[len(values) :]
-    (role, action_id, directive, status, created, updated, report, context, children) = values[:9]
-    (mark, activations, usage, calls, error, partial, questions, checks) = values[9:]
-    role = _ROLES.get(role) if type(role) is str else None
-    status = NodeStatus.PENDING if status is None else _STATUSES.get(status) if type(status) is str else None
-    directive = _text_or_ref(directive, codec)
-    if report is not None and (report := _text_or_ref(report, codec)) is None:
-        return None
-    if children is None:
-        children = []
-    elif type(children) is int and children >= 0:
-        children = _numbered(node_id, children)
-    elif type(children) is not list or not set(map(type, children)) <= _STR:
-        return None
-    if (
-        role is None
-        or status is None
-        or directive is None
-        or type(action_id) is not str
-        or type(created) is not float
-        or type(updated) is not float
-        or not (context is None or type(context) is dict)
-        or not (mark is None or type(mark) is int)
-        or not (activations is None or type(activations) is int)
-        or not (calls is None or (type(calls) is list and set(map(type, calls)) <= _STR))
-        or not (error is None or type(error) is str)
-        or not (partial is None or type(partial) is str)
-        or (built_usage := _stored_usage(usage)) is None
-    ):
-        return None
-    try:
-        asked = [Question.model_validate(q) for q in questions] if questions else []
-        checked = [Check.model_validate(c) for c in checks] if checks else []
-    except (ValidationError, TypeError):
-        return None
-    parent = node_id.rpartition(".")[0] or None
     fields = {
         "schema_version": 1,
         "id": node_id,
-        "parent_id": parent,
-        "children": children,
-        "role": role,
-        "action_id": action_id,
-        "directive": directive,
-        "context": {} if context is None else context,
-        "status": status,
-        "report": report,
-        "error": error,
-        "partial": partial,
-        "depth": node_id.count("."),
-        "created_at": created,
-        "updated_at": updated,
-        "memory_mark": mark,
-        "usage": built_usage,
-        "activations": activations or 0,
-        "questions": asked,
-        "calls": [] if calls is None else calls,
-        "checks": checked,
+        "parent_id": view.parent_id,
+        "children": view.children,
+        "role": view.role,
+        "action_id": view.action_id,
+        "directive": view.directive,
+        "context": view.context,
+        "status": view.status,
+        "report": view.report,
+        "error": view.error,
+        "partial": view.partial,
+        "depth": view.depth,
+        "created_at": view.created_at,
+        "updated_at": view.updated_at,
+        "memory_mark": view.memory_mark,
+        "usage": _built(Usage, {k: getattr(view.usage, k) for k in USAGE_FIELDS}, _USAGE_FIELDS_SET),
+        "activations": view.activations,
+        "questions": [
+            _built(Question, {"id": q.id, "text": q.text, "answer": q.answer}, _QUESTION_FIELDS_SET)
+            for q in view.questions
+        ],
+        "calls": view.calls,
+        "checks": [
+            _built(Check, {"stage": c.stage, "model": c.model, "ok": c.ok, "reasons": c.reasons}, _CHECK_FIELDS_SET)
+            for c in view.checks
+        ],
     }
     return _built(SwarmNode, fields, _NODE_FIELDS_SET)
 

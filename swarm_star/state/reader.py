@@ -21,6 +21,9 @@ later one) is dropped rather than making the swarm unreadable; and anything
 else that does not fit becomes one :class:`StoreCorrupt` line naming the
 record, never a validation traceback.
 
+The keys and the formats' versions are named in :mod:`swarm_star.state.layout` (re-exported
+here), which the read commands' plain path shares without importing the models.
+
 :class:`SwarmReader` reads; :class:`~swarm_star.state.history.SwarmLog` (the
 writer) is a reader that also appends.
 """
@@ -37,6 +40,7 @@ from swarm_star.errors import StoreCorrupt, StoreError, SwarmNotFound
 from swarm_star.models import Limits, SwarmEvent, SwarmNode, SwarmRecord, SwarmStatus, Usage
 from swarm_star.models.operations import SaveMemory
 from swarm_star.models.stats import StatsBook
+from swarm_star.state.clock import RunClock
 from swarm_star.state.frame_codec import (
     FRAME_SCHEMA,
     NODE_SCHEMA,
@@ -45,7 +49,21 @@ from swarm_star.state.frame_codec import (
     node_from_record,
     stored_node,
 )
-from swarm_star.state.projection import RunClock, SwarmState
+from swarm_star.state.layout import (
+    HISTORY_PREFIX,
+    INBOX_PREFIX,
+    INSTALLED_SPACE_KEYS,
+    MEMORY_PREFIX,
+    META_KEY,
+    META_SCHEMA,
+    NODE_PREFIX,
+    OWN_ACTION_PREFIX,
+    RECORD_KEY,
+    SCHEMA_VERSION,
+    TOOL_LISTING_PREFIX,
+)
+from swarm_star.state.projection import SwarmState
+from swarm_star.state.tree_view import read_meta, tree_order
 from swarm_star.store.base import KVStore
 
 __all__ = [
@@ -66,34 +84,14 @@ __all__ = [
     "SwarmReader",
     "frame_key",
     "read_model",
+    "tree_order",
 ]
 
-RECORD_KEY = "swarm_state_record"
-META_KEY = "swarm_state_meta"
-NODE_PREFIX = "swarm_state_node_"
-HISTORY_PREFIX = "swarm_history_"
-MEMORY_PREFIX = "memory_space_"
-INSTALLED_SPACE_KEYS = {"actions": "action_space_installed", "utils": "util_space_installed"}
-"""Per space kind, the key of the installed tree's metadata as this swarm recorded it."""
-OWN_ACTION_PREFIX = "action_space_own."
-"""An action the swarm created (``own.{name}`` in its action space), with its code."""
-INBOX_PREFIX = "swarm_inbox_"
-"""An answer queued for a running or stopped swarm (``swarm_inbox_{question id}``): written by
-``answer``, taken in by the engine (``engine/inbox.py``)."""
-TOOL_LISTING_PREFIX = "action_space_tools_"
-"""An MCP server's tools as listed once (``tools/{server}`` in the action space)."""
 FRAME_BLOCK = 1000
 """Frames per store read of a long scan: one key prefix of the history (its keys are zero-padded)."""
 NODE_ID = re.compile(r"[0-9.]{1,200}")
 """What a node id looks like (with fullmatch: ``$`` would admit a trailing newline). A key is
 built only from an id that fits, never from arbitrary text a client sent."""
-SCHEMA_VERSION = 1
-"""The newest format of the swarm record (and of the limits and settings in it) this release writes and reads."""
-META_SCHEMA = 2
-"""The meta record's format. 2 (issue 25) is the same record; it says the store may hold schema-4
-frames and schema-2 node and memory records, so a release that reads neither refuses the store
-at its meta ("written by a newer Swarm Star") instead of misreading it."""
-
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
     0: lambda raw: {**raw, "schema_version": 1},  # records from before the field existed
 }
@@ -194,13 +192,8 @@ class SwarmReader:
         return read_model(SwarmRecord, raw, "the swarm record")
 
     def read_meta(self) -> dict[str, Any] | None:
-        meta = self.store.get(META_KEY)
-        if isinstance(meta, dict) and int(meta.get("schema_version", 1)) > META_SCHEMA:
-            raise StoreError(
-                f"the swarm was written by a newer Swarm Star (format {meta['schema_version']}, "
-                f"this one reads up to {META_SCHEMA}): upgrade"
-            )
-        return meta
+        """The stored meta record; StoreError when a newer release wrote it."""
+        return read_meta(self.store)
 
     def frame_count(self) -> int:
         """How many frames are committed, from the stored meta (no scan of the history)."""
@@ -373,15 +366,6 @@ def _compact(node: SwarmNode) -> SwarmNode:
     if node.usage.__pydantic_fields_set__ == _ALL_USAGE_FIELDS:
         object.__setattr__(node.usage, "__pydantic_fields_set__", _ALL_USAGE_FIELDS)
     return node
-
-
-def tree_order(node_id: str) -> list[int]:
-    """A node id's sort key among its siblings' (``0.10`` after ``0.9``); a part that is not a
-    number sorts as 0."""
-    parts = node_id.split(".")
-    if node_id.isascii() and node_id.replace(".", "").isdigit() and "" not in parts:
-        return list(map(int, parts))  # what an id is (NODE_ID), the quick way
-    return [int(p) if p.isdigit() else 0 for p in parts]
 
 
 def _stored_status(raw: Any) -> SwarmStatus:

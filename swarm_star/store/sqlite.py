@@ -53,6 +53,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from functools import partial
+from json.scanner import make_scanner
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
@@ -88,6 +89,24 @@ def _row_groups(rows: int) -> Iterator[tuple[int, int]]:
         while rows - at >= size:
             yield at, size
             at += size
+
+
+# what json.loads calls, without its wrapping (typeshed types the context as a scanner: it is a decoder)
+_scan_value = make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
+
+
+def _loads(text: str) -> Any:
+    """``json.loads(text)``, reading a stored value with the C scanner directly when it is one JSON
+    value from the first character to the last (as every value this store writes is), else through
+    ``json.loads`` (which reads it or raises as it always did).
+
+    Why: ``json.loads`` runs four Python frames and two regex matches around the scanner per
+    value; a scan of 11,170 node records paid a third of its decoding in them (issue 25)."""
+    try:
+        value, end = _scan_value(text, 0)
+    except StopIteration:
+        return json.loads(text)
+    return value if end == len(text) else json.loads(text)
 
 
 def _version(text: str) -> str:
@@ -297,7 +316,7 @@ class SqliteStore(KVStore):
         if not rows:
             return None
         text = rows[0][0]
-        return json.loads(text), _version(text)
+        return _loads(text), _version(text)
 
     def scan(self, prefix: str, start: str | None = None) -> Iterator[tuple[str, Any]]:
         # Read in pages, not all at once: a 10,000-node history is ~40 MB of text, and
@@ -318,7 +337,7 @@ class SqliteStore(KVStore):
                     (low, high),
                 )
             for key, text in rows:
-                yield key, json.loads(text)
+                yield key, _loads(text)
             if len(rows) < SCAN_PAGE:
                 return
             low, op = rows[-1][0], ">"
@@ -340,7 +359,7 @@ class SqliteStore(KVStore):
             for number, text in rows:
                 key = f"{LOG_PREFIX}{number:0{LOG_DIGITS}d}"
                 if key >= low_key:
-                    yield key, json.loads(text)
+                    yield key, _loads(text)
             if len(rows) < SCAN_PAGE:
                 return
             low = rows[-1][0] + 1

@@ -194,3 +194,25 @@ def test_batches_of_every_size_write_with_a_few_statement_shapes(tmp_path: Path)
         assert max(sql.count("(?, ?)") for sql in writes) <= 256
         assert sum(1 for _ in store.scan("swarm_history_")) == frame
         assert store.get("swarm_state_node_300_299") == 299
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"a": [1, 2.5, null, "\\u00e9"]}', ' {"a": 1}', '{"a": 1} ', "[1] x", '"s"', "3", "NaN", "[1,", "", "{'a': 1}"],
+)
+def test_stored_values_decode_as_json_loads_decodes_them(text: str) -> None:
+    """Issue 25: the store reads a value with the JSON scanner directly when it spans the whole
+    text, else with json.loads: the same value, or the same error, either way."""
+    import json
+
+    from swarm_star.store.sqlite import _loads
+
+    try:
+        expected: object = json.loads(text)
+    except json.JSONDecodeError as exc:
+        with pytest.raises(json.JSONDecodeError) as caught:
+            _loads(text)
+        assert str(caught.value) == str(exc)
+        return
+    got = _loads(text)
+    assert got == expected or (got != got and expected != expected)  # NaN
