@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
-from swarm_star.state.layout import INBOX_PREFIX
+from swarm_star.api.rules import queued_answers
 from swarm_star.state.tree_view import QuestionView, TreeView, read_view
 from swarm_star.store import Backend, KVStore, StoreLocator, resolve_space
 
@@ -81,7 +81,7 @@ class SwarmView:
         view = read_view(self.store)
         if view is None:
             return self._swarm().questions()
-        queued = {key[len(INBOX_PREFIX) :] for key in self.store.keys(INBOX_PREFIX)}  # rules.queued_answers
+        queued = queued_answers(self.store)
         return [(node, q) for node, q in view.pending_questions() if q.id not in queued]
 
     def _swarm(self) -> Swarm:

@@ -144,6 +144,11 @@ _HOME = {
 def __getattr__(name: str) -> Any:
     home = _HOME.get(name)
     if home is None:
+        try:  # a submodule (``models.node`` after a bare ``import swarm_star.models``), as before it was lazy
+            return import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as missing:
+            if missing.name != f"{__name__}.{name}":
+                raise
         raise AttributeError(f"module 'swarm_star.models' has no attribute {name!r}")
     return getattr(import_module(home), name)
 

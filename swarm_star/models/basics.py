@@ -11,7 +11,16 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-__all__ = ["AFTER_KEY", "ROOT_NODE_ID", "STATUS_WORDS", "NodeRole", "NodeStatus", "SwarmStatus", "UsageText"]
+__all__ = [
+    "AFTER_KEY",
+    "ROOT_NODE_ID",
+    "STATUS_WORDS",
+    "NodeRole",
+    "NodeStatus",
+    "SwarmStatus",
+    "UsageText",
+    "is_pending",
+]
 
 
 class NodeStatus(StrEnum):
@@ -33,6 +42,13 @@ class NodeStatus(StrEnum):
         """The status as every view shows it to a user ('done', 'waiting for you'); the
         web page holds the same table (``STATUS_WORDS`` in serve/static/app.js, checked by a test)."""
         return STATUS_WORDS[self]
+
+
+def is_pending(status: NodeStatus, answer: str | None) -> bool:
+    """Whether a question still waits for the user: its node waits for the user and it has no
+    answer. The one rule behind the engine's inbox, ``answer``, ``questions`` and
+    ``GET /questions``, whether the nodes are models or the read commands' plain records."""
+    return status is NodeStatus.WAITING_USER and answer is None
 
 
 STATUS_WORDS = {

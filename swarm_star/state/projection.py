@@ -21,6 +21,7 @@ from swarm_star.models import (
     SwarmStatus,
     Usage,
 )
+from swarm_star.models.basics import is_pending
 from swarm_star.models.operations import LLMCall, SaveMemory, ToolCall
 from swarm_star.models.stats import StatsBook
 from swarm_star.state.clock import RunClock
@@ -200,10 +201,4 @@ class SwarmState:
         return total
 
     def pending_questions(self) -> list[tuple[SwarmNode, Question]]:
-        return [
-            (node, q)
-            for node in self.nodes.values()
-            if node.status == NodeStatus.WAITING_USER
-            for q in node.questions
-            if q.answer is None
-        ]
+        return [(node, q) for node in self.nodes.values() for q in node.questions if is_pending(node.status, q.answer)]

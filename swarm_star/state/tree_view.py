@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from swarm_star.errors import StoreCorrupt, StoreError, SwarmNotFound
-from swarm_star.models.basics import NodeRole, NodeStatus, SwarmStatus, UsageText
+from swarm_star.models.basics import NodeRole, NodeStatus, SwarmStatus, UsageText, is_pending
 from swarm_star.state.clock import RunClock
 from swarm_star.state.layout import (
     META_KEY,
@@ -195,7 +195,7 @@ class TreeView:
         """Unanswered questions, node by node in the order a replay makes the nodes (by creation
         time, then tree order), as :meth:`SwarmState.pending_questions` gives them: only the
         nodes that ask are sorted, not the whole tree."""
-        asked = [(node, q) for node in self.nodes.values() for q in node.questions if q.answer is None]
+        asked = [(node, q) for node in self.nodes.values() for q in node.questions if is_pending(node.status, q.answer)]
         return sorted(asked, key=lambda pair: (pair[0].created_at, tree_order(pair[0].id)))  # stable
 
 
@@ -243,11 +243,17 @@ def _usage(raw: Any) -> UsageView | None:
     if type(raw) is not list or not raw or len(raw) > len(USAGE_FIELDS):
         return None
     counts = [*raw, *[0] * (len(USAGE_FIELDS) - len(raw))]
-    if len(raw) <= 3:
-        counts[3] = 0.0
-    if list(map(type, counts)) != _USAGE_TYPES:  # exactly: no bool for an int, no int for the cost
+    counts[3] = _float(counts[3]) if len(raw) > 3 else 0.0
+    if list(map(type, counts)) != _USAGE_TYPES:  # exactly: no bool for an int
         return None
     return UsageView(*counts)
+
+
+def _float(value: Any) -> Any:
+    """A stored float as the model holds it: an integral one may come back as an int (Cosmos DB
+    returns ``0.0`` as ``0``; pydantic turns it into ``0.0``); anything else unchanged, for the
+    caller's type check to refuse."""
+    return float(value) if type(value) is int else value
 
 
 def _question(raw: Any) -> QuestionView | None:
@@ -294,6 +300,7 @@ def node_view(raw: Any, node_id: str, text: Text) -> NodeView | None:
     values = raw[1:]
     values += _NO_VALUES[len(values) :]
     (role, action_id, directive, status, created, updated, report, context, children) = values[:9]
+    created, updated = _float(created), _float(updated)
     (mark, activations, usage, calls, error, partial, questions, checks) = values[9:]
     role = _ROLES.get(role) if type(role) is str else None
     status = NodeStatus.PENDING if status is None else _STATUSES.get(status) if type(status) is str else None
@@ -363,7 +370,7 @@ def _meta_usage(raw: Any) -> UsageView | None:
         return UsageView()
     if type(raw) is not dict or not raw.keys() <= _META_USAGE_KEYS:
         return None
-    counts = [raw.get(name, 0.0 if name == "cost" else 0) for name in USAGE_FIELDS]
+    counts = [_float(raw.get(name, 0.0)) if name == "cost" else raw.get(name, 0) for name in USAGE_FIELDS]
     return UsageView(*counts) if list(map(type, counts)) == _USAGE_TYPES else None
 
 
@@ -386,7 +393,7 @@ def record_summary(store: KVStore) -> tuple[str, float] | None:
     raw = store.get(RECORD_KEY)
     if type(raw) is not dict or raw.get("schema_version") != SCHEMA_VERSION:
         return None
-    directive, created = raw.get("directive"), raw.get("created_at")
+    directive, created = raw.get("directive"), _float(raw.get("created_at"))
     return (directive, created) if type(directive) is str and type(created) is float else None
 
 

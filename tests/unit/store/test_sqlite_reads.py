@@ -198,9 +198,21 @@ def test_batches_of_every_size_write_with_a_few_statement_shapes(tmp_path: Path)
 
 @pytest.mark.parametrize(
     "text",
-    ['{"a": [1, 2.5, null, "\\u00e9"]}', ' {"a": 1}', '{"a": 1} ', "[1] x", '"s"', "3", "NaN", "[1,", "", "{'a': 1}"],
+    [
+        '{"a": [1, 2.5, null, "\\u00e9"]}',
+        ' {"a": 1}',
+        '{"a": 1} ',
+        "[1] x",
+        '"s"',
+        "3",
+        "NaN",
+        "[1,",
+        "",
+        "{'a': 1}",
+        b'{"a": 1}',  # a BLOB another tool wrote (was a TypeError traceback)
+    ],
 )
-def test_stored_values_decode_as_json_loads_decodes_them(text: str) -> None:
+def test_stored_values_decode_as_json_loads_decodes_them(text: str | bytes) -> None:
     """Issue 25: the store reads a value with the JSON scanner directly when it spans the whole
     text, else with json.loads: the same value, or the same error, either way."""
     import json
