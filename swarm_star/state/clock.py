@@ -44,3 +44,8 @@ class RunClock:
 
     def to_json(self) -> dict[str, float | None]:
         return {"run_s": round(self.run_s, 3), "since": self.since, "last": self.last}
+
+    @classmethod
+    def from_json(cls, stored: dict[str, float | None]) -> RunClock:
+        """The clock a meta stored (:meth:`to_json`), as every reader takes it."""
+        return cls(float(stored.get("run_s") or 0.0), stored.get("since"), stored.get("last"))

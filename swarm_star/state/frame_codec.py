@@ -85,9 +85,9 @@ SHARED_MIN = 96
 
 _SEP = "\n\n"
 _CALL_OPTIONAL = ("mode", "max_tokens", "finish_reason", "digest", "error", "replaces", "route")
-_USAGE = ("calls", "prompt_tokens", "completion_tokens", "cost", "unpriced_calls")
-_USAGE_LATER = ("cached_tokens", "cache_write_tokens")
-"""Usage fields added later: appended to the positional list only when not all zero."""
+_USAGE, _USAGE_LATER = USAGE_FIELDS[:5], USAGE_FIELDS[5:]
+"""A call's usage list (:data:`~swarm_star.state.layout.USAGE_FIELDS`): the fields added later are
+appended only when not all zero."""
 _ATTEMPT = ("status", "error", "mode", "latency_s", "prompt_tokens", "completion_tokens")
 _CACHE_LIMIT = 4096
 OP_FIELDS: dict[str, tuple[str, ...]] = {

@@ -303,7 +303,7 @@ class SwarmReader:
             state.endpoints = StatsBook.model_validate(meta["endpoints"])
         clock = meta.get("clock")
         if isinstance(clock, dict):  # stored since issue 26; before, a loaded state's clock starts at 0
-            state.clock = RunClock(float(clock.get("run_s") or 0.0), clock.get("since"), clock.get("last"))
+            state.clock = RunClock.from_json(clock)
         for key, stored in self.store.scan(MEMORY_PREFIX) if memory else ():
             raw = memory_from_record(stored, self.codec)
             entry = SaveMemory(

@@ -438,5 +438,5 @@ def read_view(store: KVStore) -> TreeView | None:
         nodes[node.id] = node
     run_clock = RunClock()
     if clock is not None:  # stored since issue 26; before, a loaded state's clock starts at 0
-        run_clock = RunClock(float(clock.get("run_s") or 0.0), clock.get("since"), clock.get("last"))
+        run_clock = RunClock.from_json(clock)
     return TreeView(status, meta["frame_count"], stop_reason, usage, run_clock, nodes)
