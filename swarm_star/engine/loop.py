@@ -254,6 +254,20 @@ class Engine:
         self._commit_timer = None
         self._wake.set()
 
+    def _holding(self) -> bool:
+        """Whether the buffered frames wait for company instead of being committed (and acted
+        on) now: while activations run they bring more, so a finished activation's outcome
+        joins the batch its timer makes within :data:`COMMIT_DELAY`, like a call's frame.
+        With one request in flight activations finish one at a time, and committing at each
+        finish cost a commit (a trip to the commit thread, SQLite's fsync) per call. Nothing
+        is started before the commit, so write-before-act holds; with nothing running there
+        is no company to wait for, and the loop commits and starts at once."""
+        if not self._tasks or len(self._buffer) >= COMMIT_FRAMES or (not self._buffer and not self._extra_ops):
+            return False
+        if self._commit_timer is None:
+            return False  # due: its timer fired (or frames came without one, e.g. an answer)
+        return True
+
     # answers
 
     def answer(self, question_id: str, text: str) -> None:
@@ -338,7 +352,8 @@ class Engine:
                     await self.flush()
                     await self._wait_and_apply()
                     continue
-                await self._start_runnable()  # commits every buffered frame, then starts
+                if not self._holding():
+                    await self._start_runnable()  # commits every buffered frame, then starts
                 if on_question is not None and self._new_questions:
                     self._new_questions = False
                     for node, question in self.state.pending_questions():
@@ -460,6 +475,8 @@ class Engine:
                 self._apply_outcome(node_id, ops)
             except LimitReached as exc:
                 budget.stopping = budget.stopping or exc
+            if self._tasks and self._commit_timer is None:  # its outcome may wait for company (_holding)
+                self._commit_timer = asyncio.get_running_loop().call_later(COMMIT_DELAY, self._commit_due)
 
     def _apply_outcome(self, node_id: str, ops: list[Any]) -> None:
         spawns = [op for op in ops if isinstance(op, Spawn)]
