@@ -591,6 +591,12 @@ class LLMClient:
                 return text
             await asyncio.sleep(wait or _backoff(attempt))
 
+    def saturated(self) -> bool:
+        """Every request slot is taken or waited for: a call made now would queue. The engine
+        then lets a finished activation's outcome wait for company (``engine/loop.py``)."""
+        slots = self._slots
+        return slots is not None and self._slots_loop is asyncio.get_running_loop() and slots.locked()
+
     def _slot(self) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
         if self._slots is None or self._slots_loop is not loop:

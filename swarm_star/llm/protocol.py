@@ -48,6 +48,10 @@ class ModelClient(Protocol):
 
     def remember_mode(self, model: str, mode: str) -> None: ...
 
+    def saturated(self) -> bool:
+        """Every request slot is taken: a call made now would wait for one."""
+        ...
+
     def redact(self, text: str) -> str: ...
 
     async def chat(

@@ -319,6 +319,11 @@ class ModelRouter:
         result.model = ref
         return result
 
+    def saturated(self) -> bool:
+        """Every client made so far is saturated (see :meth:`LLMClient.saturated`): with one
+        that has a free slot, a call made now might not queue."""
+        return bool(self._clients) and all(client.saturated() for client in self._clients.values())
+
     # routing
 
     def route(self, role: str) -> list[tuple[str, str | None]]:
