@@ -269,7 +269,13 @@ class Engine:
         there left slots idle (a 50 ms model, 16 slots: +20 % wall time)."""
         if self._commit_timer is None or not self._tasks or len(self._buffer) >= COMMIT_FRAMES:
             return False  # due: its timer fired (or frames came without one, e.g. an answer)
-        return self.llm is not None and self.llm.saturated()
+        return self._saturated()
+
+    def _saturated(self) -> bool:
+        """The model client's :meth:`~swarm_star.llm.protocol.ModelClient.saturated`; False for a
+        client a user wrote before the protocol had it (it then commits at each finish, as before)."""
+        saturated = getattr(self.llm, "saturated", None)
+        return saturated is not None and bool(saturated())
 
     # answers
 
@@ -478,7 +484,7 @@ class Engine:
                 self._apply_outcome(node_id, ops)
             except LimitReached as exc:
                 budget.stopping = budget.stopping or exc
-            if self._tasks and self._commit_timer is None and self.llm is not None and self.llm.saturated():
+            if self._tasks and self._commit_timer is None and self._saturated():
                 self._commit_timer = asyncio.get_running_loop().call_later(COMMIT_DELAY, self._commit_due)
 
     def _apply_outcome(self, node_id: str, ops: list[Any]) -> None:
