@@ -67,3 +67,26 @@ async def test_a_free_request_slot_is_used_at_once(
     commits, calls = await _run(tmp_path, model_server, monkeypatch, concurrency=64)
     # holding there made it drain and refill: 28 commits for 82 calls; acting at once 46
     assert len(commits) > calls * 0.4, f"{len(commits)} commits for {calls} calls"
+
+
+class _EarlierClient:
+    """A client written against the protocol before ``saturated()``: everything else delegated."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "saturated":
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
+async def test_a_client_without_saturated_still_runs(tmp_path: Path, model_server: Any) -> None:
+    server = model_server(ScriptedModel(plans={"city": [f"district {i}" for i in range(4)]}))
+    swarm = Swarm.create("plan a city", space=tmp_path)
+    llm = client_for(server, concurrency=1)
+    try:
+        outcome = await swarm.run(RunOptions(llm=_EarlierClient(llm), poll_interval=0.05))  # type: ignore[arg-type]
+    finally:
+        await llm.aclose()
+    assert outcome.status == "finished"
