@@ -7,7 +7,12 @@ this process follows ``/events`` from frame 0 with 0, 1, 10 or 50 clients
 server). Figures per run: the server process's CPU time per frame (user +
 system, the steadiest figure on a shared machine), frames/s committed (from
 the stored frames' own timestamps), frames/s delivered to the slowest client
-(from arrival times), and the lag of the last frame. Variants alternate, median of ``rounds``; the
+(from arrival times), and the lag of the last frame; and of the server's CPU, its system time
+and its worker threads' (read from /proc before it stops: a profile of the main thread misses
+them). Each client leaves once it has every frame, so the server's CPU is the run's, not that of
+streams left open on a finished swarm. ``SSE_BENCH_CLIENTS=0,50,50t``: ``50t`` is 50 clients that
+join at the tail (``?from=`` the frames stored once ``TAIL_AFTER`` are), to tell following from
+catching up. Variants alternate, median of ``rounds``; the
 code before issue 25 (:data:`~benchmarks.base_code.ISSUE25_BASE`) runs the
 largest client count too (``SSE_BENCH_BASE=REF``: the code at another git ref instead, e.g.
 ``main``; ``SSE_BENCH_LATENCY=S``: the scripted model answers each call after S seconds, default

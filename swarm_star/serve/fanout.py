@@ -6,12 +6,11 @@ and a swarm it ran committed half as fast. An :class:`EncodedFrames` holds one
 swarm's frames in one wire format (SSE events now; a WebSocket's messages can
 be another instance with its own ``encode``), in blocks of ``block`` frames:
 the first client to need a block reads and encodes it, the others get the
-same bytes, lock-free on the event loop. The blocks kept are bounded in bytes (least recently used go
-first); a block still being written (the tail of a running swarm) is extended
-as frames are committed, never re-encoded. The store is read only for a
-client that asks past the frames encoded so far: when a commit wakes every
-client of a live swarm, the first reads the new frames and the others are
-served them from memory.
+same bytes (lock-free, on the event loop). The blocks kept are bounded in
+bytes (least recently used go first); a block still being written (the tail
+of a running swarm) is extended as frames are committed, never re-encoded.
+The store is read only for what is not encoded yet: for a swarm run here, by
+its live tail once for every client (:mod:`swarm_star.serve.live`).
 
 :meth:`EncodedFrames.chunk` blocks on the store: call it from a worker thread.
 """
@@ -90,7 +89,7 @@ class EncodedFrames:
         block, or when the chunk was cut at ``max_bytes``."""
         taken: list[bytes] = []
         size, at = 0, first
-        while size < max_bytes:
+        while not taken or size < max_bytes:  # at least one frame when one is encoded
             start = at - at % self.block
             blk = self._blocks.get(start)
             events = blk.events[at - start :] if blk is not None else []
