@@ -227,6 +227,17 @@ def run(
             else:
                 line += " — | — |"
             print(line)
+        # now against the other code with the same clients, round by round (the runs next to each
+        # other in time): steadier than either's ratio to its no-client run, which is itself noisy
+        for (label, clients, at_tail), figures in runs.items():
+            same = runs.get(("now", clients, at_tail))
+            if label == "now" or same is None:
+                continue
+            ratio = statistics.median(
+                n["server_cpu_ms_per_frame"] / o["server_cpu_ms_per_frame"] for n, o in zip(same, figures, strict=True)
+            )
+            print(f"\nnow ÷ {label}, {_label(clients, at_tail)}: server CPU per frame {ratio:.2f}")
+            results[f"now_vs_{label}_{clients}{'_tail' if at_tail else ''}_server_cpu"] = ratio
     print(json.dumps({k: round(v, 3) for k, v in results.items()}))
     return results
 

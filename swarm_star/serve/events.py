@@ -39,10 +39,10 @@ __all__ = [
 # Events per send to one client. A client that stops reading makes the server hold one
 # chunk waiting to be sent plus what its connection buffers (bounded by the server's flow
 # control), never a whole block; past SSE_SEND_TIMEOUT without progress it is dropped,
-# and it resumes with Last-Event-ID. Each send costs the server's one thread ~200 Python
-# calls (Starlette, sse_starlette, h11) whatever its size: with 50 clients catching up, 64 KiB
-# chunks made sends most of what the clients cost; 256 KiB make a quarter as many.
-SSE_CHUNK_BYTES = 256 * 1024
+# and it resumes with Last-Event-ID. (256 KiB, a quarter as many sends to a client catching
+# up, each ~200 Python calls in the server's thread, measured no different within the noise of
+# the shared machine for 4x the memory per stalled client: not taken.)
+SSE_CHUNK_BYTES = 64 * 1024
 SSE_SEND_TIMEOUT = 30.0
 SSE_GATHER = 0.05
 """Seconds a caught-up stream waits after a commit wakes it, so one send carries the frames of

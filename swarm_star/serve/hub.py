@@ -37,10 +37,8 @@ ENCODED_BLOCK = 100
 """Frames per block of :class:`EncodedFrames`: one store read when a block is first needed."""
 ENCODED_KEEP_BYTES = 8 * 2**20
 """Encoded frames kept per swarm and wire format for the clients that follow it."""
-LIVE_DELIVERY_BYTES = 512 * 1024
-"""At most about this much (plus one block) in one delivery of a live tail: what one slow client can hold.
-The frames of one gather window fit in one (50 clients at ~2,300 frames/s: ~330 KB per 0.3 s),
-so each client is sent one delivery per window, not two."""
+LIVE_DELIVERY_BYTES = 256 * 1024
+"""At most about this much (plus one block) in one delivery of a live tail: what one slow client can hold."""
 
 
 @dataclass
