@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
-from sse_starlette import ServerSentEvent
 from sse_starlette.sse import EventSourceResponse, SendTimeoutError
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
@@ -40,7 +39,9 @@ __all__ = [
 # Events per send to one client. A client that stops reading makes the server hold one
 # chunk waiting to be sent plus what its connection buffers (bounded by the server's flow
 # control), never a whole block; past SSE_SEND_TIMEOUT without progress it is dropped,
-# and it resumes with Last-Event-ID.
+# and it resumes with Last-Event-ID. (256 KiB, a quarter as many sends to a client catching
+# up, each ~200 Python calls in the server's thread, measured no different within the noise of
+# the shared machine for 4x the memory per stalled client: not taken.)
 SSE_CHUNK_BYTES = 64 * 1024
 SSE_SEND_TIMEOUT = 30.0
 SSE_GATHER = 0.05
@@ -65,13 +66,22 @@ FOLLOW = FlagParam("follow", "0 ends the stream once caught up (default 1)", def
 LAST_EVENT_ID = TextParam("Last-Event-ID", "the last frame received; the stream continues after it", where="header")
 
 
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+"""``json.dumps(raw, ensure_ascii=False, separators=...)`` without building an encoder per frame
+(~40 % of its cost); thread-safe: each ``encode`` makes its own state."""
+
+
 def sse_event(raw: dict[str, Any]) -> bytes:
     """One stored frame as an SSE event ``frame`` (made once per server: :meth:`SwarmHub.encoded`).
 
     Frames go out as stored (validated when written), without a round trip through pydantic.
+    The event is written out here rather than by ``ServerSentEvent.encode``, with one shared
+    JSON encoder: the same bytes at about half the cost (4.7 against 8.5 µs for a typical frame),
+    paid for every frame of every swarm followed. The id is an int and the data one line, since
+    JSON escapes every CR and LF inside strings.
     """
-    data = json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
-    return ServerSentEvent(data=data, id=str(raw["frame"]), event="frame").encode()
+    data = _JSON.encode(raw)
+    return f"id: {int(raw['frame'])}\r\nevent: frame\r\ndata: {data}\r\n\r\n".encode()
 
 
 class EventStream(EventSourceResponse):
@@ -111,7 +121,8 @@ async def events(request: Request) -> EventSourceResponse:
     async def stream() -> AsyncIterator[bytes]:
         nonlocal tail
         next_frame = start
-        caught_up = False
+        caught_up = False  # wait for the live tail's next delivery
+        behind = False  # the tail sent this client back: read the store once before asking it again
         if tail is not None:
             tail.clients += 1
         try:
@@ -122,16 +133,20 @@ async def events(request: Request) -> EventSourceResponse:
                         yield delivery.after(next_frame)
                         next_frame = delivery.end
                         continue
-                    caught_up = False  # behind the tail, or it stopped: read the store
+                    caught_up, behind = False, True  # behind the tail, or it stopped: read the store
                     if tail.closed:
                         tail.clients -= 1
                         tail = None
                 waiter = hub.frame_waiter(swarm_id)
                 chunk = frames.encoded_chunk(next_frame, SSE_CHUNK_BYTES)  # no thread hop when encoded
                 if chunk is None:
+                    if tail is not None and not behind:
+                        caught_up = True  # not encoded yet: the tail reads it from the store once for all
+                        continue
                     chunk = await anyio.to_thread.run_sync(frames.chunk, next_frame, SSE_CHUNK_BYTES)
                 else:
                     await asyncio.sleep(0)  # a client catching up from memory lets the others run
+                behind = False
                 next_frame = chunk.next
                 if chunk.data:
                     yield chunk.data

@@ -6,12 +6,11 @@ and a swarm it ran committed half as fast. An :class:`EncodedFrames` holds one
 swarm's frames in one wire format (SSE events now; a WebSocket's messages can
 be another instance with its own ``encode``), in blocks of ``block`` frames:
 the first client to need a block reads and encodes it, the others get the
-same bytes. The blocks kept are bounded in bytes (least recently used go
-first); a block still being written (the tail of a running swarm) is extended
-as frames are committed, never re-encoded. The store is read only for a
-client that asks past the frames encoded so far: when a commit wakes every
-client of a live swarm, the first reads the new frames and the others are
-served them from memory.
+same bytes (lock-free, on the event loop). The blocks kept are bounded in
+bytes (least recently used go first); a block still being written (the tail
+of a running swarm) is extended as frames are committed, never re-encoded.
+The store is read only for what is not encoded yet: for a swarm run here, by
+its live tail once for every client (:mod:`swarm_star.serve.live`).
 
 :meth:`EncodedFrames.chunk` blocks on the store: call it from a worker thread.
 """
@@ -79,21 +78,34 @@ class EncodedFrames:
         return Chunk(first + taken, b"".join(events[:taken]), more)
 
     def encoded_chunk(self, first: int, max_bytes: int) -> Chunk | None:
-        """:meth:`chunk` when it needs no store read and no wait for the lock (call it on the
-        event loop: a client catching up on frames already encoded costs no worker-thread hop);
-        None otherwise (call :meth:`chunk` from a worker thread)."""
-        start = first - first % self.block
-        if not self._lock.acquire(blocking=False):
-            return None
-        try:
+        """Frames from ``first`` on that are encoded already, about ``max_bytes`` of them, across
+        blocks (call it on the event loop: no store read, no wait for the lock, so a client catching
+        up costs no worker-thread hop); None when ``first`` itself is not encoded (read the store with
+        :meth:`chunk` from a worker thread, or let the live tail read it for everyone).
+
+        Lock-free: a block's list of events only grows (``extend``, one step under the GIL) and a
+        block is replaced, never emptied, so a slice taken here is always a run of whole events.
+        ``more`` says whether frames past the chunk may be stored already: at the end of a full
+        block, or when the chunk was cut at ``max_bytes``."""
+        taken: list[bytes] = []
+        size, at = 0, first
+        while not taken or size < max_bytes:  # at least one frame when one is encoded
+            start = at - at % self.block
             blk = self._blocks.get(start)
-            if blk is None or (first >= start + len(blk.events) and len(blk.events) < self.block):
-                return None
-            self._blocks.move_to_end(start)
-            events = blk.events[first - start :]
-        finally:
-            self._lock.release()
-        return self._take(first, events, max_bytes)
+            events = blk.events[at - start :] if blk is not None else []
+            if not events:
+                if not taken:
+                    return None
+                return Chunk(at, b"".join(taken), at % self.block == 0)
+            for event in events:
+                taken.append(event)
+                size += len(event)
+                at += 1
+                if size >= max_bytes:
+                    break
+            if at - start < self.block:  # stopped inside the block: by size, or at its encoded end
+                return Chunk(at, b"".join(taken), size >= max_bytes)
+        return Chunk(at, b"".join(taken), True)
 
     def encoded_end(self) -> int:
         """One past the last frame encoded so far (0 when none is): no client that read the
@@ -120,15 +132,18 @@ class EncodedFrames:
         """The encoded frames from ``first`` to the end of its block, read and encoded if need be."""
         start = first - first % self.block
         with self._lock:
-            blk = self._blocks.pop(start, None) or _Block()
+            blk = self._blocks.get(start)
+            if blk is None:
+                blk = _Block()
             if first >= start + len(blk.events) and len(blk.events) < self.block:  # past what is encoded
-                for raw in self._read(start + len(blk.events), self.block):
-                    event = self._encode(raw)
-                    blk.events.append(event)
-                    blk.size += len(event)
-                    self._bytes += len(event)
+                new = [self._encode(raw) for raw in self._read(start + len(blk.events), self.block)]
+                added = sum(map(len, new))
+                blk.events.extend(new)  # one step: a lock-free reader sees all of them or none
+                blk.size += added
+                self._bytes += added
             if blk.events:  # kept as the most recently used (an empty block is not kept)
                 self._blocks[start] = blk
+                self._blocks.move_to_end(start)
                 self._trim()
             return blk.events[first - start :]
 

@@ -133,3 +133,55 @@ def test_frames_already_encoded_are_served_without_a_store_read(tmp_path: Path) 
         everything = frames.events(0, 1 << 30)  # the live tail's read: across blocks, to the end
         assert len(everything) == state.frame_count
         assert frames.events(state.frame_count, 1 << 30) == []
+
+
+def test_encoded_frames_are_served_across_blocks_and_while_another_thread_reads_the_store(tmp_path: Path) -> None:
+    """Issue 25: a client catching up got at most one block per send, and none at all while any
+    thread held the lock (the live tail's pump, or another client reading the store): it was sent
+    to a worker thread to wait for it. Now what is encoded is served in one chunk up to the size
+    asked for, without the lock."""
+    state = write_big_tree(tmp_path, "big", (4, 4))
+    with SwarmReader(StoreLocator(tmp_path).open("big")) as reader:
+        entered, release = threading.Event(), threading.Event()
+
+        def read(first: int, block: int) -> Any:
+            if first >= 30:  # the fourth block: hold the store read until told
+                entered.set()
+                assert release.wait(10)
+            return reader.frame_block(first, block)
+
+        frames = EncodedFrames(read, sse_event, block=10, keep_bytes=1 << 30)
+        for first in (0, 10, 20):
+            frames.chunk(first, SSE_CHUNK_BYTES)  # three blocks encoded
+        expected = b"".join(sse_event(raw) for raw in list(reader.stored_frames())[:30])
+        reading = threading.Thread(target=frames.chunk, args=(30, SSE_CHUNK_BYTES))
+        reading.start()
+        try:
+            assert entered.wait(10)  # another thread holds the lock, reading the store
+            chunk = frames.encoded_chunk(0, SSE_CHUNK_BYTES)
+            assert chunk is not None and chunk.data == expected and chunk.next == 30 and chunk.more
+            small = frames.encoded_chunk(5, 1)  # cut at the size asked for: one frame, more to come
+            assert small is not None and small.next == 6 and small.more
+            assert frames.encoded_chunk(30, SSE_CHUNK_BYTES) is None  # not encoded yet
+        finally:
+            release.set()
+            reading.join(10)
+        rest = frames.encoded_chunk(30, SSE_CHUNK_BYTES)
+        assert rest is not None and rest.next == min(40, state.frame_count)
+
+
+def test_an_event_written_out_is_byte_for_byte_what_sse_starlette_makes(tmp_path: Path) -> None:
+    """sse_event writes the event itself (a third of ServerSentEvent.encode's cost per frame): the
+    bytes must not change, whatever the text holds (line breaks, separators, non-ASCII)."""
+    import json
+
+    from sse_starlette import ServerSentEvent
+
+    state = write_big_tree(tmp_path, "big", (3, 3))
+    with SwarmReader(StoreLocator(tmp_path).open("big")) as reader:
+        raws = list(reader.stored_frames())
+    raws.append({"frame": 7, "text": 'a\nb\r\nc\rd\u2028e\u0085f "q" \\ é 字', "n": [1, None, {"x": 2.5}]})
+    for raw in raws:
+        data = json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
+        assert sse_event(raw) == ServerSentEvent(data=data, id=str(raw["frame"]), event="frame").encode()
+    assert len(raws) == state.frame_count + 1

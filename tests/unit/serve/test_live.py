@@ -153,6 +153,55 @@ def test_many_clients_of_a_swarm_run_here_get_every_frame_once_from_shared_reads
     assert during_run["chunk"] <= 3 * clients, during_run
 
 
+def test_clients_joining_a_running_swarm_from_frame_0_read_no_store_of_their_own(tmp_path: Path, model_server) -> None:
+    """Clients that join a swarm run here mid-run, from frame 0, catch up on the frames the live
+    tail has encoded (from memory, on the event loop) and then wait for its deliveries: the store
+    is read by the tail once for every client, never by a client on its own while the run lasts."""
+    model = ScriptedModel(
+        plans={"estate": [f"area {i}" for i in range(8)], "area ": [f"block {i}" for i in range(8)]},
+        routes={"area ": "planning/delegate"},
+    )
+    server = model_server(model, latency=0.02)
+    app = create_app(space=tmp_path, env=ENV, poll_interval=0.05, base_urls=[server.base_url])
+    clients = 10
+    calls = {"chunk": 0}
+    chunk = EncodedFrames.chunk
+
+    def counted_chunk(self: EncodedFrames, first: int, max_bytes: int) -> Any:
+        if app.state.hub.is_running_here("live"):  # once the run has ended, clients read the store
+            calls["chunk"] += 1
+        return chunk(self, first, max_bytes)
+
+    with (
+        mock.patch.object(EncodedFrames, "chunk", counted_chunk),
+        serving(app) as base,
+        httpx.Client(base_url=base) as client,
+    ):
+        body = {"directive": "estate", "models": {"base_url": server.base_url}, "swarm_id": "live"}
+        assert client.post("/api/swarms", json=body).status_code == 201
+        total: list[int] = []
+        got: list[bytes] = []
+        follow = (base, "/api/swarms/live/events", total, got)
+        first = threading.Thread(target=_follow_raw, args=follow)
+        first.start()  # one client follows from the start: the tail runs
+        while (summary := client.get("/api/swarms/live").json())["frames"] < 250:
+            assert summary["status"] in ("created", "running"), summary
+            time.sleep(0.02)
+        late = [threading.Thread(target=_follow_raw, args=follow) for _ in range(clients)]
+        for t in late:
+            t.start()  # from frame 0, with blocks encoded and one being filled
+        while (summary := client.get("/api/swarms/live").json())["status"] in ("created", "running"):
+            time.sleep(0.05)
+        total.append(summary["frames"])
+        for t in [first, *late]:
+            t.join(60)
+    assert summary["status"] == "finished" and len(got) == clients + 1
+    for raw in got:
+        ids = [int(line[3:]) for line in raw.decode().split("\r\n") if line.startswith("id:")]
+        assert ids == list(range(summary["frames"]))  # in order, none missed, none twice
+    assert calls["chunk"] <= 1, calls  # no client read the store itself while the run lasted
+
+
 async def test_a_client_asking_far_ahead_neither_starts_the_tail_there_nor_stops_the_others(tmp_path: Path) -> None:
     """A client with ``?from=`` past every stored frame calls the tail first: the tail still
     starts at the frames stored, the client at the end gets the next delivery (not None, which
