@@ -127,17 +127,17 @@ async def events(request: Request) -> EventSourceResponse:
             tail.clients += 1
         try:
             while True:
-                if caught_up and tail is not None:  # the swarm runs here: wait for the next shared delivery
+                if caught_up and tail is not None:  # wait for the tail's next shared delivery
                     delivery = await tail.after(next_frame)
                     if delivery is not None:
                         yield delivery.after(next_frame)
                         next_frame = delivery.end
                         continue
                     caught_up, behind = False, True  # behind the tail, or it stopped: read the store
-                    if tail.closed:
+                    if tail.closed:  # the run here ended, or one began: the tail that follows now
                         tail.clients -= 1
-                        tail = None
-                waiter = hub.frame_waiter(swarm_id)
+                        tail = hub.live_tail(swarm_id, sse_event, gather_window)
+                        tail.clients += 1
                 chunk = frames.encoded_chunk(next_frame, SSE_CHUNK_BYTES)  # no thread hop when encoded
                 if chunk is None:
                     if tail is not None and not behind:
@@ -152,16 +152,9 @@ async def events(request: Request) -> EventSourceResponse:
                     yield chunk.data
                 if chunk.more:
                     continue
-                if not follow:
+                if tail is None:  # not following
                     return
-                if tail is not None:
-                    caught_up = True
-                    continue
-                await hub.wait(waiter, hub.poll_interval)
-                await anyio.sleep(SSE_GATHER)
-                tail = hub.live_tail(swarm_id, sse_event, gather_window)  # a run started here meanwhile
-                if tail is not None:
-                    tail.clients += 1
+                caught_up = True
         finally:
             if tail is not None:
                 tail.clients -= 1

@@ -89,7 +89,10 @@ class SwarmHub:
         self._handles: dict[str, SwarmReader] = {}  # one open store per swarm read here
         self._handles_lock = threading.Lock()
         self._encoded: dict[tuple[str, Callable[[dict[str, Any]], bytes]], EncodedFrames] = {}
-        self._tails: dict[tuple[str, Callable[[dict[str, Any]], bytes]], tuple[Run, LiveTail]] = {}
+        # per swarm and encoder: the run whose commits wake the tail (None: a tail polling the store)
+        self._tails: dict[
+            tuple[str, Callable[[dict[str, Any]], bytes]], tuple[Run | None, LiveTail]
+        ] = {}  # None: a tail polling the store
 
     # reading
 
@@ -121,18 +124,32 @@ class SwarmHub:
 
     def live_tail(
         self, swarm_id: str, encode: Callable[[dict[str, Any]], bytes], gather: Callable[[int], float]
-    ) -> LiveTail | None:
-        """The live tail of a swarm this server runs now (one per run and encoder, shared by its
-        clients), or None (not run here: its clients poll the store)."""
+    ) -> LiveTail:
+        """The live tail of a swarm (one per swarm and encoder, shared by its clients): woken by
+        each commit of a run here; for a swarm not run here (a CLI run, another server, a stored
+        swarm) it reads the store every :attr:`poll_interval` once for all its clients, where
+        each client polled on its own before (50 clients of a CLI run: 50 worker-thread reads per
+        poll). A polling tail closes when a run starts here, and its clients move to that run's."""
         run = self.runs.get(swarm_id)
-        if run is None or run.task.done():
-            return None
+        if run is not None and run.task.done():
+            run = None
         key = (swarm_id, encode)
         kept = self._tails.get(key)
         if kept is None or kept[0] is not run or kept[1].closed:
+            if run is not None:
+
+                def next_commit() -> asyncio.Event | None:
+                    return self.frame_waiter(swarm_id) if self.runs.get(swarm_id) is run else None
+
+            else:
+
+                def next_commit() -> asyncio.Event | None:
+                    # never set: the tail reads the store again after its poll (None: a run began here)
+                    return None if self.is_running_here(swarm_id) else asyncio.Event()
+
             tail = LiveTail(
                 self.encoded(swarm_id, encode),
-                lambda: self.frame_waiter(swarm_id) if self.runs.get(swarm_id) is run else None,
+                next_commit,
                 gather,
                 max_bytes=LIVE_DELIVERY_BYTES,
                 poll=self.poll_interval,

@@ -1,4 +1,4 @@
-"""The live tail of a swarm this server runs: new frames gathered once per window for every client.
+"""The live tail of a swarm: new frames gathered once per window for every client.
 
 Why: with 50 clients following a swarm the server runs, each client woke on
 every commit, read the frames through a worker thread and sent them itself:
@@ -10,7 +10,9 @@ and joins them into one bytes object shared by every caught-up client: one
 wakeup and one send per client per window, whatever the number of frames or
 commits in it. A client behind the tail (a slow one, or one catching up) reads
 bounded chunks from the encoded frames instead, so a slow client never holds
-more than one delivery and never slows the others or the swarm.
+more than one delivery and never slows the others or the swarm. A swarm this
+server does not run (a CLI run, a stored swarm) has a tail too, which reads
+the store once per poll for all its clients instead of each client polling.
 """
 
 from __future__ import annotations
@@ -58,8 +60,10 @@ class LiveTail:
     """One running swarm's new frames, delivered to all its caught-up clients at once.
 
     ``next_commit()`` is the run's frame waiter (set at the next commit; None once the run
-    has ended); ``gather(clients)`` the seconds to wait after a commit; ``max_bytes`` bounds
-    one delivery (the pump reads again at once when a delivery is full).
+    has ended), or for a swarm not run here an event never set (the tail reads the store
+    every ``poll`` seconds; None once a run starts here); ``gather(clients)`` the seconds to
+    wait after a commit; ``max_bytes`` bounds one delivery (the pump reads again at once when a
+    delivery is full).
     """
 
     def __init__(

@@ -253,3 +253,57 @@ async def test_a_store_error_in_the_pump_sends_clients_to_the_store_with_one_lin
     assert [r.getMessage() for r in caplog.records] == [
         "live tail stopped, its clients read the store: store s.db: disk I/O error"
     ]
+
+
+def test_clients_of_a_swarm_run_elsewhere_share_one_poll_of_the_store(tmp_path: Path) -> None:
+    """A swarm another process writes (a CLI run shown by serve): each following client polled
+    the store on its own, a worker-thread read per client per poll (the SSE bench's idle clients:
+    2,076 reads in one run). Now one tail per swarm reads it once per poll for all of them."""
+    w = TreeWriter(tmp_path, "cli")
+    w.node("0", None, NodeRole.ROOT, "grow")
+    w.commit()
+    app = create_app(space=tmp_path, env=ENV, poll_interval=0.05)
+    clients = 10
+    calls = {"chunk": 0, "events": 0}
+    chunk, events = EncodedFrames.chunk, EncodedFrames.events
+
+    def counted_chunk(self: EncodedFrames, first: int, max_bytes: int) -> Any:
+        calls["chunk"] += 1
+        return chunk(self, first, max_bytes)
+
+    def counted_events(self: EncodedFrames, first: int, max_bytes: int) -> Any:
+        calls["events"] += 1
+        return events(self, first, max_bytes)
+
+    with (
+        mock.patch.object(EncodedFrames, "chunk", counted_chunk),
+        mock.patch.object(EncodedFrames, "events", counted_events),
+        serving(app) as base,
+    ):
+        total: list[int] = []
+        got: list[bytes] = []
+        threads = [
+            threading.Thread(target=_follow_raw, args=(base, "/api/swarms/cli/events", total, got))
+            for _ in range(clients)
+        ]
+        for t in threads:
+            t.start()
+        for i in range(40):  # the other process's run: a commit every 0.05 s for 2 s
+            w.node(f"0.{i}", "0", NodeRole.ACTION, f"part {i}")
+            w.commit()
+            time.sleep(0.05)
+        w.emit(Terminate(node_id="0", report="done"), ["0"])
+        w.commit()
+        total.append(w.state.frame_count)
+        for t in threads:
+            t.join(60)
+        polled = dict(calls)
+    w.close()
+    assert len(got) == clients
+    for raw in got:
+        ids = [int(line[3:]) for line in raw.decode().split("\r\n") if line.startswith("id:")]
+        assert ids == list(range(total[0]))  # in order, none missed, none twice
+    # ~2 s of polls every ~0.15 s: the tail's one read per poll for all (23 in a run), no client's
+    # own (before: every client polled on its own, 87 reads)
+    assert 5 <= polled["events"] <= 60, polled
+    assert polled["chunk"] <= clients, polled
