@@ -10,8 +10,9 @@ module (``swarm_star.errors``, the CLI) does not load the engine.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+from swarm_star.lazy import export
 
 if TYPE_CHECKING:
     from swarm_star.api import RunHandle, RunOptions, Swarm, SwarmRow, list_swarms, load_spaces
@@ -77,11 +78,7 @@ _HOME = {
 
 
 def __getattr__(name: str) -> Any:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module 'swarm_star' has no attribute {name!r}")
-    value = getattr(import_module(home), name)
-    return value
+    return export(__name__, _HOME, name)
 
 
 def __dir__() -> list[str]:

@@ -28,7 +28,12 @@ from tests.helpers.paths import ROOT
 PACKAGE = ROOT / "swarm_star"
 
 LAYERS: list[set[str]] = [
-    {"errors", "text", "prompts"},  # the error table, text cleaning, the words: import nothing of Swarm Star
+    {
+        "errors",
+        "text",
+        "prompts",
+        "lazy",
+    },  # the error table, text cleaning, the words, lazy exports: import nothing of Swarm Star
     {"models"},  # the persisted types
     {"llm"},  # model calls
     {"store", "testing"},  # key-value stores: SQLite, Cosmos DB; the model doubles users need (the demo)

@@ -20,8 +20,9 @@
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+from swarm_star.lazy import export
 
 if TYPE_CHECKING:
     from swarm_star.api.handle import RunHandle
@@ -112,10 +113,7 @@ load the readers they need, not the engine, the model client and the tools (issu
 
 
 def __getattr__(name: str) -> Any:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module 'swarm_star.api' has no attribute {name!r}")
-    return getattr(import_module(home), name)
+    return export(__name__, _HOME, name)
 
 
 def __dir__() -> list[str]:

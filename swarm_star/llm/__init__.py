@@ -8,8 +8,9 @@ that must not load the chat client (asyncio, ssl, the SDKs' helpers) into
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+from swarm_star.lazy import export
 
 if TYPE_CHECKING:
     from swarm_star.llm.client import ChatResult, LLMClient, parse_structured, schema_prompt
@@ -37,10 +38,7 @@ _HOME = {
 
 
 def __getattr__(name: str) -> Any:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module 'swarm_star.llm' has no attribute {name!r}")
-    return getattr(import_module(home), name)
+    return export(__name__, _HOME, name)
 
 
 def __dir__() -> list[str]:

@@ -10,8 +10,9 @@ and build every model's class, which the read commands do without (issue 25).
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+from swarm_star.lazy import export
 
 if TYPE_CHECKING:
     from swarm_star.models.config import (
@@ -142,15 +143,7 @@ _HOME = {
 
 
 def __getattr__(name: str) -> Any:
-    home = _HOME.get(name)
-    if home is None:
-        try:  # a submodule (``models.node`` after a bare ``import swarm_star.models``), as before it was lazy
-            return import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as missing:
-            if missing.name != f"{__name__}.{name}":
-                raise
-        raise AttributeError(f"module 'swarm_star.models' has no attribute {name!r}")
-    return getattr(import_module(home), name)
+    return export(__name__, _HOME, name)
 
 
 def __dir__() -> list[str]:

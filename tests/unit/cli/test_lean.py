@@ -75,7 +75,7 @@ def test_importing_one_module_does_not_load_the_package() -> None:
     imported the API, the engine and the model client); its names now load on first use."""
     code = "import sys, swarm_star.errors; print(sorted(m for m in sys.modules if m.startswith('swarm_star')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
-    assert out.stdout.strip() == "['swarm_star', 'swarm_star.errors']"
+    assert out.stdout.strip() == "['swarm_star', 'swarm_star.errors', 'swarm_star.lazy']"
     code = "import swarm_star as s; print(s.Swarm.__module__, s.RunOptions.__name__, 'Swarm' in dir(s))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.split() == ["swarm_star.api.swarm", "RunOptions", "True"]

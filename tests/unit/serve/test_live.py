@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 import time
@@ -100,17 +101,10 @@ def _follow_raw(base: str, path: str, total: list[int], got: list[bytes]) -> Non
         got.append(raw)
 
 
-def test_many_clients_of_a_swarm_run_here_get_every_frame_once_from_shared_reads(tmp_path: Path, model_server) -> None:
-    """Issue 25: each client used to wake on every commit and read through a worker thread on
-    its own (50 clients: the server spent more on them than on the swarm). Now the store is
-    read once per delivery for every caught-up client."""
-    model = ScriptedModel(
-        plans={"estate": [f"area {i}" for i in range(6)], "area ": [f"block {i}" for i in range(4)]},
-        routes={"area ": "planning/delegate"},
-    )
-    server = model_server(model, latency=0.05)
-    app = create_app(space=tmp_path, env=ENV, poll_interval=0.05, base_urls=[server.base_url])
-    clients = 12
+@contextlib.contextmanager
+def _counted_reads() -> Iterator[dict[str, int]]:
+    """Counts the store reads of the event streams: ``chunk`` (a client reading on its own) and
+    ``events`` (a live tail reading once for all its clients)."""
     calls = {"chunk": 0, "events": 0}
     chunk, events = EncodedFrames.chunk, EncodedFrames.events
 
@@ -125,9 +119,22 @@ def test_many_clients_of_a_swarm_run_here_get_every_frame_once_from_shared_reads
     with (
         mock.patch.object(EncodedFrames, "chunk", counted_chunk),
         mock.patch.object(EncodedFrames, "events", counted_events),
-        serving(app) as base,
-        httpx.Client(base_url=base) as client,
     ):
+        yield calls
+
+
+def test_many_clients_of_a_swarm_run_here_get_every_frame_once_from_shared_reads(tmp_path: Path, model_server) -> None:
+    """Issue 25: each client used to wake on every commit and read through a worker thread on
+    its own (50 clients: the server spent more on them than on the swarm). Now the store is
+    read once per delivery for every caught-up client."""
+    model = ScriptedModel(
+        plans={"estate": [f"area {i}" for i in range(6)], "area ": [f"block {i}" for i in range(4)]},
+        routes={"area ": "planning/delegate"},
+    )
+    server = model_server(model, latency=0.05)
+    app = create_app(space=tmp_path, env=ENV, poll_interval=0.05, base_urls=[server.base_url])
+    clients = 12
+    with _counted_reads() as calls, serving(app) as base, httpx.Client(base_url=base) as client:
         body = {"directive": "estate", "models": {"base_url": server.base_url}, "swarm_id": "live"}
         assert client.post("/api/swarms", json=body).status_code == 201
         total: list[int] = []
@@ -264,22 +271,7 @@ def test_clients_of_a_swarm_run_elsewhere_share_one_poll_of_the_store(tmp_path: 
     w.commit()
     app = create_app(space=tmp_path, env=ENV, poll_interval=0.05)
     clients = 10
-    calls = {"chunk": 0, "events": 0}
-    chunk, events = EncodedFrames.chunk, EncodedFrames.events
-
-    def counted_chunk(self: EncodedFrames, first: int, max_bytes: int) -> Any:
-        calls["chunk"] += 1
-        return chunk(self, first, max_bytes)
-
-    def counted_events(self: EncodedFrames, first: int, max_bytes: int) -> Any:
-        calls["events"] += 1
-        return events(self, first, max_bytes)
-
-    with (
-        mock.patch.object(EncodedFrames, "chunk", counted_chunk),
-        mock.patch.object(EncodedFrames, "events", counted_events),
-        serving(app) as base,
-    ):
+    with _counted_reads() as calls, serving(app) as base:
         total: list[int] = []
         got: list[bytes] = []
         threads = [
