@@ -154,6 +154,7 @@ class Engine:
         self._tasks: dict[asyncio.Task[list[Any]], str] = {}
         self._finished: collections.deque[asyncio.Task[list[Any]]] = collections.deque()  # the completion queue
         self._commit_timer: asyncio.TimerHandle | None = None  # a recorded call's frame is due for commit
+        self._due = False  # the commit timer fired: commit at the next pass, whatever was recorded since
         self._new_questions = True  # look for questions to announce (a scan of the tree): at first, then after ask_user
         self._subscribers: list[Callable[[SwarmEvent], None]] = []
         self._committer: ThreadPoolExecutor | None = None  # one thread: commits in order, off the loop
@@ -197,6 +198,7 @@ class Engine:
         if self._commit_timer is not None:
             self._commit_timer.cancel()
             self._commit_timer = None
+        self._due = False
         if not self._buffer and not self._extra_ops:
             return
         events, touched, extra = self._buffer, self._touched, self._extra_ops
@@ -255,6 +257,7 @@ class Engine:
 
     def _commit_due(self) -> None:
         self._commit_timer = None
+        self._due = True  # until the flush: a timer armed meanwhile (a call, an outcome) does not re-hold
         self._wake.set()
 
     def _holding(self) -> bool:
@@ -267,7 +270,7 @@ class Engine:
         write-before-act holds. With a free slot (the engine's concurrency is what binds),
         nothing running, or the timer fired, the loop commits and starts at once: holding
         there left slots idle (a 50 ms model, 16 slots: +20 % wall time)."""
-        if self._commit_timer is None or not self._tasks or len(self._buffer) >= COMMIT_FRAMES:
+        if self._due or self._commit_timer is None or not self._tasks or len(self._buffer) >= COMMIT_FRAMES:
             return False  # due: its timer fired (or frames came without one, e.g. an answer)
         return self._saturated()
 
@@ -365,6 +368,7 @@ class Engine:
                     await self._start_runnable()  # commits every buffered frame, then starts
                 if on_question is not None and self._new_questions:
                     self._new_questions = False
+                    await self.flush()  # a question is shown once it is durable (a held batch may hold it)
                     for node, question in self.state.pending_questions():
                         if question.id not in asked:
                             asked.add(question.id)

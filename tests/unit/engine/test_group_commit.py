@@ -90,3 +90,67 @@ async def test_a_client_without_saturated_still_runs(tmp_path: Path, model_serve
     finally:
         await llm.aclose()
     assert outcome.status == "finished"
+
+
+@pytest.mark.parametrize("concurrency", [1, 2])
+async def test_a_question_is_shown_only_once_its_frame_is_durable(
+    tmp_path: Path, model_server: Any, concurrency: int
+) -> None:
+    """Write before act: a batch held while the request slots are taken may hold an ask_user
+    frame; the prompt (``on_question``) showed it before it was stored (a kill -9 then lost a
+    question the user had seen). Checked from inside the callback by a second reader."""
+    plans = {"trip": ["ask the user about dates"] + [f"book hotel {i}" for i in range(12)]}
+    script = ScriptedModel(plans=plans, routes={"ask the user": "interaction/ask_user_questions"})
+    server = model_server(script, latency=0.05)
+    swarm = Swarm.create("plan a trip", space=tmp_path)
+    reader = Swarm.open(swarm.id, space=tmp_path)
+    shown: list[tuple[str, bool]] = []
+    llm = client_for(server, concurrency=concurrency)
+    try:
+        handle = swarm.run(RunOptions(llm=llm, interactive=True, poll_interval=0.05))
+
+        def on_question(node: Any, question: Any) -> None:
+            shown.append((question.id, question.id in {q.id for _, q in reader.questions()}))
+            handle.answer(question.id, "next May")
+
+        handle.on_question(on_question)
+        outcome = await handle
+    finally:
+        await llm.aclose()
+        reader.close()
+    assert outcome.status == "finished"
+    assert shown and all(durable for _, durable in shown), f"shown before it was durable: {shown}"
+
+
+async def test_a_hold_ends_when_its_timer_fires_even_if_another_is_armed(
+    tmp_path: Path, model_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A held batch is committed at the first pass after its timer fires: a timer armed between
+    the firing and that pass (a call recorded, an outcome applied) held it again, so frames
+    waited several windows (20 ms windows: holds up to 130 ms; a third of the firings)."""
+    after_firing: list[bool] = []  # did the first pass after each firing hold?
+    real_due, real_holding = loop.Engine._commit_due, loop.Engine._holding
+
+    def due(engine: loop.Engine) -> None:
+        engine.__dict__["fired"] = True
+        real_due(engine)
+
+    def holding(engine: loop.Engine) -> bool:
+        held = real_holding(engine)
+        if engine.__dict__.pop("fired", False):
+            after_firing.append(held)
+        return held
+
+    monkeypatch.setattr(loop.Engine, "_commit_due", due)
+    monkeypatch.setattr(loop.Engine, "_holding", holding)
+    plans = {"city": [f"district {i}" for i in range(8)], "district ": [f"block {i}" for i in range(8)]}
+    server = model_server(ScriptedModel(plans=plans, routes={"district ": "planning/delegate"}), latency=0.002)
+    swarm = Swarm.create("plan a city", space=tmp_path)
+    llm = client_for(server, concurrency=1)
+    try:
+        outcome = await swarm.run(RunOptions(llm=llm, poll_interval=0.05))
+    finally:
+        await llm.aclose()
+    assert outcome.status == "finished"
+    assert after_firing, "no commit timer fired: nothing was held"
+    assert not any(after_firing), f"{sum(after_firing)} of {len(after_firing)} firings held again"
