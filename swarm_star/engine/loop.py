@@ -14,8 +14,9 @@ task again, and the scheduler keeps its runnable nodes in a heap. Frames wait
 for company: a model call's frame, and a finished activation's outcome while
 every request slot of the model is taken, are committed with the next batch,
 which comes :data:`COMMIT_DELAY` after the first of them, when
-:data:`COMMIT_FRAMES` are waiting, when no activation runs, or when a finished
-activation's slot could be used at once; so with one request in flight the
+:data:`COMMIT_FRAMES` are waiting, when no activation runs, when a finished
+activation's slot could be used at once, or before a question is shown to the
+user (the CLI prompt); so with one request in flight the
 store is not asked for a commit (a trip to the commit thread, an fsync) per call.
 The call's reply reaches its activation at once; what the loop does with an
 activation's results (its spawns, its outcome, the activations they start)
