@@ -42,8 +42,8 @@ from swarm_star.kit.workspace import fork_workspace
 from swarm_star.models import StopSwarm, SwarmEvent
 from swarm_star.models.operations import SETTLING_KINDS
 from swarm_star.state.history import SwarmLog
+from swarm_star.state.layout import INSTALLED_SPACE_KEYS, OWN_ACTION_PREFIX, TOOL_LISTING_PREFIX
 from swarm_star.state.projection import SwarmState
-from swarm_star.state.reader import INSTALLED_SPACE_KEYS, OWN_ACTION_PREFIX, TOOL_LISTING_PREFIX
 from swarm_star.store import validate_swarm_id
 from swarm_star.store.base import Put
 

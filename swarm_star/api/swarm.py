@@ -33,9 +33,10 @@ from swarm_star.models import (
     SwarmSettings,
 )
 from swarm_star.state.history import SwarmLog
+from swarm_star.state.layout import INBOX_PREFIX
 from swarm_star.state.lease import OwnerLease, OwnerStatus
 from swarm_star.state.projection import SwarmState
-from swarm_star.state.reader import INBOX_PREFIX, SwarmReader
+from swarm_star.state.reader import SwarmReader
 from swarm_star.store import Backend, KVStore, StoreLocator, validate_swarm_id
 
 if TYPE_CHECKING:  # imported where used: reading a swarm loads neither the engine nor the model client

@@ -13,8 +13,8 @@ import asyncio
 import time
 
 from swarm_star.models import UserAnswer
+from swarm_star.state.layout import INBOX_PREFIX
 from swarm_star.state.projection import SwarmState
-from swarm_star.state.reader import INBOX_PREFIX  # the key layout lives with the reader
 from swarm_star.store.base import Delete, KVStore
 
 __all__ = ["INBOX_PREFIX", "Inbox"]

@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING, Any
 from swarm_star.engine.journal import redact_error
 from swarm_star.errors import ToolError
 from swarm_star.models import SwarmNode, ToolCall
-from swarm_star.state.reader import TOOL_LISTING_PREFIX, SwarmReader
+from swarm_star.state.layout import TOOL_LISTING_PREFIX
+from swarm_star.state.reader import SwarmReader
 from swarm_star.store.base import Put
 from swarm_star.tools.approvals import ApprovalNeeded, approval_question, approved
 from swarm_star.tools.sessions import ToolInfo

@@ -40,7 +40,8 @@ from swarm_star.errors import StoreCorrupt
 from swarm_star.models import ActionCreated, SpaceEntry, SwarmSettings
 from swarm_star.spaces.loader import Space
 from swarm_star.spaces.own import creates_actions, graft_own_action, graft_own_actions, own_record, records_from_files
-from swarm_star.state.reader import INSTALLED_SPACE_KEYS, OWN_ACTION_PREFIX, SwarmReader
+from swarm_star.state.layout import INSTALLED_SPACE_KEYS, OWN_ACTION_PREFIX
+from swarm_star.state.reader import SwarmReader
 from swarm_star.store.base import Put, StoreOp
 
 __all__ = ["adopt_spaces", "installed_record", "record_created", "seed_ops", "space_digest"]

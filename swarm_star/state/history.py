@@ -16,20 +16,17 @@ from typing import Any
 
 from swarm_star.models import SwarmEvent, SwarmRecord
 from swarm_star.state.frame_codec import FrameCodec, memory_record, node_record
-from swarm_star.state.projection import SwarmState
-from swarm_star.state.reader import (
+from swarm_star.state.layout import (
     HISTORY_PREFIX,
     MEMORY_PREFIX,
     META_KEY,
     META_SCHEMA,
-    MIGRATIONS,
     NODE_PREFIX,
     RECORD_KEY,
     SCHEMA_VERSION,
-    SwarmReader,
-    frame_key,
-    read_model,
 )
+from swarm_star.state.projection import SwarmState
+from swarm_star.state.reader import MIGRATIONS, SwarmReader, frame_key, read_model
 from swarm_star.store.base import ABSENT, Put, StoreOp
 
 __all__ = [

@@ -1,9 +1,9 @@
 """One swarm's key layout and the versions of its record formats, without the models.
 
-The names are :mod:`swarm_star.state.reader`'s (which re-exports them, with the layout drawn
-in its docstring) and :mod:`swarm_star.state.frame_codec`'s; they live here so that the read
-commands' plain path (:mod:`swarm_star.state.tree_view`) reads the same keys and formats
-without importing pydantic (issue 25).
+Every module that reads or writes keys imports them from here (the layout is drawn in
+:mod:`swarm_star.state.reader`'s docstring); they live here so that the read commands' plain
+path (:mod:`swarm_star.state.tree_view`) reads the same keys and formats without importing
+pydantic (issue 25).
 """
 
 from __future__ import annotations

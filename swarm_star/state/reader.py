@@ -21,8 +21,8 @@ later one) is dropped rather than making the swarm unreadable; and anything
 else that does not fit becomes one :class:`StoreCorrupt` line naming the
 record, never a validation traceback.
 
-The keys and the formats' versions are named in :mod:`swarm_star.state.layout` (re-exported
-here), which the read commands' plain path shares without importing the models.
+The keys and the formats' versions are named in :mod:`swarm_star.state.layout`, which the
+read commands' plain path shares without importing the models.
 
 :class:`SwarmReader` reads; :class:`~swarm_star.state.history.SwarmLog` (the
 writer) is a reader that also appends.
@@ -51,11 +51,8 @@ from swarm_star.state.frame_codec import (
 )
 from swarm_star.state.layout import (
     HISTORY_PREFIX,
-    INBOX_PREFIX,
     INSTALLED_SPACE_KEYS,
     MEMORY_PREFIX,
-    META_KEY,
-    META_SCHEMA,
     NODE_PREFIX,
     OWN_ACTION_PREFIX,
     RECORD_KEY,
@@ -68,19 +65,8 @@ from swarm_star.store.base import KVStore
 
 __all__ = [
     "FRAME_BLOCK",
-    "HISTORY_PREFIX",
-    "INBOX_PREFIX",
-    "INSTALLED_SPACE_KEYS",
-    "MEMORY_PREFIX",
-    "META_KEY",
-    "META_SCHEMA",
     "MIGRATIONS",
     "NODE_ID",
-    "NODE_PREFIX",
-    "OWN_ACTION_PREFIX",
-    "RECORD_KEY",
-    "SCHEMA_VERSION",
-    "TOOL_LISTING_PREFIX",
     "SwarmReader",
     "frame_key",
     "read_model",

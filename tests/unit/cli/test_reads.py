@@ -205,6 +205,6 @@ def test_read_commands_load_neither_the_engine_nor_asyncio(tmp_path: Path) -> No
 
 def test_the_reader_and_the_engine_name_the_same_inbox() -> None:
     from swarm_star.engine.inbox import INBOX_PREFIX as ENGINE_INBOX
-    from swarm_star.state.reader import INBOX_PREFIX
+    from swarm_star.state.layout import INBOX_PREFIX
 
     assert INBOX_PREFIX == ENGINE_INBOX

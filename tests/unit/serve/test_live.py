@@ -101,6 +101,20 @@ def _follow_raw(base: str, path: str, total: list[int], got: list[bytes]) -> Non
         got.append(raw)
 
 
+def _start_followers(base: str, path: str, clients: int, total: list[int], got: list[bytes]) -> list[threading.Thread]:
+    """``clients`` raw-socket followers of ``path`` (:func:`_follow_raw`), started."""
+    threads = [threading.Thread(target=_follow_raw, args=(base, path, total, got)) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    return threads
+
+
+def _assert_every_frame_once(got: list[bytes], frames: int) -> None:
+    for raw in got:
+        ids = [int(line[3:]) for line in raw.decode().split("\r\n") if line.startswith("id:")]
+        assert ids == list(range(frames))  # in order, none missed, none twice
+
+
 @contextlib.contextmanager
 def _counted_reads() -> Iterator[dict[str, int]]:
     """Counts the store reads of the event streams: ``chunk`` (a client reading on its own) and
@@ -139,12 +153,7 @@ def test_many_clients_of_a_swarm_run_here_get_every_frame_once_from_shared_reads
         assert client.post("/api/swarms", json=body).status_code == 201
         total: list[int] = []
         got: list[bytes] = []
-        threads = [
-            threading.Thread(target=_follow_raw, args=(base, "/api/swarms/live/events", total, got))
-            for _ in range(clients)
-        ]
-        for t in threads:
-            t.start()
+        threads = _start_followers(base, "/api/swarms/live/events", clients, total, got)
         while (summary := client.get("/api/swarms/live").json())["status"] in ("created", "running"):
             time.sleep(0.1)
         during_run = dict(calls)  # once the run has ended, the clients poll the store (as for any stored swarm)
@@ -152,9 +161,7 @@ def test_many_clients_of_a_swarm_run_here_get_every_frame_once_from_shared_reads
         for t in threads:
             t.join(60)
     assert summary["status"] == "finished" and len(got) == clients
-    for raw in got:
-        ids = [int(line[3:]) for line in raw.decode().split("\r\n") if line.startswith("id:")]
-        assert ids == list(range(summary["frames"]))  # in order, none missed, none twice
+    _assert_every_frame_once(got, summary["frames"])
     # the run lasted many gather windows; each client read the store only to catch up
     assert during_run["events"] >= 15
     assert during_run["chunk"] <= 3 * clients, during_run
@@ -194,18 +201,15 @@ def test_clients_joining_a_running_swarm_from_frame_0_read_no_store_of_their_own
         while (summary := client.get("/api/swarms/live").json())["frames"] < 250:
             assert summary["status"] in ("created", "running"), summary
             time.sleep(0.02)
-        late = [threading.Thread(target=_follow_raw, args=follow) for _ in range(clients)]
-        for t in late:
-            t.start()  # from frame 0, with blocks encoded and one being filled
+        # from frame 0, with blocks encoded and one being filled
+        late = _start_followers(base, "/api/swarms/live/events", clients, total, got)
         while (summary := client.get("/api/swarms/live").json())["status"] in ("created", "running"):
             time.sleep(0.05)
         total.append(summary["frames"])
         for t in [first, *late]:
             t.join(60)
     assert summary["status"] == "finished" and len(got) == clients + 1
-    for raw in got:
-        ids = [int(line[3:]) for line in raw.decode().split("\r\n") if line.startswith("id:")]
-        assert ids == list(range(summary["frames"]))  # in order, none missed, none twice
+    _assert_every_frame_once(got, summary["frames"])
     assert calls["chunk"] <= 1, calls  # no client read the store itself while the run lasted
 
 
@@ -274,12 +278,7 @@ def test_clients_of_a_swarm_run_elsewhere_share_one_poll_of_the_store(tmp_path: 
     with _counted_reads() as calls, serving(app) as base:
         total: list[int] = []
         got: list[bytes] = []
-        threads = [
-            threading.Thread(target=_follow_raw, args=(base, "/api/swarms/cli/events", total, got))
-            for _ in range(clients)
-        ]
-        for t in threads:
-            t.start()
+        threads = _start_followers(base, "/api/swarms/cli/events", clients, total, got)
         for i in range(40):  # the other process's run: a commit every 0.05 s for 2 s
             w.node(f"0.{i}", "0", NodeRole.ACTION, f"part {i}")
             w.commit()
@@ -292,9 +291,7 @@ def test_clients_of_a_swarm_run_elsewhere_share_one_poll_of_the_store(tmp_path: 
         polled = dict(calls)
     w.close()
     assert len(got) == clients
-    for raw in got:
-        ids = [int(line[3:]) for line in raw.decode().split("\r\n") if line.startswith("id:")]
-        assert ids == list(range(total[0]))  # in order, none missed, none twice
+    _assert_every_frame_once(got, total[0])
     # ~2 s of polls every ~0.15 s: the tail's one read per poll for all (23 in a run), no client's
     # own (before: every client polled on its own, 87 reads)
     assert 5 <= polled["events"] <= 60, polled

@@ -32,7 +32,8 @@ from swarm_star.state.frame_codec import (
     memory_record,
     node_record,
 )
-from swarm_star.state.reader import MEMORY_PREFIX, META_KEY, NODE_PREFIX, SwarmReader, frame_key
+from swarm_star.state.layout import MEMORY_PREFIX, META_KEY, NODE_PREFIX
+from swarm_star.state.reader import SwarmReader, frame_key
 from swarm_star.store.base import Put
 from swarm_star.store.sqlite import SqliteStore
 

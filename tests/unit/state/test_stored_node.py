@@ -22,7 +22,8 @@ from swarm_star.state.frame_codec import (
     node_record,
     stored_node,
 )
-from swarm_star.state.reader import NODE_PREFIX, SwarmReader, read_model, tree_order
+from swarm_star.state.layout import NODE_PREFIX
+from swarm_star.state.reader import SwarmReader, read_model, tree_order
 from swarm_star.store.base import Put
 from swarm_star.store.sqlite import SqliteStore
 

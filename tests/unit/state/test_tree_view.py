@@ -20,7 +20,7 @@ from swarm_star.cli.inspect import _draw
 from swarm_star.models import AskUser, Fail, NodeRole, NodeStatus, SwarmStatus, Terminate, UserAnswer, Verdict
 from swarm_star.state.clock import RunClock
 from swarm_star.state.history import SwarmLog
-from swarm_star.state.reader import META_KEY, NODE_PREFIX, RECORD_KEY
+from swarm_star.state.layout import META_KEY, NODE_PREFIX, RECORD_KEY
 from swarm_star.state.tree_view import NodeView, read_view
 from swarm_star.store import StoreLocator
 from tests.helpers.big_tree import TreeWriter
