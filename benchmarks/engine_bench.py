@@ -9,7 +9,9 @@ nodes, 4 about 11,000. Swarm Star runs its real engine and SQLite store
 fan-out, ``AsyncSqliteSaver``, ``durability="sync"``); both through the same
 ``LLMClient`` against the scripted server in another process.
 
-Every run is a fresh process (spawned), so its peak RSS and CPU are its own;
+Every run is a fresh process (spawned), so its peak RSS and CPU are its own, on the event
+loop a user's command gets (``swarm_star.eventloop``; both sides on the same loop;
+``SWARM_STAR_EVENT_LOOP=asyncio`` for the standard one);
 the variants alternate within each round and each figure is the median of the
 rounds, so the machine's load falls on both sides alike. Rows:
 
@@ -171,6 +173,17 @@ async def _langgraph(url: str, folder: Path, levels: int, in_flight: int, sent: 
     return parts, llm.calls
 
 
+def _run_loop(main: Any) -> Any:
+    """Run ``main`` on the loop a user's command gets (``swarm_star.eventloop``: uvloop where
+    installed, ``SWARM_STAR_EVENT_LOOP=asyncio`` for the standard one); code from before that
+    module ran on asyncio's. LangGraph's side runs on the same loop as ours in its process."""
+    try:
+        from swarm_star.eventloop import run
+    except ImportError:
+        return asyncio.run(main)
+    return run(main)
+
+
 def _measure(kind: str, url: str, levels: int, in_flight: int, code: str | None) -> dict[str, float]:
     """One run in this (fresh) process: CPU, GC share, calls, nodes, bytes, peak RSS.
     ``code``: a source tree whose ``swarm_star`` to run instead of this one (a before/after pair)."""
@@ -181,15 +194,15 @@ def _measure(kind: str, url: str, levels: int, in_flight: int, code: str | None)
     runner = _swarm_star if kind == "swarm_star" else _langgraph
     sent: Sent = []
     with tempfile.TemporaryDirectory() as tmp:
-        asyncio.run(runner(url, Path(tmp) / "warm-up", 2, in_flight, []))  # imports, SDK set-up: not measured
+        _run_loop(runner(url, Path(tmp) / "warm-up", 2, in_flight, []))  # imports, SDK set-up: not measured
         gc.collect()
         clock.seconds = 0.0
         cpu = time.process_time()
-        nodes, calls = asyncio.run(runner(url, Path(tmp) / "run", levels, in_flight, sent))
+        nodes, calls = _run_loop(runner(url, Path(tmp) / "run", levels, in_flight, sent))
         cpu = time.process_time() - cpu
         gc_seconds = clock.seconds
         stored = _db_bytes(Path(tmp) / "run")
-        client, client_batched = asyncio.run(_client_alone(url, sent, in_flight)) if levels == 2 else (0.0, 0.0)
+        client, client_batched = _run_loop(_client_alone(url, sent, in_flight)) if levels == 2 else (0.0, 0.0)
     return {
         "cpu": cpu,
         "client": client,

@@ -34,7 +34,7 @@ LAYERS: list[set[str]] = [
         "prompts",
         "lazy",
     },  # the error table, text cleaning, the words, lazy exports: import nothing of Swarm Star
-    {"models"},  # the persisted types
+    {"models", "eventloop"},  # the persisted types; the event loop every command runs on
     {"llm"},  # model calls
     {"store", "testing"},  # key-value stores: SQLite, Cosmos DB; the model doubles users need (the demo)
     {"state"},  # history, projection, lease: what the keys mean
@@ -52,7 +52,7 @@ LEAVES = {"swarm_star.llm.redact"}
 """Modules that import nothing of Swarm Star, importable from any layer: the redaction boundary is used from the
 models (a base_url loses its credentials) up to serve."""
 
-CLIENTS_MAY_IMPORT = {"api", "models", "errors", "prompts", "text", "render", "telemetry"}
+CLIENTS_MAY_IMPORT = {"api", "models", "errors", "prompts", "text", "render", "telemetry", "eventloop"}
 CLI_MAY_ALSO_IMPORT = {
     "serve",
     "mcpserve",

@@ -236,7 +236,7 @@ class Swarm:
     ) -> RunOutcome:
         """``run`` for synchronous callers: runs its own event loop until the run ends;
         ``on_frame`` is subscribed to the run's frames (``RunHandle.subscribe``)."""
-        import asyncio
+        from swarm_star import eventloop
 
         async def go() -> RunOutcome:
             handle = self.run(options)
@@ -244,7 +244,7 @@ class Swarm:
                 handle.subscribe(on_frame)
             return await handle
 
-        return asyncio.run(go())
+        return eventloop.run(go())
 
     def _start(self, options: RunOptions, retry: tuple[str, ...] = ()) -> RunHandle:
         import asyncio

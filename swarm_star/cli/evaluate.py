@@ -141,8 +141,7 @@ def _scripted_server(args: argparse.Namespace, tasks: list[Task]) -> Iterator[st
 
 
 def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import asyncio
-
+    from swarm_star import eventloop
     from swarm_star.evaluation import EvalConfig, load_tasks, markdown, run_eval, summarize, write_reports
     from swarm_star.models import Limits, SwarmSettings
     from swarm_star.models.config import CodeSettings
@@ -188,7 +187,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         again = _again(space)
         try:
             with _progress(err, len(tasks) * len(strategies)) as advance:
-                trials = asyncio.run(run_eval(config, tasks, settings, space, on_trial=advance))
+                trials = eventloop.run(run_eval(config, tasks, settings, space, on_trial=advance))
         except KeyboardInterrupt:
             err.write(f"\ninterrupted; finished trials are saved. To continue, {again}\n")
             return ExitCode.INTERRUPTED

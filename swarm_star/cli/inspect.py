@@ -239,11 +239,10 @@ def cmd_spaces(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         with Swarm.open(args.swarm, space=args.space, backend=args.store, user_id=args.user) as swarm:
             space = swarm.memory_space() if args.which == "memory" else swarm.spaces()[args.which == "util"]
     elif args.mcp:
-        import asyncio
-
+        from swarm_star import eventloop
         from swarm_star.api.tools import action_space
 
-        space = asyncio.run(action_space(args.mcp))
+        space = eventloop.run(action_space(args.mcp))
     else:
         space = load_spaces()[args.which == "util"]
     out.write("\n".join(space.render()) + "\n")

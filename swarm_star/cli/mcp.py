@@ -31,7 +31,7 @@ def add_mcp_command(sub: Any) -> None:
 
 
 def cmd_mcp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import asyncio
+    from swarm_star import eventloop
 
     check_space(args)
     try:
@@ -64,7 +64,7 @@ def cmd_mcp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             await runs.close()
 
     try:
-        asyncio.run(serve())
+        eventloop.run(serve())
     except KeyboardInterrupt:
         pass
     sys.stdout.flush()

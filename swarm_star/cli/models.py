@@ -132,8 +132,7 @@ def use_served_model(models: ModelSettings, given: str | None, err: TextIO) -> M
     (``--model``, ``OPENAI_MODEL``); said once on ``err``. Several served and none given is a
     usage error listing them; an endpoint that cannot be reached is exit 5 before anything starts.
     (``run``, ``fanout`` and ``doctor`` agree: see :mod:`swarm_star.llm.served`.)"""
-    import asyncio
-
+    from swarm_star import eventloop
     from swarm_star.llm import LLMClient, resolve_endpoint
     from swarm_star.llm.served import asks_server_for_model, pick_served_model, served_models
 
@@ -149,7 +148,7 @@ def use_served_model(models: ModelSettings, given: str | None, err: TextIO) -> M
             await client.aclose()
 
     try:
-        name = pick_served_model(asyncio.run(ask()), endpoint.url)
+        name = pick_served_model(eventloop.run(ask()), endpoint.url)
     except ModelUnreachable as exc:
         raise ModelUnreachable(f"{exc}; nothing was started") from None
     if name is None:
@@ -284,15 +283,14 @@ async def _probe(models: ModelSettings, model: str | None) -> dict[str, Any]:
 
 
 def cmd_doctor(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import asyncio
-
+    from swarm_star import eventloop
     from swarm_star.api import find_config, load_env_file, model_setup
 
     load_env_file()
     setup = model_setup(find_config(args.config), model=args.model, base_url=args.base_url)
     models = model_settings_from(args, setup.settings)
     note_stripped_url(args.base_url, models, err)
-    report = asyncio.run(_probe(models, args.model))
+    report = eventloop.run(_probe(models, args.model))
     ok = "mode" in report
     # the exit table's codes: an endpoint that cannot be reached is 5, as for `run`
     failed = ExitCode.FAILURE if report.get("reachable") else ExitCode.UNREACHABLE

@@ -307,8 +307,7 @@ def _pool(args: argparse.Namespace) -> AgentPool:
 
 
 def cmd_agents(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import asyncio
-
+    from swarm_star import eventloop
     from swarm_star.primitives.aggregators import failure_report
     from swarm_star.primitives.patterns import broadcast, scatter_gather, tree_reduce
 
@@ -352,7 +351,7 @@ def cmd_agents(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return {"replies": t.leaves, "final_text": t.final, "tree": t.to_json()}
 
     try:
-        outcome = asyncio.run(go())
+        outcome = eventloop.run(go())
     finally:
         progress.close()
     replies: list[AgentReply] = outcome["replies"]

@@ -232,8 +232,7 @@ def run_swarm(
 ) -> int:
     """Start a run with ``start(options)`` (``swarm.run``, ``resume`` or a ``retry``), show it
     until it ends, say what to do next, and return the exit code of its outcome."""
-    import asyncio
-
+    from swarm_star import eventloop
     from swarm_star.cli.interact import InlinePrompt, LiveView, TreeView, live_tree_for, stdin_tty
     from swarm_star.models import NodeStatus
     from swarm_star.render.text import short, usage_by_model_lines, usage_line
@@ -271,7 +270,7 @@ def run_swarm(
                 prompt.stop()
 
     try:
-        outcome = asyncio.run(go())
+        outcome = eventloop.run(go())
     except KeyboardInterrupt:
         out.write(f"\ninterrupted; state saved. Continue with: {prefix} resume {swarm.id}{again}\n")
         out.flush()
@@ -402,6 +401,7 @@ def pattern_from(args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from swarm_star import eventloop
     from swarm_star.api import RunOptions, Swarm
     from swarm_star.api.tools import approval_rules, load_mcp
     from swarm_star.models import SwarmSettings, ToolSettings
@@ -409,6 +409,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from swarm_star.primitives.hostfile import load_hostfile
 
     check_space(args)
+    eventloop.loop_factory()  # a bad SWARM_STAR_EVENT_LOOP is a usage error before a swarm is created
     directive = _directive(args)
     pattern = pattern_from(args)
     models, limits = models_from_flags(args, err)

@@ -89,6 +89,7 @@ def add_serve_commands(sub: Any) -> None:
 def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import asyncio
 
+    from swarm_star import eventloop
     from swarm_star.api import load_env_file
 
     try:  # the web stack is a core dependency; an install that lacks it gets one line, not a traceback
@@ -146,7 +147,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         await task
 
     try:
-        asyncio.run(announce_and_serve())
+        eventloop.run(announce_and_serve())
     except KeyboardInterrupt:
         pass
     stopped = app.state.hub.stopped_at_shutdown
@@ -186,8 +187,7 @@ def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import asyncio
-
+    from swarm_star import eventloop
     from swarm_star.render.live import follow
 
     with open_swarm(args) as swarm:
@@ -196,7 +196,7 @@ def cmd_watch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise InputError(f"--from must be a frame number, got {start}")
         tty = out.isatty() if hasattr(out, "isatty") else False
         try:
-            return asyncio.run(follow(swarm, out, start=start, once=args.once, live=tty and sys.stdout is out))
+            return eventloop.run(follow(swarm, out, start=start, once=args.once, live=tty and sys.stdout is out))
         except KeyboardInterrupt:
             out.write("\nstopped watching (the swarm goes on)\n")
             return 130

@@ -19,7 +19,6 @@ and a cap on the output kept.
 
 from __future__ import annotations
 
-import asyncio
 import difflib
 import os
 import re
@@ -30,6 +29,7 @@ from pathlib import Path, PurePosixPath
 
 import git
 
+from swarm_star import eventloop
 from swarm_star.errors import WorkspaceError
 from swarm_star.sandbox import ExecLimits, run_sandboxed
 from swarm_star.sandbox.safe_git import configure, harden, open_workspace
@@ -343,7 +343,7 @@ class Workspace:
         if not argv:
             raise WorkspaceError("no command to run")
         limits = ExecLimits(timeout=timeout, output_cap=output_cap)
-        done = asyncio.run(
+        done = eventloop.run(
             run_sandboxed(argv, sandbox=sandbox, workspace=self.root, limits=limits, hidden=[self.root.parent])
         )
         return CommandResult(done.argv, done.exit_code, done.output, done.timed_out, done.sandbox)

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from swarm_star import eventloop
 from swarm_star.errors import InputError
 from swarm_star.llm.endpoint import Endpoint
 from swarm_star.llm.protocol import ModelClient
@@ -132,7 +133,7 @@ def run_fanout(
         finally:
             await client.aclose()
 
-    return asyncio.run(go(client))
+    return eventloop.run(go(client))
 
 
 def run_stochasticswarm(config: StochasticSwarmConfig, env: Mapping[str, str] | None = None) -> FanoutResult:
