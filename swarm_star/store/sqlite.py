@@ -352,6 +352,9 @@ class SqliteStore(KVStore):
             return
         low, high = int(digits.ljust(LOG_DIGITS, "0")), int(digits.ljust(LOG_DIGITS, "9"))
         low_key = max(prefix, start) if start else prefix
+        first = self._log_number(low_key)
+        if first is not None:  # the query starts at ``start``, not at the prefix's first row (a live
+            low = max(low, first)  # tail reading the newest frames of a block read all of it each time)
         while low <= high:
             with self._read_lock:
                 rows = self._select(

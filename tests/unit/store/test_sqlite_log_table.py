@@ -89,3 +89,32 @@ def test_a_long_history_scans_page_by_page_in_order(tmp_path: Path) -> None:
         )
         assert [v for _, v in store.scan("swarm_history_000000")] == list(range(1000))  # a block of 1,000
         assert [v for _, v in store.scan("swarm_history_0000001")] == list(range(100, 200))
+
+
+def test_a_scan_from_a_start_reads_from_there_not_from_the_block(tmp_path: Path) -> None:
+    """The live tail of ``serve`` reads the newest frames of a block of 1,000 on every gather: each
+    read fetched every row from the block's first (a third of the server's CPU per frame with one
+    client, issue 25). Counted in SQLite's virtual-machine steps on the read connection."""
+    with SqliteStore(tmp_path / "s.db") as store:
+        store.commit([Put(f"swarm_history_{i:09d}", {"text": "x" * 200, "i": i}) for i in range(1000)])
+        assert store.get("swarm_history_000000000") is not None  # opens the read connection
+        conn = store._reads
+        assert conn is not None
+        steps = [0]
+
+        def step() -> int:
+            steps[0] += 1
+            return 0
+
+        conn.set_progress_handler(step, 10)
+
+        def cost(start: int) -> tuple[int, list[int]]:
+            steps[0] = 0
+            got = [v["i"] for _, v in store.scan("swarm_history_000000", start=f"swarm_history_{start:09d}")]
+            return steps[0], got
+
+        whole, got = cost(0)
+        assert got == list(range(1000))
+        tail, got = cost(990)
+        assert got == list(range(990, 1000))
+        assert tail * 20 < whole, (tail, whole)  # 10 rows of 1,000 cost about 1 % of the block, not all of it
