@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sys
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -191,9 +192,9 @@ async def _read_events(
     :class:`openai.APIError` with that body, a transport timeout :class:`openai.APITimeoutError`,
     another transport failure :class:`openai.APIConnectionError`.
     """
-    import httpx2
     import openai
 
+    http = sys.modules[type(response).__module__.partition(".")[0]]  # httpx2 (httpx under an older SDK)
     loop = asyncio.get_running_loop()
     events = EventData()
     done = False  # [DONE] came: the rest of the body is read only to end it
@@ -221,14 +222,14 @@ async def _read_events(
     except TimeoutError:
         if not done:
             raise Stalled(f"no new token for {stall:g} s (after {reply.events} events)") from None
-    except httpx2.TimeoutException as exc:
+    except http.TimeoutException as exc:
         raise openai.APITimeoutError(request=response.request) from exc
-    except httpx2.RequestError as exc:
+    except http.RequestError as exc:
         raise openai.APIConnectionError(request=response.request) from exc
 
 
 def _error_event(error: Any, request: httpx2.Request) -> openai.APIError:
-    """What the SDK raises for an event carrying ``error`` (llama.cpp's puts a status in ``code``)."""
+    """What the SDK raises for an event carrying ``error`` (llama.cpp puts a status in its ``code``)."""
     import openai
 
     message = error.get("message") if isinstance(error, dict) else None

@@ -59,7 +59,8 @@ class Fault:
     """An injected failure. kind: 500, 429, slow, drop, truncated, invalid, refusal, trickle, echo401, echo200,
     grammar (a 500 with llama.cpp's text for a schema its grammar parser could not compile),
     stream_grammar (the same as an error event in a started stream), keepalive (a started stream
-    of keep-alive comments every ``every`` seconds and never an event), drip (a
+    of keep-alive comments every ``every`` seconds and never an event), cutstream (a started stream
+    whose connection drops after one event), drip (a
     streamed reply that sends one token every ``every`` seconds and never ends) and slowstream (the
     responder's own reply, streamed over ``delay`` seconds, one piece every ``every`` seconds: a slow
     model making progress, not a fault of the server)."""
@@ -345,6 +346,15 @@ class LocalOpenAIServer:
                     await response.write(b": keep-alive\n\n\n")
                     await asyncio.sleep(fault.every)
             return response
+        if fault.kind == "cutstream":  # a started stream whose connection drops after one event
+            response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await response.prepare(request)
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await self._event(response, {"id": "cut", "object": "chat.completion.chunk", "choices": []})
+                await asyncio.sleep(0.05)
+            if request.transport is not None:
+                request.transport.close()
+            raise ConnectionResetError("injected drop mid-stream")
         if fault.kind == "drop":
             if request.transport is not None:
                 request.transport.close()

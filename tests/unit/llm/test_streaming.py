@@ -188,6 +188,15 @@ async def test_a_streamed_reply_leaves_no_generator_to_the_finalizer(model_serve
     assert left == []
 
 
+async def test_a_stream_cut_off_is_a_dropped_connection_and_retried(model_server: Any) -> None:
+    """The transport's error while reading the events reaches the client as the SDK's
+    connection error (a drop, retried), not as a crash or a malformed reply."""
+    server = model_server(ScriptedModel(), faults=[Fault("cutstream")])
+    result = await _plan(server)
+    assert result.attempts == 2 and Plan.model_validate_json(result.text).subdirectives == ["plan a picnic"]
+    assert result.attempt_log[0].status is None, result.attempt_log[0]
+
+
 BODY = (
     b": a comment\r\n\r\n"
     b'event: message\nid: 7\ndata: {"a":\n'
