@@ -24,6 +24,11 @@ usage in its stream (llama-cpp-python 0.3.36 ignores ``stream_options``) would
 leave the swarm's token counts blind; the client then stops streaming to that
 model (:attr:`StreamedReply.usage` is None) and its later requests are sent
 whole, bounded by the total clock.
+
+The SDK sends the request (its auth, transport and HTTP status
+errors); the events are read here from the response body, to its end
+(:class:`EventData` finds them, :func:`_read_events` says why not the SDK's own
+iterator), and what goes wrong while reading is raised as the SDK would.
 """
 
 from __future__ import annotations
