@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import sys
 from collections.abc import Callable
@@ -154,8 +155,6 @@ async def stream_completion(
     Raises :class:`Stalled` when the reply does not start, or pauses, for ``deadlines.stall``.
     The caller bounds the whole attempt by ``deadlines.total``.
     """
-    import openai
-
     try:
         async with asyncio.timeout(deadlines.stall):
             stream = await sdk.post(
@@ -163,11 +162,11 @@ async def stream_completion(
                 body={**payload, **STREAM_OPTIONS},
                 cast_to=object,
                 stream=True,
-                stream_cls=openai.AsyncStream[object],
+                stream_cls=_body_only(),
             )
     except TimeoutError:
         raise Stalled(f"no reply within {deadlines.stall:g} s") from None
-    response = stream.response  # the SDK's stream is not iterated: see _read_events
+    response = stream.response
     try:
         if "text/event-stream" not in response.headers.get("content-type", ""):
             try:  # a server that ignores `stream` answers with one JSON body
@@ -181,6 +180,24 @@ async def stream_completion(
         return reply.as_completion(), reply.usage is not None
     finally:
         await response.aclose()
+
+
+@functools.cache
+def _body_only() -> type[openai.AsyncStream[object]]:
+    """The SDK's stream type holding only the response, whose events :func:`_read_events` reads.
+
+    Why not ``AsyncStream`` itself: its constructor makes its event generator at once, and a
+    generator never started keeps its frame, which holds the stream, which holds the generator:
+    a cycle per call (the response, its headers, the transport's objects) that only the garbage
+    collector frees. A subclass is the SDK's own way to choose the stream type.
+    """
+    import openai
+
+    class BodyOnly(openai.AsyncStream[object]):
+        def __init__(self, *, response: httpx2.Response, **_: Any) -> None:  # not the SDK's: no generator
+            self.response = response
+
+    return BodyOnly
 
 
 async def _read_events(

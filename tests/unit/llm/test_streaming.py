@@ -188,6 +188,27 @@ async def test_a_streamed_reply_leaves_no_generator_to_the_finalizer(model_serve
     assert left == []
 
 
+async def test_a_streamed_reply_leaves_no_cycle_to_the_collector(model_server: Any) -> None:
+    """The SDK's stream object made its event generator at once; never started, that generator
+    and the stream held each other (with the response and the transport's objects) until the
+    garbage collector came: ~45 objects a call (issue 25, the first version of the stream read).
+    With the collector off, nothing of a finished call's stream is left alive."""
+    import openai
+
+    server = model_server(ScriptedModel())
+    client = client_for(server)
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(3):
+            await client.chat(PLAN, schema=Plan, purpose=Purpose.PLAN)
+        streams = [o for o in gc.get_objects() if isinstance(o, openai.AsyncStream)]
+    finally:
+        gc.enable()
+        await client.aclose()
+    assert streams == []
+
+
 async def test_a_stream_cut_off_is_a_dropped_connection_and_retried(model_server: Any) -> None:
     """The transport's error while reading the events reaches the client as the SDK's
     connection error (a drop, retried), not as a crash or a malformed reply."""
