@@ -49,7 +49,7 @@ if TYPE_CHECKING:  # the SDK is imported where a client is built
     import httpx2
     import openai
 
-__all__ = ["STREAM_PROGRESS", "Deadlines", "Stalled", "StreamedReply", "TooSlow", "stream_completion"]
+__all__ = ["STREAM_PROGRESS", "Deadlines", "EventData", "Stalled", "StreamedReply", "TooSlow", "stream_completion"]
 
 STREAM_OPTIONS = {"stream": True, "stream_options": {"include_usage": True}}
 
