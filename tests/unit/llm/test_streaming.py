@@ -11,6 +11,7 @@ settings are checked with the same figures and, in the slow tier, in real time.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import sys
 import time
@@ -139,10 +140,17 @@ async def test_keep_alive_comments_are_not_progress(model_server: Any) -> None:
     """A server that only sends comments and blank lines is stalled: only an event resets the
     stall clock (the total here is 3 s, so a clock reset by bytes would end there instead)."""
     server = model_server(ScriptedModel(), faults=[Fault("keepalive", every=0.1)])
+    client = client_for(server, timeout=1.0, min_rate=50.0, max_tokens=100, retry_timeouts=False)
     started = time.monotonic()
-    with pytest.raises(ModelUnreachable) as caught:
-        await _plan(server, timeout=1.0, min_rate=50.0, max_tokens=100, retry_timeouts=False)
-    assert time.monotonic() - started < 2.5
+    try:
+        with pytest.raises(ModelUnreachable) as caught:
+            await client.chat(PLAN, schema=Plan, purpose=Purpose.PLAN)
+        assert time.monotonic() - started < 2.5
+        while server.in_flight and time.monotonic() < started + 5:
+            await asyncio.sleep(0.05)
+        assert server.in_flight == 0  # the stalled response was closed at once, not with the client
+    finally:
+        await client.aclose()
     assert "no new token for 1 s (after 0 events)" in str(caught.value)
 
 
