@@ -24,12 +24,20 @@ usage in its stream (llama-cpp-python 0.3.36 ignores ``stream_options``) would
 leave the swarm's token counts blind; the client then stops streaming to that
 model (:attr:`StreamedReply.usage` is None) and its later requests are sent
 whole, bounded by the total clock.
+
+The SDK sends the request (its auth, transport and HTTP status
+errors); the events are read here from the response body, to its end
+(:class:`EventData` finds them, :func:`_read_events` says why not the SDK's own
+iterator), and what goes wrong while reading is raised as the SDK would.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import json
+import sys
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -38,11 +46,17 @@ from typing import TYPE_CHECKING, Any
 from swarm_star.models import ModelSettings
 
 if TYPE_CHECKING:  # the SDK is imported where a client is built
+    import httpx2
     import openai
 
-__all__ = ["STREAM_PROGRESS", "Deadlines", "Stalled", "StreamedReply", "TooSlow", "stream_completion"]
+__all__ = ["STREAM_PROGRESS", "Deadlines", "EventData", "Stalled", "StreamedReply", "TooSlow", "stream_completion"]
 
 STREAM_OPTIONS = {"stream": True, "stream_options": {"include_usage": True}}
+
+DRAIN = 0.1
+"""Seconds the rest of the body may take after ``[DONE]`` (the chunked end, sent with it or just
+after): read to its end, the connection goes back to the pool; cut short, it is closed and the
+reply kept. The SDK's own bound for the same wait."""
 
 Progress = Callable[[int], None]
 """Called with the number of content events received so far, as they arrive."""
@@ -141,8 +155,6 @@ async def stream_completion(
     Raises :class:`Stalled` when the reply does not start, or pauses, for ``deadlines.stall``.
     The caller bounds the whole attempt by ``deadlines.total``.
     """
-    import openai
-
     try:
         async with asyncio.timeout(deadlines.stall):
             stream = await sdk.post(
@@ -150,30 +162,138 @@ async def stream_completion(
                 body={**payload, **STREAM_OPTIONS},
                 cast_to=object,
                 stream=True,
-                stream_cls=openai.AsyncStream[object],
+                stream_cls=_body_only(),
             )
     except TimeoutError:
         raise Stalled(f"no reply within {deadlines.stall:g} s") from None
+    response = stream.response
     try:
-        if "text/event-stream" not in stream.response.headers.get("content-type", ""):
+        if "text/event-stream" not in response.headers.get("content-type", ""):
             try:  # a server that ignores `stream` answers with one JSON body
                 async with asyncio.timeout(deadlines.stall):
-                    body = await stream.response.aread()
+                    body = await response.aread()
             except TimeoutError:
                 raise Stalled(f"reply body not complete {deadlines.stall:g} s after it began") from None
             return json.loads(body), True
         reply = StreamedReply()
-        while True:
-            try:
-                async with asyncio.timeout(deadlines.stall):
-                    chunk = await stream.__anext__()
-            except StopAsyncIteration:
-                break
-            except TimeoutError:
-                raise Stalled(f"no new token for {deadlines.stall:g} s (after {reply.events} events)") from None
+        await _read_events(response, reply, deadlines.stall, progress)
+        return reply.as_completion(), reply.usage is not None
+    finally:
+        await response.aclose()
+
+
+@functools.cache
+def _body_only() -> type[openai.AsyncStream[object]]:
+    """The SDK's stream type holding only the response, whose events :func:`_read_events` reads.
+
+    Why not ``AsyncStream`` itself: its constructor makes its event generator at once, and a
+    generator never started keeps its frame, which holds the stream, which holds the generator:
+    a cycle per call (the response, its headers, the transport's objects) that only the garbage
+    collector frees. A subclass is the SDK's own way to choose the stream type.
+    """
+    import openai
+
+    class BodyOnly(openai.AsyncStream[object]):
+        def __init__(self, *, response: httpx2.Response, **_: Any) -> None:  # not the SDK's: no generator
+            self.response = response
+
+    return BodyOnly
+
+
+async def _read_events(
+    response: httpx2.Response, reply: StreamedReply, stall: float, progress: Progress | None
+) -> None:
+    """Add the events of a streamed ``response`` to ``reply``, reading its body to the end.
+
+    Why not iterate the SDK's ``AsyncStream``: it stops at ``[DONE]`` and leaves its
+    three nested async generators unfinished; the event loop's finalizer hook then
+    closes each one later through a thread-safe wake-up: extra loop passes and task
+    steps on every call (issue 25). Here the body's one iterator is read to its end, or
+    closed at once on any way out (``aclosing``; httpx closes what it nests). The SDK's
+    mapping of what can go wrong is kept: an event carrying ``error`` raises
+    :class:`openai.APIError` with that body, a transport timeout :class:`openai.APITimeoutError`,
+    another transport failure :class:`openai.APIConnectionError`.
+    """
+    import openai
+
+    http = sys.modules[type(response).__module__.partition(".")[0]]  # httpx2 (httpx under an older SDK)
+    loop = asyncio.get_running_loop()
+    events = EventData()
+    done = False  # [DONE] came: the rest of the body is read only to end it
+
+    def add(data: list[bytes]) -> bool:
+        for event in data:
+            if event.startswith(b"[DONE]"):
+                return True
+            chunk = json.loads(event)
+            if isinstance(chunk, dict) and chunk.get("error"):
+                raise _error_event(chunk["error"], response.request)
             reply.add(chunk)
             if progress is not None:
                 progress(len(reply.content))
-        return reply.as_completion(), reply.usage is not None
-    finally:
-        await stream.close()
+        return False
+
+    try:
+        async with asyncio.timeout(stall) as clock, contextlib.aclosing(response.aiter_bytes()) as body:
+            async for piece in body:
+                if not done and (data := events.feed(piece)):  # only events are progress, not bytes
+                    done = add(data)
+                    clock.reschedule(loop.time() + (DRAIN if done else stall))
+            if not done:
+                add(events.end())
+    except TimeoutError:
+        if not done:
+            raise Stalled(f"no new token for {stall:g} s (after {reply.events} events)") from None
+    except http.TimeoutException as exc:
+        raise openai.APITimeoutError(request=response.request) from exc
+    except http.RequestError as exc:
+        raise openai.APIConnectionError(request=response.request) from exc
+
+
+def _error_event(error: Any, request: httpx2.Request) -> openai.APIError:
+    """What the SDK raises for an event carrying ``error`` (llama.cpp puts a status in its ``code``)."""
+    import openai
+
+    message = error.get("message") if isinstance(error, dict) else None
+    if not isinstance(message, str) or not message:
+        message = "An error occurred during streaming"
+    return openai.APIError(message, request, body=error)
+
+
+class EventData:
+    """The data of each server-sent event in a body that arrives in pieces split anywhere.
+
+    The SSE rules that matter for a completion: lines end with CR, LF or CRLF; an event's
+    ``data:`` lines are joined with LF; a blank line ends the event; comments (``:``) and
+    other fields (``event:``, ``id:``, ``retry:``) carry no data; an event without data is
+    none. A last line not yet ended (or ended by a CR whose LF may follow) waits for the next
+    piece.
+    """
+
+    def __init__(self) -> None:
+        self._tail = b""
+        self._data: list[bytes] = []
+
+    def feed(self, piece: bytes) -> list[bytes]:
+        lines = (self._tail + piece).splitlines(keepends=True)
+        self._tail = lines.pop() if lines and not lines[-1].endswith(b"\n") else b""
+        return self._events(lines)
+
+    def end(self) -> list[bytes]:
+        """At the end of the body: a held line ended by CR was whole; an event not ended is dropped."""
+        tail, self._tail = self._tail, b""
+        return self._events([tail] if tail.endswith(b"\r") else [])
+
+    def _events(self, lines: list[bytes]) -> list[bytes]:
+        out = []
+        for line in lines:
+            line = line.rstrip(b"\r\n")
+            if not line:
+                if self._data:
+                    out.append(b"\n".join(self._data))
+                    self._data = []
+                continue
+            name, _, value = line.partition(b":")
+            if name == b"data":
+                self._data.append(value[1:] if value.startswith(b" ") else value)
+        return out

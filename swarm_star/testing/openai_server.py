@@ -6,10 +6,12 @@ reply from the request JSON (typically from the response schema's name);
 faults can be queued or drawn at random: 500, 429 with Retry-After, a reply
 slower than the client's timeout, a dropped connection, truncated or
 schema-invalid JSON, refusals, a reply that trickles one byte a second and
-never ends, a 500 saying a grammar could not be parsed (llama.cpp's words), a
-401 whose body echoes the ``Authorization`` header, and a 200 whose reply text
-repeats it (``echo200``; a responder may return that fault for
-the requests it should hit).
+never ends, a stream of keep-alive comments that never sends an event, a 500
+saying a grammar could not be parsed (llama.cpp's words), a 401 whose body
+echoes the ``Authorization`` header, and a 200 whose reply text repeats it
+(``echo200``; a responder may return that fault for the requests it should
+hit). ``sse_pieces`` writes streamed replies split anywhere, with comments and
+multi-line data, as a real server may.
 
 ``tools`` (on by default) answers native function calling: a reply with
 ``tool_calls`` comes back as the assistant's ``tool_calls`` (streamed in pieces
@@ -56,7 +58,9 @@ class Reply:
 class Fault:
     """An injected failure. kind: 500, 429, slow, drop, truncated, invalid, refusal, trickle, echo401, echo200,
     grammar (a 500 with llama.cpp's text for a schema its grammar parser could not compile),
-    stream_grammar (the same as an error event in a started stream), drip (a
+    stream_grammar (the same as an error event in a started stream), keepalive (a started stream
+    of keep-alive comments every ``every`` seconds and never an event), cutstream (a started stream
+    whose connection drops after one event), drip (a
     streamed reply that sends one token every ``every`` seconds and never ends) and slowstream (the
     responder's own reply, streamed over ``delay`` seconds, one piece every ``every`` seconds: a slow
     model making progress, not a fault of the server)."""
@@ -112,6 +116,7 @@ class LocalOpenAIServer:
     models: list[str] | None = None  # served at GET /v1/models when set (a real server's listing); else 404
     stream_usage: bool = True  # False: a streamed reply carries no usage, whatever was asked (llama-cpp-python)
     streams: bool = True  # False: answers one JSON body even when a request asks for a stream
+    sse_pieces: int = 0  # > 0: a stream written as a real server may split it (see _awkward)
     tools: bool = True  # False: a request with native `tools` is refused (400), as by a server without them
 
     def __post_init__(self) -> None:
@@ -230,7 +235,9 @@ class LocalOpenAIServer:
             chunks.append({**base, "choices": [], "usage": completion["usage"]})
         lines = [b"data: " + json.dumps(chunk).encode() + b"\n\n" for chunk in chunks] + [b"data: [DONE]\n\n"]
         with contextlib.suppress(ConnectionError, RuntimeError):
-            if not every:  # at once: one write
+            if self.sse_pieces:
+                await self._awkward(response, chunks)
+            elif not every:  # at once: one write
                 await response.write(b"".join(lines))
             else:  # the role event, then one piece every `every` seconds
                 for n, line in enumerate(lines):
@@ -239,6 +246,22 @@ class LocalOpenAIServer:
                     await response.write(line)
             await response.write_eof()
         return response
+
+    async def _awkward(self, response: web.StreamResponse, chunks: list[dict[str, Any]]) -> None:
+        """The events with CRLF line ends, a keep-alive comment before each, each event's JSON
+        over several ``data:`` lines, written ``sse_pieces`` bytes at a time with a pause
+        between writes so that they arrive apart: a client must put events together from
+        pieces split anywhere (inside a line, between CR and LF)."""
+        events = [
+            b": keep-alive\r\n\r\n"
+            + b"".join(b"data: " + line.encode() + b"\r\n" for line in json.dumps(c, indent=1).split("\n"))
+            + b"\r\n"
+            for c in chunks
+        ]
+        body = b"".join(events) + b"data: [DONE]\r\n\r\n"
+        for start in range(0, len(body), self.sse_pieces):
+            await response.write(body[start : start + self.sse_pieces])
+            await asyncio.sleep(0.001)
 
     @staticmethod
     async def _event(response: web.StreamResponse, data: dict[str, Any]) -> None:
@@ -315,6 +338,23 @@ class LocalOpenAIServer:
                     while time.monotonic() < until and request.transport and not request.transport.is_closing():
                         await asyncio.sleep(min(0.1, fault.every))  # gone clients end the handler soon
             return response
+        if fault.kind == "keepalive":  # a started stream of keep-alive comments and blank lines, no event
+            response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await response.prepare(request)
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                while request.transport is not None and not request.transport.is_closing():
+                    await response.write(b": keep-alive\n\n\n")
+                    await asyncio.sleep(fault.every)
+            return response
+        if fault.kind == "cutstream":  # a started stream whose connection drops after one event
+            response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await response.prepare(request)
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await self._event(response, {"id": "cut", "object": "chat.completion.chunk", "choices": []})
+                await asyncio.sleep(0.05)
+            if request.transport is not None:
+                request.transport.close()
+            raise ConnectionResetError("injected drop mid-stream")
         if fault.kind == "drop":
             if request.transport is not None:
                 request.transport.close()

@@ -11,6 +11,9 @@ settings are checked with the same figures and, in the slow tier, in real time.
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,7 @@ import pytest
 
 from swarm_star.api import RunOptions, Swarm
 from swarm_star.errors import ModelUnreachable
-from swarm_star.llm.streaming import Deadlines
+from swarm_star.llm.streaming import STREAM_PROGRESS, Deadlines, EventData
 from swarm_star.models import Limits, ModelSettings
 from swarm_star.prompts import Purpose
 from swarm_star.prompts.planning import Plan
@@ -131,3 +134,122 @@ async def test_a_server_that_ignores_stream_is_read_whole(model_server: Any) -> 
     result = await _plan(server)
     assert server.log[0]["stream"] is True and result.usage.completion_tokens == 5
     assert Plan.model_validate_json(result.text).subdirectives == ["plan a picnic"]
+
+
+async def test_keep_alive_comments_are_not_progress(model_server: Any) -> None:
+    """A server that only sends comments and blank lines is stalled: only an event resets the
+    stall clock (the total here is 3 s, so a clock reset by bytes would end there instead)."""
+    server = model_server(ScriptedModel(), faults=[Fault("keepalive", every=0.1)])
+    client = client_for(server, timeout=1.0, min_rate=50.0, max_tokens=100, retry_timeouts=False)
+    started = time.monotonic()
+    try:
+        with pytest.raises(ModelUnreachable) as caught:
+            await client.chat(PLAN, schema=Plan, purpose=Purpose.PLAN)
+        assert time.monotonic() - started < 2.5
+        while server.in_flight and time.monotonic() < started + 5:
+            await asyncio.sleep(0.05)
+        assert server.in_flight == 0  # the stalled response was closed at once, not with the client
+    finally:
+        await client.aclose()
+    assert "no new token for 1 s (after 0 events)" in str(caught.value)
+
+
+async def test_a_stream_split_anywhere_is_put_together(model_server: Any) -> None:
+    """Events written 5 bytes at a time (split inside lines and between CR and LF), with
+    keep-alive comments and each event's JSON over several data lines: the same reply."""
+    server = model_server(ScriptedModel(), sse_pieces=5)
+    client = client_for(server)
+    seen: list[int] = []
+    token = STREAM_PROGRESS.set(seen.append)
+    try:
+        result = await client.chat(PLAN, schema=Plan, purpose=Purpose.PLAN)
+    finally:
+        STREAM_PROGRESS.reset(token)
+        await client.aclose()
+    assert Plan.model_validate_json(result.text).subdirectives == ["plan a picnic"]
+    assert result.usage.completion_tokens == 5 and client.streams(result.model)
+    assert seen == [0, 1, 1, 1]  # role, content, finish, usage: one call per event, comments none
+
+
+async def test_a_streamed_reply_leaves_no_generator_to_the_finalizer(model_server: Any) -> None:
+    """Issue 25: the SDK's stream stops at [DONE] and left three async generators per call
+    unfinished (its event iterator, the SSE decoder's, the body's bytes); the event loop's
+    finalizer hook closed each later through a thread-safe wake-up, extra loop passes on
+    every call. The body is now read to its end: nothing is left to finalize."""
+    server = model_server(ScriptedModel())
+    client = client_for(server)
+    firstiter, finalizer = sys.get_asyncgen_hooks()
+    left: list[str] = []
+
+    def counting(agen: Any) -> None:
+        left.append(agen.__qualname__)
+        finalizer(agen)  # type: ignore[misc]
+
+    sys.set_asyncgen_hooks(firstiter, counting)
+    try:
+        for _ in range(3):
+            await client.chat(PLAN, schema=Plan, purpose=Purpose.PLAN)
+        gc.collect()
+    finally:
+        sys.set_asyncgen_hooks(firstiter, finalizer)
+        await client.aclose()
+    assert left == []
+
+
+async def test_a_streamed_reply_leaves_no_cycle_to_the_collector(model_server: Any) -> None:
+    """The SDK's stream object made its event generator at once; never started, that generator
+    and the stream held each other (with the response and the transport's objects) until the
+    garbage collector came: ~45 objects a call (issue 25, the first version of the stream read).
+    With the collector off, nothing of a finished call's stream is left alive."""
+    import openai
+
+    server = model_server(ScriptedModel())
+    client = client_for(server)
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(3):
+            await client.chat(PLAN, schema=Plan, purpose=Purpose.PLAN)
+        streams = [o for o in gc.get_objects() if isinstance(o, openai.AsyncStream)]
+    finally:
+        gc.enable()
+        await client.aclose()
+    assert streams == []
+
+
+async def test_a_stream_cut_off_is_a_dropped_connection_and_retried(model_server: Any) -> None:
+    """The transport's error while reading the events reaches the client as the SDK's
+    connection error (a drop, retried), not as a crash or a malformed reply."""
+    server = model_server(ScriptedModel(), faults=[Fault("cutstream")])
+    result = await _plan(server)
+    assert result.attempts == 2 and Plan.model_validate_json(result.text).subdirectives == ["plan a picnic"]
+    assert result.attempt_log[0].status is None, result.attempt_log[0]
+
+
+BODY = (
+    b": a comment\r\n\r\n"
+    b'event: message\nid: 7\ndata: {"a":\n'
+    b"data:  1}\r\n\r"
+    b"retry: 5\r\n\r\n"  # no data: no event
+    b"data:[2]\r\r"
+    b"data\n\n"  # a data field with no colon: an empty line of data
+    b"data: [DONE]\n\n"
+    b"data: cut off"
+)
+EVENTS = [b'{"a":\n 1}', b"[2]", b"", b"[DONE]"]
+
+
+def test_events_are_found_however_the_body_is_split() -> None:
+    """Every split into three pieces, and one byte at a time, gives the same events."""
+    for i in range(len(BODY) + 1):
+        for j in range(i, len(BODY) + 1):
+            decoder = EventData()
+            got = decoder.feed(BODY[:i]) + decoder.feed(BODY[i:j]) + decoder.feed(BODY[j:]) + decoder.end()
+            assert got == EVENTS, (i, j)
+    decoder = EventData()
+    assert [e for n in range(len(BODY)) for e in decoder.feed(BODY[n : n + 1])] + decoder.end() == EVENTS
+
+
+def test_a_last_line_ended_by_cr_counts_at_the_end_of_the_body() -> None:
+    decoder = EventData()
+    assert decoder.feed(b"data: 1\r\r") == [] and decoder.end() == [b"1"]
