@@ -7,6 +7,8 @@ ratio moves by ±10 % between runs. What the loop does per call does not: each p
 ready deque wrapped, in a fresh process), and so is every async generator left unfinished
 and closed later by the loop's finalizer hook (a self-pipe wake-up, a task, a task step each).
 The engine bench's tree (``engine_bench.py``, levels 3: ~1,242 nodes), after a warm-up run.
+It runs on asyncio's own loop, whose passes Python can count (a command runs on uvloop where
+installed, ``swarm_star.eventloop``: the same work in C, not countable from here).
 
 Run: ``python -m benchmarks.loop_count_bench [--before SOURCE_TREE]`` (``--before``: the same
 runs from another checkout, e.g. ``git archive`` of the commit before a change).

@@ -241,13 +241,17 @@ async def _read_events(
                     clock.reschedule(loop.time() + (DRAIN if done else stall))
             if not done:
                 add(events.end())
+    # After [DONE] the reply is whole: a drain that times out or a connection that drops before the
+    # body's end costs the connection (closed, not reused), never the reply (the SDK's cleanup too).
     except TimeoutError:
         if not done:
             raise Stalled(f"no new token for {stall:g} s (after {reply.events} events)") from None
     except http.TimeoutException as exc:
-        raise openai.APITimeoutError(request=response.request) from exc
+        if not done:
+            raise openai.APITimeoutError(request=response.request) from exc
     except http.RequestError as exc:
-        raise openai.APIConnectionError(request=response.request) from exc
+        if not done:
+            raise openai.APIConnectionError(request=response.request) from exc
 
 
 def _error_event(error: Any, request: httpx2.Request) -> openai.APIError:

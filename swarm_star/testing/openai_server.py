@@ -60,7 +60,8 @@ class Fault:
     grammar (a 500 with llama.cpp's text for a schema its grammar parser could not compile),
     stream_grammar (the same as an error event in a started stream), keepalive (a started stream
     of keep-alive comments every ``every`` seconds and never an event), cutstream (a started stream
-    whose connection drops after one event), drip (a
+    whose connection drops after one event), donecut (the whole streamed reply and ``[DONE]``, then the
+    connection drops before the body's end), drip (a
     streamed reply that sends one token every ``every`` seconds and never ends) and slowstream (the
     responder's own reply, streamed over ``delay`` seconds, one piece every ``every`` seconds: a slow
     model making progress, not a fault of the server)."""
@@ -209,8 +210,10 @@ class LocalOpenAIServer:
         completion: dict[str, Any],
         every: float = 0.0,
         pieces: int = 1,
+        cut: bool = False,
     ) -> web.StreamResponse:
-        """The completion as one JSON body, or streamed (server-sent events) when the request asks."""
+        """The completion as one JSON body, or streamed (server-sent events) when the request asks;
+        ``cut``: the stream's connection drops after ``[DONE]``, before the body's end."""
         if not (body.get("stream") and self.streams):
             return web.json_response(completion)
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
@@ -244,6 +247,10 @@ class LocalOpenAIServer:
                     if n > 1 and n < len(events):
                         await asyncio.sleep(every)
                     await response.write(line)
+            if cut and request.transport is not None:
+                await asyncio.sleep(0.02)  # the events arrive; the chunked end never does
+                request.transport.close()
+                raise ConnectionResetError("injected drop after [DONE]")
             await response.write_eof()
         return response
 
@@ -346,6 +353,8 @@ class LocalOpenAIServer:
                     await response.write(b": keep-alive\n\n\n")
                     await asyncio.sleep(fault.every)
             return response
+        if fault.kind == "donecut":  # the whole reply and [DONE], then the connection drops
+            return await self._answer(request, body, self._reply_completion(body, self.responder(body)), cut=True)
         if fault.kind == "cutstream":  # a started stream whose connection drops after one event
             response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
             await response.prepare(request)

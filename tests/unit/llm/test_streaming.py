@@ -226,6 +226,16 @@ async def test_a_stream_cut_off_is_a_dropped_connection_and_retried(model_server
     assert result.attempt_log[0].status is None, result.attempt_log[0]
 
 
+async def test_a_drop_after_done_keeps_the_finished_reply(model_server: Any) -> None:
+    """A connection that drops after ``[DONE]`` (before the chunked end: a proxy, a server closing
+    early) ends a reply that is already whole: kept, usage and all, in one attempt, not retried."""
+    server = model_server(ScriptedModel(), faults=[Fault("donecut")])
+    result = await _plan(server)
+    assert result.attempts == 1, result.attempt_log
+    assert Plan.model_validate_json(result.text).subdirectives == ["plan a picnic"]
+    assert result.usage.prompt_tokens > 0
+
+
 BODY = (
     b": a comment\r\n\r\n"
     b'event: message\nid: 7\ndata: {"a":\n'
