@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from swarm_star import eventloop
 from swarm_star.store import KVStore, SqliteStore
 
 SERVER_DIR = Path(__file__).parent / ".cosmos_server"
@@ -202,3 +203,12 @@ def llama(request: pytest.FixtureRequest, model_servers: Any) -> Any:
         return model_servers.get(request.param)
     except ModelServerUnavailable as exc:
         tier_unavailable(str(exc))
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Any]:
+    """Async tests run on the loop a user's command gets (``swarm_star.eventloop``: uvloop where
+    installed); ``SWARM_STAR_EVENT_LOOP=asyncio pytest`` runs them on asyncio's own."""
+    import asyncio
+
+    factory = eventloop.loop_factory()
+    return {"uvloop": factory} if factory is not None else {"asyncio": asyncio.new_event_loop}

@@ -28,4 +28,4 @@ async def run(ctx: ActionContext) -> list[Any]:
     if result.exit_code == 5 and not ctx.settings.code.test_command:
         return [ctx.terminate("no tests found in the workspace (pytest collected nothing)")]
     state = "passed" if result.passed else "FAILED"
-    return [ctx.terminate(f"tests {state}:\n{result.summary()[-2000:]}")]
+    return [ctx.terminate(f"tests {state}:\n{result.summary(2000)}")]

@@ -68,6 +68,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         err.write(f"swarm-star: error: LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {level!r}\n")
         return ExitCode.USAGE
     try:
+        from swarm_star import eventloop
+
+        eventloop.check()  # a bad SWARM_STAR_EVENT_LOOP: refused before the command does anything
         with _log_to(err, level):
             return handler(args, out, err)
     except BrokenPipeError:  # `swarm-star history ID | head`: the reader has all it wanted

@@ -401,7 +401,6 @@ def pattern_from(args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from swarm_star import eventloop
     from swarm_star.api import RunOptions, Swarm
     from swarm_star.api.tools import approval_rules, load_mcp
     from swarm_star.models import SwarmSettings, ToolSettings
@@ -409,7 +408,6 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from swarm_star.primitives.hostfile import load_hostfile
 
     check_space(args)
-    eventloop.loop_factory()  # a bad SWARM_STAR_EVENT_LOOP is a usage error before a swarm is created
     directive = _directive(args)
     pattern = pattern_from(args)
     models, limits = models_from_flags(args, err)

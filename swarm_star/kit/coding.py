@@ -79,7 +79,7 @@ class CodeWork:
         else:
             state = "passed" if self.test.passed else "FAILED"
             fixed = f" after {self.fixes} fix round(s)" if self.fixes else ""
-            lines.append(f"tests {state}{fixed}:\n{self.test.summary()[-1500:]}")
+            lines.append(f"tests {state}{fixed}:\n{self.test.summary(1500)}")
         return "\n".join(lines)
 
 
@@ -215,7 +215,7 @@ async def code_attempt(
             work.test = await run_command(ctx, workspace, argv)
             while not work.test.passed and work.fixes < ctx.settings.code.fix_rounds:
                 work.fixes += 1
-                tail = work.test.summary()[-ctx.settings.code.output_cap :]
+                tail = work.test.summary(ctx.settings.code.output_cap)
                 fix, change_id = await _ask_change(
                     ctx, workspace, at, model, extra + tests_fail_note(tail), Purpose.FIX_CODE
                 )

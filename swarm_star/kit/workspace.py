@@ -117,11 +117,19 @@ class CommandResult:
     def passed(self) -> bool:
         return self.exit_code == 0
 
-    def summary(self) -> str:
+    def summary(self, limit: int | None = None) -> str:
+        """The command, how it ended, and its output; with ``limit``, at most about that many
+        characters: the output loses its beginning, never the command or the exit line (a report
+        kept only the tail of a long output and lost "exit 0 (sandbox: …)" with it)."""
         status = "timed out" if self.timed_out else f"exit {self.exit_code}"
         if self.sandbox is not None:
             status += f" (sandbox: {self.sandbox})"
-        return f"$ {' '.join(self.argv)}\n{status}\n{self.output}".rstrip()
+        head = f"$ {' '.join(self.argv)}\n{status}\n"
+        output = self.output.rstrip()
+        if limit is not None and len(head) + len(output) > limit:
+            keep = max(0, limit - len(head) - 40)
+            output = f"[… {len(output) - keep} characters of output cut]\n{output[len(output) - keep :]}"
+        return (head + output).rstrip()
 
 
 class Workspace:

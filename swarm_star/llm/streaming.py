@@ -271,21 +271,26 @@ class EventData:
     ``data:`` lines are joined with LF; a blank line ends the event; comments (``:``) and
     other fields (``event:``, ``id:``, ``retry:``) carry no data; an event without data is
     none. A last line not yet ended (or ended by a CR whose LF may follow) waits for the next
-    piece.
+    piece; its pieces are joined once a line end arrives, so a long event costs its length,
+    not its length times its pieces.
     """
 
     def __init__(self) -> None:
-        self._tail = b""
+        self._held: list[bytes] = []  # the pieces of the last line, not ended yet
         self._data: list[bytes] = []
 
     def feed(self, piece: bytes) -> list[bytes]:
-        lines = (self._tail + piece).splitlines(keepends=True)
-        self._tail = lines.pop() if lines and not lines[-1].endswith(b"\n") else b""
+        self._held.append(piece)
+        if b"\n" not in piece and b"\r" not in piece and not self._held[0].endswith(b"\r"):
+            return []  # nothing ends here (a held CR may end its line at this piece's first byte)
+        lines = b"".join(self._held).splitlines(keepends=True)
+        self._held = [lines.pop()] if lines and not lines[-1].endswith(b"\n") else []
         return self._events(lines)
 
     def end(self) -> list[bytes]:
         """At the end of the body: a held line ended by CR was whole; an event not ended is dropped."""
-        tail, self._tail = self._tail, b""
+        tail = b"".join(self._held)
+        self._held = []
         return self._events([tail] if tail.endswith(b"\r") else [])
 
     def _events(self, lines: list[bytes]) -> list[bytes]:

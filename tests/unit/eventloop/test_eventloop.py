@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -54,11 +57,30 @@ def test_run_sync_runs_the_swarm_on_uvloop(tmp_path: Path, model_server, monkeyp
     assert outcome.status == "finished" and seen == {"uvloop"}
 
 
-def test_cli_run_refuses_a_bad_choice_before_creating_a_swarm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("command", [["run", "a job", "--base-url", "http://127.0.0.1:9/v1"], ["demo"], ["list"]])
+def test_every_command_refuses_a_bad_choice_before_doing_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
     monkeypatch.setenv(eventloop.ENV, "gevent")
-    code, out, err = cli("--space", str(tmp_path), "run", "a job", "--base-url", "http://127.0.0.1:9/v1")
+    code, out, err = cli("--space", str(tmp_path), *command)
     assert code == ExitCode.USAGE, err
     assert err.strip().splitlines() == [err.strip()] and "SWARM_STAR_EVENT_LOOP must be uvloop or asyncio" in err
     monkeypatch.delenv(eventloop.ENV)
     code, out, _ = cli("--space", str(tmp_path), "list", "--json")
-    assert code == 0 and out.strip() == "[]"
+    assert code == 0 and out.strip() == "[]"  # no swarm created
+
+
+async def test_the_async_tests_run_on_the_chosen_loop() -> None:
+    """tests/conftest.py gives pytest-asyncio the loop the rule picks (uvloop here: a dependency)."""
+    asked = os.environ.get(eventloop.ENV, "").strip().lower()
+    assert eventloop.loop_name(asyncio.get_running_loop()) == ("asyncio" if asked == "asyncio" else "uvloop")
+
+
+def test_check_and_importing_the_module_load_no_event_loop() -> None:
+    """The CLI checks the variable before every command; ``--help`` must not pay for asyncio."""
+    code = (
+        "import sys; from swarm_star import eventloop; eventloop.check(); "
+        "print(sorted(m for m in ('asyncio', 'uvloop') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

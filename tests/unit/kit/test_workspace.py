@@ -13,7 +13,7 @@ import pytest
 
 from swarm_star.api import RunOptions, Swarm
 from swarm_star.errors import WorkspaceError
-from swarm_star.kit.workspace import Workspace, check_path
+from swarm_star.kit.workspace import CommandResult, Workspace, check_path
 from swarm_star.models import NodeStatus
 from swarm_star.testing.scripted import ScriptedModel
 from tests.helpers.model import client_for
@@ -281,3 +281,15 @@ def test_a_commit_message_git_cannot_decode_is_shown_as_text(tmp_path: Path) -> 
     spec.loader.exec_module(module)
     shown = module.call(tmp_path)
     assert "b'" not in shown and "fix" in shown
+
+
+def test_a_cut_command_summary_keeps_the_command_and_how_it_ended() -> None:
+    """Reports keep about 2,000 characters of a command's summary: a long output loses its
+    beginning, never the exit line (the report of a probe listing many processes said nothing
+    of how it ended)."""
+    long = CommandResult(["python", "probe.py"], 0, "\n".join(f"line {i}" for i in range(2000)), sandbox="bwrap")
+    cut = long.summary(500)
+    assert cut.startswith("$ python probe.py\nexit 0 (sandbox: bwrap)\n[… ")
+    assert cut.endswith("line 1999") and len(cut) <= 500
+    short = CommandResult(["true"], 1, "oops\n")
+    assert short.summary(500) == short.summary() == "$ true\nexit 1\noops"
