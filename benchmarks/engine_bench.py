@@ -176,12 +176,23 @@ async def _langgraph(url: str, folder: Path, levels: int, in_flight: int, sent: 
 def _run_loop(main: Any) -> Any:
     """Run ``main`` on the loop a user's command gets (``swarm_star.eventloop``: uvloop where
     installed, ``SWARM_STAR_EVENT_LOOP=asyncio`` for the standard one); code from before that
-    module ran on asyncio's. LangGraph's side runs on the same loop as ours in its process."""
+    module ran on asyncio's. LangGraph's side runs on the same loop as ours in its process.
+    The output names each variant's loop: a before/after pair may differ in it (set
+    ``SWARM_STAR_EVENT_LOOP=asyncio`` to compare another change alone)."""
     try:
         from swarm_star.eventloop import run
     except ImportError:
         return asyncio.run(main)
     return run(main)
+
+
+def _loop_used() -> float:
+    """1.0 when the runs of this process are on uvloop, else 0.0 (a figure among the others)."""
+
+    async def name() -> bool:
+        return type(asyncio.get_running_loop()).__module__.startswith("uvloop")
+
+    return float(_run_loop(name()))
 
 
 def _measure(kind: str, url: str, levels: int, in_flight: int, code: str | None) -> dict[str, float]:
@@ -212,6 +223,7 @@ def _measure(kind: str, url: str, levels: int, in_flight: int, code: str | None)
         "calls": calls,
         "bytes": stored,
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "uvloop": _loop_used(),
     }
 
 
@@ -295,8 +307,9 @@ def run(
     for name in names:
         first = runs[name][0]
         gc_share = med(name, lambda x: x["gc"] / x["cpu"] * 100)
+        loop = "uvloop" if first.get("uvloop") else "asyncio"
         print(
-            f"  {name}: {int(first['nodes']):,} nodes (LangGraph: parts), {int(first['calls']):,} calls;"
+            f"  {name} [{loop}]: {int(first['nodes']):,} nodes (LangGraph: parts), {int(first['calls']):,} calls;"
             f" CPU per node {per_node(name):.3f} ms, per call {per_call(name):.3f} ms, GC {gc_share:.1f} % of CPU"
         )
 

@@ -205,6 +205,7 @@ def llama(request: pytest.FixtureRequest, model_servers: Any) -> Any:
         tier_unavailable(str(exc))
 
 
+@pytest.hookimpl(optionalhook=True)  # a pytest-asyncio before 1.5 has no such hook: its default loop then
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Any]:
     """Async tests run on the loop a user's command gets (``swarm_star.eventloop``: uvloop where
     installed); ``SWARM_STAR_EVENT_LOOP=asyncio pytest`` runs them on asyncio's own."""
