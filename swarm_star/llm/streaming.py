@@ -278,6 +278,7 @@ class EventData:
     def __init__(self) -> None:
         self._held: list[bytes] = []  # the pieces of the last line, not ended yet
         self._data: list[bytes] = []
+        self._first = True  # the body's first line: a byte-order mark before it is dropped (the SSE rule)
 
     def feed(self, piece: bytes) -> list[bytes]:
         self._held.append(piece)
@@ -297,6 +298,8 @@ class EventData:
         out = []
         for line in lines:
             line = line.rstrip(b"\r\n")
+            if self._first:
+                line, self._first = line.removeprefix(b"\xef\xbb\xbf"), False
             if not line:
                 if self._data:
                     out.append(b"\n".join(self._data))

@@ -237,6 +237,7 @@ async def test_a_drop_after_done_keeps_the_finished_reply(model_server: Any) -> 
 
 
 BODY = (
+    b"\xef\xbb\xbfdata: [0]\n\n"  # a byte-order mark before the first line is not part of it
     b": a comment\r\n\r\n"
     b'event: message\nid: 7\ndata: {"a":\n'
     b"data:  1}\r\n\r"
@@ -246,7 +247,7 @@ BODY = (
     b"data: [DONE]\n\n"
     b"data: cut off"
 )
-EVENTS = [b'{"a":\n 1}', b"[2]", b"", b"[DONE]"]
+EVENTS = [b"[0]", b'{"a":\n 1}', b"[2]", b"", b"[DONE]"]
 
 
 def test_events_are_found_however_the_body_is_split() -> None:
