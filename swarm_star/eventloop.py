@@ -32,6 +32,8 @@ ENV = "SWARM_STAR_EVENT_LOOP"
 
 T = TypeVar("T")
 
+_NOT_INSTALLED = f"{ENV}=uvloop but uvloop is not installed (pip install uvloop)"
+
 
 def _choice(env: Mapping[str, str] | None) -> str:
     """``uvloop``, ``asyncio`` or ``""`` (the default); ConfigError for anything else."""
@@ -48,7 +50,7 @@ def check(env: Mapping[str, str] | None = None) -> None:
         import importlib.util
 
         if importlib.util.find_spec("uvloop") is None:
-            raise ConfigError(f"{ENV}=uvloop but uvloop is not installed (pip install uvloop)")
+            raise ConfigError(_NOT_INSTALLED)
 
 
 def loop_factory(env: Mapping[str, str] | None = None) -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -61,7 +63,7 @@ def loop_factory(env: Mapping[str, str] | None = None) -> Callable[[], asyncio.A
         import uvloop
     except ImportError:
         if choice == "uvloop":
-            raise ConfigError(f"{ENV}=uvloop but uvloop is not installed (pip install uvloop)") from None
+            raise ConfigError(_NOT_INSTALLED) from None
         return None
     return uvloop.new_event_loop
 
